@@ -1,0 +1,42 @@
+namespace Workstation.Roster;
+
+/// <summary>`roster validate [FILE]` and `roster derive --json [FILE]`.</summary>
+public static class Cli
+{
+    private const string Usage = "usage: roster validate [ROSTER]\n       roster derive --json [ROSTER]\n(ROSTER defaults to roster.yaml)";
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var rest = args.Skip(1).ToList();
+        switch (args.FirstOrDefault())
+        {
+            case "validate" when rest.Count <= 1:
+                {
+                    var result = RosterLoader.LoadFile(rest.FirstOrDefault() ?? "roster.yaml");
+                    if (!result.Ok) return Fail(result, stderr);
+                    var m = result.Model!;
+                    stdout.WriteLine($"ok: admin {m.Admin.OsUser}, {m.Users.Count} users, {m.Retired.Count} retired");
+                    return 0;
+                }
+            case "derive" when rest.Contains("--json") && rest.Count(a => a != "--json") <= 1:
+                {
+                    var result = RosterLoader.LoadFile(rest.FirstOrDefault(a => a != "--json") ?? "roster.yaml");
+                    if (!result.Ok) return Fail(result, stderr);
+                    stdout.Write(DerivedJson.Write(Derivation.Derive(result.Model!)));
+                    return 0;
+                }
+            default:
+                stderr.WriteLine(Usage);
+                return 2;
+        }
+    }
+
+    private static int Fail(RosterResult result, TextWriter stderr)
+    {
+        foreach (var e in result.Errors) stderr.WriteLine(e);
+        stderr.WriteLine($"{result.Errors.Count} error(s); nothing was changed.");
+        return 1;
+    }
+}

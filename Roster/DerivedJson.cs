@@ -1,0 +1,84 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Workstation.Roster;
+
+/// <summary>Writes the derived model as JSON, byte-for-byte deterministic (sorted, LF, no timestamps).</summary>
+public static class DerivedJson
+{
+    public static string Write(DerivedRoster roster)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, NewLine = "\n" }))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("settings");
+            w.WriteNumber("t3_base_port", roster.Settings.T3BasePort);
+            w.WriteNumber("playwright_base_port", roster.Settings.PlaywrightBasePort);
+            w.WriteString("k8s_username_claim", roster.Settings.K8sUsernameClaim == K8sUsernameClaim.Email ? "email" : "name");
+            w.WriteString("k8s_username_prefix", roster.Settings.K8sUsernamePrefix);
+            w.WriteEndObject();
+            w.WriteStartObject("users");
+            foreach (var u in roster.Users) WriteUser(w, u);
+            w.WriteEndObject();
+            w.WriteStartObject("retired");
+            foreach (var r in roster.Retired)
+            {
+                w.WriteStartObject(r.OsUser);
+                if (r.Uid is { } uid) w.WriteNumber("uid", uid); else w.WriteNull("uid");
+                WritePorts(w, r.Ports);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    private static void WriteUser(Utf8JsonWriter w, DerivedUser u)
+    {
+        w.WriteStartObject(u.OsUser);
+        w.WriteString("authentik_user", u.AuthentikUser);
+        w.WriteString("k8s_user", u.K8sUser);
+        if (u.Email is { } email) w.WriteString("email", email); else w.WriteNull("email");
+        w.WriteString("tier", u.Tier.ToYaml());
+        w.WriteBoolean("admin", u.IsAdmin);
+        if (u.Uid is { } uid) w.WriteNumber("uid", uid); else w.WriteNull("uid");
+        w.WriteBoolean("adopt", u.Adopt);
+        WritePorts(w, u.Ports);
+        w.WriteString("home", u.Home);
+        w.WriteString("marker_group", u.MarkerGroup);
+        Strings(w, "tier_groups", u.TierGroups);
+        Strings(w, "services", u.Services);
+        w.WriteStartObject("env_files");
+        foreach (var (path, vars) in u.EnvFiles)
+        {
+            w.WriteStartObject(path);
+            foreach (var (k, v) in vars) w.WriteString(k, v);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        Strings(w, "namespaces", u.Namespaces);
+        Strings(w, "external_bindings", u.ExternalBindings);
+        w.WriteStartObject("k8s_subject");
+        w.WriteString("kind", u.K8sSubject.Kind);
+        w.WriteString("name", u.K8sSubject.Name);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void WritePorts(Utf8JsonWriter w, Ports p)
+    {
+        w.WriteStartObject("ports");
+        w.WriteNumber("t3", p.T3);
+        w.WriteNumber("playwright", p.Playwright);
+        w.WriteEndObject();
+    }
+
+    private static void Strings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values) w.WriteStringValue(v);
+        w.WriteEndArray();
+    }
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text;
+
+namespace Workstation.Roster;
+
+/// <summary>Machine-wide values the per-user host steps read from /etc/workstation/site.env.</summary>
+public sealed record SiteSettings(
+    string RepoUrl,
+    string OidcIssuer,
+    string OidcClientId,
+    string ClusterName,
+    string ClusterServer,
+    string VaultAddr,
+    string T3Command);
+
+/// <summary>
+/// The exact one-line commands the Pulumi program runs over SSH. The host tests run these
+/// same strings, so the chain from roster to host is tested end to end.
+/// </summary>
+public static class HostCommands
+{
+    public const string InstallDir = "/usr/local/lib/workstation";
+    public const string Cli = InstallDir + "/bin/workstation";
+
+    /// <summary>Unpacks a base64 tar.gz of host/ from stdin and runs its installer; the temp dir never outlives it.</summary>
+    public const string Install =
+        "d=$(mktemp -d) && trap 'rm -rf \"$d\"' EXIT && base64 -d | tar -xzf - -C \"$d\" && \"$d/host/install.sh\"";
+
+    /// <summary>Onboard or reconcile (create and update).</summary>
+    public static string Apply(DerivedUser u, bool tokenOnStdin) => UserCommand("apply", u, tokenOnStdin);
+
+    /// <summary>Offboard: the reversible cut (delete).</summary>
+    public static string Suspend(DerivedUser u) => $"{Cli} user suspend {u.OsUser}";
+
+    public static string Maps(IEnumerable<DerivedUser> users)
+    {
+        var sb = new StringBuilder($"{Cli} maps apply");
+        foreach (var u in users.OrderBy(u => u.OsUser, StringComparer.Ordinal))
+            sb.Append(CultureInfo.InvariantCulture, $" {u.OsUser}:{u.AuthentikUser}:{u.Ports.T3}");
+        return sb.ToString();
+    }
+
+    public static string Site(SiteSettings s) =>
+        $"{Cli} site apply --repo-url {Quote(s.RepoUrl)} --oidc-issuer {Quote(s.OidcIssuer)} " +
+        $"--oidc-client-id {Quote(s.OidcClientId)} --cluster-name {Quote(s.ClusterName)} " +
+        $"--cluster-server {Quote(s.ClusterServer)} --vault-addr {Quote(s.VaultAddr)} --t3-command {Quote(s.T3Command)}";
+
+    private static string UserCommand(string verb, DerivedUser u, bool tokenOnStdin)
+    {
+        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture, $"{Cli} user {verb} {u.OsUser} --tier {u.Tier.ToYaml()} --t3-port {u.Ports.T3} --playwright-port {u.Ports.Playwright}");
+        if (u.Uid is { } uid) sb.Append(CultureInfo.InvariantCulture, $" --uid {uid}");
+        if (u.TierGroups.Count > 0) sb.Append(" --groups ").Append(string.Join(',', u.TierGroups));
+        if (u.Adopt) sb.Append(" --adopt");
+        if (tokenOnStdin) sb.Append(" --token-stdin");
+        return sb.ToString();
+    }
+
+    /// <summary>POSIX single-quoting; values are config, not roster names, so they get quoted.</summary>
+    public static string Quote(string value) =>
+        value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || "@%+=:,./_-".Contains(c))
+            ? value
+            : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+}

@@ -1,0 +1,70 @@
+namespace Workstation.Roster;
+
+/// <summary>One problem in the roster, located precisely enough to fix it.</summary>
+public sealed record RosterError(string File, int Line, int Column, string Field, string Message)
+{
+    public override string ToString() => $"{File}:{Line}:{Column}: {Field}: {Message}";
+}
+
+public enum Tier { Admin, PowerUser, NamespaceOwner }
+
+public sealed record Ports(int T3, int Playwright);
+
+/// <summary>A person on the devvm: the admin or a user, as written in the roster.</summary>
+public sealed record Person(
+    string OsUser,
+    string AuthentikUser,
+    string K8sUser,
+    string? Email,
+    Tier Tier,
+    IReadOnlyList<string> Namespaces,
+    IReadOnlyList<string> ExternalBindings,
+    Ports Ports,
+    int? Uid,
+    bool Adopt);
+
+/// <summary>A tombstone: a removed user whose uid and ports stay reserved for them.</summary>
+public sealed record RetiredUser(string OsUser, int? Uid, Ports Ports);
+
+public sealed record RosterSettings(
+    int T3BasePort,
+    int PlaywrightBasePort,
+    IReadOnlyList<string> DenyUsers,
+    string K8sUsernamePrefix,
+    K8sUsernameClaim K8sUsernameClaim)
+{
+    public static RosterSettings Default { get; } = new(3773, 8931, [], "", K8sUsernameClaim.Email);
+}
+
+/// <summary>Which OIDC claim the apiserver uses as the Kubernetes user name.</summary>
+public enum K8sUsernameClaim { Email, Name }
+
+/// <summary>A roster that passed validation.</summary>
+public sealed record RosterModel(
+    RosterSettings Settings,
+    Person Admin,
+    IReadOnlyList<Person> Users,
+    IReadOnlyList<RetiredUser> Retired)
+{
+    /// <summary>The admin followed by the users, in file order.</summary>
+    public IEnumerable<Person> Everyone => Users.Prepend(Admin);
+}
+
+public static class TierNames
+{
+    public static string ToYaml(this Tier tier) => tier switch
+    {
+        Tier.Admin => "admin",
+        Tier.PowerUser => "power-user",
+        Tier.NamespaceOwner => "namespace-owner",
+        _ => throw new ArgumentOutOfRangeException(nameof(tier)),
+    };
+
+    public static Tier? Parse(string value) => value switch
+    {
+        "admin" => Tier.Admin,
+        "power-user" => Tier.PowerUser,
+        "namespace-owner" => Tier.NamespaceOwner,
+        _ => null,
+    };
+}

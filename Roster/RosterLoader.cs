@@ -1,0 +1,470 @@
+using System.Globalization;
+using System.Text;
+
+namespace Workstation.Roster;
+
+/// <summary>The outcome of loading a roster: a model, or every error found.</summary>
+public sealed record RosterResult(RosterModel? Model, IReadOnlyList<RosterError> Errors)
+{
+    public bool Ok => Model is not null && Errors.Count == 0;
+
+    public RosterModel ModelOrThrow() =>
+        Ok ? Model! : throw new RosterException(Errors);
+}
+
+public sealed class RosterException(IReadOnlyList<RosterError> errors)
+    : Exception("invalid roster:\n" + string.Join('\n', errors))
+{
+    public IReadOnlyList<RosterError> Errors { get; } = errors;
+}
+
+/// <summary>Parses and validates roster.yaml. Reports all errors at once; never throws on bad input.</summary>
+public static class RosterLoader
+{
+    /// <summary>Large enough for tens of thousands of users, small enough to refuse junk early.</summary>
+    public const long MaxBytes = 8 * 1024 * 1024;
+
+    public static RosterResult LoadFile(string path)
+    {
+        var name = Path.GetFileName(path);
+        try
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists) return Fail(name, "(file)", $"roster file not found: {path}");
+            if (info.Length > MaxBytes)
+                return Fail(name, "(file)", $"the roster is {info.Length} bytes; the limit is {MaxBytes} bytes");
+            var bytes = File.ReadAllBytes(path);
+            return Load(bytes, name);
+        }
+        catch (IOException e)
+        {
+            return Fail(name, "(file)", $"cannot read the roster: {e.Message}");
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return Fail(name, "(file)", $"cannot read the roster: {e.Message}");
+        }
+    }
+
+    public static RosterResult Load(string text, string fileName = "roster.yaml") =>
+        Load(Encoding.UTF8.GetBytes(text), fileName);
+
+    public static RosterResult Load(byte[] bytes, string fileName)
+    {
+        if (bytes.Length > MaxBytes)
+            return Fail(fileName, "(file)", $"the roster is {bytes.Length} bytes; the limit is {MaxBytes} bytes");
+        string text;
+        try
+        {
+            text = new UTF8Encoding(false, true).GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            return Fail(fileName, "(file)", "the roster is not valid UTF-8");
+        }
+        var reader = new Reader(fileName);
+        var model = reader.Read(text);
+        var errors = reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList();
+        return new RosterResult(errors.Count == 0 ? model : null, errors);
+    }
+
+    private static RosterResult Fail(string file, string field, string message) =>
+        new(null, [new RosterError(file, 1, 1, field, message)]);
+
+    /// <summary>One pass over the tree, collecting errors as it goes.</summary>
+    private sealed class Reader(string file)
+    {
+        public List<RosterError> Errors { get; } = [];
+
+        private void Error(Loc at, string field, string message) =>
+            Errors.Add(new RosterError(file, at.Line, at.Column, field, message));
+
+        public RosterModel? Read(string text)
+        {
+            var root = YamlTree.Parse(text, Error);
+            if (root is null) return null;
+            if (root is not YMap map)
+            {
+                Error(root.At, "(root)", "the roster must be a mapping with 'admin', 'users' and 'retired'");
+                return null;
+            }
+            var top = Fields(map, "", ["settings", "admin", "users", "retired"], required: ["admin", "users"]);
+
+            var settings = top.TryGetValue("settings", out var s) ? ReadSettings(s) : RosterSettings.Default;
+            var admin = top.TryGetValue("admin", out var a) ? ReadPerson(a, "admin", null, isAdmin: true) : null;
+            var users = top.TryGetValue("users", out var u) ? ReadKeyed(u, "users", (k, n) => ReadPerson(n, $"users.{k.Value}", k, isAdmin: false)) : [];
+            var retired = top.TryGetValue("retired", out var r) ? ReadKeyed(r, "retired", ReadRetired) : [];
+
+            if (admin is null) return null;
+            var check = new CrossCheck(this, settings);
+            check.Run(admin, users, retired);
+            return Errors.Count == 0
+                ? new RosterModel(settings, admin.Value, users.Select(x => x.Value.Value).ToList(), retired.Select(x => x.Value.Value).ToList())
+                : null;
+        }
+
+        // --- sections -------------------------------------------------------------------------
+
+        private RosterSettings ReadSettings(YNode node)
+        {
+            var d = RosterSettings.Default;
+            if (AsMap(node, "settings") is not { } map) return d;
+            var f = Fields(map, "settings", ["t3_base_port", "playwright_base_port", "deny_users", "k8s_username_prefix", "k8s_username_claim"], []);
+            var claim = d.K8sUsernameClaim;
+            if (f.TryGetValue("k8s_username_claim", out var c) && Str(c, "settings.k8s_username_claim") is { } cs)
+            {
+                switch (cs)
+                {
+                    case "email": claim = K8sUsernameClaim.Email; break;
+                    case "name": claim = K8sUsernameClaim.Name; break;
+                    default: Error(c.At, "settings.k8s_username_claim", $"unknown claim '{cs}' (expected email or name)"); break;
+                }
+            }
+            var prefix = d.K8sUsernamePrefix;
+            if (f.TryGetValue("k8s_username_prefix", out var p) && Str(p, "settings.k8s_username_prefix") is { } ps)
+            {
+                if (ps.Length > 0 && !Rules.K8sUser().IsMatch(ps))
+                    Error(p.At, "settings.k8s_username_prefix", $"'{ps}' is not a valid prefix: {Rules.WhyInvalid(ps, Rules.K8sUser())}");
+                else prefix = ps;
+            }
+            var deny = new List<string>();
+            if (f.TryGetValue("deny_users", out var dn))
+            {
+                foreach (var (item, field) in List(dn, "settings.deny_users"))
+                {
+                    if (Str(item, field) is { } name) deny.Add(name);
+                }
+            }
+            return new RosterSettings(
+                f.TryGetValue("t3_base_port", out var t) ? Port(t, "settings.t3_base_port") ?? d.T3BasePort : d.T3BasePort,
+                f.TryGetValue("playwright_base_port", out var w) ? Port(w, "settings.playwright_base_port") ?? d.PlaywrightBasePort : d.PlaywrightBasePort,
+                deny, prefix, claim);
+        }
+
+        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt"];
+        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "ports", "uid", "adopt"];
+
+        /// <summary>Reads the admin (keyed by its os_user field) or a user (keyed by the map key).</summary>
+        private Located<Person>? ReadPerson(YNode node, string path, YScalar? key, bool isAdmin)
+        {
+            if (AsMap(node, path) is not { } map) return null;
+            var f = Fields(map, path, isAdmin ? AdminKeys : UserKeys,
+                isAdmin ? ["os_user", "authentik_user", "k8s_user"] : ["authentik_user", "k8s_user", "email", "tier"]);
+
+            YScalar? osNode = key;
+            if (isAdmin && f.TryGetValue("os_user", out var o)) osNode = o as YScalar;
+            if (isAdmin && f.ContainsKey("os_user") && osNode is null) Error(f["os_user"].At, "admin.os_user", "must be a string");
+            var osUser = osNode?.Value;
+
+            var tier = Tier.Admin;
+            if (!isAdmin && f.TryGetValue("tier", out var t) && Str(t, path + ".tier") is { } ts)
+            {
+                var parsed = TierNames.Parse(ts);
+                if (parsed is null or Tier.Admin)
+                {
+                    Error(t.At, path + ".tier", $"unknown tier '{ts}' (expected power-user or namespace-owner; the admin is its own section)");
+                }
+                else tier = parsed.Value;
+            }
+            var namespaces = ReadNames(f, "namespaces", path);
+            var external = ReadNames(f, "external_bindings", path);
+            var nsNode = f.GetValueOrDefault("namespaces");
+            if (!isAdmin && tier == Tier.NamespaceOwner && nsNode is null or YSeq { Items.Count: 0 })
+                Error(nsNode?.At ?? map.At, path + ".namespaces", "a namespace-owner needs at least one namespace");
+            if (!isAdmin && tier == Tier.PowerUser && nsNode is not null)
+                Error(nsNode.At, path + ".namespaces", "namespaces apply only to the namespace-owner tier");
+            if (f.TryGetValue("external_bindings", out var eb))
+            {
+                foreach (var ns in external.Where(e => !namespaces.Contains(e)))
+                    Error(eb.At, path + ".external_bindings", $"'{ns}' is not one of this user's namespaces");
+            }
+
+            var ports = f.TryGetValue("ports", out var pt) ? ReadPorts(pt, path + ".ports") : new PartialPorts(null, null, map.At);
+            var person = new Person(
+                osUser ?? "",
+                f.TryGetValue("authentik_user", out var au) ? Str(au, path + ".authentik_user") ?? "" : "",
+                f.TryGetValue("k8s_user", out var ku) ? Str(ku, path + ".k8s_user") ?? "" : "",
+                f.TryGetValue("email", out var em) ? Str(em, path + ".email") : null,
+                tier, namespaces, external,
+                new Ports(ports.T3 ?? 0, ports.Playwright ?? 0),
+                f.TryGetValue("uid", out var ud) ? Int(ud, path + ".uid") : null,
+                f.TryGetValue("adopt", out var ad) && (Bool(ad, path + ".adopt") ?? false));
+            return new Located<Person>(person, path, osNode?.At ?? map.At, f, ports, map.At);
+        }
+
+        private Located<RetiredUser>? ReadRetired(YScalar key, YNode node)
+        {
+            var path = $"retired.{key.Value}";
+            if (AsMap(node, path) is not { } map) return null;
+            var f = Fields(map, path, ["uid", "ports", "authentik_user", "k8s_user"], ["ports"]);
+            var ports = f.TryGetValue("ports", out var pt) ? ReadPorts(pt, path + ".ports") : new PartialPorts(null, null, map.At);
+            var uid = f.TryGetValue("uid", out var u) ? Int(u, path + ".uid") : null;
+            return new Located<RetiredUser>(new RetiredUser(key.Value, uid, new Ports(ports.T3 ?? 0, ports.Playwright ?? 0)), path, key.At, f, ports, map.At);
+        }
+
+        private List<string> ReadNames(Dictionary<string, YNode> f, string name, string path)
+        {
+            var result = new List<string>();
+            if (!f.TryGetValue(name, out var node)) return result;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (item, field) in List(node, $"{path}.{name}"))
+            {
+                if (Str(item, field) is not { } ns) continue;
+                if (!Rules.Dns1123Label().IsMatch(ns))
+                    Error(item.At, field, $"'{ns}' is not a DNS-1123 label: {Rules.WhyInvalid(ns, Rules.Dns1123Label())}");
+                else if (!seen.Add(ns))
+                    Error(item.At, field, $"namespace '{ns}' is listed twice");
+                else result.Add(ns);
+            }
+            return result;
+        }
+
+        private PartialPorts ReadPorts(YNode node, string path)
+        {
+            if (AsMap(node, path) is not { } map) return new PartialPorts(null, null, node.At);
+            var f = Fields(map, path, ["t3", "playwright"], []);
+            return new PartialPorts(
+                f.TryGetValue("t3", out var t) ? Port(t, path + ".t3") : null,
+                f.TryGetValue("playwright", out var p) ? Port(p, path + ".playwright") : null,
+                map.At,
+                f.GetValueOrDefault("t3")?.At,
+                f.GetValueOrDefault("playwright")?.At,
+                f.ContainsKey("t3"), f.ContainsKey("playwright"));
+        }
+
+        private List<(YScalar Key, T Value)> ReadKeyed<T>(YNode node, string path, Func<YScalar, YNode, T?> read) where T : class
+        {
+            var result = new List<(YScalar, T)>();
+            if (node is YScalar { Value: "" or "~" or "null", Plain: true }) return result;
+            if (AsMap(node, path) is not { } map) return result;
+            foreach (var (key, value) in map.Entries)
+            {
+                if (read(key, value) is { } item) result.Add((key, item));
+            }
+            return result;
+        }
+
+        // --- primitives -----------------------------------------------------------------------
+
+        private YMap? AsMap(YNode node, string path)
+        {
+            if (node is YMap map) return map;
+            Error(node.At, path, "must be a mapping");
+            return null;
+        }
+
+        /// <summary>Checks keys against the allowed set (typos are errors) and the required set.</summary>
+        private Dictionary<string, YNode> Fields(YMap map, string path, string[] allowed, string[] required)
+        {
+            var result = new Dictionary<string, YNode>(StringComparer.Ordinal);
+            foreach (var (key, value) in map.Entries)
+            {
+                var field = path.Length == 0 ? key.Value : $"{path}.{key.Value}";
+                if (!allowed.Contains(key.Value))
+                {
+                    var hint = Closest(key.Value, allowed);
+                    Error(key.At, field, $"unknown key '{key.Value}'" + (hint is null ? $" (allowed: {string.Join(", ", allowed)})" : $" (did you mean '{hint}'?)"));
+                    continue;
+                }
+                result[key.Value] = value;
+            }
+            foreach (var name in required.Where(r => !result.ContainsKey(r)))
+            {
+                if (name == "ports") continue; // reported with a suggested pin by the cross-check
+                Error(map.At, path.Length == 0 ? name : $"{path}.{name}", "is required");
+            }
+            return result;
+        }
+
+        private IEnumerable<(YNode Item, string Field)> List(YNode node, string path)
+        {
+            if (node is not YSeq seq)
+            {
+                Error(node.At, path, "must be a list");
+                yield break;
+            }
+            for (var i = 0; i < seq.Items.Count; i++) yield return (seq.Items[i], $"{path}[{i}]");
+        }
+
+        private string? Str(YNode node, string field)
+        {
+            if (node is YScalar s) return s.Value;
+            Error(node.At, field, "must be a string");
+            return null;
+        }
+
+        private int? Int(YNode node, string field)
+        {
+            if (node is YScalar { Plain: true } s && s.Value.All(char.IsAsciiDigit) && s.Value.Length is > 0 and < 10)
+                return int.Parse(s.Value, CultureInfo.InvariantCulture);
+            Error(node.At, field, $"must be a whole number, got {Show(node)}");
+            return null;
+        }
+
+        private int? Port(YNode node, string field)
+        {
+            var value = Int(node, field);
+            if (value is < Rules.MinPort or > Rules.MaxPort)
+            {
+                Error(node.At, field, $"port {value} is outside {Rules.MinPort}-{Rules.MaxPort}");
+                return null;
+            }
+            return value;
+        }
+
+        private bool? Bool(YNode node, string field)
+        {
+            if (node is YScalar { Plain: true, Value: "true" or "false" } s) return s.Value == "true";
+            Error(node.At, field, $"must be true or false, got {Show(node)}");
+            return null;
+        }
+
+        private static string Show(YNode node) => node switch
+        {
+            YScalar s => $"'{s.Value}'",
+            YMap => "a mapping",
+            _ => "a list",
+        };
+
+        private static string? Closest(string key, string[] allowed) =>
+            allowed.Select(a => (a, d: Distance(key, a))).Where(x => x.d <= 2).OrderBy(x => x.d).Select(x => x.a).FirstOrDefault();
+
+        private static int Distance(string a, string b)
+        {
+            var d = new int[a.Length + 1, b.Length + 1];
+            for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+            for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+            for (var i = 1; i <= a.Length; i++)
+                for (var j = 1; j <= b.Length; j++)
+                    d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            return d[a.Length, b.Length];
+        }
+
+        public void Report(Loc at, string field, string message) => Error(at, field, message);
+    }
+
+    /// <summary>Ports as written: either may be missing, and we remember where they were.</summary>
+    internal sealed record PartialPorts(int? T3, int? Playwright, Loc At, Loc? T3At = null, Loc? PlaywrightAt = null, bool T3Written = false, bool PlaywrightWritten = false);
+
+    /// <summary>A parsed entry plus where its parts stand in the file.</summary>
+    internal sealed record Located<T>(T Value, string Path, Loc NameAt, Dictionary<string, YNode> Fields, PartialPorts Ports, Loc At);
+
+    /// <summary>Rules that span entries: uniqueness, reserved names, port and uid reservations.</summary>
+    private sealed class CrossCheck(Reader reader, RosterSettings settings)
+    {
+        public void Run(Located<Person> admin, List<(YScalar Key, Located<Person> Value)> users, List<(YScalar Key, Located<RetiredUser> Value)> retired)
+        {
+            var people = users.Select(u => u.Value).Prepend(admin).ToList();
+            var names = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in people) CheckOsUser(p.Value.OsUser, p.Path, p.NameAt, names);
+            foreach (var (_, r) in retired) CheckOsUser(r.Value.OsUser, r.Path, r.NameAt, names);
+
+            var authentik = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            var k8s = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in people)
+            {
+                CheckIdentity(p, "authentik_user", p.Value.AuthentikUser, Rules.AuthentikUser(), authentik);
+                CheckIdentity(p, "k8s_user", p.Value.K8sUser, Rules.K8sUser(), k8s);
+                if (p.Value.Email is { } email && p.Fields.TryGetValue("email", out var en) && !Rules.Email().IsMatch(email))
+                    reader.Report(en.At, p.Path + ".email", $"'{email}' is not a valid email address: {Rules.WhyInvalid(email, Rules.Email())}");
+            }
+
+            var uids = new Dictionary<int, string>();
+            foreach (var p in people) CheckUid(p.Value.Uid, p.Path, p.Fields, uids, retiredOwner: null);
+            foreach (var (_, r) in retired) CheckUid(r.Value.Uid, r.Path, r.Fields, uids, retiredOwner: r.Value.OsUser);
+
+            CheckPorts(people, retired.Select(r => r.Value).ToList());
+        }
+
+        private void CheckOsUser(string name, string path, Loc at, Dictionary<string, string> seen)
+        {
+            var field = path == "admin" ? "admin.os_user" : path;
+            if (name.Length == 0) return; // already reported as missing
+            if (!Rules.OsUser().IsMatch(name))
+                reader.Report(at, field, $"'{name}' is not a valid os_user: {Rules.WhyInvalid(name, Rules.OsUser())}");
+            else if (Rules.ReservedUsers.Contains(name))
+                reader.Report(at, field, $"'{name}' is a reserved system account and can't be managed");
+            else if (settings.DenyUsers.Contains(name))
+                reader.Report(at, field, $"'{name}' is on settings.deny_users and can't be managed");
+            if (seen.TryGetValue(name, out var first))
+                reader.Report(at, field, $"os_user '{name}' is already used by {first}");
+            else seen[name] = path;
+        }
+
+        private void CheckIdentity(Located<Person> p, string key, string value, System.Text.RegularExpressions.Regex pattern, Dictionary<string, string> seen)
+        {
+            if (!p.Fields.TryGetValue(key, out var node) || node is not YScalar) return;
+            var field = $"{p.Path}.{key}";
+            if (value.Length == 0 || !pattern.IsMatch(value))
+            {
+                reader.Report(node.At, field, value.Length == 0 ? "must not be empty" : $"'{value}' is not valid: {Rules.WhyInvalid(value, pattern)}");
+                return;
+            }
+            if (seen.TryGetValue(value, out var first))
+                reader.Report(node.At, field, $"{key} '{value}' is already used by {first}");
+            else seen[value] = p.Path;
+        }
+
+        private void CheckUid(int? uid, string path, Dictionary<string, YNode> fields, Dictionary<int, string> seen, string? retiredOwner)
+        {
+            if (uid is not { } value || !fields.TryGetValue("uid", out var node)) return;
+            if (value is < Rules.MinUid or > Rules.MaxUid)
+            {
+                reader.Report(node.At, path + ".uid", $"uid {value} is outside {Rules.MinUid}-{Rules.MaxUid}");
+                return;
+            }
+            if (seen.TryGetValue(value, out var first))
+                reader.Report(node.At, path + ".uid", $"uid {value} is already used by {first}");
+            else seen[value] = retiredOwner is null ? path : $"retired user '{retiredOwner}' (reserved for them)";
+        }
+
+        private void CheckPorts(List<Located<Person>> people, List<Located<RetiredUser>> retired)
+        {
+            // Retired reservations come first, so any reuse is reported against the tombstone.
+            var owners = new Dictionary<int, string>();
+            void Claim(int? port, Loc? at, string field, string owner)
+            {
+                if (port is not { } p || at is not { } loc) return;
+                if (owners.TryGetValue(p, out var first))
+                    reader.Report(loc, field, $"port {p} is already used by {first}");
+                else owners[p] = owner;
+            }
+            foreach (var r in retired)
+            {
+                var why = $"retired user '{r.Value.OsUser}' (ports of retired users are never reused)";
+                Claim(r.Ports.T3, r.Ports.T3At, r.Path + ".ports.t3", why);
+                Claim(r.Ports.Playwright, r.Ports.PlaywrightAt, r.Path + ".ports.playwright", why);
+                if (!r.Ports.T3Written || !r.Ports.PlaywrightWritten)
+                    reader.Report(r.Ports.At, r.Path + ".ports", "a retired user keeps both ports (t3 and playwright)");
+            }
+            foreach (var p in people)
+            {
+                Claim(p.Ports.T3, p.Ports.T3At, p.Path + ".ports.t3", p.Path + ".ports.t3");
+                Claim(p.Ports.Playwright, p.Ports.PlaywrightAt, p.Path + ".ports.playwright", p.Path + ".ports.playwright");
+            }
+
+            // Unpinned ports: suggest the lowest free port from each base, in file order, so the
+            // suggestion is deterministic and never moves anyone who is pinned.
+            var taken = new HashSet<int>(owners.Keys);
+            foreach (var p in people)
+            {
+                var needT3 = !p.Ports.T3Written;
+                var needPw = !p.Ports.PlaywrightWritten;
+                if (!needT3 && !needPw) continue;
+                var t3 = needT3 ? NextFree(settings.T3BasePort, taken) : p.Ports.T3;
+                var pw = needPw ? NextFree(settings.PlaywrightBasePort, taken) : p.Ports.Playwright;
+                var line = $"ports: {{ t3: {t3}, playwright: {pw} }}";
+                var what = needT3 && needPw ? "no ports are pinned" : needT3 ? "the t3 port is not pinned" : "the playwright port is not pinned";
+                reader.Report(p.Fields.ContainsKey("ports") ? p.Ports.At : p.At, p.Path + ".ports", $"{what}; pin the next free ports with:  {line}");
+            }
+        }
+
+        private static int NextFree(int from, HashSet<int> taken)
+        {
+            var port = from;
+            while (taken.Contains(port) && port < Rules.MaxPort) port++;
+            taken.Add(port);
+            return port;
+        }
+    }
+}

@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# sandbox.sh — a disposable devvm: a Debian rootfs built by debootstrap from
+# host/packages.txt + host/npm-packages.txt, booted by systemd-nspawn (systemd is
+# PID 1) and reachable over SSH on 127.0.0.1 only.
+#
+#   scripts/sandbox.sh up            build (cached) + boot a clean instance, print env
+#   scripts/sandbox.sh down          power the instance off and delete it
+#   scripts/sandbox.sh ssh [cmd...]  run a command (or a shell) in it as root
+#   scripts/sandbox.sh status        "running ..." (exit 0) or "stopped" (exit 3)
+#   scripts/sandbox.sh hostkey       the pinned SSH host public key
+#   scripts/sandbox.sh env           shell-eval-able SANDBOX_* lines
+#
+# Environment: WORKSTATION_CACHE (default /var/cache/workstation),
+# SANDBOX_SSH_PORT (2222), SANDBOX_MIRROR (default: this machine's apt sources),
+# SANDBOX_UP_TIMEOUT (90 s).
+set -euo pipefail
+
+readonly RECIPE_VERSION=1 # bump whenever the build steps below change
+readonly SUITE=bookworm
+readonly MACHINE=ws-sandbox
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${WORKSTATION_CACHE:-/var/cache/workstation}/sandbox"
+INSTANCE="$CACHE/instance"
+KEYS="$CACHE/ssh"
+UP_TIMEOUT="${SANDBOX_UP_TIMEOUT:-90}"
+
+die() { echo "sandbox: $*" >&2; exit 1; }
+log() { echo "sandbox: $*" >&2; }
+
+require_root() { [[ "$(id -u)" -eq 0 ]] || die "must run as root (systemd-nspawn and debootstrap need it)"; }
+
+# The running instance's port wins over the environment, so ssh/env follow `up`.
+port() {
+  if [[ -f "$INSTANCE/port" ]]; then cat "$INSTANCE/port"; else echo "${SANDBOX_SSH_PORT:-2222}"; fi
+}
+
+# --- package lists and cache key ---------------------------------------------
+strip_list() { sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1"; }
+apt_packages() { strip_list "$REPO_ROOT/host/packages.txt"; }
+npm_packages() { strip_list "$REPO_ROOT/host/npm-packages.txt"; }
+
+cache_key() {
+  { echo "suite=$SUITE recipe=$RECIPE_VERSION"; apt_packages; echo "--npm--"; npm_packages; } |
+    sha256sum | cut -c1-12
+}
+
+# --- tools ---------------------------------------------------------------------
+ensure_tools() {
+  local missing=()
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
+  command -v ssh >/dev/null || missing+=(openssh-client)
+  ((${#missing[@]} == 0)) && return 0
+  require_root
+  log "installing ${missing[*]}"
+  local i
+  for i in 1 2 3 4 5 6 7 8 9 10 11 12; do # another apt may hold the lists lock
+    apt-get update -qq && break
+    ((i < 12)) || die "apt-get update failed"
+    sleep 5
+  done
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 \
+    "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+}
+
+# --- the Debian mirror, read from this machine's apt sources -------------------
+find_mirror() {
+  if [[ -n "${SANDBOX_MIRROR:-}" ]]; then echo "$SANDBOX_MIRROR"; return; fi
+  local m="" files=()
+  shopt -s nullglob
+  files=(/etc/apt/sources.list.d/*.sources)
+  shopt -u nullglob
+  if ((${#files[@]})); then
+    # deb822 stanzas: the first URI of a "deb" stanza whose Suites include $SUITE.
+    m="$(awk -v s="$SUITE" 'BEGIN { RS = "" }
+      { t = 0; ok = 0; u = ""; n = split($0, L, "\n")
+        for (i = 1; i <= n; i++) {
+          k = split(L[i], w, /[ \t]+/)
+          if (w[1] == "Types:") for (j = 2; j <= k; j++) if (w[j] == "deb") t = 1
+          if (w[1] == "Suites:") for (j = 2; j <= k; j++) if (w[j] == s) ok = 1
+          if (w[1] == "URIs:" && u == "") u = w[2]
+        }
+        if (t && ok && u != "") { print u; exit } }' "${files[@]}")"
+  fi
+  if [[ -z "$m" && -r /etc/apt/sources.list ]]; then
+    m="$(awk -v s="$SUITE" '$1 == "deb" { i = 2
+        if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+        if ($(i + 1) == s) { print $i; exit } }' /etc/apt/sources.list)"
+  fi
+  [[ -n "$m" ]] || die "no '$SUITE' mirror in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list; set SANDBOX_MIRROR"
+  echo "$m"
+}
+
+# --- keys (generated once, cached outside the rootfs) ---------------------------
+gen_key() { # $1 = path, $2 = comment; atomic: the private key appears last
+  [[ -f "$1" ]] && return 0
+  rm -f "$1.new" "$1.new.pub"
+  ssh-keygen -q -t ed25519 -N '' -C "$2" -f "$1.new"
+  mv -f "$1.new.pub" "$1.pub"
+  mv -f "$1.new" "$1"
+}
+
+host_pub() { cut -d' ' -f1,2 "$KEYS/ssh_host_ed25519_key.pub"; }
+
+ensure_keys() {
+  install -d -m 700 "$KEYS"
+  gen_key "$KEYS/id_ed25519" "$MACHINE-client"
+  gen_key "$KEYS/ssh_host_ed25519_key" "$MACHINE-host"
+  local line
+  line="$MACHINE $(host_pub)"
+  if [[ "$(cat "$KEYS/known_hosts" 2>/dev/null)" != "$line" ]]; then
+    echo "$line" >"$KEYS/known_hosts.new" && mv -f "$KEYS/known_hosts.new" "$KEYS/known_hosts"
+  fi
+}
+
+# --- rootfs build -----------------------------------------------------------------
+# Run a command inside a (not booted) tree; the host's CA bundle is lent for the
+# build only, so TLS works behind a proxy whose CA the host trusts.
+in_tree() {
+  local dir="$1"; shift
+  local ca=()
+  [[ -r /etc/ssl/certs/ca-certificates.crt ]] &&
+    ca=(--bind-ro=/etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt --setenv=NODE_EXTRA_CA_CERTS=/run/host-ca.crt)
+  systemd-nspawn --quiet --register=no --keep-unit --pipe -D "$dir" "${ca[@]}" "$@"
+}
+
+build_rootfs() {
+  local rootfs="$1" tmp="$1.tmp" mirror blog="$CACHE/build.log" npm_list=()
+  mirror="$(find_mirror)"
+  rm -rf "$CACHE"/rootfs-*.tmp # leftovers of interrupted builds are never used
+  log "building $(basename "$rootfs") from $mirror (log: $blog)"
+  debootstrap --variant=minbase --include="$(apt_packages | paste -sd, -)" \
+    "$SUITE" "$tmp" "$mirror" >"$blog" 2>&1 || die "debootstrap failed; see $blog"
+  mapfile -t npm_list < <(npm_packages)
+  if ((${#npm_list[@]})); then
+    log "npm install -g ${npm_list[*]}"
+    in_tree "$tmp" npm install -g --no-fund --no-audit --loglevel=error "${npm_list[@]}" >>"$blog" 2>&1 ||
+      die "npm install -g failed; see $blog"
+  fi
+  in_tree "$tmp" sh -ec 'claude --version; playwright-mcp --help >/dev/null' >>"$blog" 2>&1 ||
+    die "claude / playwright-mcp do not run in the rootfs; see $blog"
+  # Per-instance state is added by `up`; the cached tree carries none.
+  rm -rf "$tmp"/etc/ssh/ssh_host_* "$tmp"/root/.npm "$tmp"/var/cache/apt/archives/*.deb
+  : >"$tmp/etc/machine-id"
+  mv -T "$tmp" "$rootfs"
+  log "built $(basename "$rootfs") in ${SECONDS}s"
+}
+
+configure_instance() { # $1 = the instance root, $2 = ssh port
+  local r="$1"
+  install -m 600 "$KEYS/ssh_host_ed25519_key" "$r/etc/ssh/ssh_host_ed25519_key"
+  install -m 644 "$KEYS/ssh_host_ed25519_key.pub" "$r/etc/ssh/ssh_host_ed25519_key.pub"
+  install -d -m 700 "$r/root/.ssh"
+  install -m 600 "$KEYS/id_ed25519.pub" "$r/root/.ssh/authorized_keys"
+  cat >"$r/etc/ssh/sshd_config" <<EOF
+# Written by scripts/sandbox.sh: loopback only (the container shares the host network).
+Port $2
+ListenAddress 127.0.0.1
+HostKey /etc/ssh/ssh_host_ed25519_key
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM yes
+PrintMotd no
+Subsystem sftp /usr/lib/openssh/sftp-server
+EOF
+  echo "$MACHINE" >"$r/etc/hostname"
+}
+
+# --- the running container ----------------------------------------------------------
+nspawn_pid() { # prints the pid of our systemd-nspawn, or fails
+  local pid
+  pid="$(cat "$INSTANCE/nspawn.pid" 2>/dev/null)" || return 1
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "-M $MACHINE" || return 1
+  echo "$pid"
+}
+
+init_pid() { # PID 1 of the container: systemd-nspawn's child
+  local first=""
+  read -r first _ < <(cat /proc/"$1"/task/*/children 2>/dev/null) || true
+  [[ -n "$first" ]] && echo "$first"
+}
+
+ssh_base() {
+  SSH=(ssh -i "$KEYS/id_ed25519" -p "$(port)" -o BatchMode=yes -o StrictHostKeyChecking=yes
+    -o UserKnownHostsFile="$KEYS/known_hosts" -o HostKeyAlias="$MACHINE" -o LogLevel=ERROR
+    -o ConnectTimeout=5 root@127.0.0.1)
+}
+
+wait_ready() { # $1 = nspawn pid
+  local deadline=$((SECONDS + UP_TIMEOUT)) state=""
+  ssh_base
+  while ((SECONDS < deadline)); do
+    nspawn_pid >/dev/null || die "the container exited while booting; see $INSTANCE/nspawn.log"
+    state="$(timeout 30 "${SSH[@]}" 'systemctl is-system-running --wait' 2>/dev/null)" || true
+    case "$state" in running | degraded) return 0 ;; esac
+    sleep 1
+  done
+  return 1
+}
+
+print_env() {
+  echo "SANDBOX_SSH_HOST=127.0.0.1"
+  echo "SANDBOX_SSH_PORT=$(port)"
+  echo "SANDBOX_SSH_USER=root"
+  echo "SANDBOX_SSH_KEY='$KEYS/id_ed25519'"
+  echo "SANDBOX_HOST_KEY='$(host_pub)'"
+}
+
+cmd_status() {
+  local pid
+  if pid="$(nspawn_pid)"; then
+    echo "running (nspawn pid $pid, init pid $(init_pid "$pid" || echo '?'), ssh root@127.0.0.1:$(port), $(cat "$INSTANCE/rootfs"))"
+  else
+    echo "stopped"
+    return 3
+  fi
+}
+
+cmd_up() {
+  require_root
+  ensure_tools
+  install -d "$CACHE"
+  exec 9>"$CACHE/lock"
+  flock 9
+  if nspawn_pid >/dev/null; then cmd_status; print_env; return 0; fi
+  local want_port="${SANDBOX_SSH_PORT:-2222}" rootfs pid
+  if (exec 3<>"/dev/tcp/127.0.0.1/$want_port") 2>/dev/null; then
+    die "127.0.0.1:$want_port is already in use; set SANDBOX_SSH_PORT"
+  fi
+  ensure_keys
+  rootfs="$CACHE/rootfs-$(cache_key)"
+  [[ -d "$rootfs" ]] || build_rootfs "$rootfs"
+  rm -rf "$INSTANCE"
+  mkdir -p "$INSTANCE"
+  cp -a --reflink=auto "$rootfs" "$INSTANCE/root"
+  echo "$want_port" >"$INSTANCE/port"
+  basename "$rootfs" >"$INSTANCE/rootfs"
+  configure_instance "$INSTANCE/root" "$want_port"
+  setsid nohup systemd-nspawn --boot --register=no --keep-unit --console=read-only \
+    -D "$INSTANCE/root" -M "$MACHINE" </dev/null >"$INSTANCE/nspawn.log" 2>&1 9>&- &
+  pid=$!
+  echo "$pid" >"$INSTANCE/nspawn.pid"
+  if ! wait_ready "$pid"; then
+    tail -n 20 "$INSTANCE/nspawn.log" >&2 || true
+    stop_instance
+    die "not ready within ${UP_TIMEOUT}s (ssh + systemctl is-system-running)"
+  fi
+  log "up in ${SECONDS}s"
+  print_env
+}
+
+stop_instance() {
+  local pid init i
+  if pid="$(nspawn_pid)"; then
+    if init="$(init_pid "$pid")"; then kill -s RTMIN+4 "$init" 2>/dev/null || true; fi # systemd: poweroff
+    for ((i = 0; i < 30; i++)); do
+      [[ -d "/proc/$pid" ]] || break
+      sleep 1
+    done
+    if [[ -d "/proc/$pid" ]]; then
+      log "container did not power off in 30s; killing it"
+      [[ -z "${init:-}" ]] || kill -KILL "$init" 2>/dev/null || true # ends its whole pid namespace
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      for ((i = 0; i < 10; i++)); do [[ -d "/proc/$pid" ]] || break; sleep 1; done
+    fi
+  fi
+  rm -rf "$INSTANCE"
+}
+
+cmd_down() {
+  require_root
+  [[ -d "$CACHE" ]] || return 0
+  exec 9>"$CACHE/lock"
+  flock 9
+  stop_instance
+}
+
+cmd_ssh() {
+  nspawn_pid >/dev/null || die "not running; run: scripts/sandbox.sh up"
+  ssh_base
+  exec "${SSH[@]}" "$@"
+}
+
+main() {
+  local cmd="${1:-}"
+  shift || true
+  case "$cmd" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    ssh) cmd_ssh "$@" ;;
+    status) cmd_status ;;
+    hostkey) [[ -f "$KEYS/ssh_host_ed25519_key.pub" ]] || die "no host key yet; run: scripts/sandbox.sh up"; host_pub ;;
+    env) [[ -f "$KEYS/ssh_host_ed25519_key.pub" ]] || die "no keys yet; run: scripts/sandbox.sh up"; print_env ;;
+    *) die "usage: scripts/sandbox.sh up|down|ssh [cmd...]|status|hostkey|env" ;;
+  esac
+}
+
+main "$@"
