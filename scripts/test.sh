@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The test command: runs every test layer that can run on this machine.
+#   1. roster unit tests                     (always)
+#   2. host checks: shellcheck + host tests  (host tests need root: they boot a sandbox devvm)
+#   3. Pulumi mock tests                     (wherever the Pulumi packages and the Authentik SDK restore)
+# Environment:
+#   WORKSTATION_NUGET_FEED     extra NuGet feed holding the Pulumi packages
+#                              (default: /var/cache/workstation/pulumi-feed when it exists)
+#   WORKSTATION_AUTHENTIK_SDK  folder of the generated Pulumi.Authentik SDK
+#                              (default: sdks/authentik from `pulumi install`)
+#   WORKSTATION_SKIP_HOST=1    skip the host tests (they take minutes)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+passed=0
+failed=0
+skipped=0
+status=0
+
+say() { printf '\n== %s\n' "$*"; }
+
+# Runs one test project; adds its counts to the totals. Extra args go to dotnet test.
+run_tests() {
+  local project=$1 log
+  shift
+  log="$results/$(basename "$project").log"
+  if dotnet test "$project" --nologo -v q "$@" 2>&1 | tee "$log"; then :; else status=1; fi
+  # dotnet test summary: "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12, ..."
+  local line
+  line=$(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$log" | tail -n 1 || true)
+  if [[ -z "$line" ]]; then
+    echo "test.sh: no test summary from $project" >&2
+    status=1
+    failed=$((failed + 1))
+    return
+  fi
+  local f p s
+  f=$(sed -E 's/.*Failed: +([0-9]+).*/\1/' <<<"$line")
+  p=$(sed -E 's/.*Passed: +([0-9]+).*/\1/' <<<"$line")
+  s=$(sed -E 's/.*Skipped: +([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + p))
+  failed=$((failed + f))
+  skipped=$((skipped + s))
+}
+
+# Installs Debian packages that a layer needs, when we are root and they are missing.
+need_debs() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "test.sh: missing Debian packages: ${missing[*]} (install them, or run as root)" >&2
+    return 1
+  fi
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+say "Layer 1: roster engine"
+run_tests tests/Roster.Tests
+
+say "Layer 2: host scripts"
+need_debs shellcheck
+mapfile -t shell_files < <(git ls-files -co --exclude-standard -- 'host/*' 'scripts/*' '.ci/run' |
+  while read -r f; do [[ -f "$f" ]] && head -n 1 "$f" | grep -q '^#!.*bash' && echo "$f"; done)
+if shellcheck -S style "${shell_files[@]}"; then
+  echo "shellcheck: ${#shell_files[@]} files clean"
+else
+  status=1
+  failed=$((failed + 1))
+fi
+if [[ "${WORKSTATION_SKIP_HOST:-}" == 1 ]]; then
+  echo "Host tests skipped: WORKSTATION_SKIP_HOST=1."
+elif [[ $(id -u) -ne 0 ]]; then
+  echo "Host tests skipped: they boot a systemd-nspawn sandbox and need root (run: sudo scripts/test.sh)."
+else
+  run_tests tests/Host.Tests
+fi
+
+say "Layer 3: Pulumi program (mocks)"
+feed=${WORKSTATION_NUGET_FEED:-}
+[[ -z "$feed" && -d /var/cache/workstation/pulumi-feed ]] && feed=/var/cache/workstation/pulumi-feed
+sdk=${WORKSTATION_AUTHENTIK_SDK:-$repo/sdks/authentik}
+pulumi_args=("-p:AuthentikSdkDir=$sdk")
+[[ -n "$feed" ]] && pulumi_args+=("-p:RestoreAdditionalProjectSources=$feed")
+if [[ ! -f "$sdk/Pulumi.Authentik.csproj" ]]; then
+  echo "Pulumi layer skipped: the generated Authentik SDK is missing ($sdk/Pulumi.Authentik.csproj); run 'pulumi install' or set WORKSTATION_AUTHENTIK_SDK."
+elif ! dotnet restore tests/Workstation.Tests "${pulumi_args[@]}" >"$results/restore.log" 2>&1; then
+  why=$(grep -oE 'NU1101: Unable to find package [^ ]+' "$results/restore.log" | sort -u | sed 's/NU1101: Unable to find package //' | paste -sd, - || true)
+  if [[ -n "$why" ]]; then
+    echo "Pulumi layer skipped: the Pulumi packages don't restore here (not found: $why; feed: ${feed:-none}); set WORKSTATION_NUGET_FEED to a feed that has them."
+  else
+    cat "$results/restore.log" >&2
+    echo "test.sh: restoring the Pulumi tests failed for another reason (above)" >&2
+    status=1
+  fi
+else
+  run_tests tests/Workstation.Tests --no-restore "${pulumi_args[@]}"
+fi
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"
