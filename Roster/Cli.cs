@@ -1,9 +1,9 @@
 namespace Workstation.Roster;
 
-/// <summary>`roster validate [FILE]` and `roster derive --json [FILE]`.</summary>
+/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]` and `roster docs multi-tenancy [OUT]`.</summary>
 public static class Cli
 {
-    private const string Usage = "usage: roster validate [ROSTER]\n       roster derive --json [ROSTER]\n(ROSTER defaults to roster.yaml)";
+    private const string Usage = "usage: roster validate [ROSTER]\n       roster derive --json [ROSTER]\n       roster docs multi-tenancy [OUT]\n(ROSTER defaults to roster.yaml, OUT to docs/multi-tenancy.md)";
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
@@ -25,6 +25,14 @@ public static class Cli
                     var result = RosterLoader.LoadFile(rest.FirstOrDefault(a => a != "--json") ?? "roster.yaml");
                     if (!result.Ok) return Fail(result, stderr);
                     stdout.Write(DerivedJson.Write(Derivation.Derive(result.Model!)));
+                    return 0;
+                }
+            case "docs" when rest.FirstOrDefault() == "multi-tenancy" && rest.Count <= 2:
+                {
+                    // Generated, not hand-written: the doc states what Roster/Access grants.
+                    var path = rest.ElementAtOrDefault(1) ?? Access.MultiTenancyDoc.RelativePath;
+                    File.WriteAllText(path, Access.MultiTenancyDoc.Render(), new System.Text.UTF8Encoding(false));
+                    stdout.WriteLine($"wrote {path}");
                     return 0;
                 }
             default:

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -8,8 +9,10 @@ public static class DerivedJson
 {
     public static string Write(DerivedRoster roster)
     {
-        using var stream = new MemoryStream();
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, NewLine = "\n" }))
+        // One buffer sized for the roster (about 1.2 KB a user) and one string made from it: large
+        // rosters otherwise spend more time copying (and collecting) big buffers than writing.
+        var buffer = new ArrayBufferWriter<byte>(4096 + 1280 * (roster.Users.Count + roster.Retired.Count));
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, NewLine = "\n" }))
         {
             w.WriteStartObject();
             w.WriteStartObject("settings");
@@ -32,7 +35,8 @@ public static class DerivedJson
             w.WriteEndObject();
             w.WriteEndObject();
         }
-        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+        buffer.Write("\n"u8);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static void WriteUser(Utf8JsonWriter w, DerivedUser u)

@@ -62,6 +62,7 @@ public static class RosterLoader
         {
             return Fail(fileName, "(file)", "the roster is not valid UTF-8");
         }
+        if (text.StartsWith('\uFEFF')) text = text[1..]; // a UTF-8 byte order mark, as some editors write
         var reader = new Reader(fileName);
         var model = reader.Read(text);
         var errors = reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList();
@@ -77,7 +78,23 @@ public static class RosterLoader
         public List<RosterError> Errors { get; } = [];
 
         private void Error(Loc at, string field, string message) =>
-            Errors.Add(new RosterError(file, at.Line, at.Column, field, message));
+            Errors.Add(new RosterError(file, at.Line, at.Column, Escape(field), Escape(message)));
+
+        /// <summary>Keeps each error on one line and visible: control and format characters become \uXXXX.</summary>
+        private static string Escape(string text)
+        {
+            if (!text.Any(NeedsEscape)) return text;
+            var sb = new StringBuilder(text.Length + 8);
+            foreach (var c in text)
+            {
+                if (NeedsEscape(c)) sb.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
+                else sb.Append(c);
+            }
+            return sb.ToString();
+        }
+
+        private static bool NeedsEscape(char c) =>
+            char.IsControl(c) || char.GetUnicodeCategory(c) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
         public RosterModel? Read(string text)
         {
@@ -92,7 +109,7 @@ public static class RosterLoader
 
             var settings = top.TryGetValue("settings", out var s) ? ReadSettings(s) : RosterSettings.Default;
             var admin = top.TryGetValue("admin", out var a) ? ReadPerson(a, "admin", null, isAdmin: true) : null;
-            var users = top.TryGetValue("users", out var u) ? ReadKeyed(u, "users", (k, n) => ReadPerson(n, $"users.{k.Value}", k, isAdmin: false)) : [];
+            var users = top.TryGetValue("users", out var u) ? ReadKeyed(u, "users", (k, n) => ReadPerson(n, $"users.{YamlTree.Key(k.Value)}", k, isAdmin: false)) : [];
             var retired = top.TryGetValue("retired", out var r) ? ReadKeyed(r, "retired", ReadRetired) : [];
 
             if (admin is null) return null;
@@ -150,11 +167,12 @@ public static class RosterLoader
             if (AsMap(node, path) is not { } map) return null;
             var f = Fields(map, path, isAdmin ? AdminKeys : UserKeys,
                 isAdmin ? ["os_user", "authentik_user", "k8s_user"] : ["authentik_user", "k8s_user", "email", "tier"]);
+            if (map.Refused.Contains("<<")) return null; // built from a refused merge: checking it would only echo that error
 
             YScalar? osNode = key;
-            if (isAdmin && f.TryGetValue("os_user", out var o)) osNode = o as YScalar;
-            if (isAdmin && f.ContainsKey("os_user") && osNode is null) Error(f["os_user"].At, "admin.os_user", "must be a string");
+            if (isAdmin && f.TryGetValue("os_user", out var o)) osNode = Str(o, "admin.os_user") is null ? null : (YScalar)o;
             var osUser = osNode?.Value;
+            if (osUser is "") Error(osNode!.At, isAdmin ? "admin.os_user" : path, "os_user must not be empty");
 
             var tier = Tier.Admin;
             if (!isAdmin && f.TryGetValue("tier", out var t) && Str(t, path + ".tier") is { } ts)
@@ -194,11 +212,19 @@ public static class RosterLoader
 
         private Located<RetiredUser>? ReadRetired(YScalar key, YNode node)
         {
-            var path = $"retired.{key.Value}";
+            var path = $"retired.{YamlTree.Key(key.Value)}";
+            if (key.Value.Length == 0) Error(key.At, path, "os_user must not be empty");
             if (AsMap(node, path) is not { } map) return null;
             var f = Fields(map, path, ["uid", "ports", "authentik_user", "k8s_user"], ["ports"]);
+            if (map.Refused.Contains("<<")) return null;
             var ports = f.TryGetValue("ports", out var pt) ? ReadPorts(pt, path + ".ports") : new PartialPorts(null, null, map.At);
             var uid = f.TryGetValue("uid", out var u) ? Int(u, path + ".uid") : null;
+            // Kept for the record only, but still checked: nothing unvalidated enters the roster.
+            foreach (var (name, pattern) in new[] { ("authentik_user", Rules.AuthentikUser()), ("k8s_user", Rules.K8sUser()) })
+            {
+                if (f.TryGetValue(name, out var n) && Str(n, $"{path}.{name}") is { } v && !pattern.IsMatch(v))
+                    Error(n.At, $"{path}.{name}", v.Length == 0 ? "must not be empty" : $"'{v}' is not valid: {Rules.WhyInvalid(v, pattern)}");
+            }
             return new Located<RetiredUser>(new RetiredUser(key.Value, uid, new Ports(ports.T3 ?? 0, ports.Playwright ?? 0)), path, key.At, f, ports, map.At);
         }
 
@@ -235,7 +261,7 @@ public static class RosterLoader
         private List<(YScalar Key, T Value)> ReadKeyed<T>(YNode node, string path, Func<YScalar, YNode, T?> read) where T : class
         {
             var result = new List<(YScalar, T)>();
-            if (node is YScalar { Value: "" or "~" or "null", Plain: true }) return result;
+            if (node is YScalar { Plain: true } empty && (empty.Value.Length == 0 || Rules.CoreNonString(empty.Value) == "null")) return result;
             if (AsMap(node, path) is not { } map) return result;
             foreach (var (key, value) in map.Entries)
             {
@@ -257,18 +283,23 @@ public static class RosterLoader
         private Dictionary<string, YNode> Fields(YMap map, string path, string[] allowed, string[] required)
         {
             var result = new Dictionary<string, YNode>(StringComparer.Ordinal);
+            HashSet<string>? hinted = null;
             foreach (var (key, value) in map.Entries)
             {
-                var field = path.Length == 0 ? key.Value : $"{path}.{key.Value}";
                 if (!allowed.Contains(key.Value))
                 {
+                    var field = path.Length == 0 ? YamlTree.Key(key.Value) : $"{path}.{YamlTree.Key(key.Value)}";
                     var hint = Closest(key.Value, allowed);
+                    if (hint is not null) (hinted ??= new HashSet<string>(StringComparer.Ordinal)).Add(hint);
                     Error(key.At, field, $"unknown key '{key.Value}'" + (hint is null ? $" (allowed: {string.Join(", ", allowed)})" : $" (did you mean '{hint}'?)"));
                     continue;
                 }
                 result[key.Value] = value;
             }
-            foreach (var name in required.Where(r => !result.ContainsKey(r)))
+            // A refused merge key ("<<: *a") may have been meant to supply every field: don't echo it.
+            if (map.Refused.Contains("<<")) return result;
+            // A key refused (and reported) or misspelt (reported with "did you mean") is not also missing.
+            foreach (var name in required.Where(r => !result.ContainsKey(r) && !map.Refused.Contains(r) && !(hinted?.Contains(r) ?? false)))
             {
                 if (name == "ports") continue; // reported with a suggested pin by the cross-check
                 Error(map.At, path.Length == 0 ? name : $"{path}.{name}", "is required");
@@ -288,8 +319,10 @@ public static class RosterLoader
 
         private string? Str(YNode node, string field)
         {
-            if (node is YScalar s) return s.Value;
-            Error(node.At, field, "must be a string");
+            if (node is YScalar s && !(s.Plain && Rules.CoreNonString(s.Value) is not null)) return s.Value;
+            Error(node.At, field, node is YScalar v
+                ? $"must be a string, got the {Rules.CoreNonString(v.Value)} {v.Value} (quote it: \"{v.Value}\")"
+                : "must be a string");
             return null;
         }
 
@@ -355,23 +388,31 @@ public static class RosterLoader
         public void Run(Located<Person> admin, List<(YScalar Key, Located<Person> Value)> users, List<(YScalar Key, Located<RetiredUser> Value)> retired)
         {
             var people = users.Select(u => u.Value).Prepend(admin).ToList();
-            var names = new Dictionary<string, string>(StringComparer.Ordinal);
+            // Sized up front: with tens of thousands of users, growing these is most of their cost.
+            var count = people.Count + retired.Count;
+            var names = new Dictionary<string, string>(count, StringComparer.Ordinal);
             foreach (var p in people) CheckOsUser(p.Value.OsUser, p.Path, p.NameAt, names);
             foreach (var (_, r) in retired) CheckOsUser(r.Value.OsUser, r.Path, r.NameAt, names);
 
-            var authentik = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            var k8s = new Dictionary<string, string>(StringComparer.Ordinal);
+            var authentik = new Dictionary<string, string>(people.Count, StringComparer.OrdinalIgnoreCase);
+            var k8s = new Dictionary<string, string>(people.Count, StringComparer.Ordinal);
+            var emails = new Dictionary<string, string>(people.Count, StringComparer.OrdinalIgnoreCase);
             foreach (var p in people)
             {
                 CheckIdentity(p, "authentik_user", p.Value.AuthentikUser, Rules.AuthentikUser(), authentik);
                 CheckIdentity(p, "k8s_user", p.Value.K8sUser, Rules.K8sUser(), k8s);
-                if (p.Value.Email is { } email && p.Fields.TryGetValue("email", out var en) && !Rules.Email().IsMatch(email))
+                if (p.Value.Email is not { } email || !p.Fields.TryGetValue("email", out var en)) continue;
+                if (!Rules.Email().IsMatch(email))
                     reader.Report(en.At, p.Path + ".email", $"'{email}' is not a valid email address: {Rules.WhyInvalid(email, Rules.Email())}");
+                else if (emails.TryGetValue(email, out var first))
+                    reader.Report(en.At, p.Path + ".email", $"email '{email}' is already used by {first} (it names the Kubernetes user)");
+                else emails[email] = p.Path;
             }
 
-            var uids = new Dictionary<int, string>();
-            foreach (var p in people) CheckUid(p.Value.Uid, p.Path, p.Fields, uids, retiredOwner: null);
+            // Retired reservations first, so reuse of a retired uid is reported at the new user.
+            var uids = new Dictionary<int, string>(count);
             foreach (var (_, r) in retired) CheckUid(r.Value.Uid, r.Path, r.Fields, uids, retiredOwner: r.Value.OsUser);
+            foreach (var p in people) CheckUid(p.Value.Uid, p.Path, p.Fields, uids, retiredOwner: null);
 
             CheckPorts(people, retired.Select(r => r.Value).ToList());
         }
@@ -393,7 +434,7 @@ public static class RosterLoader
 
         private void CheckIdentity(Located<Person> p, string key, string value, System.Text.RegularExpressions.Regex pattern, Dictionary<string, string> seen)
         {
-            if (!p.Fields.TryGetValue(key, out var node) || node is not YScalar) return;
+            if (!p.Fields.TryGetValue(key, out var node) || node is not YScalar s || (s.Plain && Rules.CoreNonString(s.Value) is not null)) return; // reported by Str
             var field = $"{p.Path}.{key}";
             if (value.Length == 0 || !pattern.IsMatch(value))
             {
@@ -421,7 +462,7 @@ public static class RosterLoader
         private void CheckPorts(List<Located<Person>> people, List<Located<RetiredUser>> retired)
         {
             // Retired reservations come first, so any reuse is reported against the tombstone.
-            var owners = new Dictionary<int, string>();
+            var owners = new Dictionary<int, string>(2 * (people.Count + retired.Count));
             void Claim(int? port, Loc? at, string field, string owner)
             {
                 if (port is not { } p || at is not { } loc) return;
@@ -446,24 +487,31 @@ public static class RosterLoader
             // Unpinned ports: suggest the lowest free port from each base, in file order, so the
             // suggestion is deterministic and never moves anyone who is pinned.
             var taken = new HashSet<int>(owners.Keys);
+            var cursors = new Dictionary<int, int>();
             foreach (var p in people)
             {
                 var needT3 = !p.Ports.T3Written;
                 var needPw = !p.Ports.PlaywrightWritten;
                 if (!needT3 && !needPw) continue;
-                var t3 = needT3 ? NextFree(settings.T3BasePort, taken) : p.Ports.T3;
-                var pw = needPw ? NextFree(settings.PlaywrightBasePort, taken) : p.Ports.Playwright;
+                // A written but invalid value (already reported) also gets a suggestion, so the line is pasteable.
+                var t3 = p.Ports.T3 ?? NextFree(settings.T3BasePort, taken, cursors);
+                var pw = p.Ports.Playwright ?? NextFree(settings.PlaywrightBasePort, taken, cursors);
                 var line = $"ports: {{ t3: {t3}, playwright: {pw} }}";
                 var what = needT3 && needPw ? "no ports are pinned" : needT3 ? "the t3 port is not pinned" : "the playwright port is not pinned";
                 reader.Report(p.Fields.ContainsKey("ports") ? p.Ports.At : p.At, p.Path + ".ports", $"{what}; pin the next free ports with:  {line}");
             }
         }
 
-        private static int NextFree(int from, HashSet<int> taken)
+        /// <summary>
+        /// The lowest free port at or above <paramref name="from"/>. Ports are only ever added to
+        /// <paramref name="taken"/>, so each base's scan resumes where it stopped: linear overall.
+        /// </summary>
+        private static int NextFree(int from, HashSet<int> taken, Dictionary<int, int> cursors)
         {
-            var port = from;
+            var port = cursors.GetValueOrDefault(from, from);
             while (taken.Contains(port) && port < Rules.MaxPort) port++;
             taken.Add(port);
+            cursors[from] = port;
             return port;
         }
     }

@@ -8,6 +8,9 @@ namespace Workstation.Roster;
 /// </summary>
 public static partial class Rules
 {
+    // Patterns end in \z, not $: in .NET '$' also matches before a final newline, so "bob\n"
+    // would pass and break the one-line host commands. Messages and docs show them with '$'.
+
     public const int MinPort = 1024;
     public const int MaxPort = 65535;
     public const int MinUid = 1000;
@@ -16,19 +19,19 @@ public static partial class Rules
     /// <summary>The group every managed account carries, so the host can tell managed accounts from others.</summary>
     public const string MarkerGroup = "workstation";
 
-    [GeneratedRegex("^[a-z_][a-z0-9_-]{0,31}$")]
+    [GeneratedRegex(@"^[a-z_][a-z0-9_-]{0,31}\z")]
     public static partial Regex OsUser();
 
-    [GeneratedRegex("^[A-Za-z0-9._@-]{1,64}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._@-]{1,64}\z")]
     public static partial Regex AuthentikUser();
 
-    [GeneratedRegex("^[A-Za-z0-9._@:-]{1,64}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._@:-]{1,64}\z")]
     public static partial Regex K8sUser();
 
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\z")]
     public static partial Regex Dns1123Label();
 
-    [GeneratedRegex(@"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+\z")]
     public static partial Regex Email();
 
     /// <summary>System and well-known accounts that are never managed.</summary>
@@ -44,6 +47,26 @@ public static partial class Rules
     public static IReadOnlyList<string> TierGroups(Tier tier) =>
         tier == Tier.Admin ? ["code-shared", "docker", "sudo"] : [];
 
+    /// <summary>
+    /// What YAML 1.2 (core schema, as editors and roster.schema.json read it) makes of a plain
+    /// scalar that is not a string: "number", "boolean" or "null"; null when it is a string.
+    /// The empty value is left to the "must not be empty" checks.
+    /// </summary>
+    public static string? CoreNonString(string plain) => plain switch
+    {
+        "" => null,
+        "~" or "null" or "Null" or "NULL" => "null",
+        "true" or "True" or "TRUE" or "false" or "False" or "FALSE" => "boolean",
+        _ when CoreNumber().IsMatch(plain) => "number",
+        _ => null,
+    };
+
+    [GeneratedRegex(@"^([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))\z")]
+    private static partial Regex CoreNumber();
+
+    /// <summary>A pattern as documented (and as in roster.schema.json): with '$' for the end.</summary>
+    public static string Display(Regex pattern) => pattern.ToString().Replace(@"\z", "$", StringComparison.Ordinal);
+
     /// <summary>Explains why a name fails its pattern, naming the first offending character.</summary>
     public static string WhyInvalid(string value, Regex pattern)
     {
@@ -51,10 +74,13 @@ public static partial class Rules
         foreach (var c in value)
         {
             if (c > 0x7f) return $"it contains the non-ASCII character U+{(int)c:X4} '{c}' (a look-alike?)";
+            if (char.IsControl(c)) return $"it contains the control character U+{(int)c:X4}";
+            if (c == '/') return "it contains a path separator or '..'";
+            if (ShellMetacharacters.Contains(c)) return $"it contains the shell metacharacter '{c}'";
         }
-        if (value.Contains('/') || value.Contains("..")) return "it contains a path separator or '..'";
-        var shell = value.FirstOrDefault(c => ";&|$`<>(){}[]*?!~#'\"\\ \t\n".Contains(c));
-        if (shell != default) return $"it contains the shell metacharacter '{shell}'";
-        return $"it must match {pattern}";
+        if (value.Contains("..", StringComparison.Ordinal)) return "it contains a path separator or '..'";
+        return $"it must match {Display(pattern)}";
     }
+
+    private const string ShellMetacharacters = ";&|$`<>(){}[]*?!~#'\"\\ \t\n";
 }

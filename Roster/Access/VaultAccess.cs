@@ -1,0 +1,108 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Workstation.Roster.Access;
+
+/// <summary>
+/// Where user secrets live in Vault and which auth mount users log in through.
+/// KvMount is a KV v2 mount; a user's secrets sit under KvMount/{data,metadata}/UsersPath/&lt;user&gt;/.
+/// </summary>
+public sealed record VaultOptions(string KvMount = "secret", string UsersPath = "users", string OidcMountPath = "oidc")
+{
+    public static VaultOptions Default { get; } = new();
+}
+
+/// <summary>One path block of a Vault policy.</summary>
+public sealed record VaultPathGrant(string Path, IReadOnlyList<string> Capabilities);
+
+/// <summary>A Vault identity entity; Policies are attached to it.</summary>
+public sealed record VaultEntitySpec(string Name, IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<string> Policies);
+
+/// <summary>Links a login on an auth mount (by path; resolve its accessor at deploy time) to an entity.</summary>
+public sealed record VaultEntityAliasSpec(string Name, string MountPath, string EntityName);
+
+public sealed record VaultPolicySpec(string Name, string Json);
+
+/// <summary>Everything Workstation creates in Vault for one user.</summary>
+public sealed record VaultUserAccess(string OsUser, VaultEntitySpec Entity, VaultEntityAliasSpec Alias, VaultPolicySpec Policy);
+
+/// <summary>Pure mapping from a derived user to Vault identity objects and a per-user KV policy.</summary>
+public static class VaultAccess
+{
+    // KV v2 splits one logical path into data/ (read and write the secret) and metadata/
+    // (list keys, read versions, delete every version); a policy on data/ alone can't list or clean up.
+    private static readonly string[] DataCapabilities = ["create", "delete", "patch", "read", "update"];
+    private static readonly string[] MetadataCapabilities = ["delete", "list", "read"];
+
+    public static string PolicyName(string osUser) => $"{AccessLabels.NamePrefix}-{osUser}";
+
+    /// <summary>The policy's path blocks, sorted by path. Only this user's subtree; never sys/.</summary>
+    public static IReadOnlyList<VaultPathGrant> Grants(string osUser, VaultOptions o)
+    {
+        Check(o.KvMount, nameof(o.KvMount));
+        Check(o.UsersPath, nameof(o.UsersPath));
+        if (o.KvMount == "sys" || o.KvMount.StartsWith("sys/", StringComparison.Ordinal))
+            throw new ArgumentException("the KV mount can't be under sys/", nameof(o));
+        // The trailing "/" before "*" keeps alice's glob from matching alice2's secrets.
+        return
+        [
+            new($"{o.KvMount}/data/{o.UsersPath}/{osUser}/*", DataCapabilities),
+            new($"{o.KvMount}/metadata/{o.UsersPath}/{osUser}/*", MetadataCapabilities),
+        ];
+    }
+
+    /// <summary>The policy as Vault-accepted JSON: paths and capabilities sorted, indented, LF, trailing newline.</summary>
+    public static string PolicyJson(DerivedUser u, VaultOptions o) => PolicyJson(Grants(u.OsUser, o));
+
+    public static string PolicyJson(IEnumerable<VaultPathGrant> grants)
+    {
+        // Relaxed escaping: the JSON goes to Vault's API and a doc, never into HTML, so "<" stays readable.
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, NewLine = "\n", Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("path");
+            foreach (var g in grants.OrderBy(g => g.Path, StringComparer.Ordinal))
+            {
+                w.WriteStartObject(g.Path);
+                w.WriteStartArray("capabilities");
+                foreach (var c in g.Capabilities.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)) w.WriteStringValue(c);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    public static VaultUserAccess For(DerivedUser u, VaultOptions o)
+    {
+        var policy = new VaultPolicySpec(PolicyName(u.OsUser), PolicyJson(u, o));
+        // No tier in the metadata: a tier change must not touch Vault.
+        var metadata = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["authentik_user"] = u.AuthentikUser,
+            ["managed-by"] = AccessLabels.ManagedByValue,
+            ["os_user"] = u.OsUser,
+        };
+        return new(u.OsUser,
+            new VaultEntitySpec(u.OsUser, metadata, [policy.Name]),
+            new VaultEntityAliasSpec(u.AuthentikUser, o.OidcMountPath, u.OsUser),
+            policy);
+    }
+
+    /// <summary>Every person's Vault objects (the admin included), sorted by os_user.</summary>
+    public static IReadOnlyList<VaultUserAccess> For(DerivedRoster roster, VaultOptions o) =>
+        roster.Users.OrderBy(u => u.OsUser, StringComparer.Ordinal).Select(u => For(u, o)).ToList();
+
+    // Options end up inside glob paths: an empty segment, a leading/trailing "/" or a glob
+    // character would widen the grant beyond the user's subtree.
+    private static void Check(string segment, string name)
+    {
+        if (segment.Length == 0 || segment.StartsWith('/') || segment.EndsWith('/') || segment.Contains("//", StringComparison.Ordinal)
+            || segment.IndexOfAny(['*', '+', ' ']) >= 0 || segment.Split('/').Any(s => s is "." or ".."))
+            throw new ArgumentException($"'{segment}' is not a plain Vault path", name);
+    }
+}

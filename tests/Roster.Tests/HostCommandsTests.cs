@@ -1,0 +1,173 @@
+using System.Text;
+
+namespace Workstation.Roster.Tests;
+
+/// <summary>The one-line host commands: equal to the golden file, and safe to hand to a shell.</summary>
+public class HostCommandsTests
+{
+    /// <summary>The site values tests/golden/host-commands.txt was generated with (its "site" line).</summary>
+    private static readonly SiteSettings GoldenSite = new(
+        RepoUrl: "file:///srv/fixture/repo.git",
+        OidcIssuer: "https://auth.example.test/application/o/kubernetes/",
+        OidcClientId: "kubernetes",
+        ClusterName: "fixture",
+        ClusterServer: "https://k8s.example.test:6443",
+        VaultAddr: "https://vault.example.test",
+        T3Command: "/usr/bin/sleep infinity");
+
+    private static List<(string Key, string Command)> Commands(DerivedRoster roster, SiteSettings site)
+    {
+        var result = new List<(string, string)> { ("install", HostCommands.Install), ("site", HostCommands.Site(site)) };
+        foreach (var u in roster.Users.OrderBy(u => u.OsUser, StringComparer.Ordinal))
+        {
+            result.Add(($"apply:{u.OsUser}", HostCommands.Apply(u, tokenOnStdin: true)));
+            result.Add(($"suspend:{u.OsUser}", HostCommands.Suspend(u)));
+        }
+        result.Add(("maps", HostCommands.Maps(roster.Users)));
+        return result;
+    }
+
+    private static DerivedRoster Derive(string yaml) => Derivation.Derive(RosterLoader.Load(yaml).ModelOrThrow());
+
+    [Fact]
+    public void The_golden_roster_gives_exactly_the_golden_commands()
+    {
+        var expected = File.ReadAllLines(TestFiles.GoldenCommands).Where(l => l.Length > 0).ToList();
+        var actual = Commands(Derive(File.ReadAllText(TestFiles.GoldenRoster)), GoldenSite).Select(c => $"{c.Key}\t{c.Command}").ToList();
+        Assert.Equal(expected.Count, actual.Count);
+        for (var i = 0; i < expected.Count; i++) Assert.Equal(expected[i], actual[i]);
+    }
+
+    public static TheoryData<string> ValidRosters() => ["golden", "shipped", "generated", "edge-names"];
+
+    private static string Roster(string which) => which switch
+    {
+        "golden" => File.ReadAllText(TestFiles.GoldenRoster),
+        "shipped" => File.ReadAllText(TestFiles.ShippedRoster),
+        "generated" => TestFiles.Generated(200),
+        _ => "settings:\n  k8s_username_claim: name\n  k8s_username_prefix: \"oidc:\"\n" +
+             "admin:\n  os_user: _a-b_9\n  authentik_user: A.b@c-d_e\n  k8s_user: \"x:y@z\"\n  uid: 59999\n  adopt: true\n  ports: { t3: 1024, playwright: 65535 }\n" +
+             "users:\n  " + new string('z', 32) + ":\n    authentik_user: " + new string('Q', 64) + "\n    k8s_user: q\n    email: a.b+c%d@e-f.g.example\n" +
+             "    tier: namespace-owner\n    namespaces: [" + new string('n', 63) + ", a]\n    uid: 1000\n    ports: { t3: 1025, playwright: 65534 }\n",
+    };
+
+    [Theory]
+    [MemberData(nameof(ValidRosters))]
+    public void Commands_for_valid_rosters_have_no_unquoted_shell_metacharacters(string which)
+    {
+        var roster = Derive(Roster(which));
+        foreach (var (key, command) in Commands(roster, GoldenSite).Where(c => c.Key != "install"))
+        {
+            var (words, unquoted) = ShellWords.Split(command);
+            Assert.True(unquoted.Count == 0, $"{key}: unquoted {string.Join(' ', unquoted)} in {command}");
+            Assert.Equal(HostCommands.Cli, words[0]);
+            if (key.StartsWith("apply:", StringComparison.Ordinal) || key.StartsWith("suspend:", StringComparison.Ordinal))
+                Assert.Equal(key.Split(':')[1], words[3]);
+        }
+        var maps = ShellWords.Split(HostCommands.Maps(roster.Users)).Words;
+        Assert.Equal(roster.Users.Select(u => $"{u.OsUser}:{u.AuthentikUser}:{u.Ports.T3}"), maps.Skip(3));
+    }
+
+    [Fact]
+    public void Apply_words_carry_each_value_as_one_argument()
+    {
+        var roster = Derive(File.ReadAllText(TestFiles.GoldenRoster));
+        var wiz = roster.Users.Single(u => u.OsUser == "wiz");
+        Assert.Equal(
+            [HostCommands.Cli, "user", "apply", "wiz", "--tier", "admin", "--t3-port", "3773", "--playwright-port", "8931", "--uid", "2000", "--groups", "code-shared,docker,sudo"],
+            ShellWords.Split(HostCommands.Apply(wiz, tokenOnStdin: false)).Words);
+    }
+
+    [Fact]
+    public void Site_values_survive_the_shell_whatever_they_contain()
+    {
+        var hostile = "x'; rm -rf / # $(reboot) `id` \"q\" \\ \t|&<>*?[]{}~!";
+        var site = GoldenSite with { T3Command = hostile, ClusterName = "", VaultAddr = "it's" };
+        var (words, unquoted) = ShellWords.Split(HostCommands.Site(site));
+        Assert.Empty(unquoted);
+        Assert.Equal(hostile, words[words.IndexOf("--t3-command") + 1]);
+        Assert.Equal("", words[words.IndexOf("--cluster-name") + 1]);
+        Assert.Equal("it's", words[words.IndexOf("--vault-addr") + 1]);
+    }
+
+    [Fact]
+    public void Quote_round_trips_random_strings()
+    {
+        const string alphabet = "ab Z09_-./:@%+=,'\"\\$`;&|<>(){}[]*?!~#\t\n\u00e9\u0435";
+        var random = new Random(7);
+        for (var i = 0; i < 2000; i++)
+        {
+            var chars = new char[random.Next(0, 12)];
+            for (var j = 0; j < chars.Length; j++) chars[j] = alphabet[random.Next(alphabet.Length)];
+            var value = new string(chars);
+            var (words, unquoted) = ShellWords.Split("cmd " + HostCommands.Quote(value));
+            Assert.Empty(unquoted);
+            Assert.Equal(["cmd", value], words);
+        }
+    }
+
+    [Fact]
+    public void The_splitter_finds_what_it_should()
+    {
+        Assert.Equal([";", "$"], ShellWords.Split("a;b $c 'd;e' \"f\"").Unquoted);
+        Assert.Equal(["a", "b c", "d", ""], ShellWords.Split("a 'b c' d ''").Words);
+        Assert.Equal(["$"], ShellWords.Split("\"$x\"").Unquoted);
+    }
+}
+
+/// <summary>
+/// Splits a command line the way a POSIX shell would into words (single quotes, double quotes and
+/// backslash), and lists the metacharacters that the shell would act on: unquoted, or '$', '`' and
+/// '\' inside double quotes.
+/// </summary>
+internal static class ShellWords
+{
+    private const string Meta = "|&;<>()$`*?[]#~!{}\n";
+
+    public static (List<string> Words, List<string> Unquoted) Split(string command)
+    {
+        var words = new List<string>();
+        var unquoted = new List<string>();
+        var word = new StringBuilder();
+        var inWord = false;
+        for (var i = 0; i < command.Length; i++)
+        {
+            var c = command[i];
+            switch (c)
+            {
+                case ' ' or '\t':
+                    if (inWord) words.Add(word.ToString());
+                    word.Clear();
+                    inWord = false;
+                    break;
+                case '\'':
+                    inWord = true;
+                    var close = command.IndexOf('\'', i + 1);
+                    if (close < 0) throw new FormatException("unterminated single quote in " + command);
+                    word.Append(command, i + 1, close - i - 1);
+                    i = close;
+                    break;
+                case '"':
+                    inWord = true;
+                    for (i++; i < command.Length && command[i] != '"'; i++)
+                    {
+                        if (command[i] is '$' or '`' or '\\') unquoted.Add(command[i].ToString());
+                        word.Append(command[i]);
+                    }
+                    if (i >= command.Length) throw new FormatException("unterminated double quote in " + command);
+                    break;
+                case '\\':
+                    inWord = true;
+                    if (++i < command.Length) word.Append(command[i]);
+                    break;
+                default:
+                    inWord = true;
+                    if (Meta.Contains(c)) unquoted.Add(c.ToString());
+                    word.Append(c);
+                    break;
+            }
+        }
+        if (inWord) words.Add(word.ToString());
+        return (words, unquoted);
+    }
+}
