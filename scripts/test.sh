@@ -7,7 +7,8 @@
 #   WORKSTATION_NUGET_FEED     extra NuGet feed holding the Pulumi packages
 #                              (default: /var/cache/workstation/pulumi-feed when it exists)
 #   WORKSTATION_AUTHENTIK_SDK  folder of the generated Pulumi.Authentik SDK
-#                              (default: sdks/authentik from `pulumi install`)
+#                              (default: sdks/authentik from `pulumi install`, else
+#                              /var/cache/workstation/sdks/authentik when it exists)
 #   WORKSTATION_SKIP_HOST=1    skip the host tests (they take minutes)
 set -euo pipefail
 
@@ -68,7 +69,7 @@ say "Layer 2: host scripts"
 need_debs shellcheck
 mapfile -t shell_files < <(git ls-files -co --exclude-standard -- 'host/*' 'scripts/*' '.ci/run' |
   while read -r f; do [[ -f "$f" ]] && head -n 1 "$f" | grep -q '^#!.*bash' && echo "$f"; done)
-if shellcheck -S style "${shell_files[@]}"; then
+if shellcheck -x -S style "${shell_files[@]}"; then
   echo "shellcheck: ${#shell_files[@]} files clean"
 else
   status=1
@@ -86,6 +87,8 @@ say "Layer 3: Pulumi program (mocks)"
 feed=${WORKSTATION_NUGET_FEED:-}
 [[ -z "$feed" && -d /var/cache/workstation/pulumi-feed ]] && feed=/var/cache/workstation/pulumi-feed
 sdk=${WORKSTATION_AUTHENTIK_SDK:-$repo/sdks/authentik}
+[[ -z "${WORKSTATION_AUTHENTIK_SDK:-}" && ! -e "$sdk" && -d /var/cache/workstation/sdks/authentik ]] &&
+  sdk=/var/cache/workstation/sdks/authentik
 pulumi_args=("-p:AuthentikSdkDir=$sdk")
 [[ -n "$feed" ]] && pulumi_args+=("-p:RestoreAdditionalProjectSources=$feed")
 if [[ ! -f "$sdk/Pulumi.Authentik.csproj" ]]; then

@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Pulumi;
+using Workstation.Roster;
+
+namespace Workstation.Components;
+
+/// <summary>Where the stack's configuration comes from: Pulumi config in a deployment, a dictionary in tests.</summary>
+public interface IStackConfig
+{
+    /// <summary>The plain value, or null when unset (also used for secrets, to tell unset from set).</summary>
+    string? Get(string key);
+
+    /// <summary>The value as a secret output, or null when unset.</summary>
+    Output<string>? GetSecret(string key);
+}
+
+/// <summary>Reads the project's config namespace (`workstation:`).</summary>
+public sealed class PulumiStackConfig(Config config) : IStackConfig
+{
+    public string? Get(string key) => config.Get(key);
+
+    public Output<string>? GetSecret(string key) => config.GetSecret(key);
+}
+
+/// <summary>The config keys, as declared in Pulumi.yaml.</summary>
+public static class ConfigKeys
+{
+    public const string Project = "workstation";
+    public const string Roster = "roster";
+    public const string SshHost = "sshHost";
+    public const string SshPort = "sshPort";
+    public const string SshUser = "sshUser";
+    public const string SshHostKey = "sshHostKey";
+    public const string SshPrivateKey = "sshPrivateKey";
+    public const string RepoUrl = "repoUrl";
+    public const string OidcIssuer = "oidcIssuer";
+    public const string OidcClientId = "oidcClientId";
+    public const string ClusterName = "clusterName";
+    public const string ClusterServer = "clusterServer";
+    public const string VaultAddr = "vaultAddr";
+    public const string T3Command = "t3Command";
+    public const string SnapshotToken = "snapshotToken";
+
+    public static string Full(string key) => $"{Project}:{key}";
+}
+
+/// <summary>One problem in the stack configuration, named by its full key.</summary>
+public sealed record ConfigError(string Key, string Message)
+{
+    public override string ToString() => $"{ConfigKeys.Full(Key)}: {Message}";
+}
+
+/// <summary>How the program reaches the devvm. The private key never leaves a secret output.</summary>
+public sealed record SshTarget(string Host, int Port, string User, string HostKey, Output<string> PrivateKey);
+
+/// <summary>Everything the program needs besides the roster.</summary>
+public sealed partial record StackSettings(
+    string RosterPath,
+    string HostDir,
+    SshTarget Ssh,
+    SiteSettings Site,
+    Output<string>? SnapshotToken)
+{
+    public const string DefaultRosterPath = "roster.yaml";
+    public const string DefaultHostDir = "host";
+
+    /// <summary>Reads and checks every key; returns all problems at once.</summary>
+    public static (StackSettings? Settings, IReadOnlyList<ConfigError> Errors) Load(IStackConfig config)
+    {
+        var errors = new List<ConfigError>();
+        string Required(string key, string what)
+        {
+            var value = config.Get(key);
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                errors.Add(new ConfigError(key, $"required: {what}; set it with `pulumi config set {key} VALUE`"));
+                return "";
+            }
+            if (value.Any(char.IsControl))
+                errors.Add(new ConfigError(key, "must be one line without control characters"));
+            return value.Trim();
+        }
+        string Url(string key, string what)
+        {
+            var value = Required(key, what);
+            if (value.Length > 0 && !(Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"))
+                errors.Add(new ConfigError(key, $"'{value}' is not an absolute http(s) URL"));
+            return value;
+        }
+
+        var host = Required(ConfigKeys.SshHost, "the devvm's SSH address");
+        if (host.Any(char.IsWhiteSpace)) errors.Add(new ConfigError(ConfigKeys.SshHost, $"'{host}' contains whitespace"));
+
+        var port = 22;
+        if (config.Get(ConfigKeys.SshPort) is { } portText &&
+            !(int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 1 and <= 65535))
+            errors.Add(new ConfigError(ConfigKeys.SshPort, $"'{portText}' is not a TCP port (1-65535)"));
+
+        var user = config.Get(ConfigKeys.SshUser) ?? "root";
+        if (!Rules.OsUser().IsMatch(user))
+            errors.Add(new ConfigError(ConfigKeys.SshUser, $"'{user}' is not a valid user name"));
+
+        // Without a pinned key the Command provider accepts whatever key the host presents.
+        var hostKey = config.Get(ConfigKeys.SshHostKey)?.Trim();
+        if (string.IsNullOrEmpty(hostKey))
+            errors.Add(new ConfigError(ConfigKeys.SshHostKey,
+                "required: the devvm's pinned SSH host public key, e.g. 'ssh-ed25519 AAAA...' (without it any host key is accepted); " +
+                $"set it with `pulumi config set {ConfigKeys.SshHostKey} \"$(ssh-keyscan -t ed25519 HOST | cut -d' ' -f2-)\"`"));
+        else if (!HostKeyPattern().IsMatch(hostKey))
+            errors.Add(new ConfigError(ConfigKeys.SshHostKey, "must be one public key line 'TYPE BASE64' (as in known_hosts without the host name), e.g. 'ssh-ed25519 AAAA...'"));
+
+        var privateKey = config.GetSecret(ConfigKeys.SshPrivateKey);
+        if (string.IsNullOrWhiteSpace(config.Get(ConfigKeys.SshPrivateKey)) || privateKey is null)
+            errors.Add(new ConfigError(ConfigKeys.SshPrivateKey,
+                $"required: the SSH private key, as a secret: `pulumi config set --secret {ConfigKeys.SshPrivateKey} < KEYFILE`"));
+
+        var site = new SiteSettings(
+            Required(ConfigKeys.RepoUrl, "the git URL cloned into each ~/code"),
+            Url(ConfigKeys.OidcIssuer, "the OIDC issuer URL for kubeconfigs"),
+            Required(ConfigKeys.OidcClientId, "the OIDC client id for kubeconfigs"),
+            Required(ConfigKeys.ClusterName, "the Kubernetes cluster name for kubeconfigs"),
+            Url(ConfigKeys.ClusterServer, "the Kubernetes API server URL"),
+            Url(ConfigKeys.VaultAddr, "the Vault address written to ~/.zshrc.d/vault.sh"),
+            Required(ConfigKeys.T3Command, "the command line t3-serve runs"));
+
+        // An empty token means "none": the user step then runs without --token-stdin.
+        var token = string.IsNullOrEmpty(config.Get(ConfigKeys.SnapshotToken)) ? null : config.GetSecret(ConfigKeys.SnapshotToken);
+
+        var rosterPath = config.Get(ConfigKeys.Roster) is { Length: > 0 } r ? r : DefaultRosterPath;
+
+        if (errors.Count > 0) return (null, errors);
+        return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, token), errors);
+    }
+
+    [GeneratedRegex(@"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$")]
+    private static partial Regex HostKeyPattern();
+}

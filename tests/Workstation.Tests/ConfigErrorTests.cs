@@ -1,0 +1,112 @@
+using Pulumi;
+using Workstation.Components;
+using Workstation.Tests.Support;
+using Xunit;
+
+namespace Workstation.Tests;
+
+/// <summary>Bad config or a bad roster stop the run with a message naming the key or file:line:col, before any resource.</summary>
+public class ConfigErrorTests
+{
+    private static IReadOnlyList<string> Errors(IStackConfig config)
+    {
+        var (settings, errors) = StackSettings.Load(config);
+        Assert.Null(settings);
+        return errors.Select(e => e.ToString()).ToList();
+    }
+
+    [Fact]
+    public void The_fixture_config_is_valid()
+    {
+        var (settings, errors) = StackSettings.Load(Fixture.Config());
+        Assert.Empty(errors);
+        Assert.Equal(2222, settings!.Ssh.Port);
+        Assert.Equal("roster.yaml", settings.RosterPath);
+    }
+
+    [Fact]
+    public void A_missing_host_key_is_an_error_not_a_silent_accept_anything()
+    {
+        var error = Assert.Single(Errors(Fixture.Config().With(ConfigKeys.SshHostKey, null)));
+        Assert.StartsWith("workstation:sshHostKey: required:", error, StringComparison.Ordinal);
+        Assert.Contains("ssh-keyscan", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(ConfigKeys.SshHostKey, "AAAAC3NzaC1lZDI1NTE5", "workstation:sshHostKey: must be one public key line")]
+    [InlineData(ConfigKeys.SshPort, "22x", "workstation:sshPort: '22x' is not a TCP port")]
+    [InlineData(ConfigKeys.SshUser, "Root User", "workstation:sshUser: 'Root User' is not a valid user name")]
+    [InlineData(ConfigKeys.VaultAddr, "vault.example.test", "workstation:vaultAddr: 'vault.example.test' is not an absolute http(s) URL")]
+    [InlineData(ConfigKeys.SshPrivateKey, null, "workstation:sshPrivateKey: required:")]
+    [InlineData(ConfigKeys.RepoUrl, "", "workstation:repoUrl: required:")]
+    [InlineData(ConfigKeys.T3Command, "a\nb", "workstation:t3Command: must be one line")]
+    public void Each_bad_key_is_named(string key, string? value, string expected)
+    {
+        var error = Assert.Single(Errors(Fixture.Config().With(key, value)));
+        Assert.StartsWith(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void All_problems_are_reported_at_once()
+    {
+        var config = Fixture.Config().With(ConfigKeys.SshHost, null).With(ConfigKeys.SshHostKey, null).With(ConfigKeys.OidcIssuer, null);
+        Assert.Equal(
+            ["workstation:oidcIssuer", "workstation:sshHost", "workstation:sshHostKey"],
+            Errors(config).Select(e => e[..e.IndexOf(": ", StringComparison.Ordinal)]).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Runs the whole program; returns the error message and how many resources reached the engine.</summary>
+    private static async Task<(string Message, int Registered)> FailingRun(IStackConfig config, string projectDir)
+    {
+        var (mock, seen) = Harness.Mocks();
+        var e = await Assert.ThrowsAnyAsync<Exception>(() =>
+            Deployment.TestAsync(mock.Object, Harness.Options, () => WorkstationProgram.Run(config, projectDir)));
+        return (e.Message, seen.Count);
+    }
+
+    [Fact]
+    public async Task A_config_error_stops_the_program_before_any_resource()
+    {
+        var (message, registered) = await FailingRun(Fixture.Config().With(ConfigKeys.SshHostKey, null), Repo.Root);
+        Assert.Contains("invalid stack configuration", message, StringComparison.Ordinal);
+        Assert.Contains("workstation:sshHostKey: required", message, StringComparison.Ordinal);
+        Assert.Equal(0, registered);
+    }
+
+    [Fact]
+    public async Task A_missing_roster_is_named()
+    {
+        using var dir = new TempHostDir();
+        var (message, registered) = await FailingRun(Fixture.Config().With(ConfigKeys.Roster, "nowhere.yaml"), dir.Path);
+        Assert.Contains("nowhere.yaml:1:1: (file): roster file not found", message, StringComparison.Ordinal);
+        Assert.Equal(0, registered);
+    }
+
+    [Fact]
+    public async Task A_bad_roster_names_the_first_error_by_file_line_and_column()
+    {
+        using var dir = new TempHostDir();
+        var lines = Fixture.RosterText.Split('\n');
+        var line = Array.FindIndex(lines, l => l.Trim() == "tier: power-user");
+        lines[line] = lines[line].Replace("power-user", "wizard", StringComparison.Ordinal);
+        var column = lines[line].IndexOf("wizard", StringComparison.Ordinal) + 1;
+        dir.Write("bad.yaml", string.Join('\n', lines));
+
+        var (message, registered) = await FailingRun(Fixture.Config().With(ConfigKeys.Roster, "bad.yaml"), dir.Path);
+        var first = message.Split('\n').First(l => l.TrimStart().StartsWith("bad.yaml:", StringComparison.Ordinal)).Trim();
+        Assert.StartsWith($"bad.yaml:{line + 1}:{column}: users.alice.tier: unknown tier 'wizard'", first, StringComparison.Ordinal);
+        Assert.Equal(0, registered);
+    }
+
+    [Fact]
+    public async Task A_valid_program_runs_end_to_end_from_the_project_folder()
+    {
+        using var dir = new TempHostDir();
+        TempHostDir.CopyTree(Repo.HostDir, System.IO.Path.Combine(dir.Path, "host"));
+        File.Copy(Repo.Golden("roster.yaml"), System.IO.Path.Combine(dir.Path, "roster.yaml"));
+
+        var run = await Harness.RunAsync(() => WorkstationProgram.Run(Fixture.Config(), dir.Path));
+        Assert.Equal(10, run.Registrations.Count);
+        Assert.Equal(Fixture.Bundle.Sha256, (await Harness.ResolveAsync(run.Outputs["hostContentSha256"]))!);
+    }
+}

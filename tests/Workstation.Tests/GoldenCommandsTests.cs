@@ -1,0 +1,80 @@
+using Workstation.Components;
+using Workstation.Roster;
+using Workstation.Tests.Support;
+using Xunit;
+
+namespace Workstation.Tests;
+
+/// <summary>The Commands registered for the golden roster run exactly the lines the host tests run over SSH.</summary>
+public class GoldenCommandsTests
+{
+    private static Task<Run> GoldenRun() =>
+        Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
+
+    [Fact]
+    public async Task Every_command_string_is_a_golden_line_and_every_golden_line_is_used()
+    {
+        var golden = Fixture.GoldenCommands();
+        var run = await GoldenRun();
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        string Line(string key)
+        {
+            used.Add(key);
+            return golden[key];
+        }
+
+        var install = run.Command("workstation-install");
+        Assert.Equal(Line("install"), install.Str("create"));
+        Assert.Null(install.Str("update"));
+        Assert.Null(install.Str("delete"));
+
+        var site = run.Command("workstation-site");
+        Assert.Equal(Line("site"), site.Str("create"));
+        Assert.Equal(Line("site"), site.Str("update"));
+        Assert.Null(site.Str("delete"));
+
+        var maps = run.Command("workstation-maps");
+        Assert.Equal(Line("maps"), maps.Str("create"));
+        Assert.Equal(Line("maps"), maps.Str("update"));
+        Assert.Null(maps.Str("delete"));
+
+        foreach (var user in new[] { "wiz", "alice", "bob" })
+        {
+            var host = run.Command($"{user}-host");
+            Assert.Equal(Line($"apply:{user}"), host.Str("create"));
+            Assert.Equal(Line($"apply:{user}"), host.Str("update"));
+            Assert.Equal(Line($"suspend:{user}"), host.Str("delete"));
+        }
+
+        Assert.Equal(golden.Keys.Order(StringComparer.Ordinal), used.Order(StringComparer.Ordinal));
+        // Nothing else runs on the host.
+        Assert.Equal(6, run.Registrations.Count(r => r.Type == "command:remote:Command"));
+    }
+
+    [Fact]
+    public async Task A_non_root_ssh_user_runs_the_same_lines_through_sudo()
+    {
+        var golden = Fixture.GoldenCommands();
+        var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.SshUser, "deploy"));
+        var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
+
+        Assert.Equal("sudo -n " + golden["apply:alice"], run.Command("alice-host").Str("create"));
+        Assert.Equal("sudo -n " + golden["suspend:alice"], run.Command("alice-host").Str("delete"));
+        Assert.Equal("sudo -n " + golden["maps"], run.Command("workstation-maps").Str("create"));
+        // The install line is a pipeline, so it runs whole under one root shell.
+        Assert.Equal("sudo -n sh -c " + HostCommands.Quote(golden["install"]), run.Command("workstation-install").Str("create"));
+    }
+
+    [Fact]
+    public async Task Without_a_token_the_user_step_has_no_stdin_and_no_token_flag()
+    {
+        var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.SnapshotToken, ""));
+        var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
+        var golden = Fixture.GoldenCommands();
+
+        var alice = run.Command("alice-host");
+        Assert.Equal(golden["apply:alice"].Replace(" --token-stdin", "", StringComparison.Ordinal), alice.Str("create"));
+        Assert.False(alice.Inputs.ContainsKey("stdin"));
+        Assert.False(alice.Inputs.ContainsKey("logging"));
+    }
+}
