@@ -55,7 +55,7 @@ ensure_tools() {
   require_root
   log "installing ${missing[*]}"
   local i
-  for i in 1 2 3 4 5 6 7 8 9 10 11 12; do # another apt may hold the lists lock
+  for ((i = 1; ; i++)); do # another apt may hold the lists lock for a while
     apt-get update -qq && break
     ((i < 12)) || die "apt-get update failed"
     sleep 5
@@ -68,10 +68,8 @@ ensure_tools() {
 find_mirror() {
   if [[ -n "${SANDBOX_MIRROR:-}" ]]; then echo "$SANDBOX_MIRROR"; return; fi
   local m="" files=()
-  shopt -s nullglob
   files=(/etc/apt/sources.list.d/*.sources)
-  shopt -u nullglob
-  if ((${#files[@]})); then
+  if [[ -e "${files[0]}" ]]; then
     # deb822 stanzas: the first URI of a "deb" stanza whose Suites include $SUITE.
     m="$(awk -v s="$SUITE" 'BEGIN { RS = "" }
       { t = 0; ok = 0; u = ""; n = split($0, L, "\n")
@@ -107,14 +105,18 @@ ensure_keys() {
   install -d -m 700 "$KEYS"
   gen_key "$KEYS/id_ed25519" "$MACHINE-client"
   gen_key "$KEYS/ssh_host_ed25519_key" "$MACHINE-host"
-  local line
-  line="$MACHINE $(host_pub)"
-  if [[ "$(cat "$KEYS/known_hosts" 2>/dev/null)" != "$line" ]]; then
-    echo "$line" >"$KEYS/known_hosts.new" && mv -f "$KEYS/known_hosts.new" "$KEYS/known_hosts"
-  fi
+  echo "$MACHINE $(host_pub)" >"$KEYS/known_hosts.new" # pinned under an alias: any port
+  mv -f "$KEYS/known_hosts.new" "$KEYS/known_hosts"
 }
 
 # --- rootfs build -----------------------------------------------------------------
+remove_tree() { # unmount whatever is mounted below $1 (a killed debootstrap, a stale overlay), then delete it
+  [[ -e "$1" ]] || return 0
+  awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
+  rm -rf --one-file-system "$1"
+}
+
 # Run a command inside a (not booted) tree; the host's CA bundle is lent for the
 # build only, so TLS works behind a proxy whose CA the host trusts.
 in_tree() {
@@ -126,12 +128,22 @@ in_tree() {
 }
 
 build_rootfs() {
-  local rootfs="$1" tmp="$1.tmp" mirror blog="$CACHE/build.log" npm_list=()
+  local rootfs="$1" tmp="$1.tmp" mirror blog="$CACHE/build.log" apt_list=() npm_list=()
   mirror="$(find_mirror)"
-  rm -rf "$CACHE"/rootfs-*.tmp # leftovers of interrupted builds are never used
+  local old
+  for old in "$CACHE"/rootfs-*.tmp; do remove_tree "$old"; done # interrupted builds are never used
   log "building $(basename "$rootfs") from $mirror (log: $blog)"
-  debootstrap --variant=minbase --include="$(apt_packages | paste -sd, -)" \
-    "$SUITE" "$tmp" "$mirror" >"$blog" 2>&1 || die "debootstrap failed; see $blog"
+  debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$blog" 2>&1 ||
+    die "debootstrap failed; see $blog"
+  # apt, not debootstrap's resolver, installs the list (npm needs virtual packages).
+  # policy-rc.d: no service starts during the build (the network is the host's).
+  printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
+  chmod 755 "$tmp/usr/sbin/policy-rc.d"
+  mapfile -t apt_list < <(apt_packages)
+  log "apt-get install ${#apt_list[@]} packages"
+  in_tree "$tmp" --setenv=DEBIAN_FRONTEND=noninteractive sh -ec \
+    'apt-get update -qq; apt-get install -y -qq --no-install-recommends "$@"; apt-get clean' \
+    sh "${apt_list[@]}" >>"$blog" 2>&1 || die "apt-get install failed; see $blog"
   mapfile -t npm_list < <(npm_packages)
   if ((${#npm_list[@]})); then
     log "npm install -g ${npm_list[*]}"
@@ -141,7 +153,7 @@ build_rootfs() {
   in_tree "$tmp" sh -ec 'claude --version; playwright-mcp --help >/dev/null' >>"$blog" 2>&1 ||
     die "claude / playwright-mcp do not run in the rootfs; see $blog"
   # Per-instance state is added by `up`; the cached tree carries none.
-  rm -rf "$tmp"/etc/ssh/ssh_host_* "$tmp"/root/.npm "$tmp"/var/cache/apt/archives/*.deb
+  rm -rf "$tmp"/etc/ssh/ssh_host_* "$tmp"/root/.npm "$tmp"/usr/sbin/policy-rc.d
   : >"$tmp/etc/machine-id"
   mv -T "$tmp" "$rootfs"
   log "built $(basename "$rootfs") in ${SECONDS}s"
@@ -227,15 +239,19 @@ cmd_up() {
   flock 9
   if nspawn_pid >/dev/null; then cmd_status; print_env; return 0; fi
   local want_port="${SANDBOX_SSH_PORT:-2222}" rootfs pid
+  [[ "$want_port" =~ ^[0-9]{1,5}$ ]] || die "SANDBOX_SSH_PORT must be a port number, not '$want_port'"
   if (exec 3<>"/dev/tcp/127.0.0.1/$want_port") 2>/dev/null; then
     die "127.0.0.1:$want_port is already in use; set SANDBOX_SSH_PORT"
   fi
   ensure_keys
   rootfs="$CACHE/rootfs-$(cache_key)"
   [[ -d "$rootfs" ]] || build_rootfs "$rootfs"
-  rm -rf "$INSTANCE"
-  mkdir -p "$INSTANCE"
-  cp -a --reflink=auto "$rootfs" "$INSTANCE/root"
+  stop_instance # clears leftovers (a stale mount, a dead instance dir)
+  mkdir -p "$INSTANCE/root" "$INSTANCE/upper" "$INSTANCE/work"
+  # A clean copy of the cached rootfs: an overlay (instant), else a full copy.
+  mount -t overlay ws-sandbox "$INSTANCE/root" \
+    -o "lowerdir=$rootfs,upperdir=$INSTANCE/upper,workdir=$INSTANCE/work" 2>/dev/null ||
+    cp -a --reflink=auto "$rootfs/." "$INSTANCE/root/"
   echo "$want_port" >"$INSTANCE/port"
   basename "$rootfs" >"$INSTANCE/rootfs"
   configure_instance "$INSTANCE/root" "$want_port"
@@ -256,18 +272,15 @@ stop_instance() {
   local pid init i
   if pid="$(nspawn_pid)"; then
     if init="$(init_pid "$pid")"; then kill -s RTMIN+4 "$init" 2>/dev/null || true; fi # systemd: poweroff
-    for ((i = 0; i < 30; i++)); do
-      [[ -d "/proc/$pid" ]] || break
-      sleep 1
-    done
+    for ((i = 0; i < 30; i++)); do [[ -d "/proc/$pid" ]] && sleep 1; done
     if [[ -d "/proc/$pid" ]]; then
       log "container did not power off in 30s; killing it"
       [[ -z "${init:-}" ]] || kill -KILL "$init" 2>/dev/null || true # ends its whole pid namespace
       kill -KILL -- "-$pid" 2>/dev/null || true
-      for ((i = 0; i < 10; i++)); do [[ -d "/proc/$pid" ]] || break; sleep 1; done
+      for ((i = 0; i < 10; i++)); do [[ -d "/proc/$pid" ]] && sleep 1; done
     fi
   fi
-  rm -rf "$INSTANCE"
+  remove_tree "$INSTANCE"
 }
 
 cmd_down() {
@@ -292,8 +305,10 @@ main() {
     down) cmd_down ;;
     ssh) cmd_ssh "$@" ;;
     status) cmd_status ;;
-    hostkey) [[ -f "$KEYS/ssh_host_ed25519_key.pub" ]] || die "no host key yet; run: scripts/sandbox.sh up"; host_pub ;;
-    env) [[ -f "$KEYS/ssh_host_ed25519_key.pub" ]] || die "no keys yet; run: scripts/sandbox.sh up"; print_env ;;
+    hostkey | env)
+      [[ -f "$KEYS/ssh_host_ed25519_key.pub" ]] || die "no keys yet; run: scripts/sandbox.sh up"
+      if [[ "$cmd" == hostkey ]]; then host_pub; else print_env; fi
+      ;;
     *) die "usage: scripts/sandbox.sh up|down|ssh [cmd...]|status|hostkey|env" ;;
   esac
 }

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Text;
+using Xunit.Abstractions;
+using Xunit.Sdk;
+
+namespace Host.Tests;
+
+/// <summary>What one command run over SSH returned.</summary>
+public sealed record SshResult(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() =>
+        $"exit {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
+}
+
+/// <summary>
+/// Every host test is in this collection: one sandbox devvm for the whole run, and
+/// the tests run one after another (xunit never runs a collection in parallel).
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class SandboxCollection : ICollectionFixture<SandboxFixture>
+{
+    public const string Name = "sandbox";
+}
+
+/// <summary>
+/// Boots the sandbox devvm (<c>scripts/sandbox.sh up</c>: Debian, systemd as PID 1,
+/// sshd on 127.0.0.1) once per test run and runs commands in it over real SSH, the
+/// way Pulumi.Command's remote Command does. Needs root; without it, or when the
+/// container cannot start, every test in the collection fails (never skips).
+/// </summary>
+public sealed class SandboxFixture : IAsyncLifetime
+{
+    private static readonly TimeSpan UpTimeout = TimeSpan.FromMinutes(30); // a fresh rootfs build included
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
+
+    private readonly IMessageSink _sink;
+    private string? _knownHosts;
+
+    public SandboxFixture(IMessageSink sink)
+    {
+        _sink = sink;
+        RepoRoot = FindRepoRoot();
+    }
+
+    /// <summary>The checkout: the folder holding Directory.Build.props.</summary>
+    public string RepoRoot { get; }
+
+    public string Host { get; private set; } = "";
+    public int Port { get; private set; }
+    public string User { get; private set; } = "";
+    /// <summary>Path of the client private key (root's authorized key in the box).</summary>
+    public string PrivateKeyPath { get; private set; } = "";
+    /// <summary>The box's pinned host public key, "ssh-ed25519 AAAA…".</summary>
+    public string HostKey { get; private set; } = "";
+
+    private string Script => Path.Combine(RepoRoot, "scripts", "sandbox.sh");
+
+    public async Task InitializeAsync()
+    {
+        if (!Environment.IsPrivilegedProcess)
+            throw new InvalidOperationException(
+                "Host tests need root: scripts/sandbox.sh boots a systemd-nspawn container. Run `sudo dotnet test tests/Host.Tests`.");
+
+        var started = Stopwatch.StartNew();
+        var up = await RunProcessAsync(Script, ["up"], stdin: null, UpTimeout);
+        if (up.ExitCode != 0)
+            throw new InvalidOperationException($"scripts/sandbox.sh up failed, so no host test can run.\n{up}");
+        _sink.OnMessage(new DiagnosticMessage($"sandbox up in {started.Elapsed.TotalSeconds:F0}s"));
+
+        var env = await RunProcessAsync(Script, ["env"], stdin: null, TimeSpan.FromSeconds(30));
+        if (env.ExitCode != 0)
+            throw new InvalidOperationException($"scripts/sandbox.sh env failed.\n{env}");
+        var vars = ParseEnv(env.Stdout);
+        Host = Require(vars, "SANDBOX_SSH_HOST");
+        Port = int.Parse(Require(vars, "SANDBOX_SSH_PORT"), System.Globalization.CultureInfo.InvariantCulture);
+        User = Require(vars, "SANDBOX_SSH_USER");
+        PrivateKeyPath = Require(vars, "SANDBOX_SSH_KEY");
+        HostKey = Require(vars, "SANDBOX_HOST_KEY");
+
+        // Pin the host key the way Pulumi's connection does: nothing else is accepted.
+        _knownHosts = Path.Combine(Path.GetTempPath(), $"ws-sandbox-known-hosts-{Environment.ProcessId}");
+        await File.WriteAllTextAsync(_knownHosts, $"[{Host}]:{Port} {HostKey}\n");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_knownHosts is not null) File.Delete(_knownHosts);
+        var down = await RunProcessAsync(Script, ["down"], stdin: null, TimeSpan.FromMinutes(2));
+        if (down.ExitCode != 0)
+            throw new InvalidOperationException($"scripts/sandbox.sh down failed.\n{down}");
+    }
+
+    /// <summary>
+    /// Runs <paramref name="command"/> in the box over SSH, exactly as given (one string
+    /// for the remote login shell). <paramref name="stdin"/> is sent then closed; without
+    /// it the command reads an empty stdin. Throws <see cref="TimeoutException"/> past
+    /// <paramref name="timeout"/> (default 5 min).
+    /// </summary>
+    public Task<SshResult> RunAsync(string command, string? stdin = null, TimeSpan? timeout = null) =>
+        RunProcessAsync("ssh", SshArgs(command), stdin, timeout ?? DefaultTimeout);
+
+    /// <summary>
+    /// Starts <paramref name="command"/> over SSH and kills the ssh client after
+    /// <paramref name="after"/>, as an interrupted `pulumi up` would. What happens to the
+    /// remote command is then the remote side's business (no pty: it gets no SIGHUP).
+    /// Throws if the command ended before it could be interrupted.
+    /// </summary>
+    public async Task KillDuringAsync(string command, TimeSpan after)
+    {
+        using var p = Start("ssh", SshArgs(command));
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using (var cts = new CancellationTokenSource(after))
+        {
+            try
+            {
+                await p.WaitForExitAsync(cts.Token);
+                throw new InvalidOperationException(
+                    $"`{command}` ended (exit {p.ExitCode}) before {after} passed, so it was never interrupted.\n{await stderr}");
+            }
+            catch (OperationCanceledException) { }
+        }
+        p.Kill(entireProcessTree: true);
+        await p.WaitForExitAsync();
+        await Task.WhenAll(stdout, stderr);
+    }
+
+    private List<string> SshArgs(string command)
+    {
+        if (_knownHosts is null) throw new InvalidOperationException("the sandbox is not up");
+        return
+        [
+            "-i", PrivateKeyPath, "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", $"UserKnownHostsFile={_knownHosts}",
+            "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR",
+            $"{User}@{Host}", command,
+        ];
+    }
+
+    private static Process Start(string file, IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+    }
+
+    private static async Task<SshResult> RunProcessAsync(string file, IEnumerable<string> args, string? stdin, TimeSpan timeout)
+    {
+        using var p = Start(file, args);
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (stdin is not null) await p.StandardInput.WriteAsync(stdin);
+        p.StandardInput.Close();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+            throw new TimeoutException(
+                $"`{file} {string.Join(' ', args)}` still running after {timeout}.\n{new SshResult(-1, await stdout, await stderr)}");
+        }
+        return new SshResult(p.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Parses `NAME=value` / `NAME='value'` lines as printed by `sandbox.sh env`.</summary>
+    internal static Dictionary<string, string> ParseEnv(string text)
+    {
+        var vars = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.Trim();
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0) continue;
+            var value = line[(eq + 1)..];
+            if (value.Length >= 2 && value[0] == '\'' && value[^1] == '\'') value = value[1..^1];
+            vars[line[..eq]] = value;
+        }
+        return vars;
+    }
+
+    private static string Require(Dictionary<string, string> vars, string name) =>
+        vars.TryGetValue(name, out var v) && v.Length > 0
+            ? v
+            : throw new InvalidOperationException($"scripts/sandbox.sh env printed no {name}");
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Directory.Build.props")))
+                return dir.FullName;
+        throw new InvalidOperationException(
+            $"no Directory.Build.props above {AppContext.BaseDirectory}: cannot find the repository root");
+    }
+}
