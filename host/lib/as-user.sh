@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# as-user.sh — file operations inside a user's home, run AS that user (via
+# runuser), so a symlink the user planted can never make root write or read
+# somewhere else. Content always arrives on stdin (it may be a secret).
+#
+#   as-user.sh mkdir DIR MODE               create DIR (and parents) when missing
+#   as-user.sh create-if-absent PATH MODE   write stdin to PATH only when nothing is there
+#   as-user.sh write-if-changed PATH MODE   write stdin to PATH when the bytes differ
+#   as-user.sh backup-once PATH             copy PATH to PATH.bak-<utc> unless an identical backup exists,
+#                                           or PATH holds exactly stdin (what workstation itself wrote)
+#   as-user.sh rm-glob DIR PREFIX           remove DIR/PREFIX* (leftovers of interrupted work)
+set -euo pipefail
+# shellcheck source=host/lib/common.sh
+source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/common.sh"
+umask 077
+
+read_stdin() { # prints nothing; sets CONTENT to stdin's exact bytes
+  CONTENT="$(cat && printf x)"
+  CONTENT="${CONTENT%x}"
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+  mkdir)
+    dir="$1" mode="$2"
+    if [[ ! -d "$dir" ]]; then
+      mkdir -p -- "$(dirname -- "$dir")"
+      mkdir -m "$mode" -- "$dir"
+      changed "$dir/"
+    fi
+    ;;
+  create-if-absent)
+    path="$1" mode="$2"
+    read_stdin
+    clean_leftovers "$path"
+    if [[ -e "$path" || -L "$path" ]]; then
+      exit 0
+    fi
+    dir="$(dirname -- "$path")"
+    base="$(basename -- "$path")"
+    tmp="$(mktemp "$dir/.$base.ws-tmp.XXXXXX")"
+    printf '%s' "$CONTENT" >"$tmp"
+    chmod "$mode" "$tmp"
+    # link(2) never replaces an existing name: atomic create-if-absent.
+    created=0
+    if ln -T -- "$tmp" "$path" 2>/dev/null; then
+      created=1
+    fi
+    rm -f -- "$tmp"
+    ((created == 0)) || changed "$path"
+    ;;
+  write-if-changed)
+    path="$1" mode="$2"
+    read_stdin
+    clean_leftovers "$path"
+    if file_equals "$path" "$CONTENT" && [[ "$(stat -c '%a' -- "$path")" == "$(printf '%o' "$((8#$mode))")" ]]; then
+      exit 0
+    fi
+    dir="$(dirname -- "$path")"
+    base="$(basename -- "$path")"
+    tmp="$(mktemp "$dir/.$base.ws-tmp.XXXXXX")"
+    printf '%s' "$CONTENT" >"$tmp"
+    chmod "$mode" "$tmp"
+    mv -f -T -- "$tmp" "$path"
+    changed "$path"
+    ;;
+  backup-once)
+    path="$1"
+    read_stdin
+    [[ -f "$path" ]] || exit 0
+    if [[ -n "$CONTENT" ]] && file_equals "$path" "$CONTENT"; then
+      exit 0
+    fi
+    shopt -s nullglob
+    for b in "$path".bak-*; do
+      if [[ -f "$b" && ! -L "$b" ]] && cmp -s -- "$path" "$b"; then
+        exit 0
+      fi
+    done
+    backup="$path.bak-$(date -u +%Y%m%dT%H%M%SZ)"
+    [[ ! -e "$backup" ]] || backup="$backup-$$"
+    cp -p -- "$path" "$backup"
+    changed "$backup (backup of $path)"
+    ;;
+  rm-glob)
+    dir="$1" prefix="$2"
+    shopt -s nullglob
+    for p in "$dir/$prefix"*; do
+      rm -rf -- "$p"
+      changed "removed leftover $p"
+    done
+    ;;
+  *)
+    die_usage "as-user.sh: unknown operation $(printf '%q' "$cmd")"
+    ;;
+esac

@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# site.sh — `site apply`: the machine-wide values the per-user steps read,
+# written to /etc/workstation/site.env (KEY=VALUE lines, raw values; parsed by
+# load_site, never sourced). Sourced by bin/workstation.
+
+cmd_site_apply() {
+  local repo_url="" oidc_issuer="" oidc_client_id="" cluster_name="" cluster_server="" vault_addr=""
+  local t3_command="" snapshot_url=""
+  local -A seen=()
+  while (($#)); do
+    case "$1" in
+      --repo-url | --oidc-issuer | --oidc-client-id | --cluster-name | --cluster-server | --vault-addr | --t3-command | --snapshot-url)
+        need_value "$@"
+        [[ -z "${seen[$1]:-}" ]] || die_usage "$1 given twice"
+        seen["$1"]=1
+        case "$1" in
+          --repo-url) repo_url="$2" ;;
+          --oidc-issuer) oidc_issuer="$2" ;;
+          --oidc-client-id) oidc_client_id="$2" ;;
+          --cluster-name) cluster_name="$2" ;;
+          --cluster-server) cluster_server="$2" ;;
+          --vault-addr) vault_addr="$2" ;;
+          --t3-command) t3_command="$2" ;;
+          --snapshot-url) snapshot_url="$2" ;;
+        esac
+        shift 2
+        ;;
+      *) die_usage "unknown argument $(describe "$1")" ;;
+    esac
+  done
+  local opt
+  for opt in --repo-url --oidc-issuer --oidc-client-id --cluster-name --cluster-server --vault-addr; do
+    [[ -n "${seen[$opt]:-}" ]] || die_usage "$opt is required"
+  done
+  valid_repo_url "$repo_url"
+  valid_url "$oidc_issuer" --oidc-issuer
+  valid_site_id "$oidc_client_id" --oidc-client-id
+  valid_site_id "$cluster_name" --cluster-name
+  valid_url "$cluster_server" --cluster-server
+  valid_url "$vault_addr" --vault-addr
+  [[ -n "$t3_command" ]] || t3_command="$WS_DEFAULT_T3_COMMAND"
+  valid_command_line "$t3_command" --t3-command
+  [[ -z "$snapshot_url" ]] || valid_url "$snapshot_url" --snapshot-url
+  require_root
+
+  local content
+  content="$(printf '%s\n' \
+    "# Written by workstation site apply; parsed, never sourced." \
+    "REPO_URL=$repo_url" \
+    "OIDC_ISSUER=$oidc_issuer" \
+    "OIDC_CLIENT_ID=$oidc_client_id" \
+    "CLUSTER_NAME=$cluster_name" \
+    "CLUSTER_SERVER=$cluster_server" \
+    "VAULT_ADDR=$vault_addr" \
+    "T3_COMMAND=$t3_command" \
+    "SNAPSHOT_URL=$snapshot_url")"$'\n'
+  lock site
+  ensure_dir "$WS_ETC" 0755
+  write_if_changed "$WS_SITE_ENV" 0644 root:root "$content"
+  log "site apply: done"
+}

@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# validate.sh — the roster engine's rules (Roster/Rules.cs), re-checked on the
+# host before anything is touched. Every check exits 2 naming the argument.
+# Sourced after common.sh.
+
+readonly RE_OS_USER='^[a-z_][a-z0-9_-]{0,31}$'
+readonly RE_GROUP='^[a-z_][a-z0-9_-]{0,31}$'
+readonly RE_AUTHENTIK='^[A-Za-z0-9._@-]{1,64}$'
+readonly RE_PORT='^[1-9][0-9]{3,4}$'
+readonly RE_UID='^[1-9][0-9]{3,4}$'
+
+# Never managed (Rules.ReservedUsers plus the brief's list).
+readonly WS_RESERVED_USERS=" root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats nobody systemd-network systemd-resolve systemd-timesync systemd-coredump messagebus sshd _apt polkitd workstation "
+
+# describe VALUE: printable rendering of a hostile value for an error message.
+describe() { printf '%q' "$1"; }
+
+valid_os_user() { # VALUE ARGNAME
+  local v="$1" what="$2"
+  [[ "$v" =~ $RE_OS_USER ]] ||
+    die_usage "$what $(describe "$v"): must match $RE_OS_USER"
+  [[ "$WS_RESERVED_USERS" != *" $v "* ]] ||
+    die_usage "$what $(describe "$v"): reserved system account, never managed"
+}
+
+# A system account (uid < 1000) that exists and is not already managed is
+# treated like a reserved name.
+not_system_account() { # USER ARGNAME
+  local user="$1" what="$2" entry uid
+  entry="$(getent passwd "$user")" || return 0
+  uid="$(cut -d: -f3 <<<"$entry")"
+  if ((uid < 1000)) && ! has_marker "$user"; then
+    die_usage "$what $(describe "$user"): existing system account (uid $uid), never managed"
+  fi
+}
+
+has_marker() { # USER
+  local g
+  for g in $(id -nG -- "$1" 2>/dev/null); do
+    [[ "$g" == "$WS_MARKER_GROUP" ]] && return 0
+  done
+  return 1
+}
+
+valid_tier() {
+  case "$1" in
+    admin | power-user | namespace-owner) ;;
+    *) die_usage "--tier $(describe "$1"): must be admin, power-user or namespace-owner" ;;
+  esac
+}
+
+valid_port() { # VALUE ARGNAME
+  if [[ ! "$1" =~ $RE_PORT ]] || ((10#$1 < 1024 || 10#$1 > 65535)); then
+    die_usage "$2 $(describe "$1"): must be an integer 1024-65535"
+  fi
+}
+
+valid_uid() {
+  if [[ ! "$1" =~ $RE_UID ]] || ((10#$1 < 1000 || 10#$1 > 59999)); then
+    die_usage "--uid $(describe "$1"): must be an integer 1000-59999"
+  fi
+}
+
+valid_group() { # VALUE ARGNAME
+  [[ "$1" =~ $RE_GROUP ]] ||
+    die_usage "$2 $(describe "$1"): group names must match $RE_GROUP"
+}
+
+valid_authentik() { # VALUE ARGNAME
+  [[ "$1" =~ $RE_AUTHENTIK ]] ||
+    die_usage "$2 $(describe "$1"): authentik users must match $RE_AUTHENTIK"
+}
+
+# Site values end up in shell snippets and YAML: one line, no quotes,
+# backslashes or control characters.
+readonly RE_URL='^https?://[A-Za-z0-9._~:/?#@!$&()*+,;=%-]+$'
+readonly RE_REPO_URL='^[A-Za-z0-9._~/@][A-Za-z0-9._~:/?#@!$&()*+,;=%-]*$'
+readonly RE_SITE_ID='^[A-Za-z0-9._:@-]{1,128}$'
+
+valid_url() { # VALUE ARGNAME
+  [[ "$1" =~ $RE_URL ]] || die_usage "$2 $(describe "$1"): must be an http(s) URL matching $RE_URL"
+}
+
+valid_repo_url() {
+  [[ -z "$1" || "$1" =~ $RE_REPO_URL ]] ||
+    die_usage "--repo-url $(describe "$1"): must be empty or a git URL/path matching $RE_REPO_URL"
+}
+
+valid_site_id() { # VALUE ARGNAME
+  [[ "$1" =~ $RE_SITE_ID ]] || die_usage "$2 $(describe "$1"): must match $RE_SITE_ID"
+}
+
+valid_command_line() { # VALUE ARGNAME: one printable line
+  local v="$1"
+  [[ -n "$v" && "$v" != *[[:cntrl:]]* ]] || die_usage "$2 $(describe "$v"): must be one non-empty printable line"
+}
+
+# need_value OPTION "$@": the option's value, or exit 2 when it is missing.
+need_value() {
+  (($# >= 2)) || die_usage "$1: needs a value"
+}

@@ -1,0 +1,78 @@
+namespace Host.Tests;
+
+/// <summary>
+/// Runs tests/golden/host-commands.txt line by line over SSH: the very strings the Pulumi
+/// mock tests assert the Commands carry (Roster.Tests pins that HostCommands builds them),
+/// so roster → Pulumi → host is covered end to end.
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class GoldenChainTests(SandboxFixture box)
+{
+    private static readonly string[] Users = ["alice", "bob", "wiz"];
+
+    private Dictionary<string, string> Golden() =>
+        File.ReadLines(Path.Combine(box.RepoRoot, "tests", "golden", "host-commands.txt"))
+            .Select(l => l.Split('\t', 2))
+            .ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+
+    [Fact]
+    public async Task The_golden_commands_onboard_reconcile_and_offboard_the_golden_roster()
+    {
+        await HostWorld.ReadyAsync(box);
+        var g = Golden();
+        Assert.Equal(HostCli.Install, g["install"]);
+        await box.MustAsync(g["install"], stdin: HostWorld.HostBundle(box.RepoRoot));
+        await box.MustAsync(g["site"]);
+
+        // Onboard (Pulumi create): each user in one session, the token on stdin.
+        foreach (var u in Users) await box.MustAsync(g[$"apply:{u}"], stdin: $"golden-token-{u}\n", timeout: TimeSpan.FromMinutes(3));
+        await box.MustAsync(g["maps"]);
+        var state = await box.ScriptAsync("""
+            for u in alice bob wiz; do
+              echo "$u uid=$(id -u "$u") groups=$(id -nG "$u" | tr ' ' '\n' | sort | paste -sd,) pw=$(passwd -S "$u" | cut -d' ' -f2)"
+              echo "$u env=$(cat /etc/workstation/t3-$u.env /etc/workstation/playwright-$u.env | paste -sd,)"
+              echo "$u units=$(systemctl is-active t3-serve@$u.service playwright-mcp@$u.service playwright-snapshot-refresh@$u.timer | paste -sd,)"
+            done
+            """);
+        Assert.Contains("alice uid=2001 groups=alice,workstation pw=L", state, StringComparison.Ordinal);
+        Assert.Contains("bob uid=2002 groups=bob,workstation pw=L", state, StringComparison.Ordinal);
+        Assert.Contains("wiz uid=2000 groups=code-shared,docker,sudo,wiz,workstation pw=L", state, StringComparison.Ordinal);
+        Assert.Contains("alice env=T3_PORT=3774,PLAYWRIGHT_PORT=8932", state, StringComparison.Ordinal);
+        Assert.Contains("wiz env=T3_PORT=3773,PLAYWRIGHT_PORT=8931", state, StringComparison.Ordinal);
+        foreach (var u in Users) Assert.Contains($"{u} units=active,active,active", state, StringComparison.Ordinal);
+
+        // Reconcile (Pulumi update runs the same string): nothing changes.
+        var before = await box.ScriptAsync(HostWorld.Snapshot);
+        foreach (var u in Users)
+        {
+            var again = await box.MustAsync(g[$"apply:{u}"], stdin: $"golden-token-{u}\n");
+            Assert.Empty(again.Changes());
+        }
+        await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a reconcile with the golden commands changed the host");
+
+        // Offboard (Pulumi delete replays the stored string): locked, stopped, nothing deleted.
+        var homes = await box.ScriptAsync("find /home/alice -printf '%P|%y|%m|%s\\n' | sort | sha256sum");
+        await box.MustAsync(g["suspend:alice"]);
+        var cut = await box.ScriptAsync("""
+            echo "pw=$(passwd -S alice | cut -d' ' -f2)"
+            echo "units=$(systemctl is-active t3-serve@alice.service playwright-mcp@alice.service playwright-snapshot-refresh@alice.timer | paste -sd, || true)"
+            echo "enabled=$(systemctl is-enabled t3-serve@alice.service playwright-mcp@alice.service playwright-snapshot-refresh@alice.timer | paste -sd, || true)"
+            """);
+        Assert.Contains("pw=L", cut, StringComparison.Ordinal);
+        Assert.Contains("units=inactive,inactive,inactive", cut, StringComparison.Ordinal);
+        Assert.Contains("enabled=disabled,disabled,disabled", cut, StringComparison.Ordinal);
+        Assert.Equal(homes, await box.ScriptAsync("find /home/alice -printf '%P|%y|%m|%s\\n' | sort | sha256sum"));
+
+        // Back on the roster: the same create string brings her back with the same uid and ports.
+        await box.MustAsync(g["apply:alice"], stdin: "golden-token-alice\n");
+        var back = await box.ScriptAsync("""
+            echo "uid=$(id -u alice) env=$(cat /etc/workstation/t3-alice.env /etc/workstation/playwright-alice.env | paste -sd,)"
+            echo "units=$(systemctl is-active t3-serve@alice.service playwright-mcp@alice.service playwright-snapshot-refresh@alice.timer | paste -sd,)"
+            """);
+        Assert.Contains("uid=2001 env=T3_PORT=3774,PLAYWRIGHT_PORT=8932", back, StringComparison.Ordinal);
+        Assert.Contains("units=active,active,active", back, StringComparison.Ordinal);
+
+        // Leave the box as other tests expect: every golden user cut again.
+        foreach (var u in Users) await box.MustAsync(g[$"suspend:{u}"]);
+    }
+}

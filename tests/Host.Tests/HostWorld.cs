@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Host.Tests;
+
+/// <summary>A roster user as the host tests onboard them (distinct names, uids and ports per test).</summary>
+public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightPort, string Tier = "power-user", string[]? Groups = null)
+{
+    /// <summary>The chrome-service snapshot token the test seeds (a fake secret: searched for afterwards).</summary>
+    public string Token => $"snap-{Name}-T0k3n-7f3a9c";
+
+    public string Home => $"/home/{Name}";
+
+    public string Apply(bool tokenStdin = true, bool adopt = false, IReadOnlyList<string>? groups = null) =>
+        HostCli.Apply(Name, Tier, T3Port, PlaywrightPort, Uid, groups ?? Groups, adopt, tokenStdin);
+
+    public string Resume(int? uid = null) =>
+        HostCli.Resume(Name, Tier, T3Port, PlaywrightPort, uid ?? Uid, Groups);
+
+    public string TokenStdin => Token + "\n";
+}
+
+/// <summary>
+/// The box every host test shares: the current host/ tree installed, a git-crypt fixture
+/// repository, the site config. Set up once per run (the tests of a collection run one
+/// at a time); each test calls <see cref="ReadyAsync"/> first.
+/// </summary>
+public static class HostWorld
+{
+    public const string FixtureRepo = "/srv/fixture/repo.git";
+    public const string FixtureRepoUrl = "file://" + FixtureRepo;
+    public const string BigRepo = "/srv/fixture/big.git";
+    public const string BigRepoUrl = "file://" + BigRepo;
+    public const string SecretPlaintext = "top secret: the fixture's git-crypt payload\n";
+
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+    private static bool _ready;
+
+    /// <summary>The site config every test runs under unless it says otherwise.</summary>
+    public static string SiteCommand(string repoUrl = FixtureRepoUrl) => HostCli.Site(
+        repoUrl,
+        "https://auth.example.test/application/o/kubernetes/",
+        "kubernetes",
+        "fixture",
+        "https://k8s.example.test:6443",
+        "https://vault.example.test",
+        "/usr/bin/sleep infinity");
+
+    /// <summary>Creates the fixture repository: git-crypt-encrypted secret.txt plus a plaintext README.</summary>
+    private const string MakeFixtureRepo = """
+        set -euo pipefail
+        if [ ! -d /srv/fixture/repo.git ]; then
+          rm -rf /srv/fixture/work /srv/fixture/repo.git.tmp
+          mkdir -p /srv/fixture/work
+          cd /srv/fixture/work
+          git init -q -b main
+          git-crypt init >/dev/null 2>&1
+          printf 'secret.txt filter=git-crypt diff=git-crypt\n' > .gitattributes
+          printf 'top secret: the fixture'"'"'s git-crypt payload\n' > secret.txt
+          printf '# Fixture\n\nPlaintext docs.\n' > README.md
+          git add -A
+          git -c user.name=fixture -c user.email=fixture@example.test commit -qm 'fixture: secret + readme'
+          git clone -q --bare /srv/fixture/work /srv/fixture/repo.git.tmp
+          mv /srv/fixture/repo.git.tmp /srv/fixture/repo.git
+          chmod -R a+rX /srv/fixture/repo.git
+        fi
+        # A local repository owned by root: git's ownership check needs it trusted system-wide.
+        git config --system --get-all safe.directory | grep -qx /srv/fixture/repo.git ||
+          git config --system --add safe.directory /srv/fixture/repo.git
+        """;
+
+    /// <summary>A repository big enough (random, incompressible) that a clone takes a while.</summary>
+    public const string MakeBigRepo = """
+        set -euo pipefail
+        if [ ! -d /srv/fixture/big.git ]; then
+          rm -rf /srv/fixture/bigwork /srv/fixture/big.git.tmp
+          mkdir -p /srv/fixture/bigwork
+          cd /srv/fixture/bigwork
+          git init -q -b main
+          head -c 32M /dev/urandom > blob.bin
+          printf '# Big\n' > README.md
+          git add -A
+          git -c user.name=fixture -c user.email=fixture@example.test -c core.compression=0 commit -qm big
+          git clone -q --bare /srv/fixture/bigwork /srv/fixture/big.git.tmp
+          mv /srv/fixture/big.git.tmp /srv/fixture/big.git
+          cd /
+          rm -rf /srv/fixture/bigwork
+          chmod -R a+rX /srv/fixture/big.git
+        fi
+        git config --system --get-all safe.directory | grep -qx /srv/fixture/big.git ||
+          git config --system --add safe.directory /srv/fixture/big.git
+        """;
+
+    public static async Task ReadyAsync(SandboxFixture box)
+    {
+        await Gate.WaitAsync();
+        try
+        {
+            if (!_ready)
+            {
+                await box.MustAsync(HostCli.Install, stdin: HostBundle(box.RepoRoot));
+                // The base first: /etc/skel must not change between two users' onboardings.
+                await box.MustAsync(HostCli.BaseApply(), timeout: TimeSpan.FromMinutes(10));
+                await box.MustAsync("bash -s", stdin: MakeFixtureRepo);
+                _ready = true;
+            }
+        }
+        finally
+        {
+            Gate.Release();
+        }
+        await box.MustAsync(SiteCommand());
+    }
+
+    /// <summary>host/ as a base64 tar.gz, the way the installer receives it on stdin.</summary>
+    public static string HostBundle(string repoRoot, string? hostDirParent = null)
+    {
+        var psi = new ProcessStartInfo("bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("set -o pipefail; tar -C \"$1\" --owner=0 --group=0 -czf - host | base64 -w0");
+        psi.ArgumentList.Add("bash");
+        psi.ArgumentList.Add(hostDirParent ?? repoRoot);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"tar host/ failed: {stderr}");
+        return stdout.Result;
+    }
+
+    /// <summary>
+    /// Everything an apply could change, byte for byte: the account databases, every file
+    /// under /home, /etc/workstation and the maps (type, mode, owner, size, mtime, link
+    /// target, sha256), the unit files and enablement symlinks, and each user unit's
+    /// state and main PID (a restart changes it).
+    /// </summary>
+    public const string Snapshot = """
+        set -euo pipefail
+        sha256sum /etc/passwd /etc/group /etc/shadow /etc/gshadow
+        find /home /etc/workstation /etc/systemd/system /usr/local/lib/workstation /etc/ttyd-user-map /etc/t3-serve \
+          -printf '%p|%y|%m|%u|%g|%s|%T@|%l\n' 2>/dev/null | sort || true
+        find /home /etc/workstation -type f -print0 | sort -z | xargs -0 -r sha256sum
+        for u in $(ls /home); do
+          for unit in "playwright-mcp@$u.service" "t3-serve@$u.service" "playwright-snapshot-refresh@$u.timer"; do
+            echo "$unit $(systemctl is-enabled "$unit" 2>/dev/null || true) $(systemctl show -p ActiveState -p MainPID -p ActiveEnterTimestampMonotonic "$unit" | sort | paste -sd' ')"
+          done
+        done
+        """;
+
+    /// <summary>
+    /// One user's workstation with everything that must differ between two users
+    /// normalised away (name, uid, ports; the clone's index and reflogs and Claude's own
+    /// state files, which carry timestamps and random ids, are listed by size only):
+    /// two users onboarded the same way give the same text.
+    /// </summary>
+    public static string NormalisedUserState(TestUser u) => $$"""
+        set -euo pipefail
+        u={{u.Name}}; t3={{u.T3Port}}; pw={{u.PlaywrightPort}}
+        norm() { sed -e "s/\b$u\b/USER/g" -e "s/\b$t3\b/T3PORT/g" -e "s/\b$pw\b/PWPORT/g" -e 's/[0-9]\{10,\}/N/g'; }
+        {
+          echo "shell: $(getent passwd "$u" | cut -d: -f6,7)"
+          echo "groups: $(id -nG "$u" | tr ' ' '\n' | sort | paste -sd,)"
+          echo "passwd: $(passwd -S "$u" | cut -d' ' -f2)"
+          echo "expiry: $(getent shadow "$u" | cut -d: -f8)"
+          for f in /etc/workstation/playwright-$u.env /etc/workstation/t3-$u.env; do echo "$f: $(cat "$f")"; done
+          for unit in "playwright-mcp@$u.service" "t3-serve@$u.service" "playwright-snapshot-refresh@$u.timer"; do
+            echo "$unit $(systemctl is-enabled "$unit" 2>/dev/null || true) $(systemctl is-active "$unit" || true)"
+          done
+          cd "/home/$u"
+          find . -printf '%P|%y|%m|%u|%g|%s\n' | sort
+          find . -type f ! -path './code/.git/index' ! -path './code/.git/logs/*' ! -name '.claude.json' ! -path './.claude/*' \
+            ! -path './.config/workstation/snapshot-token' -print0 | sort -z | xargs -0 -r sha256sum
+          echo "token: $(cat .config/workstation/snapshot-token)"
+          runuser -u "$u" -- env HOME="/home/$u" jq -c '.mcpServers.playwright' "/home/$u/.claude.json"
+        } | norm
+        """;
+}
+
+/// <summary>Assertion helpers over <see cref="SandboxFixture"/>.</summary>
+public static class BoxExtensions
+{
+    /// <summary>Runs a command that must exit 0; the failure message shows the command and its output.</summary>
+    public static async Task<SshResult> MustAsync(this SandboxFixture box, string command, string? stdin = null, TimeSpan? timeout = null)
+    {
+        var r = await box.RunAsync(command, stdin, timeout);
+        Assert.True(r.ExitCode == 0, $"`{Short(command)}` failed:\n{r}");
+        return r;
+    }
+
+    /// <summary>Runs a bash script (sent on stdin) that must exit 0; returns its stdout.</summary>
+    public static async Task<string> ScriptAsync(this SandboxFixture box, string script, TimeSpan? timeout = null) =>
+        (await box.MustAsync("bash -s", stdin: script, timeout: timeout)).Stdout;
+
+    /// <summary>Asserts two snapshots are identical; on a difference, shows it and the units' recent journal.</summary>
+    public static async Task AssertSameAsync(this SandboxFixture box, string before, string after, string what)
+    {
+        if (before == after) return;
+        var journal = await box.RunAsync(
+            "journalctl --no-pager -o short-monotonic -n 60 -u 'playwright-mcp@*' -u 't3-serve@*' -u 'playwright-snapshot-refresh@*'");
+        Assert.Fail($"{what}:\n{TextDiff.Describe(before, after)}\n--- journal ---\n{journal.Stdout}");
+    }
+
+    /// <summary>The lines of an apply's output that report a change.</summary>
+    public static string[] Changes(this SshResult r) =>
+        r.Stdout.Split('\n').Where(l => l.Contains("changed:", StringComparison.Ordinal)).ToArray();
+
+    public static string Num(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static string Short(string command) => command.Length > 300 ? command[..300] + "…" : command;
+}
+
+/// <summary>Builds multi-line diagnostics for failed comparisons.</summary>
+public static class TextDiff
+{
+    /// <summary>The lines only in one of the two texts, for a readable failure message.</summary>
+    public static string Describe(string before, string after)
+    {
+        var a = before.Split('\n');
+        var b = after.Split('\n');
+        var sb = new StringBuilder();
+        foreach (var l in a.Except(b)) sb.Append("- ").AppendLine(l);
+        foreach (var l in b.Except(a)) sb.Append("+ ").AppendLine(l);
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,96 @@
+namespace Host.Tests;
+
+/// <summary>install.sh and the unit templates.</summary>
+[Collection(SandboxCollection.Name)]
+public sealed class InstallTests(SandboxFixture box)
+{
+    private const string Tree = """
+        find /usr/local/lib/workstation /etc/systemd/system -maxdepth 3 -printf '%p|%y|%m|%u|%s|%T@|%i\n' | sort
+        journalctl _PID=1 --no-pager -o cat | grep -c '^Reloading' || true
+        """;
+
+    [Fact]
+    public async Task Reinstalling_the_same_tree_changes_nothing_and_a_changed_unit_reloads_systemd_once()
+    {
+        await HostWorld.ReadyAsync(box);
+        var before = await box.ScriptAsync(Tree);
+        var same = await box.MustAsync(HostCli.Install, stdin: HostWorld.HostBundle(box.RepoRoot));
+        Assert.Contains("install: nothing changed", same.Stdout, StringComparison.Ordinal);
+        Assert.Empty(same.Changes());
+        Assert.Equal(before, await box.ScriptAsync(Tree)); // no mtime, no inode, no daemon-reload
+
+        // A copy of host/ with one unit edited and one new file: exactly those change.
+        var tmp = Directory.CreateTempSubdirectory("ws-host-edit-");
+        try
+        {
+            CopyTree(Path.Combine(box.RepoRoot, "host"), Path.Combine(tmp.FullName, "host"));
+            File.AppendAllText(Path.Combine(tmp.FullName, "host", "units", "t3-serve@.service"), "# edited\n");
+            File.WriteAllText(Path.Combine(tmp.FullName, "host", "lib", "extra.txt"), "x\n");
+            var edited = await box.MustAsync(HostCli.Install, stdin: HostWorld.HostBundle(box.RepoRoot, tmp.FullName));
+            Assert.Equal(
+                [
+                    "workstation: changed: /usr/local/lib/workstation/lib/extra.txt",
+                    "workstation: changed: /usr/local/lib/workstation/units/t3-serve@.service",
+                    "workstation: changed: /etc/systemd/system/t3-serve@.service",
+                    "workstation: changed: systemctl daemon-reload",
+                ],
+                edited.Changes());
+        }
+        finally
+        {
+            tmp.Delete(recursive: true);
+        }
+
+        // Back to the real tree: the edit is undone and the extra file removed.
+        var back = await box.MustAsync(HostCli.Install, stdin: HostWorld.HostBundle(box.RepoRoot));
+        Assert.Contains("workstation: changed: removed /usr/local/lib/workstation/lib/extra.txt", back.Changes());
+        Assert.Contains("workstation: changed: /etc/systemd/system/t3-serve@.service", back.Changes());
+    }
+
+    [Fact]
+    public async Task Unit_templates_pass_systemd_analyze_verify_when_instantiated()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(new TestUser("vic", 2113, 4113, 4213).Apply(tokenStdin: false));
+        var r = await box.RunAsync("""
+            set -euo pipefail
+            d=$(mktemp -d)
+            for f in /usr/local/lib/workstation/units/*; do
+              b=$(basename "$f")
+              cp "$f" "$d/${b/@./@vic.}"
+            done
+            ls "$d"
+            cd "$d" && systemd-analyze verify ./*
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("playwright-mcp@vic.service", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("playwright-snapshot-refresh@vic.timer", r.Stdout, StringComparison.Ordinal);
+        Assert.Equal("", r.Stderr.Trim());
+
+        // %i (never %I) in every template.
+        var units = Directory.GetFiles(Path.Combine(box.RepoRoot, "host", "units"));
+        Assert.Equal(4, units.Length);
+        Assert.All(units, u => Assert.DoesNotContain("%I", File.ReadAllText(u), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Base_apply_is_idempotent()
+    {
+        await HostWorld.ReadyAsync(box);
+        var again = await box.MustAsync(HostCli.BaseApply(), timeout: TimeSpan.FromMinutes(10));
+        Assert.Empty(again.Changes());
+        var r = await box.MustAsync("cat /etc/skel/start-claude.sh; jq -c . /etc/claude-code/managed-settings.json; grep -c zshrc.d /etc/skel/.zshrc");
+        Assert.Contains("cd \"$HOME/code\"", r.Stdout, StringComparison.Ordinal);
+    }
+
+    private static void CopyTree(string source, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var to = Path.Combine(target, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(file, to); // keeps the mode bits
+        }
+    }
+}

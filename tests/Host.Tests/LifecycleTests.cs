@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace Host.Tests;
+
+/// <summary>Suspend (what removing a roster entry does), resume, and interrupted applies.</summary>
+[Collection(SandboxCollection.Name)]
+public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
+{
+    private static readonly TestUser Gil = new("gil", 2107, 4107, 4207);
+    private static readonly TestUser Pat = new("pat", null, 4111, 4211);
+    private static readonly TestUser Hal = new("hal", 2108, 4108, 4208);
+    private static readonly TestUser Ivy = new("ivy", 2109, 4109, 4209);
+    private static readonly TestUser Kim = new("kim", 2110, 4110, 4210);
+
+    private const string HomeTree = "find /home/gil -printf '%p|%y|%m|%u|%s|%T@|%l\\n' | sort; find /home/gil -type f -print0 | sort -z | xargs -0 sha256sum";
+
+    private static string State(string u) => $$"""
+        u={{u}}
+        echo "status=$(passwd -S $u | cut -d' ' -f2)"
+        echo "expiry=$(getent shadow $u | cut -d: -f8)"
+        echo "uid=$(id -u $u)"
+        echo "active=$(systemctl is-active playwright-mcp@$u.service t3-serve@$u.service playwright-snapshot-refresh@$u.timer | paste -sd,)"
+        echo "enabled=$(systemctl is-enabled playwright-mcp@$u.service t3-serve@$u.service playwright-snapshot-refresh@$u.timer | paste -sd,)"
+        echo "env=$(cat /etc/workstation/playwright-$u.env /etc/workstation/t3-$u.env | paste -sd,)"
+        echo "record=$(ls /etc/workstation/suspended/$u 2>/dev/null || echo none)"
+        """;
+
+    [Fact]
+    public async Task Suspend_locks_and_stops_without_deleting_and_resume_brings_the_same_uid_and_ports_back()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Gil.Apply(), stdin: Gil.TokenStdin);
+        var home = await box.ScriptAsync(HomeTree);
+        var running = OnboardingTests.Facts(await box.ScriptAsync(State("gil")));
+        Assert.Equal("active,active,active", running["active"]);
+
+        var s = await box.MustAsync(HostCli.Suspend("gil"));
+        Assert.NotEmpty(s.Changes());
+        var suspended = OnboardingTests.Facts(await box.ScriptAsync(State("gil")));
+        Assert.Equal("L", suspended["status"]);
+        Assert.Equal("1", suspended["expiry"]); // expired: no login of any kind
+        Assert.Equal("inactive,inactive,inactive", suspended["active"]);
+        Assert.Equal("disabled,disabled,disabled", suspended["enabled"]);
+        Assert.Equal("/etc/workstation/suspended/gil", suspended["record"]);
+        Assert.Equal(home, await box.ScriptAsync(HomeTree)); // nothing deleted, nothing touched
+
+        var twice = await box.MustAsync(HostCli.Suspend("gil"));
+        Assert.Empty(twice.Changes());
+
+        var gone = await box.MustAsync(HostCli.Suspend("nosuchuser"));
+        Assert.Contains("no account nosuchuser", gone.Stdout, StringComparison.Ordinal);
+
+        var wrongUid = await box.RunAsync(Gil.Resume(uid: 2199));
+        Assert.True(wrongUid.ExitCode == 3, wrongUid.ToString());
+        Assert.Equal(suspended, OnboardingTests.Facts(await box.ScriptAsync(State("gil"))));
+
+        await box.MustAsync(Gil.Resume());
+        var resumed = OnboardingTests.Facts(await box.ScriptAsync(State("gil")));
+        Assert.Equal(running, resumed); // same uid, ports, lock state, expiry, units
+        Assert.Equal("2107", resumed["uid"]);
+        Assert.Equal("PLAYWRIGHT_PORT=4207,T3_PORT=4107", resumed["env"]);
+        Assert.Equal(home, await box.ScriptAsync(HomeTree));
+
+        // `user apply` on a suspended account resumes it too.
+        await box.MustAsync(HostCli.Suspend("gil"));
+        var apply = await box.MustAsync(Gil.Apply(), stdin: Gil.TokenStdin);
+        Assert.Contains(apply.Changes(), l => l.Contains("gil resumed", StringComparison.Ordinal));
+        Assert.Equal(running, OnboardingTests.Facts(await box.ScriptAsync(State("gil"))));
+    }
+
+    [Fact]
+    public async Task Resume_restores_a_usable_password_that_suspend_locked()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.ScriptAsync("useradd -m -u 7011 -s /bin/bash pat && echo 'pat:pats-password' | chpasswd");
+        await box.MustAsync(Pat.Apply(adopt: true), stdin: Pat.TokenStdin);
+        Assert.Equal("P", OnboardingTests.Facts(await box.ScriptAsync(State("pat")))["status"]);
+
+        await box.MustAsync(HostCli.Suspend("pat"));
+        Assert.Equal("L", OnboardingTests.Facts(await box.ScriptAsync(State("pat")))["status"]);
+
+        await box.MustAsync(Pat.Resume());
+        var back = OnboardingTests.Facts(await box.ScriptAsync(State("pat")));
+        Assert.Equal("P", back["status"]);
+        Assert.Equal("", back["expiry"]);
+    }
+
+    /// <summary>
+    /// The SSH session of an apply is killed (SIGKILL to every process in it) while the
+    /// clone is running; the re-run converges to exactly what a clean run produces.
+    /// </summary>
+    [Fact]
+    public async Task Apply_killed_during_the_clone_converges_on_rerun()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.ScriptAsync(HostWorld.MakeBigRepo, TimeSpan.FromMinutes(5));
+        await box.MustAsync(HostWorld.SiteCommand(HostWorld.BigRepoUrl));
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            await box.MustAsync(Ivy.Apply(), stdin: Ivy.TokenStdin, timeout: TimeSpan.FromMinutes(3));
+            output.WriteLine($"clean apply with a 32 MiB clone: {sw.Elapsed.TotalSeconds:F1}s");
+            var clean = await box.ScriptAsync(HostWorld.NormalisedUserState(Ivy));
+
+            var apply = box.RunAsync(Hal.Apply(), stdin: Hal.TokenStdin, timeout: TimeSpan.FromMinutes(3));
+            var killed = await box.ScriptAsync("""
+                set -euo pipefail
+                for _ in $(seq 1 3000); do
+                  if ! pgrep -f 'workstation user apply hal ' >/dev/null; then
+                    echo "the apply ended before its clone could be interrupted" >&2
+                    exit 1
+                  fi
+                  if compgen -G '/home/hal/.code.clone-*/code' >/dev/null && pgrep -u hal -x git >/dev/null; then
+                    pid=$(pgrep -f -o 'workstation user apply hal ')
+                    sid=$(ps -o sid= -p "$pid" | tr -d ' ')
+                    pkill -KILL -s "$sid"
+                    echo "killed session $sid during the clone"
+                    exit 0
+                  fi
+                  sleep 0.02
+                done
+                echo "the clone never started" >&2
+                exit 1
+                """);
+            Assert.Contains("killed session", killed, StringComparison.Ordinal);
+            var interrupted = await apply;
+            Assert.True(interrupted.ExitCode != 0, interrupted.ToString());
+
+            var half = await box.ScriptAsync("ls -d /home/hal/code 2>/dev/null | wc -l; ls -d /home/hal/.code.clone-* | wc -l");
+            Assert.Equal("0\n1\n", half); // no half ~/code: only the temp dir is left
+
+            var rerun = await box.MustAsync(Hal.Apply(), stdin: Hal.TokenStdin, timeout: TimeSpan.FromMinutes(3));
+            Assert.Contains(rerun.Changes(), l => l.Contains("removed leftover", StringComparison.Ordinal));
+            var converged = await box.ScriptAsync(HostWorld.NormalisedUserState(Hal));
+            await box.AssertSameAsync(clean, converged, "interrupted + re-run differs from a clean run");
+
+            var again = await box.MustAsync(Hal.Apply(), stdin: Hal.TokenStdin);
+            Assert.Empty(again.Changes());
+        }
+        finally
+        {
+            await box.MustAsync(HostWorld.SiteCommand());
+        }
+    }
+
+    /// <summary>
+    /// The ssh client dies (as when `pulumi up` is interrupted) a moment into an apply;
+    /// the remote side dies at its next write or finishes; the re-run converges.
+    /// </summary>
+    [Fact]
+    public async Task Apply_whose_ssh_client_is_killed_converges_on_rerun()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.ScriptAsync(HostWorld.MakeBigRepo, TimeSpan.FromMinutes(5));
+        await box.MustAsync(HostWorld.SiteCommand(HostWorld.BigRepoUrl));
+        try
+        {
+            await box.MustAsync(Ivy.Apply(), stdin: Ivy.TokenStdin, timeout: TimeSpan.FromMinutes(3));
+            var clean = await box.ScriptAsync(HostWorld.NormalisedUserState(Ivy));
+
+            // KillDuringAsync sends no stdin, so the token comes from a pipe inside the command.
+            await box.KillDuringAsync($"printf '%s\\n' {HostCli.Quote(Kim.Token)} | {Kim.Apply()}", TimeSpan.FromSeconds(1.5));
+            // Wait until the orphaned remote apply is gone (it holds the user's lock to the end).
+            await box.MustAsync("flock /run/lock/workstation/user-kim.lock true", timeout: TimeSpan.FromMinutes(3));
+            var partial = await box.ScriptAsync("systemctl is-active playwright-mcp@kim.service || true");
+            output.WriteLine($"after the client was killed: playwright-mcp@kim {partial.Trim()}");
+
+            await box.MustAsync(Kim.Apply(), stdin: Kim.TokenStdin, timeout: TimeSpan.FromMinutes(3));
+            var converged = await box.ScriptAsync(HostWorld.NormalisedUserState(Kim));
+            await box.AssertSameAsync(clean, converged, "interrupted + re-run differs from a clean run");
+            Assert.Empty((await box.MustAsync(Kim.Apply(), stdin: Kim.TokenStdin)).Changes());
+        }
+        finally
+        {
+            await box.MustAsync(HostWorld.SiteCommand());
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace Host.Tests;
+
+/// <summary>`user apply` on a fresh box, run twice: everything is created, then nothing changes.</summary>
+[Collection(SandboxCollection.Name)]
+public sealed class OnboardingTests(SandboxFixture box, ITestOutputHelper output)
+{
+    private static readonly TestUser Ana = new("ana", 2101, 4101, 4201);
+    private static readonly TestUser Bea = new("bea", 2102, 4102, 4202, "admin", ["code-shared", "docker", "sudo"]);
+
+    [Fact]
+    public async Task Onboarding_from_empty_creates_account_clone_kubeconfig_env_files_and_running_services()
+    {
+        await HostWorld.ReadyAsync(box);
+        var before = await box.ScriptAsync("getent passwd ana || true; ls -d /home/ana 2>/dev/null || true");
+        Assert.Equal("", before.Trim());
+
+        var sw = Stopwatch.StartNew();
+        var r = await box.MustAsync(Ana.Apply(), stdin: Ana.TokenStdin); // the one SSH session of an onboarding
+        sw.Stop();
+        output.WriteLine($"onboarding ana: {sw.Elapsed.TotalSeconds:F1}s, 1 SSH session; {r.Changes().Length} changes");
+        Assert.DoesNotContain(Ana.Token, r.Stdout + r.Stderr, StringComparison.Ordinal);
+
+        var facts = Facts(await box.ScriptAsync("""
+            set -euo pipefail
+            u=ana; h=/home/ana
+            echo "passwd=$(getent passwd $u)"
+            echo "groups=$(id -nG $u)"
+            echo "status=$(passwd -S $u | cut -d' ' -f2)"
+            echo "home=$(stat -c '%a %U' $h)"
+            echo "kube=$(stat -c '%a %U %G' $h/.kube/config)"
+            echo "kubeexec=$(grep -o -- '- oidc-login' $h/.kube/config) $(grep -o -- '- get-token' $h/.kube/config) $(grep -o -- '--oidc-issuer-url=[^"]*' $h/.kube/config) $(grep -o -- '--oidc-client-id=[^"]*' $h/.kube/config)"
+            echo "vault=$(grep -v '^#' $h/.zshrc.d/vault.sh | paste -sd'|')"
+            echo "pwenv=$(cat /etc/workstation/playwright-$u.env)"
+            echo "t3env=$(cat /etc/workstation/t3-$u.env)"
+            echo "token=$(stat -c '%a %U' $h/.config/workstation/snapshot-token) $(cat $h/.config/workstation/snapshot-token)"
+            echo "code=$(stat -c '%U %F' $h/code) $(runuser -u $u -- git -C $h/code rev-parse --abbrev-ref HEAD)"
+            echo "active=$(systemctl is-active playwright-mcp@$u.service t3-serve@$u.service playwright-snapshot-refresh@$u.timer | paste -sd,)"
+            echo "enabled=$(systemctl is-enabled playwright-mcp@$u.service t3-serve@$u.service playwright-snapshot-refresh@$u.timer | paste -sd,)"
+            echo "user=$(systemctl show -p User --value playwright-mcp@$u.service),$(systemctl show -p User --value t3-serve@$u.service)"
+            echo "slice=$(systemctl show -p Slice --value playwright-mcp@$u.service)"
+            echo "leftovers=$(find $h -maxdepth 1 -name '.code.clone-*' | wc -l)"
+            echo "tokencopies=$(grep -rlF -D skip --exclude-dir=proc --exclude-dir=sys 'snap-ana-T0k3n-7f3a9c' /etc /home /root /tmp /var/log /run /usr/local/lib/workstation 2>/dev/null | paste -sd,)"
+            """));
+
+        Assert.Equal("ana:x:2101:2101::/home/ana:/bin/zsh", facts["passwd"]);
+        Assert.Contains("workstation", facts["groups"].Split(' '));
+        Assert.Equal("L", facts["status"]);
+        Assert.Equal("700 ana", facts["home"]);
+        Assert.Equal("600 ana ana", facts["kube"]);
+        Assert.Equal("- oidc-login - get-token --oidc-issuer-url=https://auth.example.test/application/o/kubernetes/ --oidc-client-id=kubernetes", facts["kubeexec"]);
+        Assert.Equal("export VAULT_ADDR='https://vault.example.test'", facts["vault"]);
+        Assert.Equal("PLAYWRIGHT_PORT=4201", facts["pwenv"]);
+        Assert.Equal("T3_PORT=4101", facts["t3env"]);
+        Assert.Equal($"600 ana {Ana.Token}", facts["token"]);
+        Assert.Equal("ana directory main", facts["code"]);
+        Assert.Equal("active,active,active", facts["active"]);
+        Assert.Equal("enabled,enabled,enabled", facts["enabled"]);
+        Assert.Equal("ana,ana", facts["user"]);
+        Assert.Equal("workstation-ana.slice", facts["slice"]);
+        Assert.Equal("0", facts["leftovers"]);
+        // The token exists in exactly one file.
+        Assert.Equal("/home/ana/.config/workstation/snapshot-token", facts["tokencopies"]);
+    }
+
+    [Fact]
+    public async Task Second_apply_changes_nothing_byte_for_byte()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Bea.Apply(), stdin: Bea.TokenStdin);
+        var groups = await box.ScriptAsync("id -nG bea");
+        Assert.Equal(["bea", "code-shared", "docker", "sudo", "workstation"], groups.Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+
+        var before = await box.ScriptAsync(HostWorld.Snapshot);
+        var sw = Stopwatch.StartNew();
+        var again = await box.MustAsync(Bea.Apply(), stdin: Bea.TokenStdin);
+        sw.Stop();
+        var after = await box.ScriptAsync(HostWorld.Snapshot);
+        output.WriteLine($"idempotent re-apply bea: {sw.Elapsed.TotalSeconds:F1}s, 1 SSH session, {again.Changes().Length} changes");
+
+        Assert.Empty(again.Changes());
+        await box.AssertSameAsync(before, after, "the second apply changed the box");
+        Assert.Contains("playwright-mcp@bea.service enabled", after, StringComparison.Ordinal);
+
+        // Without --token-stdin, and once more: still nothing.
+        var third = await box.MustAsync(Bea.Apply(tokenStdin: false));
+        Assert.Empty(third.Changes());
+        var last = await box.ScriptAsync(HostWorld.Snapshot);
+        await box.AssertSameAsync(before, last, "the third apply changed the box");
+    }
+
+    /// <summary>Pulumi applies users in parallel: concurrent onboardings (sharing new tier groups) all converge.</summary>
+    [Fact]
+    public async Task Parallel_onboardings_all_succeed()
+    {
+        await HostWorld.ReadyAsync(box);
+        TestUser[] users = [new("pa1", 2121, 4121, 4221, "admin", ["code-shared", "docker", "sudo", "ws-par"]),
+            new("pa2", 2122, 4122, 4222, "admin", ["code-shared", "docker", "sudo", "ws-par"]),
+            new("pa3", 2123, 4123, 4223, "admin", ["code-shared", "docker", "sudo", "ws-par"])];
+        var sw = Stopwatch.StartNew();
+        var results = await Task.WhenAll(users.Select(u => box.RunAsync(u.Apply(), stdin: u.TokenStdin)));
+        output.WriteLine($"3 parallel onboardings: {sw.Elapsed.TotalSeconds:F1}s");
+        Assert.All(results, r => Assert.True(r.ExitCode == 0, r.ToString()));
+        var check = await box.ScriptAsync("""
+            for u in pa1 pa2 pa3; do
+              echo "$u $(id -nG $u | tr ' ' '\n' | sort | paste -sd,) $(systemctl is-active playwright-mcp@$u.service t3-serve@$u.service | paste -sd,) $(ls /home/$u/code/README.md)"
+            done
+            getent group ws-par | cut -d: -f1,4
+            """);
+        Assert.Equal(
+            "pa1 code-shared,docker,pa1,sudo,workstation,ws-par active,active /home/pa1/code/README.md\n" +
+            "pa2 code-shared,docker,pa2,sudo,workstation,ws-par active,active /home/pa2/code/README.md\n" +
+            "pa3 code-shared,docker,pa3,sudo,workstation,ws-par active,active /home/pa3/code/README.md\n",
+            string.Join('\n', check.Split('\n').Take(3)) + "\n");
+        Assert.Equal(["pa1", "pa2", "pa3"], check.Split('\n')[3].Split(':')[1].Split(',').Order(StringComparer.Ordinal));
+    }
+
+    internal static Dictionary<string, string> Facts(string text)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n'))
+        {
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0) d[line[..eq]] = line[(eq + 1)..];
+        }
+        return d;
+    }
+}

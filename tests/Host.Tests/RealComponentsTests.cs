@@ -1,0 +1,102 @@
+namespace Host.Tests;
+
+/// <summary>The real components, not stand-ins: git-crypt, the claude CLI, the Playwright MCP server.</summary>
+[Collection(SandboxCollection.Name)]
+public sealed class RealComponentsTests(SandboxFixture box)
+{
+    private static readonly TestUser Rex = new("rex", 2112, 4112, 4212);
+
+    private async Task OnboardAsync()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Rex.Apply(), stdin: Rex.TokenStdin); // idempotent: a no-op when already onboarded
+    }
+
+    [Fact]
+    public async Task Clone_keeps_git_crypt_secrets_as_ciphertext_and_code_plaintext_and_writable()
+    {
+        await OnboardAsync();
+        var facts = OnboardingTests.Facts(await box.ScriptAsync("""
+            set -euo pipefail
+            as() { runuser -u rex -- env HOME=/home/rex "$@"; }
+            cd /home/rex/code
+            echo "magic=$(head -c 10 secret.txt | od -An -c | tr -s ' ')"
+            echo "plain=$(grep -c 'top secret' secret.txt || true)"
+            echo "readme=$(head -n1 README.md)"
+            echo "smudge=$(as git config filter.git-crypt.smudge),$(as git config filter.git-crypt.clean),$(as git config filter.git-crypt.required)"
+            echo "push=$(as git config push.default)"
+            echo "branch=$(as git rev-parse --abbrev-ref HEAD)"
+            echo "origin=$(as git config remote.origin.url)"
+            echo "clean=$(as git status --porcelain | wc -l)"
+            as sh -ec 'echo "rex was here" >> README.md; git -c user.name=rex -c user.email=rex@example.test commit -qam "rex edits"'
+            echo "commit=$(as git log -1 --format=%an:%s)"
+            echo "secretunchanged=$(as git diff --quiet HEAD~1 HEAD -- secret.txt && echo yes)"
+            as git reset -q --hard HEAD~1
+            """));
+        Assert.Equal(@" \0 G I T C R Y P T \0", facts["magic"]);
+        Assert.Equal("0", facts["plain"]);
+        Assert.Equal("# Fixture", facts["readme"]);
+        Assert.Equal("cat,cat,false", facts["smudge"]);
+        Assert.Equal("current", facts["push"]);
+        Assert.Equal("main", facts["branch"]);
+        Assert.Equal(HostWorld.FixtureRepoUrl, facts["origin"]);
+        Assert.Equal("0", facts["clean"]); // the ciphertext does not show as modified
+        Assert.Equal("rex:rex edits", facts["commit"]);
+        Assert.Equal("yes", facts["secretunchanged"]);
+    }
+
+    [Fact]
+    public async Task The_real_claude_cli_has_the_playwright_entry_with_the_users_port()
+    {
+        await OnboardAsync();
+        var r = await box.MustAsync("cd /home/rex && runuser -u rex -- env HOME=/home/rex CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude mcp get playwright");
+        Assert.Contains("URL: http://127.0.0.1:4212/mcp", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Type: http", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("User config", r.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Running_playwright_mcp_answers_an_mcp_initialize_on_the_users_port()
+    {
+        await OnboardAsync();
+        var r = await box.MustAsync("""
+            set -euo pipefail
+            body='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"host-tests","version":"1"}}}'
+            for _ in $(seq 1 60); do
+              if out=$(curl -sS -m 5 -X POST http://127.0.0.1:4212/mcp -H 'Content-Type: application/json' \
+                   -H 'Accept: application/json, text/event-stream' -d "$body" 2>/dev/null) && [ -n "$out" ]; then
+                printf '%s\n' "$out"; exit 0
+              fi
+              sleep 0.5
+            done
+            echo "no answer on 127.0.0.1:4212" >&2; exit 1
+            """);
+        var data = r.Stdout.Split('\n').Single(l => l.StartsWith("data: ", StringComparison.Ordinal))["data: ".Length..];
+        using var json = System.Text.Json.JsonDocument.Parse(data);
+        Assert.Equal(1, json.RootElement.GetProperty("id").GetInt32());
+        Assert.Equal("Playwright", json.RootElement.GetProperty("result").GetProperty("serverInfo").GetProperty("name").GetString());
+
+        // Bound to loopback as the user, from the pinned global install.
+        var who = await box.MustAsync("pid=$(systemctl show -p MainPID --value playwright-mcp@rex.service); ps -o user= -p \"$pid\"; tr '\\0' ' ' < /proc/$pid/cmdline");
+        Assert.StartsWith("rex\n", who.Stdout, StringComparison.Ordinal);
+        Assert.Contains("/usr/local/bin/playwright-mcp --headless --isolated --host 127.0.0.1 --port 4212 ", who.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Snapshot_refresh_runs_as_the_user_and_without_a_url_does_nothing()
+    {
+        await OnboardAsync();
+        var r = await box.MustAsync("""
+            systemctl start playwright-snapshot-refresh@rex.service
+            systemctl show -p Result --value playwright-snapshot-refresh@rex.service
+            journalctl -u playwright-snapshot-refresh@rex.service --no-pager -o cat | tail -n 5
+            ls -d /home/rex/.local/state/workstation 2>/dev/null || echo no-state
+            systemctl list-timers --all --no-legend 'playwright-snapshot-refresh@rex.timer' | wc -l
+            """);
+        Assert.StartsWith("success\n", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("no SNAPSHOT_URL", r.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(Rex.Token, r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("no-state", r.Stdout, StringComparison.Ordinal);
+        Assert.EndsWith("1\n", r.Stdout, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,215 @@
+namespace Host.Tests;
+
+/// <summary>The safety rules: never clobber, never touch unmanaged accounts, never remove groups, reject hostile arguments.</summary>
+[Collection(SandboxCollection.Name)]
+public sealed class SafetyTests(SandboxFixture box)
+{
+    private static readonly TestUser Cid = new("cid", null, 4103, 4203);
+    private static readonly TestUser Dee = new("dee", null, 4104, 4204);
+    private static readonly TestUser Eve = new("eve", null, 4105, 4205);
+    private static readonly TestUser Fay = new("fay", 2106, 4106, 4206, "admin", ["code-shared", "docker", "sudo"]);
+
+    /// <summary>
+    /// An existing account with its own ~/.claude.json, ~/.kube/config and a ~/code symlink,
+    /// adopted: all three stay byte-identical, except the one playwright entry the real
+    /// claude CLI adds. The pre-existing ~/.claude.json is one this claude version has
+    /// already used (a real user's is); the CLI's start-up migration of an older file is
+    /// the CLI's business, and the backup taken before it runs keeps the original.
+    /// </summary>
+    [Fact]
+    public async Task Existing_claude_json_kubeconfig_and_code_symlink_are_not_clobbered()
+    {
+        await HostWorld.ReadyAsync(box);
+        var before = OnboardingTests.Facts(await box.ScriptAsync("""
+            set -euo pipefail
+            useradd -m -u 7003 -s /bin/bash cid
+            echo 'cid:an-old-password' | chpasswd
+            chmod 751 /home/cid
+            mkdir -p /srv/shared-code
+            runuser -u cid -- sh -ec 'cd; mkdir -p .kube; printf "apiVersion: v1\nkind: Config\n# cid hand-made\n" > .kube/config; ln -s /srv/shared-code code'
+            runuser -u cid -- env HOME=/home/cid CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 sh -ec 'cd; claude mcp get none >/dev/null 2>&1 || true
+              jq ".numStartups = 42 | .mcpServers = {ha: {type: \"http\", url: \"http://ha.local/mcp\"}} | .projects = {\"/home/cid/code\": {allowedTools: [\"Bash\"]}}" .claude.json > .c.tmp
+              mv .c.tmp .claude.json'
+            cd /home/cid
+            echo "kube=$(sha256sum < .kube/config)"
+            echo "claude=$(sha256sum < .claude.json)"
+            echo "claudejson=$(jq -S -c . .claude.json)"
+            echo "code=$(stat -c '%N %i %Y' code)"
+            echo "status=$(passwd -S cid | cut -d' ' -f2)"
+            echo "home=$(stat -c '%a' /home/cid)"
+            echo "shell=$(getent passwd cid | cut -d: -f7)"
+            """));
+        Assert.Equal("P", before["status"]);
+
+        var r = await box.MustAsync(Cid.Apply(adopt: true), stdin: Cid.TokenStdin);
+        Assert.Contains(r.Changes(), l => l.Contains("claude mcp add", StringComparison.Ordinal));
+
+        var after = OnboardingTests.Facts(await box.ScriptAsync("""
+            set -euo pipefail
+            cd /home/cid
+            echo "kube=$(sha256sum < .kube/config)"
+            echo "kubebackups=$(ls .kube | grep -c '^config.bak-')"
+            echo "kubebackup=$(sha256sum < "$(ls -d .kube/config.bak-* | head -1)")"
+            echo "claudebackup=$(sha256sum < "$(ls -d .claude.json.bak-* | head -1)")"
+            echo "claudebackups=$(ls -a | grep -c '^.claude.json.bak-')"
+            echo "claudeminus=$(jq -S -c 'del(.mcpServers.playwright)' .claude.json)"
+            echo "playwright=$(jq -c .mcpServers.playwright .claude.json)"
+            echo "code=$(stat -c '%N %i %Y' code)"
+            echo "status=$(passwd -S cid | cut -d' ' -f2)"
+            echo "home=$(stat -c '%a' /home/cid)"
+            echo "shell=$(getent passwd cid | cut -d: -f7)"
+            echo "groups=$(id -nG cid)"
+            echo "mcpget=$(runuser -u cid -- env HOME=/home/cid CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 sh -c 'cd; claude mcp get playwright' | grep -F 'URL:' | tr -s ' ')"
+            """));
+
+        Assert.Equal(before["kube"], after["kube"]);
+        Assert.Equal("1", after["kubebackups"]);
+        Assert.Equal(before["kube"], after["kubebackup"]);
+        Assert.Equal(before["code"], after["code"]);
+        Assert.Equal("1", after["claudebackups"]);
+        Assert.Equal(before["claude"], after["claudebackup"]);
+        // Exactly one entry added, every other key and value preserved (the CLI may reorder keys).
+        Assert.Equal(before["claudejson"], after["claudeminus"]);
+        Assert.Equal("""{"type":"http","url":"http://127.0.0.1:4203/mcp"}""", after["playwright"]);
+        Assert.Equal(" URL: http://127.0.0.1:4203/mcp", after["mcpget"]);
+        // An existing account is never locked, chmod-ed or re-shelled.
+        Assert.Equal("P", after["status"]);
+        Assert.Equal("751", after["home"]);
+        Assert.Equal("/bin/bash", after["shell"]);
+        Assert.Contains("workstation", after["groups"].Split(' '));
+
+        var again = await box.MustAsync(Cid.Apply(adopt: true), stdin: Cid.TokenStdin);
+        Assert.Empty(again.Changes());
+    }
+
+    /// <summary>A ~/.claude.json that already has a playwright entry is left byte-identical; the CLI never even runs.</summary>
+    [Fact]
+    public async Task Existing_playwright_entry_is_left_alone_and_the_cli_never_runs()
+    {
+        await HostWorld.ReadyAsync(box);
+        var before = await box.ScriptAsync("""
+            set -euo pipefail
+            useradd -m -u 7004 -s /bin/bash dee
+            runuser -u dee -- sh -ec 'cd; printf "{\n  \"mcpServers\": {\"playwright\": {\"type\": \"http\", \"url\": \"http://127.0.0.1:9999/mcp\"}}\n}\n" > .claude.json'
+            stat -c '%i %Y %s' /home/dee/.claude.json; sha256sum < /home/dee/.claude.json
+            """);
+        await box.MustAsync(Dee.Apply(adopt: true), stdin: Dee.TokenStdin);
+        var after = await box.ScriptAsync("""
+            stat -c '%i %Y %s' /home/dee/.claude.json; sha256sum < /home/dee/.claude.json
+            ls -a /home/dee | grep -c -e '^.claude.json.bak' -e '^.claude$' || true
+            """);
+        Assert.Equal(before + "0\n", after);
+    }
+
+    [Fact]
+    public async Task Unmanaged_account_is_refused_with_exit_3_and_nothing_changes()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.ScriptAsync("getent passwd eve >/dev/null || useradd -m -u 7005 -s /bin/bash eve");
+        var before = await box.ScriptAsync(HostWorld.Snapshot);
+
+        var apply = await box.RunAsync(Eve.Apply(), stdin: Eve.TokenStdin);
+        Assert.True(apply.ExitCode == 3, apply.ToString());
+        Assert.Contains("--adopt", apply.Stderr, StringComparison.Ordinal);
+        var suspend = await box.RunAsync(HostCli.Suspend("eve"));
+        Assert.True(suspend.ExitCode == 3, suspend.ToString());
+
+        var after = await box.ScriptAsync(HostWorld.Snapshot);
+        await box.AssertSameAsync(before, after, "a refused apply changed the box");
+    }
+
+    [Fact]
+    public async Task System_account_and_uid_mismatch_are_refused_and_nothing_changes()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Fay.Apply(), stdin: Fay.TokenStdin);
+        await box.ScriptAsync("getent passwd svcacct >/dev/null || useradd -r -s /usr/sbin/nologin svcacct");
+        var before = await box.ScriptAsync(HostWorld.Snapshot);
+
+        var system = await box.RunAsync(HostCli.Apply("svcacct", "power-user", 4150, 4250, adopt: true));
+        Assert.True(system.ExitCode == 2, system.ToString());
+        Assert.Contains("system account", system.Stderr, StringComparison.Ordinal);
+
+        var uid = await box.RunAsync(HostCli.Apply("fay", "admin", 4106, 4206, uid: 2199));
+        Assert.True(uid.ExitCode == 3, uid.ToString());
+        Assert.Contains("2199", uid.Stderr, StringComparison.Ordinal);
+
+        var after = await box.ScriptAsync(HostWorld.Snapshot);
+        await box.AssertSameAsync(before, after, "a refused apply changed the box");
+    }
+
+    [Fact]
+    public async Task Groups_are_only_ever_added()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Fay.Apply(), stdin: Fay.TokenStdin);
+        await box.ScriptAsync("getent group by-hand >/dev/null || groupadd by-hand; gpasswd -a fay by-hand >/dev/null");
+
+        // The roster now says power-user: no tier groups at all.
+        var r = await box.MustAsync(HostCli.Apply("fay", "power-user", 4106, 4206, uid: 2106, groups: []));
+        Assert.Empty(r.Changes());
+        var groups = (await box.ScriptAsync("id -nG fay")).Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["by-hand", "code-shared", "docker", "fay", "sudo", "workstation"], groups.Order(StringComparer.Ordinal));
+
+        // A new group is created and added; the others stay.
+        var more = await box.MustAsync(HostCli.Apply("fay", "power-user", 4106, 4206, uid: 2106, groups: ["ws-extra"]));
+        Assert.Contains(more.Changes(), l => l.Contains("group ws-extra", StringComparison.Ordinal));
+        groups = (await box.ScriptAsync("id -nG fay")).Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["by-hand", "code-shared", "docker", "fay", "sudo", "workstation", "ws-extra"], groups.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Hostile values for every argument of every command (each reaches the script as one argument).</summary>
+    public static IReadOnlyList<string> HostileCommands()
+    {
+        string[] names = ["a;touch /pwned", "../x", "root", "$(id)", "$(touch /pwned)", "`touch /pwned`", "x y", "Ana", "-rf", "a/b", "nobody", "systemd-coredump", "workstation"];
+        var list = new List<string>();
+        foreach (var n in names)
+        {
+            list.Add(HostCli.UserCommand("apply", n, "power-user", "4160", "4260", null, null, false, false));
+            list.Add(HostCli.Suspend(n));
+            list.Add(HostCli.MapsRaw([$"{n}:auth.user:4160"]));
+        }
+        list.Add(HostCli.UserCommand("resume", "$(touch /pwned)", "power-user", "4160", "4260", "2160", null, false, false));
+        list.Add(HostCli.UserCommand("apply", "hostile", "admin;touch /pwned", "4160", "4260", null, null, false, false));
+        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "80", "4260", null, null, false, false));
+        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "$(touch /pwned)", null, null, false, false));
+        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4160", null, null, false, false));
+        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", "0", null, false, false));
+        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", "2160;touch /pwned", null, false, false));
+        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["ok", "../etc"], false, false));
+        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["$(touch /pwned)"], false, false));
+        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, null, false, tokenStdin: true)); // empty stdin
+        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260) + " --bogus");
+        list.Add(HostCli.MapsRaw(["ok:$(touch /pwned):4160"]));
+        list.Add(HostCli.MapsRaw(["ok:auth:4160:extra"]));
+        list.Add(HostCli.MapsRaw(["ok:auth:4160", "ok:other:4161"]));
+        list.Add(HostCli.Site("file:///srv/x';touch /pwned;'", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostCli.Site("-uoops", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostCli.Site("", "https://a.test/\"x", "k", "c", "https://s.test", "https://v.test", "t3"));
+        return list;
+    }
+
+    /// <summary>
+    /// Every hostile command exits 2 naming a bad argument, over real SSH; the box is
+    /// byte-identical afterwards (accounts, homes, host config, units) and /pwned never appears.
+    /// </summary>
+    [Fact]
+    public async Task Hostile_arguments_exit_2_with_no_side_effect()
+    {
+        await HostWorld.ReadyAsync(box);
+        var before = await box.ScriptAsync(HostWorld.Snapshot + "\nls -d /pwned 2>&1 || true\n");
+        Assert.Contains("No such file", before, StringComparison.Ordinal);
+
+        var failures = new List<string>();
+        foreach (var command in HostileCommands())
+        {
+            var r = await box.RunAsync(command);
+            if (r.ExitCode != 2 || !r.Stderr.Contains("bad argument", StringComparison.Ordinal))
+                failures.Add($"`{command}`\n{r}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures));
+
+        var after = await box.ScriptAsync(HostWorld.Snapshot + "\nls -d /pwned 2>&1 || true\n");
+        await box.AssertSameAsync(before, after, "hostile commands changed the box");
+    }
+}
