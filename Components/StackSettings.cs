@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Pulumi;
 using Workstation.Roster;
+using Workstation.Roster.Access;
 
 namespace Workstation.Components;
 
@@ -41,6 +42,16 @@ public static class ConfigKeys
     public const string VaultAddr = "vaultAddr";
     public const string T3Command = "t3Command";
     public const string SnapshotToken = "snapshotToken";
+    public const string Kubeconfig = "kubeconfig";
+    public const string KubeContext = "kubeContext";
+    public const string VaultToken = "vaultToken";
+    public const string VaultKvMount = "vaultKvMount";
+    public const string VaultUsersPath = "vaultUsersPath";
+    public const string VaultOidcMount = "vaultOidcMount";
+    public const string VaultOidcMountAccessor = "vaultOidcMountAccessor";
+    public const string AuthentikUrl = "authentikUrl";
+    public const string AuthentikToken = "authentikToken";
+    public const string AuthentikT3AppSlug = "authentikT3AppSlug";
 
     public static string Full(string key) => $"{Project}:{key}";
 }
@@ -54,13 +65,29 @@ public sealed record ConfigError(string Key, string Message)
 /// <summary>How the program reaches the devvm. The private key never leaves a secret output.</summary>
 public sealed record SshTarget(string Host, int Port, string User, string HostKey, Output<string> PrivateKey);
 
+/// <param name="Kubeconfig">Kubeconfig contents (secret); null: the ambient one (KUBECONFIG or ~/.kube/config of whoever runs pulumi).</param>
+/// <param name="Context">The kubeconfig context; null: its current context.</param>
+public sealed record K8sSettings(Output<string>? Kubeconfig, string? Context);
+
+/// <param name="Address">Vault's address (the same `vaultAddr` the host writes for the users).</param>
+/// <param name="Token">The token the provider uses (secret); null: the provider reads VAULT_TOKEN from the environment.</param>
+/// <param name="Options">KV mount, users path and OIDC mount path (the policy's root and the aliases' mount).</param>
+/// <param name="OidcMountAccessor">The OIDC mount's accessor; null: looked up by <see cref="VaultOptions.OidcMountPath"/>.</param>
+public sealed record VaultSettings(string Address, Output<string>? Token, VaultOptions Options, string? OidcMountAccessor);
+
+/// <param name="T3AppSlug">The slug of the Authentik application the edge policy is bound to.</param>
+public sealed record AuthentikSettings(string Url, Output<string> Token, string T3AppSlug);
+
 /// <summary>Everything the program needs besides the roster.</summary>
 public sealed partial record StackSettings(
     string RosterPath,
     string HostDir,
     SshTarget Ssh,
     SiteSettings Site,
-    Output<string>? SnapshotToken)
+    Output<string>? SnapshotToken,
+    K8sSettings K8s,
+    VaultSettings Vault,
+    AuthentikSettings Authentik)
 {
     public const string DefaultRosterPath = "roster.yaml";
     public const string DefaultHostDir = "host";
@@ -88,6 +115,20 @@ public sealed partial record StackSettings(
                 errors.Add(new ConfigError(key, $"'{value}' is not an absolute http(s) URL"));
             return value;
         }
+        // Optional one-word values; unset or '' mean "not set". Pattern-checked, as they end up in paths and lookups.
+        string? Word(string key, Regex pattern, string what)
+        {
+            var value = config.Get(key);
+            if (string.IsNullOrEmpty(value)) return null;
+            if (!pattern.IsMatch(value))
+            {
+                errors.Add(new ConfigError(key, $"'{Printable(value)}' is not {what}"));
+                return null;
+            }
+            return value;
+        }
+        // A secret that may be '' (meaning "none"): never echoed in an error.
+        Output<string>? OptionalSecret(string key) => string.IsNullOrEmpty(config.Get(key)) ? null : config.GetSecret(key);
 
         var host = Required(ConfigKeys.SshHost, "the devvm's SSH address");
         if (host.Any(char.IsWhiteSpace)) errors.Add(new ConfigError(ConfigKeys.SshHost, $"'{host}' contains whitespace"));
@@ -129,9 +170,57 @@ public sealed partial record StackSettings(
 
         var rosterPath = config.Get(ConfigKeys.Roster) is { Length: > 0 } r ? r : DefaultRosterPath;
 
+        var k8s = new K8sSettings(
+            OptionalSecret(ConfigKeys.Kubeconfig),
+            Word(ConfigKeys.KubeContext, ContextPattern(), "a kubeconfig context name (one word, no whitespace)"));
+
+        var defaults = VaultOptions.Default;
+        var vaultOptions = new VaultOptions(
+            Word(ConfigKeys.VaultKvMount, VaultPathPattern(), "a plain Vault mount path (e.g. secret)") ?? defaults.KvMount,
+            Word(ConfigKeys.VaultUsersPath, VaultPathPattern(), "a plain Vault path (e.g. users)") ?? defaults.UsersPath,
+            Word(ConfigKeys.VaultOidcMount, VaultPathPattern(), "a plain Vault auth mount path (e.g. oidc)") ?? defaults.OidcMountPath);
+        try
+        {
+            // The policy builder has the last word on what may become the policy's root.
+            VaultAccess.Grants("check", vaultOptions);
+        }
+        catch (ArgumentException e)
+        {
+            errors.Add(new ConfigError(ConfigKeys.VaultKvMount, e.Message));
+        }
+        var vault = new VaultSettings(
+            site.VaultAddr,
+            OptionalSecret(ConfigKeys.VaultToken),
+            vaultOptions,
+            Word(ConfigKeys.VaultOidcMountAccessor, AccessorPattern(), "a Vault mount accessor (e.g. auth_oidc_1a2b3c4d)"));
+
+        var authentikUrl = Url(ConfigKeys.AuthentikUrl, "the Authentik URL the provider talks to");
+        var authentikToken = config.GetSecret(ConfigKeys.AuthentikToken);
+        if (string.IsNullOrWhiteSpace(config.Get(ConfigKeys.AuthentikToken)) || authentikToken is null)
+            errors.Add(new ConfigError(ConfigKeys.AuthentikToken,
+                $"required: an Authentik API token, as a secret: `pulumi config set --secret {ConfigKeys.AuthentikToken} TOKEN`"));
+        var slug = Required(ConfigKeys.AuthentikT3AppSlug, "the slug of the t3 application in Authentik");
+        if (slug.Length > 0 && !SlugPattern().IsMatch(slug))
+            errors.Add(new ConfigError(ConfigKeys.AuthentikT3AppSlug, $"'{Printable(slug)}' is not an Authentik application slug (letters, digits, '-' and '_')"));
+
         if (errors.Count > 0) return (null, errors);
-        return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, token), errors);
+        return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, token,
+            k8s, vault, new AuthentikSettings(authentikUrl, authentikToken!, slug)), errors);
     }
+
+    private static string Printable(string value) => string.Concat(value.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
+
+    [GeneratedRegex(@"^[A-Za-z0-9_.@:/-]{1,253}\z")]
+    private static partial Regex ContextPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\z")]
+    private static partial Regex VaultPathPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,128}\z")]
+    private static partial Regex AccessorPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,50}\z")]
+    private static partial Regex SlugPattern();
 
     [GeneratedRegex(@"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$")]
     private static partial Regex HostKeyPattern();

@@ -9,24 +9,32 @@ public static class WorkstationStack
     /// <summary>The base component's name (a reserved os_user, so it can't clash with a user's).</summary>
     public const string BaseName = "workstation";
 
+    /// <summary>The Authentik component's name.</summary>
+    public const string AuthentikName = "workstation-authentik";
+
     public sealed record Result(
         WorkstationBase Base,
+        AccessLayer Access,
         IReadOnlyDictionary<string, WorkstationUser> Users,
+        AuthentikEdge Authentik,
         IDictionary<string, object?> Outputs);
 
     /// <summary>
-    /// Registers the base, one <see cref="WorkstationUser"/> per roster user and the admin, and the
-    /// maps step. Retired users get nothing: the roster engine keeps their uid and ports reserved.
+    /// Registers the base, the shared access layer (providers, ClusterRole), one
+    /// <see cref="WorkstationUser"/> per roster user and the admin, the maps step and the Authentik
+    /// component. Retired users get nothing: the roster engine keeps their uid and ports reserved.
     /// </summary>
     public static Result Build(RosterModel roster, StackSettings settings, HostBundle bundle)
     {
         var derived = Derivation.Derive(roster);
         var remote = new RemoteHost(settings.Ssh);
         var @base = new WorkstationBase(BaseName, new WorkstationBaseArgs(remote, bundle, settings.Site));
+        var access = new AccessLayer(settings, derived.Settings);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
         foreach (var u in derived.Users)
-            users[u.OsUser] = new WorkstationUser(new WorkstationUserArgs(u, remote, settings.SnapshotToken, @base.Ready));
+            users[u.OsUser] = new WorkstationUser(new WorkstationUserArgs(u, remote, settings.SnapshotToken, @base.Ready, access));
         @base.AddMaps(derived.Users, users.Values);
+        var authentik = new AuthentikEdge(AuthentikName, new AuthentikEdgeArgs(settings.Authentik, derived.Users));
 
         var perUser = new SortedDictionary<string, object?>(StringComparer.Ordinal);
         foreach (var (name, user) in users)
@@ -44,7 +52,7 @@ public static class WorkstationStack
             ["users"] = perUser,
             ["hostContentSha256"] = @base.HostContentSha256,
         };
-        return new Result(@base, users, outputs);
+        return new Result(@base, access, users, authentik, outputs);
     }
 }
 

@@ -1,7 +1,11 @@
 using System.Collections.Immutable;
 using Pulumi;
 using Pulumi.Command.Remote;
+using Pulumi.Kubernetes.Rbac.V1;
+using Pulumi.Vault;
+using Pulumi.Vault.Identity;
 using Workstation.Roster;
+using Workstation.Roster.Access;
 
 namespace Workstation.Components;
 
@@ -9,13 +13,16 @@ namespace Workstation.Components;
 /// <param name="Remote">How to reach the devvm.</param>
 /// <param name="SnapshotToken">The chrome-service snapshot token (secret), seeded on stdin; null: none.</param>
 /// <param name="After">What must exist first (the base's install and site steps), for ordering only.</param>
-public sealed record WorkstationUserArgs(DerivedUser User, RemoteHost Remote, Output<string>? SnapshotToken, IEnumerable<Resource> After);
+/// <param name="Access">The shared providers, ClusterRole and auth mount accessor for the cluster and Vault objects.</param>
+public sealed record WorkstationUserArgs(DerivedUser User, RemoteHost Remote, Output<string>? SnapshotToken, IEnumerable<Resource> After, AccessLayer Access);
 
 /// <summary>
-/// One person's workstation on the devvm. All host work happens in one SSH session: the
-/// `<os_user>-host` Command runs `user apply` on create and update and `user suspend` on delete
-/// (the reversible cut when the user leaves the roster). Named by os_user, so adding, removing or
-/// reordering other users never touches it.
+/// One person's workstation: on the devvm, in the cluster and in Vault. All host work happens in
+/// one SSH session: the `<os_user>-host` Command runs `user apply` on create and update and
+/// `user suspend` on delete (the reversible cut when the user leaves the roster). Beside it:
+/// the tier's bindings (`<os_user>-k8s-...`), reads of bindings other stacks own, and a Vault
+/// entity, alias and policy. Every child is named by os_user, so adding, removing or reordering
+/// other users never touches it; leaving the roster deletes all of them in one `pulumi up`.
 /// </summary>
 public sealed class WorkstationUser : ComponentResource
 {
@@ -23,6 +30,20 @@ public sealed class WorkstationUser : ComponentResource
 
     /// <summary>The one host step.</summary>
     public Command Host { get; }
+
+    /// <summary>The tier's ClusterRoleBinding or RoleBindings (none for the admin).</summary>
+    public IReadOnlyList<CustomResource> K8sBindings { get; }
+
+    /// <summary>Reads of the bindings roster `external_bindings` names; never created or changed here.</summary>
+    public IReadOnlyList<RoleBinding> ExternalBindingReads { get; }
+
+    public Policy VaultPolicy { get; }
+    public Entity VaultEntity { get; }
+    public EntityAlias VaultAlias { get; }
+
+    /// <summary>The external bindings, as namespace/name, once each passed its check (a failed check throws).</summary>
+    [Output("externalBindings")]
+    public Output<ImmutableArray<string>> ExternalBindings { get; }
 
     [Output("ports")]
     public Output<ImmutableDictionary<string, int>> Ports { get; }
@@ -60,6 +81,10 @@ public sealed class WorkstationUser : ComponentResource
         }
         Host = new Command($"{u.OsUser}-host", commandArgs, commandOptions);
 
+        var access = args.Access;
+        (K8sBindings, ExternalBindingReads, ExternalBindings) = AddCluster(u, access);
+        (VaultPolicy, VaultEntity, VaultAlias) = AddVault(u, access);
+
         Ports = Output.Create(ImmutableDictionary.CreateRange(StringComparer.Ordinal, new KeyValuePair<string, int>[]
         {
             new("t3", u.Ports.T3),
@@ -67,11 +92,74 @@ public sealed class WorkstationUser : ComponentResource
         }));
         Services = Output.Create(u.Services.ToImmutableArray());
         Tier = Output.Create(u.Tier.ToYaml());
+        // externalBindings: the verified bindings (the runner awaits every Output, so a failed check stops the run anyway).
         RegisterOutputs(new Dictionary<string, object?>
         {
             ["ports"] = Ports,
             ["services"] = Services,
             ["tier"] = Tier,
+            ["externalBindings"] = ExternalBindings,
         });
+    }
+
+    private (IReadOnlyList<CustomResource>, IReadOnlyList<RoleBinding>, Output<ImmutableArray<string>>) AddCluster(DerivedUser u, AccessLayer access)
+    {
+        var k8s = K8sAccess.For(u, access.K8sOptions);
+        var bindings = new List<CustomResource>();
+        foreach (var b in k8s.Bindings)
+        {
+            // roleRef is immutable in Kubernetes and the name is fixed: a change must delete first.
+            var options = new CustomResourceOptions { Parent = this, Provider = access.K8s, DeleteBeforeReplace = true };
+            var name = K8sRbac.ResourceName(u.OsUser, b);
+            if (b.Kind == K8sAccess.ClusterRoleBinding)
+            {
+                options.DependsOn.Add(access.PowerUserRole);
+                bindings.Add(new ClusterRoleBinding(name, K8sRbac.ClusterRoleBinding(b), options));
+            }
+            else
+            {
+                bindings.Add(new RoleBinding(name, K8sRbac.RoleBinding(b), options));
+            }
+        }
+
+        var reads = new List<RoleBinding>();
+        var verified = new List<Output<string>>();
+        foreach (var e in k8s.ExternalBindings)
+        {
+            var read = RoleBinding.Get(K8sRbac.ExternalResourceName(e), e.Id, new CustomResourceOptions { Parent = this, Provider = access.K8s });
+            reads.Add(read);
+            verified.Add(Output.Tuple(read.Metadata, read.RoleRef, read.Subjects)
+                .Apply(t => K8sRbac.Assert(e, K8sRbac.Observed(t.Item1, t.Item2, t.Item3))));
+        }
+        return (bindings, reads, Output.All(verified));
+    }
+
+    private (Policy, Entity, EntityAlias) AddVault(DerivedUser u, AccessLayer access)
+    {
+        var v = VaultAccess.For(u, access.VaultOptions);
+        var policy = new Policy($"{u.OsUser}-vault-policy", new PolicyArgs
+        {
+            Name = v.Policy.Name,
+            PolicyContents = v.Policy.Json,
+        }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
+
+        // Created before the first login, so the login's alias lands on this entity and its policy.
+        // The policy name is a constant (readable in a preview); DependsOn orders it after the policy.
+        var entity = new Entity($"{u.OsUser}-vault-entity", new EntityArgs
+        {
+            Name = v.Entity.Name,
+            Metadata = new Dictionary<string, string>(v.Entity.Metadata),
+            Policies = v.Entity.Policies.ToArray(),
+            ExternalPolicies = false,
+            Disabled = false,
+        }, new CustomResourceOptions { Parent = this, Provider = access.Vault, DependsOn = { policy } });
+
+        var alias = new EntityAlias($"{u.OsUser}-vault-alias", new EntityAliasArgs
+        {
+            Name = v.Alias.Name,
+            MountAccessor = access.OidcMountAccessor,
+            CanonicalId = entity.Id,
+        }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
+        return (policy, entity, alias);
     }
 }

@@ -20,7 +20,7 @@ public sealed record DerivedUser(
     IReadOnlyList<string> Services,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> EnvFiles,
     IReadOnlyList<string> Namespaces,
-    IReadOnlyList<string> ExternalBindings,
+    IReadOnlyDictionary<string, string> ExternalBindings,
     K8sSubject K8sSubject);
 
 public sealed record DerivedRoster(
@@ -56,7 +56,7 @@ public static class Derivation
             [T3EnvFile(p.OsUser)] = new SortedDictionary<string, string> { ["T3_PORT"] = Num(p.Ports.T3) },
         },
         p.Namespaces.Order(StringComparer.Ordinal).ToList(),
-        p.ExternalBindings.Order(StringComparer.Ordinal).ToList(),
+        new SortedDictionary<string, string>(p.ExternalBindings.ToDictionary(), StringComparer.Ordinal),
         new K8sSubject("User", settings.K8sUsernamePrefix + (settings.K8sUsernameClaim == K8sUsernameClaim.Email && p.Email is { } e ? e : p.K8sUser)));
 
     /// <summary>The systemd units a user runs (instances of the templates in host/units).</summary>

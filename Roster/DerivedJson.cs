@@ -63,7 +63,9 @@ public static class DerivedJson
         }
         w.WriteEndObject();
         Strings(w, "namespaces", u.Namespaces);
-        Strings(w, "external_bindings", u.ExternalBindings);
+        w.WriteStartObject("external_bindings");
+        foreach (var (ns, binding) in u.ExternalBindings) w.WriteString(ns, binding);
+        w.WriteEndObject();
         w.WriteStartObject("k8s_subject");
         w.WriteString("kind", u.K8sSubject.Kind);
         w.WriteString("name", u.K8sSubject.Name);

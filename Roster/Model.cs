@@ -10,7 +10,10 @@ public enum Tier { Admin, PowerUser, NamespaceOwner }
 
 public sealed record Ports(int T3, int Playwright);
 
-/// <summary>A person on the devvm: the admin or a user, as written in the roster.</summary>
+/// <summary>
+/// A person on the devvm: the admin or a user, as written in the roster. ExternalBindings maps
+/// a namespace to the name of the RoleBinding another stack made there for this person.
+/// </summary>
 public sealed record Person(
     string OsUser,
     string AuthentikUser,
@@ -18,7 +21,7 @@ public sealed record Person(
     string? Email,
     Tier Tier,
     IReadOnlyList<string> Namespaces,
-    IReadOnlyList<string> ExternalBindings,
+    IReadOnlyDictionary<string, string> ExternalBindings,
     Ports Ports,
     int? Uid,
     bool Adopt);

@@ -185,18 +185,12 @@ public static class RosterLoader
                 else tier = parsed.Value;
             }
             var namespaces = ReadNames(f, "namespaces", path);
-            var external = ReadNames(f, "external_bindings", path);
+            var external = ReadExternalBindings(f, path, namespaces);
             var nsNode = f.GetValueOrDefault("namespaces");
             if (!isAdmin && tier == Tier.NamespaceOwner && nsNode is null or YSeq { Items.Count: 0 })
                 Error(nsNode?.At ?? map.At, path + ".namespaces", "a namespace-owner needs at least one namespace");
             if (!isAdmin && tier == Tier.PowerUser && nsNode is not null)
                 Error(nsNode.At, path + ".namespaces", "namespaces apply only to the namespace-owner tier");
-            if (f.TryGetValue("external_bindings", out var eb))
-            {
-                foreach (var ns in external.Where(e => !namespaces.Contains(e)))
-                    Error(eb.At, path + ".external_bindings", $"'{ns}' is not one of this user's namespaces");
-            }
-
             var ports = f.TryGetValue("ports", out var pt) ? ReadPorts(pt, path + ".ports") : new PartialPorts(null, null, map.At);
             var person = new Person(
                 osUser ?? "",
@@ -241,6 +235,43 @@ public static class RosterLoader
                 else if (!seen.Add(ns))
                     Error(item.At, field, $"namespace '{ns}' is listed twice");
                 else result.Add(ns);
+            }
+            return result;
+        }
+
+        /// <summary>
+        /// external_bindings: namespace → the name of the RoleBinding another stack made there. The
+        /// name is what the deploy reads (it can't be guessed), so both sides are checked here.
+        /// </summary>
+        private SortedDictionary<string, string> ReadExternalBindings(Dictionary<string, YNode> f, string path, List<string> namespaces)
+        {
+            var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            if (!f.TryGetValue("external_bindings", out var node)) return result;
+            var field = path + ".external_bindings";
+            if (node is not YMap map)
+            {
+                Error(node.At, field, "must be a mapping from namespace to the name of the RoleBinding that already binds this user there, e.g. { plotting-book: oidc-ns-owner-anca }");
+                return result;
+            }
+            foreach (var (key, value) in map.Entries)
+            {
+                var ns = key.Value;
+                var at = $"{field}.{YamlTree.Key(ns)}";
+                var known = false;
+                if (!Rules.Dns1123Label().IsMatch(ns))
+                    Error(key.At, at, $"'{ns}' is not a DNS-1123 label: {Rules.WhyInvalid(ns, Rules.Dns1123Label())}");
+                else if (!namespaces.Contains(ns))
+                    Error(key.At, at, $"'{ns}' is not one of this user's namespaces");
+                else known = true;
+
+                if (Str(value, at) is not { } name) continue;
+                if (name.Length == 0)
+                    Error(value.At, at, "the RoleBinding name must not be empty");
+                else if (name.Length > Rules.MaxDns1123Subdomain)
+                    Error(value.At, at, $"the RoleBinding name is {name.Length} characters long; the limit is {Rules.MaxDns1123Subdomain}");
+                else if (!Rules.Dns1123Subdomain().IsMatch(name))
+                    Error(value.At, at, $"'{name}' is not a valid RoleBinding name (a DNS-1123 subdomain): {Rules.WhyInvalid(name, Rules.Dns1123Subdomain())}");
+                else if (known) result[ns] = name;
             }
             return result;
         }

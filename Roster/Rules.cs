@@ -31,6 +31,12 @@ public static partial class Rules
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\z")]
     public static partial Regex Dns1123Label();
 
+    /// <summary>An object name such as a RoleBinding's (Kubernetes' IsDNS1123Subdomain); also at most <see cref="MaxDns1123Subdomain"/> characters.</summary>
+    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\z")]
+    public static partial Regex Dns1123Subdomain();
+
+    public const int MaxDns1123Subdomain = 253;
+
     [GeneratedRegex(@"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+\z")]
     public static partial Regex Email();
 

@@ -14,9 +14,11 @@ public static class ExternalBindingCheck
     {
         var where = $"{expected.OsUser}/{expected.Namespace}";
         if (observed is null)
-            return $"{where}: no RoleBinding found; external_bindings says another stack binds {Describe(expected.Subject)} to {expected.RoleRefKind} '{expected.RoleRefName}' here";
+            return $"{where}: no RoleBinding '{expected.BindingName}' found; external_bindings says another stack binds {Describe(expected.Subject)} to {expected.RoleRefKind} '{expected.RoleRefName}' here";
 
         var problems = new List<string>();
+        if (observed.Name != expected.BindingName)
+            problems.Add($"is not the one external_bindings names ('{expected.BindingName}')");
         if (observed.Namespace != expected.Namespace)
             problems.Add($"is in namespace '{observed.Namespace}', expected '{expected.Namespace}'");
         if (observed.RoleRefKind != expected.RoleRefKind)

@@ -19,8 +19,15 @@ public sealed record BindingSpec(
     IReadOnlyList<K8sSubject> Subjects,
     IReadOnlyDictionary<string, string> Labels);
 
-/// <summary>A binding that exists outside Workstation (roster `external_bindings`): read it and assert it, never create it.</summary>
-public sealed record ExternalBindingExpectation(string OsUser, string Namespace, string RoleRefKind, string RoleRefName, K8sSubject Subject);
+/// <summary>
+/// A binding that exists outside Workstation (roster `external_bindings`): read RoleBinding
+/// <paramref name="BindingName"/> in <paramref name="Namespace"/> and assert it, never create it.
+/// </summary>
+public sealed record ExternalBindingExpectation(string OsUser, string Namespace, string BindingName, string RoleRefKind, string RoleRefName, K8sSubject Subject)
+{
+    /// <summary>How the Kubernetes provider names the object it reads: namespace/name.</summary>
+    public string Id => $"{Namespace}/{BindingName}";
+}
 
 /// <summary>Everything Workstation does in the cluster for one user.</summary>
 public sealed record K8sUserAccess(string OsUser, IReadOnlyList<BindingSpec> Bindings, IReadOnlyList<ExternalBindingExpectation> ExternalBindings);
@@ -124,14 +131,14 @@ public static class K8sAccess
                     [new BindingSpec(ClusterRoleBinding, PowerUserBindingName(u.OsUser), null, ClusterRole, PowerUserRoleName, [subject], labels)],
                     []);
             case Tier.NamespaceOwner:
-                var external = new HashSet<string>(u.ExternalBindings, StringComparer.Ordinal);
+                var external = u.ExternalBindings;
                 var namespaces = u.Namespaces.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
                 return new(u.OsUser,
-                    namespaces.Where(ns => !external.Contains(ns))
+                    namespaces.Where(ns => !external.ContainsKey(ns))
                         .Select(ns => new BindingSpec(RoleBinding, NamespaceOwnerBindingName(u.OsUser), ns, ClusterRole, o.NamespaceOwnerClusterRole, [subject], labels))
                         .ToList(),
-                    namespaces.Where(external.Contains)
-                        .Select(ns => new ExternalBindingExpectation(u.OsUser, ns, ClusterRole, o.NamespaceOwnerClusterRole, subject))
+                    namespaces.Where(external.ContainsKey)
+                        .Select(ns => new ExternalBindingExpectation(u.OsUser, ns, external[ns], ClusterRole, o.NamespaceOwnerClusterRole, subject))
                         .ToList());
             default:
                 throw new ArgumentOutOfRangeException(nameof(u), u.Tier, "unknown tier");

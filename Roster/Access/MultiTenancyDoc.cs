@@ -57,9 +57,9 @@ public static class MultiTenancyDoc
         Line($"ClusterRole has only the first). Names depend only on the user and the role, so changing");
         Line("one user's tier replaces that user's bindings and nothing else.");
         Line();
-        Line("A namespace listed in a user's `external_bindings` is bound by another stack: Workstation");
-        Line($"creates no RoleBinding there; it reads the existing one and stops the deploy unless it binds");
-        Line($"ClusterRole `{k8s.NamespaceOwnerClusterRole}` to the user.");
+        Line("A namespace in a user's `external_bindings` (`{ <namespace>: <rolebinding> }`) is bound by");
+        Line("another stack: Workstation creates no RoleBinding there; it reads the named one and stops");
+        Line($"the deploy (preview included) unless it exists and binds ClusterRole `{k8s.NamespaceOwnerClusterRole}` to the user.");
 
         Line();
         Line($"## Vault policy `{VaultAccess.PolicyName("<user>")}`");
@@ -82,6 +82,22 @@ public static class MultiTenancyDoc
         Line("```python");
         Line(AuthentikAccess.PolicyExpression());
         Line("```");
+
+        Line();
+        Line("## Leaving the roster");
+        Line();
+        Line("Deleting a user's entry, or moving it to `retired:`, revokes everything above in the same");
+        Line("`pulumi up`, and touches nothing of anyone else's:");
+        Line();
+        Line("| where | what happens |");
+        Line("| --- | --- |");
+        Line("| host | `user suspend`: account locked, services stopped; the home directory is kept |");
+        Line("| cluster | the user's ClusterRoleBinding or RoleBindings are deleted; an `external_bindings` one is another stack's to remove |");
+        Line($"| Vault | the alias, the entity and policy `{VaultAccess.PolicyName("<user>")}` are deleted; a token issued earlier keeps nothing from Workstation (Vault resolves entity policies, and policies by name, on every request) |");
+        Line($"| edge | `<authentik_user>` is dropped from `{AuthentikAccess.GroupName}`, so the edge stops letting them in |");
+        Line();
+        Line("The Vault entity is deleted rather than kept disabled: with the policy gone it grants");
+        Line("nothing, and a returning user gets a fresh entity and alias from the next deploy.");
         return sb.ToString();
     }
 
@@ -131,7 +147,7 @@ public static class MultiTenancyDoc
     /// <summary>A placeholder person of a tier: the doc shows the rules, not the current roster.</summary>
     private static DerivedUser Sample(Tier tier) => Derivation.Derive(
         new Person("<user>", "<authentik_user>", "<k8s_user>", "<email>", tier,
-            tier == Tier.NamespaceOwner ? ["<namespace>"] : [], [], new Ports(0, 0), null, false),
+            tier == Tier.NamespaceOwner ? ["<namespace>"] : [], new Dictionary<string, string>(), new Ports(0, 0), null, false),
         RosterSettings.Default);
 
     private static string Codes(IEnumerable<string> values) => string.Join(", ", values.Select(v => $"`{v}`"));

@@ -130,7 +130,7 @@ static string Generate(int n, bool pinned)
                 sb.Append(CultureInfo.InvariantCulture, $"    tier: power-user\n    uid: {1000 + i}\n");
                 break;
             default:
-                sb.Append(CultureInfo.InvariantCulture, $"    tier: namespace-owner\n    namespaces: [ns-{name}, shared-{name}]\n    external_bindings: [shared-{name}]\n");
+                sb.Append(CultureInfo.InvariantCulture, $"    tier: namespace-owner\n    namespaces: [ns-{name}, shared-{name}]\n    external_bindings: {{ shared-{name}: owners-{name} }}\n");
                 break;
         }
         if (pinned) sb.Append(CultureInfo.InvariantCulture, $"    ports: {{ t3: {10000 + i}, playwright: {35000 + i} }}\n");

@@ -20,7 +20,8 @@ public class AccessDocTests
         var doc = MultiTenancyDoc.Render();
         Assert.Equal(doc, MultiTenancyDoc.Render());
         Assert.DoesNotContain("\r", doc, StringComparison.Ordinal);
-        Assert.EndsWith("```\n", doc, StringComparison.Ordinal);
+        Assert.EndsWith("\n", doc, StringComparison.Ordinal);
+        Assert.False(doc.EndsWith("\n\n", StringComparison.Ordinal), "more than one newline at the end");
         Assert.All(doc.Split('\n'), line => Assert.False(line.EndsWith(' ') || line.EndsWith('\t'), $"trailing whitespace: {line}"));
         foreach (var tier in new[] { "admin", "power-user", "namespace-owner" })
             Assert.Contains($"\n## Tier `{tier}`\n", doc, StringComparison.Ordinal);

@@ -57,11 +57,23 @@ public class AccessExternalBindingTests
         ExternalBindingCheck.Check(Expected, Read(role: "edit", ns: "other") with { Subjects = [] }));
 
     [Fact]
+    public void TheExpectationCarriesTheRosterName()
+    {
+        Assert.Equal("oidc-ns-owner-dora", Expected.BindingName);
+        Assert.Equal("plotting-book/oidc-ns-owner-dora", Expected.Id);
+    }
+
+    [Fact]
+    public void ABindingOfAnotherNameIsNotTheOneTheRosterNames() => Assert.Equal(
+        "dora/plotting-book: RoleBinding other-binding is not the one external_bindings names ('oidc-ns-owner-dora')",
+        ExternalBindingCheck.Check(Expected, Read() with { Name = "other-binding" }));
+
+    [Fact]
     public void AbsentBindingFails()
     {
         var error = ExternalBindingCheck.Check(Expected, null);
         Assert.NotNull(error);
-        Assert.StartsWith("dora/plotting-book: no RoleBinding found", error, StringComparison.Ordinal);
+        Assert.StartsWith("dora/plotting-book: no RoleBinding 'oidc-ns-owner-dora' found", error, StringComparison.Ordinal);
         Assert.Contains("User 'dora@example.test'", error, StringComparison.Ordinal);
     }
 }

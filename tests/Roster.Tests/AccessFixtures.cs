@@ -34,7 +34,7 @@ internal static class AccessFixtures
             email: dora@example.test
             tier: namespace-owner
             namespaces: [plotting-book]
-            external_bindings: [plotting-book]
+            external_bindings: { plotting-book: oidc-ns-owner-dora }
             ports: { t3: 3776, playwright: 8934 }
         retired: {}
         """;
@@ -64,7 +64,7 @@ internal static class AccessFixtures
         $"{{{string.Join(",", b.Labels.Select(kv => $"{kv.Key}={kv.Value}"))}}}";
 
     public static string Canon(ExternalBindingExpectation e) =>
-        $"external {e.Namespace} {e.OsUser} -> {e.RoleRefKind}/{e.RoleRefName} {e.Subject.Kind}:{e.Subject.Name}";
+        $"external {e.Namespace}/{e.BindingName} {e.OsUser} -> {e.RoleRefKind}/{e.RoleRefName} {e.Subject.Kind}:{e.Subject.Name}";
 
     /// <summary>Every cluster object line of every user, keyed by os_user.</summary>
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> ClusterState(IEnumerable<DerivedUser> users, K8sOptions o) =>

@@ -132,7 +132,7 @@ public class AccessK8sTests
         var dora = K8sAccess.For(AccessFixtures.User("dora", Fixture), Options);
         Assert.Empty(dora.Bindings);
         var e = Assert.Single(dora.ExternalBindings);
-        Assert.Equal(new ExternalBindingExpectation("dora", "plotting-book", "ClusterRole", "admin", new K8sSubject("User", "dora@example.test")), e);
+        Assert.Equal(new ExternalBindingExpectation("dora", "plotting-book", "oidc-ns-owner-dora", "ClusterRole", "admin", new K8sSubject("User", "dora@example.test")), e);
         Assert.False(Cluster.Allows(new(Subject("dora"), "get", "", "pods", null, "plotting-book")));
     }
 

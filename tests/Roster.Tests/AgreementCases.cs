@@ -41,7 +41,7 @@ internal static class AgreementCases
             "settings:\n  t3_base_port: 4000\n  playwright_base_port: 9000\n  deny_users: [guest, temp]\n  k8s_username_prefix: \"oidc:\"\n  k8s_username_claim: name\n" +
             "admin:\n  os_user: wiz\n  authentik_user: wiz\n  k8s_user: wiz\n  email: wiz@example.test\n  uid: 1000\n  adopt: true\n  ports: { t3: 3773, playwright: 8931 }\n" +
             "users:\n  alice:\n    authentik_user: alice\n    k8s_user: alice\n    email: alice@example.test\n    tier: namespace-owner\n" +
-            "    namespaces: [team-a, team-b]\n    external_bindings: [team-b]\n    uid: 59999\n    adopt: false\n    ports: { t3: 1024, playwright: 65535 }\n" +
+            "    namespaces: [team-a, team-b]\n    external_bindings: { team-b: team-b-owners.v1 }\n    uid: 59999\n    adopt: false\n    ports: { t3: 1024, playwright: 65535 }\n" +
             "retired:\n  bob: { uid: 1001, authentik_user: bob, k8s_user: bob, ports: { t3: 3775, playwright: 8933 } }\n", true),
         ["empty k8s_username_prefix"] = ("settings:\n  k8s_username_prefix: \"\"\n" + AliceWith(), true),
         ["os_user with underscore and hyphen"] = (Admin + "users:\n  _svc-1:\n" + string.Concat(AliceFields.Select(f => "    " + f + "\n")), true),
@@ -131,9 +131,16 @@ internal static class AgreementCases
         ["namespace of 64 characters"] = (Owner("namespaces: [" + new string('n', 64) + "]"), false),
         ["namespace listed twice"] = (Owner("namespaces: [team-a, team-a]"), false),
         ["namespaces is a string"] = (Owner("namespaces: team-a"), false),
-        ["external binding not a DNS label"] = (Owner("namespaces: [team-a]", "external_bindings: [Team-A]"), false),
-        ["external binding listed twice"] = (Owner("namespaces: [team-a]", "external_bindings: [team-a, team-a]"), false),
-        ["external binding within namespaces"] = (Owner("namespaces: [team-a, team-b]", "external_bindings: [team-a]"), true),
+        ["external binding namespace not a DNS label"] = (Owner("namespaces: [team-a]", "external_bindings: { Team-A: owners }"), false),
+        ["external binding as a list (the old form)"] = (Owner("namespaces: [team-a]", "external_bindings: [team-a]"), false),
+        ["external binding without a name"] = (Owner("namespaces: [team-a]", "external_bindings: { team-a: \"\" }"), false),
+        ["external binding name with capitals"] = (Owner("namespaces: [team-a]", "external_bindings: { team-a: Owners }"), false),
+        ["external binding name with a slash"] = (Owner("namespaces: [team-a]", "external_bindings: { team-a: team-a/owners }"), false),
+        ["external binding name of 254 characters"] = (Owner("namespaces: [team-a]", "external_bindings: { team-a: " + new string('b', 254) + " }"), false),
+        ["external binding name of 253 characters"] = (Owner("namespaces: [team-a]", "external_bindings: { team-a: " + new string('b', 253) + " }"), true),
+        ["external binding name a number"] = (Owner("namespaces: [team-a]", "external_bindings: { team-a: 1234 }"), false),
+        ["external binding empty"] = (Owner("namespaces: [team-a]", "external_bindings: {}"), true),
+        ["external binding within namespaces"] = (Owner("namespaces: [team-a, team-b]", "external_bindings: { team-a: oidc-ns-owner-alice }"), true),
 
         // --- numbers ---------------------------------------------------------------------------
         ["port quoted"] = (Alice("ports", "ports: { t3: \"3774\", playwright: 8932 }"), false),

@@ -39,6 +39,19 @@ public class DerivationTests
     }
 
     [Fact]
+    public void External_bindings_derive_as_a_sorted_map_from_namespace_to_binding_name()
+    {
+        var yaml = "admin:\n  os_user: wiz\n  authentik_user: wiz\n  k8s_user: wiz\n  ports: { t3: 3773, playwright: 8931 }\nusers:\n" +
+            TestFiles.User("bob", 3774, 8932, "namespace-owner",
+                "    namespaces: [zeta, alpha, mid]\n    external_bindings: { zeta: z-owners, alpha: oidc.alpha-owners }\n");
+        var bob = Derive(yaml).Users.Single(u => u.OsUser == "bob");
+        Assert.Equal(["alpha", "zeta"], bob.ExternalBindings.Keys);
+        Assert.Equal("oidc.alpha-owners", bob.ExternalBindings["alpha"]);
+        var json = JsonNode.Parse(DerivedJson.Write(Derive(yaml)))!["users"]!["bob"]!["external_bindings"]!.ToJsonString();
+        Assert.Equal("""{"alpha":"oidc.alpha-owners","zeta":"z-owners"}""", json);
+    }
+
+    [Fact]
     public void A_large_roster_derives_identically_twice()
     {
         var yaml = TestFiles.Generated(500);
@@ -165,7 +178,7 @@ public class DerivationTests
                 }
               },
               "namespaces": [],
-              "external_bindings": [],
+              "external_bindings": {},
               "k8s_subject": {
                 "kind": "User",
                 "name": "alice@example.test"
@@ -202,7 +215,7 @@ public class DerivationTests
               "namespaces": [
                 "team-b"
               ],
-              "external_bindings": [],
+              "external_bindings": {},
               "k8s_subject": {
                 "kind": "User",
                 "name": "bob@example.test"
@@ -241,7 +254,7 @@ public class DerivationTests
                 }
               },
               "namespaces": [],
-              "external_bindings": [],
+              "external_bindings": {},
               "k8s_subject": {
                 "kind": "User",
                 "name": "wiz"

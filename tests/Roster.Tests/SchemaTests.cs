@@ -91,7 +91,7 @@ public class SchemaTests
             "same port twice" => admin + "users:\n" + TestFiles.User("bob", 3773, 8932),
             "retired uid reused" => admin + "users:\n" + TestFiles.User("bob", 3774, 8932, extra: "    uid: 2000\n") + "retired:\n  old: { uid: 2000, ports: { t3: 3775, playwright: 8933 } }\n",
             "deny_users" => "settings:\n  deny_users: [bob]\n" + admin + "users:\n" + TestFiles.User("bob", 3774, 8932),
-            "external binding outside namespaces" => admin + "users:\n" + TestFiles.User("bob", 3774, 8932, "namespace-owner", "    namespaces: [a]\n    external_bindings: [b]\n"),
+            "external binding outside namespaces" => admin + "users:\n" + TestFiles.User("bob", 3774, 8932, "namespace-owner", "    namespaces: [a]\n    external_bindings: { b: owners }\n"),
             _ => admin + "users:\n" + TestFiles.User("bob", 3774, 8932).Replace("authentik_user: bob", "authentik_user: WIZ", StringComparison.Ordinal),
         };
         Assert.True(SchemaOk(yaml, out var schema), schema);

@@ -69,7 +69,7 @@ internal static class TestFiles
     private static string Entry(string name, int i, int kind) => kind switch
     {
         0 => User(name, 10000 + i, 40000 + i, extra: $"    uid: {1000 + i}\n"),
-        1 => User(name, 10000 + i, 40000 + i, "namespace-owner", $"    namespaces: [ns-{name}, shared-{name}]\n    external_bindings: [shared-{name}]\n"),
+        1 => User(name, 10000 + i, 40000 + i, "namespace-owner", $"    namespaces: [ns-{name}, shared-{name}]\n    external_bindings: {{ shared-{name}: owners-{name} }}\n"),
         _ => User(name, 10000 + i, 40000 + i, extra: "    adopt: true\n"),
     };
 

@@ -40,10 +40,48 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.SshPrivateKey, null, "workstation:sshPrivateKey: required:")]
     [InlineData(ConfigKeys.RepoUrl, "", "workstation:repoUrl: required:")]
     [InlineData(ConfigKeys.T3Command, "a\nb", "workstation:t3Command: must be one line")]
+    [InlineData(ConfigKeys.AuthentikUrl, null, "workstation:authentikUrl: required:")]
+    [InlineData(ConfigKeys.AuthentikUrl, "auth.example.test", "workstation:authentikUrl: 'auth.example.test' is not an absolute http(s) URL")]
+    [InlineData(ConfigKeys.AuthentikToken, null, "workstation:authentikToken: required: an Authentik API token, as a secret")]
+    [InlineData(ConfigKeys.AuthentikToken, "", "workstation:authentikToken: required:")]
+    [InlineData(ConfigKeys.AuthentikT3AppSlug, null, "workstation:authentikT3AppSlug: required:")]
+    [InlineData(ConfigKeys.AuthentikT3AppSlug, "t3 app", "workstation:authentikT3AppSlug: 't3 app' is not an Authentik application slug")]
+    [InlineData(ConfigKeys.KubeContext, "a b", "workstation:kubeContext: 'a b' is not a kubeconfig context name")]
+    [InlineData(ConfigKeys.VaultKvMount, "sys", "workstation:vaultKvMount: the KV mount can't be under sys/")]
+    [InlineData(ConfigKeys.VaultKvMount, "../secret", "workstation:vaultKvMount: '../secret' is not a plain Vault mount path")]
+    [InlineData(ConfigKeys.VaultUsersPath, "users/*", "workstation:vaultUsersPath: 'users/*' is not a plain Vault path")]
+    [InlineData(ConfigKeys.VaultOidcMount, "oidc/", "workstation:vaultOidcMount: 'oidc/' is not a plain Vault auth mount path")]
+    [InlineData(ConfigKeys.VaultOidcMountAccessor, "auth oidc", "workstation:vaultOidcMountAccessor: 'auth oidc' is not a Vault mount accessor")]
     public void Each_bad_key_is_named(string key, string? value, string expected)
     {
         var error = Assert.Single(Errors(Fixture.Config().With(key, value)));
         Assert.StartsWith(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Optional_identity_keys_fall_back_to_the_environment_and_the_defaults()
+    {
+        var config = Fixture.Config()
+            .With(ConfigKeys.Kubeconfig, "").With(ConfigKeys.KubeContext, null)
+            .With(ConfigKeys.VaultToken, "").With(ConfigKeys.VaultOidcMountAccessor, "");
+        var (settings, errors) = StackSettings.Load(config);
+        Assert.Empty(errors);
+        // '' or unset: the providers read KUBECONFIG / VAULT_TOKEN themselves; the stack stores no credential.
+        Assert.Null(settings!.K8s.Kubeconfig);
+        Assert.Null(settings.K8s.Context);
+        Assert.Null(settings.Vault.Token);
+        Assert.Null(settings.Vault.OidcMountAccessor);
+        Assert.Equal(Workstation.Roster.Access.VaultOptions.Default, settings.Vault.Options);
+        Assert.Equal("https://vault.example.test", settings.Vault.Address);
+    }
+
+    [Fact]
+    public void A_secret_is_never_echoed_in_a_config_error()
+    {
+        // Secrets aren't pattern-checked at all: nothing about their value can end up in a message.
+        var (settings, errors) = StackSettings.Load(Fixture.Config().With(ConfigKeys.Kubeconfig, "not yaml at all \u0001").With(ConfigKeys.AuthentikT3AppSlug, "bad slug"));
+        Assert.Null(settings);
+        Assert.DoesNotContain(errors, e => e.ToString().Contains("not yaml", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -106,7 +144,7 @@ public class ConfigErrorTests
         File.Copy(Repo.Golden("roster.yaml"), System.IO.Path.Combine(dir.Path, "roster.yaml"));
 
         var run = await Harness.RunAsync(() => WorkstationProgram.Run(Fixture.Config(), dir.Path));
-        Assert.Equal(10, run.Registrations.Count);
+        Assert.Equal(30, run.Registrations.Count);
         Assert.Equal(Fixture.Bundle.Sha256, (await Harness.ResolveAsync(run.Outputs["hostContentSha256"]))!);
     }
 }

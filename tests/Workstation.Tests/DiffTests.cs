@@ -11,8 +11,10 @@ public class DiffTests
     private static Task<Run> RunAsync(string rosterText, HostBundle? bundle = null) =>
         Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(rosterText), Fixture.Settings(), bundle ?? Fixture.Bundle).Outputs);
 
+    private const string Group = "authentik:index/group:Group::workstation-authentik-t3-users";
+
     /// <summary>Keys whose inputs differ, or that exist on one side only.</summary>
-    private static IReadOnlyList<string> Changed(Run before, Run after)
+    internal static IReadOnlyList<string> Changed(Run before, Run after)
     {
         var a = before.ByKey;
         var b = after.ByKey;
@@ -26,12 +28,12 @@ public class DiffTests
     {
         var first = await RunAsync(Fixture.RosterText);
         var second = await RunAsync(Fixture.RosterText);
-        Assert.Equal(10, first.Registrations.Count);
+        Assert.Equal(30, first.Registrations.Count);
         Assert.Equal(first.Canonical, second.Canonical);
     }
 
     [Fact]
-    public async Task Removing_a_user_leaves_none_of_their_resources_and_changes_only_the_maps()
+    public async Task Removing_a_user_revokes_them_on_host_cluster_vault_and_edge_and_changes_nothing_else_shared()
     {
         var full = await RunAsync(Fixture.RosterText);
         var withoutBob = Regex.Replace(Fixture.RosterText, @"(?ms)^  bob:\n.*?(?=^retired:)", "");
@@ -40,8 +42,19 @@ public class DiffTests
 
         Assert.DoesNotContain(removed.Registrations, r => r.Name == "bob" || r.Name.StartsWith("bob-", StringComparison.Ordinal));
         Assert.Equal(
-            ["command:remote:Command::bob-host", "command:remote:Command::workstation-maps", "workstation:index:WorkstationUser::bob"],
+            [
+                Group, // bob's pk leaves the member list
+                "command:remote:Command::bob-host",
+                "command:remote:Command::workstation-maps",
+                "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::bob-k8s-team-b-admin",
+                "vault:identity/entity:Entity::bob-vault-entity",
+                "vault:identity/entityAlias:EntityAlias::bob-vault-alias",
+                "vault:index/policy:Policy::bob-vault-policy",
+                "workstation:index:WorkstationUser::bob",
+            ],
             Changed(full, removed));
+        Assert.DoesNotContain(MockWorld.Pk("bob.b"), Members(removed));
+        Assert.Equal(Members(full).Where(pk => pk != MockWorld.Pk("bob.b")), Members(removed));
         Assert.DoesNotContain("bob", removed.Command("workstation-maps").Str("create"), StringComparison.Ordinal);
         // What Pulumi replays when it deletes bob's step: the suspend line stored with it.
         Assert.Equal(Fixture.GoldenCommands()["suspend:bob"], full.Command("bob-host").Str("delete"));
@@ -54,11 +67,41 @@ public class DiffTests
         // The new user goes first in the file: position must not matter either.
         var after = await RunAsync(Fixture.GeneratedRoster(101, order: Enumerable.Range(0, 100).Prepend(100)));
 
-        Assert.Equal(2 * 101 + 4, before.Registrations.Count);
+        // Per person: component, host step, Vault entity, alias and policy, one binding (none for the admin).
+        Assert.Equal(6 * 101 - 1 + 13, before.Registrations.Count);
         Assert.Equal(
-            ["command:remote:Command::u100-host", "command:remote:Command::workstation-maps", "workstation:index:WorkstationUser::u100"],
+            [
+                Group, // the one shared change outside the host: u100's pk joins the member list
+                "command:remote:Command::u100-host",
+                "command:remote:Command::workstation-maps",
+                "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::u100-k8s-power-user-readonly",
+                "vault:identity/entity:Entity::u100-vault-entity",
+                "vault:identity/entityAlias:EntityAlias::u100-vault-alias",
+                "vault:index/policy:Policy::u100-vault-policy",
+                "workstation:index:WorkstationUser::u100",
+            ],
             Changed(before, after));
+        Assert.Equal(Members(before).Append(MockWorld.Pk("u100.auth")).Order(), Members(after));
     }
+
+    [Fact]
+    public async Task Changing_a_tier_replaces_only_that_users_bindings_and_host_step()
+    {
+        var before = await RunAsync(Fixture.RosterText);
+        var after = await RunAsync(Fixture.RosterText.Replace("    tier: power-user\n", "    tier: namespace-owner\n    namespaces: [team-a]\n", StringComparison.Ordinal));
+        Assert.Equal(
+            [
+                "command:remote:Command::alice-host", // its --tier flag
+                "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::alice-k8s-power-user-readonly",
+                "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::alice-k8s-team-a-admin",
+            ],
+            Changed(before, after));
+        // The shared ClusterRole stays even with no power-user left: no tier change ever has to create it.
+        Assert.Contains("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::workstation-power-user-readonly", after.ByKey.Keys);
+    }
+
+    private static IEnumerable<int> Members(Run run) =>
+        ((System.Collections.IEnumerable)run.ByKey[Group].Inputs["users"]).Cast<object>().Select(Convert.ToInt32);
 
     [Fact]
     public async Task Reordering_users_changes_nothing()

@@ -9,7 +9,8 @@ namespace Workstation.Tests;
 /// <summary>Pulumi.yaml declares exactly the keys the program reads; the devvm stack file holds no plaintext secret.</summary>
 public class ProjectFileTests
 {
-    private static readonly string[] SecretKeys = [ConfigKeys.SshPrivateKey, ConfigKeys.SnapshotToken];
+    private static readonly string[] SecretKeys =
+        [ConfigKeys.SshPrivateKey, ConfigKeys.SnapshotToken, ConfigKeys.Kubeconfig, ConfigKeys.VaultToken, ConfigKeys.AuthentikToken];
 
     private static YamlMappingNode Load(string file)
     {

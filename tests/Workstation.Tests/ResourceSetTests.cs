@@ -10,51 +10,92 @@ namespace Workstation.Tests;
 public class ResourceSetTests
 {
     private const string CommandType = "command:remote:Command";
+    private const string Crb = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
+    private const string Rb = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
+    private const string VaultEntity = "vault:identity/entity:Entity";
+    private const string VaultAlias = "vault:identity/entityAlias:EntityAlias";
+    private const string VaultPolicy = "vault:index/policy:Policy";
 
     private static Task<Run> GoldenRun() =>
         Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
 
     [Fact]
-    public async Task The_golden_roster_registers_exactly_the_base_and_one_component_and_command_per_person()
+    public async Task The_golden_roster_registers_exactly_the_shared_resources_and_each_persons_own()
     {
         var run = await GoldenRun();
         string[] expected =
         [
+            // Authentik: one component holds all of it.
+            "authentik:index/application:Application::workstation-authentik-t3-app",
+            "authentik:index/group:Group::workstation-authentik-t3-users",
+            "authentik:index/policyBinding:PolicyBinding::workstation-authentik-t3-users-only-binding",
+            "authentik:index/policyExpression:PolicyExpression::workstation-authentik-t3-users-only",
             $"{CommandType}::alice-host",
             $"{CommandType}::bob-host",
             $"{CommandType}::wiz-host",
             $"{CommandType}::workstation-install",
             $"{CommandType}::workstation-maps",
             $"{CommandType}::workstation-site",
+            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::workstation-power-user-readonly",
+            $"{Crb}::alice-k8s-power-user-readonly",
+            $"{Rb}::bob-k8s-team-b-admin",
+            "pulumi:providers:authentik::workstation-authentik-provider",
+            "pulumi:providers:kubernetes::workstation-k8s",
+            "pulumi:providers:vault::workstation-vault",
+            $"{VaultEntity}::alice-vault-entity",
+            $"{VaultEntity}::bob-vault-entity",
+            $"{VaultEntity}::wiz-vault-entity",
+            $"{VaultAlias}::alice-vault-alias",
+            $"{VaultAlias}::bob-vault-alias",
+            $"{VaultAlias}::wiz-vault-alias",
+            $"{VaultPolicy}::alice-vault-policy",
+            $"{VaultPolicy}::bob-vault-policy",
+            $"{VaultPolicy}::wiz-vault-policy",
+            $"{AuthentikEdge.Type}::workstation-authentik",
             $"{WorkstationBase.Type}::workstation",
             $"{WorkstationUser.Type}::alice",
             $"{WorkstationUser.Type}::bob",
             $"{WorkstationUser.Type}::wiz",
         ];
         Assert.Equal(expected, run.Registrations.Select(r => r.Key).Order(StringComparer.Ordinal));
-        // The retired user keeps a reservation in the roster and nothing on the host.
+        // The retired user keeps a reservation in the roster and nothing on the host, in the cluster or in Vault.
         Assert.DoesNotContain(run.Registrations, r => r.Name.Contains("carol", StringComparison.Ordinal));
+        // The only reads: the t3 application (the golden roster has no external bindings).
+        Assert.Equal(["workstation-authentik-t3-app"], run.Registrations.Where(r => r.IsRead).Select(r => r.Name));
     }
 
     [Theory]
-    [InlineData("wiz", "admin")]
-    [InlineData("alice", "power-user")]
-    [InlineData("bob", "namespace-owner")]
-    public async Task Each_tier_gets_one_component_with_one_host_command_parented_to_it(string user, string tier)
+    [InlineData("wiz", "admin", new string[0])]
+    [InlineData("alice", "power-user", new[] { Crb + "::alice-k8s-power-user-readonly" })]
+    [InlineData("bob", "namespace-owner", new[] { Rb + "::bob-k8s-team-b-admin" })]
+    public async Task Each_tier_gets_one_component_with_its_host_command_bindings_and_vault_identity_parented_to_it(string user, string tier, string[] bindings)
     {
         var run = await GoldenRun();
         var mine = run.Registrations.Where(r => r.Name == user || r.Name.StartsWith(user + "-", StringComparison.Ordinal))
             .Select(r => r.Key).Order(StringComparer.Ordinal);
-        Assert.Equal([$"{CommandType}::{user}-host", $"{WorkstationUser.Type}::{user}"], mine);
+        string[] expected =
+        [
+            $"{CommandType}::{user}-host",
+            .. bindings,
+            $"{VaultEntity}::{user}-vault-entity",
+            $"{VaultAlias}::{user}-vault-alias",
+            $"{VaultPolicy}::{user}-vault-policy",
+            $"{WorkstationUser.Type}::{user}",
+        ];
+        Assert.Equal(expected.Order(StringComparer.Ordinal), mine);
 
         var component = run.Resources.OfType<WorkstationUser>().Single(c => c.GetResourceName() == user);
         Assert.Equal(tier, await OutputUtilities.GetValueAsync(component.Tier));
 
         // The test monitor's URNs drop intermediate parents, so read the Parent option as constructed.
         var (constructed, _) = await Probe.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
-        var host = constructed.Single(c => c.Resource.GetResourceName() == $"{user}-host");
-        Assert.IsType<WorkstationUser>(host.Options.Parent);
-        Assert.Equal(user, host.Options.Parent!.GetResourceName());
+        foreach (var key in expected.Where(k => !k.StartsWith(WorkstationUser.Type, StringComparison.Ordinal)))
+        {
+            var name = key[(key.LastIndexOf("::", StringComparison.Ordinal) + 2)..];
+            var child = constructed.Single(c => c.Resource.GetResourceName() == name);
+            Assert.IsType<WorkstationUser>(child.Options.Parent);
+            Assert.Equal(user, child.Options.Parent!.GetResourceName());
+        }
     }
 
     [Fact]

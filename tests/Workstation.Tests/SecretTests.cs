@@ -10,13 +10,13 @@ using Xunit;
 namespace Workstation.Tests;
 
 /// <summary>
-/// The private key and the snapshot token stay secret wherever they travel. The test monitor strips
+/// The private key, the snapshot token, the kubeconfig and the provider tokens stay secret wherever they travel. The test monitor strips
 /// secretness before mocks see inputs, so these checks read the args as the program built them
 /// (a stack transformation sees them before serialisation) with the public Output.IsSecretAsync.
 /// </summary>
 public class SecretTests
 {
-    private static readonly string[] Secrets = [Fixture.PrivateKey, Fixture.Token];
+    private static readonly string[] Secrets = Fixture.AllSecrets;
 
     // The config adapter hands secrets out as *plain* outputs: the program must mark them itself.
     private static Task<(IReadOnlyList<Constructed> Constructed, IDictionary<string, object?> Outputs)> ProbeAsync() =>
@@ -79,6 +79,69 @@ public class SecretTests
                 // The install step's stdin is the host bundle: no secrets in it.
                 Assert.Equal(Fixture.Bundle.Base64, (await Read(stdin)).Value);
             }
+        }
+    }
+
+    [Fact]
+    public async Task The_kubeconfig_and_the_provider_tokens_are_secret_inputs_and_outputs_of_their_providers()
+    {
+        var (constructed, _) = await ProbeAsync();
+        var k8s = constructed.Single(c => c.Resource is Pulumi.Kubernetes.Provider);
+        var (kubeconfig, kubeconfigSecret) = await Read(((Pulumi.Kubernetes.ProviderArgs)k8s.Args).KubeConfig);
+        Assert.Equal(Fixture.Kubeconfig, kubeconfig);
+        Assert.True(kubeconfigSecret, "kubeconfig is not secret");
+        Assert.Contains("kubeconfig", ((CustomResourceOptions)k8s.Options).AdditionalSecretOutputs);
+        Assert.Equal("fixture-admin", (await Read(((Pulumi.Kubernetes.ProviderArgs)k8s.Args).Context)).Value);
+
+        var vault = constructed.Single(c => c.Resource is Pulumi.Vault.Provider);
+        var (vaultToken, vaultSecret) = await Read(((Pulumi.Vault.ProviderArgs)vault.Args).Token);
+        Assert.Equal(Fixture.VaultToken, vaultToken);
+        Assert.True(vaultSecret, "the Vault token is not secret");
+        Assert.Contains("token", ((CustomResourceOptions)vault.Options).AdditionalSecretOutputs);
+
+        var authentik = constructed.Single(c => c.Resource is Pulumi.Authentik.Provider);
+        var (authentikToken, authentikSecret) = await Read(((Pulumi.Authentik.ProviderArgs)authentik.Args).Token);
+        Assert.Equal(Fixture.AuthentikToken, authentikToken);
+        Assert.True(authentikSecret, "the Authentik token is not secret");
+        Assert.Contains("token", ((CustomResourceOptions)authentik.Options).AdditionalSecretOutputs);
+    }
+
+    [Fact]
+    public async Task No_secret_reaches_any_other_resource_or_lookup()
+    {
+        var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
+        var providers = new HashSet<string>(StringComparer.Ordinal) { "pulumi:providers:kubernetes", "pulumi:providers:vault", "pulumi:providers:authentik" };
+        foreach (var r in run.Registrations.Where(r => !providers.Contains(r.Type)))
+        {
+            // The user steps carry the snapshot token on stdin, as checked above; nothing else may.
+            var inputs = r.Type == "command:remote:Command" ? r.Inputs.Remove("stdin").Remove("connection") : r.Inputs;
+            var text = Canonicalizer.Write(inputs);
+            Assert.All(Secrets, s => Assert.DoesNotContain(JsonSerializer.Serialize(s.Trim()).Trim('"'), text, StringComparison.Ordinal));
+        }
+        var calls = JsonSerializer.Serialize(run.Calls!.Select(c => Canonicalizer.Write(c.Args)));
+        Assert.All(Secrets, s => Assert.DoesNotContain(JsonSerializer.Serialize(s.Trim()).Trim('"'), calls, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Without_a_configured_kubeconfig_or_vault_token_the_providers_store_none()
+    {
+        // The environment stays the providers' business at run time: neither the KUBECONFIG path
+        // (which the SDK would copy by default) nor any token ends up in the provider's inputs.
+        var old = Environment.GetEnvironmentVariable("KUBECONFIG");
+        Environment.SetEnvironmentVariable("KUBECONFIG", "/home/someone/.kube/admin-config");
+        try
+        {
+            var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.Kubeconfig, "").With(ConfigKeys.VaultToken, "").With(ConfigKeys.KubeContext, null));
+            var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
+            var k8s = run.Named("pulumi:providers:kubernetes", AccessLayer.K8sProviderName);
+            Assert.False(k8s.Inputs.ContainsKey("kubeconfig"), k8s.Canonical);
+            Assert.False(k8s.Inputs.ContainsKey("context"), k8s.Canonical);
+            var vault = run.Named("pulumi:providers:vault", AccessLayer.VaultProviderName);
+            Assert.False(vault.Inputs.ContainsKey("token"), vault.Canonical);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("KUBECONFIG", old);
         }
     }
 

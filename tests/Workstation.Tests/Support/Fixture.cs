@@ -50,6 +50,13 @@ public static class Fixture
     public const string PrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nZml4dHVyZS1wcml2YXRlLWtleQ==\n-----END OPENSSH PRIVATE KEY-----\n";
     public const string Token = "fixture-snapshot-token-3f9c";
     public const string HostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureHostKeyFixtureHostKeyFixtureHostKe";
+    public const string Kubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- name: fixture\n  user: { token: fixture-kube-token-7d1e }\n";
+    public const string VaultToken = "hvs.fixture-vault-token-51aa";
+    public const string AuthentikToken = "fixture-authentik-token-c0de";
+    public const string T3AppSlug = "t3";
+
+    /// <summary>Every fake secret the fixture config holds.</summary>
+    public static readonly string[] AllSecrets = [PrivateKey, Token, Kubeconfig, VaultToken, AuthentikToken];
 
     /// <summary>Site values that produce the golden `site` line.</summary>
     public static DictConfig Config(bool secretsAsPlainOutputs = false) => new(new Dictionary<string, string>
@@ -67,6 +74,12 @@ public static class Fixture
         [ConfigKeys.VaultAddr] = "https://vault.example.test",
         [ConfigKeys.T3Command] = "/usr/bin/sleep infinity",
         [ConfigKeys.SnapshotToken] = Token,
+        [ConfigKeys.Kubeconfig] = Kubeconfig,
+        [ConfigKeys.KubeContext] = "fixture-admin",
+        [ConfigKeys.VaultToken] = VaultToken,
+        [ConfigKeys.AuthentikUrl] = "https://auth.example.test",
+        [ConfigKeys.AuthentikToken] = AuthentikToken,
+        [ConfigKeys.AuthentikT3AppSlug] = T3AppSlug,
     }, secretsAsPlainOutputs);
 
     public static StackSettings Settings(IStackConfig? config = null)

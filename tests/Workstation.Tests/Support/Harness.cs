@@ -11,10 +11,15 @@ using Pulumi.Utilities;
 
 namespace Workstation.Tests.Support;
 
-/// <summary>One resource as the engine saw it: type, name and inputs (secretness already stripped by the test monitor).</summary>
-public sealed record Registration(string Type, string Name, ImmutableDictionary<string, object> Inputs)
+/// <summary>
+/// One resource as the engine saw it: type, name and inputs (secretness already stripped by the
+/// test monitor), its provider reference, and for a read (`Resource.Get`) the id it read.
+/// </summary>
+public sealed record Registration(string Type, string Name, ImmutableDictionary<string, object> Inputs, string? Provider = null, string? ReadId = null)
 {
     public string Key => $"{Type}::{Name}";
+
+    public bool IsRead => ReadId is not null;
 
     public string? Str(string input) => Inputs.TryGetValue(input, out var v) ? v as string : null;
 
@@ -22,14 +27,16 @@ public sealed record Registration(string Type, string Name, ImmutableDictionary<
     public string Canonical => Canonicalizer.Write(Inputs);
 }
 
-/// <summary>What one run of the program under mocks registered.</summary>
-public sealed record Run(IReadOnlyList<Registration> Registrations, ImmutableArray<Resource> Resources, IDictionary<string, object?> Outputs)
+/// <summary>What one run of the program under mocks registered, and the look-ups (invokes) it made.</summary>
+public sealed record Run(IReadOnlyList<Registration> Registrations, ImmutableArray<Resource> Resources, IDictionary<string, object?> Outputs, IReadOnlyList<MockCallArgs>? Calls = null)
 {
     public IReadOnlyDictionary<string, Registration> ByKey =>
         Registrations.ToDictionary(r => r.Key, StringComparer.Ordinal);
 
     public Registration Command(string name) =>
         Registrations.Single(r => r.Type == "command:remote:Command" && r.Name == name);
+
+    public Registration Named(string type, string name) => Registrations.Single(r => r.Type == type && r.Name == name);
 
     /// <summary>Every registration as "type::name canonical-inputs", sorted: equal strings mean byte-identical inputs.</summary>
     public string Canonical => string.Join('\n', Registrations.Select(r => $"{r.Key} {r.Canonical}").Order(StringComparer.Ordinal));
@@ -40,29 +47,44 @@ public static class Harness
 {
     public static readonly TestOptions Options = new() { ProjectName = "workstation", StackName = "devvm", IsPreview = false };
 
-    public static (Mock<IMocks> Mock, ConcurrentQueue<Registration> Seen) Mocks()
+    /// <summary>
+    /// The mocks: new resources echo their inputs; reads (a registration with an id) answer from
+    /// <paramref name="world"/>; so do the Authentik user and Vault auth-mount look-ups.
+    /// </summary>
+    public static (Mock<IMocks> Mock, ConcurrentQueue<Registration> Seen) Mocks(MockWorld? world = null) => Mocks(world, new ConcurrentQueue<MockCallArgs>());
+
+    private static (Mock<IMocks> Mock, ConcurrentQueue<Registration> Seen) Mocks(MockWorld? world, ConcurrentQueue<MockCallArgs> calls)
     {
+        world ??= MockWorld.Default;
         var seen = new ConcurrentQueue<Registration>();
         var mock = new Mock<IMocks>(MockBehavior.Strict);
         mock.Setup(m => m.NewResourceAsync(It.IsAny<MockResourceArgs>()))
             .ReturnsAsync((MockResourceArgs a) =>
             {
-                seen.Enqueue(new Registration(a.Type ?? "", a.Name ?? "", a.Inputs));
-                return (a.Name + "-id", (object)a.Inputs);
+                var read = string.IsNullOrEmpty(a.Id) ? null : a.Id;
+                seen.Enqueue(new Registration(a.Type ?? "", a.Name ?? "", a.Inputs, a.Provider, read));
+                return read is null ? (a.Name + "-id", (object)a.Inputs) : (read, world.Read(a.Type ?? "", read));
             });
         mock.Setup(m => m.CallAsync(It.IsAny<MockCallArgs>()))
-            .ReturnsAsync((MockCallArgs _) => (object)ImmutableDictionary<string, object>.Empty);
+            .ReturnsAsync((MockCallArgs a) =>
+            {
+                calls.Enqueue(a);
+                return (object)world.Call(a);
+            });
         mock.Setup(m => m.RegisterResourceOutputs(It.IsAny<MockRegisterResourceOutputsRequest>()))
             .Returns(Task.CompletedTask);
         return (mock, seen);
     }
 
-    public static async Task<Run> RunAsync(Func<IDictionary<string, object?>> program)
+    public static async Task<Run> RunAsync(Func<IDictionary<string, object?>> program, MockWorld? world = null, bool preview = false)
     {
-        var (mock, seen) = Mocks();
-        var (resources, outputs) = await Deployment.TestAsync(mock.Object, Options, program);
-        return new Run(seen.ToList(), resources, outputs);
+        var calls = new ConcurrentQueue<MockCallArgs>();
+        var (mock, seen) = Mocks(world, calls);
+        var (resources, outputs) = await Deployment.TestAsync(mock.Object, preview ? PreviewOptions : Options, program);
+        return new Run(seen.ToList(), resources, outputs, calls.ToList());
     }
+
+    public static readonly TestOptions PreviewOptions = new() { ProjectName = "workstation", StackName = "devvm", IsPreview = true };
 
     /// <summary>Resolves every Output inside a value (dictionaries, lists) to plain data.</summary>
     public static async Task<object?> ResolveAsync(object? value) => value switch
@@ -154,6 +176,79 @@ public static class Canonicalizer
                 break;
             default:
                 throw new NotSupportedException($"no canonical form for {value.GetType()}");
+        }
+    }
+}
+
+/// <summary>
+/// What the mocked outside world holds: which Authentik users exist, which RoleBindings other
+/// stacks made, the t3 application and Vault's OIDC mount.
+/// </summary>
+public sealed record MockWorld
+{
+    public const string OidcAccessor = "auth_oidc_5e1f7a2b";
+    public const string GetUserToken = "authentik:index/getUser:getUser";
+    public const string GetAuthBackendToken = "vault:index/getAuthBackend:getAuthBackend";
+    public const string RoleBindingType = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
+    public const string ApplicationType = "authentik:index/application:Application";
+
+    public static MockWorld Default { get; } = new();
+
+    /// <summary>Authentik usernames the mock has no user for (its look-up fails the way the provider's does).</summary>
+    public IReadOnlySet<string> UnknownAuthentikUsers { get; init; } = new HashSet<string>();
+
+    /// <summary>
+    /// Existing RoleBindings by id (namespace/name). Reading any other id fails the way the engine
+    /// fails a read of a missing object; an empty state reads back as an object with no fields.
+    /// </summary>
+    public IReadOnlyDictionary<string, ImmutableDictionary<string, object>> RoleBindings { get; init; } =
+        ImmutableDictionary<string, ImmutableDictionary<string, object>>.Empty;
+
+    /// <summary>The OIDC mount's type as Vault reports it.</summary>
+    public string AuthBackendType { get; init; } = "oidc";
+
+    /// <summary>A stable, distinct pk per username (string.GetHashCode is randomised per process).</summary>
+    public static int Pk(string username)
+    {
+        var h = 2166136261u;
+        foreach (var c in username) h = (h ^ c) * 16777619u;
+        return (int)(h % 900_000) + 100;
+    }
+
+    public static string AppUuid(string slug) => $"uuid-of-app-{slug}";
+
+    /// <summary>A RoleBinding as the Kubernetes provider would read it back.</summary>
+    public static ImmutableDictionary<string, object> Binding(string ns, string name, string roleKind, string role, params (string Kind, string Name)[] subjects) =>
+        ImmutableDictionary<string, object>.Empty
+            .Add("apiVersion", "rbac.authorization.k8s.io/v1")
+            .Add("kind", "RoleBinding")
+            .Add("metadata", ImmutableDictionary<string, object>.Empty.Add("name", name).Add("namespace", ns))
+            .Add("roleRef", ImmutableDictionary<string, object>.Empty.Add("apiGroup", "rbac.authorization.k8s.io").Add("kind", roleKind).Add("name", role))
+            .Add("subjects", subjects.Select(s => (object)ImmutableDictionary<string, object>.Empty
+                .Add("apiGroup", "rbac.authorization.k8s.io").Add("kind", s.Kind).Add("name", s.Name)).ToImmutableArray());
+
+    public object Read(string type, string id) => type switch
+    {
+        RoleBindingType => RoleBindings.TryGetValue(id, out var state) ? state : throw new InvalidOperationException($"reading resource: resource '{id}' does not exist"),
+        ApplicationType => ImmutableDictionary<string, object>.Empty.Add("slug", id).Add("name", id).Add("uuid", AppUuid(id)),
+        _ => throw new InvalidOperationException($"the mock world has nothing to read for {type} {id}"),
+    };
+
+    public ImmutableDictionary<string, object> Call(MockCallArgs a)
+    {
+        switch (a.Token)
+        {
+            case GetUserToken:
+                var username = (string)a.Args["username"];
+                // The provider's own error, which names no one: the program must add the name.
+                if (UnknownAuthentikUsers.Contains(username)) throw new InvalidOperationException("No matching user found");
+                return ImmutableDictionary<string, object>.Empty
+                    .Add("pk", Pk(username)).Add("username", username).Add("name", username).Add("isActive", true);
+            case GetAuthBackendToken:
+                return ImmutableDictionary<string, object>.Empty
+                    .Add("accessor", OidcAccessor).Add("path", (string)a.Args["path"]).Add("type", AuthBackendType).Add("id", (string)a.Args["path"]);
+            default:
+                return ImmutableDictionary<string, object>.Empty;
         }
     }
 }

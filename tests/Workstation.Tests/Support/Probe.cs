@@ -33,11 +33,11 @@ public sealed class ProbeStack : Stack
 
 public static class Probe
 {
-    public static async Task<(IReadOnlyList<Constructed> Constructed, IDictionary<string, object?> Outputs)> RunAsync(Func<IDictionary<string, object?>> program)
+    public static async Task<(IReadOnlyList<Constructed> Constructed, IDictionary<string, object?> Outputs)> RunAsync(Func<IDictionary<string, object?>> program, MockWorld? world = null)
     {
         ProbeStack.Program = program;
         ProbeStack.Seen.Clear();
-        var (mock, _) = Harness.Mocks();
+        var (mock, _) = Harness.Mocks(world);
         await Pulumi.Deployment.TestAsync<ProbeStack>(mock.Object, Harness.Options);
         return (ProbeStack.Seen.ToList(), ProbeStack.Outputs);
     }

@@ -1,0 +1,132 @@
+using System.Collections.Immutable;
+using Pulumi;
+using Pulumi.Authentik;
+using Workstation.Roster;
+using Workstation.Roster.Access;
+
+namespace Workstation.Components;
+
+/// <param name="Settings">URL, token and the t3 application's slug.</param>
+/// <param name="People">Everyone in the roster, the admin included: the group's members.</param>
+public sealed record AuthentikEdgeArgs(AuthentikSettings Settings, IReadOnlyList<DerivedUser> People);
+
+/// <summary>One roster person as Authentik knows them. Field is where the roster names them; Pk is null when Authentik has no such user.</summary>
+public sealed record AuthentikMember(string Field, string AuthentikUser, int? Pk, string? Why = null)
+{
+    public static string FieldOf(DerivedUser p) => p.IsAdmin ? "admin.authentik_user" : $"users.{p.OsUser}.authentik_user";
+}
+
+/// <summary>
+/// Everything Workstation does in Authentik, in one component: its provider, the group
+/// `T3 Users` (members = exactly the roster, an authoritative list managed from the group's side
+/// only), an expression policy that admits only that group, and its binding to the t3
+/// application (read by slug, never owned).
+/// </summary>
+public sealed class AuthentikEdge : ComponentResource
+{
+    public const string Type = "workstation:index:AuthentikEdge";
+    public const string PolicyName = "workstation-t3-users-only";
+
+    public Pulumi.Authentik.Provider Provider { get; }
+
+    /// <summary>The t3 application, read by slug: another stack (or the UI) owns it.</summary>
+    public Application T3App { get; }
+
+    public Group Group { get; }
+    public PolicyExpression Policy { get; }
+    public PolicyBinding Binding { get; }
+
+    [Output("members")]
+    public Output<ImmutableArray<string>> Members { get; }
+
+    public AuthentikEdge(string name, AuthentikEdgeArgs args, ComponentResourceOptions? options = null)
+        : base(Type, name, options)
+    {
+        var settings = args.Settings;
+        Provider = new Pulumi.Authentik.Provider($"{name}-provider", new ProviderArgs
+        {
+            Url = settings.Url,
+            Token = Output.CreateSecret(settings.Token),
+        }, new CustomResourceOptions { Parent = this, AdditionalSecretOutputs = { "token" } });
+        // A fresh options object per resource: Pulumi keeps a reference to the one it is given.
+        CustomResourceOptions Mine(Resource? after = null)
+        {
+            var o = new CustomResourceOptions { Parent = this, Provider = Provider };
+            if (after is not null) o.DependsOn.Add(after);
+            return o;
+        }
+
+        T3App = Application.Get($"{name}-t3-app", settings.T3AppSlug, null, Mine());
+
+        // One look-up per person; all of them are awaited before the group, so one error names every unknown user.
+        var lookups = args.People
+            .OrderBy(p => p.AuthentikUser, StringComparer.Ordinal)
+            .Select(p => Output.Create(LookUpAsync(AuthentikMember.FieldOf(p), p.AuthentikUser)))
+            .ToList();
+        var userPks = Output.All(lookups).Apply(found => MemberPks(found));
+
+        Group = new Group($"{name}-t3-users", new GroupArgs
+        {
+            Name = AuthentikAccess.GroupName,
+            Users = userPks,
+            IsSuperuser = false,
+        }, Mine());
+
+        Policy = new PolicyExpression($"{name}-t3-users-only", new PolicyExpressionArgs
+        {
+            Name = PolicyName,
+            Expression = AuthentikAccess.PolicyExpression(),
+            ExecutionLogging = false,
+        }, Mine(after: Group));
+
+        // failureResult false: if the expression errors, the answer is "no".
+        Binding = new PolicyBinding($"{name}-t3-users-only-binding", new PolicyBindingArgs
+        {
+            Target = T3App.Uuid,
+            Policy = Policy.Id,
+            Order = 0,
+            Enabled = true,
+            Negate = false,
+            FailureResult = false,
+        }, Mine());
+
+        Members = Output.Create(AuthentikAccess.Members(args.People).ToImmutableArray());
+        RegisterOutputs(new Dictionary<string, object?> { ["members"] = Members });
+    }
+
+    /// <summary>
+    /// GetUser by username. The provider's own "not found" error names no one, so a failure is
+    /// recorded here, with the roster's name for it, and reported for everyone at once.
+    /// </summary>
+    private async Task<AuthentikMember> LookUpAsync(string field, string authentikUser)
+    {
+        try
+        {
+            var user = await GetUser.InvokeAsync(new GetUserArgs { Username = authentikUser },
+                new InvokeOptions { Provider = Provider, Parent = this }).ConfigureAwait(false);
+            return user.Pk > 0 ? new(field, authentikUser, user.Pk) : new(field, authentikUser, null, "no such user");
+        }
+        catch (Exception e) when (e is not RunException)
+        {
+            return new(field, authentikUser, null, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// The group's member list: user pks in ascending order (the order Authentik lists them in, so
+    /// a refresh shows no drift). Throws, naming each roster person Authentik doesn't know.
+    /// </summary>
+    public static ImmutableArray<int> MemberPks(IEnumerable<AuthentikMember> found)
+    {
+        var all = found.ToList();
+        var unknown = all.Where(m => m.Pk is null).OrderBy(m => m.Field, StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new RunException(
+                $"Authentik doesn't know {unknown.Count} roster user(s), so the group '{AuthentikAccess.GroupName}' can't be set: " +
+                string.Join("; ", unknown.Select(m => $"'{m.AuthentikUser}' (roster.yaml {m.Field}){(m.Why is null ? "" : $": {m.Why}")}")) +
+                ". Create the account in Authentik first, or fix authentik_user in roster.yaml.");
+        }
+        return all.Select(m => m.Pk!.Value).Distinct().Order().ToImmutableArray();
+    }
+}

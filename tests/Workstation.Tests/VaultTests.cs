@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Workstation.Components;
+using Workstation.Roster.Access;
+using Workstation.Tests.Support;
+using Xunit;
+
+namespace Workstation.Tests;
+
+/// <summary>Each person's Vault entity, alias and policy: exact inputs, the auth mount accessor, the explicit provider.</summary>
+public class VaultTests
+{
+    private const string EntityType = "vault:identity/entity:Entity";
+    private const string AliasType = "vault:identity/entityAlias:EntityAlias";
+    private const string PolicyType = "vault:index/policy:Policy";
+
+    private static Task<Run> RunAsync(DictConfig? config = null, MockWorld? world = null) =>
+        Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(config), Fixture.Bundle).Outputs, world);
+
+    [Theory]
+    [InlineData("wiz", "wiz.admin")]
+    [InlineData("alice", "alice.a")]
+    [InlineData("bob", "bob.b")]
+    public async Task Every_tier_gets_an_entity_an_alias_on_the_oidc_mount_and_its_own_policy(string user, string authentikUser)
+    {
+        var run = await RunAsync();
+        Assert.Equal(
+            $$"""{"disabled":false,"externalPolicies":false,"metadata":{"authentik_user":"{{authentikUser}}","managed-by":"workstation","os_user":"{{user}}"},"name":"{{user}}","policies":["workstation-{{user}}"]}""",
+            run.Named(EntityType, $"{user}-vault-entity").Canonical);
+        Assert.Equal(
+            $$"""{"canonicalId":"{{user}}-vault-entity-id","mountAccessor":"{{MockWorld.OidcAccessor}}","name":"{{authentikUser}}"}""",
+            run.Named(AliasType, $"{user}-vault-alias").Canonical);
+
+        var policy = run.Named(PolicyType, $"{user}-vault-policy");
+        Assert.Equal($"workstation-{user}", policy.Str("name"));
+        Assert.Equal(VaultAccess.PolicyJson(VaultAccess.Grants(user, VaultOptions.Default)), policy.Str("policy"));
+    }
+
+    [Fact]
+    public async Task The_policy_grants_only_the_users_own_kv_subtree()
+    {
+        var run = await RunAsync();
+        foreach (var user in new[] { "wiz", "alice", "bob" })
+        {
+            using var doc = JsonDocument.Parse(run.Named(PolicyType, $"{user}-vault-policy").Str("policy")!);
+            var paths = doc.RootElement.GetProperty("path").EnumerateObject().Select(p => p.Name).ToList();
+            Assert.Equal([$"secret/data/users/{user}/*", $"secret/metadata/users/{user}/*"], paths);
+            Assert.DoesNotContain(paths, p => p.StartsWith("sys", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task The_kv_root_and_mount_come_from_config()
+    {
+        var config = Fixture.Config().With(ConfigKeys.VaultKvMount, "kv").With(ConfigKeys.VaultUsersPath, "people/devvm").With(ConfigKeys.VaultOidcMount, "authentik");
+        var run = await RunAsync(config);
+        Assert.Contains("\"kv/data/people/devvm/alice/*\"", run.Named(PolicyType, "alice-vault-policy").Str("policy"), StringComparison.Ordinal);
+        var lookup = Assert.Single(run.Calls!, c => c.Token == MockWorld.GetAuthBackendToken);
+        Assert.Equal("authentik", lookup.Args["path"]);
+    }
+
+    [Fact]
+    public async Task The_accessor_is_looked_up_once_by_path_through_the_vault_provider_unless_configured()
+    {
+        var run = await RunAsync();
+        var lookup = Assert.Single(run.Calls!, c => c.Token == MockWorld.GetAuthBackendToken);
+        Assert.Equal("oidc", lookup.Args["path"]);
+        Assert.Contains($"pulumi:providers:vault::{AccessLayer.VaultProviderName}::", lookup.Provider, StringComparison.Ordinal);
+
+        var configured = await RunAsync(Fixture.Config().With(ConfigKeys.VaultOidcMountAccessor, "auth_oidc_configured"));
+        Assert.DoesNotContain(configured.Calls!, c => c.Token == MockWorld.GetAuthBackendToken);
+        Assert.Equal("auth_oidc_configured", configured.Named(AliasType, "alice-vault-alias").Str("mountAccessor"));
+    }
+
+    [Fact]
+    public async Task A_mount_that_is_not_oidc_stops_the_run_with_its_name()
+    {
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => RunAsync(world: new MockWorld { AuthBackendType = "userpass" }));
+        Assert.Contains("Vault's auth mount 'oidc/' is of type 'userpass', not oidc or jwt", e.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_vault_object_goes_through_the_explicit_provider()
+    {
+        var run = await RunAsync();
+        var objects = run.Registrations.Where(r => r.Type.StartsWith("vault:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(9, objects.Count);
+        Assert.All(objects, r => Assert.StartsWith(
+            $"urn:pulumi:devvm::workstation::pulumi:pulumi:Stack$pulumi:providers:vault::{AccessLayer.VaultProviderName}::", r.Provider, StringComparison.Ordinal));
+        Assert.Equal("https://vault.example.test", run.Named("pulumi:providers:vault", AccessLayer.VaultProviderName).Str("address"));
+    }
+
+    [Fact]
+    public async Task The_entity_waits_for_its_policy_and_the_alias_points_at_the_entity()
+    {
+        var (constructed, _) = await Probe.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
+        var policy = constructed.Single(c => c.Resource.GetResourceName() == "bob-vault-policy");
+        var entity = constructed.Single(c => c.Resource.GetResourceName() == "bob-vault-entity");
+        Assert.Contains(policy.Resource, await Probe.DependsOnAsync(entity));
+    }
+}
