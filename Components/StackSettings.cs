@@ -113,7 +113,16 @@ public sealed partial record StackSettings(
             var value = Required(key, what);
             if (value.Length > 0 && !(Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"))
                 errors.Add(new ConfigError(key, $"'{value}' is not an absolute http(s) URL"));
+            else NoCredentials(key, value);
             return value;
+        }
+        // These values go into the `site apply` command line, so into plaintext state and the
+        // host's logs: a URL must not carry a password or token. The value is not echoed.
+        void NoCredentials(string key, string value)
+        {
+            if (CarriesCredentials(value))
+                errors.Add(new ConfigError(key, "must not carry credentials (user:password@ or an http(s) user part): " +
+                    "it ends up in a command line and in plaintext state; give the host its own credentials instead"));
         }
         // Optional one-word values; unset or '' mean "not set". Pattern-checked, as they end up in paths and lookups.
         string? Word(string key, Regex pattern, string what)
@@ -156,8 +165,10 @@ public sealed partial record StackSettings(
             errors.Add(new ConfigError(ConfigKeys.SshPrivateKey,
                 $"required: the SSH private key, as a secret: `pulumi config set --secret {ConfigKeys.SshPrivateKey} < KEYFILE`"));
 
+        var repoUrl = Required(ConfigKeys.RepoUrl, "the git URL cloned into each ~/code");
+        NoCredentials(ConfigKeys.RepoUrl, repoUrl);
         var site = new SiteSettings(
-            Required(ConfigKeys.RepoUrl, "the git URL cloned into each ~/code"),
+            repoUrl,
             Url(ConfigKeys.OidcIssuer, "the OIDC issuer URL for kubeconfigs"),
             Required(ConfigKeys.OidcClientId, "the OIDC client id for kubeconfigs"),
             Required(ConfigKeys.ClusterName, "the Kubernetes cluster name for kubeconfigs"),
@@ -207,6 +218,14 @@ public sealed partial record StackSettings(
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, token,
             k8s, vault, new AuthentikSettings(authentikUrl, authentikToken!, slug)), errors);
     }
+
+    /// <summary>
+    /// True when a URL names a password (any scheme) or, for http(s), any user at all (there it is
+    /// a token: https://TOKEN@host/...). ssh://git@host/... and scp-like git@host:path pass.
+    /// </summary>
+    public static bool CarriesCredentials(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0 &&
+        (uri.UserInfo.Contains(':') || uri.Scheme is "http" or "https");
 
     private static string Printable(string value) => string.Concat(value.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
 

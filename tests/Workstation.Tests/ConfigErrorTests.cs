@@ -75,6 +75,31 @@ public class ConfigErrorTests
         Assert.Equal("https://vault.example.test", settings.Vault.Address);
     }
 
+    [Theory]
+    [InlineData(ConfigKeys.RepoUrl, "https://oauth2:glpat-SECRET@git.example.test/team/code.git")]
+    [InlineData(ConfigKeys.RepoUrl, "https://ghp_SECRET@github.com/team/code.git")]
+    [InlineData(ConfigKeys.RepoUrl, "ssh://git:SECRET@git.example.test/team/code.git")]
+    [InlineData(ConfigKeys.OidcIssuer, "https://admin:SECRET@auth.example.test/application/o/kubernetes/")]
+    [InlineData(ConfigKeys.ClusterServer, "https://SECRET@k8s.example.test:6443")]
+    [InlineData(ConfigKeys.VaultAddr, "https://root:SECRET@vault.example.test")]
+    public void A_site_value_with_credentials_is_refused_without_echoing_them(string key, string value)
+    {
+        var error = Assert.Single(Errors(Fixture.Config().With(key, value)));
+        Assert.StartsWith($"workstation:{key}: must not carry credentials", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("git@github.com:team/code.git")]
+    [InlineData("ssh://git@git.example.test/team/code.git")]
+    [InlineData("https://git.example.test/team/code.git")]
+    public void Ordinary_git_urls_pass(string url)
+    {
+        var (settings, errors) = StackSettings.Load(Fixture.Config().With(ConfigKeys.RepoUrl, url));
+        Assert.Empty(errors);
+        Assert.Equal(url, settings!.Site.RepoUrl);
+    }
+
     [Fact]
     public void A_secret_is_never_echoed_in_a_config_error()
     {
