@@ -89,7 +89,11 @@ public sealed partial record StackSettings(
     VaultSettings Vault,
     AuthentikSettings Authentik)
 {
+    // Pulumi.yaml declares the same defaults (a test keeps them equal); these apply where a
+    // stack is run without the project's defaults merged in, e.g. under the test mocks.
     public const string DefaultRosterPath = "roster.yaml";
+    public const int DefaultSshPort = 22;
+    public const string DefaultSshUser = "root";
     public const string DefaultHostDir = "host";
 
     /// <summary>Reads and checks every key; returns all problems at once.</summary>
@@ -142,12 +146,12 @@ public sealed partial record StackSettings(
         var host = Required(ConfigKeys.SshHost, "the devvm's SSH address");
         if (host.Any(char.IsWhiteSpace)) errors.Add(new ConfigError(ConfigKeys.SshHost, $"'{host}' contains whitespace"));
 
-        var port = 22;
+        var port = DefaultSshPort;
         if (config.Get(ConfigKeys.SshPort) is { } portText &&
             !(int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 1 and <= 65535))
             errors.Add(new ConfigError(ConfigKeys.SshPort, $"'{portText}' is not a TCP port (1-65535)"));
 
-        var user = config.Get(ConfigKeys.SshUser) ?? "root";
+        var user = config.Get(ConfigKeys.SshUser) ?? DefaultSshUser;
         if (!Rules.OsUser().IsMatch(user))
             errors.Add(new ConfigError(ConfigKeys.SshUser, $"'{user}' is not a valid user name"));
 

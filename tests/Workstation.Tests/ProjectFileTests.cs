@@ -53,6 +53,57 @@ public class ProjectFileTests
     }
 
     [Fact]
+    public void Every_key_has_a_valid_type_and_a_description_and_its_default_is_the_programs()
+    {
+        var config = Map(Load("Pulumi.yaml"), "config");
+        foreach (var (k, v) in config.Children)
+        {
+            var key = ((YamlScalarNode)k).Value!;
+            var entry = Assert.IsType<YamlMappingNode>(v);
+            Assert.Contains(Scalar(entry, "type"), new[] { "string", "integer", "boolean", "array" });
+            Assert.False(string.IsNullOrWhiteSpace(Scalar(entry, "description")), $"{key} has no description");
+            Assert.Subset(new HashSet<string> { "type", "description", "default", "secret" },
+                entry.Children.Keys.Select(c => ((YamlScalarNode)c).Value!).ToHashSet());
+        }
+        Assert.Equal("integer", Scalar(Map(config, ConfigKeys.SshPort), "type"));
+
+        // Where the program falls back on its own (a stack run without the project defaults
+        // merged in), it must fall back to what Pulumi.yaml declares.
+        var vault = Workstation.Roster.Access.VaultOptions.Default;
+        var programDefaults = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            [ConfigKeys.Roster] = StackSettings.DefaultRosterPath,
+            [ConfigKeys.SshPort] = StackSettings.DefaultSshPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ConfigKeys.SshUser] = StackSettings.DefaultSshUser,
+            [ConfigKeys.KubeContext] = "",
+            [ConfigKeys.VaultKvMount] = vault.KvMount,
+            [ConfigKeys.VaultUsersPath] = vault.UsersPath,
+            [ConfigKeys.VaultOidcMount] = vault.OidcMountPath,
+            [ConfigKeys.VaultOidcMountAccessor] = "",
+            // No fallback in the program: required there, so Pulumi.yaml's default is the only one.
+            [ConfigKeys.T3Command] = "t3 serve --host 127.0.0.1 --port ${T3_PORT}",
+        };
+        var declared = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in config.Children)
+        {
+            if (Scalar((YamlMappingNode)v, "default") is { } d) declared[((YamlScalarNode)k).Value!] = d;
+        }
+        Assert.Equal(programDefaults, declared);
+
+        // And the program really uses those fallbacks when the keys are unset.
+        var unset = Fixture.Config();
+        foreach (var key in programDefaults.Keys.Where(k => k != ConfigKeys.T3Command)) unset = unset.With(key, null);
+        var (settings, errors) = StackSettings.Load(unset);
+        Assert.Empty(errors);
+        Assert.Equal(StackSettings.DefaultRosterPath, settings!.RosterPath);
+        Assert.Equal(StackSettings.DefaultSshPort, settings.Ssh.Port);
+        Assert.Equal(StackSettings.DefaultSshUser, settings.Ssh.User);
+        Assert.Null(settings.K8s.Context);
+        Assert.Equal(vault, settings.Vault.Options);
+        Assert.Null(settings.Vault.OidcMountAccessor);
+    }
+
+    [Fact]
     public void The_authentik_package_is_the_terraform_provider_entry_pulumi_package_add_writes()
     {
         var authentik = Map(Map(Load("Pulumi.yaml"), "packages"), "authentik");
