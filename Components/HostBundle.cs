@@ -44,7 +44,9 @@ public sealed record HostBundle(string Base64, string Sha256, int Files)
         using var gz = new MemoryStream();
         using (var zip = new GZipStream(gz, CompressionLevel.Optimal, leaveOpen: true))
             zip.Write(tarBytes);
-        // The hash covers the tar, not the gzip framing, so a zlib upgrade doesn't look like a content change.
+        // The trigger hashes the tar, not the gzip bytes, so only a content change replaces the
+        // install step. The gzip is its stdin, though: if a runtime upgrade ever compressed it
+        // differently, the step would re-run once as an update (harmless: the installer is idempotent).
         return new HostBundle(Convert.ToBase64String(gz.ToArray()), Convert.ToHexStringLower(SHA256.HashData(tarBytes)), files);
     }
 
