@@ -60,10 +60,14 @@ public sealed class AccessLayer
         return args;
     }
 
-    /// <summary>No token in config: the provider reads VAULT_TOKEN from the environment; we never store one.</summary>
+    /// <summary>
+    /// No token in config: the provider reads VAULT_TOKEN from the environment; we never store one.
+    /// TLS checking is pinned on: the SDK would otherwise copy VAULT_SKIP_VERIFY from whoever runs
+    /// pulumi into the inputs, so one shell's setting could send the token to an unverified server.
+    /// </summary>
     public static Pulumi.Vault.ProviderArgs VaultProviderArgs(VaultSettings vault)
     {
-        var args = new Pulumi.Vault.ProviderArgs { Address = vault.Address };
+        var args = new Pulumi.Vault.ProviderArgs { Address = vault.Address, SkipTlsVerify = false };
         if (vault.Token is { } token) args.Token = Output.CreateSecret(token);
         return args;
     }

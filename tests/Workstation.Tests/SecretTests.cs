@@ -128,7 +128,9 @@ public class SecretTests
         // The environment stays the providers' business at run time: neither the KUBECONFIG path
         // (which the SDK would copy by default) nor any token ends up in the provider's inputs.
         var old = Environment.GetEnvironmentVariable("KUBECONFIG");
+        var oldSkip = Environment.GetEnvironmentVariable("VAULT_SKIP_VERIFY");
         Environment.SetEnvironmentVariable("KUBECONFIG", "/home/someone/.kube/admin-config");
+        Environment.SetEnvironmentVariable("VAULT_SKIP_VERIFY", "true");
         try
         {
             var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.Kubeconfig, "").With(ConfigKeys.VaultToken, "").With(ConfigKeys.KubeContext, null));
@@ -138,10 +140,13 @@ public class SecretTests
             Assert.False(k8s.Inputs.ContainsKey("context"), k8s.Canonical);
             var vault = run.Named("pulumi:providers:vault", AccessLayer.VaultProviderName);
             Assert.False(vault.Inputs.ContainsKey("token"), vault.Canonical);
+            // Nor does the runner's VAULT_SKIP_VERIFY turn off TLS checks for the Vault provider.
+            Assert.Equal("false", vault.Inputs["skipTlsVerify"]); // provider inputs travel JSON-encoded
         }
         finally
         {
             Environment.SetEnvironmentVariable("KUBECONFIG", old);
+            Environment.SetEnvironmentVariable("VAULT_SKIP_VERIFY", oldSkip);
         }
     }
 
