@@ -67,7 +67,7 @@ run_tests tests/Roster.Tests
 
 say "Layer 2: host scripts"
 need_debs shellcheck
-mapfile -t shell_files < <(git ls-files -co --exclude-standard -- 'host/*' 'scripts/*' '.ci/run' |
+mapfile -t shell_files < <(git ls-files -co --exclude-standard -- 'host/*' 'scripts/*' 'benchmarks/*' '.ci/run' |
   while read -r f; do [[ -f "$f" ]] && head -n 1 "$f" | grep -q '^#!.*bash' && echo "$f"; done)
 if shellcheck -x -S style "${shell_files[@]}"; then
   echo "shellcheck: ${#shell_files[@]} files clean"
