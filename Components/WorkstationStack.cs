@@ -22,7 +22,9 @@ public static class WorkstationStack
     /// <summary>
     /// Registers the base, the shared access layer (providers, ClusterRole), one
     /// <see cref="WorkstationUser"/> per roster user and the admin, the maps step and the Authentik
-    /// component. Retired users get nothing: the roster engine keeps their uid and ports reserved.
+    /// component. A retired user keeps a <see cref="WorkstationUser"/> in state `retired` (a
+    /// disabled Vault entity, nothing else); the maps step and the Authentik group list only
+    /// active people. Users holds both states, by os_user.
     /// </summary>
     public static Result Build(RosterModel roster, StackSettings settings, HostBundle bundle)
     {
@@ -33,7 +35,10 @@ public static class WorkstationStack
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
         foreach (var u in derived.Users)
             users[u.OsUser] = new WorkstationUser(new WorkstationUserArgs(u, remote, settings.SnapshotToken, @base.Ready, access));
-        @base.AddMaps(derived.Users, users.Values);
+        // Only active users' host steps come before the maps: a retired one has none.
+        @base.AddMaps(derived.Users, users.Values.ToList());
+        foreach (var r in derived.Retired)
+            users[r.OsUser] = new WorkstationUser(new RetiredWorkstationUserArgs(r, access));
         var authentik = new AuthentikEdge(AuthentikName, new AuthentikEdgeArgs(settings.Authentik, derived.Users));
 
         var perUser = new SortedDictionary<string, object?>(StringComparer.Ordinal);
@@ -44,6 +49,7 @@ public static class WorkstationStack
                 ["ports"] = user.Ports,
                 ["services"] = user.Services,
                 ["tier"] = user.Tier,
+                ["state"] = user.State,
             };
         }
         var outputs = new Dictionary<string, object?>

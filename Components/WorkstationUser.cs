@@ -16,30 +16,49 @@ namespace Workstation.Components;
 /// <param name="Access">The shared providers, ClusterRole and auth mount accessor for the cluster and Vault objects.</param>
 public sealed record WorkstationUserArgs(DerivedUser User, RemoteHost Remote, Output<string>? SnapshotToken, IEnumerable<Resource> After, AccessLayer Access);
 
+/// <param name="User">The tombstone.</param>
+/// <param name="Access">The shared Vault provider and auth mount accessor.</param>
+public sealed record RetiredWorkstationUserArgs(RetiredUser User, AccessLayer Access);
+
+/// <summary>Lifecycle states of a <see cref="WorkstationUser"/> (its `state` output).</summary>
+public static class UserState
+{
+    public const string Active = "active";
+    public const string Retired = "retired";
+}
+
 /// <summary>
 /// One person's workstation: on the devvm, in the cluster and in Vault. All host work happens in
 /// one SSH session: the `<os_user>-host` Command runs `user apply` on create and update and
-/// `user suspend` on delete (the reversible cut when the user leaves the roster). Beside it:
+/// `user suspend` on delete (the reversible cut when the user leaves `users:`). Beside it:
 /// the tier's bindings (`<os_user>-k8s-...`), reads of bindings other stacks own, and a Vault
 /// entity, alias and policy. Every child is named by os_user, so adding, removing or reordering
-/// other users never touches it; leaving the roster deletes all of them in one `pulumi up`.
+/// other users never touches it.
+/// A retired user (moved to `retired:`) keeps this component, same type and name, in state
+/// `retired`: only the Vault entity, disabled and without policies, and its alias when the
+/// tombstone records authentik_user. Same names under the same parent, so retiring and bringing
+/// back are updates, never replaces. Deleting the entry outright deletes everything.
 /// </summary>
 public sealed class WorkstationUser : ComponentResource
 {
     public const string Type = "workstation:index:WorkstationUser";
 
-    /// <summary>The one host step.</summary>
-    public Command Host { get; }
+    /// <summary>The one host step; null when retired.</summary>
+    public Command? Host { get; }
 
-    /// <summary>The tier's ClusterRoleBinding or RoleBindings (none for the admin).</summary>
+    /// <summary>The tier's ClusterRoleBinding or RoleBindings (none for the admin or a retired user).</summary>
     public IReadOnlyList<CustomResource> K8sBindings { get; }
 
     /// <summary>Reads of the bindings roster `external_bindings` names; never created or changed here.</summary>
     public IReadOnlyList<RoleBinding> ExternalBindingReads { get; }
 
-    public Policy VaultPolicy { get; }
+    /// <summary>Null when retired.</summary>
+    public Policy? VaultPolicy { get; }
+
     public Entity VaultEntity { get; }
-    public EntityAlias VaultAlias { get; }
+
+    /// <summary>Null for a retired user whose tombstone has no authentik_user.</summary>
+    public EntityAlias? VaultAlias { get; }
 
     /// <summary>The external bindings, as namespace/name, once each passed its check (a failed check throws).</summary>
     [Output("externalBindings")]
@@ -51,8 +70,13 @@ public sealed class WorkstationUser : ComponentResource
     [Output("services")]
     public Output<ImmutableArray<string>> Services { get; }
 
+    /// <summary>The roster tier, or `retired`.</summary>
     [Output("tier")]
     public Output<string> Tier { get; }
+
+    /// <summary><see cref="UserState.Active"/> or <see cref="UserState.Retired"/>.</summary>
+    [Output("state")]
+    public Output<string> State { get; }
 
     public WorkstationUser(WorkstationUserArgs args, ComponentResourceOptions? options = null)
         : base(Type, args.User.OsUser, options)
@@ -83,23 +107,57 @@ public sealed class WorkstationUser : ComponentResource
 
         var access = args.Access;
         (K8sBindings, ExternalBindingReads, ExternalBindings) = AddCluster(u, access);
-        (VaultPolicy, VaultEntity, VaultAlias) = AddVault(u, access);
-
-        Ports = Output.Create(ImmutableDictionary.CreateRange(StringComparer.Ordinal, new KeyValuePair<string, int>[]
+        var v = VaultAccess.For(u, access.VaultOptions);
+        VaultPolicy = new Policy($"{u.OsUser}-vault-policy", new PolicyArgs
         {
-            new("t3", u.Ports.T3),
-            new("playwright", u.Ports.Playwright),
+            Name = v.Policy.Name,
+            PolicyContents = v.Policy.Json,
+        }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
+        // Created before the first login, so the login's alias lands on this entity and its policy.
+        // The policy name is a constant (readable in a preview); DependsOn orders it after the policy.
+        VaultEntity = AddEntity(v.Entity, access, VaultPolicy);
+        VaultAlias = AddAlias(v.Alias, access);
+
+        (Ports, Services, Tier, State) = Register(u.Ports, u.Services, u.Tier.ToYaml(), UserState.Active);
+    }
+
+    public WorkstationUser(RetiredWorkstationUserArgs args, ComponentResourceOptions? options = null)
+        : base(Type, args.User.OsUser, options)
+    {
+        // No host step: deleting it ran `user suspend`; no bindings, no policy. The entity stays,
+        // disabled, so Vault refuses a login or a token of it until the user comes back.
+        var access = args.Access;
+        var v = VaultAccess.For(args.User, access.VaultOptions);
+        K8sBindings = [];
+        ExternalBindingReads = [];
+        ExternalBindings = Output.Create(ImmutableArray<string>.Empty);
+        VaultEntity = AddEntity(v.Entity, access, after: null);
+        VaultAlias = v.Alias is { } alias ? AddAlias(alias, access) : null;
+
+        (Ports, Services, Tier, State) = Register(args.User.Ports, [], UserState.Retired, UserState.Retired);
+    }
+
+    private (Output<ImmutableDictionary<string, int>>, Output<ImmutableArray<string>>, Output<string>, Output<string>) Register(
+        Ports ports, IReadOnlyList<string> services, string tier, string state)
+    {
+        var portsOut = Output.Create(ImmutableDictionary.CreateRange(StringComparer.Ordinal, new KeyValuePair<string, int>[]
+        {
+            new("t3", ports.T3),
+            new("playwright", ports.Playwright),
         }));
-        Services = Output.Create(u.Services.ToImmutableArray());
-        Tier = Output.Create(u.Tier.ToYaml());
+        var servicesOut = Output.Create(services.ToImmutableArray());
+        var tierOut = Output.Create(tier);
+        var stateOut = Output.Create(state);
         // externalBindings: the verified bindings (the runner awaits every Output, so a failed check stops the run anyway).
         RegisterOutputs(new Dictionary<string, object?>
         {
-            ["ports"] = Ports,
-            ["services"] = Services,
-            ["tier"] = Tier,
+            ["ports"] = portsOut,
+            ["services"] = servicesOut,
+            ["tier"] = tierOut,
+            ["state"] = stateOut,
             ["externalBindings"] = ExternalBindings,
         });
+        return (portsOut, servicesOut, tierOut, stateOut);
     }
 
     private (IReadOnlyList<CustomResource>, IReadOnlyList<RoleBinding>, Output<ImmutableArray<string>>) AddCluster(DerivedUser u, AccessLayer access)
@@ -134,32 +192,26 @@ public sealed class WorkstationUser : ComponentResource
         return (bindings, reads, Output.All(verified));
     }
 
-    private (Policy, Entity, EntityAlias) AddVault(DerivedUser u, AccessLayer access)
+    /// <summary>The entity, `<os_user>-vault-entity` in either state: retiring flips Disabled and empties Policies in place.</summary>
+    private Entity AddEntity(VaultEntitySpec spec, AccessLayer access, Resource? after)
     {
-        var v = VaultAccess.For(u, access.VaultOptions);
-        var policy = new Policy($"{u.OsUser}-vault-policy", new PolicyArgs
+        var options = new CustomResourceOptions { Parent = this, Provider = access.Vault };
+        if (after is not null) options.DependsOn.Add(after);
+        return new Entity($"{spec.Name}-vault-entity", new EntityArgs
         {
-            Name = v.Policy.Name,
-            PolicyContents = v.Policy.Json,
-        }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
-
-        // Created before the first login, so the login's alias lands on this entity and its policy.
-        // The policy name is a constant (readable in a preview); DependsOn orders it after the policy.
-        var entity = new Entity($"{u.OsUser}-vault-entity", new EntityArgs
-        {
-            Name = v.Entity.Name,
-            Metadata = new Dictionary<string, string>(v.Entity.Metadata),
-            Policies = v.Entity.Policies.ToArray(),
+            Name = spec.Name,
+            Metadata = new Dictionary<string, string>(spec.Metadata),
+            Policies = spec.Policies.ToArray(),
             ExternalPolicies = false,
-            Disabled = false,
-        }, new CustomResourceOptions { Parent = this, Provider = access.Vault, DependsOn = { policy } });
-
-        var alias = new EntityAlias($"{u.OsUser}-vault-alias", new EntityAliasArgs
-        {
-            Name = v.Alias.Name,
-            MountAccessor = access.OidcMountAccessor,
-            CanonicalId = entity.Id,
-        }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
-        return (policy, entity, alias);
+            Disabled = spec.Disabled,
+        }, options);
     }
+
+    private EntityAlias AddAlias(VaultEntityAliasSpec spec, AccessLayer access) =>
+        new($"{spec.EntityName}-vault-alias", new EntityAliasArgs
+        {
+            Name = spec.Name,
+            MountAccessor = access.OidcMountAccessor,
+            CanonicalId = VaultEntity.Id,
+        }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
 }

@@ -26,8 +26,11 @@ public sealed record Person(
     int? Uid,
     bool Adopt);
 
-/// <summary>A tombstone: a removed user whose uid and ports stay reserved for them.</summary>
-public sealed record RetiredUser(string OsUser, int? Uid, Ports Ports);
+/// <summary>
+/// A tombstone: a retired user whose uid and ports stay reserved for them. AuthentikUser (null:
+/// not recorded) keeps their Vault alias, so a later login lands on the disabled entity and is refused.
+/// </summary>
+public sealed record RetiredUser(string OsUser, int? Uid, Ports Ports, string? AuthentikUser = null, string? K8sUser = null);
 
 public sealed record RosterSettings(
     int T3BasePort,

@@ -213,13 +213,17 @@ public static class RosterLoader
             if (map.Refused.Contains("<<")) return null;
             var ports = f.TryGetValue("ports", out var pt) ? ReadPorts(pt, path + ".ports") : new PartialPorts(null, null, map.At);
             var uid = f.TryGetValue("uid", out var u) ? Int(u, path + ".uid") : null;
-            // Kept for the record only, but still checked: nothing unvalidated enters the roster.
+            // authentik_user keeps the Vault alias of the disabled entity; k8s_user is for the record. Both checked.
+            var ids = new Dictionary<string, string?>(StringComparer.Ordinal);
             foreach (var (name, pattern) in new[] { ("authentik_user", Rules.AuthentikUser()), ("k8s_user", Rules.K8sUser()) })
             {
-                if (f.TryGetValue(name, out var n) && Str(n, $"{path}.{name}") is { } v && !pattern.IsMatch(v))
-                    Error(n.At, $"{path}.{name}", v.Length == 0 ? "must not be empty" : $"'{v}' is not valid: {Rules.WhyInvalid(v, pattern)}");
+                if (!f.TryGetValue(name, out var n) || Str(n, $"{path}.{name}") is not { } v) continue;
+                if (pattern.IsMatch(v)) ids[name] = v;
+                else Error(n.At, $"{path}.{name}", v.Length == 0 ? "must not be empty" : $"'{v}' is not valid: {Rules.WhyInvalid(v, pattern)}");
             }
-            return new Located<RetiredUser>(new RetiredUser(key.Value, uid, new Ports(ports.T3 ?? 0, ports.Playwright ?? 0)), path, key.At, f, ports, map.At);
+            var tombstone = new RetiredUser(key.Value, uid, new Ports(ports.T3 ?? 0, ports.Playwright ?? 0),
+                ids.GetValueOrDefault("authentik_user"), ids.GetValueOrDefault("k8s_user"));
+            return new Located<RetiredUser>(tombstone, path, key.At, f, ports, map.At);
         }
 
         private List<string> ReadNames(Dictionary<string, YNode> f, string name, string path)
@@ -428,6 +432,15 @@ public static class RosterLoader
             var authentik = new Dictionary<string, string>(people.Count, StringComparer.OrdinalIgnoreCase);
             var k8s = new Dictionary<string, string>(people.Count, StringComparer.Ordinal);
             var emails = new Dictionary<string, string>(people.Count, StringComparer.OrdinalIgnoreCase);
+            // A tombstone's authentik_user names its Vault alias, and an alias name is unique on the mount:
+            // reserved first, so reuse is reported at the new user.
+            foreach (var (_, r) in retired)
+            {
+                if (r.Value.AuthentikUser is not { } login || !r.Fields.TryGetValue("authentik_user", out var an)) continue;
+                if (authentik.TryGetValue(login, out var first))
+                    reader.Report(an.At, r.Path + ".authentik_user", $"authentik_user '{login}' is already used by {first}");
+                else authentik[login] = $"retired user '{r.Value.OsUser}' (its Vault alias keeps that login)";
+            }
             foreach (var p in people)
             {
                 CheckIdentity(p, "authentik_user", p.Value.AuthentikUser, Rules.AuthentikUser(), authentik);

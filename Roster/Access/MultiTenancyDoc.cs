@@ -86,18 +86,27 @@ public static class MultiTenancyDoc
         Line();
         Line("## Leaving the roster");
         Line();
-        Line("Deleting a user's entry, or moving it to `retired:`, revokes everything above in the same");
-        Line("`pulumi up`, and touches nothing of anyone else's:");
+        Line("Two ways out, both in one `pulumi up`, and neither touches anything of anyone else's.");
+        Line("**Retire** (move the entry from `users:` to `retired:`) is the reversible cut: the");
+        Line("user's component stays (same name and type, so the preview shows updates and deletes,");
+        Line("never a replace) and keeps their Vault identity, disabled. **Delete** (remove the entry)");
+        Line("deletes everything, the Vault identity included. To keep the Vault identity disabled, move");
+        Line("the entry to `retired:`; deleting it deletes the identity.");
         Line();
-        Line("| where | what happens |");
-        Line("| --- | --- |");
-        Line("| host | `user suspend`: account locked, services stopped; the home directory is kept |");
-        Line("| cluster | the user's ClusterRoleBinding or RoleBindings are deleted; an `external_bindings` one is another stack's to remove |");
-        Line($"| Vault | the alias, the entity and policy `{VaultAccess.PolicyName("<user>")}` are deleted; a token issued earlier keeps nothing from Workstation (Vault resolves entity policies, and policies by name, on every request) |");
-        Line($"| edge | `<authentik_user>` is dropped from `{AuthentikAccess.GroupName}`, so the edge stops letting them in |");
+        Line("| where | retire (`retired:`) | delete (entry removed) |");
+        Line("| --- | --- | --- |");
+        Line("| host | `user suspend` (the host step is deleted): account locked, services stopped; home kept; the roster keeps the uid and ports reserved | the same, but the uid and ports are no longer reserved |");
+        Line("| cluster | the user's ClusterRoleBinding or RoleBindings are deleted; an `external_bindings` one is another stack's to remove | the same |");
+        Line($"| Vault policy | `{VaultAccess.PolicyName("<user>")}` is deleted | the same |");
+        Line("| Vault entity | kept, updated in place: `disabled: true`, no policies; Vault refuses its logins and tokens | deleted |");
+        Line("| Vault alias | kept when the tombstone has `authentik_user` (a later OIDC login maps to the disabled entity and is refused); otherwise deleted | deleted |");
+        Line($"| edge | `<authentik_user>` is dropped from `{AuthentikAccess.GroupName}`, so the edge stops letting them in | the same |");
         Line();
-        Line("The Vault entity is deleted rather than kept disabled: with the policy gone it grants");
-        Line("nothing, and a returning user gets a fresh entity and alias from the next deploy.");
+        Line("A token issued earlier keeps nothing from Workstation either way: Vault resolves entity");
+        Line("policies, and policies by name, on every request, and refuses a disabled entity's tokens.");
+        Line("Moving a tombstone back to `users:` flips the entity back to enabled, recreates the policy,");
+        Line("bindings and group membership, and the new host step's `user apply` resumes the account");
+        Line("with the same uid and ports.");
         return sb.ToString();
     }
 

@@ -16,8 +16,8 @@ public sealed record VaultOptions(string KvMount = "secret", string UsersPath = 
 /// <summary>One path block of a Vault policy.</summary>
 public sealed record VaultPathGrant(string Path, IReadOnlyList<string> Capabilities);
 
-/// <summary>A Vault identity entity; Policies are attached to it.</summary>
-public sealed record VaultEntitySpec(string Name, IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<string> Policies);
+/// <summary>A Vault identity entity; Policies are attached to it. Disabled: Vault refuses every login and token of it.</summary>
+public sealed record VaultEntitySpec(string Name, IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<string> Policies, bool Disabled = false);
 
 /// <summary>Links a login on an auth mount (by path; resolve its accessor at deploy time) to an entity.</summary>
 public sealed record VaultEntityAliasSpec(string Name, string MountPath, string EntityName);
@@ -26,6 +26,9 @@ public sealed record VaultPolicySpec(string Name, string Json);
 
 /// <summary>Everything Workstation creates in Vault for one user.</summary>
 public sealed record VaultUserAccess(string OsUser, VaultEntitySpec Entity, VaultEntityAliasSpec Alias, VaultPolicySpec Policy);
+
+/// <summary>What a retired user keeps in Vault: the entity, disabled and without policies; the alias only when the login is known.</summary>
+public sealed record VaultRetiredAccess(string OsUser, VaultEntitySpec Entity, VaultEntityAliasSpec? Alias);
 
 /// <summary>Pure mapping from a derived user to Vault identity objects and a per-user KV policy.</summary>
 public static class VaultAccess
@@ -80,17 +83,31 @@ public static class VaultAccess
     public static VaultUserAccess For(DerivedUser u, VaultOptions o)
     {
         var policy = new VaultPolicySpec(PolicyName(u.OsUser), PolicyJson(u, o));
-        // No tier in the metadata: a tier change must not touch Vault.
-        var metadata = new SortedDictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["authentik_user"] = u.AuthentikUser,
-            ["managed-by"] = AccessLabels.ManagedByValue,
-            ["os_user"] = u.OsUser,
-        };
         return new(u.OsUser,
-            new VaultEntitySpec(u.OsUser, metadata, [policy.Name]),
+            new VaultEntitySpec(u.OsUser, Metadata(u.OsUser, u.AuthentikUser), [policy.Name]),
             new VaultEntityAliasSpec(u.AuthentikUser, o.OidcMountPath, u.OsUser),
             policy);
+    }
+
+    /// <summary>
+    /// A tombstone's Vault objects: the same entity (same name, so an update in place), disabled and
+    /// with no policies; the same alias when the tombstone records authentik_user. No policy.
+    /// </summary>
+    public static VaultRetiredAccess For(RetiredUser r, VaultOptions o) => new(r.OsUser,
+        new VaultEntitySpec(r.OsUser, Metadata(r.OsUser, r.AuthentikUser), [], Disabled: true),
+        r.AuthentikUser is { } login ? new VaultEntityAliasSpec(login, o.OidcMountPath, r.OsUser) : null);
+
+    // No tier and no state in the metadata: a tier change must not touch Vault, and retiring
+    // changes only Disabled and the policies.
+    private static SortedDictionary<string, string> Metadata(string osUser, string? authentikUser)
+    {
+        var metadata = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["managed-by"] = AccessLabels.ManagedByValue,
+            ["os_user"] = osUser,
+        };
+        if (authentikUser is not null) metadata["authentik_user"] = authentikUser;
+        return metadata;
     }
 
     /// <summary>Every person's Vault objects (the admin included), sorted by os_user.</summary>

@@ -153,6 +153,36 @@ public class AccessVaultTests
     }
 
     [Fact]
+    public void ARetiredUserKeepsTheSameEntityDisabledWithoutPoliciesAndTheAliasOnlyWhenTheLoginIsKnown()
+    {
+        var active = VaultAccess.For(AccessFixtures.User("alice", Fixture), VaultOptions.Default);
+        var tombstone = new RetiredUser("alice", 2001, new Ports(3774, 8932), "alice.a", "alice");
+        var retired = VaultAccess.For(tombstone, VaultOptions.Default);
+
+        Assert.False(active.Entity.Disabled);
+        Assert.Equal(active.Entity.Name, retired.Entity.Name); // same entity: an update in place
+        Assert.True(retired.Entity.Disabled);
+        Assert.Empty(retired.Entity.Policies);
+        Assert.Equal(active.Entity.Metadata, retired.Entity.Metadata);
+        Assert.Equal(active.Alias, retired.Alias);
+
+        var unknown = VaultAccess.For(tombstone with { AuthentikUser = null }, VaultOptions.Default);
+        Assert.Null(unknown.Alias);
+        Assert.Equal(new Dictionary<string, string> { ["managed-by"] = "workstation", ["os_user"] = "alice" }, unknown.Entity.Metadata);
+    }
+
+    [Fact]
+    public void TheLoaderKeepsATombstonesLogins()
+    {
+        var yaml = "admin: { os_user: wiz, authentik_user: wiz, k8s_user: wiz, ports: { t3: 3773, playwright: 8931 } }\nusers: {}\n" +
+            "retired:\n  bob: { uid: 2002, authentik_user: bob.b, k8s_user: bob, ports: { t3: 3775, playwright: 8933 } }\n  carol: { ports: { t3: 3776, playwright: 8934 } }\n";
+        var model = RosterLoader.Load(yaml, "roster.yaml").ModelOrThrow();
+        Assert.Equal(
+            [new RetiredUser("bob", 2002, new Ports(3775, 8933), "bob.b", "bob"), new RetiredUser("carol", null, new Ports(3776, 8934))],
+            model.Retired);
+    }
+
+    [Fact]
     public void EveryoneGetsTheirOwnPolicySorted() =>
         Assert.Equal(
             ["workstation-alice", "workstation-bob", "workstation-dora", "workstation-wiz"],

@@ -70,6 +70,11 @@ internal static class BadInputCases
             "roster.yaml:7:3: users.wiz: os_user 'wiz' is already used by admin"),
         C("os_user of a retired user reused", Head + Alice + "retired:\n  alice: { uid: 2001, ports: { t3: 3790, playwright: 8990 } }\n",
             "roster.yaml:14:3: retired.alice: os_user 'alice' is already used by users.alice"),
+        // A tombstone's authentik_user keeps its Vault alias, whose name is unique on the mount.
+        C("authentik_user of a retired user reused", Head + Alice + "retired:\n  carol: { authentik_user: alice, ports: { t3: 3790, playwright: 8990 } }\n",
+            "roster.yaml:8:21: users.alice.authentik_user: authentik_user 'alice' is already used by retired user 'carol' (its Vault alias keeps that login)"),
+        C("two tombstones with one authentik_user", Head + Alice + "retired:\n  carol: { authentik_user: x, ports: { t3: 3790, playwright: 8990 } }\n  dave: { authentik_user: x, ports: { t3: 3791, playwright: 8991 } }\n",
+            "roster.yaml:15:27: retired.dave.authentik_user: authentik_user 'x' is already used by retired user 'carol' (its Vault alias keeps that login)"),
         // --- structure -------------------------------------------------------------------------
         C("unknown key with a hint", Head + Alice.Replace("    email:", "    emial:"),
             "roster.yaml:10:5: users.alice.emial: unknown key 'emial' (did you mean 'email'?)"),

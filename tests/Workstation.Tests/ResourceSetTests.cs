@@ -44,6 +44,7 @@ public class ResourceSetTests
             "pulumi:providers:vault::workstation-vault",
             $"{VaultEntity}::alice-vault-entity",
             $"{VaultEntity}::bob-vault-entity",
+            $"{VaultEntity}::carol-vault-entity", // retired: disabled, no policies
             $"{VaultEntity}::wiz-vault-entity",
             $"{VaultAlias}::alice-vault-alias",
             $"{VaultAlias}::bob-vault-alias",
@@ -55,11 +56,13 @@ public class ResourceSetTests
             $"{WorkstationBase.Type}::workstation",
             $"{WorkstationUser.Type}::alice",
             $"{WorkstationUser.Type}::bob",
+            $"{WorkstationUser.Type}::carol",
             $"{WorkstationUser.Type}::wiz",
         ];
         Assert.Equal(expected, run.Registrations.Select(r => r.Key).Order(StringComparer.Ordinal));
-        // The retired user keeps a reservation in the roster and nothing on the host, in the cluster or in Vault.
-        Assert.DoesNotContain(run.Registrations, r => r.Name.Contains("carol", StringComparison.Ordinal));
+        // The retired user (no authentik_user in the tombstone): the component and the disabled entity, nothing else.
+        Assert.Equal([$"{VaultEntity}::carol-vault-entity", $"{WorkstationUser.Type}::carol"],
+            run.Registrations.Where(r => r.Name.Contains("carol", StringComparison.Ordinal)).Select(r => r.Key).Order(StringComparer.Ordinal));
         // The only reads: the t3 application (the golden roster has no external bindings).
         Assert.Equal(["workstation-authentik-t3-app"], run.Registrations.Where(r => r.IsRead).Select(r => r.Name));
     }
@@ -109,24 +112,29 @@ public class ResourceSetTests
         async Task<IReadOnlyList<Resource>> After(Resource r) => await Probe.DependsOnAsync(constructed.Single(c => ReferenceEquals(c.Resource, r)));
 
         Assert.Equal([@base.Install], await After(@base.Site));
-        var users = constructed.Select(c => c.Resource).OfType<WorkstationUser>().ToList();
+        var users = constructed.Select(c => c.Resource).OfType<WorkstationUser>().Where(u => u.Host is not null).ToList();
         Assert.Equal(3, users.Count);
         foreach (var u in users)
-            Assert.Equal([@base.Install, @base.Site], await After(u.Host));
+            Assert.Equal([@base.Install, @base.Site], await After(u.Host!));
         var mapsAfter = await After(@base.Maps!);
         Assert.All(users, u => Assert.Contains(u, mapsAfter));
+        // The retired user has no host step, so the maps step doesn't wait for it.
+        var carol = constructed.Select(c => c.Resource).OfType<WorkstationUser>().Single(u => u.GetResourceName() == "carol");
+        Assert.Null(carol.Host);
+        Assert.DoesNotContain(carol, mapsAfter);
     }
 
     [Fact]
-    public async Task The_stack_exports_ports_services_and_tier_per_user()
+    public async Task The_stack_exports_ports_services_tier_and_state_per_user_retired_ones_included()
     {
         var run = await GoldenRun();
         var outputs = (IDictionary<string, object?>)(await Harness.ResolveAsync(run.Outputs))!;
         Assert.Equal("wiz", outputs["admin"]);
         var users = (IDictionary<string, object?>)outputs["users"]!;
-        Assert.Equal(["alice", "bob", "wiz"], users.Keys);
+        Assert.Equal(["alice", "bob", "carol", "wiz"], users.Keys);
         var alice = (IDictionary<string, object?>)users["alice"]!;
         Assert.Equal("power-user", alice["tier"]);
+        Assert.Equal("active", alice["state"]);
         var ports = (IDictionary<string, object?>)alice["ports"]!;
         Assert.Equal(3774, ports["t3"]);
         Assert.Equal(8932, ports["playwright"]);
@@ -134,5 +142,11 @@ public class ResourceSetTests
             ["playwright-mcp@alice.service", "playwright-snapshot-refresh@alice.timer", "t3-serve@alice.service"],
             ((IEnumerable<object?>)alice["services"]!).Cast<string>());
         Assert.Equal(Fixture.Bundle.Sha256, outputs["hostContentSha256"]);
+        // Same shape for a retired user: its reserved ports, no services.
+        var carol = (IDictionary<string, object?>)users["carol"]!;
+        Assert.Equal("retired", carol["tier"]);
+        Assert.Equal("retired", carol["state"]);
+        Assert.Equal(3776, ((IDictionary<string, object?>)carol["ports"]!)["t3"]);
+        Assert.Empty((IEnumerable<object?>)carol["services"]!);
     }
 }

@@ -83,7 +83,7 @@ public class VaultTests
     {
         var run = await RunAsync();
         var objects = run.Registrations.Where(r => r.Type.StartsWith("vault:", StringComparison.Ordinal)).ToList();
-        Assert.Equal(9, objects.Count);
+        Assert.Equal(10, objects.Count); // 3 people x (entity, alias, policy) + retired carol's disabled entity
         Assert.All(objects, r => Assert.StartsWith(
             $"urn:pulumi:devvm::workstation::pulumi:pulumi:Stack$pulumi:providers:vault::{AccessLayer.VaultProviderName}::", r.Provider, StringComparison.Ordinal));
         Assert.Equal("https://vault.example.test", run.Named("pulumi:providers:vault", AccessLayer.VaultProviderName).Str("address"));
