@@ -55,8 +55,11 @@ require_root() {
 declare -A WS_LOCK_FDS=()
 lock() {
   local name="$1" fd
+  # Parallel runs (Pulumi applies users at once) may all find it missing
+  # after a reboot: losing the mkdir race is fine.
   if [[ ! -d "$WS_LOCK_DIR" ]]; then
-    mkdir -m 0700 -- "$WS_LOCK_DIR"
+    mkdir -m 0700 -- "$WS_LOCK_DIR" 2>/dev/null || [[ -d "$WS_LOCK_DIR" ]] ||
+      die "cannot create the lock directory $WS_LOCK_DIR"
   fi
   exec {fd}>"$WS_LOCK_DIR/$name.lock"
   flock "$fd"
@@ -113,12 +116,16 @@ write_if_changed() {
   changed "$path"
 }
 
-# ensure_dir PATH MODE: create a root-owned directory when missing.
+# ensure_dir PATH MODE: create a root-owned directory when missing. Safe
+# against a parallel run creating it at the same moment (two users suspended
+# at once both create /etc/workstation/suspended).
 ensure_dir() {
-  if [[ ! -d "$1" ]]; then
-    mkdir -p -- "$(dirname -- "$1")"
-    mkdir -m "$2" -- "$1"
+  [[ ! -d "$1" ]] || return 0
+  mkdir -p -- "$(dirname -- "$1")"
+  if mkdir -m "$2" -- "$1" 2>/dev/null; then
     changed "$1/"
+  elif [[ ! -d "$1" ]]; then
+    die "cannot create the directory $1"
   fi
 }
 

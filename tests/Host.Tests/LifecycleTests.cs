@@ -176,4 +176,30 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
             await box.MustAsync(HostWorld.SiteCommand());
         }
     }
+    /// <summary>
+    /// After a reboot /run/lock/workstation is gone and Pulumi runs every user's command at
+    /// once: all of them must succeed, not the one that won the race to create the lock dir.
+    /// </summary>
+    [Fact]
+    public async Task Parallel_first_runs_after_a_reboot_all_succeed()
+    {
+        await HostWorld.ReadyAsync(box);
+        var r = await box.ScriptAsync("""
+            set -uo pipefail
+            fails=0
+            for round in $(seq 1 8); do
+              rm -rf /run/lock/workstation
+              pids=()
+              for i in $(seq 1 24); do
+                /usr/local/lib/workstation/bin/workstation user suspend "nosuch$i" >/dev/null 2>>/tmp/parallel-first-runs.err &
+                pids+=($!)
+              done
+              for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+            done
+            echo "fails=$fails"
+            sort /tmp/parallel-first-runs.err | uniq -c | head -5
+            rm -f /tmp/parallel-first-runs.err
+            """, TimeSpan.FromMinutes(3));
+        Assert.Equal("fails=0\n", r);
+    }
 }
