@@ -411,5 +411,35 @@ cmd_user_suspend() {
     changed "$user: account expired"
   fi
   unlock accounts
+  # Only now that no new login is possible: end what is still running as the
+  # user (SSH sessions, tmux, background jobs, a lingering user manager).
+  # Otherwise a live shell outlives the cut, with every group it had.
+  step "processes"
+  end_processes "$user"
   log "user suspend $user: done"
+}
+
+# end_processes USER: SIGKILL every process of USER's uid. kill(-1) sent as
+# the user reaches exactly the processes the user could signal (its own) in
+# one atomic sweep, so a forking job cannot outrun it. setpriv, not runuser:
+# no PAM, so it works on the expired account. Never for a uid below 1000.
+end_processes() {
+  local user="$1" uid gid
+  uid="$(id -u -- "$user")"
+  gid="$(id -g -- "$user")"
+  if ((uid < 1000)); then
+    warn "$user has uid $uid (< 1000): its processes are left alone"
+    return 0
+  fi
+  pgrep -U "$uid" >/dev/null || return 0
+  setpriv --reuid "$uid" --regid "$gid" --clear-groups -- kill -KILL -1 2>/dev/null || true
+  local i
+  for ((i = 0; i < 50; i++)); do
+    pgrep -U "$uid" >/dev/null || break
+    sleep 0.1
+  done
+  if pgrep -U "$uid" >/dev/null; then
+    warn "processes of $user still listed after SIGKILL (exiting or zombies): $(pgrep -U "$uid" | paste -sd' ')"
+  fi
+  changed "$user: ended every process still running as $user"
 }

@@ -12,6 +12,7 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
     private static readonly TestUser Hal = new("hal", 2108, 4108, 4208);
     private static readonly TestUser Ivy = new("ivy", 2109, 4109, 4209);
     private static readonly TestUser Kim = new("kim", 2110, 4110, 4210);
+    private static readonly TestUser Lou = new("lou", 2131, 4131, 4231);
 
     private const string HomeTree = "find /home/gil -printf '%p|%y|%m|%u|%s|%T@|%l\\n' | sort; find /home/gil -type f -print0 | sort -z | xargs -0 sha256sum";
 
@@ -176,6 +177,55 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
             await box.MustAsync(HostWorld.SiteCommand());
         }
     }
+    /// <summary>
+    /// The cut is a cut: a user still logged in when suspended (an SSH session, a job left
+    /// running) loses it, and their SSH key no longer logs them in (the account is expired,
+    /// whatever the password lock); resume lets the key in again.
+    /// </summary>
+    [Fact]
+    public async Task Suspend_ends_running_sessions_and_refuses_ssh_key_login_until_resume()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Lou.Apply(), stdin: Lou.TokenStdin);
+        const string Login = """
+            login() {
+              ssh -n -i /root/lou_key -p "$(awk '$1 == "Port" { print $2 }' /etc/ssh/sshd_config)" -o BatchMode=yes \
+                -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 lou@127.0.0.1 "$@"
+            }
+            """;
+        var live = await box.ScriptAsync(Login + "\n" + """
+            set -euo pipefail
+            rm -f /root/lou_key /root/lou_key.pub
+            ssh-keygen -q -t ed25519 -N '' -f /root/lou_key
+            runuser -u lou -- sh -ec 'mkdir -p -m 700 /home/lou/.ssh; cat > /home/lou/.ssh/authorized_keys' < /root/lou_key.pub
+            echo "login=$(login id -un)"
+            setsid ssh -n -i /root/lou_key -p "$(awk '$1 == "Port" { print $2 }' /etc/ssh/sshd_config)" -o BatchMode=yes \
+              -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null lou@127.0.0.1 'exec sleep 1000' </dev/null >/dev/null 2>&1 &
+            setsid runuser -u lou -- sleep 1001 </dev/null >/dev/null 2>&1 &
+            for _ in $(seq 1 100); do [ "$(pgrep -u lou -x sleep | wc -l)" = 2 ] && break; sleep 0.1; done
+            echo "sleeps=$(pgrep -u lou -x sleep | wc -l)"
+            """);
+        var before = OnboardingTests.Facts(live);
+        Assert.Equal("lou", before["login"]);
+        Assert.Equal("2", before["sleeps"]);
+
+        var s = await box.MustAsync(HostCli.Suspend("lou"));
+        var cut = OnboardingTests.Facts(await box.ScriptAsync(Login + "\n" + """
+            sleep 0.5
+            echo "procs=$(pgrep -u lou | wc -l)"
+            echo "login=$(login id -un 2>/dev/null || echo refused)"
+            """));
+        Assert.Equal("0", cut["procs"]);
+        Assert.Equal("refused", cut["login"]);
+        Assert.Contains(s.Changes(), l => l.Contains("ended every process", StringComparison.Ordinal));
+        Assert.Empty((await box.MustAsync(HostCli.Suspend("lou"))).Changes());
+
+        await box.MustAsync(Lou.Resume());
+        var back = OnboardingTests.Facts(await box.ScriptAsync(Login + "\n" + """echo "login=$(login id -un)" """));
+        Assert.Equal("lou", back["login"]);
+        await box.MustAsync("pkill -u lou -x sleep || true; rm -f /root/lou_key /root/lou_key.pub");
+    }
+
     /// <summary>
     /// After a reboot /run/lock/workstation is gone and Pulumi runs every user's command at
     /// once: all of them must succeed, not the one that won the race to create the lock dir.
