@@ -3,7 +3,10 @@
 # host/packages.txt + host/npm-packages.txt, booted by systemd-nspawn (systemd is
 # PID 1) and reachable over SSH on 127.0.0.1 only.
 #
-#   scripts/sandbox.sh up            build (cached) + boot a clean instance, print env
+#   scripts/sandbox.sh up            build (cached) + boot a clean instance, print env;
+#                                    an instance left running is replaced, and what a
+#                                    killed earlier run left behind (an orphaned
+#                                    container, a stale overlay mount) is cleared first
 #   scripts/sandbox.sh down          power the instance off and delete it
 #   scripts/sandbox.sh ssh [cmd...]  run a command (or a shell) in it as root
 #   scripts/sandbox.sh status        "running ..." (exit 0) or "stopped" (exit 3)
@@ -124,7 +127,8 @@ in_tree() {
   local ca=()
   [[ -r /etc/ssl/certs/ca-certificates.crt ]] &&
     ca=(--bind-ro=/etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt --setenv=NODE_EXTRA_CA_CERTS=/run/host-ca.crt)
-  systemd-nspawn --quiet --register=no --keep-unit --pipe -D "$dir" "${ca[@]}" "$@"
+  # 9>&-: a build killed half-way must not leave a child holding the cache lock.
+  systemd-nspawn --quiet --register=no --keep-unit --pipe -D "$dir" "${ca[@]}" "$@" 9>&-
 }
 
 build_rootfs() {
@@ -133,7 +137,7 @@ build_rootfs() {
   local old
   for old in "$CACHE"/rootfs-*.tmp; do remove_tree "$old"; done # interrupted builds are never used
   log "building $(basename "$rootfs") from $mirror (log: $blog)"
-  debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$blog" 2>&1 ||
+  debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$blog" 2>&1 9>&- ||
     die "debootstrap failed; see $blog"
   # apt, not debootstrap's resolver, installs the list (npm needs virtual packages).
   # policy-rc.d: no service starts during the build (the network is the host's).
@@ -178,6 +182,8 @@ PrintMotd no
 Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
   echo "$MACHINE" >"$r/etc/hostname"
+  # Names the instance: how stray_pids recognises an orphaned container of ours.
+  echo "$INSTANCE" >"$r/etc/ws-sandbox-instance"
 }
 
 # --- the running container ----------------------------------------------------------
@@ -199,6 +205,61 @@ ssh_base() {
   SSH=(ssh -i "$KEYS/id_ed25519" -p "$(port)" -o BatchMode=yes -o StrictHostKeyChecking=yes
     -o UserKnownHostsFile="$KEYS/known_hosts" -o HostKeyAlias="$MACHINE" -o LogLevel=ERROR
     -o ConnectTimeout=5 root@127.0.0.1)
+}
+
+# Processes a killed earlier run left behind, and only those: a systemd-nspawn
+# whose -D is inside $CACHE, and any process whose root directory is a tree of
+# ours (the instance root, a rootfs being built) or carries our instance
+# marker or our cached SSH host key. A container whose systemd-nspawn was SIGKILLed lives on (its init is
+# reparented) and keeps the SSH port; nothing else on the machine matches.
+stray_pids() {
+  local -A roots=()
+  local d p r self="$BASHPID" args=() host_root
+  host_root="$(stat -L -c %d:%i /)"
+  for d in "$INSTANCE/root" "$CACHE"/rootfs-*; do
+    [[ -d "$d" ]] || continue
+    r="$(stat -L -c %d:%i -- "$d" 2>/dev/null)" && roots["$r"]=1
+  done
+  for p in /proc/[0-9]*; do
+    p="${p#/proc/}"
+    [[ "$p" != "$self" ]] || continue
+    if mapfile -d '' -t args 2>/dev/null <"/proc/$p/cmdline" && ((${#args[@]} > 2)) &&
+      [[ "${args[0]##*/}" == systemd-nspawn ]]; then
+      local i
+      for ((i = 1; i < ${#args[@]} - 1; i++)); do
+        if [[ "${args[i]}" == -D && "${args[i + 1]}" == "$CACHE"/* ]]; then
+          echo "$p"
+          continue 2
+        fi
+      done
+    fi
+    r="$(stat -L -c %d:%i -- "/proc/$p/root" 2>/dev/null)" || continue
+    if [[ -n "${roots[$r]:-}" ]]; then
+      echo "$p"
+    elif [[ "$r" != "$host_root" ]]; then
+      # A container whose tree is already unmounted here: ours if it carries our
+      # instance marker or the SSH host key generated in this cache.
+      if [[ "$(cat -- "/proc/$p/root/etc/ws-sandbox-instance" 2>/dev/null)" == "$INSTANCE" ]] ||
+        { [[ -s "$KEYS/ssh_host_ed25519_key.pub" ]] &&
+          cmp -s -- "/proc/$p/root/etc/ssh/ssh_host_ed25519_key.pub" "$KEYS/ssh_host_ed25519_key.pub"; }; then
+        echo "$p"
+      fi
+    fi
+  done
+}
+
+kill_strays() {
+  local pids=() i
+  mapfile -t pids < <(stray_pids)
+  ((${#pids[@]})) || return 0
+  log "killing ${#pids[@]} process(es) left by an earlier run: ${pids[*]}"
+  kill -KILL -- "${pids[@]}" 2>/dev/null || true # a container's init takes its whole pid namespace along
+  for ((i = 0; i < 50; i++)); do
+    mapfile -t pids < <(stray_pids)
+    ((${#pids[@]})) || return 0
+    sleep 0.2
+  done
+  die "processes of an earlier sandbox survive SIGKILL: ${pids[*]}"
 }
 
 wait_ready() { # $1 = nspawn pid
@@ -235,18 +296,19 @@ cmd_up() {
   require_root
   ensure_tools
   install -d "$CACHE"
-  exec 9>"$CACHE/lock"
-  flock 9
-  if nspawn_pid >/dev/null; then cmd_status; print_env; return 0; fi
+  take_lock
   local want_port="${SANDBOX_SSH_PORT:-2222}" rootfs pid
   [[ "$want_port" =~ ^[0-9]{1,5}$ ]] || die "SANDBOX_SSH_PORT must be a port number, not '$want_port'"
+  # Always a clean instance: one still running (an earlier run that never got
+  # to `down`) is powered off, and whatever a killed run left is cleared.
+  if nspawn_pid >/dev/null; then log "replacing the running instance with a clean one"; fi
+  stop_instance
   if (exec 3<>"/dev/tcp/127.0.0.1/$want_port") 2>/dev/null; then
-    die "127.0.0.1:$want_port is already in use; set SANDBOX_SSH_PORT"
+    die "127.0.0.1:$want_port is already in use by something else; set SANDBOX_SSH_PORT"
   fi
   ensure_keys
   rootfs="$CACHE/rootfs-$(cache_key)"
   [[ -d "$rootfs" ]] || build_rootfs "$rootfs"
-  stop_instance # clears leftovers (a stale mount, a dead instance dir)
   mkdir -p "$INSTANCE/root" "$INSTANCE/upper" "$INSTANCE/work"
   # A clean copy of the cached rootfs: an overlay (instant), else a full copy.
   mount -t overlay ws-sandbox "$INSTANCE/root" \
@@ -280,14 +342,20 @@ stop_instance() {
       for ((i = 0; i < 10; i++)); do [[ -d "/proc/$pid" ]] && sleep 1; done
     fi
   fi
+  kill_strays
   remove_tree "$INSTANCE"
+}
+
+# The cache lock; a holder that never lets go is named instead of waited on forever.
+take_lock() {
+  exec 9>"$CACHE/lock"
+  flock -w 600 9 || die "$CACHE/lock is still held after 600s by: $(fuser "$CACHE/lock" 2>/dev/null || echo '?')"
 }
 
 cmd_down() {
   require_root
   [[ -d "$CACHE" ]] || return 0
-  exec 9>"$CACHE/lock"
-  flock 9
+  take_lock
   stop_instance
 }
 

@@ -113,6 +113,14 @@ public static class HostWorld
         await box.MustAsync(SiteCommand());
     }
 
+    /// <summary>The box was replaced by a fresh one: the next <see cref="ReadyAsync"/> sets it up again.</summary>
+    public static async Task ResetAsync()
+    {
+        await Gate.WaitAsync();
+        _ready = false;
+        Gate.Release();
+    }
+
     /// <summary>host/ as a base64 tar.gz, the way the installer receives it on stdin.</summary>
     public static string HostBundle(string repoRoot, string? hostDirParent = null)
     {

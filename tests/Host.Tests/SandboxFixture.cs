@@ -55,6 +55,14 @@ public sealed class SandboxFixture : IAsyncLifetime
 
     private string Script => Path.Combine(RepoRoot, "scripts", "sandbox.sh");
 
+    /// <summary>The sandbox's cache dir (instance, rootfs, keys), as scripts/sandbox.sh computes it.</summary>
+    public static string CacheDir =>
+        Path.Combine(Environment.GetEnvironmentVariable("WORKSTATION_CACHE") is { Length: > 0 } c ? c : "/var/cache/workstation", "sandbox");
+
+    /// <summary>Runs scripts/sandbox.sh with <paramref name="args"/> on this machine.</summary>
+    public Task<SshResult> SandboxAsync(params string[] args) =>
+        RunProcessAsync(Script, args, stdin: null, UpTimeout);
+
     public async Task InitializeAsync()
     {
         if (!Environment.IsPrivilegedProcess)

@@ -67,4 +67,40 @@ public sealed class SandboxTests(SandboxFixture box)
         await Assert.ThrowsAsync<InvalidOperationException>(
             () => box.KillDuringAsync("true", TimeSpan.FromSeconds(10)));
     }
+
+    /// <summary>
+    /// CI runs right after a session whose processes were all killed, so `up` must recover
+    /// by itself: a systemd-nspawn SIGKILLed before `down` leaves its container running
+    /// (sshd still on the port, the overlay still mounted), and a box still running from an
+    /// earlier run is dirty. Either way `up` gives a clean box on the same port and key.
+    /// </summary>
+    [Fact]
+    public async Task Up_after_a_killed_run_gives_a_clean_box()
+    {
+        const string Probe = "ls /root/left-by-an-earlier-run 2>/dev/null || echo clean; ps -p 1 -o comm=";
+        try
+        {
+            await box.MustAsync("touch /root/left-by-an-earlier-run");
+            var pidFile = Path.Combine(SandboxFixture.CacheDir, "instance", "nspawn.pid");
+            using (var nspawn = Process.GetProcessById(int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture)))
+            {
+                nspawn.Kill(); // SIGKILL, as when the whole session is killed
+                await nspawn.WaitForExitAsync();
+            }
+
+            var up = await box.SandboxAsync("up");
+            Assert.True(up.ExitCode == 0, up.ToString());
+            Assert.Equal("clean\nsystemd\n", (await box.MustAsync(Probe)).Stdout);
+
+            // Still running from an earlier run that never got to `down`: replaced too.
+            await box.MustAsync("touch /root/left-by-an-earlier-run");
+            var again = await box.SandboxAsync("up");
+            Assert.True(again.ExitCode == 0, again.ToString());
+            Assert.Equal("clean\nsystemd\n", (await box.MustAsync(Probe)).Stdout);
+        }
+        finally
+        {
+            await HostWorld.ResetAsync(); // a fresh box: the next test installs host/ again
+        }
+    }
 }
