@@ -78,12 +78,29 @@ readonly RE_REPO_URL='^[A-Za-z0-9._~/@][A-Za-z0-9._~:/?#@!$&()*+,;=%-]*$'
 readonly RE_SITE_ID='^[A-Za-z0-9._:@-]{1,128}$'
 
 valid_url() { # VALUE ARGNAME
+  no_credentials "$1" "$2"
   [[ "$1" =~ $RE_URL ]] || die_usage "$2 $(describe "$1"): must be an http(s) URL matching $RE_URL"
 }
 
 valid_repo_url() {
+  no_credentials "$1" --repo-url
   [[ -z "$1" || "$1" =~ $RE_REPO_URL ]] ||
     die_usage "--repo-url $(describe "$1"): must be empty or a git URL/path matching $RE_REPO_URL"
+}
+
+# A URL must not carry a password (any scheme) nor, for http(s), any user part (a
+# token there): site values sit in site.env, logs and Pulumi state. The value is
+# not echoed. Same rule as StackSettings.CarriesCredentials; scp-like git@host:path
+# and ssh://git@host/ pass.
+no_credentials() { # VALUE ARGNAME
+  [[ "$1" == *://* ]] || return 0
+  local authority="${1#*://}"
+  authority="${authority%%[/?#]*}"
+  [[ "$authority" == *@* ]] || return 0
+  local userinfo="${authority%@*}"
+  if [[ "$userinfo" == *:* || "$1" == http://* || "$1" == https://* ]]; then
+    die_usage "$2: must not carry credentials (user:password@, or a user part in an http(s) URL); give the host its own credentials"
+  fi
 }
 
 valid_site_id() { # VALUE ARGNAME

@@ -186,6 +186,10 @@ public sealed class SafetyTests(SandboxFixture box)
         list.Add(HostCli.Site("file:///srv/x';touch /pwned;'", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
         list.Add(HostCli.Site("-uoops", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
         list.Add(HostCli.Site("", "https://a.test/\"x", "k", "c", "https://s.test", "https://v.test", "t3"));
+        // Credentials in a URL would land in site.env and logs.
+        list.Add(HostCli.Site("https://oauth2:SeCrEt-T0k@git.test/x.git", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostCli.Site("", "https://SeCrEt-T0k@a.test/", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostCli.Site("ssh://git:SeCrEt-T0k@git.test/x.git", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
         return list;
     }
 
@@ -206,6 +210,8 @@ public sealed class SafetyTests(SandboxFixture box)
             var r = await box.RunAsync(command);
             if (r.ExitCode != 2 || !r.Stderr.Contains("bad argument", StringComparison.Ordinal))
                 failures.Add($"`{command}`\n{r}");
+            else if ((r.Stdout + r.Stderr).Contains("SeCrEt-T0k", StringComparison.Ordinal))
+                failures.Add($"`{command}` echoed the credential:\n{r}");
         }
         Assert.True(failures.Count == 0, string.Join("\n\n", failures));
 
