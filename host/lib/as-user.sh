@@ -19,6 +19,15 @@ read_stdin() { # prints nothing; sets CONTENT to stdin's exact bytes
   CONTENT="${CONTENT%x}"
 }
 
+# Writes CONTENT to a new temp file beside PATH with MODE; prints the temp file's name.
+stage() { # PATH MODE
+  local tmp
+  tmp="$(mktemp "$(dirname -- "$1")/.$(basename -- "$1").ws-tmp.XXXXXX")"
+  printf '%s' "$CONTENT" >"$tmp"
+  chmod "$2" "$tmp"
+  printf '%s' "$tmp"
+}
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
@@ -37,11 +46,7 @@ case "$cmd" in
     if [[ -e "$path" || -L "$path" ]]; then
       exit 0
     fi
-    dir="$(dirname -- "$path")"
-    base="$(basename -- "$path")"
-    tmp="$(mktemp "$dir/.$base.ws-tmp.XXXXXX")"
-    printf '%s' "$CONTENT" >"$tmp"
-    chmod "$mode" "$tmp"
+    tmp="$(stage "$path" "$mode")"
     # link(2) never replaces an existing name: atomic create-if-absent.
     created=0
     if ln -T -- "$tmp" "$path" 2>/dev/null; then
@@ -57,11 +62,7 @@ case "$cmd" in
     if file_equals "$path" "$CONTENT" && [[ "$(stat -c '%a' -- "$path")" == "$(printf '%o' "$((8#$mode))")" ]]; then
       exit 0
     fi
-    dir="$(dirname -- "$path")"
-    base="$(basename -- "$path")"
-    tmp="$(mktemp "$dir/.$base.ws-tmp.XXXXXX")"
-    printf '%s' "$CONTENT" >"$tmp"
-    chmod "$mode" "$tmp"
+    tmp="$(stage "$path" "$mode")"
     mv -f -T -- "$tmp" "$path"
     changed "$path"
     ;;
