@@ -9,10 +9,6 @@ namespace Workstation.Tests;
 /// <summary>The group T3 Users, its edge policy and binding: one component, exact inputs, unknown users named.</summary>
 public class AuthentikTests
 {
-    private const string GroupType = "authentik:index/group:Group";
-    private const string PolicyType = "authentik:index/policyExpression:PolicyExpression";
-    private const string BindingType = "authentik:index/policyBinding:PolicyBinding";
-    private const string AppType = "authentik:index/application:Application";
     private const string Prefix = WorkstationStack.AuthentikName;
 
     private static Task<Run> RunAsync(DictConfig? config = null, MockWorld? world = null, bool preview = false) =>
@@ -25,7 +21,7 @@ public class AuthentikTests
         var pks = new[] { "wiz.admin", "alice.a", "bob.b" }.Select(MockWorld.Pk).Order();
         Assert.Equal(
             $$"""{"isSuperuser":false,"name":"T3 Users","users":[{{string.Join(',', pks)}}]}""",
-            run.Named(GroupType, $"{Prefix}-t3-users").Canonical);
+            run.Named(Types.AuthentikGroup, $"{Prefix}-t3-users").Canonical);
 
         // One look-up per person, by username, through the Authentik provider; the retired user is not looked up.
         var lookups = run.Calls!.Where(c => c.Token == MockWorld.GetUserToken).ToList();
@@ -39,16 +35,16 @@ public class AuthentikTests
         var run = await RunAsync(Fixture.Config().With(ConfigKeys.AuthentikT3AppSlug, "t3-code"));
         Assert.Equal(
             """{"executionLogging":false,"expression":"return ak_is_group_member(request.user, name=\u0022T3 Users\u0022)","name":"workstation-t3-users-only"}""",
-            run.Named(PolicyType, $"{Prefix}-t3-users-only").Canonical);
-        Assert.Equal(AuthentikAccess.PolicyExpression(), run.Named(PolicyType, $"{Prefix}-t3-users-only").Str("expression"));
+            run.Named(Types.AuthentikPolicy, $"{Prefix}-t3-users-only").Canonical);
+        Assert.Equal(AuthentikAccess.PolicyExpression(), run.Named(Types.AuthentikPolicy, $"{Prefix}-t3-users-only").Str("expression"));
 
-        var app = run.Named(AppType, $"{Prefix}-t3-app");
+        var app = run.Named(Types.AuthentikApp, $"{Prefix}-t3-app");
         Assert.Equal("t3-code", app.ReadId);
         Assert.Equal(
             $$"""{"enabled":true,"failureResult":false,"negate":false,"order":0,"policy":"{{Prefix}}-t3-users-only-id","target":"{{MockWorld.AppUuid("t3-code")}}"}""",
-            run.Named(BindingType, $"{Prefix}-t3-users-only-binding").Canonical);
+            run.Named(Types.AuthentikBinding, $"{Prefix}-t3-users-only-binding").Canonical);
         // The application is only read: nothing creates or changes one.
-        Assert.DoesNotContain(run.Registrations, r => r.Type == AppType && !r.IsRead);
+        Assert.DoesNotContain(run.Registrations, r => r.Type == Types.AuthentikApp && !r.IsRead);
     }
 
     [Fact]
@@ -79,7 +75,7 @@ public class AuthentikTests
             "'bob.b' (roster.yaml users.bob.authentik_user): No matching user found.", message, StringComparison.Ordinal);
         Assert.DoesNotContain("alice.a", message, StringComparison.Ordinal);
         // The member list is never sent half-resolved.
-        Assert.DoesNotContain(seen, r => r.Type == GroupType);
+        Assert.DoesNotContain(seen, r => r.Type == Types.AuthentikGroup);
     }
 
     [Fact]

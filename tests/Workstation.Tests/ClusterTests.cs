@@ -11,9 +11,6 @@ namespace Workstation.Tests;
 public class ClusterTests
 {
     internal const string K8sPrefix = "kubernetes:";
-    private const string ClusterRoleType = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole";
-    private const string CrbType = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
-    private const string RbType = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 
     private static Task<Run> GoldenRun() =>
         Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
@@ -24,11 +21,11 @@ public class ClusterTests
     public async Task A_power_user_gets_one_ClusterRoleBinding_to_the_workstation_readonly_role()
     {
         var run = await GoldenRun();
-        var crb = run.Named(CrbType, "alice-k8s-power-user-readonly");
+        var crb = run.Named(Types.ClusterRoleBinding, "alice-k8s-power-user-readonly");
         Assert.Equal(
             """{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"labels":{"app.kubernetes.io/managed-by":"workstation","workstation/user":"alice"},"name":"workstation-alice-power-user-readonly"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"workstation-power-user-readonly"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"alice@example.test"}]}""",
             crb.Canonical);
-        Assert.DoesNotContain(run.Registrations, r => r.Type == RbType && r.Name.StartsWith("alice-", StringComparison.Ordinal));
+        Assert.DoesNotContain(run.Registrations, r => r.Type == Types.RoleBinding && r.Name.StartsWith("alice-", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -40,11 +37,11 @@ public class ClusterTests
         {
             Assert.Equal(
                 $$"""{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"labels":{"app.kubernetes.io/managed-by":"workstation","workstation/user":"bob"},"name":"workstation-bob-admin","namespace":"{{ns}}"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"admin"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"bob@example.test"}]}""",
-                run.Named(RbType, $"bob-k8s-{ns}-admin").Canonical);
+                run.Named(Types.RoleBinding, $"bob-k8s-{ns}-admin").Canonical);
         }
         var bobs = run.Registrations.Where(r => r.Type.StartsWith(K8sPrefix, StringComparison.Ordinal) && r.Name.StartsWith("bob-", StringComparison.Ordinal)).ToList();
         Assert.Equal(2, bobs.Count);
-        Assert.All(bobs, r => Assert.Equal(RbType, r.Type));
+        Assert.All(bobs, r => Assert.Equal(Types.RoleBinding, r.Type));
     }
 
     [Fact]
@@ -60,8 +57,8 @@ public class ClusterTests
         var roster = Fixture.RosterText.Replace("settings:\n", "settings:\n  k8s_username_prefix: \"oidc:\"\n  k8s_username_claim: name\n", StringComparison.Ordinal);
         var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(roster), Fixture.Settings(), Fixture.Bundle).Outputs);
         Assert.Contains("\"subjects\":[{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"User\",\"name\":\"oidc:alice\"}]",
-            run.Named(CrbType, "alice-k8s-power-user-readonly").Canonical, StringComparison.Ordinal);
-        Assert.Contains("\"name\":\"oidc:bob\"", run.Named(RbType, "bob-k8s-team-b-admin").Canonical, StringComparison.Ordinal);
+            run.Named(Types.ClusterRoleBinding, "alice-k8s-power-user-readonly").Canonical, StringComparison.Ordinal);
+        Assert.Contains("\"name\":\"oidc:bob\"", run.Named(Types.RoleBinding, "bob-k8s-team-b-admin").Canonical, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -76,7 +73,7 @@ public class ClusterTests
             Assert.False(string.IsNullOrEmpty(meta["name"] as string), $"{r.Key}: no metadata.name");
             var labels = (IDictionary<string, object>)meta["labels"];
             Assert.Equal("workstation", labels[AccessLabels.ManagedByKey]);
-            if (r.Type != ClusterRoleType)
+            if (r.Type != Types.ClusterRole)
                 Assert.Equal(r.Name[..r.Name.IndexOf('-', StringComparison.Ordinal)], labels[AccessLabels.UserKey]);
             Assert.StartsWith($"urn:pulumi:devvm::workstation::pulumi:pulumi:Stack$pulumi:providers:kubernetes::{AccessLayer.K8sProviderName}::", r.Provider, StringComparison.Ordinal);
         }
@@ -86,7 +83,7 @@ public class ClusterTests
     public async Task The_rendered_ClusterRole_is_K8sAccess_s_role_rule_for_rule()
     {
         var run = await GoldenRun();
-        var role = run.Named(ClusterRoleType, K8sAccess.PowerUserRoleName);
+        var role = run.Named(Types.ClusterRole, K8sAccess.PowerUserRoleName);
         var rendered = ((IEnumerable)role.Inputs["rules"]).Cast<IDictionary<string, object>>()
             .Select(r => new RbacRule(Strings(r["apiGroups"]), Strings(r["resources"]), Strings(r["verbs"])))
             .ToList();
@@ -105,7 +102,7 @@ public class ClusterTests
     public async Task The_rendered_ClusterRole_reads_cluster_wide_and_grants_nothing_else()
     {
         var run = await GoldenRun();
-        var rules = ((IEnumerable)run.Named(ClusterRoleType, K8sAccess.PowerUserRoleName).Inputs["rules"]).Cast<IDictionary<string, object>>().ToList();
+        var rules = ((IEnumerable)run.Named(Types.ClusterRole, K8sAccess.PowerUserRoleName).Inputs["rules"]).Cast<IDictionary<string, object>>().ToList();
         var resources = rules.SelectMany(r => Strings(r["resources"])).ToList();
         Assert.All(rules, r => Assert.Equal(["get", "list", "watch"], Strings(r["verbs"])));
         Assert.All(rules, r => Assert.False(r.ContainsKey("resourceNames") || r.ContainsKey("nonResourceURLs")));

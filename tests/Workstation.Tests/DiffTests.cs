@@ -11,8 +11,6 @@ public class DiffTests
     private static Task<Run> RunAsync(string rosterText, HostBundle? bundle = null) =>
         Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(rosterText), Fixture.Settings(), bundle ?? Fixture.Bundle).Outputs);
 
-    private const string Group = "authentik:index/group:Group::workstation-authentik-t3-users";
-
     /// <summary>Keys whose inputs differ, or that exist on one side only.</summary>
     internal static IReadOnlyList<string> Changed(Run before, Run after)
     {
@@ -43,7 +41,7 @@ public class DiffTests
         Assert.DoesNotContain(removed.Registrations, r => r.Name == "bob" || r.Name.StartsWith("bob-", StringComparison.Ordinal));
         Assert.Equal(
             [
-                Group, // bob's pk leaves the member list
+                Types.T3UsersGroupKey, // bob's pk leaves the member list
                 "command:remote:Command::bob-host",
                 "command:remote:Command::workstation-maps",
                 "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::bob-k8s-team-b-admin",
@@ -71,7 +69,7 @@ public class DiffTests
         Assert.Equal(6 * 101 - 1 + 13, before.Registrations.Count);
         Assert.Equal(
             [
-                Group, // the one shared change outside the host: u100's pk joins the member list
+                Types.T3UsersGroupKey, // the one shared change outside the host: u100's pk joins the member list
                 "command:remote:Command::u100-host",
                 "command:remote:Command::workstation-maps",
                 "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::u100-k8s-power-user-readonly",
@@ -101,7 +99,7 @@ public class DiffTests
     }
 
     private static IEnumerable<int> Members(Run run) =>
-        ((System.Collections.IEnumerable)run.ByKey[Group].Inputs["users"]).Cast<object>().Select(Convert.ToInt32);
+        ((System.Collections.IEnumerable)run.ByKey[Types.T3UsersGroupKey].Inputs["users"]).Cast<object>().Select(Convert.ToInt32);
 
     [Fact]
     public async Task Reordering_users_changes_nothing()

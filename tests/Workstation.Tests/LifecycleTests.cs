@@ -14,9 +14,6 @@ namespace Workstation.Tests;
 /// </summary>
 public class LifecycleTests
 {
-    private const string Group = "authentik:index/group:Group::workstation-authentik-t3-users";
-    private const string Entity = "vault:identity/entity:Entity";
-    private const string Alias = "vault:identity/entityAlias:EntityAlias";
 
     private static Task<Run> RunAsync(string rosterText) =>
         Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(rosterText), Fixture.Settings(), Fixture.Bundle).Outputs);
@@ -33,7 +30,7 @@ public class LifecycleTests
     /// <summary>What a retire (or a bring-back, read backwards) changes: bob's revocations and the two shared lists.</summary>
     private static readonly string[] RetireChanges =
     [
-        Group, // bob's pk leaves the member list
+        Types.T3UsersGroupKey, // bob's pk leaves the member list
         "command:remote:Command::bob-host", // deleted: `user suspend`
         "command:remote:Command::workstation-maps",
         "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::bob-k8s-team-b-admin",
@@ -53,7 +50,7 @@ public class LifecycleTests
         run.Registrations.Where(r => r.Name == user || r.Name.StartsWith(user + "-", StringComparison.Ordinal)).Select(r => r.Key).Order(StringComparer.Ordinal);
 
     private static IEnumerable<int> Members(Run run) =>
-        ((System.Collections.IEnumerable)run.ByKey[Group].Inputs["users"]).Cast<object>().Select(Convert.ToInt32);
+        ((System.Collections.IEnumerable)run.ByKey[Types.T3UsersGroupKey].Inputs["users"]).Cast<object>().Select(Convert.ToInt32);
 
     [Fact]
     public async Task Retiring_keeps_the_component_and_a_disabled_entity_and_alias_under_the_same_urns_and_revokes_the_rest()
@@ -62,12 +59,12 @@ public class LifecycleTests
         var retired = await RunAsync(BobRetired(withLogins: true));
 
         Assert.Equal(RetireChanges, DiffTests.Changed(active, retired));
-        Assert.Equal([$"{Entity}::bob-vault-entity", $"{Alias}::bob-vault-alias", $"{WorkstationUser.Type}::bob"], KeysOf(retired, "bob"));
+        Assert.Equal([$"{Types.VaultEntity}::bob-vault-entity", $"{Types.VaultAlias}::bob-vault-alias", $"{WorkstationUser.Type}::bob"], KeysOf(retired, "bob"));
         Assert.Equal(
             """{"disabled":true,"externalPolicies":false,"metadata":{"authentik_user":"bob.b","managed-by":"workstation","os_user":"bob"},"name":"bob","policies":[]}""",
-            retired.Named(Entity, "bob-vault-entity").Canonical);
+            retired.Named(Types.VaultEntity, "bob-vault-entity").Canonical);
         // The alias is unchanged, so a later OIDC login still maps to the (now disabled) entity.
-        Assert.Equal(active.Named(Alias, "bob-vault-alias").Canonical, retired.Named(Alias, "bob-vault-alias").Canonical);
+        Assert.Equal(active.Named(Types.VaultAlias, "bob-vault-alias").Canonical, retired.Named(Types.VaultAlias, "bob-vault-alias").Canonical);
 
         // Same type and name, so the same URNs: Pulumi shows updates and deletes, never a replace.
         var before = await UrnsOf(active, "bob");
@@ -105,10 +102,10 @@ public class LifecycleTests
         var retired = await RunAsync(BobRetired(withLogins: false));
 
         Assert.Equal(RetireChanges.Append("vault:identity/entityAlias:EntityAlias::bob-vault-alias").Order(StringComparer.Ordinal), DiffTests.Changed(active, retired));
-        Assert.Equal([$"{Entity}::bob-vault-entity", $"{WorkstationUser.Type}::bob"], KeysOf(retired, "bob"));
+        Assert.Equal([$"{Types.VaultEntity}::bob-vault-entity", $"{WorkstationUser.Type}::bob"], KeysOf(retired, "bob"));
         Assert.Equal(
             """{"disabled":true,"externalPolicies":false,"metadata":{"managed-by":"workstation","os_user":"bob"},"name":"bob","policies":[]}""",
-            retired.Named(Entity, "bob-vault-entity").Canonical);
+            retired.Named(Types.VaultEntity, "bob-vault-entity").Canonical);
     }
 
     [Fact]
@@ -120,7 +117,7 @@ public class LifecycleTests
 
         Assert.Equal(RetireChanges, DiffTests.Changed(retired, back));
         Assert.Equal(original.Canonical, back.Canonical);
-        Assert.Contains("\"disabled\":false", back.Named(Entity, "bob-vault-entity").Canonical, StringComparison.Ordinal);
+        Assert.Contains("\"disabled\":false", back.Named(Types.VaultEntity, "bob-vault-entity").Canonical, StringComparison.Ordinal);
         // A new host step: `user apply` resumes the suspended account with the same uid and ports.
         Assert.Equal(Fixture.GoldenCommands()["apply:bob"], back.Command("bob-host").Str("create"));
         Assert.Contains(MockWorld.Pk("bob.b"), Members(back));

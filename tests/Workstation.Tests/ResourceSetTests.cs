@@ -9,12 +9,6 @@ namespace Workstation.Tests;
 /// <summary>Which resources the golden roster produces, per tier and for the admin, and what the stack exports.</summary>
 public class ResourceSetTests
 {
-    private const string CommandType = "command:remote:Command";
-    private const string Crb = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
-    private const string Rb = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
-    private const string VaultEntity = "vault:identity/entity:Entity";
-    private const string VaultAlias = "vault:identity/entityAlias:EntityAlias";
-    private const string VaultPolicy = "vault:index/policy:Policy";
 
     private static Task<Run> GoldenRun() =>
         Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
@@ -30,28 +24,28 @@ public class ResourceSetTests
             "authentik:index/group:Group::workstation-authentik-t3-users",
             "authentik:index/policyBinding:PolicyBinding::workstation-authentik-t3-users-only-binding",
             "authentik:index/policyExpression:PolicyExpression::workstation-authentik-t3-users-only",
-            $"{CommandType}::alice-host",
-            $"{CommandType}::bob-host",
-            $"{CommandType}::wiz-host",
-            $"{CommandType}::workstation-install",
-            $"{CommandType}::workstation-maps",
-            $"{CommandType}::workstation-site",
+            $"{Types.Command}::alice-host",
+            $"{Types.Command}::bob-host",
+            $"{Types.Command}::wiz-host",
+            $"{Types.Command}::workstation-install",
+            $"{Types.Command}::workstation-maps",
+            $"{Types.Command}::workstation-site",
             "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::workstation-power-user-readonly",
-            $"{Crb}::alice-k8s-power-user-readonly",
-            $"{Rb}::bob-k8s-team-b-admin",
+            $"{Types.ClusterRoleBinding}::alice-k8s-power-user-readonly",
+            $"{Types.RoleBinding}::bob-k8s-team-b-admin",
             "pulumi:providers:authentik::workstation-authentik-provider",
             "pulumi:providers:kubernetes::workstation-k8s",
             "pulumi:providers:vault::workstation-vault",
-            $"{VaultEntity}::alice-vault-entity",
-            $"{VaultEntity}::bob-vault-entity",
-            $"{VaultEntity}::carol-vault-entity", // retired: disabled, no policies
-            $"{VaultEntity}::wiz-vault-entity",
-            $"{VaultAlias}::alice-vault-alias",
-            $"{VaultAlias}::bob-vault-alias",
-            $"{VaultAlias}::wiz-vault-alias",
-            $"{VaultPolicy}::alice-vault-policy",
-            $"{VaultPolicy}::bob-vault-policy",
-            $"{VaultPolicy}::wiz-vault-policy",
+            $"{Types.VaultEntity}::alice-vault-entity",
+            $"{Types.VaultEntity}::bob-vault-entity",
+            $"{Types.VaultEntity}::carol-vault-entity", // retired: disabled, no policies
+            $"{Types.VaultEntity}::wiz-vault-entity",
+            $"{Types.VaultAlias}::alice-vault-alias",
+            $"{Types.VaultAlias}::bob-vault-alias",
+            $"{Types.VaultAlias}::wiz-vault-alias",
+            $"{Types.VaultPolicy}::alice-vault-policy",
+            $"{Types.VaultPolicy}::bob-vault-policy",
+            $"{Types.VaultPolicy}::wiz-vault-policy",
             $"{AuthentikEdge.Type}::workstation-authentik",
             $"{WorkstationBase.Type}::workstation",
             $"{WorkstationUser.Type}::alice",
@@ -61,7 +55,7 @@ public class ResourceSetTests
         ];
         Assert.Equal(expected, run.Registrations.Select(r => r.Key).Order(StringComparer.Ordinal));
         // The retired user (no authentik_user in the tombstone): the component and the disabled entity, nothing else.
-        Assert.Equal([$"{VaultEntity}::carol-vault-entity", $"{WorkstationUser.Type}::carol"],
+        Assert.Equal([$"{Types.VaultEntity}::carol-vault-entity", $"{WorkstationUser.Type}::carol"],
             run.Registrations.Where(r => r.Name.Contains("carol", StringComparison.Ordinal)).Select(r => r.Key).Order(StringComparer.Ordinal));
         // The only reads: the t3 application (the golden roster has no external bindings).
         Assert.Equal(["workstation-authentik-t3-app"], run.Registrations.Where(r => r.IsRead).Select(r => r.Name));
@@ -69,8 +63,8 @@ public class ResourceSetTests
 
     [Theory]
     [InlineData("wiz", "admin", new string[0])]
-    [InlineData("alice", "power-user", new[] { Crb + "::alice-k8s-power-user-readonly" })]
-    [InlineData("bob", "namespace-owner", new[] { Rb + "::bob-k8s-team-b-admin" })]
+    [InlineData("alice", "power-user", new[] { Types.ClusterRoleBinding + "::alice-k8s-power-user-readonly" })]
+    [InlineData("bob", "namespace-owner", new[] { Types.RoleBinding + "::bob-k8s-team-b-admin" })]
     public async Task Each_tier_gets_one_component_with_its_host_command_bindings_and_vault_identity_parented_to_it(string user, string tier, string[] bindings)
     {
         var run = await GoldenRun();
@@ -78,11 +72,11 @@ public class ResourceSetTests
             .Select(r => r.Key).Order(StringComparer.Ordinal);
         string[] expected =
         [
-            $"{CommandType}::{user}-host",
+            $"{Types.Command}::{user}-host",
             .. bindings,
-            $"{VaultEntity}::{user}-vault-entity",
-            $"{VaultAlias}::{user}-vault-alias",
-            $"{VaultPolicy}::{user}-vault-policy",
+            $"{Types.VaultEntity}::{user}-vault-entity",
+            $"{Types.VaultAlias}::{user}-vault-alias",
+            $"{Types.VaultPolicy}::{user}-vault-policy",
             $"{WorkstationUser.Type}::{user}",
         ];
         Assert.Equal(expected.Order(StringComparer.Ordinal), mine);

@@ -9,9 +9,6 @@ namespace Workstation.Tests;
 /// <summary>Each person's Vault entity, alias and policy: exact inputs, the auth mount accessor, the explicit provider.</summary>
 public class VaultTests
 {
-    private const string EntityType = "vault:identity/entity:Entity";
-    private const string AliasType = "vault:identity/entityAlias:EntityAlias";
-    private const string PolicyType = "vault:index/policy:Policy";
 
     private static Task<Run> RunAsync(DictConfig? config = null, MockWorld? world = null) =>
         Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(config), Fixture.Bundle).Outputs, world);
@@ -25,12 +22,12 @@ public class VaultTests
         var run = await RunAsync();
         Assert.Equal(
             $$"""{"disabled":false,"externalPolicies":false,"metadata":{"authentik_user":"{{authentikUser}}","managed-by":"workstation","os_user":"{{user}}"},"name":"{{user}}","policies":["workstation-{{user}}"]}""",
-            run.Named(EntityType, $"{user}-vault-entity").Canonical);
+            run.Named(Types.VaultEntity, $"{user}-vault-entity").Canonical);
         Assert.Equal(
             $$"""{"canonicalId":"{{user}}-vault-entity-id","mountAccessor":"{{MockWorld.OidcAccessor}}","name":"{{authentikUser}}"}""",
-            run.Named(AliasType, $"{user}-vault-alias").Canonical);
+            run.Named(Types.VaultAlias, $"{user}-vault-alias").Canonical);
 
-        var policy = run.Named(PolicyType, $"{user}-vault-policy");
+        var policy = run.Named(Types.VaultPolicy, $"{user}-vault-policy");
         Assert.Equal($"workstation-{user}", policy.Str("name"));
         Assert.Equal(VaultAccess.PolicyJson(VaultAccess.Grants(user, VaultOptions.Default)), policy.Str("policy"));
     }
@@ -41,7 +38,7 @@ public class VaultTests
         var run = await RunAsync();
         foreach (var user in new[] { "wiz", "alice", "bob" })
         {
-            using var doc = JsonDocument.Parse(run.Named(PolicyType, $"{user}-vault-policy").Str("policy")!);
+            using var doc = JsonDocument.Parse(run.Named(Types.VaultPolicy, $"{user}-vault-policy").Str("policy")!);
             var paths = doc.RootElement.GetProperty("path").EnumerateObject().Select(p => p.Name).ToList();
             Assert.Equal([$"secret/data/users/{user}/*", $"secret/metadata/users/{user}/*"], paths);
             Assert.DoesNotContain(paths, p => p.StartsWith("sys", StringComparison.Ordinal));
@@ -53,7 +50,7 @@ public class VaultTests
     {
         var config = Fixture.Config().With(ConfigKeys.VaultKvMount, "kv").With(ConfigKeys.VaultUsersPath, "people/devvm").With(ConfigKeys.VaultOidcMount, "authentik");
         var run = await RunAsync(config);
-        Assert.Contains("\"kv/data/people/devvm/alice/*\"", run.Named(PolicyType, "alice-vault-policy").Str("policy"), StringComparison.Ordinal);
+        Assert.Contains("\"kv/data/people/devvm/alice/*\"", run.Named(Types.VaultPolicy, "alice-vault-policy").Str("policy"), StringComparison.Ordinal);
         var lookup = Assert.Single(run.Calls!, c => c.Token == MockWorld.GetAuthBackendToken);
         Assert.Equal("authentik", lookup.Args["path"]);
     }
@@ -68,7 +65,7 @@ public class VaultTests
 
         var configured = await RunAsync(Fixture.Config().With(ConfigKeys.VaultOidcMountAccessor, "auth_oidc_configured"));
         Assert.DoesNotContain(configured.Calls!, c => c.Token == MockWorld.GetAuthBackendToken);
-        Assert.Equal("auth_oidc_configured", configured.Named(AliasType, "alice-vault-alias").Str("mountAccessor"));
+        Assert.Equal("auth_oidc_configured", configured.Named(Types.VaultAlias, "alice-vault-alias").Str("mountAccessor"));
     }
 
     [Fact]
