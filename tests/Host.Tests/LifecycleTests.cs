@@ -107,8 +107,13 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
             var apply = box.RunAsync(Hal.Apply(), stdin: Hal.TokenStdin, timeout: TimeSpan.FromMinutes(3));
             var killed = await box.ScriptAsync("""
                 set -euo pipefail
+                # The apply's own SSH session may not have started it yet: wait for it to
+                # appear before treating its absence as "it already ended".
+                started=0
                 for _ in $(seq 1 3000); do
-                  if ! pgrep -f 'workstation user apply hal ' >/dev/null; then
+                  if pgrep -f 'workstation user apply hal ' >/dev/null; then
+                    started=1
+                  elif ((started)); then
                     echo "the apply ended before its clone could be interrupted" >&2
                     exit 1
                   fi
