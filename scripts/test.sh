@@ -28,7 +28,7 @@ run_tests() {
   local project=$1 log
   shift
   log="$results/$(basename "$project").log"
-  if dotnet test "$project" --nologo -v q "$@" 2>&1 | tee "$log"; then :; else status=1; fi
+  if dotnet test "$project" --nologo -v q --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$log"; then :; else status=1; fi
   # dotnet test summary: "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12, ..."
   local line
   line=$(grep -E '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$log" | tail -n 1 || true)
