@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # sandbox.sh — a disposable devvm: a Debian rootfs built by debootstrap from
 # host/packages.txt + host/npm-packages.txt, booted by systemd-nspawn (systemd is
-# PID 1) and reachable over SSH on 127.0.0.1 only.
+# PID 1) in a network namespace of its own, and reachable over SSH on this
+# machine's 127.0.0.1 only (a socat forwarder into the namespace's loopback).
+# The box's firewall and ports are its own: nothing it does reaches this
+# machine's firewall, routes or loopback ports (but the SSH one).
 #
 #   scripts/sandbox.sh up            build (cached) + boot a clean instance, print env;
 #                                    an instance left running is replaced, and what a
@@ -18,7 +21,7 @@
 # SANDBOX_UP_TIMEOUT (90 s).
 set -euo pipefail
 
-readonly RECIPE_VERSION=1 # bump whenever the build steps below change
+readonly RECIPE_VERSION=1 # bump whenever what the build steps below produce changes
 readonly SUITE=bookworm
 readonly MACHINE=ws-sandbox
 
@@ -27,6 +30,9 @@ CACHE="${WORKSTATION_CACHE:-/var/cache/workstation}/sandbox"
 INSTANCE="$CACHE/instance"
 KEYS="$CACHE/ssh"
 UP_TIMEOUT="${SANDBOX_UP_TIMEOUT:-90}"
+# The box's network namespace, named after the cache so two caches never share one.
+NETNS="ws-sandbox-$(printf '%s' "$CACHE" | sha256sum | cut -c1-8)"
+NETNS_PATH="/run/netns/$NETNS"
 
 die() { echo "sandbox: $*" >&2; exit 1; }
 log() { echo "sandbox: $*" >&2; }
@@ -54,6 +60,8 @@ ensure_tools() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
   command -v ssh >/dev/null || missing+=(openssh-client)
+  command -v socat >/dev/null || missing+=(socat)
+  command -v ip >/dev/null || missing+=(iproute2)
   ((${#missing[@]} == 0)) && return 0
   require_root
   log "installing ${missing[*]}"
@@ -120,6 +128,19 @@ remove_tree() { # unmount whatever is mounted below $1 (a killed debootstrap, a 
   rm -rf --one-file-system "$1"
 }
 
+# retry N CMD...: run CMD up to N times, 10 s apart (a mirror or registry
+# that fails for a moment must not fail a whole build).
+retry() {
+  local n="$1" i
+  shift
+  for ((i = 1; ; i++)); do
+    "$@" && return 0
+    ((i < n)) || return 1
+    log "attempt $i of $n failed: $1 ...; again in 10s"
+    sleep 10
+  done
+}
+
 # Run a command inside a (not booted) tree; the host's CA bundle is lent for the
 # build only, so TLS works behind a proxy whose CA the host trusts.
 in_tree() {
@@ -131,13 +152,22 @@ in_tree() {
   systemd-nspawn --quiet --register=no --keep-unit --pipe -D "$dir" "${ca[@]}" "$@" 9>&-
 }
 
+# debootstrap into DIR from MIRROR, starting over from nothing (a retry after a
+# half-finished run must not build on its leftovers).
+debootstrap_fresh() { # DIR MIRROR
+  remove_tree "$1"
+  debootstrap --variant=minbase "$SUITE" "$1" "$2"
+}
+
 build_rootfs() {
   local rootfs="$1" tmp="$1.tmp" mirror blog="$CACHE/build.log" apt_list=() npm_list=()
+  # A failed build's log is kept beside the next one's.
+  [[ ! -s "$blog" ]] || mv -f "$blog" "$CACHE/build.previous.log"
   mirror="$(find_mirror)"
   local old
   for old in "$CACHE"/rootfs-*.tmp; do remove_tree "$old"; done # interrupted builds are never used
   log "building $(basename "$rootfs") from $mirror (log: $blog)"
-  debootstrap --variant=minbase "$SUITE" "$tmp" "$mirror" >"$blog" 2>&1 9>&- ||
+  retry 3 debootstrap_fresh "$tmp" "$mirror" >"$blog" 2>&1 9>&- ||
     die "debootstrap failed; see $blog"
   # apt, not debootstrap's resolver, installs the list (npm needs virtual packages).
   # policy-rc.d: no service starts during the build (the network is the host's).
@@ -145,13 +175,13 @@ build_rootfs() {
   chmod 755 "$tmp/usr/sbin/policy-rc.d"
   mapfile -t apt_list < <(apt_packages)
   log "apt-get install ${#apt_list[@]} packages"
-  in_tree "$tmp" --setenv=DEBIAN_FRONTEND=noninteractive sh -ec \
+  retry 3 in_tree "$tmp" --setenv=DEBIAN_FRONTEND=noninteractive sh -ec \
     'apt-get update -qq; apt-get install -y -qq --no-install-recommends "$@"; apt-get clean' \
     sh "${apt_list[@]}" >>"$blog" 2>&1 || die "apt-get install failed; see $blog"
   mapfile -t npm_list < <(npm_packages)
   if ((${#npm_list[@]})); then
     log "npm install -g ${npm_list[*]}"
-    in_tree "$tmp" npm install -g --no-fund --no-audit --loglevel=error "${npm_list[@]}" >>"$blog" 2>&1 ||
+    retry 3 in_tree "$tmp" npm install -g --no-fund --no-audit --loglevel=error "${npm_list[@]}" >>"$blog" 2>&1 ||
       die "npm install -g failed; see $blog"
   fi
   in_tree "$tmp" sh -ec 'claude --version; playwright-mcp --help >/dev/null' >>"$blog" 2>&1 ||
@@ -170,7 +200,7 @@ configure_instance() { # $1 = the instance root, $2 = ssh port
   install -d -m 700 "$r/root/.ssh"
   install -m 600 "$KEYS/id_ed25519.pub" "$r/root/.ssh/authorized_keys"
   cat >"$r/etc/ssh/sshd_config" <<EOF
-# Written by scripts/sandbox.sh: loopback only (the container shares the host network).
+# Written by scripts/sandbox.sh: the box's own loopback (reached through the forwarder).
 Port $2
 ListenAddress 127.0.0.1
 HostKey /etc/ssh/ssh_host_ed25519_key
@@ -223,8 +253,12 @@ stray_pids() {
   for p in /proc/[0-9]*; do
     p="${p#/proc/}"
     [[ "$p" != "$self" ]] || continue
-    if mapfile -d '' -t args 2>/dev/null <"/proc/$p/cmdline" && ((${#args[@]} > 2)) &&
-      [[ "${args[0]##*/}" == systemd-nspawn ]]; then
+    mapfile -d '' -t args 2>/dev/null <"/proc/$p/cmdline" || continue
+    if ((${#args[@]} > 1)) && [[ "${args[0]##*/}" == socat && "${args[*]}" == *"--net=$NETNS_PATH "* ]]; then
+      echo "$p" # the SSH forwarder into our namespace
+      continue
+    fi
+    if ((${#args[@]} > 2)) && [[ "${args[0]##*/}" == systemd-nspawn ]]; then
       local i
       for ((i = 1; i < ${#args[@]} - 1; i++)); do
         if [[ "${args[i]}" == -D && "${args[i + 1]}" == "$CACHE"/* ]]; then
@@ -317,10 +351,13 @@ cmd_up() {
   echo "$want_port" >"$INSTANCE/port"
   basename "$rootfs" >"$INSTANCE/rootfs"
   configure_instance "$INSTANCE/root" "$want_port"
+  netns_up
   setsid nohup systemd-nspawn --boot --register=no --keep-unit --console=read-only \
+    --network-namespace-path="$NETNS_PATH" --capability=CAP_NET_ADMIN \
     -D "$INSTANCE/root" -M "$MACHINE" </dev/null >"$INSTANCE/nspawn.log" 2>&1 9>&- &
   pid=$!
   echo "$pid" >"$INSTANCE/nspawn.pid"
+  start_forwarder "$want_port"
   if ! wait_ready "$pid"; then
     tail -n 20 "$INSTANCE/nspawn.log" >&2 || true
     stop_instance
@@ -328,6 +365,26 @@ cmd_up() {
   fi
   log "up in ${SECONDS}s"
   print_env
+}
+
+# The box's own network namespace: loopback only, no route out, nothing shared
+# with this machine. Created by `up`, deleted by `down` (a leftover is replaced).
+netns_up() {
+  if [[ -e "$NETNS_PATH" ]]; then ip netns delete "$NETNS" 2>/dev/null || true; fi
+  ip netns add "$NETNS" || die "cannot create the network namespace $NETNS"
+  ip -n "$NETNS" link set lo up
+}
+
+netns_down() {
+  if [[ -e "$NETNS_PATH" ]]; then ip netns delete "$NETNS" || log "could not delete the network namespace $NETNS"; fi
+}
+
+# 127.0.0.1:PORT on this machine → 127.0.0.1:PORT in the box's namespace (sshd).
+start_forwarder() { # $1 = port
+  setsid nohup socat "TCP4-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" \
+    "EXEC:nsenter --net=$NETNS_PATH socat STDIO TCP4\\:127.0.0.1\\:$1" \
+    </dev/null >"$INSTANCE/forward.log" 2>&1 9>&- &
+  echo "$!" >"$INSTANCE/forward.pid"
 }
 
 stop_instance() {
@@ -343,6 +400,7 @@ stop_instance() {
     fi
   fi
   kill_strays
+  netns_down
   remove_tree "$INSTANCE"
 }
 
