@@ -1,9 +1,9 @@
 namespace Workstation.Roster;
 
-/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]` and `roster docs multi-tenancy [OUT]`.</summary>
+/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
 public static class Cli
 {
-    private const string Usage = "usage: roster validate [ROSTER]\n       roster derive --json [ROSTER]\n       roster docs multi-tenancy [OUT]\n(ROSTER defaults to roster.yaml, OUT to docs/multi-tenancy.md)";
+    private const string Usage = "usage: roster validate [ROSTER]\n       roster derive --json [ROSTER]\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n(ROSTER defaults to roster.yaml; OUT to docs/multi-tenancy.md, or host/lib/rules.sh)";
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
@@ -32,6 +32,14 @@ public static class Cli
                     // Generated, not hand-written: the doc states what Roster/Access grants.
                     var path = rest.ElementAtOrDefault(1) ?? Access.MultiTenancyDoc.RelativePath;
                     File.WriteAllText(path, Access.MultiTenancyDoc.Render(), new System.Text.UTF8Encoding(false));
+                    stdout.WriteLine($"wrote {path}");
+                    return 0;
+                }
+            case "host-rules" when rest.Count <= 1:
+                {
+                    // Generated, not hand-written: the host checks what the engine checks.
+                    var path = rest.FirstOrDefault() ?? HostRules.RelativePath;
+                    File.WriteAllText(path, HostRules.Render(), new System.Text.UTF8Encoding(false));
                     stdout.WriteLine($"wrote {path}");
                     return 0;
                 }

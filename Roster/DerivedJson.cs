@@ -49,6 +49,8 @@ public static class DerivedJson
         w.WriteBoolean("admin", u.IsAdmin);
         if (u.Uid is { } uid) w.WriteNumber("uid", uid); else w.WriteNull("uid");
         w.WriteBoolean("adopt", u.Adopt);
+        Strings(w, "revoke_groups", u.RevokeGroups);
+        w.WriteBoolean("private_home", u.PrivateHome);
         WritePorts(w, u.Ports);
         w.WriteString("home", u.Home);
         w.WriteString("marker_group", u.MarkerGroup);

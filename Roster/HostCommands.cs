@@ -4,6 +4,7 @@ using System.Text;
 namespace Workstation.Roster;
 
 /// <summary>Machine-wide values the per-user host steps read from /etc/workstation/site.env.</summary>
+/// <param name="EdgeUser">The account the edge/dispatcher runs as: besides the owner, the only one that may connect to t3 ports; null: none.</param>
 public sealed record SiteSettings(
     string RepoUrl,
     string OidcIssuer,
@@ -11,7 +12,8 @@ public sealed record SiteSettings(
     string ClusterName,
     string ClusterServer,
     string VaultAddr,
-    string T3Command);
+    string T3Command,
+    string? EdgeUser = null);
 
 /// <summary>
 /// The exact one-line commands the Pulumi program runs over SSH. The host tests run these
@@ -40,10 +42,17 @@ public static class HostCommands
         return sb.ToString();
     }
 
-    public static string Site(SiteSettings s) =>
-        $"{Cli} site apply --repo-url {Quote(s.RepoUrl)} --oidc-issuer {Quote(s.OidcIssuer)} " +
-        $"--oidc-client-id {Quote(s.OidcClientId)} --cluster-name {Quote(s.ClusterName)} " +
-        $"--cluster-server {Quote(s.ClusterServer)} --vault-addr {Quote(s.VaultAddr)} --t3-command {Quote(s.T3Command)}";
+    /// <summary>The site values, plus the roster's extra privileged groups (the built-in ones are in host/lib/rules.sh).</summary>
+    public static string Site(SiteSettings s, RosterSettings roster)
+    {
+        var sb = new StringBuilder($"{Cli} site apply --repo-url {Quote(s.RepoUrl)} --oidc-issuer {Quote(s.OidcIssuer)} " +
+            $"--oidc-client-id {Quote(s.OidcClientId)} --cluster-name {Quote(s.ClusterName)} " +
+            $"--cluster-server {Quote(s.ClusterServer)} --vault-addr {Quote(s.VaultAddr)} --t3-command {Quote(s.T3Command)}");
+        if (s.EdgeUser is { } edge) sb.Append(" --edge-user ").Append(Quote(edge));
+        if (roster.PrivilegedGroups.Count > 0)
+            sb.Append(" --privileged-groups ").Append(string.Join(',', roster.PrivilegedGroups.Order(StringComparer.Ordinal)));
+        return sb.ToString();
+    }
 
     private static string UserCommand(string verb, DerivedUser u, bool tokenOnStdin)
     {
@@ -51,6 +60,8 @@ public static class HostCommands
         if (u.Uid is { } uid) sb.Append(CultureInfo.InvariantCulture, $" --uid {uid}");
         if (u.TierGroups.Count > 0) sb.Append(" --groups ").Append(string.Join(',', u.TierGroups));
         if (u.Adopt) sb.Append(" --adopt");
+        if (u.RevokeGroups.Count > 0) sb.Append(" --revoke-groups ").Append(string.Join(',', u.RevokeGroups));
+        if (u.PrivateHome) sb.Append(" --private-home");
         if (tokenOnStdin) sb.Append(" --token-stdin");
         return sb.ToString();
     }

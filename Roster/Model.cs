@@ -13,6 +13,8 @@ public sealed record Ports(int T3, int Playwright);
 /// <summary>
 /// A person on the devvm: the admin or a user, as written in the roster. ExternalBindings maps
 /// a namespace to the name of the RoleBinding another stack made there for this person.
+/// RevokeGroups and PrivateHome are the explicit, reviewable fixes for host drift: the only
+/// way a group is ever removed, or an existing home's mode changed.
 /// </summary>
 public sealed record Person(
     string OsUser,
@@ -24,7 +26,9 @@ public sealed record Person(
     IReadOnlyDictionary<string, string> ExternalBindings,
     Ports Ports,
     int? Uid,
-    bool Adopt);
+    bool Adopt,
+    IReadOnlyList<string> RevokeGroups,
+    bool PrivateHome);
 
 /// <summary>
 /// A tombstone: a retired user whose uid and ports stay reserved for them. AuthentikUser (null:
@@ -32,14 +36,20 @@ public sealed record Person(
 /// </summary>
 public sealed record RetiredUser(string OsUser, int? Uid, Ports Ports, string? AuthentikUser = null, string? K8sUser = null);
 
+/// <param name="PrivilegedGroups">Groups that count as privileged on top of <see cref="Rules.PrivilegedGroups"/> (host drift reports them).</param>
 public sealed record RosterSettings(
     int T3BasePort,
     int PlaywrightBasePort,
     IReadOnlyList<string> DenyUsers,
     string K8sUsernamePrefix,
-    K8sUsernameClaim K8sUsernameClaim)
+    K8sUsernameClaim K8sUsernameClaim,
+    IReadOnlyList<string> PrivilegedGroups)
 {
-    public static RosterSettings Default { get; } = new(3773, 8931, [], "", K8sUsernameClaim.Email);
+    public static RosterSettings Default { get; } = new(3773, 8931, [], "", K8sUsernameClaim.Email, []);
+
+    /// <summary>The built-in privileged groups and the roster's own, sorted, once each.</summary>
+    public IReadOnlyList<string> AllPrivilegedGroups =>
+        Rules.PrivilegedGroups.Concat(PrivilegedGroups).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 }
 
 /// <summary>Which OIDC claim the apiserver uses as the Kubernetes user name.</summary>

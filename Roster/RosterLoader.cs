@@ -126,7 +126,7 @@ public static class RosterLoader
         {
             var d = RosterSettings.Default;
             if (AsMap(node, "settings") is not { } map) return d;
-            var f = Fields(map, "settings", ["t3_base_port", "playwright_base_port", "deny_users", "k8s_username_prefix", "k8s_username_claim"], []);
+            var f = Fields(map, "settings", ["t3_base_port", "playwright_base_port", "deny_users", "k8s_username_prefix", "k8s_username_claim", "privileged_groups"], []);
             var claim = d.K8sUsernameClaim;
             if (f.TryGetValue("k8s_username_claim", out var c) && Str(c, "settings.k8s_username_claim") is { } cs)
             {
@@ -155,11 +155,12 @@ public static class RosterLoader
             return new RosterSettings(
                 f.TryGetValue("t3_base_port", out var t) ? Port(t, "settings.t3_base_port") ?? d.T3BasePort : d.T3BasePort,
                 f.TryGetValue("playwright_base_port", out var w) ? Port(w, "settings.playwright_base_port") ?? d.PlaywrightBasePort : d.PlaywrightBasePort,
-                deny, prefix, claim);
+                deny, prefix, claim,
+                ReadGroups(f, "privileged_groups", "settings"));
         }
 
-        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt"];
-        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "ports", "uid", "adopt"];
+        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "private_home"];
+        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "ports", "uid", "adopt", "revoke_groups", "private_home"];
 
         /// <summary>Reads the admin (keyed by its os_user field) or a user (keyed by the map key).</summary>
         private Located<Person>? ReadPerson(YNode node, string path, YScalar? key, bool isAdmin)
@@ -192,6 +193,7 @@ public static class RosterLoader
             if (!isAdmin && tier == Tier.PowerUser && nsNode is not null)
                 Error(nsNode.At, path + ".namespaces", "namespaces apply only to the namespace-owner tier");
             var ports = f.TryGetValue("ports", out var pt) ? ReadPorts(pt, path + ".ports") : new PartialPorts(null, null, map.At);
+            var revoke = ReadRevokeGroups(f, path, osUser, tier);
             var person = new Person(
                 osUser ?? "",
                 f.TryGetValue("authentik_user", out var au) ? Str(au, path + ".authentik_user") ?? "" : "",
@@ -200,7 +202,9 @@ public static class RosterLoader
                 tier, namespaces, external,
                 new Ports(ports.T3 ?? 0, ports.Playwright ?? 0),
                 f.TryGetValue("uid", out var ud) ? Int(ud, path + ".uid") : null,
-                f.TryGetValue("adopt", out var ad) && (Bool(ad, path + ".adopt") ?? false));
+                f.TryGetValue("adopt", out var ad) && (Bool(ad, path + ".adopt") ?? false),
+                revoke,
+                f.TryGetValue("private_home", out var ph) && (Bool(ph, path + ".private_home") ?? false));
             return new Located<Person>(person, path, osNode?.At ?? map.At, f, ports, map.At);
         }
 
@@ -224,6 +228,48 @@ public static class RosterLoader
             var tombstone = new RetiredUser(key.Value, uid, new Ports(ports.T3 ?? 0, ports.Playwright ?? 0),
                 ids.GetValueOrDefault("authentik_user"), ids.GetValueOrDefault("k8s_user"));
             return new Located<RetiredUser>(tombstone, path, key.At, f, ports, map.At);
+        }
+
+        /// <summary>A list of group names (valid, each once), e.g. settings.privileged_groups.</summary>
+        private List<string> ReadGroups(Dictionary<string, YNode> f, string name, string path)
+        {
+            var result = new List<string>();
+            if (!f.TryGetValue(name, out var node)) return result;
+            foreach (var (item, field) in List(node, $"{path}.{name}"))
+            {
+                if (Str(item, field) is not { } g) continue;
+                if (!Rules.AccountName().IsMatch(g))
+                    Error(item.At, field, $"'{g}' is not a valid group name: {Rules.WhyInvalid(g, Rules.AccountName())}");
+                else if (result.Contains(g))
+                    Error(item.At, field, $"group '{g}' is listed twice");
+                else result.Add(g);
+            }
+            return result;
+        }
+
+        /// <summary>
+        /// revoke_groups: supplementary groups to remove from the account, the one way a group is
+        /// ever removed. A group the tier grants (it would be added back) or the marker group (the
+        /// account would stop being managed) is refused.
+        /// </summary>
+        private List<string> ReadRevokeGroups(Dictionary<string, YNode> f, string path, string? osUser, Tier tier)
+        {
+            var groups = ReadGroups(f, "revoke_groups", path);
+            if (groups.Count == 0 || !f.TryGetValue("revoke_groups", out var node) || node is not YSeq seq) return groups;
+            var kept = new List<string>();
+            foreach (var (g, i) in groups.Select((g, i) => (g, i)))
+            {
+                var at = seq.Items.FirstOrDefault(n => n is YScalar s && s.Value == g)?.At ?? node.At;
+                var field = $"{path}.revoke_groups[{i}]";
+                if (g == Rules.MarkerGroup)
+                    Error(at, field, $"'{g}' is the marker group every managed account keeps; to offboard, move the entry to retired:");
+                else if (Rules.TierGroups(tier).Contains(g))
+                    Error(at, field, $"'{g}' is granted by tier {tier.ToYaml()}, so it can't be revoked as well");
+                else if (g == osUser)
+                    Error(at, field, $"'{g}' is the account's own group");
+                else kept.Add(g);
+            }
+            return kept;
         }
 
         private List<string> ReadNames(Dictionary<string, YNode> f, string name, string path)
@@ -466,9 +512,13 @@ public static class RosterLoader
             var field = path == "admin" ? "admin.os_user" : path;
             if (name.Length == 0) return; // already reported as missing
             if (!Rules.OsUser().IsMatch(name))
-                reader.Report(at, field, $"'{name}' is not a valid os_user: {Rules.WhyInvalid(name, Rules.OsUser())}");
+                reader.Report(at, field, Rules.AccountName().IsMatch(name)
+                    ? $"'{name}' is not a valid os_user: it becomes part of Kubernetes object names and labels, so it must match {Rules.Display(Rules.OsUser())} (no '_', a letter first, a letter or digit last)"
+                    : $"'{name}' is not a valid os_user: {Rules.WhyInvalid(name, Rules.OsUser())}");
             else if (Rules.ReservedUsers.Contains(name))
                 reader.Report(at, field, $"'{name}' is a reserved system account and can't be managed");
+            else if (Rules.ReservedGroupNames.Contains(name) || settings.PrivilegedGroups.Contains(name))
+                reader.Report(at, field, $"'{name}' is the name of a group Workstation manages or treats as privileged, so it can't be an os_user");
             else if (settings.DenyUsers.Contains(name))
                 reader.Report(at, field, $"'{name}' is on settings.deny_users and can't be managed");
             if (seen.TryGetValue(name, out var first))

@@ -3,8 +3,8 @@ using System.Text.RegularExpressions;
 namespace Workstation.Roster;
 
 /// <summary>
-/// The naming and range rules. host/lib/validate.sh re-checks the same rules on
-/// the host; tests/Roster.Tests keep the two in step.
+/// The naming and range rules. The host re-checks them from host/lib/rules.sh, which
+/// <see cref="HostRules"/> generates from this class (a test fails when the two differ).
 /// </summary>
 public static partial class Rules
 {
@@ -19,8 +19,17 @@ public static partial class Rules
     /// <summary>The group every managed account carries, so the host can tell managed accounts from others.</summary>
     public const string MarkerGroup = "workstation";
 
-    [GeneratedRegex(@"^[a-z_][a-z0-9_-]{0,31}\z")]
+    /// <summary>
+    /// A managed account: 1-32 characters, a lowercase letter first, a letter or digit last,
+    /// '-' allowed between. Stricter than Linux, because os_user becomes part of Kubernetes
+    /// object names and label values (DNS-1123: no '_', no trailing '-').
+    /// </summary>
+    [GeneratedRegex(@"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?\z")]
     public static partial Regex OsUser();
+
+    /// <summary>Any Linux account or group name (Debian's default NAME_REGEX, 32 characters): groups, the SSH user, the edge user.</summary>
+    [GeneratedRegex(@"^[a-z_][a-z0-9_-]{0,31}\z")]
+    public static partial Regex AccountName();
 
     [GeneratedRegex(@"^[A-Za-z0-9._@-]{1,64}\z")]
     public static partial Regex AuthentikUser();
@@ -51,7 +60,23 @@ public static partial class Rules
 
     /// <summary>Tier groups: only the admin gets any; every account also gets the marker group.</summary>
     public static IReadOnlyList<string> TierGroups(Tier tier) =>
-        tier == Tier.Admin ? ["code-shared", "docker", "sudo"] : [];
+        tier == Tier.Admin ? AdminGroups : [];
+
+    private static readonly string[] AdminGroups = ["code-shared", "docker", "sudo"];
+
+    /// <summary>
+    /// Groups that reach beyond the holder's own account (root, or another person's files).
+    /// Holding one that the tier does not grant is drift: reported, and removed only by an
+    /// explicit revoke_groups. settings.privileged_groups adds to this list.
+    /// </summary>
+    public static IReadOnlyList<string> PrivilegedGroups { get; } = AdminGroups;
+
+    /// <summary>
+    /// Names an os_user can't take because Workstation manages a group of that name: the marker
+    /// group and every tier group (useradd -U would collide, and the account would read as a grant).
+    /// </summary>
+    public static IReadOnlySet<string> ReservedGroupNames { get; } =
+        new SortedSet<string>(Enum.GetValues<Tier>().SelectMany(TierGroups).Append(MarkerGroup), StringComparer.Ordinal);
 
     /// <summary>
     /// What YAML 1.2 (core schema, as editors and roster.schema.json read it) makes of a plain

@@ -107,7 +107,62 @@ public static class MultiTenancyDoc
         Line("Moving a tombstone back to `users:` flips the entity back to enabled, recreates the policy,");
         Line("bindings and group membership, and the new host step's `user apply` resumes the account");
         Line("with the same uid and ports.");
+        HostThreatModel(Line);
         return sb.ToString();
+    }
+
+    /// <summary>What each tier can and cannot reach on the devvm itself, and what stays open.</summary>
+    private static void HostThreatModel(Action<string> line)
+    {
+        void Line(string s = "") => line(s);
+        var privileged = Codes(Rules.PrivilegedGroups);
+        Line();
+        Line("## On the devvm: the host threat model");
+        Line();
+        Line("Everyone shares one Linux host. The cluster, Vault and the edge enforce the tiers above;");
+        Line("on the host they rest on Unix accounts and on what the host layer (`docs/host.md`) adds.");
+        Line("The attacker in mind is a person on the roster, logged in as themselves, or anything");
+        Line("running as them.");
+        Line();
+        Line("| another person's … | admin | power-user, namespace-owner |");
+        Line("| --- | --- | --- |");
+        Line("| root | yes: `sudo` and `docker` (root-equivalent) | no |");
+        Line("| home and files | yes, as root | no: a home Workstation creates is 0700 whatever `login.defs` says; an adopted home that others can read or enter is reported as drift until the roster's `private_home` closes it |");
+        Line("| services (`t3`, `playwright` ports on 127.0.0.1) | only by changing the firewall as root | no: refused at connect by the kernel (`nft` table `inet workstation`, matching the socket's owner): only the owner connects to a port, plus, for a t3 port, the site's edge account; only the owner's socket can answer on it, so nobody can stand in for a stopped service |");
+        Line("| processes | yes, as root | no (Unix: signals and `/proc` across uids are refused) |");
+        Line("| locks and Workstation's run state | yes, as root | no: `/run/workstation` is root's, 0700, checked before use; never the world-writable `/run/lock` |");
+        Line("| root's work on their behalf | - | can't hold it: work run as them (the clone, the claude CLI, file writes in their home) runs as a transient unit with no descriptor of root's, its own session, a deadline; git reads no config or hook of theirs; a FIFO where a file is expected is refused; the cut (`user suspend`) locks them out and kills their processes before it waits for anything |");
+        Line();
+        Line($"Tiers hold on existing accounts too: a privileged group ({privileged}, and");
+        Line("`settings.privileged_groups`) held beyond the tier, say by a demoted admin, is reported by");
+        Line("every `user apply` and by `workstation user status USER --json`, and removed only by the");
+        Line("roster's `revoke_groups`, which shows in review. Nothing is removed implicitly.");
+        Line();
+        Line("### Residual risks");
+        Line();
+        Line("- **Playwright MCP runs code for whoever reaches it.** `@playwright/mcp` 0.0.76 always enables");
+        Line("  `browser_run_code_unsafe` (arbitrary JavaScript in the server process, as the user) and");
+        Line("  `browser_evaluate`: they are in its `core` capability, and no flag or config key turns them");
+        Line("  off (`--caps` only adds). Its Host-header check stops DNS rebinding, not a local client, and");
+        Line("  its `POST /killkillkill` stops it without authentication. The firewall is what keeps everyone");
+        Line("  but the owner out; the owner's own Claude, and anything running as the owner, has that power");
+        Line("  anyway. We start it without extra capabilities (`--caps`), with file access limited to the");
+        Line("  workspace (no `--allow-unrestricted-file-access`, so no `file://` navigation) and output in");
+        Line("  `~/.cache/playwright-mcp`.");
+        Line("- **Only the pinned ports are guarded.** A server a person starts by hand on another port is");
+        Line("  open to every local user, as on any shared host; so are Unix sockets they make world-writable.");
+        Line("- **The admin is root.** `sudo` and `docker`; their t3 terminals run without the read-only");
+        Line("  system the other tiers get, so they can `sudo apt` and edit `/etc`.");
+        Line("- **t3 terminals are full shells.** No `NoNewPrivileges` and a shared `/tmp` for t3 (people");
+        Line("  work in them), so set-uid programs and the kernel stay the local attack surface.");
+        Line("- **Cluster reach.** A power-user reads ConfigMaps, pod specs, events and logs cluster-wide,");
+        Line("  and whatever was put there by mistake (a token in an env var, a password in a log). A");
+        Line("  namespace-owner holds `admin` in each own namespace: secrets and service-account tokens");
+        Line("  there, and `exec` into its pods.");
+        Line("- **Drift is reported, not fixed.** A privileged group or an open home stays until the roster");
+        Line("  says `revoke_groups` or `private_home`; the warning repeats on every apply until then.");
+        Line("- **Slices nest by name.** systemd reads `-` as hierarchy, so `workstation-bob-x.slice` sits");
+        Line("  under `workstation-bob.slice`: resource accounting, not access, is shared between such names.");
     }
 
     private static IEnumerable<(string Where, string What, string Detail)> Rows(DerivedUser u, K8sOptions k8s, VaultOptions vault)
@@ -156,7 +211,7 @@ public static class MultiTenancyDoc
     /// <summary>A placeholder person of a tier: the doc shows the rules, not the current roster.</summary>
     private static DerivedUser Sample(Tier tier) => Derivation.Derive(
         new Person("<user>", "<authentik_user>", "<k8s_user>", "<email>", tier,
-            tier == Tier.NamespaceOwner ? ["<namespace>"] : [], new Dictionary<string, string>(), new Ports(0, 0), null, false),
+            tier == Tier.NamespaceOwner ? ["<namespace>"] : [], new Dictionary<string, string>(), new Ports(0, 0), null, false, [], false),
         RosterSettings.Default);
 
     private static string Codes(IEnumerable<string> values) => string.Join(", ", values.Select(v => $"`{v}`"));

@@ -54,7 +54,7 @@ public class AllAtOnceTests
         string[] expected =
         [
             "roster.yaml:2:17: settings.t3_base_port: port 80 is outside 1024-65535",
-            "roster.yaml:9:3: users.Bad: 'Bad' is not a valid os_user: it must match ^[a-z_][a-z0-9_-]{0,31}$",
+            "roster.yaml:9:3: users.Bad: 'Bad' is not a valid os_user: it must match ^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$",
             "roster.yaml:18:5: users.alice.emial: unknown key 'emial' (did you mean 'email'?)",
             "roster.yaml:22:5: users.bob.namespaces: a namespace-owner needs at least one namespace",
             "roster.yaml:26:18: users.bob.ports.t3: port 3775 is already used by users.alice.ports.t3",

@@ -105,6 +105,21 @@ public class DerivationTests
     }
 
     [Fact]
+    public void Revoke_groups_derive_sorted_and_private_home_as_written()
+    {
+        var roster = Derivation.Derive(RosterLoader.Load(TestFiles.Head +
+            TestFiles.User("bea", 3774, 8932, extra: "    revoke_groups: [sudo, code-shared, _lxd]\n    private_home: true\n") +
+            TestFiles.User("cy", 3775, 8933)).ModelOrThrow());
+        var bea = roster.Users.Single(u => u.OsUser == "bea");
+        Assert.Equal(["_lxd", "code-shared", "sudo"], bea.RevokeGroups);
+        Assert.True(bea.PrivateHome);
+        var cy = roster.Users.Single(u => u.OsUser == "cy");
+        Assert.Empty(cy.RevokeGroups);
+        Assert.False(cy.PrivateHome);
+        Assert.Contains("\"revoke_groups\": [\n        \"_lxd\",\n        \"code-shared\",\n        \"sudo\"\n      ],\n      \"private_home\": true,", DerivedJson.Write(roster), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Tier_groups_marker_group_and_k8s_subjects()
     {
         var roster = Derive(File.ReadAllText(TestFiles.ShippedRoster));
@@ -157,6 +172,8 @@ public class DerivationTests
               "admin": false,
               "uid": 2001,
               "adopt": false,
+              "revoke_groups": [],
+              "private_home": false,
               "ports": {
                 "t3": 3774,
                 "playwright": 8932
@@ -192,6 +209,8 @@ public class DerivationTests
               "admin": false,
               "uid": 2002,
               "adopt": false,
+              "revoke_groups": [],
+              "private_home": false,
               "ports": {
                 "t3": 3775,
                 "playwright": 8933
@@ -229,6 +248,8 @@ public class DerivationTests
               "admin": true,
               "uid": 2000,
               "adopt": false,
+              "revoke_groups": [],
+              "private_home": false,
               "ports": {
                 "t3": 3773,
                 "playwright": 8931

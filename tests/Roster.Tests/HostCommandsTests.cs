@@ -17,7 +17,7 @@ public class HostCommandsTests
 
     private static List<(string Key, string Command)> Commands(DerivedRoster roster, SiteSettings site)
     {
-        var result = new List<(string, string)> { ("install", HostCommands.Install), ("site", HostCommands.Site(site)) };
+        var result = new List<(string, string)> { ("install", HostCommands.Install), ("site", HostCommands.Site(site, roster.Settings)) };
         foreach (var u in roster.Users.OrderBy(u => u.OsUser, StringComparer.Ordinal))
         {
             result.Add(($"apply:{u.OsUser}", HostCommands.Apply(u, tokenOnStdin: true)));
@@ -45,10 +45,11 @@ public class HostCommandsTests
         "golden" => File.ReadAllText(TestFiles.GoldenRoster),
         "shipped" => File.ReadAllText(TestFiles.ShippedRoster),
         "generated" => TestFiles.Generated(200),
-        _ => "settings:\n  k8s_username_claim: name\n  k8s_username_prefix: \"oidc:\"\n" +
-             "admin:\n  os_user: _a-b_9\n  authentik_user: A.b@c-d_e\n  k8s_user: \"x:y@z\"\n  uid: 59999\n  adopt: true\n  ports: { t3: 1024, playwright: 65535 }\n" +
+        _ => "settings:\n  k8s_username_claim: name\n  k8s_username_prefix: \"oidc:\"\n  privileged_groups: [adm, _lxd]\n" +
+             "admin:\n  os_user: a-b-9\n  authentik_user: A.b@c-d_e\n  k8s_user: \"x:y@z\"\n  uid: 59999\n  adopt: true\n  ports: { t3: 1024, playwright: 65535 }\n" +
              "users:\n  " + new string('z', 32) + ":\n    authentik_user: " + new string('Q', 64) + "\n    k8s_user: q\n    email: a.b+c%d@e-f.g.example\n" +
-             "    tier: namespace-owner\n    namespaces: [" + new string('n', 63) + ", a]\n    uid: 1000\n    ports: { t3: 1025, playwright: 65534 }\n",
+             "    tier: namespace-owner\n    namespaces: [" + new string('n', 63) + ", a]\n    uid: 1000\n    revoke_groups: [_x-y_, sudo]\n    private_home: true\n" +
+             "    ports: { t3: 1025, playwright: 65534 }\n",
     };
 
     [Theory]
@@ -79,11 +80,36 @@ public class HostCommandsTests
     }
 
     [Fact]
+    public void Revoke_groups_and_private_home_reach_the_apply_as_their_own_words()
+    {
+        var roster = Derive(TestFiles.Head + TestFiles.User("bea", 3774, 8932, extra: "    revoke_groups: [sudo, docker]\n    private_home: true\n"));
+        var bea = roster.Users.Single(u => u.OsUser == "bea");
+        Assert.Equal(
+            [HostCommands.Cli, "user", "apply", "bea", "--tier", "power-user", "--t3-port", "3774", "--playwright-port", "8932",
+             "--revoke-groups", "docker,sudo", "--private-home", "--token-stdin"],
+            ShellWords.Split(HostCommands.Apply(bea, tokenOnStdin: true)).Words);
+        // Without the fields the command is the one the golden file pins: nothing to review, nothing sent.
+        Assert.DoesNotContain("--revoke-groups", HostCommands.Apply(roster.Users.Single(u => u.OsUser == "wiz"), tokenOnStdin: true), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_edge_user_and_extra_privileged_groups_reach_the_site_step_only_when_set()
+    {
+        var settings = RosterSettings.Default with { PrivilegedGroups = ["lxd", "adm"] };
+        var words = ShellWords.Split(HostCommands.Site(GoldenSite with { EdgeUser = "t3-edge" }, settings)).Words;
+        Assert.Equal("t3-edge", words[words.IndexOf("--edge-user") + 1]);
+        Assert.Equal("adm,lxd", words[words.IndexOf("--privileged-groups") + 1]);
+        var plain = HostCommands.Site(GoldenSite, RosterSettings.Default);
+        Assert.DoesNotContain("--edge-user", plain, StringComparison.Ordinal);
+        Assert.DoesNotContain("--privileged-groups", plain, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Site_values_survive_the_shell_whatever_they_contain()
     {
         var hostile = "x'; rm -rf / # $(reboot) `id` \"q\" \\ \t|&<>*?[]{}~!";
         var site = GoldenSite with { T3Command = hostile, ClusterName = "", VaultAddr = "it's" };
-        var (words, unquoted) = ShellWords.Split(HostCommands.Site(site));
+        var (words, unquoted) = ShellWords.Split(HostCommands.Site(site, RosterSettings.Default));
         Assert.Empty(unquoted);
         Assert.Equal(hostile, words[words.IndexOf("--t3-command") + 1]);
         Assert.Equal("", words[words.IndexOf("--cluster-name") + 1]);

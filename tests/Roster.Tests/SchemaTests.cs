@@ -123,8 +123,9 @@ public class SchemaTests
         Assert.Equal(Rules.MinUid, (int)defs["uid"]!["minimum"]!);
         Assert.Equal(Rules.MaxUid, (int)defs["uid"]!["maximum"]!);
         Assert.Equal(
-            Rules.ReservedUsers.Order(StringComparer.Ordinal),
+            Rules.ReservedUsers.Union(Rules.ReservedGroupNames).Order(StringComparer.Ordinal),
             defs["osUser"]!["not"]!["enum"]!.AsArray().Select(n => (string)n!).Order(StringComparer.Ordinal));
+        Assert.Equal(Rules.Display(Rules.AccountName()), (string?)defs["groupName"]!["pattern"]);
         Assert.Equal(
             [Tier.PowerUser.ToYaml(), Tier.NamespaceOwner.ToYaml()],
             defs["user"]!["properties"]!["tier"]!["enum"]!.AsArray().Select(n => (string?)n));

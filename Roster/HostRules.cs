@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Workstation.Roster;
+
+/// <summary>
+/// Renders host/lib/rules.sh: the roster engine's vocabulary as read-only bash constants, so
+/// the host re-checks exactly what the engine checks and never retypes a name, pattern or
+/// range. A test compares the committed file with this rendering byte for byte.
+/// </summary>
+public static class HostRules
+{
+    public const string RelativePath = "host/lib/rules.sh";
+
+    /// <summary>Stands for the os_user in the unit and path patterns (a printf conversion).</summary>
+    private const string UserSlot = "%s";
+
+    public static string Render()
+    {
+        var sb = new StringBuilder();
+        void Line(string s = "") => sb.Append(s).Append('\n');
+
+        Line("# shellcheck shell=bash");
+        Line("# rules.sh — the roster engine's rules for the host, generated from Roster/Rules.cs,");
+        Line("# Roster/Derive.cs and Roster/HostCommands.cs by `dotnet run --project Roster -- host-rules`.");
+        Line("# Do not edit: a test fails when this file and the C# disagree. Sourced by common.sh.");
+        Line("# shellcheck disable=SC2034 # read by the files that source this one");
+        Line();
+        Line("# Patterns (bash ERE; the engine's, with '$' for the end).");
+        Line($"readonly WS_RE_OS_USER={Sh(Bash(Rules.OsUser()))}");
+        Line($"readonly WS_RE_ACCOUNT={Sh(Bash(Rules.AccountName()))}");
+        Line($"readonly WS_RE_AUTHENTIK={Sh(Bash(Rules.AuthentikUser()))}");
+        Line();
+        Line("# Ranges.");
+        Line($"readonly WS_MIN_PORT={Num(Rules.MinPort)} WS_MAX_PORT={Num(Rules.MaxPort)}");
+        Line($"readonly WS_MIN_UID={Num(Rules.MinUid)} WS_MAX_UID={Num(Rules.MaxUid)}");
+        Line();
+        Line("# Names: space-delimited lists, with a space at both ends for \" $name \" matching.");
+        Line($"readonly WS_MARKER_GROUP={Sh(Rules.MarkerGroup)}");
+        Line($"readonly WS_TIERS={Sh(Spaced(Enum.GetValues<Tier>().Select(t => t.ToYaml())))}");
+        Line($"readonly WS_ADMIN_TIER={Sh(Tier.Admin.ToYaml())}");
+        Line($"readonly WS_RESERVED_USERS={Sh(Spaced(Rules.ReservedUsers.Order(StringComparer.Ordinal)))}");
+        Line($"readonly WS_RESERVED_GROUP_NAMES={Sh(Spaced(Rules.ReservedGroupNames))}");
+        Line($"readonly WS_PRIVILEGED_GROUPS={Sh(Spaced(Rules.PrivilegedGroups.Order(StringComparer.Ordinal)))}");
+        Line();
+        Line("# Per-user names, as printf patterns of the os_user.");
+        Line($"readonly WS_USER_UNITS={Sh(Spaced(Derivation.Services(UserSlot)))}");
+        Line($"readonly WS_PLAYWRIGHT_ENV_FILE={Sh(Derivation.PlaywrightEnvFile(UserSlot))}");
+        Line($"readonly WS_T3_ENV_FILE={Sh(Derivation.T3EnvFile(UserSlot))}");
+        Line($"readonly WS_HOME={Sh($"/home/{UserSlot}")}");
+        Line($"readonly WS_ROOT={Sh(HostCommands.InstallDir)}");
+        return sb.ToString();
+    }
+
+    /// <summary>The pattern in bash's =~ dialect: .NET's \z end anchor becomes '$'.</summary>
+    private static string Bash(Regex pattern)
+    {
+        var display = Rules.Display(pattern);
+        // Only the constructs both dialects read the same way may pass through.
+        if (display.Contains('\\', StringComparison.Ordinal) || display.Contains("(?", StringComparison.Ordinal))
+            throw new InvalidOperationException($"pattern {display} uses syntax bash's ERE reads differently");
+        return display;
+    }
+
+    private static string Spaced(IEnumerable<string> words) => " " + string.Join(' ', words) + " ";
+
+    /// <summary>Single-quoted for bash (no value here contains a quote; refuse one rather than escape it).</summary>
+    private static string Sh(string value) =>
+        value.Contains('\'', StringComparison.Ordinal)
+            ? throw new InvalidOperationException($"a rule value contains a quote: {value}")
+            : $"'{value}'";
+
+    private static string Num(int n) => n.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Workstation.Roster.Tests;
+
+/// <summary>host/lib/rules.sh is generated from the C# rules, and the host's checks built on it agree with the engine.</summary>
+public class HostRulesTests
+{
+    private static string RulesSh => Path.Combine(TestFiles.Root, HostRules.RelativePath);
+
+    [Fact]
+    public void The_committed_rules_sh_is_the_generated_one()
+    {
+        var committed = File.ReadAllBytes(RulesSh);
+        var generated = new UTF8Encoding(false).GetBytes(HostRules.Render());
+        Assert.True(committed.AsSpan().SequenceEqual(generated),
+            $"{HostRules.RelativePath} is stale or edited by hand: run `dotnet run --project Roster -- host-rules` and commit the result");
+    }
+
+    [Fact]
+    public void The_cli_writes_the_rules_file()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"rules-{Guid.NewGuid():N}.sh");
+        try
+        {
+            Assert.Equal(0, Cli.Run(["host-rules", path], new StringWriter(), new StringWriter()));
+            Assert.Equal(HostRules.Render(), File.ReadAllText(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    public static TheoryData<string> Names() =>
+    [
+        "alice", "a", "a1", "svc-1", "a-b-c", new string('a', 32), new string('a', 33),
+        "a_b", "_ab", "ab-", "-ab", "1ab", "Alice", "al ice", "a;b", "../x", "b\u0435n", "",
+        "root", "nobody", "_apt", "systemd-coredump", "workstation", "docker", "sudo", "code-shared",
+    ];
+
+    /// <summary>
+    /// The host's valid_os_user (validate.sh on the generated constants) accepts exactly the
+    /// names the engine accepts as an os_user: the same pattern and the same reserved names.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void The_host_accepts_an_os_user_exactly_when_the_engine_does(string name)
+    {
+        var engine = Rules.OsUser().IsMatch(name) && !Rules.ReservedUsers.Contains(name) && !Rules.ReservedGroupNames.Contains(name);
+        var host = HostCheck("valid_os_user \"$1\" USER", name);
+        Assert.True(engine == (host == 0), $"engine says {(engine ? "valid" : "invalid")}, host exits {host} for '{name}'");
+        if (!engine) Assert.Equal(2, host);
+    }
+
+    [Theory]
+    [InlineData("1023", false)]
+    [InlineData("1024", true)]
+    [InlineData("65535", true)]
+    [InlineData("65536", false)]
+    public void The_host_port_range_is_the_engines(string port, bool ok)
+    {
+        Assert.Equal(ok, int.Parse(port, System.Globalization.CultureInfo.InvariantCulture) is >= Rules.MinPort and <= Rules.MaxPort);
+        Assert.Equal(ok ? 0 : 2, HostCheck("valid_port \"$1\" --port", port));
+    }
+
+    [Theory]
+    [InlineData("admin", true)]
+    [InlineData("power-user", true)]
+    [InlineData("namespace-owner", true)]
+    [InlineData("retired", false)]
+    [InlineData("admin power-user", false)]
+    public void The_host_knows_the_engines_tiers(string tier, bool ok)
+    {
+        Assert.Equal(ok, TierNames.Parse(tier) is not null);
+        Assert.Equal(ok ? 0 : 2, HostCheck("valid_tier \"$1\"", tier));
+    }
+
+    /// <summary>Runs a validate.sh check in bash on the repository's host/lib; returns its exit code.</summary>
+    private static int HostCheck(string script, string arg)
+    {
+        var lib = Path.Combine(TestFiles.Root, "host", "lib");
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add($"set -euo pipefail; source \"$0/common.sh\"; source \"$0/validate.sh\"; {script}");
+        psi.ArgumentList.Add(lib);
+        psi.ArgumentList.Add(arg);
+        using var p = Process.Start(psi)!;
+        p.StandardOutput.ReadToEnd();
+        p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return p.ExitCode;
+    }
+}
