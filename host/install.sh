@@ -9,6 +9,7 @@ set -euo pipefail
 SRC="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")" && pwd)"
 # shellcheck source=host/lib/common.sh
 source "$SRC/lib/common.sh"
+ws_init
 readonly UNIT_DIR=/etc/systemd/system
 
 require_root

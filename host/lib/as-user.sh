@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# as-user.sh — file operations inside a user's home, run AS that user (via
-# runuser), so a symlink the user planted can never make root write or read
-# somewhere else. Content always arrives on stdin (it may be a secret).
+# as-user.sh — file operations inside a user's home, run AS that user (by
+# as_user, in a clean context), so a symlink the user planted can never make
+# root write or read somewhere else. Content always arrives on stdin (it may be
+# a secret).
 #
+#   as-user.sh kind PATH                    print what PATH is, following links: absent,
+#                                           regular, directory, or other (a FIFO, socket or
+#                                           device: never to be read)
 #   as-user.sh mkdir DIR MODE               create DIR (and parents) when missing
 #   as-user.sh create-if-absent PATH MODE   write stdin to PATH only when nothing is there
 #   as-user.sh write-if-changed PATH MODE   write stdin to PATH when the bytes differ
@@ -12,6 +16,7 @@
 set -euo pipefail
 # shellcheck source=host/lib/common.sh
 source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/common.sh"
+ws_init
 umask 077
 
 read_stdin() { # prints nothing; sets CONTENT to stdin's exact bytes
@@ -31,6 +36,18 @@ stage() { # PATH MODE
 cmd="${1:-}"
 shift || true
 case "$cmd" in
+  kind)
+    path="$1"
+    if [[ ! -e "$path" ]]; then
+      echo absent
+    elif [[ -f "$path" ]]; then
+      echo regular
+    elif [[ -d "$path" ]]; then
+      echo directory
+    else
+      echo other
+    fi
+    ;;
   mkdir)
     dir="$1" mode="$2"
     if [[ ! -d "$dir" ]]; then

@@ -1,23 +1,37 @@
 # shellcheck shell=bash
-# common.sh — logging, exit codes, locks and atomic writes shared by every
-# workstation command. Sourced, never executed.
+# common.sh — logging, exit codes, locks, atomic writes and running things as a
+# user, shared by every workstation command. Sourced, never executed; sourcing
+# defines names only: an entry point calls ws_init for traps, PATH and umask.
 #
 # Exit codes (docs/host.md): 0 ok, 2 bad arguments (nothing touched),
 # 3 refused by a safety guard (nothing touched), 1 anything else.
 
-export LC_ALL=C
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-umask 022
+# shellcheck source=host/lib/rules.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/rules.sh"
 
 # shellcheck disable=SC2034 # used by the files that source this one
-readonly WS_ROOT=/usr/local/lib/workstation
 readonly WS_ETC=/etc/workstation
-readonly WS_LOCK_DIR=/run/lock/workstation
-# shellcheck disable=SC2034
-readonly WS_MARKER_GROUP=workstation
+# Locks and other run-time state: under /run (root's, 0755), not the world-writable
+# /run/lock, so no user can create the directory first or plant links in it.
+readonly WS_RUN_DIR=/run/workstation
+# How long a command waits for a lock another run holds, at most.
+WS_LOCK_WAIT="${WS_LOCK_WAIT:-120}"
+# How long one command run as a user may take, unless the call says otherwise.
+readonly WS_AS_USER_TIMEOUT=60
 
 # The exit code chosen on purpose (2 or 3); any other failure becomes 1.
 WS_RC=""
+
+# ws_init: what an entry point does first. A caller that went away (an
+# interrupted SSH session) must not stop a run half-way, so output errors are
+# ignored and the run goes on to the end.
+ws_init() {
+  export LC_ALL=C
+  export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  umask 022
+  trap ws_on_exit EXIT
+  trap '' PIPE
+}
 
 ws_on_exit() {
   local rc=$?
@@ -27,15 +41,11 @@ ws_on_exit() {
   fi
   exit "$rc"
 }
-trap ws_on_exit EXIT
 
 # What the command is doing now; named in the error message of a failure.
 WS_STEP=""
 step() { WS_STEP="$*"; }
 
-# A caller that went away (an interrupted SSH session) must not stop a run
-# half-way: output errors are ignored and the run goes on to the end.
-trap '' PIPE
 log() { printf 'workstation: %s\n' "$*" 2>/dev/null || true; }
 # A change to the host; a run that prints none of these changed nothing.
 changed() { printf 'workstation: changed: %s\n' "$*" 2>/dev/null || true; }
@@ -49,20 +59,47 @@ require_root() {
   [[ "$(id -u)" -eq 0 ]] || die "must run as root"
 }
 
-# lock NAME: hold an exclusive flock on $WS_LOCK_DIR/NAME.lock until unlock
-# NAME or the end of the process. Take locks in one order: user-*, then
-# accounts, then shared files.
+# --- locks ------------------------------------------------------------------------
+
+# ensure_run_dir: $WS_RUN_DIR exists and is a directory only root can enter:
+# owned by root, mode 0700, not a symlink. Anything else is refused, never used.
+ensure_run_dir() {
+  if [[ ! -e "$WS_RUN_DIR" && ! -L "$WS_RUN_DIR" ]]; then
+    # Parallel runs (Pulumi applies users at once) may all find it missing after
+    # a reboot: losing the mkdir race is fine, the check below still runs.
+    mkdir -m 0700 -- "$WS_RUN_DIR" 2>/dev/null || true
+  fi
+  local facts
+  facts="$(stat -c '%F %u %a' -- "$WS_RUN_DIR" 2>/dev/null)" || die "cannot create $WS_RUN_DIR"
+  [[ "$facts" == "directory 0 700" ]] ||
+    die "$WS_RUN_DIR must be a root-owned 0700 directory, and is: $facts (type, owner uid, mode); refusing to use it"
+}
+
+# lock_holders FILE: the pids that have FILE open (for an error message).
+lock_holders() {
+  local fd pids=()
+  for fd in /proc/[0-9]*/fd/*; do
+    [[ "$(readlink -- "$fd" 2>/dev/null)" == "$1" ]] || continue
+    fd="${fd#/proc/}"
+    pids+=("${fd%%/*}")
+  done
+  printf '%s' "${pids[*]:-none found}"
+}
+
+# lock NAME: hold an exclusive flock on $WS_RUN_DIR/NAME.lock until unlock NAME
+# or the end of the process; waits at most $WS_LOCK_WAIT seconds. Take locks in
+# one order: user-*, then accounts, then shared files.
 declare -A WS_LOCK_FDS=()
 lock() {
-  local name="$1" fd
-  # Parallel runs (Pulumi applies users at once) may all find it missing
-  # after a reboot: losing the mkdir race is fine.
-  if [[ ! -d "$WS_LOCK_DIR" ]]; then
-    mkdir -m 0700 -- "$WS_LOCK_DIR" 2>/dev/null || [[ -d "$WS_LOCK_DIR" ]] ||
-      die "cannot create the lock directory $WS_LOCK_DIR"
+  local name="$1" file fd
+  ensure_run_dir
+  file="$WS_RUN_DIR/$name.lock"
+  # Only root can create names here, but never open a lock through a link anyway.
+  [[ ! -L "$file" ]] || die "$file is a symbolic link; refusing to open it"
+  exec {fd}>>"$file"
+  if ! flock -w "$WS_LOCK_WAIT" "$fd"; then
+    die "waited ${WS_LOCK_WAIT}s for $file (held by pid $(lock_holders "$file")); try again when that run ends"
   fi
-  exec {fd}>"$WS_LOCK_DIR/$name.lock"
-  flock "$fd"
   WS_LOCK_FDS["$name"]="$fd"
 }
 
@@ -72,6 +109,8 @@ unlock() {
   exec {fd}>&-
   unset 'WS_LOCK_FDS[$1]'
 }
+
+# --- files root owns -----------------------------------------------------------------
 
 # file_equals PATH CONTENT: true when PATH is a regular file (not a symlink)
 # whose bytes are exactly CONTENT. Creates nothing.
@@ -116,6 +155,13 @@ write_if_changed() {
   changed "$path"
 }
 
+# remove_file PATH: delete a file of ours when it exists (reported as a change).
+remove_file() {
+  [[ -e "$1" || -L "$1" ]] || return 0
+  rm -f -- "$1"
+  changed "removed $1"
+}
+
 # ensure_dir PATH MODE: create a root-owned directory when missing. Safe
 # against a parallel run creating it at the same moment (two users suspended
 # at once both create /etc/workstation/suspended).
@@ -129,10 +175,26 @@ ensure_dir() {
   fi
 }
 
+# user_path PATTERN USER: a per-user name from rules.sh (a printf pattern).
+user_path() {
+  # shellcheck disable=SC2059 # the pattern is ours, from rules.sh
+  printf "$1" "$2"
+}
+
+# user_units USER: the user's units, one per line.
+user_units() {
+  local u
+  for u in $WS_USER_UNITS; do
+    user_path "$u" "$1"
+    printf '\n'
+  done
+}
+
 # --- site.env: KEY=VALUE lines, raw values, parsed (never sourced) ----------
 readonly WS_SITE_ENV="$WS_ETC/site.env"
 # Keys: REPO_URL OIDC_ISSUER OIDC_CLIENT_ID CLUSTER_NAME CLUSTER_SERVER VAULT_ADDR
-# T3_COMMAND SNAPSHOT_URL. T3_COMMAND's ${T3_PORT} is expanded when t3 starts.
+# T3_COMMAND SNAPSHOT_URL EDGE_USER PRIVILEGED_GROUPS. T3_COMMAND's ${T3_PORT}
+# is expanded when t3 starts.
 # shellcheck disable=SC2034,SC2016
 readonly WS_DEFAULT_T3_COMMAND='t3 serve --host 127.0.0.1 --port ${T3_PORT}'
 declare -A SITE=()
@@ -152,12 +214,44 @@ load_site() {
 site_get() { printf '%s' "${SITE[$1]:-}"; }
 
 # --- running things as a managed user ----------------------------------------
-# as_user USER HOME CMD...: run CMD as USER with a clean, minimal environment
-# and the home as working directory (env vars never carry secrets here).
+
+# as_user USER HOME CMD...: run CMD as USER in a clean context, with stdin from
+# /dev/null. The command runs as a transient systemd service (not as our
+# child): it inherits no descriptor of ours but stdin/stdout/stderr (never a
+# held lock), starts its own session in the user's slice with a minimal
+# environment and the home as working directory, may not gain privileges, and
+# is killed with everything it started when it ends or when WS_TIMEOUT seconds
+# (default $WS_AS_USER_TIMEOUT) pass. A timeout exits 124.
 as_user() {
-  local user="$1" home="$2"
+  as_user_data "$@" </dev/null
+}
+
+# as_user_data USER HOME CMD...: the same, with our stdin as the command's
+# (for data meant for it, such as a file's content).
+as_user_data() {
+  local user="$1" home="$2" t="${WS_TIMEOUT:-$WS_AS_USER_TIMEOUT}" arg
   shift 2
-  runuser -u "$user" -- env -i -C "$home" \
-    HOME="$home" USER="$user" LOGNAME="$user" SHELL=/bin/sh LANG=C.UTF-8 \
-    PATH=/usr/local/bin:/usr/bin:/bin "$@"
+  [[ "$t" =~ ^[1-9][0-9]*$ ]] || die "as_user: bad timeout $t"
+  # systemd expands $NAME in a service's command line; $$ is a literal $.
+  local -a argv=()
+  for arg in "$@"; do argv+=("${arg//\$/\$\$}"); done
+  systemd-run --quiet --wait --pipe --collect --service-type=exec \
+    --unit="workstation-as_${user}_${BASHPID}_$RANDOM" --slice="workstation-$user.slice" \
+    --uid="$user" --working-directory="$home" \
+    -p NoNewPrivileges=yes -p KillMode=control-group -p "RuntimeMaxSec=$((t + 10))" \
+    --setenv=LANG=C.UTF-8 --setenv=PATH=/usr/local/bin:/usr/bin:/bin \
+    -- /usr/bin/timeout -k 5 "$t" "${argv[@]}"
+}
+
+# stop_as_user_leftovers USER: stop what a killed earlier run left running as
+# USER (its transient units live on when their caller dies). Callers hold the
+# user's lock, so no live run of ours owns them. ('_' separates the user: no
+# os_user has one, so one user's pattern never matches another's units.)
+stop_as_user_leftovers() {
+  local units
+  units="$(systemctl list-units --plain --no-legend --all "workstation-as_$1_*.service" 2>/dev/null | awk '{ print $1 }')"
+  [[ -n "$units" ]] || return 0
+  # shellcheck disable=SC2086 # one unit name per word, all ours
+  systemctl stop $units 2>/dev/null || true
+  changed "stopped work left running as $1 by an interrupted run: $(paste -sd' ' <<<"$units")"
 }

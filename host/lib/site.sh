@@ -5,11 +5,11 @@
 
 cmd_site_apply() {
   local repo_url="" oidc_issuer="" oidc_client_id="" cluster_name="" cluster_server="" vault_addr=""
-  local t3_command="" snapshot_url=""
+  local t3_command="" snapshot_url="" edge_user="" privileged_groups=""
   local -A seen=()
   while (($#)); do
     case "$1" in
-      --repo-url | --oidc-issuer | --oidc-client-id | --cluster-name | --cluster-server | --vault-addr | --t3-command | --snapshot-url)
+      --repo-url | --oidc-issuer | --oidc-client-id | --cluster-name | --cluster-server | --vault-addr | --t3-command | --snapshot-url | --edge-user | --privileged-groups)
         need_value "$@"
         [[ -z "${seen[$1]:-}" ]] || die_usage "$1 given twice"
         seen["$1"]=1
@@ -22,6 +22,8 @@ cmd_site_apply() {
           --vault-addr) vault_addr="$2" ;;
           --t3-command) t3_command="$2" ;;
           --snapshot-url) snapshot_url="$2" ;;
+          --edge-user) edge_user="$2" ;;
+          --privileged-groups) privileged_groups="$2" ;;
         esac
         shift 2
         ;;
@@ -41,6 +43,13 @@ cmd_site_apply() {
   [[ -n "$t3_command" ]] || t3_command="$WS_DEFAULT_T3_COMMAND"
   valid_command_line "$t3_command" --t3-command
   [[ -z "$snapshot_url" ]] || valid_url "$snapshot_url" --snapshot-url
+  [[ -z "$edge_user" ]] || valid_group "$edge_user" --edge-user
+  local -a extra_groups=()
+  group_list "$privileged_groups" --privileged-groups extra_groups
+  privileged_groups="$(
+    IFS=,
+    echo "${extra_groups[*]}"
+  )"
   require_root
 
   local content
@@ -53,9 +62,18 @@ cmd_site_apply() {
     "CLUSTER_SERVER=$cluster_server" \
     "VAULT_ADDR=$vault_addr" \
     "T3_COMMAND=$t3_command" \
-    "SNAPSHOT_URL=$snapshot_url")"$'\n'
+    "SNAPSHOT_URL=$snapshot_url" \
+    "EDGE_USER=$edge_user" \
+    "PRIVILEGED_GROUPS=$privileged_groups")"$'\n'
   lock site
   ensure_dir "$WS_ETC" 0755
   write_if_changed "$WS_SITE_ENV" 0644 root:root "$content"
+  unlock site
+  # The edge account is part of the firewall: a change reaches it now, not at
+  # the next user apply. (Before the base has installed nft there is none.)
+  if command -v nft >/dev/null; then
+    load_site
+    firewall_apply
+  fi
   log "site apply: done"
 }

@@ -1,26 +1,22 @@
 # shellcheck shell=bash
-# validate.sh — the roster engine's rules (Roster/Rules.cs), re-checked on the
-# host before anything is touched. Every check exits 2 naming the argument.
-# Sourced after common.sh.
+# validate.sh — the roster engine's rules, re-checked on the host before
+# anything is touched, from the constants rules.sh generates from the C#.
+# Every check exits 2 naming the argument. Sourced after common.sh.
 
-readonly RE_OS_USER='^[a-z_][a-z0-9_-]{0,31}$'
-readonly RE_GROUP='^[a-z_][a-z0-9_-]{0,31}$'
-readonly RE_AUTHENTIK='^[A-Za-z0-9._@-]{1,64}$'
 readonly RE_PORT='^[1-9][0-9]{3,4}$'
 readonly RE_UID='^[1-9][0-9]{3,4}$'
-
-# Never managed (Rules.ReservedUsers plus the brief's list).
-readonly WS_RESERVED_USERS=" root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats nobody systemd-network systemd-resolve systemd-timesync systemd-coredump messagebus sshd _apt polkitd workstation "
 
 # describe VALUE: printable rendering of a hostile value for an error message.
 describe() { printf '%q' "$1"; }
 
 valid_os_user() { # VALUE ARGNAME
   local v="$1" what="$2"
-  [[ "$v" =~ $RE_OS_USER ]] ||
-    die_usage "$what $(describe "$v"): must match $RE_OS_USER"
+  [[ "$v" =~ $WS_RE_OS_USER ]] ||
+    die_usage "$what $(describe "$v"): must match $WS_RE_OS_USER"
   [[ "$WS_RESERVED_USERS" != *" $v "* ]] ||
     die_usage "$what $(describe "$v"): reserved system account, never managed"
+  [[ "$WS_RESERVED_GROUP_NAMES" != *" $v "* ]] ||
+    die_usage "$what $(describe "$v"): the name of a group workstation manages, never an account"
 }
 
 # A system account (uid < 1000) that exists and is not already managed is
@@ -43,32 +39,47 @@ has_marker() { # USER
 }
 
 valid_tier() {
-  case "$1" in
-    admin | power-user | namespace-owner) ;;
-    *) die_usage "--tier $(describe "$1"): must be admin, power-user or namespace-owner" ;;
-  esac
+  [[ "$1" != *" "* && "$WS_TIERS" == *" $1 "* ]] ||
+    die_usage "--tier $(describe "$1"): must be one of:$WS_TIERS"
 }
 
 valid_port() { # VALUE ARGNAME
-  if [[ ! "$1" =~ $RE_PORT ]] || ((10#$1 < 1024 || 10#$1 > 65535)); then
-    die_usage "$2 $(describe "$1"): must be an integer 1024-65535"
+  if [[ ! "$1" =~ $RE_PORT ]] || ((10#$1 < WS_MIN_PORT || 10#$1 > WS_MAX_PORT)); then
+    die_usage "$2 $(describe "$1"): must be an integer $WS_MIN_PORT-$WS_MAX_PORT"
   fi
 }
 
 valid_uid() {
-  if [[ ! "$1" =~ $RE_UID ]] || ((10#$1 < 1000 || 10#$1 > 59999)); then
-    die_usage "--uid $(describe "$1"): must be an integer 1000-59999"
+  if [[ ! "$1" =~ $RE_UID ]] || ((10#$1 < WS_MIN_UID || 10#$1 > WS_MAX_UID)); then
+    die_usage "--uid $(describe "$1"): must be an integer $WS_MIN_UID-$WS_MAX_UID"
   fi
 }
 
 valid_group() { # VALUE ARGNAME
-  [[ "$1" =~ $RE_GROUP ]] ||
-    die_usage "$2 $(describe "$1"): group names must match $RE_GROUP"
+  [[ "$1" =~ $WS_RE_ACCOUNT ]] ||
+    die_usage "$2 $(describe "$1"): group names must match $WS_RE_ACCOUNT"
 }
 
 valid_authentik() { # VALUE ARGNAME
-  [[ "$1" =~ $RE_AUTHENTIK ]] ||
-    die_usage "$2 $(describe "$1"): authentik users must match $RE_AUTHENTIK"
+  [[ "$1" =~ $WS_RE_AUTHENTIK ]] ||
+    die_usage "$2 $(describe "$1"): authentik users must match $WS_RE_AUTHENTIK"
+}
+
+# group_list VALUE ARGNAME ARRAY: splits a comma list of group names into the
+# named array; every name valid, none empty, none twice.
+group_list() {
+  local -n out="$3"
+  local g
+  out=()
+  [[ -n "$1" ]] || return 0
+  [[ "$1" != *, && "$1" != ,* && "$1" != *,,* && "$1" != *$'\n'* ]] || die_usage "$2 $(describe "$1"): empty group name"
+  IFS=, read -r -a out <<<"$1"
+  local -A seen=()
+  for g in "${out[@]}"; do
+    valid_group "$g" "$2"
+    [[ -z "${seen[$g]:-}" ]] || die_usage "$2 $(describe "$1"): $g is listed twice"
+    seen["$g"]=1
+  done
 }
 
 # Site values end up in shell snippets and YAML: one line, no quotes,

@@ -1,0 +1,244 @@
+# shellcheck shell=bash
+# account.sh — the account steps of `user apply` and `user suspend`: the
+# account, its groups, lock state and home mode, and the drift report. Each
+# ensure_* checks one fact, then acts only when it is not so. Sourced by
+# bin/workstation after common.sh and validate.sh.
+
+readonly WS_SUSPENDED_DIR="$WS_ETC/suspended"
+readonly WS_PENDING_DIR="$WS_ETC/pending"
+
+# passwd -S status: L (locked), P (usable password), NP (no password).
+lock_status() { passwd -S -- "$1" | awk '{print $2}'; }
+# Field 8 of /etc/shadow: account expiry in days since the epoch, or empty.
+expiry_days() { getent shadow "$1" | cut -d: -f8; }
+
+in_group() { # USER GROUP
+  local g
+  for g in $(id -nG -- "$1"); do
+    [[ "$g" == "$2" ]] && return 0
+  done
+  return 1
+}
+
+is_suspended() { [[ -f "$WS_SUSPENDED_DIR/$1" ]]; }
+
+# account_guards USER UID ADOPT: everything that can refuse, decided before
+# anything is touched. Sets ACCOUNT_HOME.
+account_guards() {
+  local user="$1" uid="$2" adopt="$3" entry cur_uid
+  if entry="$(getent passwd "$user")"; then
+    cur_uid="$(cut -d: -f3 <<<"$entry")"
+    ACCOUNT_HOME="$(cut -d: -f6 <<<"$entry")"
+    if ! has_marker "$user" && ((!adopt)); then
+      die_refused "account $user exists but is not managed (no '$WS_MARKER_GROUP' group); pass --adopt to take it over"
+    fi
+    if [[ -n "$uid" && "$cur_uid" != "$uid" ]]; then
+      die_refused "account $user has uid $cur_uid, the roster pins $uid"
+    fi
+    if [[ -e "$WS_PENDING_DIR/$user" && ! -e "$ACCOUNT_HOME" ]]; then
+      : # our own creation was interrupted inside useradd; finished by ensure_account
+    elif [[ "$ACCOUNT_HOME" != /* || ! -d "$ACCOUNT_HOME" ]]; then
+      die_refused "account $user has no home directory ($ACCOUNT_HOME)"
+    fi
+  else
+    ACCOUNT_HOME="$(user_path "$WS_HOME" "$user")"
+    if [[ -n "$uid" ]] && getent passwd "$uid" >/dev/null; then
+      die_refused "uid $uid is already used by $(getent passwd "$uid" | cut -d: -f1)"
+    fi
+    if getent group "$user" >/dev/null; then
+      die_refused "a group named $user already exists; useradd would not create the account's own group"
+    fi
+    if [[ -e "$ACCOUNT_HOME" || -L "$ACCOUNT_HOME" ]]; then
+      die_refused "$ACCOUNT_HOME already exists but there is no account $user"
+    fi
+  fi
+}
+
+ensure_group() { # GROUP
+  getent group "$1" >/dev/null && return 0
+  groupadd -r -- "$1"
+  changed "group $1"
+}
+
+# ensure_account USER UID HOME: create the account when absent. A new account
+# gets a locked password and a 0700 home whatever login.defs says (HOME_MODE,
+# then chmod); an existing one is never locked or chmod-ed here.
+ensure_account() {
+  local user="$1" uid="$2" home="$3"
+  if ! getent passwd "$user" >/dev/null; then
+    ensure_dir "$WS_ETC" 0755
+    ensure_dir "$WS_PENDING_DIR" 0700
+    : >"$WS_PENDING_DIR/$user"
+    local -a uid_opt=()
+    [[ -z "$uid" ]] || uid_opt=(-u "$uid")
+    useradd -m -s /bin/zsh -U -G "$WS_MARKER_GROUP" -K HOME_MODE=0700 "${uid_opt[@]}" -- "$user"
+    changed "account $user"
+  fi
+  # A creation that was interrupted finishes here: only our own has a pending marker.
+  [[ -e "$WS_PENDING_DIR/$user" ]] || return 0
+  if [[ ! -d "$home" ]]; then
+    mkdir -m 0700 -- "$home"
+    cp -a /etc/skel/. "$home/"
+    chown -R -- "$user:" "$home"
+    changed "$home (from /etc/skel)"
+  fi
+  passwd -l -- "$user" >/dev/null
+  chmod 0700 -- "$home"
+  rm -f -- "$WS_PENDING_DIR/$user"
+}
+
+ensure_adopted() { # USER
+  has_marker "$1" && return 0
+  gpasswd -a "$1" "$WS_MARKER_GROUP" >/dev/null
+  changed "adopted $1 (group $WS_MARKER_GROUP)"
+}
+
+# ensure_groups USER GROUP...: each group exists and has USER; none is removed.
+ensure_groups() {
+  local user="$1" g
+  shift
+  for g in "$@"; do
+    ensure_group "$g"
+    in_group "$user" "$g" && continue
+    gpasswd -a "$user" "$g" >/dev/null
+    changed "$user added to group $g"
+  done
+}
+
+# ensure_revoked USER GROUP...: the roster's explicit revoke_groups, the only
+# way a group is ever taken away.
+ensure_revoked() {
+  local user="$1" g
+  shift
+  for g in "$@"; do
+    in_group "$user" "$g" || continue
+    gpasswd -d "$user" "$g" >/dev/null
+    changed "$user removed from group $g (revoke_groups)"
+  done
+}
+
+# ensure_private_home USER HOME: the roster's explicit private_home: 0700.
+ensure_private_home() {
+  local mode
+  mode="$(stat -c '%a' -- "$2")"
+  [[ "$mode" != 700 ]] || return 0
+  chmod 0700 -- "$2"
+  changed "$2: mode $mode -> 700 (private_home)"
+}
+
+# ensure_resumed USER: undo what suspend did, as recorded in $WS_SUSPENDED_DIR/USER.
+ensure_resumed() {
+  local user="$1" file="$WS_SUSPENDED_DIR/$1" line prior_lock="" prior_expire=""
+  is_suspended "$user" || return 0
+  while IFS= read -r line; do
+    case "$line" in
+      LOCK=*) prior_lock="${line#LOCK=}" ;;
+      EXPIRE=*) prior_expire="${line#EXPIRE=}" ;;
+    esac
+  done <"$file"
+  if [[ "$(expiry_days "$user")" != "$prior_expire" ]]; then
+    if [[ -z "$prior_expire" ]]; then
+      usermod -e '' -- "$user"
+    else
+      [[ "$prior_expire" =~ ^[0-9]+$ ]] || die "$file: bad EXPIRE"
+      usermod -e "$(date -u -d "@$((prior_expire * 86400))" +%F)" -- "$user"
+    fi
+    changed "$user: account expiry restored"
+  fi
+  if [[ "$prior_lock" == P && "$(lock_status "$user")" == L ]]; then
+    usermod -U -- "$user"
+    changed "$user: password unlocked (it was usable before the suspension)"
+  fi
+  rm -f -- "$file"
+  changed "$user resumed"
+}
+
+# --- the cut (user suspend) --------------------------------------------------------
+
+# record_suspension USER: the prior lock state and expiry, for resume; only
+# when there is no record yet, so a re-run does not record its own lock.
+record_suspension() {
+  is_suspended "$1" && return 0
+  ensure_dir "$WS_ETC" 0755
+  ensure_dir "$WS_SUSPENDED_DIR" 0700
+  write_if_changed "$WS_SUSPENDED_DIR/$1" 0600 root:root \
+    "LOCK=$(lock_status "$1")"$'\n'"EXPIRE=$(expiry_days "$1")"$'\n'
+}
+
+ensure_locked() { # USER
+  if [[ "$(lock_status "$1")" != L ]]; then
+    passwd -l -- "$1" >/dev/null
+    changed "$1: password locked"
+  fi
+  if [[ "$(expiry_days "$1")" != 1 ]]; then
+    usermod --expiredate 1 -- "$1"
+    changed "$1: account expired"
+  fi
+}
+
+# live_pids UID: the user's processes that are still alive (zombies are dead).
+live_pids() {
+  ps -U "$1" -o pid=,stat= 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' | paste -sd' ' || true
+}
+
+# end_processes USER: SIGKILL every process of USER's uid. kill(-1) sent as the
+# user reaches exactly the processes the user could signal (its own) in one
+# atomic sweep, so a forking job cannot outrun it. setpriv, not runuser: no
+# PAM, so it works on the expired account. Never for a uid below 1000.
+# Returns non-zero when a process is still alive 5 seconds later.
+end_processes() {
+  local user="$1" uid gid i
+  uid="$(id -u -- "$user")"
+  gid="$(id -g -- "$user")"
+  if ((uid < WS_MIN_UID)); then
+    warn "$user has uid $uid (< $WS_MIN_UID): its processes are left alone"
+    return 0
+  fi
+  [[ -n "$(live_pids "$uid")" ]] || return 0
+  for ((i = 0; i < 50; i++)); do
+    setpriv --reuid "$uid" --regid "$gid" --clear-groups -- kill -KILL -1 2>/dev/null || true
+    sleep 0.1
+    [[ -n "$(live_pids "$uid")" ]] || break
+  done
+  changed "$user: ended every process running as $user"
+  [[ -z "$(live_pids "$uid")" ]]
+}
+
+# --- drift: what an account holds beyond its tier ----------------------------------
+
+# privileged_groups: the built-in list (rules.sh) and the site's own.
+privileged_groups() {
+  local extra
+  extra="$(site_get PRIVILEGED_GROUPS)"
+  # shellcheck disable=SC2086 # word lists, one group per word
+  printf '%s\n' $WS_PRIVILEGED_GROUPS ${extra//,/ } | sort -u
+}
+
+# drift_lines USER HOME GRANTED...: one line per drift, "KIND VALUE DETAIL":
+#   privileged-group GROUP  held, not granted by the tier (fix: revoke_groups);
+#   home-mode MODE          the home is open to others (fix: private_home).
+drift_lines() {
+  local user="$1" home="$2" g mode group
+  shift 2
+  local granted=" $* "
+  while IFS= read -r g; do
+    [[ -n "$g" && "$granted" != *" $g "* ]] || continue
+    if in_group "$user" "$g"; then
+      echo "privileged-group $g holds privileged group $g, which its tier does not grant (fix: revoke_groups: [$g])"
+    fi
+  done < <(privileged_groups)
+  [[ -d "$home" ]] || return 0
+  read -r mode group < <(stat -c '%a %G' -- "$home")
+  # Others may read or enter it; or a group other than the user's own may.
+  if (((8#$mode & 8#007) != 0)) || { (((8#$mode & 8#070) != 0)) && [[ "$group" != "$user" ]]; }; then
+    echo "home-mode $mode home $home is mode $mode (group $group): other accounts can read or enter it (fix: private_home: true)"
+  fi
+}
+
+# report_drift USER HOME GRANTED...: a warning per drift (apply never fixes it implicitly).
+report_drift() {
+  local _kind _value detail
+  while read -r _kind _value detail; do
+    warn "drift: $1 $detail"
+  done < <(drift_lines "$@")
+}

@@ -1,0 +1,173 @@
+# shellcheck shell=bash
+# home.sh — the steps of `user apply` inside a user's home: ~/.zshrc.d/vault.sh,
+# ~/.kube/config, the snapshot token, the ~/code clone and the playwright entry
+# in ~/.claude.json. Every read and write runs as the user (as_user), so a link
+# the user planted never makes root touch anything else; a FIFO, socket or
+# device where a file is expected is refused, never read. Sourced by
+# bin/workstation after common.sh.
+
+readonly WS_AS_USER="$WS_ROOT/lib/as-user.sh"
+# The clone may take a while; every other call has the default timeout.
+readonly WS_CLONE_TIMEOUT=1800
+# The one git config the clone reads (as its "global" one): neither the user's
+# nor the system's.
+readonly WS_CLONE_GITCONFIG="$WS_ETC/clone.gitconfig"
+
+# path_kind USER HOME PATH: absent, regular, directory or other (following links).
+path_kind() { as_user "$1" "$2" "$WS_AS_USER" kind "$3"; }
+
+# refuse_special USER HOME PATH: a file we may read must be absent or regular.
+refuse_special() {
+  local kind
+  kind="$(path_kind "$@")"
+  [[ "$kind" != other ]] ||
+    die "$3 is not a regular file (a FIFO, socket or device?): refusing to read it; remove it and apply again"
+}
+
+ensure_vault_sh() { # USER HOME
+  local user="$1" home="$2" vault
+  vault="$(site_get VAULT_ADDR)"
+  [[ -n "$vault" ]] || return 0
+  as_user "$user" "$home" "$WS_AS_USER" mkdir "$home/.zshrc.d" 0755
+  printf '%s\n' "# Managed by workstation (user apply): the Vault address only, never a token." \
+    "# Log in with your own identity: vault login -method=oidc" \
+    "export VAULT_ADDR='$vault'" |
+    as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$home/.zshrc.d/vault.sh" 644
+}
+
+# ~/.kube/config: written only when nothing is there; someone else's is backed
+# up once and left in place.
+ensure_kubeconfig() { # USER HOME
+  local user="$1" home="$2" kube="$2/.kube/config"
+  if as_user "$user" "$home" test -e "$kube" || as_user "$user" "$home" test -L "$kube"; then
+    refuse_special "$user" "$home" "$kube"
+    kubeconfig | as_user_data "$user" "$home" "$WS_AS_USER" backup-once "$kube"
+  else
+    as_user "$user" "$home" "$WS_AS_USER" mkdir "$home/.kube" 0700
+    kubeconfig | as_user_data "$user" "$home" "$WS_AS_USER" create-if-absent "$kube" 600
+  fi
+}
+
+# The OIDC exec kubeconfig (kubelogin), from site.env.
+kubeconfig() {
+  local name server issuer client
+  name="$(site_get CLUSTER_NAME)"
+  server="$(site_get CLUSTER_SERVER)"
+  issuer="$(site_get OIDC_ISSUER)"
+  client="$(site_get OIDC_CLIENT_ID)"
+  cat <<EOF
+# Written once by workstation (user apply); yours to change, never rewritten.
+apiVersion: v1
+kind: Config
+clusters:
+  - name: "$name"
+    cluster:
+      server: "$server"
+contexts:
+  - name: "$name"
+    context:
+      cluster: "$name"
+      user: oidc
+current-context: "$name"
+users:
+  - name: oidc
+    user:
+      exec:
+        apiVersion: client.authentication.k8s.io/v1beta1
+        command: kubectl
+        args:
+          - oidc-login
+          - get-token
+          - "--oidc-issuer-url=$issuer"
+          - "--oidc-client-id=$client"
+        interactiveMode: IfAvailable
+EOF
+}
+
+ensure_snapshot_token() { # USER HOME TOKEN
+  local user="$1" home="$2"
+  as_user "$user" "$home" "$WS_AS_USER" mkdir "$home/.config/workstation" 0700
+  printf '%s\n' "$3" |
+    as_user_data "$user" "$home" "$WS_AS_USER" create-if-absent "$home/.config/workstation/snapshot-token" 600
+}
+
+# ~/code: cloned only when nothing at all is at the path. The clone happens in
+# a temp dir inside the home and is renamed into place, so an interrupted
+# clone never leaves a half ~/code (the leftover is removed on the next run).
+# git reads no config or hooks of the user's, nor the system's: only what the
+# command line says.
+ensure_code_clone() { # USER HOME
+  local user="$1" home="$2" repo code tmp
+  code="$home/code"
+  as_user "$user" "$home" "$WS_AS_USER" rm-glob "$home" ".code.clone-"
+  if as_user "$user" "$home" test -e "$code" || as_user "$user" "$home" test -L "$code"; then
+    return 0
+  fi
+  repo="$(site_get REPO_URL)"
+  if [[ -z "$repo" ]]; then
+    log "notice: REPO_URL is empty in $WS_SITE_ENV; ~/code not cloned for $user"
+    return 0
+  fi
+  ensure_clone_gitconfig "$repo"
+  tmp="$(as_user "$user" "$home" mktemp -d "$home/.code.clone-XXXXXX")"
+  # clone -c sets the config in the new repository before anything is checked
+  # out: without the git-crypt key, secrets stay ciphertext, the rest is plaintext.
+  # --template= copies no hook into it; core.hooksPath runs none during the clone.
+  WS_TIMEOUT="$WS_CLONE_TIMEOUT" as_user "$user" "$home" env GIT_CONFIG_NOSYSTEM=1 \
+    GIT_CONFIG_GLOBAL="$WS_CLONE_GITCONFIG" GIT_TERMINAL_PROMPT=0 git clone --quiet --template= \
+    -c filter.git-crypt.smudge=cat -c filter.git-crypt.clean=cat \
+    -c filter.git-crypt.required=false -c push.default=current \
+    -- "$repo" "$tmp/code"
+  as_user "$user" "$home" mv -n -T -- "$tmp/code" "$code"
+  as_user "$user" "$home" rmdir -- "$tmp" 2>/dev/null || true
+  as_user "$user" "$home" test -d "$code" || die "could not move the clone into $code"
+  changed "$code (cloned $repo)"
+}
+
+# ensure_clone_gitconfig REPO: the clone's only config. A local repository
+# owned by another account passes git's ownership check only when listed in
+# safe.directory, which git reads from protected config alone (not -c).
+ensure_clone_gitconfig() {
+  local path="" content
+  case "$1" in
+    file://*) path="${1#file://}" ;;
+    /*) path="$1" ;;
+  esac
+  content="# Written by workstation user apply: the only git config the ~/code clone reads."$'\n'
+  content+="[core]"$'\n'$'\t'"hooksPath = /dev/null"$'\n'
+  [[ -z "$path" ]] || content+="[safe]"$'\n'$'\t'"directory = $path"$'\n'
+  ensure_dir "$WS_ETC" 0755
+  write_if_changed "$WS_CLONE_GITCONFIG" 0644 root:root "$content"
+}
+
+# The playwright entry in ~/.claude.json, added by the real CLI as the user,
+# only when there is none. A first check reads the file with jq (no side
+# effects); only when that finds nothing does the CLI run.
+ensure_playwright_mcp() { # USER HOME PORT
+  local user="$1" home="$2" port="$3" url json="$2/.claude.json"
+  url="http://127.0.0.1:$port/mcp"
+  refuse_special "$user" "$home" "$json"
+  # shellcheck disable=SC2016 # $h is jq's variable
+  if as_user "$user" "$home" jq -e --arg h "$home" \
+    '(.mcpServers.playwright // .projects[$h].mcpServers.playwright) != null' \
+    "$json" >/dev/null 2>&1; then
+    return 0
+  fi
+  command -v claude >/dev/null || die "the claude CLI is not installed (workstation base apply installs it)"
+  lock "claude-$user"
+  # Backed up before the CLI runs at all (even `mcp get` migrates an old file),
+  # and only when it exists (the CLI creates it otherwise).
+  if as_user "$user" "$home" test -e "$json"; then
+    as_user "$user" "$home" "$WS_AS_USER" backup-once "$json"
+  fi
+  local -a claude=(env CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1
+    DISABLE_TELEMETRY=1 DISABLE_ERROR_REPORTING=1 claude)
+  if WS_TIMEOUT=120 as_user "$user" "$home" "${claude[@]}" mcp get playwright >/dev/null 2>&1; then
+    log "$user already has a playwright MCP server (claude mcp get); left alone"
+    unlock "claude-$user"
+    return 0
+  fi
+  WS_TIMEOUT=120 as_user "$user" "$home" "${claude[@]}" mcp add --scope user --transport http playwright "$url" >/dev/null
+  changed "$json: playwright MCP server $url (claude mcp add)"
+  unlock "claude-$user"
+}

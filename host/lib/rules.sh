@@ -1,0 +1,29 @@
+# shellcheck shell=bash
+# rules.sh — the roster engine's rules for the host, generated from Roster/Rules.cs,
+# Roster/Derive.cs and Roster/HostCommands.cs by `dotnet run --project Roster -- host-rules`.
+# Do not edit: a test fails when this file and the C# disagree. Sourced by common.sh.
+# shellcheck disable=SC2034 # read by the files that source this one
+
+# Patterns (bash ERE; the engine's, with '$' for the end).
+readonly WS_RE_OS_USER='^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$'
+readonly WS_RE_ACCOUNT='^[a-z_][a-z0-9_-]{0,31}$'
+readonly WS_RE_AUTHENTIK='^[A-Za-z0-9._@-]{1,64}$'
+
+# Ranges.
+readonly WS_MIN_PORT=1024 WS_MAX_PORT=65535
+readonly WS_MIN_UID=1000 WS_MAX_UID=59999
+
+# Names: space-delimited lists, with a space at both ends for " $name " matching.
+readonly WS_MARKER_GROUP='workstation'
+readonly WS_TIERS=' admin power-user namespace-owner '
+readonly WS_ADMIN_TIER='admin'
+readonly WS_RESERVED_USERS=' _apt backup bin daemon games gnats irc list lp mail man messagebus news nobody polkitd proxy root sshd sync sys systemd-coredump systemd-network systemd-resolve systemd-timesync uucp workstation www-data '
+readonly WS_RESERVED_GROUP_NAMES=' code-shared docker sudo workstation '
+readonly WS_PRIVILEGED_GROUPS=' code-shared docker sudo '
+
+# Per-user names, as printf patterns of the os_user.
+readonly WS_USER_UNITS=' playwright-mcp@%s.service playwright-snapshot-refresh@%s.timer t3-serve@%s.service '
+readonly WS_PLAYWRIGHT_ENV_FILE='/etc/workstation/playwright-%s.env'
+readonly WS_T3_ENV_FILE='/etc/workstation/t3-%s.env'
+readonly WS_HOME='/home/%s'
+readonly WS_ROOT='/usr/local/lib/workstation'
