@@ -41,6 +41,7 @@ public static class ConfigKeys
     public const string ClusterServer = "clusterServer";
     public const string VaultAddr = "vaultAddr";
     public const string T3Command = "t3Command";
+    public const string EdgeUser = "edgeUser";
     public const string SnapshotToken = "snapshotToken";
     public const string Kubeconfig = "kubeconfig";
     public const string KubeContext = "kubeContext";
@@ -152,7 +153,7 @@ public sealed partial record StackSettings(
             errors.Add(new ConfigError(ConfigKeys.SshPort, $"'{portText}' is not a TCP port (1-65535)"));
 
         var user = config.Get(ConfigKeys.SshUser) ?? DefaultSshUser;
-        if (!Rules.OsUser().IsMatch(user))
+        if (!Rules.AccountName().IsMatch(user))
             errors.Add(new ConfigError(ConfigKeys.SshUser, $"'{user}' is not a valid user name"));
 
         // Without a pinned key the Command provider accepts whatever key the host presents.
@@ -178,7 +179,17 @@ public sealed partial record StackSettings(
             Required(ConfigKeys.ClusterName, "the Kubernetes cluster name for kubeconfigs"),
             Url(ConfigKeys.ClusterServer, "the Kubernetes API server URL"),
             Url(ConfigKeys.VaultAddr, "the Vault address written to ~/.zshrc.d/vault.sh"),
-            Required(ConfigKeys.T3Command, "the command line t3-serve runs"));
+            Required(ConfigKeys.T3Command, "the command line t3-serve runs"),
+            EdgeUser());
+
+        // Unset or '' means no edge account: t3 ports then admit their owner only.
+        string? EdgeUser()
+        {
+            if (config.Get(ConfigKeys.EdgeUser) is not { Length: > 0 } edge) return null;
+            if (Rules.AccountName().IsMatch(edge)) return edge;
+            errors.Add(new ConfigError(ConfigKeys.EdgeUser, $"'{edge}' is not a valid account name: {Rules.WhyInvalid(edge, Rules.AccountName())}"));
+            return null;
+        }
 
         // An empty token means "none": the user step then runs without --token-stdin.
         var token = string.IsNullOrEmpty(config.Get(ConfigKeys.SnapshotToken)) ? null : config.GetSecret(ConfigKeys.SnapshotToken);

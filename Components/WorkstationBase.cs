@@ -4,7 +4,8 @@ using Workstation.Roster;
 
 namespace Workstation.Components;
 
-public sealed record WorkstationBaseArgs(RemoteHost Remote, HostBundle Bundle, SiteSettings Site);
+/// <param name="Roster">The roster's settings: its extra privileged groups go to the site step.</param>
+public sealed record WorkstationBaseArgs(RemoteHost Remote, HostBundle Bundle, SiteSettings Site, RosterSettings Roster);
 
 /// <summary>
 /// The machine-wide steps: install host/ on the devvm, write the site values, and (once every
@@ -49,7 +50,7 @@ public sealed class WorkstationBase : ComponentResource
             AddPreviousOutputInEnv = false,
         }, new CustomResourceOptions { Parent = this });
 
-        var site = remote.AsRoot(HostCommands.Site(args.Site));
+        var site = remote.AsRoot(HostCommands.Site(args.Site, args.Roster));
         Site = new Command($"{name}-site", new CommandArgs
         {
             Connection = remote.Connection,

@@ -30,7 +30,7 @@ public static class WorkstationStack
     {
         var derived = Derivation.Derive(roster);
         var remote = new RemoteHost(settings.Ssh);
-        var @base = new WorkstationBase(BaseName, new WorkstationBaseArgs(remote, bundle, settings.Site));
+        var @base = new WorkstationBase(BaseName, new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings));
         var access = new AccessLayer(settings, derived.Settings);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
         foreach (var u in derived.Users)

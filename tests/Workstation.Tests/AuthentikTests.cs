@@ -47,6 +47,17 @@ public class AuthentikTests
         Assert.DoesNotContain(run.Registrations, r => r.Type == Types.AuthentikApp && !r.IsRead);
     }
 
+    /// <summary>Each property that keeps the gate closed fails on its own assertion.</summary>
+    [Fact]
+    public async Task The_edge_policy_binding_is_enabled_not_negated_and_fails_closed()
+    {
+        var run = await RunAsync();
+        var binding = run.Named(Types.AuthentikBinding, $"{Prefix}-t3-users-only-binding");
+        Assert.True(Equals(false, binding.Inputs["failureResult"]), "failureResult must be false: when the policy errors, the edge must deny (fail closed)");
+        Assert.True(Equals(false, binding.Inputs["negate"]), "negate must be false: a negated binding admits everyone outside the group");
+        Assert.True(Equals(true, binding.Inputs["enabled"]), "enabled must be true: a disabled binding gates nothing");
+    }
+
     [Fact]
     public async Task Every_authentik_resource_lives_in_the_one_component_and_uses_its_provider()
     {

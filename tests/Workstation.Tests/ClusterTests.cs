@@ -130,5 +130,15 @@ public class ClusterTests
         Assert.Contains(role.Resource, await Probe.DependsOnAsync(crb));
     }
 
+    /// <summary>The shared role has a fixed name too: a replace (say, a change Kubernetes refuses in place) must delete it first.</summary>
+    [Fact]
+    public async Task The_shared_power_user_cluster_role_replaces_by_deleting_first()
+    {
+        var (constructed, _) = await Probe.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
+        var role = constructed.Single(c => c.Resource.GetResourceName() == K8sAccess.PowerUserRoleName);
+        Assert.True(((Pulumi.CustomResourceOptions)role.Options).DeleteBeforeReplace,
+            $"{K8sAccess.PowerUserRoleName}: a fixed-name object must be deleted before it is replaced");
+    }
+
     private static string[] Strings(object value) => ((IEnumerable)value).Cast<object>().Select(o => (string)o).ToArray();
 }

@@ -36,6 +36,7 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.SshHostKey, "AAAAC3NzaC1lZDI1NTE5", "workstation:sshHostKey: must be one public key line")]
     [InlineData(ConfigKeys.SshPort, "22x", "workstation:sshPort: '22x' is not a TCP port")]
     [InlineData(ConfigKeys.SshUser, "Root User", "workstation:sshUser: 'Root User' is not a valid user name")]
+    [InlineData(ConfigKeys.EdgeUser, "t3 edge", "workstation:edgeUser: 't3 edge' is not a valid account name")]
     [InlineData(ConfigKeys.VaultAddr, "vault.example.test", "workstation:vaultAddr: 'vault.example.test' is not an absolute http(s) URL")]
     [InlineData(ConfigKeys.SshPrivateKey, null, "workstation:sshPrivateKey: required:")]
     [InlineData(ConfigKeys.RepoUrl, "", "workstation:repoUrl: required:")]

@@ -109,6 +109,37 @@ public class DiffTests
         Assert.Equal(sorted.Canonical, shuffled.Canonical);
     }
 
+    /// <summary>
+    /// The explicit fixes for host drift show in review as an update of that person's host step,
+    /// carrying the flag, and touch nothing else (no cluster, Vault or edge object).
+    /// </summary>
+    [Fact]
+    public async Task Revoke_groups_and_private_home_update_only_that_persons_host_step()
+    {
+        var before = await RunAsync(Fixture.RosterText);
+        var text = Fixture.RosterText.Replace("    tier: power-user\n", "    tier: power-user\n    revoke_groups: [docker]\n    private_home: true\n", StringComparison.Ordinal);
+        Assert.NotEqual(Fixture.RosterText, text);
+        var after = await RunAsync(text);
+
+        Assert.Equal(["command:remote:Command::alice-host"], Changed(before, after));
+        var apply = after.Command("alice-host").Str("create")!;
+        Assert.Equal(Fixture.GoldenCommands()["apply:alice"].Replace(" --token-stdin", " --revoke-groups docker --private-home --token-stdin", StringComparison.Ordinal), apply);
+        Assert.Equal(apply, after.Command("alice-host").Str("update"));
+    }
+
+    /// <summary>The edge account (stack config) and the roster's extra privileged groups are site values: only the site step changes.</summary>
+    [Fact]
+    public async Task The_edge_user_and_extra_privileged_groups_change_only_the_site_step()
+    {
+        var before = await RunAsync(Fixture.RosterText);
+        var text = "settings:\n  privileged_groups: [lxd, adm]\n" + Fixture.RosterText.Replace("settings:\n", "", StringComparison.Ordinal);
+        var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.EdgeUser, "t3-edge"));
+        var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(text), settings, Fixture.Bundle).Outputs);
+
+        Assert.Equal(["command:remote:Command::workstation-site"], Changed(before, after));
+        Assert.Equal(Fixture.GoldenCommands()["site"] + " --edge-user t3-edge --privileged-groups adm,lxd", after.Command("workstation-site").Str("create"));
+    }
+
     [Fact]
     public async Task Changing_one_host_script_changes_only_the_install_step()
     {

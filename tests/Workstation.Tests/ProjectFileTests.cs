@@ -80,6 +80,7 @@ public class ProjectFileTests
             [ConfigKeys.VaultUsersPath] = vault.UsersPath,
             [ConfigKeys.VaultOidcMount] = vault.OidcMountPath,
             [ConfigKeys.VaultOidcMountAccessor] = "",
+            [ConfigKeys.EdgeUser] = "",
             // No fallback in the program: required there, so Pulumi.yaml's default is the only one.
             [ConfigKeys.T3Command] = "t3 serve --host 127.0.0.1 --port ${T3_PORT}",
         };
@@ -101,6 +102,7 @@ public class ProjectFileTests
         Assert.Null(settings.K8s.Context);
         Assert.Equal(vault, settings.Vault.Options);
         Assert.Null(settings.Vault.OidcMountAccessor);
+        Assert.Null(settings.Site.EdgeUser);
     }
 
     [Fact]

@@ -51,7 +51,7 @@ public class SecretTests
     }
 
     [Fact]
-    public async Task The_token_goes_only_on_stdin_of_the_user_steps_as_a_secret_with_logging_off()
+    public async Task The_token_goes_only_on_stdin_of_the_user_steps_never_in_a_command_line()
     {
         var (constructed, _) = await ProbeAsync();
         foreach (var c in constructed.Where(c => c.Resource is Command))
@@ -64,22 +64,56 @@ public class SecretTests
                 var (text, _) = await Read(line);
                 Assert.All(Secrets, s => Assert.DoesNotContain(s.Trim(), text!, StringComparison.Ordinal));
             }
-
-            var options = (CustomResourceOptions)c.Options;
             if (name.EndsWith("-host", StringComparison.Ordinal))
-            {
-                var (stdin, secret) = await Read(args.Stdin);
-                Assert.Equal(Fixture.Token, stdin);
-                Assert.True(secret, $"{name}: stdin is not secret");
-                Assert.Equal(Logging.None, (await Read(args.Logging)).Value);
-                Assert.Superset(new HashSet<string> { "stdin", "stdout", "stderr" }, options.AdditionalSecretOutputs.ToHashSet());
-            }
+                Assert.Equal(Fixture.Token, (await Read(args.Stdin)).Value);
             else if (args.Stdin is { } stdin)
-            {
                 // The install step's stdin is the host bundle: no secrets in it.
                 Assert.Equal(Fixture.Bundle.Base64, (await Read(stdin)).Value);
-            }
         }
+    }
+
+    /// <summary>Each guarantee around the token fails on its own: secret stdin, no logging, secret outputs.</summary>
+    private async Task<List<(string Name, CommandArgs Args, CustomResourceOptions Options)>> UserSteps()
+    {
+        var (constructed, _) = await ProbeAsync();
+        var steps = constructed.Where(c => c.Resource is Command && c.Resource.GetResourceName().EndsWith("-host", StringComparison.Ordinal))
+            .Select(c => (c.Resource.GetResourceName(), (CommandArgs)c.Args, (CustomResourceOptions)c.Options)).ToList();
+        Assert.Equal(3, steps.Count);
+        return steps;
+    }
+
+    [Fact]
+    public async Task The_user_steps_stdin_is_a_pulumi_secret()
+    {
+        foreach (var (name, args, _) in await UserSteps())
+            Assert.True((await Read(args.Stdin)).Secret, $"{name}: stdin (the token) is not marked secret, so state would hold it in plaintext");
+    }
+
+    [Fact]
+    public async Task The_user_steps_log_nothing()
+    {
+        foreach (var (name, args, _) in await UserSteps())
+            Assert.True(Equals(Logging.None, (await Read(args.Logging)).Value), $"{name}: logging is not None, so the step's output reaches the Pulumi log");
+    }
+
+    [Fact]
+    public async Task The_user_steps_stdin_stdout_and_stderr_are_secret_outputs()
+    {
+        foreach (var (name, _, options) in await UserSteps())
+            Assert.True(new[] { "stdin", "stdout", "stderr" }.All(options.AdditionalSecretOutputs.Contains),
+                $"{name}: stdin, stdout and stderr must be secret outputs, has [{string.Join(", ", options.AdditionalSecretOutputs)}]");
+    }
+
+    /// <summary>A Command's previous stdout/stderr would otherwise reach the next run's environment (PULUMI_COMMAND_STDOUT/STDERR).</summary>
+    [Fact]
+    public async Task No_command_hands_its_previous_output_to_its_next_run()
+    {
+        var (constructed, _) = await ProbeAsync();
+        var commands = constructed.Where(c => c.Resource is Command).ToList();
+        Assert.Equal(6, commands.Count);
+        foreach (var c in commands)
+            Assert.True(Equals(false, (await Read(((CommandArgs)c.Args).AddPreviousOutputInEnv)).Value),
+                $"{c.Resource.GetResourceName()}: AddPreviousOutputInEnv must be false");
     }
 
     [Fact]
