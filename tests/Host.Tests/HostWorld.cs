@@ -12,8 +12,9 @@ public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightP
 
     public string Home => $"/home/{Name}";
 
-    public string Apply(bool tokenStdin = true, bool adopt = false, IReadOnlyList<string>? groups = null) =>
-        HostCli.Apply(Name, Tier, T3Port, PlaywrightPort, Uid, groups ?? Groups, adopt, tokenStdin);
+    public string Apply(bool tokenStdin = true, bool adopt = false, IReadOnlyList<string>? groups = null,
+        IReadOnlyList<string>? revokeGroups = null, bool privateHome = false, string? tier = null) =>
+        HostCli.Apply(Name, tier ?? Tier, T3Port, PlaywrightPort, Uid, groups ?? Groups, adopt, tokenStdin, revokeGroups, privateHome);
 
     public string Resume(int? uid = null) =>
         HostCli.Resume(Name, Tier, T3Port, PlaywrightPort, uid ?? Uid, Groups);
@@ -38,14 +39,17 @@ public static class HostWorld
     private static bool _ready;
 
     /// <summary>The site config every test runs under unless it says otherwise.</summary>
-    public static string SiteCommand(string repoUrl = FixtureRepoUrl) => HostCli.Site(
+    public static string SiteCommand(string repoUrl = FixtureRepoUrl, string t3Command = "/usr/bin/sleep infinity",
+        string? edgeUser = null, IReadOnlyList<string>? privilegedGroups = null) => HostCli.Site(
         repoUrl,
         "https://auth.example.test/application/o/kubernetes/",
         "kubernetes",
         "fixture",
         "https://k8s.example.test:6443",
         "https://vault.example.test",
-        "/usr/bin/sleep infinity");
+        t3Command,
+        edgeUser: edgeUser,
+        privilegedGroups: privilegedGroups);
 
     /// <summary>Creates the fixture repository: git-crypt-encrypted secret.txt plus a plaintext README.</summary>
     private const string MakeFixtureRepo = """
@@ -121,9 +125,14 @@ public static class HostWorld
         Gate.Release();
     }
 
-    /// <summary>host/ as a base64 tar.gz, the way the installer receives it on stdin.</summary>
+    /// <summary>
+    /// host/ as a base64 tar.gz, the way the installer receives it on stdin. WORKSTATION_TEST_HOST_TREE
+    /// names another folder whose host/ to install instead (e.g. a checkout of an earlier commit, to
+    /// watch a test fail against the host layer before a fix).
+    /// </summary>
     public static string HostBundle(string repoRoot, string? hostDirParent = null)
     {
+        hostDirParent ??= Environment.GetEnvironmentVariable("WORKSTATION_TEST_HOST_TREE") is { Length: > 0 } other ? other : null;
         var psi = new ProcessStartInfo("bash")
         {
             RedirectStandardOutput = true,

@@ -69,7 +69,8 @@ public sealed class InstallTests(SandboxFixture box)
 
         // %i (never %I) in every template.
         var units = Directory.GetFiles(Path.Combine(box.RepoRoot, "host", "units"));
-        Assert.Equal(4, units.Length);
+        Assert.Equal(5, units.Length);
+        Assert.Contains(units, u => Path.GetFileName(u) == "workstation-firewall.service");
         Assert.All(units, u => Assert.DoesNotContain("%I", File.ReadAllText(u), StringComparison.Ordinal));
     }
 
@@ -79,8 +80,19 @@ public sealed class InstallTests(SandboxFixture box)
         await HostWorld.ReadyAsync(box);
         var again = await box.MustAsync(HostCli.BaseApply(), timeout: TimeSpan.FromMinutes(10));
         Assert.Empty(again.Changes());
-        var r = await box.MustAsync("cat /etc/skel/start-claude.sh; jq -c . /etc/claude-code/managed-settings.json; grep -c zshrc.d /etc/skel/.zshrc");
-        Assert.Contains("cd \"$HOME/code\"", r.Stdout, StringComparison.Ordinal);
+        // What the base put in place is the repository's base, byte for byte (plus one final newline).
+        var baseDir = Path.Combine(box.RepoRoot, "host", "base");
+        foreach (var (installed, source) in new[]
+        {
+            ("/etc/claude-code/managed-settings.json", "managed-settings.json"),
+            ("/etc/skel/.zshrc", "skel/zshrc"),
+            ("/etc/skel/start-claude.sh", "skel/start-claude.sh"),
+        })
+        {
+            var onBox = (await box.MustAsync($"cat {installed}")).Stdout;
+            Assert.Equal(File.ReadAllText(Path.Combine(baseDir, source)).TrimEnd('\n') + "\n", onBox);
+        }
+        Assert.Equal("0755\n", (await box.MustAsync("stat -c %04a /etc/skel/start-claude.sh")).Stdout);
     }
 
     private static void CopyTree(string source, string target)

@@ -168,9 +168,16 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
             // KillDuringAsync sends no stdin, so the token comes from a pipe inside the command.
             await box.KillDuringAsync($"printf '%s\\n' {HostCli.Quote(Kim.Token)} | {Kim.Apply()}", TimeSpan.FromSeconds(1.5));
             // Wait until the orphaned remote apply is gone (it holds the user's lock to the end).
-            await box.MustAsync("flock /run/lock/workstation/user-kim.lock true", timeout: TimeSpan.FromMinutes(3));
-            var partial = await box.ScriptAsync("systemctl is-active playwright-mcp@kim.service || true");
-            output.WriteLine($"after the client was killed: playwright-mcp@kim {partial.Trim()}");
+            await box.MustAsync("flock /run/workstation/user-kim.lock true", timeout: TimeSpan.FromMinutes(3));
+            // The orphaned run either never started (no account) or went on to the end: never a half state.
+            var partial = OnboardingTests.Facts(await box.ScriptAsync("""
+                echo "account=$(getent passwd kim >/dev/null && echo yes || echo no)"
+                echo "units=$(systemctl is-active playwright-mcp@kim.service t3-serve@kim.service playwright-snapshot-refresh@kim.timer | paste -sd, || true)"
+                echo "leftovers=$(ls -d /home/kim/.code.clone-* 2>/dev/null | wc -l)"
+                """));
+            output.WriteLine($"after the client was killed: account {partial["account"]}, units {partial["units"]}");
+            Assert.True(partial["account"] == "no" || (partial["units"] == "active,active,active" && partial["leftovers"] == "0"),
+                $"a run whose SSH client died must go on to the end; found account={partial["account"]} units={partial["units"]} leftovers={partial["leftovers"]}");
 
             await box.MustAsync(Kim.Apply(), stdin: Kim.TokenStdin, timeout: TimeSpan.FromMinutes(3));
             var converged = await box.ScriptAsync(HostWorld.NormalisedUserState(Kim));
@@ -232,6 +239,51 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Suspend leaves every unit disabled and stopped whatever mixed state it found: enabled but
+    /// not running (a crashed server would start again at boot, as the suspended person, since
+    /// User= units need no login), running but not enabled, and both. A daemon re-exec and a
+    /// simulated boot start none of them.
+    /// </summary>
+    [Fact]
+    public async Task Suspend_turns_off_units_in_every_mixed_state_and_a_boot_starts_none_of_them()
+    {
+        await HostWorld.ReadyAsync(box);
+        var nia = new TestUser("nia", 2132, 4132, 4232);
+        await box.MustAsync(nia.Apply(), stdin: nia.TokenStdin);
+        var mixed = OnboardingTests.Facts(await box.ScriptAsync("""
+            systemctl stop playwright-mcp@nia.service          # enabled, not running
+            systemctl disable --quiet t3-serve@nia.service     # running, not enabled
+            for u in playwright-mcp@nia.service t3-serve@nia.service playwright-snapshot-refresh@nia.timer; do
+              echo "${u%%@*}=$(systemctl is-enabled "$u" 2>/dev/null),$(systemctl is-active "$u" 2>/dev/null)"
+            done
+            """));
+        Assert.Equal("enabled,inactive", mixed["playwright-mcp"]);
+        Assert.Equal("disabled,active", mixed["t3-serve"]);
+        Assert.Equal("enabled,active", mixed["playwright-snapshot-refresh"]);
+
+        await box.MustAsync(HostCli.Suspend("nia"));
+        const string States = """
+            for u in playwright-mcp@nia.service t3-serve@nia.service playwright-snapshot-refresh@nia.timer; do
+              echo "${u%%@*}=$(systemctl is-enabled "$u" 2>/dev/null),$(systemctl is-active "$u" 2>/dev/null)"
+            done
+            echo "procs=$(pgrep -u nia | wc -l)"
+            """;
+        var cut = OnboardingTests.Facts(await box.ScriptAsync(States));
+        var booted = OnboardingTests.Facts(await box.ScriptAsync("""
+            systemctl daemon-reexec
+            systemctl start multi-user.target timers.target
+            sleep 1
+            """ + "\n" + States));
+        foreach (var state in new[] { cut, booted })
+        {
+            Assert.Equal("disabled,inactive", state["playwright-mcp"]);
+            Assert.Equal("disabled,inactive", state["t3-serve"]);
+            Assert.Equal("disabled,inactive", state["playwright-snapshot-refresh"]);
+            Assert.Equal("0", state["procs"]);
+        }
+    }
+
+    /// <summary>
     /// After a reboot /run/lock/workstation is gone and Pulumi runs every user's command at
     /// once: all of them must succeed, not the one that won the race to create the lock dir.
     /// </summary>
@@ -243,7 +295,7 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
             set -uo pipefail
             fails=0
             for round in $(seq 1 8); do
-              rm -rf /run/lock/workstation
+              rm -rf /run/workstation
               pids=()
               for i in $(seq 1 24); do
                 /usr/local/lib/workstation/bin/workstation user suspend "nosuch$i" >/dev/null 2>>/tmp/parallel-first-runs.err &

@@ -63,7 +63,8 @@ public sealed class RealComponentsTests(SandboxFixture box)
             set -euo pipefail
             body='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"host-tests","version":"1"}}}'
             for _ in $(seq 1 60); do
-              if out=$(curl -sS -m 5 -X POST http://127.0.0.1:4212/mcp -H 'Content-Type: application/json' \
+              # As rex: the firewall admits the port's owner only.
+              if out=$(runuser -u rex -- curl -sS -m 5 -X POST http://127.0.0.1:4212/mcp -H 'Content-Type: application/json' \
                    -H 'Accept: application/json, text/event-stream' -d "$body" 2>/dev/null) && [ -n "$out" ]; then
                 printf '%s\n' "$out"; exit 0
               fi
@@ -80,6 +81,8 @@ public sealed class RealComponentsTests(SandboxFixture box)
         var who = await box.MustAsync("pid=$(systemctl show -p MainPID --value playwright-mcp@rex.service); ps -o user= -p \"$pid\"; tr '\\0' ' ' < /proc/$pid/cmdline");
         Assert.StartsWith("rex\n", who.Stdout, StringComparison.Ordinal);
         Assert.Contains("/usr/local/bin/playwright-mcp --headless --isolated --host 127.0.0.1 --port 4212 ", who.Stdout, StringComparison.Ordinal);
+        // Output files land in the home, where rex's Claude can read them (not the unit's private /tmp).
+        Assert.Contains(" --output-dir /home/rex/.cache/playwright-mcp ", who.Stdout + " ", StringComparison.Ordinal);
     }
 
     [Fact]

@@ -138,6 +138,36 @@ public sealed class SafetyTests(SandboxFixture box)
         await box.AssertSameAsync(before, after, "a refused apply changed the box");
     }
 
+    /// <summary>
+    /// A /home/USER left behind without an account (another owner's files in it) is refused with
+    /// exit 3: useradd would take the directory over and root would chmod it. Nothing changes:
+    /// not a byte of the tree, its owners or its modes, and no account appears.
+    /// </summary>
+    [Fact]
+    public async Task A_home_without_an_account_is_refused_with_exit_3_and_left_exactly_as_it_was()
+    {
+        await HostWorld.ReadyAsync(box);
+        const string Tree = """
+            find /home/ola -printf '%P|%y|%m|%u|%g|%s|%T@\n' | sort | sha256sum
+            find /home/ola -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum
+            getent passwd ola || echo "no account"
+            """;
+        await box.ScriptAsync("""
+            rm -rf /home/ola
+            mkdir -m 0755 /home/ola /home/ola/projects
+            echo "someone else's notes" > /home/ola/projects/notes.txt
+            chown -R 7777:7777 /home/ola
+            """);
+        var before = await box.ScriptAsync(Tree);
+        var ola = new TestUser("ola", 2133, 4133, 4233);
+        var r = await box.RunAsync(ola.Apply(), stdin: ola.TokenStdin);
+        Assert.True(r.ExitCode == 3, r.ToString());
+        Assert.Contains("/home/ola already exists but there is no account ola", r.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, await box.ScriptAsync(Tree));
+        Assert.Contains("no account", before, StringComparison.Ordinal);
+        await box.MustAsync("rm -rf /home/ola");
+    }
+
     [Fact]
     public async Task Groups_are_only_ever_added()
     {
@@ -145,9 +175,11 @@ public sealed class SafetyTests(SandboxFixture box)
         await box.MustAsync(Fay.Apply(), stdin: Fay.TokenStdin);
         await box.ScriptAsync("getent group by-hand >/dev/null || groupadd by-hand; gpasswd -a fay by-hand >/dev/null");
 
-        // The roster now says power-user: no tier groups at all.
+        // The roster now says power-user: no tier groups at all. The tier's own files change
+        // (the applied-tier record, the admin's t3 drop-in); no group does.
         var r = await box.MustAsync(HostCli.Apply("fay", "power-user", 4106, 4206, uid: 2106, groups: []));
-        Assert.Empty(r.Changes());
+        Assert.DoesNotContain(r.Changes(), l => l.Contains("group", StringComparison.Ordinal));
+        Assert.Contains("workstation: changed: /etc/workstation/user-fay.env", r.Changes());
         var groups = (await box.ScriptAsync("id -nG fay")).Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(["by-hand", "code-shared", "docker", "fay", "sudo", "workstation"], groups.Order(StringComparer.Ordinal));
 
@@ -161,13 +193,16 @@ public sealed class SafetyTests(SandboxFixture box)
     /// <summary>Hostile values for every argument of every command (each reaches the script as one argument).</summary>
     public static IReadOnlyList<string> HostileCommands()
     {
-        string[] names = ["a;touch /pwned", "../x", "root", "$(id)", "$(touch /pwned)", "`touch /pwned`", "x y", "Ana", "-rf", "a/b", "nobody", "systemd-coredump", "workstation"];
+        string[] names = ["a;touch /pwned", "../x", "root", "$(id)", "$(touch /pwned)", "`touch /pwned`", "x y", "Ana", "-rf", "a/b", "nobody", "systemd-coredump", "workstation",
+            "a_b", "ab-", "_x", "docker", "sudo", "code-shared"];
         var list = new List<string>();
         foreach (var n in names)
         {
             list.Add(HostCli.UserCommand("apply", n, "power-user", "4160", "4260", null, null, false, false));
             list.Add(HostCli.Suspend(n));
             list.Add(HostCli.MapsRaw([$"{n}:auth.user:4160"]));
+            list.Add(HostCli.Status(n));
+            list.Add(HostCli.FirewallCheck(n));
         }
         list.Add(HostCli.UserCommand("resume", "$(touch /pwned)", "power-user", "4160", "4260", "2160", null, false, false));
         list.Add(HostCli.UserCommand("apply", "hostile", "admin;touch /pwned", "4160", "4260", null, null, false, false));
@@ -180,6 +215,12 @@ public sealed class SafetyTests(SandboxFixture box)
         list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["$(touch /pwned)"], false, false));
         list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, null, false, tokenStdin: true)); // empty stdin
         list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260) + " --bogus");
+        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["$(touch /pwned)"]));
+        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["workstation"]));
+        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260, groups: ["docker"], revokeGroups: ["docker"]));
+        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["docker", "docker"]));
+        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260) + " --revoke-groups 'docker,'");
+        list.Add(HostCli.FirewallApply() + " extra");
         list.Add(HostCli.MapsRaw(["ok:$(touch /pwned):4160"]));
         list.Add(HostCli.MapsRaw(["ok:auth:4160:extra"]));
         list.Add(HostCli.MapsRaw(["ok:auth:4160", "ok:other:4161"]));
@@ -190,6 +231,8 @@ public sealed class SafetyTests(SandboxFixture box)
         list.Add(HostCli.Site("https://oauth2:SeCrEt-T0k@git.test/x.git", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
         list.Add(HostCli.Site("", "https://SeCrEt-T0k@a.test/", "k", "c", "https://s.test", "https://v.test", "t3"));
         list.Add(HostCli.Site("ssh://git:SeCrEt-T0k@git.test/x.git", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostCli.Site("", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3", edgeUser: "$(touch /pwned)"));
+        list.Add(HostCli.Site("", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3", privilegedGroups: ["ok", "a;touch /pwned"]));
         return list;
     }
 

@@ -1,0 +1,63 @@
+namespace Host.Tests;
+
+/// <summary>Hardening must not break the people it protects: the admin's t3 terminals may change the system, nobody else's.</summary>
+[Collection(SandboxCollection.Name)]
+public sealed class HardeningTests(SandboxFixture box)
+{
+    private static readonly TestUser Lea = new("lea", 2171, 4171, 4271, "admin", ["code-shared", "docker", "sudo"]);
+    private static readonly TestUser Max = new("max", 2172, 4172, 4272);
+
+    /// <summary>
+    /// The unit templates name the user with %i: an instance "mo-ri" runs as mo-ri (with %I,
+    /// systemd would unescape the "-" to "/" and the units could not start).
+    /// </summary>
+    [Fact]
+    public async Task A_user_whose_name_has_a_dash_gets_units_running_as_them()
+    {
+        await HostWorld.ReadyAsync(box);
+        var mori = new TestUser("mo-ri", 2173, 4173, 4273);
+        await box.MustAsync(mori.Apply(), stdin: mori.TokenStdin);
+        var r = await box.ScriptAsync("""
+            for u in playwright-mcp@mo-ri.service t3-serve@mo-ri.service; do
+              pid=$(systemctl show -p MainPID --value "$u")
+              echo "${u%%@*}=$(systemctl is-active "$u"),$(ps -o user= -p "$pid")"
+            done
+            """);
+        var f = OnboardingTests.Facts(r);
+        Assert.Equal("active,mo-ri", f["playwright-mcp"]);
+        Assert.Equal("active,mo-ri", f["t3-serve"]);
+        Assert.Equal("0", (await box.MustAsync(HostCli.FirewallCheck("mo-ri") + " >/dev/null; echo $?")).Stdout.Trim());
+    }
+
+    /// <summary>
+    /// Writes to /etc from inside each user's running t3-serve (its mount namespace, as root, the
+    /// way `sudo` in a t3 terminal would): the admin's succeeds, a power-user's hits a read-only
+    /// /etc. Demoting the admin takes the exception away at t3's next start.
+    /// </summary>
+    [Fact]
+    public async Task The_admins_t3_may_write_to_etc_and_a_power_users_may_not()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Lea.Apply(), stdin: Lea.TokenStdin);
+        await box.MustAsync(Max.Apply(), stdin: Max.TokenStdin);
+        const string Probe = """
+            try_etc() {
+              local pid
+              pid=$(systemctl show -p MainPID --value "t3-serve@$1.service")
+              if nsenter -t "$pid" -m touch "/etc/ws-written-by-$1-t3" 2>/dev/null; then echo written; else echo refused; fi
+              rm -f "/etc/ws-written-by-$1-t3"
+            }
+            echo "lea=$(try_etc lea)"
+            echo "max=$(try_etc max)"
+            """;
+        var f = OnboardingTests.Facts(await box.ScriptAsync(Probe));
+        Assert.Equal("written", f["lea"]);
+        Assert.Equal("refused", f["max"]);
+
+        var demoted = await box.MustAsync(HostCli.Apply("lea", "power-user", 4171, 4271, uid: 2171, groups: []));
+        Assert.Contains("workstation: changed: removed /etc/systemd/system/t3-serve@lea.service.d/50-workstation-tier.conf", demoted.Changes());
+        Assert.Contains("runs with the settings of the previous tier until it restarts", demoted.Stderr, StringComparison.Ordinal);
+        await box.MustAsync("systemctl restart t3-serve@lea.service");
+        Assert.Equal("refused", OnboardingTests.Facts(await box.ScriptAsync(Probe))["lea"]);
+    }
+}

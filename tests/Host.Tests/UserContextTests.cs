@@ -1,0 +1,196 @@
+using System.Diagnostics;
+
+namespace Host.Tests;
+
+/// <summary>
+/// Root acting on what a user controls: the lock directory, git config and hooks, files in the
+/// home, and the processes root starts as the user. Each test plays the user as a real account.
+/// Timeouts are seconds: a hang is the failure these tests exist to catch.
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class UserContextTests(SandboxFixture box)
+{
+    private static readonly TestUser Dot = new("dot", 2151, 4151, 4251);
+    private static readonly TestUser Eli = new("eli", 7152, 4152, 4252);
+    private static readonly TestUser Fia = new("fia", 7153, 4153, 4253);
+    private static readonly TestUser Gwen = new("gwen", 2154, 4154, 4254);
+    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(45);
+
+    /// <summary>
+    /// /run/lock is world-writable and emptied at boot. Mallory, an ordinary account, gets there
+    /// first after a reboot and plants links where the old lock files were; applies must neither
+    /// use her directory nor open anything through her links, and she can't create ours.
+    /// </summary>
+    [Fact]
+    public async Task A_lock_directory_planted_after_a_reboot_is_never_used()
+    {
+        await HostWorld.ReadyAsync(box);
+        var planted = OnboardingTests.Facts(await box.ScriptAsync("""
+            set -euo pipefail
+            getent passwd mallory >/dev/null || useradd -m -s /bin/bash mallory
+            rm -f /etc/ws-planted-*
+            # The reboot: /run is empty again.
+            rm -rf /run/lock/workstation /run/workstation
+            runuser -u mallory -- sh -c '
+              mkdir -m 0777 /run/lock/workstation
+              for l in user-dot accounts firewall claude-dot site maps install base; do
+                ln -s "/etc/ws-planted-$l" "/run/lock/workstation/$l.lock"
+              done
+              mkdir /run/workstation 2>/dev/null && echo "ours=created" || echo "ours=refused"'
+            echo "links=$(ls /run/lock/workstation | wc -l)"
+            """));
+        Assert.Equal("refused", planted["ours"]);
+        Assert.Equal("8", planted["links"]);
+
+        await box.MustAsync(HostWorld.SiteCommand());
+        await box.MustAsync(Dot.Apply(), stdin: Dot.TokenStdin, timeout: Bounded);
+        await box.MustAsync(HostCli.Suspend("dot"), timeout: Bounded);
+
+        var after = OnboardingTests.Facts(await box.ScriptAsync("""
+            echo "planted_files=$(ls /etc/ws-planted-* 2>/dev/null | wc -l)"
+            echo "links=$(find /run/lock/workstation -type l | wc -l)"
+            echo "ours=$(stat -c '%U %a %F' /run/workstation)"
+            """));
+        Assert.Equal("0", after["planted_files"]); // root never wrote through her links
+        Assert.Equal("8", after["links"]);
+        Assert.Equal("root 700 directory", after["ours"]);
+        await box.MustAsync("rm -rf /run/lock/workstation");
+    }
+
+    /// <summary>Our run directory is checked before use: anything but root's 0700 directory is refused by name.</summary>
+    [Fact]
+    public async Task A_run_directory_that_is_not_roots_0700_is_refused()
+    {
+        await HostWorld.ReadyAsync(box);
+        try
+        {
+            await box.MustAsync("chmod 0755 /run/workstation");
+            var open = await box.RunAsync(Dot.Apply(), stdin: Dot.TokenStdin, timeout: Bounded);
+            Assert.True(open.ExitCode == 1, open.ToString());
+            Assert.Contains("/run/workstation must be a root-owned 0700 directory, and is: directory 0 755", open.Stderr, StringComparison.Ordinal);
+
+            await box.MustAsync("rm -rf /run/workstation && mkdir -m 0700 /run/ws-elsewhere && ln -s /run/ws-elsewhere /run/workstation");
+            var link = await box.RunAsync(Dot.Apply(), stdin: Dot.TokenStdin, timeout: Bounded);
+            Assert.True(link.ExitCode == 1, link.ToString());
+            Assert.Contains("is: symbolic link", link.Stderr, StringComparison.Ordinal);
+            Assert.Equal("0\n", (await box.MustAsync("ls /run/ws-elsewhere | wc -l")).Stdout);
+        }
+        finally
+        {
+            await box.MustAsync("rm -rf /run/workstation /run/ws-elsewhere");
+        }
+    }
+
+    /// <summary>
+    /// Eli's own ~/.gitconfig points core.hooksPath at a hook that leaves a process behind. The
+    /// clone root runs as Eli must run no hook; whatever Eli starts holds nothing of root's; and
+    /// the cut completes in seconds with none of Eli's processes left.
+    /// </summary>
+    [Fact]
+    public async Task A_hooks_path_hook_never_runs_during_the_clone_and_the_cut_completes()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.ScriptAsync("""
+            set -euo pipefail
+            getent passwd eli >/dev/null || useradd -m -u 7152 -s /bin/bash eli
+            runuser -u eli -- sh -ec '
+              cd
+              mkdir -p hooks
+              printf "#!/bin/sh\necho ran > /home/eli/hook-ran\n(sleep 300 &)\n" > hooks/post-checkout
+              cp hooks/post-checkout hooks/reference-transaction
+              chmod +x hooks/*
+              git config --global core.hooksPath /home/eli/hooks
+              git config --global init.templateDir /home/eli/hooks-template'
+            """);
+
+        var apply = await box.RunAsync(Eli.Apply(adopt: true), stdin: Eli.TokenStdin, timeout: Bounded);
+        Assert.True(apply.ExitCode == 0, apply.ToString());
+        var after = OnboardingTests.Facts(await box.ScriptAsync("""
+            echo "code=$(test -f /home/eli/code/README.md && echo cloned || echo missing)"
+            echo "hook=$(cat /home/eli/hook-ran 2>/dev/null || echo never)"
+            echo "sleepers=$(pgrep -u eli -f 'sleep 300' | wc -l)"
+            """));
+        Assert.Equal("cloned", after["code"]);
+        Assert.Equal("never", after["hook"]);
+        Assert.Equal("0", after["sleepers"]);
+        await AssertTheCutCompletesAsync("eli");
+    }
+
+    /// <summary>`user suspend` exits 0 within seconds and leaves no process of the user.</summary>
+    private async Task AssertTheCutCompletesAsync(string user)
+    {
+        var sw = Stopwatch.StartNew();
+        var cut = await box.RunAsync(HostCli.Suspend(user), timeout: Bounded);
+        Assert.True(cut.ExitCode == 0, cut.ToString());
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), $"the cut took {sw.Elapsed}");
+        Assert.Equal("0\n", (await box.MustAsync($"pgrep -u {user} | wc -l")).Stdout);
+    }
+
+    /// <summary>
+    /// Fia replaces ~/.claude.json with a FIFO. Apply refuses it by type instead of blocking on a
+    /// read that never ends (while holding her lock), and the cut still completes in seconds.
+    /// </summary>
+    [Fact]
+    public async Task A_fifo_in_place_of_claude_json_is_refused_not_read_and_the_cut_completes()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.ScriptAsync("""
+            set -euo pipefail
+            getent passwd fia >/dev/null || useradd -m -u 7153 -s /bin/bash fia
+            runuser -u fia -- sh -ec 'cd; rm -f .claude.json; mkfifo .claude.json'
+            """);
+
+        var sw = Stopwatch.StartNew();
+        var apply = await box.RunAsync(Fia.Apply(adopt: true), stdin: Fia.TokenStdin, timeout: Bounded);
+        Assert.True(apply.ExitCode == 1, apply.ToString());
+        Assert.Contains("/home/fia/.claude.json is not a regular file", apply.Stderr, StringComparison.Ordinal);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), $"the refusal took {sw.Elapsed}");
+        Assert.Equal("fifo\n", (await box.MustAsync("stat -c %F /home/fia/.claude.json")).Stdout); // left as it was
+
+        await AssertTheCutCompletesAsync("fia");
+    }
+
+    /// <summary>
+    /// What root runs as a user (as_user) gets only stdin, stdout and stderr: not the lock root
+    /// holds, nor any other descriptor; it runs in a session of its own, and it is stopped when
+    /// its time is up.
+    /// </summary>
+    [Fact]
+    public async Task Work_run_as_a_user_inherits_no_descriptor_or_session_and_has_a_deadline()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Gwen.Apply(), stdin: Gwen.TokenStdin);
+        var f = OnboardingTests.Facts(await box.ScriptAsync("""
+            set -euo pipefail
+            source /usr/local/lib/workstation/lib/common.sh
+            lock user-gwen
+            exec 7</etc/hostname
+            echo "root_fds=$(ls /proc/$$/fd | sort -n | paste -sd,)"
+            echo "root_sid=$(ps -o sid= -p $$ | tr -d ' ')"
+            # A sleep run as gwen, looked at from outside (a process listing its own fds sees its own listing's).
+            as_user gwen /home/gwen sleep 31 &
+            pid=""
+            for _ in $(seq 1 100); do pid=$(pgrep -u gwen -f '^sleep 31$') && break; sleep 0.1; done
+            echo "user_fds=$(ls /proc/"$pid"/fd | sort -n | paste -sd,)"
+            echo "user_sid=$(ps -o sid= -p "$pid" | tr -d ' ')"
+            echo "user=$(ps -o user= -p "$pid")"
+            pkill -u gwen -f '^sleep 31$'
+            wait
+            # Arguments reach the command as they are: nothing expands $NAME or %x in them.
+            as_user gwen /home/gwen printf 'literal=%s\n' '$HOME ${USER} $$ %n %i'
+            start=$(date +%s)
+            rc=0; WS_TIMEOUT=2 as_user gwen /home/gwen sleep 60 || rc=$?
+            echo "timeout_rc=$rc"
+            echo "timeout_took=$(( $(date +%s) - start ))"
+            echo "left=$(pgrep -u gwen -f '^sleep 60$' | wc -l)"
+            """));
+        Assert.Contains(",7", f["root_fds"], StringComparison.Ordinal); // the test's own extra descriptor exists up here
+        Assert.Equal("0,1,2", f["user_fds"]);
+        Assert.NotEqual(f["root_sid"], f["user_sid"]);
+        Assert.Equal("gwen", f["user"]);
+        Assert.Equal("$HOME ${USER} $$ %n %i", f["literal"]);
+        Assert.Equal("124", f["timeout_rc"]);
+        Assert.True(int.Parse(f["timeout_took"], System.Globalization.CultureInfo.InvariantCulture) < 10, $"took {f["timeout_took"]}s");
+        Assert.Equal("0", f["left"]);
+    }
+}
