@@ -399,9 +399,18 @@ stop_instance() {
       for ((i = 0; i < 10; i++)); do [[ -d "/proc/$pid" ]] && sleep 1; done
     fi
   fi
+  stop_forwarder
   kill_strays
   netns_down
   remove_tree "$INSTANCE"
+}
+
+stop_forwarder() { # the one `up` started, when its pid is still that socat
+  local pid
+  pid="$(cat "$INSTANCE/forward.pid" 2>/dev/null)" || return 0
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--net=$NETNS_PATH " || return 0
+  kill -TERM "$pid" 2>/dev/null || true
 }
 
 # The cache lock; a holder that never lets go is named instead of waited on forever.
