@@ -184,7 +184,7 @@ live_pids() {
 # end_processes USER: SIGKILL every process of USER's uid. kill(-1) sent as the
 # user reaches exactly the processes the user could signal (its own) in one
 # atomic sweep, so a forking job cannot outrun it. setpriv, not runuser: no
-# PAM, so it works on the expired account. Never for a uid below 1000.
+# PAM, so it works on the expired account. Never for a uid below WS_MIN_UID.
 # Returns non-zero when a process is still alive 5 seconds later.
 end_processes() {
   local user="$1" uid gid i

@@ -140,10 +140,11 @@ cmd_user_apply() { # VERB ARGS...
 
 # --- user suspend: the reversible cut ------------------------------------------------
 #
-# The user can't hold it up: the account is expired and locked and the user's
-# processes are ended first, without waiting for the user's lock (a run of
-# ours that holds it is doing work as the user, which has just been killed, so
-# it lets go). Only then the rest, under the lock.
+# The user can't hold it up: the account is expired and locked, the units are
+# stopped (so nothing restarts as the user) and the user's processes are ended
+# first, without waiting for the user's lock (a run of ours that holds it is
+# doing work as the user, which has just been killed, so it lets go). Only
+# then the rest, under the lock.
 
 cmd_user_suspend() {
   local user=""
@@ -172,16 +173,18 @@ cmd_user_suspend() {
   record_suspension "$user"
   ensure_locked "$user"
   unlock accounts
+  step "units"
+  ensure_units_stopped "$user"
   step "processes"
   end_processes "$user" || true
 
   step "units"
   lock "user-$user"
   stop_as_user_leftovers "$user"
+  # A run that held the lock may have started them again before it let go.
   ensure_units_stopped "$user"
   step "firewall"
   firewall_apply
-  # Units killed above may have been restarted before they were disabled.
   step "processes"
   end_processes "$user" ||
     die "processes of $user survive SIGKILL: $(live_pids "$(id -u -- "$user")")"

@@ -19,13 +19,13 @@ valid_os_user() { # VALUE ARGNAME
     die_usage "$what $(describe "$v"): the name of a group workstation manages, never an account"
 }
 
-# A system account (uid < 1000) that exists and is not already managed is
+# A system account (uid below WS_MIN_UID) that exists and is not already managed is
 # treated like a reserved name.
 not_system_account() { # USER ARGNAME
   local user="$1" what="$2" entry uid
   entry="$(getent passwd "$user")" || return 0
   uid="$(cut -d: -f3 <<<"$entry")"
-  if ((uid < 1000)) && ! has_marker "$user"; then
+  if ((uid < WS_MIN_UID)) && ! has_marker "$user"; then
     die_usage "$what $(describe "$user"): existing system account (uid $uid), never managed"
   fi
 }

@@ -82,6 +82,43 @@ public sealed class UserContextTests(SandboxFixture box)
     }
 
     /// <summary>
+    /// Whatever holds a user's lock (here a stuck run, played by a flock held for a minute), the
+    /// cut happens first: the account is expired and locked and the user's processes end before
+    /// suspend waits for the lock; the wait is bounded and says who holds it.
+    /// </summary>
+    [Fact]
+    public async Task Suspend_cuts_first_and_waits_for_a_held_lock_only_a_bounded_time()
+    {
+        await HostWorld.ReadyAsync(box);
+        var hal = new TestUser("hap", 2155, 4155, 4255);
+        await box.MustAsync(hal.Apply(), stdin: hal.TokenStdin);
+        await box.ScriptAsync("""
+            setsid runuser -u hap -- sleep 600 </dev/null >/dev/null 2>&1 &
+            # flock's child holds the lock too: its session is killed as a whole below.
+            setsid flock /run/workstation/user-hap.lock sleep 60 </dev/null >/dev/null 2>&1 &
+            echo $! > /tmp/hap-lock.sid
+            for _ in $(seq 1 50); do [ -n "$(pgrep -f 'flock /run/workstation/user-hap.lock')" ] && break; sleep 0.1; done
+            """);
+        var sw = Stopwatch.StartNew();
+        var cut = await box.RunAsync("WS_LOCK_WAIT=3 " + HostCli.Suspend("hap"), timeout: Bounded);
+        Assert.True(cut.ExitCode == 1, cut.ToString());
+        Assert.Matches(@"waited 3s for /run/workstation/user-hap\.lock \(held by pid [0-9 ]+\)", cut.Stderr);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), $"suspend took {sw.Elapsed}");
+        var f = OnboardingTests.Facts(await box.ScriptAsync("""
+            echo "status=$(passwd -S hap | cut -d' ' -f2)"
+            echo "expiry=$(getent shadow hap | cut -d: -f8)"
+            echo "procs=$(pgrep -u hap | wc -l)"
+            pkill -KILL -s "$(cat /tmp/hap-lock.sid)" || true
+            rm -f /tmp/hap-lock.sid
+            """));
+        Assert.Equal("L", f["status"]);
+        Assert.Equal("1", f["expiry"]);
+        Assert.Equal("0", f["procs"]);
+        // Once the lock is free, the rest of the cut completes.
+        await AssertTheCutCompletesAsync("hap");
+    }
+
+    /// <summary>
     /// Eli's own ~/.gitconfig points core.hooksPath at a hook that leaves a process behind. The
     /// clone root runs as Eli must run no hook; whatever Eli starts holds nothing of root's; and
     /// the cut completes in seconds with none of Eli's processes left.
