@@ -28,9 +28,15 @@ public static class UserState
 }
 
 /// <summary>
-/// One person's workstation: on the devvm, in the cluster and in Vault. All host work happens in
-/// one SSH session: the `<os_user>-host` Command runs `user apply` on create and update and
-/// `user suspend` on delete (the reversible cut when the user leaves `users:`). Beside it:
+/// One person's workstation: on the devvm, in the cluster and in Vault. On the host, three
+/// Commands, one SSH session each, so a preview names the step that changes and one failing
+/// step leaves the others' state true:
+/// - `<os_user>-account`: `user account apply` (account, groups, lock state, what the tier grants
+///   on the host); its delete is `user suspend`, the reversible cut;
+/// - `<os_user>-code`: `user code apply` (the ~/code clone); no delete: homes are kept;
+/// - `<os_user>-services`: `user services apply` (ports, MCP entry, firewall, units); its delete,
+///   `user services stop`, runs before the account's (it depends on the account).
+/// Beside them:
 /// the tier's bindings (`<os_user>-k8s-...`), reads of bindings other stacks own, and a Vault
 /// entity, alias and policy. Every child is named by os_user, so adding, removing or reordering
 /// other users never touches it.
@@ -43,8 +49,14 @@ public sealed class WorkstationUser : ComponentResource
 {
     public const string Type = "workstation:index:WorkstationUser";
 
-    /// <summary>The one host step; null when retired.</summary>
-    public Command? Host { get; }
+    /// <summary>The account step; null when retired.</summary>
+    public Command? AccountStep { get; }
+
+    /// <summary>The ~/code step; null when retired.</summary>
+    public Command? CodeStep { get; }
+
+    /// <summary>The services step; null when retired.</summary>
+    public Command? ServicesStep { get; }
 
     /// <summary>The tier's ClusterRoleBinding or RoleBindings (none for the admin or a retired user).</summary>
     public IReadOnlyList<CustomResource> K8sBindings { get; }
@@ -84,26 +96,35 @@ public sealed class WorkstationUser : ComponentResource
         var u = args.User;
         var remote = args.Remote;
         var token = args.SnapshotToken;
-        var apply = remote.AsRoot(HostCommands.Apply(u, tokenOnStdin: token is not null));
 
-        var commandArgs = new CommandArgs
-        {
-            Connection = remote.Connection,
-            Create = apply,
-            Update = apply,
-            Delete = remote.AsRoot(HostCommands.Suspend(u)),
-            AddPreviousOutputInEnv = false,
-        };
-        var commandOptions = new CustomResourceOptions { Parent = this };
-        foreach (var r in args.After) commandOptions.DependsOn.Add(r);
+        AccountStep = HostStep("account", HostCommands.Account(u), HostCommands.Suspend(u), args.After);
+        CodeStep = HostStep("code", HostCommands.Code(u), delete: null, [AccountStep]);
+        var services = new CommandArgs();
+        var servicesOptions = new CustomResourceOptions();
         if (token is not null)
         {
             // The token travels on stdin only; keep it, and anything the step echoes, out of logs and plaintext state.
-            commandArgs.Stdin = Output.CreateSecret(token);
-            commandArgs.Logging = Logging.None;
-            commandOptions.AdditionalSecretOutputs.AddRange(["stdin", "stdout", "stderr"]);
+            services.Stdin = Output.CreateSecret(token);
+            services.Logging = Logging.None;
+            servicesOptions.AdditionalSecretOutputs.AddRange(["stdin", "stdout", "stderr"]);
         }
-        Host = new Command($"{u.OsUser}-host", commandArgs, commandOptions);
+        ServicesStep = HostStep("services", HostCommands.Services(u, tokenOnStdin: token is not null), HostCommands.StopServices(u),
+            [AccountStep], services, servicesOptions);
+
+        Command HostStep(string step, string apply, string? delete, IEnumerable<Resource> after,
+            CommandArgs? commandArgs = null, CustomResourceOptions? commandOptions = null)
+        {
+            commandArgs ??= new CommandArgs();
+            commandArgs.Connection = remote.Connection;
+            commandArgs.Create = remote.AsRoot(apply);
+            commandArgs.Update = remote.AsRoot(apply);
+            if (delete is not null) commandArgs.Delete = remote.AsRoot(delete);
+            commandArgs.AddPreviousOutputInEnv = false;
+            commandOptions ??= new CustomResourceOptions();
+            commandOptions.Parent = this;
+            foreach (var r in after) commandOptions.DependsOn.Add(r);
+            return new Command($"{u.OsUser}-{step}", commandArgs, commandOptions);
+        }
 
         var access = args.Access;
         (K8sBindings, ExternalBindingReads, ExternalBindings) = AddCluster(u, access);
@@ -124,7 +145,7 @@ public sealed class WorkstationUser : ComponentResource
     public WorkstationUser(RetiredWorkstationUserArgs args, ComponentResourceOptions? options = null)
         : base(Type, args.User.OsUser, options)
     {
-        // No host step: deleting it ran `user suspend`; no bindings, no policy. The entity stays,
+        // No host steps: deleting them ran `user services stop` and `user suspend`; no bindings, no policy. The entity stays,
         // disabled, so Vault refuses a login or a token of it until the user comes back.
         var access = args.Access;
         var v = VaultAccess.For(args.User, access.VaultOptions);

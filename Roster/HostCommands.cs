@@ -28,11 +28,34 @@ public static class HostCommands
     public const string Install =
         "d=$(mktemp -d) && trap 'rm -rf \"$d\"' EXIT && base64 -d | tar -xzf - -C \"$d\" && \"$d/host/install.sh\"";
 
-    /// <summary>Onboard or reconcile (create and update).</summary>
-    public static string Apply(DerivedUser u, bool tokenOnStdin) => UserCommand("apply", u, tokenOnStdin);
+    /// <summary>
+    /// The account step (create and update): the account, groups, lock state, home mode, what the
+    /// tier grants on the host, the shell files. Everything here follows the tier, nothing the ports.
+    /// </summary>
+    public static string Account(DerivedUser u)
+    {
+        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture, $"{Cli} user account apply {u.OsUser} --tier {u.Tier.ToYaml()}");
+        if (u.Uid is { } uid) sb.Append(CultureInfo.InvariantCulture, $" --uid {uid}");
+        if (u.TierGroups.Count > 0) sb.Append(" --groups ").Append(string.Join(',', u.TierGroups));
+        if (u.Adopt) sb.Append(" --adopt");
+        if (u.RevokeGroups.Count > 0) sb.Append(" --revoke-groups ").Append(string.Join(',', u.RevokeGroups));
+        if (u.PrivateHome) sb.Append(" --private-home");
+        return sb.ToString();
+    }
 
-    /// <summary>Offboard: the reversible cut (delete).</summary>
+    /// <summary>Offboard: the reversible cut, the account step's delete.</summary>
     public static string Suspend(DerivedUser u) => $"{Cli} user suspend {u.OsUser}";
+
+    /// <summary>The ~/code step (create; its delete does nothing: homes are kept). The repository is a site value.</summary>
+    public static string Code(DerivedUser u) => $"{Cli} user code apply {u.OsUser}";
+
+    /// <summary>The services step (create and update): ports, the MCP entry, the firewall, the units.</summary>
+    public static string Services(DerivedUser u, bool tokenOnStdin) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Cli} user services apply {u.OsUser} --t3-port {u.Ports.T3} --playwright-port {u.Ports.Playwright}") +
+        (tokenOnStdin ? " --token-stdin" : "");
+
+    /// <summary>The services step's delete: units off, ports out of the firewall.</summary>
+    public static string StopServices(DerivedUser u) => $"{Cli} user services stop {u.OsUser}";
 
     public static string Maps(IEnumerable<DerivedUser> users)
     {
@@ -51,18 +74,6 @@ public static class HostCommands
         if (s.EdgeUser is { } edge) sb.Append(" --edge-user ").Append(Quote(edge));
         if (roster.PrivilegedGroups.Count > 0)
             sb.Append(" --privileged-groups ").Append(string.Join(',', roster.PrivilegedGroups.Order(StringComparer.Ordinal)));
-        return sb.ToString();
-    }
-
-    private static string UserCommand(string verb, DerivedUser u, bool tokenOnStdin)
-    {
-        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture, $"{Cli} user {verb} {u.OsUser} --tier {u.Tier.ToYaml()} --t3-port {u.Ports.T3} --playwright-port {u.Ports.Playwright}");
-        if (u.Uid is { } uid) sb.Append(CultureInfo.InvariantCulture, $" --uid {uid}");
-        if (u.TierGroups.Count > 0) sb.Append(" --groups ").Append(string.Join(',', u.TierGroups));
-        if (u.Adopt) sb.Append(" --adopt");
-        if (u.RevokeGroups.Count > 0) sb.Append(" --revoke-groups ").Append(string.Join(',', u.RevokeGroups));
-        if (u.PrivateHome) sb.Append(" --private-home");
-        if (tokenOnStdin) sb.Append(" --token-stdin");
         return sb.ToString();
     }
 

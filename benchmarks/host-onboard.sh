@@ -39,8 +39,12 @@ box "$cli site apply --repo-url file:///srv/bench.git --oidc-issuer https://auth
   --cluster-name bench --cluster-server https://k8s.example.test:6443 --vault-addr https://vault.example.test \
   --t3-command '/usr/bin/sleep infinity'" >/dev/null
 
-apply() { # N: the one-line create/update command for bench user N
-  echo "$cli user apply bench$1 --tier power-user --t3-port $((5100 + $1)) --playwright-port $((5300 + $1)) --uid $((3100 + $1)) --token-stdin"
+# The create/update lines of bench user N's three steps, in the order Pulumi runs them
+# (the shape of tests/golden/host-commands.txt): one SSH session each.
+steps() { # N
+  echo "$cli user account apply bench$1 --tier power-user --uid $((3100 + $1))"
+  echo "$cli user code apply bench$1"
+  echo "$cli user services apply bench$1 --t3-port $((5100 + $1)) --playwright-port $((5300 + $1)) --token-stdin"
 }
 
 echo "| step | users | wall time (s) | per user (s) | SSH sessions | sessions per user | changes reported |"
@@ -49,9 +53,12 @@ run() { # LABEL FIRST LAST
   local label=$1 first=$2 last=$3 n=$(($3 - $2 + 1)) start before changes=0 out i
   before=$(accepted)
   start=$(now_ms)
+  local line
   for ((i = first; i <= last; i++)); do
-    out=$(box "$(apply "$i")" "bench-token-$i")
-    changes=$((changes + $(grep -c 'changed:' <<<"$out" || true)))
+    while IFS= read -r line; do
+      out=$(box "$line" "bench-token-$i")
+      changes=$((changes + $(grep -c 'changed:' <<<"$out" || true)))
+    done < <(steps "$i")
   done
   local ms=$(($(now_ms) - start))
   local s=$(($(accepted) - before - 1)) # minus the counting query's own session

@@ -95,7 +95,7 @@ public static class MultiTenancyDoc
         Line();
         Line("| where | retire (`retired:`) | delete (entry removed) |");
         Line("| --- | --- | --- |");
-        Line("| host | `user suspend` (the host step is deleted): account locked, services stopped; home kept; the roster keeps the uid and ports reserved | the same, but the uid and ports are no longer reserved |");
+        Line("| host | the host steps are deleted: `user services stop` (units off, ports out of the firewall), then `user suspend` (account locked and expired, processes ended); home kept; the roster keeps the uid and ports reserved | the same, but the uid and ports are no longer reserved |");
         Line("| cluster | the user's ClusterRoleBinding or RoleBindings are deleted; an `external_bindings` one is another stack's to remove | the same |");
         Line($"| Vault policy | `{VaultAccess.PolicyName("<user>")}` is deleted | the same |");
         Line("| Vault entity | kept, updated in place: `disabled: true`, no policies; Vault refuses its logins and tokens | deleted |");
@@ -105,8 +105,8 @@ public static class MultiTenancyDoc
         Line("A token issued earlier keeps nothing from Workstation either way: Vault resolves entity");
         Line("policies, and policies by name, on every request, and refuses a disabled entity's tokens.");
         Line("Moving a tombstone back to `users:` flips the entity back to enabled, recreates the policy,");
-        Line("bindings and group membership, and the new host step's `user apply` resumes the account");
-        Line("with the same uid and ports.");
+        Line("bindings and group membership, and the new host steps run again: `user account apply`");
+        Line("resumes the account with the same uid, then the services come back on the same ports.");
         HostThreatModel(Line);
         return sb.ToString();
     }
@@ -135,7 +135,7 @@ public static class MultiTenancyDoc
         Line();
         Line($"Tiers hold on existing accounts too: a privileged group ({privileged}, and");
         Line("`settings.privileged_groups`) held beyond the tier, say by a demoted admin, is reported by");
-        Line("every `user apply` and by `workstation user status USER --json`, and removed only by the");
+        Line("every `user account apply` and by `workstation user status USER --json`, and removed only by the");
         Line("roster's `revoke_groups`, which shows in review. Nothing is removed implicitly.");
         Line();
         Line("### Residual risks");

@@ -13,14 +13,24 @@ ProtectSystem=no
 ProtectKernelModules=no
 '
 
-# user_record_file USER: what the last apply granted (TIER, GROUPS), read by `user status`.
+# user_record_file USER: what the last account apply granted (TIER, GROUPS), read by `user status`.
 user_record_file() { printf '%s/user-%s.env' "$WS_ETC" "$1"; }
 
-ensure_env_files() { # USER TIER T3_PORT PLAYWRIGHT_PORT GROUPS(comma list)
+ensure_user_record() { # USER TIER GROUPS(comma list)
   ensure_dir "$WS_ETC" 0755
-  write_if_changed "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" 0644 root:root "PLAYWRIGHT_PORT=$4"$'\n'
-  write_if_changed "$(user_path "$WS_T3_ENV_FILE" "$1")" 0644 root:root "T3_PORT=$3"$'\n'
-  write_if_changed "$(user_record_file "$1")" 0644 root:root "TIER=$2"$'\n'"GROUPS=$5"$'\n'
+  write_if_changed "$(user_record_file "$1")" 0644 root:root "TIER=$2"$'\n'"GROUPS=$3"$'\n'
+}
+
+# The port files: the units' EnvironmentFile, and what the firewall guards.
+ensure_port_files() { # USER T3_PORT PLAYWRIGHT_PORT
+  ensure_dir "$WS_ETC" 0755
+  write_if_changed "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" 0644 root:root "PLAYWRIGHT_PORT=$3"$'\n'
+  write_if_changed "$(user_path "$WS_T3_ENV_FILE" "$1")" 0644 root:root "T3_PORT=$2"$'\n'
+}
+
+remove_port_files() { # USER
+  remove_file "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")"
+  remove_file "$(user_path "$WS_T3_ENV_FILE" "$1")"
 }
 
 # ensure_tier_dropins USER TIER: the admin's t3 drop-in exists exactly for the

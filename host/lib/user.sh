@@ -7,20 +7,26 @@
 # nothing to do changes nothing, and a re-run after an interruption picks up
 # where the last one stopped.
 
-user_apply_usage() {
-  die_usage "usage: workstation user $1 USER --tier TIER --t3-port N --playwright-port N [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--token-stdin]"
-}
+# What each verb accepts. `user apply` (and `resume`) run the three steps in
+# one go, for a person by hand; the Pulumi program runs them as three Commands.
+readonly WS_ACCOUNT_OPTS=" --tier --uid --groups --revoke-groups --private-home --adopt "
+readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --token-stdin "
 
-# The arguments of apply/resume, validated (exit 2 before anything is touched).
+# The arguments, validated (exit 2 before anything is touched).
 declare -A ARG=()
 declare -a ARG_GROUPS=() ARG_REVOKE=()
 
-parse_user_apply() { # VERB ARGS...
-  local verb="$1" groups="" revoke=""
-  shift
+# parse_user_args USAGE ALLOWED ARGS...: USER and the options ALLOWED lists.
+parse_user_args() {
+  local usage="$1" allowed="$2" groups="" revoke="" opt
+  shift 2
   ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [token_stdin]=0 [private_home]=0)
   while (($#)); do
-    case "$1" in
+    opt="$1"
+    if [[ "$opt" == -* && "$opt" != -- && "$allowed" != *" $opt "* ]]; then
+      die_usage "unknown option $(describe "$opt") (usage: $usage)"
+    fi
+    case "$opt" in
       --tier) need_value "$@"; ARG[tier]="$2"; shift 2 ;;
       --t3-port) need_value "$@"; ARG[t3]="$2"; shift 2 ;;
       --playwright-port) need_value "$@"; ARG[pw]="$2"; shift 2 ;;
@@ -31,7 +37,6 @@ parse_user_apply() { # VERB ARGS...
       --adopt) ARG[adopt]=1; shift ;;
       --token-stdin) ARG[token_stdin]=1; shift ;;
       --) shift; break ;;
-      -*) die_usage "unknown option $(describe "$1")" ;;
       *)
         [[ -z "${ARG[user]}" ]] || die_usage "unexpected argument $(describe "$1") (USER is already $(describe "${ARG[user]}"))"
         ARG[user]="$1"
@@ -40,52 +45,71 @@ parse_user_apply() { # VERB ARGS...
     esac
   done
   (($# == 0)) || die_usage "unexpected argument $(describe "$1")"
-  [[ -n "${ARG[user]}" ]] || user_apply_usage "$verb"
+  [[ -n "${ARG[user]}" ]] || die_usage "usage: $usage"
   valid_os_user "${ARG[user]}" "USER"
-  [[ -n "${ARG[tier]}" ]] || die_usage "--tier is required"
-  valid_tier "${ARG[tier]}"
-  [[ -n "${ARG[t3]}" ]] || die_usage "--t3-port is required"
-  valid_port "${ARG[t3]}" "--t3-port"
-  [[ -n "${ARG[pw]}" ]] || die_usage "--playwright-port is required"
-  valid_port "${ARG[pw]}" "--playwright-port"
-  [[ "${ARG[t3]}" != "${ARG[pw]}" ]] || die_usage "--t3-port and --playwright-port must differ (both ${ARG[t3]})"
-  [[ -z "${ARG[uid]}" ]] || valid_uid "${ARG[uid]}"
-  group_list "$groups" --groups ARG_GROUPS
-  group_list "$revoke" --revoke-groups ARG_REVOKE
-  local g
-  for g in "${ARG_REVOKE[@]}"; do
-    [[ "$g" != "$WS_MARKER_GROUP" ]] || die_usage "--revoke-groups: $g is the marker group of managed accounts"
-    [[ " ${ARG_GROUPS[*]} " != *" $g "* ]] || die_usage "--revoke-groups: $g is also in --groups"
-  done
+  if [[ "$allowed" == *" --tier "* ]]; then
+    [[ -n "${ARG[tier]}" ]] || die_usage "--tier is required"
+    valid_tier "${ARG[tier]}"
+    [[ -z "${ARG[uid]}" ]] || valid_uid "${ARG[uid]}"
+    group_list "$groups" --groups ARG_GROUPS
+    group_list "$revoke" --revoke-groups ARG_REVOKE
+    local g
+    for g in "${ARG_REVOKE[@]}"; do
+      [[ "$g" != "$WS_MARKER_GROUP" ]] || die_usage "--revoke-groups: $g is the marker group of managed accounts"
+      [[ " ${ARG_GROUPS[*]} " != *" $g "* ]] || die_usage "--revoke-groups: $g is also in --groups"
+    done
+  fi
+  if [[ "$allowed" == *" --t3-port "* ]]; then
+    [[ -n "${ARG[t3]}" ]] || die_usage "--t3-port is required"
+    valid_port "${ARG[t3]}" "--t3-port"
+    [[ -n "${ARG[pw]}" ]] || die_usage "--playwright-port is required"
+    valid_port "${ARG[pw]}" "--playwright-port"
+    [[ "${ARG[t3]}" != "${ARG[pw]}" ]] || die_usage "--t3-port and --playwright-port must differ (both ${ARG[t3]})"
+  fi
   not_system_account "${ARG[user]}" "USER"
 }
 
-cmd_user_apply() { # VERB ARGS...
-  local verb="$1"
-  parse_user_apply "$@"
-  local user="${ARG[user]}"
+# read_token: the snapshot token (a secret) from stdin, when --token-stdin; never printed.
+TOKEN=""
+read_token() {
+  ((ARG[token_stdin])) || return 0
+  TOKEN="$(cat)"
+  TOKEN="${TOKEN%$'\n'}"
+  TOKEN="${TOKEN%$'\r'}"
+  [[ -n "$TOKEN" ]] || die_usage "--token-stdin: no token on stdin"
+  [[ "$TOKEN" != *[[:space:][:cntrl:]]* ]] || die_usage "--token-stdin: the token on stdin must be one line without spaces"
+}
 
-  # The token (a secret) is read from stdin only; it is never printed.
-  local token=""
-  if ((ARG[token_stdin])); then
-    token="$(cat)"
-    token="${token%$'\n'}"
-    token="${token%$'\r'}"
-    [[ -n "$token" ]] || die_usage "--token-stdin: no token on stdin"
-    [[ "$token" != *[[:space:][:cntrl:]]* ]] || die_usage "--token-stdin: the token on stdin must be one line without spaces"
-  fi
-
+# begin_user_step: root, the site values, and the user's lock, held to the end.
+begin_user_step() {
   require_root
   load_site || die "$WS_SITE_ENV is missing: run 'workstation site apply' first"
+  lock "user-${ARG[user]}"
+  step "leftovers"
+  stop_as_user_leftovers "${ARG[user]}"
+}
 
-  lock "user-$user"
+# require_ready USER: the code and services steps need the account step done:
+# a managed account, not suspended, with its home. Sets ACCOUNT_HOME.
+require_ready() {
+  local user="$1"
+  getent passwd "$user" >/dev/null || die_refused "no account $user: run 'workstation user account apply $user' first"
+  has_marker "$user" || die_refused "account $user is not managed (no '$WS_MARKER_GROUP' group)"
+  ! is_suspended "$user" || die_refused "$user is suspended: 'workstation user account apply $user' resumes it"
+  ACCOUNT_HOME="$(getent passwd "$user" | cut -d: -f6)"
+  [[ "$ACCOUNT_HOME" == /* && -d "$ACCOUNT_HOME" ]] || die_refused "account $user has no home directory ($ACCOUNT_HOME)"
+}
+
+# --- the three steps -------------------------------------------------------------
+
+# account_step: the account, its groups, lock state (resume), home mode, what
+# the tier grants on the host (record, t3 drop-in), and the shell files.
+account_step() {
+  local user="${ARG[user]}" home
   step "guards"
   account_guards "$user" "${ARG[uid]}" "${ARG[adopt]}"
-  local home="$ACCOUNT_HOME"
-  step "leftovers"
-  stop_as_user_leftovers "$user"
-
-  # --- the account (serialised: useradd/groupadd lock /etc/passwd) -------------
+  home="$ACCOUNT_HOME"
+  # Serialised: useradd/groupadd lock /etc/passwd.
   lock accounts
   step "marker group"
   ensure_group "$WS_MARKER_GROUP"
@@ -105,37 +129,106 @@ cmd_user_apply() { # VERB ARGS...
   fi
   step "drift"
   report_drift "$user" "$home" "${ARG_GROUPS[@]}"
-
-  # --- files root owns -----------------------------------------------------------
-  step "env files"
-  ensure_env_files "$user" "${ARG[tier]}" "${ARG[t3]}" "${ARG[pw]}" "$(
+  step "tier record"
+  ensure_user_record "$user" "${ARG[tier]}" "$(
     IFS=,
     echo "${ARG_GROUPS[*]}"
   )"
-
-  # --- the home, written as the user -------------------------------------------
+  step "unit drop-ins"
+  ensure_tier_dropins "$user" "${ARG[tier]}"
   step "vault.sh"
   ensure_vault_sh "$user" "$home"
   step "kubeconfig"
   ensure_kubeconfig "$user" "$home"
+}
+
+code_step() {
+  step "code clone"
+  ensure_code_clone "${ARG[user]}" "$ACCOUNT_HOME"
+}
+
+# services_step: the port files, the snapshot token, the MCP entry, the
+# firewall (before anything listens), and the units.
+services_step() {
+  local user="${ARG[user]}" home="$ACCOUNT_HOME"
+  step "port files"
+  ensure_port_files "$user" "${ARG[t3]}" "${ARG[pw]}"
   if ((ARG[token_stdin])); then
     step "snapshot token"
-    ensure_snapshot_token "$user" "$home" "$token"
+    ensure_snapshot_token "$user" "$home" "$TOKEN"
   fi
-  step "code clone"
-  ensure_code_clone "$user" "$home"
   step "claude mcp"
   ensure_playwright_mcp "$user" "$home" "${ARG[pw]}"
-
-  # --- services: guarded before they listen ----------------------------------------
   step "firewall"
   firewall_apply
   ensure_firewall_unit
-  step "unit drop-ins"
-  ensure_tier_dropins "$user" "${ARG[tier]}"
   step "units"
   ensure_units_running "$user"
-  log "user $verb $user: done"
+}
+
+# --- the verbs -----------------------------------------------------------------------
+
+# user apply|resume: all three steps, in order, in one run.
+cmd_user_apply() { # VERB ARGS...
+  local verb="$1"
+  shift
+  parse_user_args "workstation user $verb USER --tier TIER --t3-port N --playwright-port N [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--token-stdin]" \
+    "$WS_ACCOUNT_OPTS$WS_SERVICES_OPTS" "$@"
+  read_token
+  begin_user_step
+  account_step
+  code_step
+  services_step
+  log "user $verb ${ARG[user]}: done"
+}
+
+cmd_user_account_apply() {
+  parse_user_args "workstation user account apply USER --tier TIER [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt]" \
+    "$WS_ACCOUNT_OPTS" "$@"
+  begin_user_step
+  account_step
+  log "user account apply ${ARG[user]}: done"
+}
+
+cmd_user_code_apply() {
+  parse_user_args "workstation user code apply USER" " " "$@"
+  begin_user_step
+  require_ready "${ARG[user]}"
+  code_step
+  log "user code apply ${ARG[user]}: done"
+}
+
+cmd_user_services_apply() {
+  parse_user_args "workstation user services apply USER --t3-port N --playwright-port N [--token-stdin]" \
+    "$WS_SERVICES_OPTS" "$@"
+  read_token
+  begin_user_step
+  require_ready "${ARG[user]}"
+  services_step
+  log "user services apply ${ARG[user]}: done"
+}
+
+# user services stop: the units off and the ports out of the firewall; the
+# account and its home are the account step's (its delete is `user suspend`).
+cmd_user_services_stop() {
+  parse_user_args "workstation user services stop USER" " " "$@"
+  local user="${ARG[user]}"
+  require_root
+  load_site || true
+  if ! getent passwd "$user" >/dev/null; then
+    log "notice: no account $user; no services to stop"
+    return 0
+  fi
+  has_marker "$user" || die_refused "account $user is not managed (no '$WS_MARKER_GROUP' group)"
+  lock "user-$user"
+  stop_as_user_leftovers "$user"
+  step "units"
+  ensure_units_stopped "$user"
+  step "port files"
+  remove_port_files "$user"
+  step "firewall"
+  firewall_apply
+  log "user services stop $user: done"
 }
 
 # --- user suspend: the reversible cut ------------------------------------------------

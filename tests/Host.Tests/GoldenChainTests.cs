@@ -10,6 +10,21 @@ public sealed class GoldenChainTests(SandboxFixture box)
 {
     private static readonly string[] Users = ["alice", "bob", "wiz"];
 
+    /// <summary>What Pulumi runs to create (or update) a person: the three steps in dependency order, one SSH session each.</summary>
+    private async Task OnboardAsync(Dictionary<string, string> g, string u)
+    {
+        await box.MustAsync(g[$"account:{u}"], timeout: TimeSpan.FromMinutes(3));
+        await box.MustAsync(g[$"code:{u}"], timeout: TimeSpan.FromMinutes(3));
+        await box.MustAsync(g[$"services:{u}"], stdin: $"golden-token-{u}\n", timeout: TimeSpan.FromMinutes(3));
+    }
+
+    /// <summary>What Pulumi runs to delete a person: the services step's delete, then the account's (the clone's has none).</summary>
+    private async Task OffboardAsync(Dictionary<string, string> g, string u)
+    {
+        await box.MustAsync(g[$"stop:{u}"]);
+        await box.MustAsync(g[$"suspend:{u}"]);
+    }
+
     private Dictionary<string, string> Golden() =>
         File.ReadLines(Path.Combine(box.RepoRoot, "tests", "golden", "host-commands.txt"))
             .Select(l => l.Split('\t', 2))
@@ -24,8 +39,8 @@ public sealed class GoldenChainTests(SandboxFixture box)
         await box.MustAsync(g["install"], stdin: HostWorld.HostBundle(box.RepoRoot));
         await box.MustAsync(g["site"]);
 
-        // Onboard (Pulumi create): each user in one session, the token on stdin.
-        foreach (var u in Users) await box.MustAsync(g[$"apply:{u}"], stdin: $"golden-token-{u}\n", timeout: TimeSpan.FromMinutes(3));
+        // Onboard (Pulumi create): three sessions a user, the token on the services step's stdin.
+        foreach (var u in Users) await OnboardAsync(g, u);
         await box.MustAsync(g["maps"]);
         var state = await box.ScriptAsync("""
             for u in alice bob wiz; do
@@ -41,18 +56,19 @@ public sealed class GoldenChainTests(SandboxFixture box)
         Assert.Contains("wiz env=T3_PORT=3773,PLAYWRIGHT_PORT=8931", state, StringComparison.Ordinal);
         foreach (var u in Users) Assert.Contains($"{u} units=active,active,active", state, StringComparison.Ordinal);
 
-        // Reconcile (Pulumi update runs the same string): nothing changes.
+        // Reconcile (Pulumi update runs the same strings): nothing changes.
         var before = await box.ScriptAsync(HostWorld.Snapshot);
         foreach (var u in Users)
         {
-            var again = await box.MustAsync(g[$"apply:{u}"], stdin: $"golden-token-{u}\n");
-            Assert.Empty(again.Changes());
+            Assert.Empty((await box.MustAsync(g[$"account:{u}"])).Changes());
+            Assert.Empty((await box.MustAsync(g[$"code:{u}"])).Changes());
+            Assert.Empty((await box.MustAsync(g[$"services:{u}"], stdin: $"golden-token-{u}\n")).Changes());
         }
         await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a reconcile with the golden commands changed the host");
 
-        // Offboard (Pulumi delete replays the stored string): locked, stopped, nothing deleted.
+        // Offboard (Pulumi delete replays the stored strings): locked, stopped, nothing deleted.
         var homes = await box.ScriptAsync("find /home/alice -printf '%P|%y|%m|%s\\n' | sort | sha256sum");
-        await box.MustAsync(g["suspend:alice"]);
+        await OffboardAsync(g, "alice");
         var cut = await box.ScriptAsync("""
             echo "pw=$(passwd -S alice | cut -d' ' -f2)"
             echo "units=$(systemctl is-active t3-serve@alice.service playwright-mcp@alice.service playwright-snapshot-refresh@alice.timer | paste -sd, || true)"
@@ -63,8 +79,8 @@ public sealed class GoldenChainTests(SandboxFixture box)
         Assert.Contains("enabled=disabled,disabled,disabled", cut, StringComparison.Ordinal);
         Assert.Equal(homes, await box.ScriptAsync("find /home/alice -printf '%P|%y|%m|%s\\n' | sort | sha256sum"));
 
-        // Back on the roster: the same create string brings her back with the same uid and ports.
-        await box.MustAsync(g["apply:alice"], stdin: "golden-token-alice\n");
+        // Back on the roster: the same create strings bring her back with the same uid and ports.
+        await OnboardAsync(g, "alice");
         var back = await box.ScriptAsync("""
             echo "uid=$(id -u alice) env=$(cat /etc/workstation/t3-alice.env /etc/workstation/playwright-alice.env | paste -sd,)"
             echo "units=$(systemctl is-active t3-serve@alice.service playwright-mcp@alice.service playwright-snapshot-refresh@alice.timer | paste -sd,)"
@@ -73,6 +89,6 @@ public sealed class GoldenChainTests(SandboxFixture box)
         Assert.Contains("units=active,active,active", back, StringComparison.Ordinal);
 
         // Leave the box as other tests expect: every golden user cut again.
-        foreach (var u in Users) await box.MustAsync(g[$"suspend:{u}"]);
+        foreach (var u in Users) await OffboardAsync(g, u);
     }
 }

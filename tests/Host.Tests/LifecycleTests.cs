@@ -239,6 +239,54 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The three steps Pulumi runs as separate Commands: the clone and the services refuse (exit 3,
+    /// nothing touched) until the account step has run, and again once the account is suspended;
+    /// a failing services step leaves the account and the clone as they were, and once the cause
+    /// is gone only that step needs to run again.
+    /// </summary>
+    [Fact]
+    public async Task The_steps_run_in_order_and_a_failed_step_leaves_the_others_done()
+    {
+        await HostWorld.ReadyAsync(box);
+        const string Cli = HostCli.Cli;
+        var before = await box.ScriptAsync(HostWorld.Snapshot);
+        var early = await box.RunAsync($"{Cli} user code apply pia");
+        Assert.True(early.ExitCode == 3, early.ToString());
+        Assert.Contains("run 'workstation user account apply pia' first", early.Stderr, StringComparison.Ordinal);
+        var earlyServices = await box.RunAsync($"{Cli} user services apply pia --t3-port 4134 --playwright-port 4234");
+        Assert.True(earlyServices.ExitCode == 3, earlyServices.ToString());
+        await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a refused step changed the box");
+
+        await box.MustAsync($"{Cli} user account apply pia --tier power-user --uid 2134");
+        await box.MustAsync($"{Cli} user code apply pia");
+        // The services step fails (a FIFO where ~/.claude.json goes): account and clone stay done.
+        await box.MustAsync("runuser -u pia -- mkfifo /home/pia/.claude.json");
+        var failed = await box.RunAsync($"{Cli} user services apply pia --t3-port 4134 --playwright-port 4234");
+        Assert.True(failed.ExitCode == 1, failed.ToString());
+        var f = OnboardingTests.Facts(await box.ScriptAsync("""
+            echo "account=$(id -nG pia | tr ' ' '\n' | sort | paste -sd,)"
+            echo "code=$(test -f /home/pia/code/README.md && echo cloned || echo missing)"
+            echo "units=$(systemctl is-active playwright-mcp@pia.service t3-serve@pia.service | paste -sd, || true)"
+            """));
+        Assert.Equal("pia,workstation", f["account"]);
+        Assert.Equal("cloned", f["code"]);
+        Assert.Equal("inactive,inactive", f["units"]);
+        // The next `pulumi up` retries only the failed step; the others have nothing to do.
+        await box.MustAsync("rm /home/pia/.claude.json");
+        Assert.Empty((await box.MustAsync($"{Cli} user account apply pia --tier power-user --uid 2134")).Changes());
+        Assert.Empty((await box.MustAsync($"{Cli} user code apply pia")).Changes());
+        var retried = await box.MustAsync($"{Cli} user services apply pia --t3-port 4134 --playwright-port 4234");
+        Assert.Contains(retried.Changes(), l => l.Contains("enabled and started t3-serve@pia.service", StringComparison.Ordinal));
+
+        // Suspended: the account step's delete ran; services and clone refuse until the account step resumes it.
+        await box.MustAsync($"{Cli} user services stop pia");
+        await box.MustAsync(HostCli.Suspend("pia"));
+        var whileCut = await box.RunAsync($"{Cli} user services apply pia --t3-port 4134 --playwright-port 4234");
+        Assert.True(whileCut.ExitCode == 3, whileCut.ToString());
+        Assert.Contains("pia is suspended", whileCut.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// Suspend leaves every unit disabled and stopped whatever mixed state it found: enabled but
     /// not running (a crashed server would start again at boot, as the suspended person, since
     /// User= units need no login), running but not enabled, and both. A daemon re-exec and a

@@ -20,8 +20,11 @@ public class HostCommandsTests
         var result = new List<(string, string)> { ("install", HostCommands.Install), ("site", HostCommands.Site(site, roster.Settings)) };
         foreach (var u in roster.Users.OrderBy(u => u.OsUser, StringComparer.Ordinal))
         {
-            result.Add(($"apply:{u.OsUser}", HostCommands.Apply(u, tokenOnStdin: true)));
+            result.Add(($"account:{u.OsUser}", HostCommands.Account(u)));
             result.Add(($"suspend:{u.OsUser}", HostCommands.Suspend(u)));
+            result.Add(($"code:{u.OsUser}", HostCommands.Code(u)));
+            result.Add(($"services:{u.OsUser}", HostCommands.Services(u, tokenOnStdin: true)));
+            result.Add(($"stop:{u.OsUser}", HostCommands.StopServices(u)));
         }
         result.Add(("maps", HostCommands.Maps(roster.Users)));
         return result;
@@ -62,8 +65,8 @@ public class HostCommandsTests
             var (words, unquoted) = ShellWords.Split(command);
             Assert.True(unquoted.Count == 0, $"{key}: unquoted {string.Join(' ', unquoted)} in {command}");
             Assert.Equal(HostCommands.Cli, words[0]);
-            if (key.StartsWith("apply:", StringComparison.Ordinal) || key.StartsWith("suspend:", StringComparison.Ordinal))
-                Assert.Equal(key.Split(':')[1], words[3]);
+            if (key.Contains(':', StringComparison.Ordinal))
+                Assert.Equal(key.Split(':')[1], words[key.StartsWith("suspend:", StringComparison.Ordinal) ? 3 : 4]);
         }
         var maps = ShellWords.Split(HostCommands.Maps(roster.Users)).Words;
         Assert.Equal(roster.Users.Select(u => $"{u.OsUser}:{u.AuthentikUser}:{u.Ports.T3}"), maps.Skip(3));
@@ -75,8 +78,12 @@ public class HostCommandsTests
         var roster = Derive(File.ReadAllText(TestFiles.GoldenRoster));
         var wiz = roster.Users.Single(u => u.OsUser == "wiz");
         Assert.Equal(
-            [HostCommands.Cli, "user", "apply", "wiz", "--tier", "admin", "--t3-port", "3773", "--playwright-port", "8931", "--uid", "2000", "--groups", "code-shared,docker,sudo"],
-            ShellWords.Split(HostCommands.Apply(wiz, tokenOnStdin: false)).Words);
+            [HostCommands.Cli, "user", "account", "apply", "wiz", "--tier", "admin", "--uid", "2000", "--groups", "code-shared,docker,sudo"],
+            ShellWords.Split(HostCommands.Account(wiz)).Words);
+        Assert.Equal(
+            [HostCommands.Cli, "user", "services", "apply", "wiz", "--t3-port", "3773", "--playwright-port", "8931"],
+            ShellWords.Split(HostCommands.Services(wiz, tokenOnStdin: false)).Words);
+        Assert.Equal([HostCommands.Cli, "user", "code", "apply", "wiz"], ShellWords.Split(HostCommands.Code(wiz)).Words);
     }
 
     [Fact]
@@ -85,11 +92,10 @@ public class HostCommandsTests
         var roster = Derive(TestFiles.Head + TestFiles.User("bea", 3774, 8932, extra: "    revoke_groups: [sudo, docker]\n    private_home: true\n"));
         var bea = roster.Users.Single(u => u.OsUser == "bea");
         Assert.Equal(
-            [HostCommands.Cli, "user", "apply", "bea", "--tier", "power-user", "--t3-port", "3774", "--playwright-port", "8932",
-             "--revoke-groups", "docker,sudo", "--private-home", "--token-stdin"],
-            ShellWords.Split(HostCommands.Apply(bea, tokenOnStdin: true)).Words);
+            [HostCommands.Cli, "user", "account", "apply", "bea", "--tier", "power-user", "--revoke-groups", "docker,sudo", "--private-home"],
+            ShellWords.Split(HostCommands.Account(bea)).Words);
         // Without the fields the command is the one the golden file pins: nothing to review, nothing sent.
-        Assert.DoesNotContain("--revoke-groups", HostCommands.Apply(roster.Users.Single(u => u.OsUser == "wiz"), tokenOnStdin: true), StringComparison.Ordinal);
+        Assert.DoesNotContain("--revoke-groups", HostCommands.Account(roster.Users.Single(u => u.OsUser == "wiz")), StringComparison.Ordinal);
     }
 
     [Fact]

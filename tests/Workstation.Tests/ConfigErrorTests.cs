@@ -170,7 +170,7 @@ public class ConfigErrorTests
         File.Copy(Repo.Golden("roster.yaml"), System.IO.Path.Combine(dir.Path, "roster.yaml"));
 
         var run = await Harness.RunAsync(() => WorkstationProgram.Run(Fixture.Config(), dir.Path));
-        Assert.Equal(32, run.Registrations.Count);
+        Assert.Equal(38, run.Registrations.Count);
         Assert.Equal(Fixture.Bundle.Sha256, (await Harness.ResolveAsync(run.Outputs["hostContentSha256"]))!);
     }
 }

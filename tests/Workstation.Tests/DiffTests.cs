@@ -26,7 +26,7 @@ public class DiffTests
     {
         var first = await RunAsync(Fixture.RosterText);
         var second = await RunAsync(Fixture.RosterText);
-        Assert.Equal(32, first.Registrations.Count);
+        Assert.Equal(38, first.Registrations.Count);
         Assert.Equal(first.Canonical, second.Canonical);
     }
 
@@ -42,7 +42,9 @@ public class DiffTests
         Assert.Equal(
             [
                 Types.T3UsersGroupKey, // bob's pk leaves the member list
-                "command:remote:Command::bob-host",
+                "command:remote:Command::bob-account",
+                "command:remote:Command::bob-code",
+                "command:remote:Command::bob-services",
                 "command:remote:Command::workstation-maps",
                 "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::bob-k8s-team-b-admin",
                 "vault:identity/entity:Entity::bob-vault-entity",
@@ -54,8 +56,11 @@ public class DiffTests
         Assert.DoesNotContain(MockWorld.Pk("bob.b"), Members(removed));
         Assert.Equal(Members(full).Where(pk => pk != MockWorld.Pk("bob.b")), Members(removed));
         Assert.DoesNotContain("bob", removed.Command("workstation-maps").Str("create"), StringComparison.Ordinal);
-        // What Pulumi replays when it deletes bob's step: the suspend line stored with it.
-        Assert.Equal(Fixture.GoldenCommands()["suspend:bob"], full.Command("bob-host").Str("delete"));
+        // What Pulumi replays when it deletes bob's steps: the lines stored with them (services
+        // first: they depend on the account); the clone's step has none, the home is kept.
+        Assert.Equal(Fixture.GoldenCommands()["stop:bob"], full.Command("bob-services").Str("delete"));
+        Assert.Equal(Fixture.GoldenCommands()["suspend:bob"], full.Command("bob-account").Str("delete"));
+        Assert.Null(full.Command("bob-code").Str("delete"));
     }
 
     [Fact]
@@ -65,12 +70,14 @@ public class DiffTests
         // The new user goes first in the file: position must not matter either.
         var after = await RunAsync(Fixture.GeneratedRoster(101, order: Enumerable.Range(0, 100).Prepend(100)));
 
-        // Per person: component, host step, Vault entity, alias and policy, one binding (none for the admin).
-        Assert.Equal(6 * 101 - 1 + 13, before.Registrations.Count);
+        // Per person: component, three host steps, Vault entity, alias and policy, one binding (none for the admin).
+        Assert.Equal(8 * 101 - 1 + 13, before.Registrations.Count);
         Assert.Equal(
             [
                 Types.T3UsersGroupKey, // the one shared change outside the host: u100's pk joins the member list
-                "command:remote:Command::u100-host",
+                "command:remote:Command::u100-account",
+                "command:remote:Command::u100-code",
+                "command:remote:Command::u100-services",
                 "command:remote:Command::workstation-maps",
                 "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::u100-k8s-power-user-readonly",
                 "vault:identity/entity:Entity::u100-vault-entity",
@@ -89,7 +96,7 @@ public class DiffTests
         var after = await RunAsync(Fixture.RosterText.Replace("    tier: power-user\n", "    tier: namespace-owner\n    namespaces: [team-a]\n", StringComparison.Ordinal));
         Assert.Equal(
             [
-                "command:remote:Command::alice-host", // its --tier flag
+                "command:remote:Command::alice-account", // its --tier flag; not the code or services steps
                 "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::alice-k8s-power-user-readonly",
                 "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::alice-k8s-team-a-admin",
             ],
@@ -121,10 +128,10 @@ public class DiffTests
         Assert.NotEqual(Fixture.RosterText, text);
         var after = await RunAsync(text);
 
-        Assert.Equal(["command:remote:Command::alice-host"], Changed(before, after));
-        var apply = after.Command("alice-host").Str("create")!;
-        Assert.Equal(Fixture.GoldenCommands()["apply:alice"].Replace(" --token-stdin", " --revoke-groups docker --private-home --token-stdin", StringComparison.Ordinal), apply);
-        Assert.Equal(apply, after.Command("alice-host").Str("update"));
+        Assert.Equal(["command:remote:Command::alice-account"], Changed(before, after));
+        var apply = after.Command("alice-account").Str("create")!;
+        Assert.Equal(Fixture.GoldenCommands()["account:alice"] + " --revoke-groups docker --private-home", apply);
+        Assert.Equal(apply, after.Command("alice-account").Str("update"));
     }
 
     /// <summary>The edge account (stack config) and the roster's extra privileged groups are site values: only the site step changes.</summary>
@@ -138,6 +145,32 @@ public class DiffTests
 
         Assert.Equal(["command:remote:Command::workstation-site"], Changed(before, after));
         Assert.Equal(Fixture.GoldenCommands()["site"] + " --edge-user t3-edge --privileged-groups adm,lxd", after.Command("workstation-site").Str("create"));
+    }
+
+    /// <summary>A playwright port lives in the services step only; a t3 port also in the maps the edge reads.</summary>
+    [Fact]
+    public async Task A_port_change_updates_only_that_persons_services_step()
+    {
+        var before = await RunAsync(Fixture.RosterText);
+        var playwright = await RunAsync(Fixture.RosterText.Replace("ports: { t3: 3774, playwright: 8932 }", "ports: { t3: 3774, playwright: 8940 }", StringComparison.Ordinal));
+        Assert.Equal(["command:remote:Command::alice-services"], Changed(before, playwright));
+        Assert.Equal(Fixture.GoldenCommands()["services:alice"].Replace("8932", "8940", StringComparison.Ordinal),
+            playwright.Command("alice-services").Str("update"));
+
+        var t3 = await RunAsync(Fixture.RosterText.Replace("ports: { t3: 3774, playwright: 8932 }", "ports: { t3: 3790, playwright: 8932 }", StringComparison.Ordinal));
+        Assert.Equal(
+            ["command:remote:Command::alice-services", "command:remote:Command::workstation-maps"],
+            Changed(before, t3));
+    }
+
+    /// <summary>The repository is a site value: a new URL re-runs the site step; existing clones are never replaced, so no user's step changes.</summary>
+    [Fact]
+    public async Task A_repo_url_change_changes_no_users_step()
+    {
+        var before = await RunAsync(Fixture.RosterText);
+        var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.RepoUrl, "https://git.example.test/other.git"));
+        var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
+        Assert.Equal(["command:remote:Command::workstation-site"], Changed(before, after));
     }
 
     [Fact]

@@ -40,15 +40,23 @@ public class GoldenCommandsTests
 
         foreach (var user in new[] { "wiz", "alice", "bob" })
         {
-            var host = run.Command($"{user}-host");
-            Assert.Equal(Line($"apply:{user}"), host.Str("create"));
-            Assert.Equal(Line($"apply:{user}"), host.Str("update"));
-            Assert.Equal(Line($"suspend:{user}"), host.Str("delete"));
+            var account = run.Command($"{user}-account");
+            Assert.Equal(Line($"account:{user}"), account.Str("create"));
+            Assert.Equal(Line($"account:{user}"), account.Str("update"));
+            Assert.Equal(Line($"suspend:{user}"), account.Str("delete"));
+            var code = run.Command($"{user}-code");
+            Assert.Equal(Line($"code:{user}"), code.Str("create"));
+            Assert.Equal(Line($"code:{user}"), code.Str("update"));
+            Assert.Null(code.Str("delete"));
+            var services = run.Command($"{user}-services");
+            Assert.Equal(Line($"services:{user}"), services.Str("create"));
+            Assert.Equal(Line($"services:{user}"), services.Str("update"));
+            Assert.Equal(Line($"stop:{user}"), services.Str("delete"));
         }
 
         Assert.Equal(golden.Keys.Order(StringComparer.Ordinal), used.Order(StringComparer.Ordinal));
         // Nothing else runs on the host.
-        Assert.Equal(6, run.Registrations.Count(r => r.Type == "command:remote:Command"));
+        Assert.Equal(12, run.Registrations.Count(r => r.Type == "command:remote:Command"));
     }
 
     [Fact]
@@ -58,8 +66,9 @@ public class GoldenCommandsTests
         var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.SshUser, "deploy"));
         var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
 
-        Assert.Equal("sudo -n " + golden["apply:alice"], run.Command("alice-host").Str("create"));
-        Assert.Equal("sudo -n " + golden["suspend:alice"], run.Command("alice-host").Str("delete"));
+        Assert.Equal("sudo -n " + golden["account:alice"], run.Command("alice-account").Str("create"));
+        Assert.Equal("sudo -n " + golden["suspend:alice"], run.Command("alice-account").Str("delete"));
+        Assert.Equal("sudo -n " + golden["services:alice"], run.Command("alice-services").Str("create"));
         Assert.Equal("sudo -n " + golden["maps"], run.Command("workstation-maps").Str("create"));
         // The install line is a pipeline, so it runs whole under one root shell.
         Assert.Equal("sudo -n sh -c " + HostCommands.Quote(golden["install"]), run.Command("workstation-install").Str("create"));
@@ -72,8 +81,8 @@ public class GoldenCommandsTests
         var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
         var golden = Fixture.GoldenCommands();
 
-        var alice = run.Command("alice-host");
-        Assert.Equal(golden["apply:alice"].Replace(" --token-stdin", "", StringComparison.Ordinal), alice.Str("create"));
+        var alice = run.Command("alice-services");
+        Assert.Equal(golden["services:alice"].Replace(" --token-stdin", "", StringComparison.Ordinal), alice.Str("create"));
         Assert.False(alice.Inputs.ContainsKey("stdin"));
         Assert.False(alice.Inputs.ContainsKey("logging"));
     }

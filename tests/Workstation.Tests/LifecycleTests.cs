@@ -31,7 +31,9 @@ public class LifecycleTests
     private static readonly string[] RetireChanges =
     [
         Types.T3UsersGroupKey, // bob's pk leaves the member list
-        "command:remote:Command::bob-host", // deleted: `user suspend`
+        "command:remote:Command::bob-account", // deleted: `user suspend`, after the services step
+        "command:remote:Command::bob-code", // deleted: nothing runs, the home is kept
+        "command:remote:Command::bob-services", // deleted: `user services stop`
         "command:remote:Command::workstation-maps",
         "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::bob-k8s-team-b-admin",
         "vault:identity/entity:Entity::bob-vault-entity", // updated in place: disabled, no policies
@@ -74,7 +76,8 @@ public class LifecycleTests
 
         Assert.DoesNotContain(MockWorld.Pk("bob.b"), Members(retired));
         Assert.DoesNotContain("bob", retired.Command("workstation-maps").Str("create"), StringComparison.Ordinal);
-        Assert.Equal(Fixture.GoldenCommands()["suspend:bob"], active.Command("bob-host").Str("delete"));
+        Assert.Equal(Fixture.GoldenCommands()["suspend:bob"], active.Command("bob-account").Str("delete"));
+        Assert.Equal(Fixture.GoldenCommands()["stop:bob"], active.Command("bob-services").Str("delete"));
 
         var users = (IDictionary<string, object?>)(await Harness.ResolveAsync(retired.Outputs["users"]))!;
         var bob = (IDictionary<string, object?>)users["bob"]!;
@@ -118,8 +121,11 @@ public class LifecycleTests
         Assert.Equal(RetireChanges, DiffTests.Changed(retired, back));
         Assert.Equal(original.Canonical, back.Canonical);
         Assert.Contains("\"disabled\":false", back.Named(Types.VaultEntity, "bob-vault-entity").Canonical, StringComparison.Ordinal);
-        // A new host step: `user apply` resumes the suspended account with the same uid and ports.
-        Assert.Equal(Fixture.GoldenCommands()["apply:bob"], back.Command("bob-host").Str("create"));
+        // New host steps: `user account apply` resumes the suspended account with the same uid, then the
+        // clone (kept, so nothing to do) and the services on the same ports.
+        Assert.Equal(Fixture.GoldenCommands()["account:bob"], back.Command("bob-account").Str("create"));
+        Assert.Equal(Fixture.GoldenCommands()["code:bob"], back.Command("bob-code").Str("create"));
+        Assert.Equal(Fixture.GoldenCommands()["services:bob"], back.Command("bob-services").Str("create"));
         Assert.Contains(MockWorld.Pk("bob.b"), Members(back));
     }
 

@@ -24,9 +24,15 @@ public class ResourceSetTests
             "authentik:index/group:Group::workstation-authentik-t3-users",
             "authentik:index/policyBinding:PolicyBinding::workstation-authentik-t3-users-only-binding",
             "authentik:index/policyExpression:PolicyExpression::workstation-authentik-t3-users-only",
-            $"{Types.Command}::alice-host",
-            $"{Types.Command}::bob-host",
-            $"{Types.Command}::wiz-host",
+            $"{Types.Command}::alice-account",
+            $"{Types.Command}::alice-code",
+            $"{Types.Command}::alice-services",
+            $"{Types.Command}::bob-account",
+            $"{Types.Command}::bob-code",
+            $"{Types.Command}::bob-services",
+            $"{Types.Command}::wiz-account",
+            $"{Types.Command}::wiz-code",
+            $"{Types.Command}::wiz-services",
             $"{Types.Command}::workstation-install",
             $"{Types.Command}::workstation-maps",
             $"{Types.Command}::workstation-site",
@@ -72,7 +78,9 @@ public class ResourceSetTests
             .Select(r => r.Key).Order(StringComparer.Ordinal);
         string[] expected =
         [
-            $"{Types.Command}::{user}-host",
+            $"{Types.Command}::{user}-account",
+            $"{Types.Command}::{user}-code",
+            $"{Types.Command}::{user}-services",
             .. bindings,
             $"{Types.VaultEntity}::{user}-vault-entity",
             $"{Types.VaultAlias}::{user}-vault-alias",
@@ -106,15 +114,23 @@ public class ResourceSetTests
         async Task<IReadOnlyList<Resource>> After(Resource r) => await Probe.DependsOnAsync(constructed.Single(c => ReferenceEquals(c.Resource, r)));
 
         Assert.Equal([@base.Install], await After(@base.Site));
-        var users = constructed.Select(c => c.Resource).OfType<WorkstationUser>().Where(u => u.Host is not null).ToList();
+        var users = constructed.Select(c => c.Resource).OfType<WorkstationUser>().Where(u => u.AccountStep is not null).ToList();
         Assert.Equal(3, users.Count);
         foreach (var u in users)
-            Assert.Equal([@base.Install, @base.Site], await After(u.Host!));
+        {
+            // The account first (after the base), then the clone and the services; so a delete
+            // runs `user services stop` before `user suspend`.
+            Assert.Equal([@base.Install, @base.Site], await After(u.AccountStep!));
+            Assert.Equal([u.AccountStep!], await After(u.CodeStep!));
+            Assert.Equal([u.AccountStep!], await After(u.ServicesStep!));
+        }
         var mapsAfter = await After(@base.Maps!);
         Assert.All(users, u => Assert.Contains(u, mapsAfter));
         // The retired user has no host step, so the maps step doesn't wait for it.
         var carol = constructed.Select(c => c.Resource).OfType<WorkstationUser>().Single(u => u.GetResourceName() == "carol");
-        Assert.Null(carol.Host);
+        Assert.Null(carol.AccountStep);
+        Assert.Null(carol.CodeStep);
+        Assert.Null(carol.ServicesStep);
         Assert.DoesNotContain(carol, mapsAfter);
     }
 

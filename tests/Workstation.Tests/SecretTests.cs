@@ -35,7 +35,7 @@ public class SecretTests
     {
         var (constructed, _) = await ProbeAsync();
         var commands = constructed.Where(c => c.Resource is Command).ToList();
-        Assert.Equal(6, commands.Count);
+        Assert.Equal(12, commands.Count);
         foreach (var c in commands)
         {
             var args = (CommandArgs)c.Args;
@@ -64,7 +64,7 @@ public class SecretTests
                 var (text, _) = await Read(line);
                 Assert.All(Secrets, s => Assert.DoesNotContain(s.Trim(), text!, StringComparison.Ordinal));
             }
-            if (name.EndsWith("-host", StringComparison.Ordinal))
+            if (name.EndsWith("-services", StringComparison.Ordinal))
                 Assert.Equal(Fixture.Token, (await Read(args.Stdin)).Value);
             else if (args.Stdin is { } stdin)
                 // The install step's stdin is the host bundle: no secrets in it.
@@ -76,7 +76,7 @@ public class SecretTests
     private async Task<List<(string Name, CommandArgs Args, CustomResourceOptions Options)>> UserSteps()
     {
         var (constructed, _) = await ProbeAsync();
-        var steps = constructed.Where(c => c.Resource is Command && c.Resource.GetResourceName().EndsWith("-host", StringComparison.Ordinal))
+        var steps = constructed.Where(c => c.Resource is Command && c.Resource.GetResourceName().EndsWith("-services", StringComparison.Ordinal))
             .Select(c => (c.Resource.GetResourceName(), (CommandArgs)c.Args, (CustomResourceOptions)c.Options)).ToList();
         Assert.Equal(3, steps.Count);
         return steps;
@@ -110,7 +110,7 @@ public class SecretTests
     {
         var (constructed, _) = await ProbeAsync();
         var commands = constructed.Where(c => c.Resource is Command).ToList();
-        Assert.Equal(6, commands.Count);
+        Assert.Equal(12, commands.Count);
         foreach (var c in commands)
             Assert.True(Equals(false, (await Read(((CommandArgs)c.Args).AddPreviousOutputInEnv)).Value),
                 $"{c.Resource.GetResourceName()}: AddPreviousOutputInEnv must be false");
