@@ -55,15 +55,27 @@ public sealed class FirewallTests(SandboxFixture box)
         await box.ScriptAsync(Probe + "\nwait_listening " + string.Join(' ', users.SelectMany(u => new[] { u.T3Port, u.PlaywrightPort })));
     }
 
-    private Task RestoreSiteAsync() => box.MustAsync(HostWorld.SiteCommand());
+    /// <summary>
+    /// Onboards Ada and Ben with the answering t3 (and the edge account when <paramref name="edge"/>),
+    /// runs <paramref name="script"/> after the probe helpers, and puts the default site back.
+    /// </summary>
+    private async Task<Dictionary<string, string>> ProbeAsync(bool edge, string script)
+    {
+        try
+        {
+            await OnboardAsync(edge, Ada, Ben);
+            return OnboardingTests.Facts(await box.ScriptAsync(Probe + "\n" + script));
+        }
+        finally
+        {
+            await box.MustAsync(HostWorld.SiteCommand());
+        }
+    }
 
     [Fact]
     public async Task Only_the_owner_reaches_their_playwright_and_t3_ports_whatever_host_header_others_send()
     {
-        try
-        {
-            await OnboardAsync(edge: false, Ada, Ben);
-            var f = OnboardingTests.Facts(await box.ScriptAsync(Probe + "\n" + """
+        var f = await ProbeAsync(edge: false, """
                 echo "ada_pw=$(mcp ada 4241)"
                 echo "ada_t3=$(try_as ada http://127.0.0.1:4141/)"
                 echo "ben_pw=$(mcp ben 4241)"
@@ -72,46 +84,33 @@ public sealed class FirewallTests(SandboxFixture box)
                 echo "ben_t3_localhost=$(try_as ben http://localhost:4141/)"
                 echo "root_pw=$(mcp root 4241 localhost:4241)"
                 echo "ben_own_pw=$(mcp ben 4242)"
-                """));
-            // The owner gets the real servers.
-            Assert.StartsWith("code=0 body=event: message", f["ada_pw"], StringComparison.Ordinal);
-            Assert.Equal("code=0 body=t3 of ada", f["ada_t3"]);
-            Assert.StartsWith("code=0 body=event: message", f["ben_own_pw"], StringComparison.Ordinal);
-            // Anyone else is refused at connect time (curl exit 7), whatever Host header they forge.
-            Assert.Equal("code=7 body=", f["ben_pw_forged_host"]);
-            Assert.Equal("code=7 body=", f["ben_pw"]);
-            Assert.Equal("code=7 body=", f["ben_t3"]);
-            Assert.Equal("code=7 body=", f["ben_t3_localhost"]);
-            Assert.Equal("code=7 body=", f["root_pw"]);
-        }
-        finally
-        {
-            await RestoreSiteAsync();
-        }
+                """);
+        // The owner gets the real servers.
+        Assert.StartsWith("code=0 body=event: message", f["ada_pw"], StringComparison.Ordinal);
+        Assert.Equal("code=0 body=t3 of ada", f["ada_t3"]);
+        Assert.StartsWith("code=0 body=event: message", f["ben_own_pw"], StringComparison.Ordinal);
+        // Anyone else is refused at connect time (curl exit 7), whatever Host header they forge.
+        Assert.Equal("code=7 body=", f["ben_pw_forged_host"]);
+        Assert.Equal("code=7 body=", f["ben_pw"]);
+        Assert.Equal("code=7 body=", f["ben_t3"]);
+        Assert.Equal("code=7 body=", f["ben_t3_localhost"]);
+        Assert.Equal("code=7 body=", f["root_pw"]);
     }
 
     /// <summary>The edge routes people to their t3: it reaches t3 ports, never a playwright port.</summary>
     [Fact]
     public async Task The_edge_account_reaches_t3_ports_but_no_playwright_port()
     {
-        try
-        {
-            await OnboardAsync(edge: true, Ada, Ben);
-            var f = OnboardingTests.Facts(await box.ScriptAsync(Probe + "\n" + $$"""
+        var f = await ProbeAsync(edge: true, $$"""
                 echo "edge_t3_ada=$(try_as {{Edge}} http://127.0.0.1:4141/)"
                 echo "edge_t3_ben=$(try_as {{Edge}} http://127.0.0.1:4142/)"
                 echo "edge_pw=$(mcp {{Edge}} 4241 localhost:4241)"
                 echo "ben_t3=$(try_as ben http://127.0.0.1:4141/)"
-                """));
-            Assert.Equal("code=0 body=t3 of ada", f["edge_t3_ada"]);
-            Assert.Equal("code=0 body=t3 of ben", f["edge_t3_ben"]);
-            Assert.Equal("code=7 body=", f["edge_pw"]);
-            Assert.Equal("code=7 body=", f["ben_t3"]);
-        }
-        finally
-        {
-            await RestoreSiteAsync();
-        }
+                """);
+        Assert.Equal("code=0 body=t3 of ada", f["edge_t3_ada"]);
+        Assert.Equal("code=0 body=t3 of ben", f["edge_t3_ben"]);
+        Assert.Equal("code=7 body=", f["edge_pw"]);
+        Assert.Equal("code=7 body=", f["ben_t3"]);
     }
 
     /// <summary>
@@ -123,10 +122,7 @@ public sealed class FirewallTests(SandboxFixture box)
     [Fact]
     public async Task Another_user_can_neither_stop_a_users_playwright_nor_stand_in_for_it()
     {
-        try
-        {
-            await OnboardAsync(edge: false, Ada, Ben);
-            var f = OnboardingTests.Facts(await box.ScriptAsync(Probe + "\n" + """
+        var f = await ProbeAsync(edge: false, """
                 pid() { systemctl show -p MainPID --value playwright-mcp@ada.service; }
                 before=$(pid)
                 echo "kill=$(try_as ben http://127.0.0.1:4241/killkillkill -X POST -H 'Host: localhost:4241' -H 'x-pw-mcp-kill: 1')"
@@ -151,19 +147,14 @@ public sealed class FirewallTests(SandboxFixture box)
                 systemctl start playwright-mcp@ada.service
                 wait_listening 4241
                 echo "back=$(mcp ada 4241)"
-                """));
-            Assert.Equal("code=7 body=", f["kill"]);
-            Assert.Equal("yes", f["same_pid"]);
-            Assert.Equal("1", f["squatted"]); // binding is not prevented; answering is
-            Assert.DoesNotContain("impostor", f["ada_to_squatter"], StringComparison.Ordinal);
-            Assert.NotEqual("code=0", f["ada_to_squatter"][..6]);
-            Assert.Equal("0", f["impostor_heard"]);
-            Assert.StartsWith("code=0 body=event: message", f["back"], StringComparison.Ordinal);
-        }
-        finally
-        {
-            await RestoreSiteAsync();
-        }
+                """);
+        Assert.Equal("code=7 body=", f["kill"]);
+        Assert.Equal("yes", f["same_pid"]);
+        Assert.Equal("1", f["squatted"]); // binding is not prevented; answering is
+        Assert.DoesNotContain("impostor", f["ada_to_squatter"], StringComparison.Ordinal);
+        Assert.NotEqual("code=0", f["ada_to_squatter"][..6]);
+        Assert.Equal("0", f["impostor_heard"]);
+        Assert.StartsWith("code=0 body=event: message", f["back"], StringComparison.Ordinal);
     }
 
     /// <summary>
