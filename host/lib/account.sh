@@ -12,14 +12,6 @@ lock_status() { passwd -S -- "$1" | awk '{print $2}'; }
 # Field 8 of /etc/shadow: account expiry in days since the epoch, or empty.
 expiry_days() { getent shadow "$1" | cut -d: -f8; }
 
-in_group() { # USER GROUP
-  local g
-  for g in $(id -nG -- "$1"); do
-    [[ "$g" == "$2" ]] && return 0
-  done
-  return 1
-}
-
 is_suspended() { [[ -f "$WS_SUSPENDED_DIR/$1" ]]; }
 
 # account_guards USER UID ADOPT: everything that can refuse, decided before

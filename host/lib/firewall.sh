@@ -51,11 +51,10 @@ edge_uid() {
   fi
 }
 
-# render_ruleset: the whole ruleset, from firewall_members and the edge uid.
+# render_ruleset MEMBERS: the whole ruleset, from firewall_members' lines and the edge uid.
 render_ruleset() {
-  local edge members user uid t3 pw
+  local members="$1" edge user uid t3 pw
   edge="$(edge_uid)"
-  members="$(firewall_members)"
   local -a ports=() owners=() clients=()
   while read -r user uid t3 pw; do
     [[ -n "$user" ]] || continue
@@ -115,8 +114,9 @@ cmd_firewall_apply() {
 firewall_apply() {
   command -v nft >/dev/null || die "nft is not installed (the nftables package; workstation base apply installs it)"
   lock firewall
-  local ruleset live same=0 loaded="$WS_RUN_DIR/firewall.loaded"
-  ruleset="$(render_ruleset)"$'\n'
+  local members ruleset live same=0 loaded="$WS_RUN_DIR/firewall.loaded"
+  members="$(firewall_members)"
+  ruleset="$(render_ruleset "$members")"$'\n'
   file_equals "$WS_FW_FILE" "$ruleset" && same=1
   ensure_dir "$WS_ETC" 0755
   write_if_changed "$WS_FW_FILE" 0644 root:root "$ruleset"
@@ -126,7 +126,7 @@ firewall_apply() {
   if ((!same)) || [[ -z "$live" ]] || ! file_equals "$loaded" "$live"$'\n'; then
     nft -f "$WS_FW_FILE" || die "nft could not load $WS_FW_FILE"
     write_if_changed "$loaded" 0600 root:root "$(live_table)"$'\n'
-    changed "firewall: table inet $WS_FW_TABLE loaded ($(grep -c . <<<"$(firewall_members)" || true) user(s) guarded)"
+    changed "firewall: table inet $WS_FW_TABLE loaded ($(grep -c . <<<"$members" || true) user(s) guarded)"
   fi
   unlock firewall
 }

@@ -30,13 +30,15 @@ not_system_account() { # USER ARGNAME
   fi
 }
 
-has_marker() { # USER
+in_group() { # USER GROUP
   local g
   for g in $(id -nG -- "$1" 2>/dev/null); do
-    [[ "$g" == "$WS_MARKER_GROUP" ]] && return 0
+    [[ "$g" == "$2" ]] && return 0
   done
   return 1
 }
+
+has_marker() { in_group "$1" "$WS_MARKER_GROUP"; } # USER
 
 valid_tier() {
   [[ "$1" != *" "* && "$WS_TIERS" == *" $1 "* ]] ||

@@ -164,27 +164,32 @@ public sealed class UserContextTests(SandboxFixture box)
     }
 
     /// <summary>
-    /// Fia replaces ~/.claude.json with a FIFO. Apply refuses it by type instead of blocking on a
-    /// read that never ends (while holding her lock), and the cut still completes in seconds.
+    /// Fia replaces ~/.kube/config, then ~/.claude.json, with a FIFO: both are files root reads (as
+    /// her) when it looks for an earlier kubeconfig to back up or an existing MCP entry. Apply
+    /// refuses each by type instead of blocking on a read that never ends (while holding her
+    /// lock), and the cut still completes in seconds.
     /// </summary>
-    [Fact]
-    public async Task A_fifo_in_place_of_claude_json_is_refused_not_read_and_the_cut_completes()
+    [Theory]
+    [InlineData(".kube/config")]
+    [InlineData(".claude.json")]
+    public async Task A_fifo_where_apply_reads_a_file_is_refused_not_read_and_the_cut_completes(string file)
     {
         await HostWorld.ReadyAsync(box);
-        await box.ScriptAsync("""
+        await box.ScriptAsync($$"""
             set -euo pipefail
             getent passwd fia >/dev/null || useradd -m -u 7153 -s /bin/bash fia
-            runuser -u fia -- sh -ec 'cd; rm -f .claude.json; mkfifo .claude.json'
+            runuser -u fia -- sh -ec 'cd; mkdir -p .kube; rm -f .kube/config .claude.json; mkfifo {{file}}'
             """);
 
         var sw = Stopwatch.StartNew();
         var apply = await box.RunAsync(Fia.Apply(adopt: true), stdin: Fia.TokenStdin, timeout: Bounded);
         Assert.True(apply.ExitCode == 1, apply.ToString());
-        Assert.Contains("/home/fia/.claude.json is not a regular file", apply.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"/home/fia/{file} is not a regular file", apply.Stderr, StringComparison.Ordinal);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), $"the refusal took {sw.Elapsed}");
-        Assert.Equal("fifo\n", (await box.MustAsync("stat -c %F /home/fia/.claude.json")).Stdout); // left as it was
+        Assert.Equal("fifo\n", (await box.MustAsync($"stat -c %F /home/fia/{file}")).Stdout); // left as it was
 
         await AssertTheCutCompletesAsync("fia");
+        await box.MustAsync($"rm -f /home/fia/{file}");
     }
 
     /// <summary>
