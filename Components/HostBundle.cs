@@ -1,15 +1,17 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
+using Workstation.Roster;
 
 namespace Workstation.Components;
 
 /// <summary>
 /// The repo's host/ folder as a tar.gz whose bytes depend only on file names, contents and the
 /// executable bit: entries are sorted, and mtime, owner and mode are normalised. Its hash is the
-/// install step's trigger, so an unchanged folder never re-installs.
+/// install step's trigger, so an unchanged folder never re-installs. BaseInputsSha256 covers
+/// only what the base step reads (<see cref="HostCommands.BaseInputs"/>).
 /// </summary>
-public sealed record HostBundle(string Base64, string Sha256, int Files)
+public sealed record HostBundle(string Base64, string Sha256, int Files, string BaseInputsSha256)
 {
     /// <summary>Every entry's mtime: a fixed instant, so checkouts at different times hash the same.</summary>
     public static readonly DateTimeOffset FixedMtime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -22,6 +24,7 @@ public sealed record HostBundle(string Base64, string Sha256, int Files)
 
         using var tar = new MemoryStream();
         var files = 0;
+        var contents = new List<(string Path, byte[] Content)>();
         using (var writer = new TarWriter(tar, TarEntryFormat.Ustar, leaveOpen: true))
         {
             foreach (var (relative, info) in Walk(root))
@@ -33,7 +36,9 @@ public sealed record HostBundle(string Base64, string Sha256, int Files)
                     continue;
                 }
                 var entry = Normalise(new UstarTarEntry(TarEntryType.RegularFile, name), IsExecutable((FileInfo)info));
-                using var data = File.OpenRead(info.FullName);
+                var bytes = File.ReadAllBytes(info.FullName);
+                contents.Add((relative, bytes));
+                using var data = new MemoryStream(bytes, writable: false);
                 entry.DataStream = data;
                 writer.WriteEntry(entry);
                 files++;
@@ -47,7 +52,8 @@ public sealed record HostBundle(string Base64, string Sha256, int Files)
         // The trigger hashes the tar, not the gzip bytes, so only a content change replaces the
         // install step. The gzip is its stdin, though: if a runtime upgrade ever compressed it
         // differently, the step would re-run once as an update (harmless: the installer is idempotent).
-        return new HostBundle(Convert.ToBase64String(gz.ToArray()), Convert.ToHexStringLower(SHA256.HashData(tarBytes)), files);
+        return new HostBundle(Convert.ToBase64String(gz.ToArray()), Convert.ToHexStringLower(SHA256.HashData(tarBytes)), files,
+            HostCommands.BaseInputsSha256(contents));
     }
 
     /// <summary>Directories and regular files below root, depth-first in ordinal name order; anything else is refused.</summary>

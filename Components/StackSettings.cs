@@ -42,6 +42,8 @@ public static class ConfigKeys
     public const string VaultAddr = "vaultAddr";
     public const string T3Command = "t3Command";
     public const string EdgeUser = "edgeUser";
+    public const string SnapshotUrl = "snapshotUrl";
+    public const string SwapSize = "swapSize";
     public const string SnapshotToken = "snapshotToken";
     public const string Kubeconfig = "kubeconfig";
     public const string KubeContext = "kubeContext";
@@ -80,11 +82,13 @@ public sealed record VaultSettings(string Address, Output<string>? Token, VaultO
 public sealed record AuthentikSettings(string Url, Output<string> Token, string T3AppSlug);
 
 /// <summary>Everything the program needs besides the roster.</summary>
+/// <param name="SwapSize">The swap file the base creates when the devvm has none (e.g. 8G); null: none.</param>
 public sealed partial record StackSettings(
     string RosterPath,
     string HostDir,
     SshTarget Ssh,
     SiteSettings Site,
+    string? SwapSize,
     Output<string>? SnapshotToken,
     K8sSettings K8s,
     VaultSettings Vault,
@@ -180,7 +184,13 @@ public sealed partial record StackSettings(
             Url(ConfigKeys.ClusterServer, "the Kubernetes API server URL"),
             Url(ConfigKeys.VaultAddr, "the Vault address written to ~/.zshrc.d/vault.sh"),
             Required(ConfigKeys.T3Command, "the command line t3-serve runs"),
-            EdgeUser());
+            EdgeUser(),
+            SnapshotUrl());
+
+        // Unset or '' means none: the refresh timer then does nothing.
+        string? SnapshotUrl() => config.Get(ConfigKeys.SnapshotUrl) is { Length: > 0 } ? Url(ConfigKeys.SnapshotUrl, "the snapshot URL") : null;
+
+        var swapSize = Word(ConfigKeys.SwapSize, Rules.SwapSize(), "a swap size like 8G or 512M");
 
         // Unset or '' means no edge account: t3 ports then admit their owner only.
         string? EdgeUser()
@@ -230,7 +240,7 @@ public sealed partial record StackSettings(
             errors.Add(new ConfigError(ConfigKeys.AuthentikT3AppSlug, $"'{Printable(slug)}' is not an Authentik application slug (letters, digits, '-' and '_')"));
 
         if (errors.Count > 0) return (null, errors);
-        return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, token,
+        return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, token,
             k8s, vault, new AuthentikSettings(authentikUrl, authentikToken!, slug)), errors);
     }
 

@@ -1,4 +1,5 @@
 using Pulumi;
+using Pulumi.Command.Remote;
 using Workstation.Roster;
 
 namespace Workstation.Components;
@@ -12,8 +13,12 @@ public static class WorkstationStack
     /// <summary>The Authentik component's name.</summary>
     public const string AuthentikName = "workstation-authentik";
 
+    /// <summary>The maps step's name (top level: it follows every user, not the base).</summary>
+    public const string MapsName = "workstation-maps";
+
     public sealed record Result(
         WorkstationBase Base,
+        Command Maps,
         AccessLayer Access,
         IReadOnlyDictionary<string, WorkstationUser> Users,
         AuthentikEdge Authentik,
@@ -21,24 +26,22 @@ public static class WorkstationStack
 
     /// <summary>
     /// Registers the base, the shared access layer (providers, ClusterRole), one
-    /// <see cref="WorkstationUser"/> per roster user and the admin, the maps step and the Authentik
-    /// component. A retired user keeps a <see cref="WorkstationUser"/> in state `retired` (a
-    /// disabled Vault entity, nothing else); the maps step and the Authentik group list only
-    /// active people. Users holds both states, by os_user.
+    /// <see cref="WorkstationUser"/> per roster member (active or retired), the maps step and the
+    /// Authentik component. A retired member keeps a <see cref="WorkstationUser"/> in state
+    /// `retired` (a disabled Vault entity, nothing else); the maps step and the Authentik group
+    /// list only active people. Users holds both states, by os_user.
     /// </summary>
     public static Result Build(RosterModel roster, StackSettings settings, HostBundle bundle)
     {
         var derived = Derivation.Derive(roster);
         var remote = new RemoteHost(settings.Ssh);
-        var @base = new WorkstationBase(BaseName, new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings));
+        var @base = new WorkstationBase(BaseName,
+            new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.SwapSize));
         var access = new AccessLayer(settings, derived.Settings);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
-        foreach (var u in derived.Users)
-            users[u.OsUser] = new WorkstationUser(new WorkstationUserArgs(u, remote, settings.SnapshotToken, @base.Ready, access));
-        // Only active users' host steps come before the maps: a retired one has none.
-        @base.AddMaps(derived.Users, users.Values.ToList());
-        foreach (var r in derived.Retired)
-            users[r.OsUser] = new WorkstationUser(new RetiredWorkstationUserArgs(r, access));
+        foreach (var m in derived.Members)
+            users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, settings.SnapshotToken, @base.Ready, access));
+        var maps = AddMaps(remote, derived.Users, @base.Ready.Concat(users.Values.SelectMany(HostSteps)));
         var authentik = new AuthentikEdge(AuthentikName, new AuthentikEdgeArgs(settings.Authentik, derived.Users));
 
         var perUser = new SortedDictionary<string, object?>(StringComparer.Ordinal);
@@ -58,7 +61,29 @@ public static class WorkstationStack
             ["users"] = perUser,
             ["hostContentSha256"] = @base.HostContentSha256,
         };
-        return new Result(@base, access, users, authentik, outputs);
+        return new Result(@base, maps, access, users, authentik, outputs);
+    }
+
+    /// <summary>A user's host steps (none when retired): the maps step comes after them.</summary>
+    private static IEnumerable<Resource> HostSteps(WorkstationUser u) =>
+        new Resource?[] { u.AccountStep, u.CodeStep, u.ServicesStep }.OfType<Resource>();
+
+    /// <summary>
+    /// `maps apply`: its command line lists every active person (sorted), so it changes exactly
+    /// when a person, their authentik user or t3 port changes. No delete: the maps keep the last roster.
+    /// </summary>
+    private static Command AddMaps(RemoteHost remote, IReadOnlyCollection<DerivedUser> users, IEnumerable<Resource> after)
+    {
+        var maps = remote.AsRoot(HostCommands.Maps(users));
+        var options = new CustomResourceOptions();
+        foreach (var r in after) options.DependsOn.Add(r);
+        return new Command(MapsName, new CommandArgs
+        {
+            Connection = remote.Connection,
+            Create = maps,
+            Update = maps,
+            AddPreviousOutputInEnv = false,
+        }, options);
     }
 }
 

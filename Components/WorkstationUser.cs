@@ -9,23 +9,12 @@ using Workstation.Roster.Access;
 
 namespace Workstation.Components;
 
-/// <param name="User">The derived roster entry.</param>
-/// <param name="Remote">How to reach the devvm.</param>
+/// <param name="Member">The roster entry in its lifecycle state: active or retired.</param>
+/// <param name="Remote">How to reach the devvm (used by an active member's host steps).</param>
 /// <param name="SnapshotToken">The chrome-service snapshot token (secret), seeded on stdin; null: none.</param>
-/// <param name="After">What must exist first (the base's install and site steps), for ordering only.</param>
+/// <param name="After">What must exist first (the base's install, base and site steps), for ordering only.</param>
 /// <param name="Access">The shared providers, ClusterRole and auth mount accessor for the cluster and Vault objects.</param>
-public sealed record WorkstationUserArgs(DerivedUser User, RemoteHost Remote, Output<string>? SnapshotToken, IEnumerable<Resource> After, AccessLayer Access);
-
-/// <param name="User">The tombstone.</param>
-/// <param name="Access">The shared Vault provider and auth mount accessor.</param>
-public sealed record RetiredWorkstationUserArgs(RetiredUser User, AccessLayer Access);
-
-/// <summary>Lifecycle states of a <see cref="WorkstationUser"/> (its `state` output).</summary>
-public static class UserState
-{
-    public const string Active = "active";
-    public const string Retired = "retired";
-}
+public sealed record WorkstationUserArgs(Member Member, RemoteHost Remote, Output<string>? SnapshotToken, IEnumerable<Resource> After, AccessLayer Access);
 
 /// <summary>
 /// One person's workstation: on the devvm, in the cluster and in Vault. On the host, three
@@ -36,14 +25,15 @@ public static class UserState
 /// - `<os_user>-code`: `user code apply` (the ~/code clone); no delete: homes are kept;
 /// - `<os_user>-services`: `user services apply` (ports, MCP entry, firewall, units); its delete,
 ///   `user services stop`, runs before the account's (it depends on the account).
+/// The admin's steps have no delete at all: automation never cuts the admin.
 /// Beside them:
 /// the tier's bindings (`<os_user>-k8s-...`), reads of bindings other stacks own, and a Vault
 /// entity, alias and policy. Every child is named by os_user, so adding, removing or reordering
 /// other users never touches it.
-/// A retired user (moved to `retired:`) keeps this component, same type and name, in state
-/// `retired`: only the Vault entity, disabled and without policies, and its alias when the
-/// tombstone records authentik_user. Same names under the same parent, so retiring and bringing
-/// back are updates, never replaces. Deleting the entry outright deletes everything.
+/// A retired member keeps this component, same type and name, in state `retired`: only the
+/// Vault entity, disabled and without policies, and its alias when the tombstone records
+/// authentik_user. Same names under the same parent, so retiring and bringing back are
+/// updates, never replaces. Deleting the entry outright deletes everything.
 /// </summary>
 public sealed class WorkstationUser : ComponentResource
 {
@@ -86,19 +76,56 @@ public sealed class WorkstationUser : ComponentResource
     [Output("tier")]
     public Output<string> Tier { get; }
 
-    /// <summary><see cref="UserState.Active"/> or <see cref="UserState.Retired"/>.</summary>
+    /// <summary><see cref="Member.State"/>: `active` or `retired`.</summary>
     [Output("state")]
     public Output<string> State { get; }
 
     public WorkstationUser(WorkstationUserArgs args, ComponentResourceOptions? options = null)
-        : base(Type, args.User.OsUser, options)
+        : base(Type, args.Member.OsUser, options)
     {
-        var u = args.User;
+        var access = args.Access;
+        switch (args.Member)
+        {
+            case Member.Active { User: var u }:
+                (AccountStep, CodeStep, ServicesStep) = AddHostSteps(u, args);
+                (K8sBindings, ExternalBindingReads, ExternalBindings) = AddCluster(u, access);
+                var v = VaultAccess.For(u, access.VaultOptions);
+                VaultPolicy = new Policy($"{u.OsUser}-vault-policy", new PolicyArgs
+                {
+                    Name = v.Policy.Name,
+                    PolicyContents = v.Policy.Json,
+                }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
+                // Created before the first login, so the login's alias lands on this entity and its policy.
+                // The policy name is a constant (readable in a preview); DependsOn orders it after the policy.
+                VaultEntity = AddEntity(v.Entity, access, VaultPolicy);
+                VaultAlias = AddAlias(v.Alias, access);
+                (Ports, Services, Tier, State) = Register(u.Ports, u.Services, u.Tier.ToYaml(), args.Member.State);
+                break;
+
+            case Member.Retired { Tombstone: var r }:
+                // No host steps: deleting them ran `user services stop` and `user suspend`; no bindings, no policy.
+                // The entity stays, disabled, so Vault refuses a login or a token of it until the person comes back.
+                var rv = VaultAccess.For(r, access.VaultOptions);
+                K8sBindings = [];
+                ExternalBindingReads = [];
+                ExternalBindings = Output.Create(ImmutableArray<string>.Empty);
+                VaultEntity = AddEntity(rv.Entity, access, after: null);
+                VaultAlias = rv.Alias is { } alias ? AddAlias(alias, access) : null;
+                (Ports, Services, Tier, State) = Register(r.Ports, [], args.Member.State, args.Member.State);
+                break;
+
+            default:
+                throw new ArgumentOutOfRangeException(nameof(args), $"unknown member state {args.Member.GetType().Name}");
+        }
+    }
+
+    /// <summary>The three host steps, in dependency order: code and services after the account.</summary>
+    private (Command Account, Command Code, Command Services) AddHostSteps(DerivedUser u, WorkstationUserArgs args)
+    {
         var remote = args.Remote;
         var token = args.SnapshotToken;
-
-        AccountStep = HostStep("account", HostCommands.Account(u), HostCommands.Suspend(u), args.After);
-        CodeStep = HostStep("code", HostCommands.Code(u), delete: null, [AccountStep]);
+        var account = HostStep("account", HostCommands.Account(u), HostCommands.Suspend(u), args.After);
+        var code = HostStep("code", HostCommands.Code(u), delete: null, [account]);
         var services = new CommandArgs();
         var servicesOptions = new CustomResourceOptions();
         if (token is not null)
@@ -108,8 +135,9 @@ public sealed class WorkstationUser : ComponentResource
             services.Logging = Logging.None;
             servicesOptions.AdditionalSecretOutputs.AddRange(["stdin", "stdout", "stderr"]);
         }
-        ServicesStep = HostStep("services", HostCommands.Services(u, tokenOnStdin: token is not null), HostCommands.StopServices(u),
-            [AccountStep], services, servicesOptions);
+        var servicesStep = HostStep("services", HostCommands.Services(u, tokenOnStdin: token is not null), HostCommands.StopServices(u),
+            [account], services, servicesOptions);
+        return (account, code, servicesStep);
 
         Command HostStep(string step, string apply, string? delete, IEnumerable<Resource> after,
             CommandArgs? commandArgs = null, CustomResourceOptions? commandOptions = null)
@@ -125,37 +153,6 @@ public sealed class WorkstationUser : ComponentResource
             foreach (var r in after) commandOptions.DependsOn.Add(r);
             return new Command($"{u.OsUser}-{step}", commandArgs, commandOptions);
         }
-
-        var access = args.Access;
-        (K8sBindings, ExternalBindingReads, ExternalBindings) = AddCluster(u, access);
-        var v = VaultAccess.For(u, access.VaultOptions);
-        VaultPolicy = new Policy($"{u.OsUser}-vault-policy", new PolicyArgs
-        {
-            Name = v.Policy.Name,
-            PolicyContents = v.Policy.Json,
-        }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
-        // Created before the first login, so the login's alias lands on this entity and its policy.
-        // The policy name is a constant (readable in a preview); DependsOn orders it after the policy.
-        VaultEntity = AddEntity(v.Entity, access, VaultPolicy);
-        VaultAlias = AddAlias(v.Alias, access);
-
-        (Ports, Services, Tier, State) = Register(u.Ports, u.Services, u.Tier.ToYaml(), UserState.Active);
-    }
-
-    public WorkstationUser(RetiredWorkstationUserArgs args, ComponentResourceOptions? options = null)
-        : base(Type, args.User.OsUser, options)
-    {
-        // No host steps: deleting them ran `user services stop` and `user suspend`; no bindings, no policy. The entity stays,
-        // disabled, so Vault refuses a login or a token of it until the user comes back.
-        var access = args.Access;
-        var v = VaultAccess.For(args.User, access.VaultOptions);
-        K8sBindings = [];
-        ExternalBindingReads = [];
-        ExternalBindings = Output.Create(ImmutableArray<string>.Empty);
-        VaultEntity = AddEntity(v.Entity, access, after: null);
-        VaultAlias = v.Alias is { } alias ? AddAlias(alias, access) : null;
-
-        (Ports, Services, Tier, State) = Register(args.User.Ports, [], UserState.Retired, UserState.Retired);
     }
 
     private (Output<ImmutableDictionary<string, int>>, Output<ImmutableArray<string>>, Output<string>, Output<string>) Register(

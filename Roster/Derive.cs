@@ -25,18 +25,46 @@ public sealed record DerivedUser(
     IReadOnlyDictionary<string, string> ExternalBindings,
     K8sSubject K8sSubject);
 
-public sealed record DerivedRoster(
-    RosterSettings Settings,
-    IReadOnlyList<DerivedUser> Users,
-    IReadOnlyList<RetiredUser> Retired);
+/// <summary>
+/// One roster entry in its lifecycle state: the one type every layer switches on, from the
+/// roster model to the component. A person is either active (the admin or a user) or retired
+/// (a tombstone under `retired:`); the same os_user keeps the same resources in both.
+/// </summary>
+public abstract record Member(string OsUser)
+{
+    /// <summary>On the devvm, in the cluster and in Vault.</summary>
+    public sealed record Active(DerivedUser User) : Member(User.OsUser);
+
+    /// <summary>Cut: uid and ports reserved, the Vault entity kept disabled.</summary>
+    public sealed record Retired(RetiredUser Tombstone) : Member(Tombstone.OsUser);
+
+    /// <summary>The `state` a component reports: `active` or `retired`.</summary>
+    public string State => this switch
+    {
+        Active => "active",
+        Retired => "retired",
+        _ => throw new InvalidOperationException($"unknown member state {GetType().Name}"),
+    };
+}
+
+/// <param name="Members">Everyone in the roster, active and retired, sorted by os_user.</param>
+public sealed record DerivedRoster(RosterSettings Settings, IReadOnlyList<Member> Members)
+{
+    /// <summary>The active people (the admin and the users), sorted by os_user.</summary>
+    public IReadOnlyList<DerivedUser> Users { get; } = Members.OfType<Member.Active>().Select(a => a.User).ToList();
+
+    /// <summary>The tombstones, sorted by os_user.</summary>
+    public IReadOnlyList<RetiredUser> Retired { get; } = Members.OfType<Member.Retired>().Select(r => r.Tombstone).ToList();
+}
 
 /// <summary>Pure functions from a validated roster to the per-user model. Order-independent by construction.</summary>
 public static class Derivation
 {
     public static DerivedRoster Derive(RosterModel roster) => new(
         roster.Settings,
-        roster.Everyone.Select(p => Derive(p, roster.Settings)).OrderBy(u => u.OsUser, StringComparer.Ordinal).ToList(),
-        roster.Retired.OrderBy(r => r.OsUser, StringComparer.Ordinal).ToList());
+        roster.Everyone.Select(p => (Member)new Member.Active(Derive(p, roster.Settings)))
+            .Concat(roster.Retired.Select(r => new Member.Retired(r)))
+            .OrderBy(m => m.OsUser, StringComparer.Ordinal).ToList());
 
     public static DerivedUser Derive(Person p, RosterSettings settings) => new(
         p.OsUser,

@@ -5,6 +5,7 @@ namespace Workstation.Roster;
 
 /// <summary>Machine-wide values the per-user host steps read from /etc/workstation/site.env.</summary>
 /// <param name="EdgeUser">The account the edge/dispatcher runs as: besides the owner, the only one that may connect to t3 ports; null: none.</param>
+/// <param name="SnapshotUrl">Where the snapshot refresh fetches the chrome-service storage state; null: the refresh does nothing.</param>
 public sealed record SiteSettings(
     string RepoUrl,
     string OidcIssuer,
@@ -13,7 +14,8 @@ public sealed record SiteSettings(
     string ClusterServer,
     string VaultAddr,
     string T3Command,
-    string? EdgeUser = null);
+    string? EdgeUser = null,
+    string? SnapshotUrl = null);
 
 /// <summary>
 /// The exact one-line commands the Pulumi program runs over SSH. The host tests run these
@@ -32,9 +34,12 @@ public static class HostCommands
     /// The account step (create and update): the account, groups, lock state, home mode, what the
     /// tier grants on the host, the shell files. Everything here follows the tier, nothing the ports.
     /// </summary>
-    public static string Account(DerivedUser u)
+    public static string Account(DerivedUser u) => $"{Cli} user account apply {u.OsUser}{AccountOptions(u)}";
+
+    /// <summary>The account step's options, in the order docs/host.md gives them.</summary>
+    private static string AccountOptions(DerivedUser u)
     {
-        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture, $"{Cli} user account apply {u.OsUser} --tier {u.Tier.ToYaml()}");
+        var sb = new StringBuilder().Append(CultureInfo.InvariantCulture, $" --tier {u.Tier.ToYaml()}");
         if (u.Uid is { } uid) sb.Append(CultureInfo.InvariantCulture, $" --uid {uid}");
         if (u.TierGroups.Count > 0) sb.Append(" --groups ").Append(string.Join(',', u.TierGroups));
         if (u.Adopt) sb.Append(" --adopt");
@@ -43,19 +48,55 @@ public static class HostCommands
         return sb.ToString();
     }
 
-    /// <summary>Offboard: the reversible cut, the account step's delete.</summary>
-    public static string Suspend(DerivedUser u) => $"{Cli} user suspend {u.OsUser}";
+    /// <summary>The services step's options.</summary>
+    private static string ServicesOptions(DerivedUser u, bool tokenOnStdin) =>
+        string.Create(CultureInfo.InvariantCulture, $" --t3-port {u.Ports.T3} --playwright-port {u.Ports.Playwright}") +
+        (tokenOnStdin ? " --token-stdin" : "");
+
+    /// <summary>
+    /// The account step's delete: the reversible cut. None for the admin: automation never cuts
+    /// the admin (the host refuses it too, see <see cref="Manual.ForceSuspend"/>).
+    /// </summary>
+    public static string? Suspend(DerivedUser u) => u.IsAdmin ? null : $"{Cli} user suspend {u.OsUser}";
 
     /// <summary>The ~/code step (create; its delete does nothing: homes are kept). The repository is a site value.</summary>
     public static string Code(DerivedUser u) => $"{Cli} user code apply {u.OsUser}";
 
     /// <summary>The services step (create and update): ports, the MCP entry, the firewall, the units.</summary>
-    public static string Services(DerivedUser u, bool tokenOnStdin) =>
-        string.Create(CultureInfo.InvariantCulture, $"{Cli} user services apply {u.OsUser} --t3-port {u.Ports.T3} --playwright-port {u.Ports.Playwright}") +
-        (tokenOnStdin ? " --token-stdin" : "");
+    public static string Services(DerivedUser u, bool tokenOnStdin) => $"{Cli} user services apply {u.OsUser}{ServicesOptions(u, tokenOnStdin)}";
 
-    /// <summary>The services step's delete: units off, ports out of the firewall.</summary>
-    public static string StopServices(DerivedUser u) => $"{Cli} user services stop {u.OsUser}";
+    /// <summary>The services step's delete: units off, ports out of the firewall. None for the admin (see <see cref="Suspend"/>).</summary>
+    public static string? StopServices(DerivedUser u) => u.IsAdmin ? null : $"{Cli} user services stop {u.OsUser}";
+
+    /// <summary>
+    /// The files of host/ the base step reads (folders: every file below), relative to host/. Their
+    /// hash (<see cref="BaseInputsSha256"/>) is in the base step's command line, so the step re-runs,
+    /// as an update, exactly when one of them or the swap size changes.
+    /// </summary>
+    public static readonly IReadOnlyList<string> BaseInputs = ["base", "lib/base.sh", "npm-packages.txt", "packages.txt"];
+
+    /// <summary>
+    /// The base step (create and update): packages, the claude CLI, managed settings, /etc/skel,
+    /// swap. The host refuses it unless its installed base inputs hash to <paramref name="inputsSha256"/>.
+    /// </summary>
+    /// <param name="swapSize">A swap file to create when the machine has none (e.g. 8G); null: none.</param>
+    public static string Base(string inputsSha256, string? swapSize) =>
+        $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}");
+
+    /// <summary>
+    /// The hash of the base inputs: sha256 of the `sha256sum` lines ("HEX  PATH\n") of every file
+    /// they cover, in ordinal path order. host/lib/base.sh computes the same over the installed copy.
+    /// </summary>
+    /// <param name="files">Every file of host/, as (path relative to host/, content).</param>
+    public static string BaseInputsSha256(IEnumerable<(string Path, byte[] Content)> files)
+    {
+        var lines = new StringBuilder();
+        foreach (var (path, content) in files
+                     .Where(f => BaseInputs.Any(i => f.Path == i || f.Path.StartsWith(i + "/", StringComparison.Ordinal)))
+                     .OrderBy(f => f.Path, StringComparer.Ordinal))
+            lines.Append(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content))).Append("  ").Append(path).Append('\n');
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(lines.ToString())));
+    }
 
     public static string Maps(IEnumerable<DerivedUser> users)
     {
@@ -65,16 +106,44 @@ public static class HostCommands
         return sb.ToString();
     }
 
-    /// <summary>The site values, plus the roster's extra privileged groups (the built-in ones are in host/lib/rules.sh).</summary>
-    public static string Site(SiteSettings s, RosterSettings roster)
+    /// <summary>
+    /// The site values, the roster's admin (whom the host then refuses to cut) and the roster's
+    /// extra privileged groups (the built-in ones are in host/lib/rules.sh).
+    /// </summary>
+    public static string Site(SiteSettings s, RosterSettings roster, string admin)
     {
         var sb = new StringBuilder($"{Cli} site apply --repo-url {Quote(s.RepoUrl)} --oidc-issuer {Quote(s.OidcIssuer)} " +
             $"--oidc-client-id {Quote(s.OidcClientId)} --cluster-name {Quote(s.ClusterName)} " +
             $"--cluster-server {Quote(s.ClusterServer)} --vault-addr {Quote(s.VaultAddr)} --t3-command {Quote(s.T3Command)}");
+        sb.Append(" --admin ").Append(Quote(admin));
+        if (s.SnapshotUrl is { } snapshot) sb.Append(" --snapshot-url ").Append(Quote(snapshot));
         if (s.EdgeUser is { } edge) sb.Append(" --edge-user ").Append(Quote(edge));
         if (roster.PrivilegedGroups.Count > 0)
             sb.Append(" --privileged-groups ").Append(string.Join(',', roster.PrivilegedGroups.Order(StringComparer.Ordinal)));
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Verbs the program never sends: an operator runs them by hand (docs/host.md says when).
+    /// Built here so the docs, the host tests and the program share one spelling.
+    /// </summary>
+    public static class Manual
+    {
+        /// <summary>The three steps in one run (account, code, services), for onboarding a person by hand.</summary>
+        public static string UserApply(DerivedUser u, bool tokenOnStdin) =>
+            $"{Cli} user apply {u.OsUser}{AccountOptions(u)}{ServicesOptions(u, tokenOnStdin)}";
+
+        /// <summary>What the host knows of a person (read-only); an operator's check after a cut.</summary>
+        public static string Status(string osUser) => $"{Cli} user status {Quote(osUser)} --json";
+
+        /// <summary>Cuts a person the program does not cut: the admin (the host refuses without --force).</summary>
+        public static string ForceSuspend(string osUser) => $"{Cli} user suspend {Quote(osUser)} --force";
+
+        /// <summary>Reloads the port firewall from the port files (the services steps and the unit do it).</summary>
+        public const string FirewallApply = Cli + " firewall apply";
+
+        /// <summary>What each unit's ExecStartPre runs (host/units); by hand, it shows whether USER's ports are guarded.</summary>
+        public static string FirewallCheck(string osUser) => $"{Cli} firewall check {Quote(osUser)}";
     }
 
     /// <summary>POSIX single-quoting; values are config, not roster names, so they get quoted.</summary>

@@ -31,6 +31,7 @@ public static class HostRules
         Line($"readonly WS_RE_OS_USER={Sh(Bash(Rules.OsUser()))}");
         Line($"readonly WS_RE_ACCOUNT={Sh(Bash(Rules.AccountName()))}");
         Line($"readonly WS_RE_AUTHENTIK={Sh(Bash(Rules.AuthentikUser()))}");
+        Line($"readonly WS_RE_SWAP_SIZE={Sh(Bash(Rules.SwapSize()))}");
         Line();
         Line("# Ranges.");
         Line($"readonly WS_MIN_PORT={Num(Rules.MinPort)} WS_MAX_PORT={Num(Rules.MaxPort)}");
@@ -50,6 +51,9 @@ public static class HostRules
         Line($"readonly WS_T3_ENV_FILE={Sh(Derivation.T3EnvFile(UserSlot))}");
         Line($"readonly WS_HOME={Sh($"/home/{UserSlot}")}");
         Line($"readonly WS_ROOT={Sh(HostCommands.InstallDir)}");
+        Line();
+        Line("# What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).");
+        Line($"readonly WS_BASE_INPUTS={Sh(Spaced(HostCommands.BaseInputs))}");
         return sb.ToString();
     }
 

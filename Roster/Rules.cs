@@ -40,6 +40,10 @@ public static partial class Rules
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\z")]
     public static partial Regex Dns1123Label();
 
+    /// <summary>A swap file size for the base step: 1 to 4 digits and M or G (e.g. 8G, 512M).</summary>
+    [GeneratedRegex(@"^[1-9][0-9]{0,3}[MG]\z")]
+    public static partial Regex SwapSize();
+
     /// <summary>An object name such as a RoleBinding's (Kubernetes' IsDNS1123Subdomain); also at most <see cref="MaxDns1123Subdomain"/> characters.</summary>
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\z")]
     public static partial Regex Dns1123Subdomain();

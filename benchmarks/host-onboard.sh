@@ -37,7 +37,7 @@ box 'set -e; if [ ! -d /srv/bench.git ]; then d=$(mktemp -d); git -C "$d" init -
   git config --system --get-all safe.directory | grep -qx /srv/bench.git || git config --system --add safe.directory /srv/bench.git' >/dev/null
 box "$cli site apply --repo-url file:///srv/bench.git --oidc-issuer https://auth.example.test/ --oidc-client-id kubernetes \
   --cluster-name bench --cluster-server https://k8s.example.test:6443 --vault-addr https://vault.example.test \
-  --t3-command '/usr/bin/sleep infinity'" >/dev/null
+  --t3-command '/usr/bin/sleep infinity' --admin bench-admin" >/dev/null
 
 # The create/update lines of bench user N's three steps, in the order Pulumi runs them
 # (the shape of tests/golden/host-commands.txt): one SSH session each.

@@ -1,6 +1,9 @@
 # shellcheck shell=bash
-# base.sh — `base apply [--swap-size SIZE]`: the machine-wide base every user
-# inherits. Only adds what is missing or different:
+# base.sh — `base apply --inputs-sha256 HEX [--swap-size SIZE]`: the machine-wide
+# base every user inherits. HEX is the program's hash of the base inputs it
+# packaged (WS_BASE_INPUTS): a host whose installed copy differs refuses, so the
+# base never runs from a stale or half-finished install. Only adds what is
+# missing or different:
 #   - Debian packages from packages.txt (apt-get install of the missing ones);
 #   - pinned npm globals from npm-packages.txt (installed when missing or at
 #     another version; never @latest);
@@ -13,21 +16,42 @@ readonly WS_BASE="$WS_ROOT/base"
 
 list_entries() { sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1"; }
 
+# base_inputs_sha256: the hash HostCommands.BaseInputsSha256 computes, over the
+# installed files: sha256 of their sorted `sha256sum` lines.
+base_inputs_sha256() {
+  local -a inputs
+  read -r -a inputs <<<"$WS_BASE_INPUTS"
+  (
+    cd "$WS_ROOT" || exit 1
+    find "${inputs[@]}" -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
+  ) | sha256sum | cut -d' ' -f1
+}
+
 cmd_base_apply() {
-  local swap_size=""
+  local swap_size="" inputs_sha256="" have
   while (($#)); do
     case "$1" in
+      --inputs-sha256)
+        need_value "$@"
+        [[ "$2" =~ ^[0-9a-f]{64}$ ]] || die_usage "--inputs-sha256 $(describe "$2"): 64 lowercase hex digits"
+        inputs_sha256="$2"
+        shift 2
+        ;;
       --swap-size)
         need_value "$@"
-        [[ "$2" =~ ^[1-9][0-9]{0,3}[MG]$ ]] || die_usage "--swap-size $(describe "$2"): like 8G or 512M"
+        [[ "$2" =~ $WS_RE_SWAP_SIZE ]] || die_usage "--swap-size $(describe "$2"): like 8G or 512M"
         swap_size="$2"
         shift 2
         ;;
       *) die_usage "unknown argument $(describe "$1")" ;;
     esac
   done
+  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE])"
   require_root
   lock base
+  have="$(base_inputs_sha256)"
+  [[ "$have" == "$inputs_sha256" ]] ||
+    die_refused "the installed base inputs ($WS_ROOT:$WS_BASE_INPUTS) hash to $have, not $inputs_sha256: install this host/ first"
 
   step "apt packages"
   local -a missing=()

@@ -8,6 +8,7 @@
 readonly WS_RE_OS_USER='^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$'
 readonly WS_RE_ACCOUNT='^[a-z_][a-z0-9_-]{0,31}$'
 readonly WS_RE_AUTHENTIK='^[A-Za-z0-9._@-]{1,64}$'
+readonly WS_RE_SWAP_SIZE='^[1-9][0-9]{0,3}[MG]$'
 
 # Ranges.
 readonly WS_MIN_PORT=1024 WS_MAX_PORT=65535
@@ -27,3 +28,6 @@ readonly WS_PLAYWRIGHT_ENV_FILE='/etc/workstation/playwright-%s.env'
 readonly WS_T3_ENV_FILE='/etc/workstation/t3-%s.env'
 readonly WS_HOME='/home/%s'
 readonly WS_ROOT='/usr/local/lib/workstation'
+
+# What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).
+readonly WS_BASE_INPUTS=' base lib/base.sh npm-packages.txt packages.txt '

@@ -1,15 +1,16 @@
 # shellcheck shell=bash
 # site.sh — `site apply`: the machine-wide values the per-user steps read,
 # written to /etc/workstation/site.env (KEY=VALUE lines, raw values; parsed by
-# load_site, never sourced). Sourced by bin/workstation.
+# load_site, never sourced). Sourced by bin/workstation. ADMIN_USER, the
+# roster's admin, is the one person `user suspend` refuses to cut without --force.
 
 cmd_site_apply() {
   local repo_url="" oidc_issuer="" oidc_client_id="" cluster_name="" cluster_server="" vault_addr=""
-  local t3_command="" snapshot_url="" edge_user="" privileged_groups=""
+  local t3_command="" snapshot_url="" edge_user="" privileged_groups="" admin=""
   local -A seen=()
   while (($#)); do
     case "$1" in
-      --repo-url | --oidc-issuer | --oidc-client-id | --cluster-name | --cluster-server | --vault-addr | --t3-command | --snapshot-url | --edge-user | --privileged-groups)
+      --repo-url | --oidc-issuer | --oidc-client-id | --cluster-name | --cluster-server | --vault-addr | --t3-command | --snapshot-url | --edge-user | --privileged-groups | --admin)
         need_value "$@"
         [[ -z "${seen[$1]:-}" ]] || die_usage "$1 given twice"
         seen["$1"]=1
@@ -24,6 +25,7 @@ cmd_site_apply() {
           --snapshot-url) snapshot_url="$2" ;;
           --edge-user) edge_user="$2" ;;
           --privileged-groups) privileged_groups="$2" ;;
+          --admin) admin="$2" ;;
         esac
         shift 2
         ;;
@@ -31,9 +33,10 @@ cmd_site_apply() {
     esac
   done
   local opt
-  for opt in --repo-url --oidc-issuer --oidc-client-id --cluster-name --cluster-server --vault-addr; do
+  for opt in --repo-url --oidc-issuer --oidc-client-id --cluster-name --cluster-server --vault-addr --admin; do
     [[ -n "${seen[$opt]:-}" ]] || die_usage "$opt is required"
   done
+  valid_os_user "$admin" --admin
   valid_repo_url "$repo_url"
   valid_url "$oidc_issuer" --oidc-issuer
   valid_site_id "$oidc_client_id" --oidc-client-id
@@ -64,7 +67,8 @@ cmd_site_apply() {
     "T3_COMMAND=$t3_command" \
     "SNAPSHOT_URL=$snapshot_url" \
     "EDGE_USER=$edge_user" \
-    "PRIVILEGED_GROUPS=$privileged_groups")"$'\n'
+    "PRIVILEGED_GROUPS=$privileged_groups" \
+    "ADMIN_USER=$admin")"$'\n'
   lock site
   ensure_dir "$WS_ETC" 0755
   write_if_changed "$WS_SITE_ENV" 0644 root:root "$content"

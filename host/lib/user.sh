@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# user.sh — `user apply | resume | suspend | status` (docs/host.md): the
+# user.sh — `user account|code|services …`, `user apply | suspend | status` (docs/host.md): the
 # arguments, and the order of the steps in account.sh, home.sh, services.sh
 # and firewall.sh. Sourced by bin/workstation after common.sh and validate.sh.
 #
@@ -7,7 +7,7 @@
 # nothing to do changes nothing, and a re-run after an interruption picks up
 # where the last one stopped.
 
-# What each verb accepts. `user apply` (and `resume`) run the three steps in
+# What each verb accepts. `user apply` runs the three steps in
 # one go, for a person by hand; the Pulumi program runs them as three Commands.
 readonly WS_ACCOUNT_OPTS=" --tier --uid --groups --revoke-groups --private-home --adopt "
 readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --token-stdin "
@@ -168,18 +168,17 @@ services_step() {
 
 # --- the verbs -----------------------------------------------------------------------
 
-# user apply|resume: all three steps, in order, in one run.
-cmd_user_apply() { # VERB ARGS...
-  local verb="$1"
-  shift
-  parse_user_args "workstation user $verb USER --tier TIER --t3-port N --playwright-port N [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--token-stdin]" \
+# user apply: all three steps, in order, in one run (by hand; the program runs
+# them as three Commands). It resumes a suspended person, as the account step does.
+cmd_user_apply() {
+  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--token-stdin]" \
     "$WS_ACCOUNT_OPTS$WS_SERVICES_OPTS" "$@"
   read_token
   begin_user_step
   account_step
   code_step
   services_step
-  log "user $verb ${ARG[user]}: done"
+  log "user apply ${ARG[user]}: done"
 }
 
 cmd_user_account_apply() {
@@ -240,9 +239,10 @@ cmd_user_services_stop() {
 # then the rest, under the lock.
 
 cmd_user_suspend() {
-  local user=""
+  local user="" force=0
   while (($#)); do
     case "$1" in
+      --force) force=1; shift ;;
       -*) die_usage "unknown option $(describe "$1")" ;;
       *)
         [[ -z "$user" ]] || die_usage "unexpected argument $(describe "$1")"
@@ -251,7 +251,7 @@ cmd_user_suspend() {
         ;;
     esac
   done
-  [[ -n "$user" ]] || die_usage "usage: workstation user suspend USER"
+  [[ -n "$user" ]] || die_usage "usage: workstation user suspend USER [--force]"
   valid_os_user "$user" "USER"
   require_root
   load_site || true
@@ -260,7 +260,7 @@ cmd_user_suspend() {
     return 0
   fi
   has_marker "$user" || die_refused "account $user is not managed (no '$WS_MARKER_GROUP' group)"
-
+  ensure_not_admin_cut "$user" "$force"
   step "lock"
   lock accounts
   record_suspension "$user"
@@ -282,6 +282,22 @@ cmd_user_suspend() {
   end_processes "$user" ||
     die "processes of $user survive SIGKILL: $(live_pids "$(id -u -- "$user")")"
   log "user suspend $user: done"
+}
+
+# ensure_not_admin_cut USER FORCE: automation never cuts the admin. The admin is
+# site.env's ADMIN_USER (the site step's, never this command line's); with no
+# site.env nobody can tell, so every cut then needs --force too.
+ensure_not_admin_cut() {
+  local user="$1" force="$2" admin
+  admin="$(site_get ADMIN_USER)"
+  if [[ -z "$admin" ]] && ((!force)); then
+    die_refused "$WS_SITE_ENV names no admin, so $user may be the admin: run 'workstation site apply' first, or cut $user by hand with --force"
+  fi
+  [[ "$user" == "$admin" ]] || return 0
+  ((force)) || die_refused "$user is the admin ($WS_SITE_ENV ADMIN_USER): automation never cuts the admin." \
+    "To cut them by hand anyway: workstation user suspend $user --force"
+  log "suspending the admin $user by hand (--force): the account is locked and expired," \
+    "their units are stopped and every process of theirs ends, this session's included if it is theirs"
 }
 
 # --- user status: read-only --------------------------------------------------------

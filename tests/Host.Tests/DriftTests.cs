@@ -15,7 +15,7 @@ public sealed class DriftTests(SandboxFixture box)
 
     private async Task<JsonElement> StatusAsync(string user)
     {
-        var r = await box.MustAsync(HostCli.Status(user));
+        var r = await box.MustAsync(TestUser.Named(user).Status());
         return JsonDocument.Parse(r.Stdout).RootElement;
     }
 
@@ -130,7 +130,7 @@ public sealed class DriftTests(SandboxFixture box)
             Assert.Equal("guarded", active.GetProperty("firewall").GetString());
             Assert.Equal(["ws-priv"], Drift(active, "privileged-group"));
 
-            await box.MustAsync(HostCli.Suspend("kay"));
+            await box.MustAsync(kay.Suspend());
             var before = await box.ScriptAsync(HostWorld.Snapshot);
             var suspended = await StatusAsync("kay");
             Assert.Equal("suspended", suspended.GetProperty("state").GetString());

@@ -1,3 +1,4 @@
+using Workstation.Roster;
 namespace Host.Tests;
 
 /// <summary>
@@ -176,21 +177,21 @@ public sealed class FirewallTests(SandboxFixture box)
         await box.MustAsync(Ada.Apply(), stdin: Ada.TokenStdin);
         await box.MustAsync(Cal.Apply(), stdin: Cal.TokenStdin);
 
-        const string Elements = """
+        var elements = """
             for s in owners clients; do
               echo "$s=$(nft -j list set inet workstation "$s" | jq -r '[.nftables[].set.elem? // empty | .[] | .concat | "\(.[0]).\(.[1])"] | sort | join(" ")')"
             done
-            echo "cal_check=$(/usr/local/lib/workstation/bin/workstation firewall check cal >/dev/null 2>&1 && echo guarded || echo unguarded)"
-            """;
+
+            """ + $"echo \"cal_check=$({Cal.FirewallCheck()} >/dev/null 2>&1 && echo guarded || echo unguarded)\"\n";
         static string[] Set(Dictionary<string, string> facts, string name) => facts[name].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var before = OnboardingTests.Facts(await box.ScriptAsync(Elements));
+        var before = OnboardingTests.Facts(await box.ScriptAsync(elements));
         Assert.Contains("4143.2143", Set(before, "owners"));
         Assert.Contains("4243.2143", Set(before, "owners"));
         Assert.Contains("4243.2143", Set(before, "clients"));
         Assert.Equal("guarded", before["cal_check"]);
 
-        await box.MustAsync(HostCli.Suspend("cal"));
-        var after = OnboardingTests.Facts(await box.ScriptAsync(Elements));
+        await box.MustAsync(Cal.Suspend());
+        var after = OnboardingTests.Facts(await box.ScriptAsync(elements));
         Assert.Equal("unguarded", after["cal_check"]);
         // Cal's elements are gone; everyone else's are exactly as they were.
         foreach (var set in new[] { "owners", "clients" })
@@ -201,7 +202,7 @@ public sealed class FirewallTests(SandboxFixture box)
         Assert.Contains("4241.2141", Set(after, "owners"));
 
         Assert.Equal(foreign, await box.ScriptAsync("nft list table inet not-ours"));
-        var again = await box.MustAsync(HostCli.FirewallApply());
+        var again = await box.MustAsync(HostCommands.Manual.FirewallApply);
         Assert.Empty(again.Changes());
         await box.MustAsync("nft delete table inet not-ours");
     }

@@ -1,3 +1,4 @@
+using Workstation.Roster;
 namespace Host.Tests;
 
 /// <summary>
@@ -18,9 +19,17 @@ public sealed class GoldenChainTests(SandboxFixture box)
         await box.MustAsync(g[$"services:{u}"], stdin: $"golden-token-{u}\n", timeout: TimeSpan.FromMinutes(3));
     }
 
-    /// <summary>What Pulumi runs to delete a person: the services step's delete, then the account's (the clone's has none).</summary>
+    /// <summary>
+    /// What Pulumi runs to delete a person: the services step's delete, then the account's (the
+    /// clone's has none). The admin's steps have none at all: the golden file has no line for them.
+    /// </summary>
     private async Task OffboardAsync(Dictionary<string, string> g, string u)
     {
+        if (u == "wiz")
+        {
+            Assert.False(g.ContainsKey("stop:wiz") || g.ContainsKey("suspend:wiz"), "the admin's steps have a delete");
+            return;
+        }
         await box.MustAsync(g[$"stop:{u}"]);
         await box.MustAsync(g[$"suspend:{u}"]);
     }
@@ -35,7 +44,7 @@ public sealed class GoldenChainTests(SandboxFixture box)
     {
         await HostWorld.ReadyAsync(box);
         var g = Golden();
-        Assert.Equal(HostCli.Install, g["install"]);
+        Assert.Equal(HostCommands.Install, g["install"]);
         await box.MustAsync(g["install"], stdin: HostWorld.HostBundle(box.RepoRoot));
         await box.MustAsync(g["site"]);
 
@@ -88,7 +97,7 @@ public sealed class GoldenChainTests(SandboxFixture box)
         Assert.Contains("uid=2001 env=T3_PORT=3774,PLAYWRIGHT_PORT=8932", back, StringComparison.Ordinal);
         Assert.Contains("units=active,active,active", back, StringComparison.Ordinal);
 
-        // Leave the box as other tests expect: every golden user cut again.
+        // Leave the box as other tests expect: every golden user but the admin cut again.
         foreach (var u in Users) await OffboardAsync(g, u);
     }
 }

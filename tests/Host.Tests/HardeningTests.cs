@@ -26,7 +26,7 @@ public sealed class HardeningTests(SandboxFixture box)
         var f = OnboardingTests.Facts(r);
         Assert.Equal("active,mo-ri", f["playwright-mcp"]);
         Assert.Equal("active,mo-ri", f["t3-serve"]);
-        Assert.Equal("0", (await box.MustAsync(HostCli.FirewallCheck("mo-ri") + " >/dev/null; echo $?")).Stdout.Trim());
+        Assert.Equal("0", (await box.MustAsync(mori.FirewallCheck() + " >/dev/null; echo $?")).Stdout.Trim());
     }
 
     /// <summary>
@@ -54,7 +54,7 @@ public sealed class HardeningTests(SandboxFixture box)
         Assert.Equal("written", f["lea"]);
         Assert.Equal("refused", f["max"]);
 
-        var demoted = await box.MustAsync(HostCli.Apply("lea", "power-user", 4171, 4271, uid: 2171, groups: []));
+        var demoted = await box.MustAsync(Lea.Account(tier: "power-user", groups: []));
         Assert.Contains("workstation: changed: removed /etc/systemd/system/t3-serve@lea.service.d/50-workstation-tier.conf", demoted.Changes());
         Assert.Contains("runs with the settings of the previous tier until it restarts", demoted.Stderr, StringComparison.Ordinal);
         await box.MustAsync("systemctl restart t3-serve@lea.service");

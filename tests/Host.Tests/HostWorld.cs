@@ -1,25 +1,74 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Workstation.Roster;
 
 namespace Host.Tests;
 
-/// <summary>A roster user as the host tests onboard them (distinct names, uids and ports per test).</summary>
+/// <summary>
+/// A roster user as the host tests onboard them (distinct names, uids and ports per test). Every
+/// command line comes from HostCommands, built from the DerivedUser the roster engine would
+/// derive for this entry: the strings the Pulumi program sends.
+/// </summary>
+/// <param name="Groups">Tier groups other than the tier's own (a test of what the host does with them); null: the tier's.</param>
 public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightPort, string Tier = "power-user", string[]? Groups = null)
 {
+    /// <summary>A person the test refers to by name only (ports and uid play no part).</summary>
+    public static TestUser Named(string name) => new(name, null, 4999, 5999);
+
     /// <summary>The chrome-service snapshot token the test seeds (a fake secret: searched for afterwards).</summary>
     public string Token => $"snap-{Name}-T0k3n-7f3a9c";
 
     public string Home => $"/home/{Name}";
 
-    public string Apply(bool tokenStdin = true, bool adopt = false, IReadOnlyList<string>? groups = null,
-        IReadOnlyList<string>? revokeGroups = null, bool privateHome = false, string? tier = null) =>
-        HostCli.Apply(Name, tier ?? Tier, T3Port, PlaywrightPort, Uid, groups ?? Groups, adopt, tokenStdin, revokeGroups, privateHome);
-
-    public string Resume(int? uid = null) =>
-        HostCli.Resume(Name, Tier, T3Port, PlaywrightPort, uid ?? Uid, Groups);
-
     public string TokenStdin => Token + "\n";
+
+    /// <summary>The roster entry, derived as the program derives it.</summary>
+    public DerivedUser Derived(string? tier = null, IReadOnlyList<string>? groups = null, bool adopt = false,
+        IReadOnlyList<string>? revokeGroups = null, bool privateHome = false, int? uid = null)
+    {
+        var t = TierNames.Parse(tier ?? Tier) ?? throw new ArgumentException($"no tier {tier ?? Tier}");
+        var person = new Person(Name, Name + ".a", Name, null, t, [], new Dictionary<string, string>(),
+            new Ports(T3Port, PlaywrightPort), uid ?? Uid, adopt, revokeGroups ?? [], privateHome);
+        var derived = Derivation.Derive(person, RosterSettings.Default);
+        return (groups ?? Groups) is { } g ? derived with { TierGroups = g } : derived;
+    }
+
+    /// <summary>What `pulumi up` runs to create or update this person: the three host steps.</summary>
+    public HostSteps Apply(bool tokenStdin = true, bool adopt = false, IReadOnlyList<string>? groups = null,
+        IReadOnlyList<string>? revokeGroups = null, bool privateHome = false, string? tier = null, int? uid = null) =>
+        HostSteps.Of(Derived(tier, groups, adopt, revokeGroups, privateHome, uid), tokenStdin);
+
+    /// <summary>What bringing a retired person back runs: the three steps again (the account step resumes the account).</summary>
+    public HostSteps Resume(int? uid = null) => HostSteps.Of(Derived(uid: uid), tokenStdin: false);
+
+    /// <summary>The account step alone (a tier or group change reaches only it).</summary>
+    public string Account(string? tier = null, IReadOnlyList<string>? groups = null, int? uid = null, bool adopt = false) =>
+        HostCommands.Account(Derived(tier, groups, adopt, uid: uid));
+
+    /// <summary>The account step's delete, the reversible cut (what retiring or removing this person runs last).</summary>
+    public string Suspend() => HostCommands.Suspend(Derived()) ?? HostCommands.Manual.ForceSuspend(Name);
+
+    /// <summary>The services step's delete.</summary>
+    public string StopServices() => HostCommands.StopServices(Derived()) ?? throw new InvalidOperationException("the admin's services have no delete");
+
+    public string Status() => HostCommands.Manual.Status(Name);
+
+    public string FirewallCheck() => HostCommands.Manual.FirewallCheck(Name);
+}
+
+/// <summary>
+/// One person's host steps as the program runs them: HostCommands' strings, one SSH session each,
+/// account first; only the services step reads stdin (the snapshot token).
+/// </summary>
+public sealed record HostSteps(string Account, string Code, string Services)
+{
+    public static HostSteps Of(DerivedUser u, bool tokenStdin) =>
+        new(HostCommands.Account(u), HostCommands.Code(u), HostCommands.Services(u, tokenStdin));
+
+    /// <summary>The three as one shell line, stdin piped to the services step (for a test that kills a run midway).</summary>
+    public string Script(string? stdin) =>
+        $"{Account} </dev/null && {Code} </dev/null && " + (stdin is null ? Services : $"printf '%s' {HostCommands.Quote(stdin)} | {Services}");
 }
 
 /// <summary>
@@ -39,17 +88,37 @@ public static class HostWorld
     private static bool _ready;
 
     /// <summary>The site config every test runs under unless it says otherwise.</summary>
+    /// <summary>The admin the site step names in every host test (the golden roster's): `user suspend` refuses them.</summary>
+    public const string Admin = "wiz";
+
     public static string SiteCommand(string repoUrl = FixtureRepoUrl, string t3Command = "/usr/bin/sleep infinity",
-        string? edgeUser = null, IReadOnlyList<string>? privilegedGroups = null) => HostCli.Site(
-        repoUrl,
-        "https://auth.example.test/application/o/kubernetes/",
-        "kubernetes",
-        "fixture",
-        "https://k8s.example.test:6443",
-        "https://vault.example.test",
-        t3Command,
-        edgeUser: edgeUser,
-        privilegedGroups: privilegedGroups);
+        string? edgeUser = null, IReadOnlyList<string>? privilegedGroups = null, string admin = Admin) => HostCommands.Site(
+        new SiteSettings(
+            repoUrl,
+            "https://auth.example.test/application/o/kubernetes/",
+            "kubernetes",
+            "fixture",
+            "https://k8s.example.test:6443",
+            "https://vault.example.test",
+            t3Command,
+            edgeUser),
+        RosterSettings.Default with { PrivilegedGroups = privilegedGroups ?? [] },
+        admin);
+
+    /// <summary>
+    /// The base step as the program sends it: the hash of the base inputs of the host/ tree the
+    /// tests install (<see cref="HostBundle"/>'s), so the host checks it installed that tree.
+    /// </summary>
+    public static string BaseCommand(string repoRoot, string? swapSize = null)
+    {
+        var host = Path.Combine(HostTreeParent(repoRoot), "host");
+        var files = Directory.EnumerateFiles(host, "*", SearchOption.AllDirectories)
+            .Select(f => (Path.GetRelativePath(host, f).Replace('\\', '/'), File.ReadAllBytes(f)));
+        return HostCommands.Base(HostCommands.BaseInputsSha256(files), swapSize);
+    }
+
+    private static string HostTreeParent(string repoRoot, string? hostDirParent = null) =>
+        hostDirParent ?? (Environment.GetEnvironmentVariable("WORKSTATION_TEST_HOST_TREE") is { Length: > 0 } other ? other : repoRoot);
 
     /// <summary>Creates the fixture repository: git-crypt-encrypted secret.txt plus a plaintext README.</summary>
     private const string MakeFixtureRepo = """
@@ -103,9 +172,9 @@ public static class HostWorld
         {
             if (!_ready)
             {
-                await box.MustAsync(HostCli.Install, stdin: HostBundle(box.RepoRoot));
+                await box.MustAsync(HostCommands.Install, stdin: HostBundle(box.RepoRoot));
                 // The base first: /etc/skel must not change between two users' onboardings.
-                await box.MustAsync(HostCli.BaseApply(), timeout: TimeSpan.FromMinutes(10));
+                await box.MustAsync(BaseCommand(box.RepoRoot), timeout: TimeSpan.FromMinutes(10));
                 await box.MustAsync("bash -s", stdin: MakeFixtureRepo);
                 _ready = true;
             }
@@ -132,7 +201,7 @@ public static class HostWorld
     /// </summary>
     public static string HostBundle(string repoRoot, string? hostDirParent = null)
     {
-        hostDirParent ??= Environment.GetEnvironmentVariable("WORKSTATION_TEST_HOST_TREE") is { Length: > 0 } other ? other : null;
+        hostDirParent = HostTreeParent(repoRoot, hostDirParent);
         var psi = new ProcessStartInfo("bash")
         {
             RedirectStandardOutput = true,
@@ -142,7 +211,7 @@ public static class HostWorld
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("set -o pipefail; tar -C \"$1\" --owner=0 --group=0 -czf - host | base64 -w0");
         psi.ArgumentList.Add("bash");
-        psi.ArgumentList.Add(hostDirParent ?? repoRoot);
+        psi.ArgumentList.Add(hostDirParent);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEnd();
@@ -202,6 +271,35 @@ public static class HostWorld
 /// <summary>Assertion helpers over <see cref="SandboxFixture"/>.</summary>
 public static class BoxExtensions
 {
+    /// <summary>
+    /// Runs a person's host steps as Pulumi does, one SSH session each (stdin to the services
+    /// step only); stops at the first that fails. The result joins their output, with the exit
+    /// code of the last step run.
+    /// </summary>
+    public static async Task<SshResult> RunAsync(this SandboxFixture box, HostSteps steps, string? stdin = null, TimeSpan? timeout = null)
+    {
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        var exit = 0;
+        foreach (var (command, input) in new[] { (steps.Account, null), (steps.Code, null), (steps.Services, stdin) })
+        {
+            var r = await box.RunAsync(command, input, timeout);
+            stdout.Append(r.Stdout);
+            stderr.Append(r.Stderr);
+            exit = r.ExitCode;
+            if (exit != 0) break;
+        }
+        return new SshResult(exit, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>Runs a person's host steps (see above); every one must exit 0.</summary>
+    public static async Task<SshResult> MustAsync(this SandboxFixture box, HostSteps steps, string? stdin = null, TimeSpan? timeout = null)
+    {
+        var r = await box.RunAsync(steps, stdin, timeout);
+        Assert.True(r.ExitCode == 0, $"`{Short(steps.Script(null))}` failed:\n{r}");
+        return r;
+    }
+
     /// <summary>Runs a command that must exit 0; the failure message shows the command and its output.</summary>
     public static async Task<SshResult> MustAsync(this SandboxFixture box, string command, string? stdin = null, TimeSpan? timeout = null)
     {

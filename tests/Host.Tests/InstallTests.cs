@@ -1,3 +1,4 @@
+using Workstation.Roster;
 namespace Host.Tests;
 
 /// <summary>install.sh and the unit templates.</summary>
@@ -14,7 +15,7 @@ public sealed class InstallTests(SandboxFixture box)
     {
         await HostWorld.ReadyAsync(box);
         var before = await box.ScriptAsync(Tree);
-        var same = await box.MustAsync(HostCli.Install, stdin: HostWorld.HostBundle(box.RepoRoot));
+        var same = await box.MustAsync(HostCommands.Install, stdin: HostWorld.HostBundle(box.RepoRoot));
         Assert.Contains("install: nothing changed", same.Stdout, StringComparison.Ordinal);
         Assert.Empty(same.Changes());
         Assert.Equal(before, await box.ScriptAsync(Tree)); // no mtime, no inode, no daemon-reload
@@ -26,7 +27,7 @@ public sealed class InstallTests(SandboxFixture box)
             CopyTree(Path.Combine(box.RepoRoot, "host"), Path.Combine(tmp.FullName, "host"));
             File.AppendAllText(Path.Combine(tmp.FullName, "host", "units", "t3-serve@.service"), "# edited\n");
             File.WriteAllText(Path.Combine(tmp.FullName, "host", "lib", "extra.txt"), "x\n");
-            var edited = await box.MustAsync(HostCli.Install, stdin: HostWorld.HostBundle(box.RepoRoot, tmp.FullName));
+            var edited = await box.MustAsync(HostCommands.Install, stdin: HostWorld.HostBundle(box.RepoRoot, tmp.FullName));
             Assert.Equal(
                 [
                     "workstation: changed: /usr/local/lib/workstation/lib/extra.txt",
@@ -42,7 +43,7 @@ public sealed class InstallTests(SandboxFixture box)
         }
 
         // Back to the real tree: the edit is undone and the extra file removed.
-        var back = await box.MustAsync(HostCli.Install, stdin: HostWorld.HostBundle(box.RepoRoot));
+        var back = await box.MustAsync(HostCommands.Install, stdin: HostWorld.HostBundle(box.RepoRoot));
         Assert.Contains("workstation: changed: removed /usr/local/lib/workstation/lib/extra.txt", back.Changes());
         Assert.Contains("workstation: changed: /etc/systemd/system/t3-serve@.service", back.Changes());
     }
@@ -74,11 +75,40 @@ public sealed class InstallTests(SandboxFixture box)
         Assert.All(units, u => Assert.DoesNotContain("%I", File.ReadAllText(u), StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The base step runs only on the host/ tree the program packaged: the host hashes its
+    /// installed base inputs as HostCommands does (the step that ReadyAsync ran passed, so the
+    /// two agree) and refuses a stale or edited copy, exit 3, before touching anything.
+    /// </summary>
+    [Fact]
+    public async Task Base_apply_refuses_an_installed_base_that_is_not_the_packaged_one()
+    {
+        await HostWorld.ReadyAsync(box);
+        var before = await box.ScriptAsync("sha256sum /etc/claude-code/managed-settings.json /etc/skel/.zshrc /etc/skel/start-claude.sh");
+        var stale = await box.RunAsync(HostCommands.Base(new string('0', 64), swapSize: null), timeout: TimeSpan.FromSeconds(30));
+        Assert.True(stale.ExitCode == 3, stale.ToString());
+        Assert.Contains("install this host/ first", stale.Stderr, StringComparison.Ordinal);
+
+        // A hand edit of an installed base file: the program's hash no longer matches.
+        await box.MustAsync($"cp {HostCommands.InstallDir}/packages.txt /root/packages.txt.keep && echo tmux >> {HostCommands.InstallDir}/packages.txt");
+        try
+        {
+            var edited = await box.RunAsync(HostWorld.BaseCommand(box.RepoRoot), timeout: TimeSpan.FromSeconds(30));
+            Assert.True(edited.ExitCode == 3, edited.ToString());
+        }
+        finally
+        {
+            await box.MustAsync($"mv /root/packages.txt.keep {HostCommands.InstallDir}/packages.txt");
+        }
+        Assert.Equal(before, await box.ScriptAsync("sha256sum /etc/claude-code/managed-settings.json /etc/skel/.zshrc /etc/skel/start-claude.sh"));
+        await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot), timeout: TimeSpan.FromMinutes(10));
+    }
+
     [Fact]
     public async Task Base_apply_is_idempotent()
     {
         await HostWorld.ReadyAsync(box);
-        var again = await box.MustAsync(HostCli.BaseApply(), timeout: TimeSpan.FromMinutes(10));
+        var again = await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot), timeout: TimeSpan.FromMinutes(10));
         Assert.Empty(again.Changes());
         // What the base put in place is the repository's base, byte for byte (plus one final newline).
         var baseDir = Path.Combine(box.RepoRoot, "host", "base");

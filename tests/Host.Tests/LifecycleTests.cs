@@ -13,6 +13,7 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
     private static readonly TestUser Ivy = new("ivy", 2109, 4109, 4209);
     private static readonly TestUser Kim = new("kim", 2110, 4110, 4210);
     private static readonly TestUser Lou = new("lou", 2131, 4131, 4231);
+    private static readonly TestUser Pia = new("pia", 2134, 4134, 4234);
 
     private const string HomeTree = "find /home/gil -printf '%p|%y|%m|%u|%s|%T@|%l\\n' | sort; find /home/gil -type f -print0 | sort -z | xargs -0 sha256sum";
 
@@ -36,7 +37,7 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         var running = OnboardingTests.Facts(await box.ScriptAsync(State("gil")));
         Assert.Equal("active,active,active", running["active"]);
 
-        var s = await box.MustAsync(HostCli.Suspend("gil"));
+        var s = await box.MustAsync(Gil.Suspend());
         Assert.NotEmpty(s.Changes());
         var suspended = OnboardingTests.Facts(await box.ScriptAsync(State("gil")));
         Assert.Equal("L", suspended["status"]);
@@ -46,10 +47,10 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         Assert.Equal("/etc/workstation/suspended/gil", suspended["record"]);
         Assert.Equal(home, await box.ScriptAsync(HomeTree)); // nothing deleted, nothing touched
 
-        var twice = await box.MustAsync(HostCli.Suspend("gil"));
+        var twice = await box.MustAsync(Gil.Suspend());
         Assert.Empty(twice.Changes());
 
-        var gone = await box.MustAsync(HostCli.Suspend("nosuchuser"));
+        var gone = await box.MustAsync(TestUser.Named("nosuchuser").Suspend());
         Assert.Contains("no account nosuchuser", gone.Stdout, StringComparison.Ordinal);
 
         var wrongUid = await box.RunAsync(Gil.Resume(uid: 2199));
@@ -63,8 +64,8 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         Assert.Equal("PLAYWRIGHT_PORT=4207,T3_PORT=4107", resumed["env"]);
         Assert.Equal(home, await box.ScriptAsync(HomeTree));
 
-        // `user apply` on a suspended account resumes it too.
-        await box.MustAsync(HostCli.Suspend("gil"));
+        // An update of the steps (what `pulumi up` runs for a person still in the roster) resumes a suspended account too.
+        await box.MustAsync(Gil.Suspend());
         var apply = await box.MustAsync(Gil.Apply(), stdin: Gil.TokenStdin);
         Assert.Contains(apply.Changes(), l => l.Contains("gil resumed", StringComparison.Ordinal));
         Assert.Equal(running, OnboardingTests.Facts(await box.ScriptAsync(State("gil"))));
@@ -78,7 +79,7 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         await box.MustAsync(Pat.Apply(adopt: true), stdin: Pat.TokenStdin);
         Assert.Equal("P", OnboardingTests.Facts(await box.ScriptAsync(State("pat")))["status"]);
 
-        await box.MustAsync(HostCli.Suspend("pat"));
+        await box.MustAsync(Pat.Suspend());
         Assert.Equal("L", OnboardingTests.Facts(await box.ScriptAsync(State("pat")))["status"]);
 
         await box.MustAsync(Pat.Resume());
@@ -111,14 +112,14 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
                 # appear before treating its absence as "it already ended".
                 started=0
                 for _ in $(seq 1 3000); do
-                  if pgrep -f 'workstation user apply hal ' >/dev/null; then
+                  if pgrep -f 'workstation user code apply hal$' >/dev/null; then
                     started=1
                   elif ((started)); then
-                    echo "the apply ended before its clone could be interrupted" >&2
+                    echo "the code step ended before its clone could be interrupted" >&2
                     exit 1
                   fi
                   if compgen -G '/home/hal/.code.clone-*/code' >/dev/null && pgrep -u hal -x git >/dev/null; then
-                    pid=$(pgrep -f -o 'workstation user apply hal ')
+                    pid=$(pgrep -f -o 'workstation user code apply hal$')
                     sid=$(ps -o sid= -p "$pid" | tr -d ' ')
                     pkill -KILL -s "$sid"
                     echo "killed session $sid during the clone"
@@ -165,19 +166,20 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
             await box.MustAsync(Ivy.Apply(), stdin: Ivy.TokenStdin, timeout: TimeSpan.FromMinutes(3));
             var clean = await box.ScriptAsync(HostWorld.NormalisedUserState(Ivy));
 
-            // KillDuringAsync sends no stdin, so the token comes from a pipe inside the command.
-            await box.KillDuringAsync($"printf '%s\\n' {HostCli.Quote(Kim.Token)} | {Kim.Apply()}", TimeSpan.FromSeconds(1.5));
-            // Wait until the orphaned remote apply is gone (it holds the user's lock to the end).
+            // The account step done, the clone step's client dies 0.5 s in (the 32 MiB clone takes longer).
+            var steps = Kim.Apply();
+            await box.MustAsync(steps.Account);
+            await box.KillDuringAsync(steps.Code, TimeSpan.FromSeconds(0.5));
+            // Wait until the orphaned remote step is gone (it holds the user's lock to the end).
             await box.MustAsync("flock /run/workstation/user-kim.lock true", timeout: TimeSpan.FromMinutes(3));
-            // The orphaned run either never started (no account) or went on to the end: never a half state.
+            // The orphaned step either never started (no clone) or went on to the end: never a half clone.
             var partial = OnboardingTests.Facts(await box.ScriptAsync("""
-                echo "account=$(getent passwd kim >/dev/null && echo yes || echo no)"
-                echo "units=$(systemctl is-active playwright-mcp@kim.service t3-serve@kim.service playwright-snapshot-refresh@kim.timer | paste -sd, || true)"
+                echo "code=$(test -f /home/kim/code/.git/HEAD && echo yes || echo no)"
                 echo "leftovers=$(ls -d /home/kim/.code.clone-* 2>/dev/null | wc -l)"
                 """));
-            output.WriteLine($"after the client was killed: account {partial["account"]}, units {partial["units"]}");
-            Assert.True(partial["account"] == "no" || (partial["units"] == "active,active,active" && partial["leftovers"] == "0"),
-                $"a run whose SSH client died must go on to the end; found account={partial["account"]} units={partial["units"]} leftovers={partial["leftovers"]}");
+            output.WriteLine($"after the client was killed: clone {partial["code"]}, leftovers {partial["leftovers"]}");
+            Assert.True(partial["leftovers"] == "0" && (partial["code"] == "yes" || partial["code"] == "no"),
+                $"a step whose SSH client died must go on to the end; found code={partial["code"]} leftovers={partial["leftovers"]}");
 
             await box.MustAsync(Kim.Apply(), stdin: Kim.TokenStdin, timeout: TimeSpan.FromMinutes(3));
             var converged = await box.ScriptAsync(HostWorld.NormalisedUserState(Kim));
@@ -221,7 +223,7 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         Assert.Equal("lou", before["login"]);
         Assert.Equal("2", before["sleeps"]);
 
-        var s = await box.MustAsync(HostCli.Suspend("lou"));
+        var s = await box.MustAsync(Lou.Suspend());
         var cut = OnboardingTests.Facts(await box.ScriptAsync(Login + "\n" + """
             sleep 0.5
             echo "procs=$(pgrep -u lou | wc -l)"
@@ -230,7 +232,7 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         Assert.Equal("0", cut["procs"]);
         Assert.Equal("refused", cut["login"]);
         Assert.Contains(s.Changes(), l => l.Contains("ended every process", StringComparison.Ordinal));
-        Assert.Empty((await box.MustAsync(HostCli.Suspend("lou"))).Changes());
+        Assert.Empty((await box.MustAsync(Lou.Suspend())).Changes());
 
         await box.MustAsync(Lou.Resume());
         var back = OnboardingTests.Facts(await box.ScriptAsync(Login + "\n" + """echo "login=$(login id -un)" """));
@@ -248,20 +250,20 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
     public async Task The_steps_run_in_order_and_a_failed_step_leaves_the_others_done()
     {
         await HostWorld.ReadyAsync(box);
-        const string Cli = HostCli.Cli;
+        var steps = Pia.Apply(tokenStdin: false);
         var before = await box.ScriptAsync(HostWorld.Snapshot);
-        var early = await box.RunAsync($"{Cli} user code apply pia");
+        var early = await box.RunAsync(steps.Code);
         Assert.True(early.ExitCode == 3, early.ToString());
         Assert.Contains("run 'workstation user account apply pia' first", early.Stderr, StringComparison.Ordinal);
-        var earlyServices = await box.RunAsync($"{Cli} user services apply pia --t3-port 4134 --playwright-port 4234");
+        var earlyServices = await box.RunAsync(steps.Services);
         Assert.True(earlyServices.ExitCode == 3, earlyServices.ToString());
         await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a refused step changed the box");
 
-        await box.MustAsync($"{Cli} user account apply pia --tier power-user --uid 2134");
-        await box.MustAsync($"{Cli} user code apply pia");
+        await box.MustAsync(steps.Account);
+        await box.MustAsync(steps.Code);
         // The services step fails (a FIFO where ~/.claude.json goes): account and clone stay done.
         await box.MustAsync("runuser -u pia -- mkfifo /home/pia/.claude.json");
-        var failed = await box.RunAsync($"{Cli} user services apply pia --t3-port 4134 --playwright-port 4234");
+        var failed = await box.RunAsync(steps.Services);
         Assert.True(failed.ExitCode == 1, failed.ToString());
         var f = OnboardingTests.Facts(await box.ScriptAsync("""
             echo "account=$(id -nG pia | tr ' ' '\n' | sort | paste -sd,)"
@@ -273,15 +275,15 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         Assert.Equal("inactive,inactive", f["units"]);
         // The next `pulumi up` retries only the failed step; the others have nothing to do.
         await box.MustAsync("rm /home/pia/.claude.json");
-        Assert.Empty((await box.MustAsync($"{Cli} user account apply pia --tier power-user --uid 2134")).Changes());
-        Assert.Empty((await box.MustAsync($"{Cli} user code apply pia")).Changes());
-        var retried = await box.MustAsync($"{Cli} user services apply pia --t3-port 4134 --playwright-port 4234");
+        Assert.Empty((await box.MustAsync(steps.Account)).Changes());
+        Assert.Empty((await box.MustAsync(steps.Code)).Changes());
+        var retried = await box.MustAsync(steps.Services);
         Assert.Contains(retried.Changes(), l => l.Contains("enabled and started t3-serve@pia.service", StringComparison.Ordinal));
 
         // Suspended: the account step's delete ran; services and clone refuse until the account step resumes it.
-        await box.MustAsync($"{Cli} user services stop pia");
-        await box.MustAsync(HostCli.Suspend("pia"));
-        var whileCut = await box.RunAsync($"{Cli} user services apply pia --t3-port 4134 --playwright-port 4234");
+        await box.MustAsync(Pia.StopServices());
+        await box.MustAsync(Pia.Suspend());
+        var whileCut = await box.RunAsync(steps.Services);
         Assert.True(whileCut.ExitCode == 3, whileCut.ToString());
         Assert.Contains("pia is suspended", whileCut.Stderr, StringComparison.Ordinal);
     }
@@ -309,7 +311,7 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         Assert.Equal("disabled,active", mixed["t3-serve"]);
         Assert.Equal("enabled,active", mixed["playwright-snapshot-refresh"]);
 
-        await box.MustAsync(HostCli.Suspend("nia"));
+        await box.MustAsync(nia.Suspend());
         const string States = """
             for u in playwright-mcp@nia.service t3-serve@nia.service playwright-snapshot-refresh@nia.timer; do
               echo "${u%%@*}=$(systemctl is-enabled "$u" 2>/dev/null),$(systemctl is-active "$u" 2>/dev/null)"
@@ -339,14 +341,16 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
     public async Task Parallel_first_runs_after_a_reboot_all_succeed()
     {
         await HostWorld.ReadyAsync(box);
-        var r = await box.ScriptAsync("""
+        // The program's cut for accounts that don't exist: nosuch1 … nosuch24.
+        var suspend = TestUser.Named("nosuch").Suspend();
+        var r = await box.ScriptAsync($$"""
             set -uo pipefail
             fails=0
             for round in $(seq 1 8); do
               rm -rf /run/workstation
               pids=()
               for i in $(seq 1 24); do
-                /usr/local/lib/workstation/bin/workstation user suspend "nosuch$i" >/dev/null 2>>/tmp/parallel-first-runs.err &
+                {{suspend}}$i >/dev/null 2>>/tmp/parallel-first-runs.err &
                 pids+=($!)
               done
               for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done

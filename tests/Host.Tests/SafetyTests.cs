@@ -1,3 +1,4 @@
+using Workstation.Roster;
 namespace Host.Tests;
 
 /// <summary>The safety rules: never clobber, never touch unmanaged accounts, never remove groups, reject hostile arguments.</summary>
@@ -111,7 +112,7 @@ public sealed class SafetyTests(SandboxFixture box)
         var apply = await box.RunAsync(Eve.Apply(), stdin: Eve.TokenStdin);
         Assert.True(apply.ExitCode == 3, apply.ToString());
         Assert.Contains("--adopt", apply.Stderr, StringComparison.Ordinal);
-        var suspend = await box.RunAsync(HostCli.Suspend("eve"));
+        var suspend = await box.RunAsync(Eve.Suspend());
         Assert.True(suspend.ExitCode == 3, suspend.ToString());
 
         var after = await box.ScriptAsync(HostWorld.Snapshot);
@@ -126,11 +127,11 @@ public sealed class SafetyTests(SandboxFixture box)
         await box.ScriptAsync("getent passwd svcacct >/dev/null || useradd -r -s /usr/sbin/nologin svcacct");
         var before = await box.ScriptAsync(HostWorld.Snapshot);
 
-        var system = await box.RunAsync(HostCli.Apply("svcacct", "power-user", 4150, 4250, adopt: true));
+        var system = await box.RunAsync(new TestUser("svcacct", null, 4150, 4250).Apply(tokenStdin: false, adopt: true));
         Assert.True(system.ExitCode == 2, system.ToString());
         Assert.Contains("system account", system.Stderr, StringComparison.Ordinal);
 
-        var uid = await box.RunAsync(HostCli.Apply("fay", "admin", 4106, 4206, uid: 2199));
+        var uid = await box.RunAsync(Fay.Apply(tokenStdin: false, uid: 2199));
         Assert.True(uid.ExitCode == 3, uid.ToString());
         Assert.Contains("2199", uid.Stderr, StringComparison.Ordinal);
 
@@ -177,14 +178,14 @@ public sealed class SafetyTests(SandboxFixture box)
 
         // The roster now says power-user: no tier groups at all. The tier's own files change
         // (the applied-tier record, the admin's t3 drop-in); no group does.
-        var r = await box.MustAsync(HostCli.Apply("fay", "power-user", 4106, 4206, uid: 2106, groups: []));
+        var r = await box.MustAsync(Fay.Account(tier: "power-user", groups: []));
         Assert.DoesNotContain(r.Changes(), l => l.Contains("group", StringComparison.Ordinal));
         Assert.Contains("workstation: changed: /etc/workstation/user-fay.env", r.Changes());
         var groups = (await box.ScriptAsync("id -nG fay")).Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(["by-hand", "code-shared", "docker", "fay", "sudo", "workstation"], groups.Order(StringComparer.Ordinal));
 
         // A new group is created and added; the others stay.
-        var more = await box.MustAsync(HostCli.Apply("fay", "power-user", 4106, 4206, uid: 2106, groups: ["ws-extra"]));
+        var more = await box.MustAsync(Fay.Account(tier: "power-user", groups: ["ws-extra"]));
         Assert.Contains(more.Changes(), l => l.Contains("group ws-extra", StringComparison.Ordinal));
         groups = (await box.ScriptAsync("id -nG fay")).Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(["by-hand", "code-shared", "docker", "fay", "sudo", "workstation", "ws-extra"], groups.Order(StringComparer.Ordinal));
@@ -198,41 +199,53 @@ public sealed class SafetyTests(SandboxFixture box)
         var list = new List<string>();
         foreach (var n in names)
         {
-            list.Add(HostCli.UserCommand("apply", n, "power-user", "4160", "4260", null, null, false, false));
-            list.Add(HostCli.Suspend(n));
-            list.Add(HostCli.MapsRaw([$"{n}:auth.user:4160"]));
-            list.Add(HostCli.Status(n));
-            list.Add(HostCli.FirewallCheck(n));
+            list.Add(HostileCli.UserCommand("apply", n, "power-user", "4160", "4260", null, null, false, false));
+            list.Add(HostileCli.UserOnly("user suspend", n));
+            list.Add(HostileCli.MapsRaw([$"{n}:auth.user:4160"]));
+            list.Add(HostileCli.UserOnly("user status", n, " --json"));
+            list.Add(HostileCli.UserOnly("firewall check", n));
+            list.Add(HostileCli.UserOnly("user code apply", n));
+            list.Add(HostileCli.UserOnly("user services stop", n));
+            list.Add(HostileCli.UserCommand("account apply", n, "power-user", "4160", "4260", null, null, false, false));
+            list.Add(HostileCli.UserCommand("services apply", n, "power-user", "4160", "4260", null, null, false, false));
         }
-        list.Add(HostCli.UserCommand("resume", "$(touch /pwned)", "power-user", "4160", "4260", "2160", null, false, false));
-        list.Add(HostCli.UserCommand("apply", "hostile", "admin;touch /pwned", "4160", "4260", null, null, false, false));
-        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "80", "4260", null, null, false, false));
-        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "$(touch /pwned)", null, null, false, false));
-        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4160", null, null, false, false));
-        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", "0", null, false, false));
-        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", "2160;touch /pwned", null, false, false));
-        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["ok", "../etc"], false, false));
-        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["$(touch /pwned)"], false, false));
-        list.Add(HostCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, null, false, tokenStdin: true)); // empty stdin
-        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260) + " --bogus");
-        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["$(touch /pwned)"]));
-        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["workstation"]));
-        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260, groups: ["docker"], revokeGroups: ["docker"]));
-        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["docker", "docker"]));
-        list.Add(HostCli.Apply("hostile", "power-user", 4160, 4260) + " --revoke-groups 'docker,'");
-        list.Add(HostCli.FirewallApply() + " extra");
-        list.Add(HostCli.MapsRaw(["ok:$(touch /pwned):4160"]));
-        list.Add(HostCli.MapsRaw(["ok:auth:4160:extra"]));
-        list.Add(HostCli.MapsRaw(["ok:auth:4160", "ok:other:4161"]));
-        list.Add(HostCli.Site("file:///srv/x';touch /pwned;'", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
-        list.Add(HostCli.Site("-uoops", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
-        list.Add(HostCli.Site("", "https://a.test/\"x", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostileCli.UserCommand("account apply", "$(touch /pwned)", "power-user", "4160", "4260", "2160", null, false, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "admin;touch /pwned", "4160", "4260", null, null, false, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "80", "4260", null, null, false, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "$(touch /pwned)", null, null, false, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4160", null, null, false, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", "0", null, false, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", "2160;touch /pwned", null, false, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["ok", "../etc"], false, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["$(touch /pwned)"], false, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, null, false, tokenStdin: true)); // empty stdin
+        list.Add(HostileCli.Apply("hostile", "power-user", 4160, 4260) + " --bogus");
+        list.Add(HostileCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["$(touch /pwned)"]));
+        list.Add(HostileCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["workstation"]));
+        list.Add(HostileCli.Apply("hostile", "power-user", 4160, 4260, groups: ["docker"], revokeGroups: ["docker"]));
+        list.Add(HostileCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["docker", "docker"]));
+        list.Add(HostileCli.Apply("hostile", "power-user", 4160, 4260) + " --revoke-groups 'docker,'");
+        list.Add(HostCommands.Manual.FirewallApply + " extra");
+        list.Add(HostileCli.UserOnly("user suspend", "hostile", " --forced"));
+        list.Add(HostileCli.UserCommand("services apply", "hostile", "power-user", "4160", "$(touch /pwned)", null, null, false, false));
+        list.Add(HostCommands.Cli + " base apply --inputs-sha256 " + HostileCli.Quote("$(touch /pwned)"));
+        list.Add(HostCommands.Cli + " base apply --inputs-sha256 " + new string('A', 64));
+        list.Add(HostCommands.Cli + " base apply --swap-size 8GB --inputs-sha256 " + new string('a', 64));
+        list.Add(HostCommands.Cli + " base apply --swap-size 8G");
+        list.Add(HostileCli.Site("", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3", admin: "$(touch /pwned)"));
+        list.Add(HostileCli.Site("", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3", admin: "root"));
+        list.Add(HostileCli.MapsRaw(["ok:$(touch /pwned):4160"]));
+        list.Add(HostileCli.MapsRaw(["ok:auth:4160:extra"]));
+        list.Add(HostileCli.MapsRaw(["ok:auth:4160", "ok:other:4161"]));
+        list.Add(HostileCli.Site("file:///srv/x';touch /pwned;'", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostileCli.Site("-uoops", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostileCli.Site("", "https://a.test/\"x", "k", "c", "https://s.test", "https://v.test", "t3"));
         // Credentials in a URL would land in site.env and logs.
-        list.Add(HostCli.Site("https://oauth2:SeCrEt-T0k@git.test/x.git", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
-        list.Add(HostCli.Site("", "https://SeCrEt-T0k@a.test/", "k", "c", "https://s.test", "https://v.test", "t3"));
-        list.Add(HostCli.Site("ssh://git:SeCrEt-T0k@git.test/x.git", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
-        list.Add(HostCli.Site("", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3", edgeUser: "$(touch /pwned)"));
-        list.Add(HostCli.Site("", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3", privilegedGroups: ["ok", "a;touch /pwned"]));
+        list.Add(HostileCli.Site("https://oauth2:SeCrEt-T0k@git.test/x.git", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostileCli.Site("", "https://SeCrEt-T0k@a.test/", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostileCli.Site("ssh://git:SeCrEt-T0k@git.test/x.git", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3"));
+        list.Add(HostileCli.Site("", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3", edgeUser: "$(touch /pwned)"));
+        list.Add(HostileCli.Site("", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3", privilegedGroups: ["ok", "a;touch /pwned"]));
         return list;
     }
 

@@ -44,7 +44,7 @@ public sealed class UserContextTests(SandboxFixture box)
 
         await box.MustAsync(HostWorld.SiteCommand());
         await box.MustAsync(Dot.Apply(), stdin: Dot.TokenStdin, timeout: Bounded);
-        await box.MustAsync(HostCli.Suspend("dot"), timeout: Bounded);
+        await box.MustAsync(Dot.Suspend(), timeout: Bounded);
 
         var after = OnboardingTests.Facts(await box.ScriptAsync("""
             echo "planted_files=$(ls /etc/ws-planted-* 2>/dev/null | wc -l)"
@@ -100,7 +100,7 @@ public sealed class UserContextTests(SandboxFixture box)
             for _ in $(seq 1 50); do [ -n "$(pgrep -f 'flock /run/workstation/user-hap.lock')" ] && break; sleep 0.1; done
             """);
         var sw = Stopwatch.StartNew();
-        var cut = await box.RunAsync("WS_LOCK_WAIT=3 " + HostCli.Suspend("hap"), timeout: Bounded);
+        var cut = await box.RunAsync("WS_LOCK_WAIT=3 " + TestUser.Named("hap").Suspend(), timeout: Bounded);
         Assert.True(cut.ExitCode == 1, cut.ToString());
         Assert.Matches(@"waited 3s for /run/workstation/user-hap\.lock \(held by pid [0-9 ]+\)", cut.Stderr);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), $"suspend took {sw.Elapsed}");
@@ -157,7 +157,7 @@ public sealed class UserContextTests(SandboxFixture box)
     private async Task AssertTheCutCompletesAsync(string user)
     {
         var sw = Stopwatch.StartNew();
-        var cut = await box.RunAsync(HostCli.Suspend(user), timeout: Bounded);
+        var cut = await box.RunAsync(TestUser.Named(user).Suspend(), timeout: Bounded);
         Assert.True(cut.ExitCode == 0, cut.ToString());
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(30), $"the cut took {sw.Elapsed}");
         Assert.Equal("0\n", (await box.MustAsync($"pgrep -u {user} | wc -l")).Stdout);

@@ -120,6 +120,20 @@ public class DerivationTests
     }
 
     [Fact]
+    public void Every_entry_is_one_member_active_or_retired_sorted_by_os_user()
+    {
+        var roster = Derive(File.ReadAllText(TestFiles.GoldenRoster));
+        Assert.Equal(roster.Members.Select(m => m.OsUser).Order(StringComparer.Ordinal), roster.Members.Select(m => m.OsUser));
+        var states = roster.Members.ToDictionary(m => m.OsUser, m => m.State);
+        Assert.All(roster.Users, u => Assert.Equal("active", states[u.OsUser]));
+        Assert.All(roster.Retired, r => Assert.Equal("retired", states[r.OsUser]));
+        Assert.Equal(roster.Members.Count, roster.Users.Count + roster.Retired.Count);
+        Assert.NotEmpty(roster.Retired);
+        // The views are the members' own records, not copies that could drift.
+        Assert.Same(((Member.Active)roster.Members.First(m => m is Member.Active)).User, roster.Users[0]);
+    }
+
+    [Fact]
     public void Tier_groups_marker_group_and_k8s_subjects()
     {
         var roster = Derive(File.ReadAllText(TestFiles.ShippedRoster));

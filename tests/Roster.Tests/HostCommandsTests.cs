@@ -17,14 +17,16 @@ public class HostCommandsTests
 
     private static List<(string Key, string Command)> Commands(DerivedRoster roster, SiteSettings site)
     {
-        var result = new List<(string, string)> { ("install", HostCommands.Install), ("site", HostCommands.Site(site, roster.Settings)) };
+        var admin = roster.Users.Single(u => u.IsAdmin).OsUser;
+        var result = new List<(string, string)> { ("install", HostCommands.Install), ("site", HostCommands.Site(site, roster.Settings, admin)) };
         foreach (var u in roster.Users.OrderBy(u => u.OsUser, StringComparer.Ordinal))
         {
             result.Add(($"account:{u.OsUser}", HostCommands.Account(u)));
-            result.Add(($"suspend:{u.OsUser}", HostCommands.Suspend(u)));
+            // The admin's steps have no delete: no suspend or stop line for them.
+            if (HostCommands.Suspend(u) is { } suspend) result.Add(($"suspend:{u.OsUser}", suspend));
             result.Add(($"code:{u.OsUser}", HostCommands.Code(u)));
             result.Add(($"services:{u.OsUser}", HostCommands.Services(u, tokenOnStdin: true)));
-            result.Add(($"stop:{u.OsUser}", HostCommands.StopServices(u)));
+            if (HostCommands.StopServices(u) is { } stop) result.Add(($"stop:{u.OsUser}", stop));
         }
         result.Add(("maps", HostCommands.Maps(roster.Users)));
         return result;
@@ -99,14 +101,17 @@ public class HostCommandsTests
     }
 
     [Fact]
-    public void The_edge_user_and_extra_privileged_groups_reach_the_site_step_only_when_set()
+    public void The_edge_user_snapshot_url_and_extra_privileged_groups_reach_the_site_step_only_when_set()
     {
         var settings = RosterSettings.Default with { PrivilegedGroups = ["lxd", "adm"] };
-        var words = ShellWords.Split(HostCommands.Site(GoldenSite with { EdgeUser = "t3-edge" }, settings)).Words;
+        var words = ShellWords.Split(HostCommands.Site(GoldenSite with { EdgeUser = "t3-edge", SnapshotUrl = "https://chrome.example.test/state" }, settings, "wiz")).Words;
         Assert.Equal("t3-edge", words[words.IndexOf("--edge-user") + 1]);
         Assert.Equal("adm,lxd", words[words.IndexOf("--privileged-groups") + 1]);
-        var plain = HostCommands.Site(GoldenSite, RosterSettings.Default);
+        Assert.Equal("https://chrome.example.test/state", words[words.IndexOf("--snapshot-url") + 1]);
+        Assert.Equal("wiz", words[words.IndexOf("--admin") + 1]);
+        var plain = HostCommands.Site(GoldenSite, RosterSettings.Default, "wiz");
         Assert.DoesNotContain("--edge-user", plain, StringComparison.Ordinal);
+        Assert.DoesNotContain("--snapshot-url", plain, StringComparison.Ordinal);
         Assert.DoesNotContain("--privileged-groups", plain, StringComparison.Ordinal);
     }
 
@@ -115,7 +120,7 @@ public class HostCommandsTests
     {
         var hostile = "x'; rm -rf / # $(reboot) `id` \"q\" \\ \t|&<>*?[]{}~!";
         var site = GoldenSite with { T3Command = hostile, ClusterName = "", VaultAddr = "it's" };
-        var (words, unquoted) = ShellWords.Split(HostCommands.Site(site, RosterSettings.Default));
+        var (words, unquoted) = ShellWords.Split(HostCommands.Site(site, RosterSettings.Default, "wiz"));
         Assert.Empty(unquoted);
         Assert.Equal(hostile, words[words.IndexOf("--t3-command") + 1]);
         Assert.Equal("", words[words.IndexOf("--cluster-name") + 1]);
@@ -136,6 +141,66 @@ public class HostCommandsTests
             Assert.Empty(unquoted);
             Assert.Equal(["cmd", value], words);
         }
+    }
+
+    [Fact]
+    public void Automation_never_cuts_the_admin_the_admins_steps_have_no_delete()
+    {
+        var roster = Derive(File.ReadAllText(TestFiles.GoldenRoster));
+        foreach (var u in roster.Users)
+        {
+            Assert.Equal(u.IsAdmin, HostCommands.Suspend(u) is null);
+            Assert.Equal(u.IsAdmin, HostCommands.StopServices(u) is null);
+        }
+        // By hand it takes --force, and the host still checks the admin named by the site step.
+        Assert.Equal([HostCommands.Cli, "user", "suspend", "wiz", "--force"], ShellWords.Split(HostCommands.Manual.ForceSuspend("wiz")).Words);
+    }
+
+    [Fact]
+    public void The_manual_user_apply_carries_the_account_and_services_options_of_the_program_steps()
+    {
+        var roster = Derive(File.ReadAllText(TestFiles.GoldenRoster));
+        var wiz = roster.Users.Single(u => u.OsUser == "wiz");
+        var words = ShellWords.Split(HostCommands.Manual.UserApply(wiz, tokenOnStdin: true)).Words;
+        Assert.Equal([HostCommands.Cli, "user", "apply", "wiz"], words.Take(4));
+        Assert.Equal(ShellWords.Split(HostCommands.Account(wiz)).Words.Skip(5), words.Skip(4).Take(6));
+        Assert.Equal(ShellWords.Split(HostCommands.Services(wiz, tokenOnStdin: true)).Words.Skip(5), words.Skip(10));
+    }
+
+    private static readonly (string, byte[])[] HostFiles =
+    [
+        ("base/managed-settings.json", "{}\n"u8.ToArray()),
+        ("base/skel/zshrc", "# zsh\n"u8.ToArray()),
+        ("bin/workstation", "#!/bin/bash\n"u8.ToArray()),
+        ("lib/base.sh", "# base\n"u8.ToArray()),
+        ("lib/user.sh", "# user\n"u8.ToArray()),
+        ("npm-packages.txt", "x@1.0.0\n"u8.ToArray()),
+        ("packages.txt", "git\n"u8.ToArray()),
+    ];
+
+    [Fact]
+    public void The_base_inputs_hash_follows_the_base_inputs_and_nothing_else()
+    {
+        var hash = HostCommands.BaseInputsSha256(HostFiles);
+        Assert.Matches("^[0-9a-f]{64}$", hash);
+        Assert.Equal(hash, HostCommands.BaseInputsSha256(HostFiles.Reverse()));
+        string With(string path, string content) =>
+            HostCommands.BaseInputsSha256(HostFiles.Select(f => f.Item1 == path ? (path, Encoding.UTF8.GetBytes(content)) : f));
+        Assert.Equal(hash, With("lib/user.sh", "# changed\n"));
+        Assert.Equal(hash, With("bin/workstation", "#!/bin/sh\n"));
+        foreach (var input in new[] { "base/skel/zshrc", "lib/base.sh", "npm-packages.txt", "packages.txt" })
+            Assert.NotEqual(hash, With(input, "changed\n"));
+        // A file added under base/ is an input too; one beside it (base.txt) is not.
+        Assert.NotEqual(hash, HostCommands.BaseInputsSha256(HostFiles.Append(("base/skel/new", [1]))));
+        Assert.Equal(hash, HostCommands.BaseInputsSha256(HostFiles.Append(("base.txt", [1]))));
+    }
+
+    [Fact]
+    public void The_base_step_carries_the_hash_and_the_swap_size_as_their_own_words()
+    {
+        var hash = new string('a', 64);
+        Assert.Equal([HostCommands.Cli, "base", "apply", "--inputs-sha256", hash], ShellWords.Split(HostCommands.Base(hash, null)).Words);
+        Assert.Equal([HostCommands.Cli, "base", "apply", "--inputs-sha256", hash, "--swap-size", "8G"], ShellWords.Split(HostCommands.Base(hash, "8G")).Words);
     }
 
     [Fact]

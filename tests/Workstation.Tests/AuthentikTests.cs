@@ -24,9 +24,9 @@ public class AuthentikTests
             run.Named(Types.AuthentikGroup, $"{Prefix}-t3-users").Canonical);
 
         // One look-up per person, by username, through the Authentik provider; the retired user is not looked up.
-        var lookups = run.Calls!.Where(c => c.Token == MockWorld.GetUserToken).ToList();
+        var lookups = run.Calls!.Where(c => c.Token == Types.GetUser).ToList();
         Assert.Equal(["alice.a", "bob.b", "wiz.admin"], lookups.Select(c => (string)c.Args["username"]).Order(StringComparer.Ordinal));
-        Assert.All(lookups, c => Assert.Contains($"pulumi:providers:authentik::{Prefix}-provider::", c.Provider, StringComparison.Ordinal));
+        Assert.All(lookups, c => Assert.Contains($"{Types.AuthentikProvider}::{Prefix}-provider::", c.Provider, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public class AuthentikTests
 
         var run = await RunAsync();
         Assert.All(run.Registrations.Where(r => r.Type.StartsWith("authentik:", StringComparison.Ordinal)),
-            r => Assert.Contains($"pulumi:providers:authentik::{Prefix}-provider::", r.Provider, StringComparison.Ordinal));
+            r => Assert.Contains($"{Types.AuthentikProvider}::{Prefix}-provider::", r.Provider, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using YamlDotNet.RepresentationModel;
 using System.Collections;
 using System.Collections.Immutable;
 using Workstation.Components;
@@ -31,7 +32,7 @@ public class ClusterTests
     [Fact]
     public async Task A_namespace_owner_gets_admin_in_each_own_namespace_and_nothing_cluster_wide()
     {
-        var roster = Fixture.RosterText.Replace("    namespaces: [team-b]\n", "    namespaces: [team-b, team-b2]\n", StringComparison.Ordinal);
+        var roster = RosterEdit.Golden().Namespaces("bob", "team-b", "team-b2").Text();
         var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(roster), Fixture.Settings(), Fixture.Bundle).Outputs);
         foreach (var ns in new[] { "team-b", "team-b2" })
         {
@@ -54,7 +55,8 @@ public class ClusterTests
     [Fact]
     public async Task The_prefix_and_claim_of_the_roster_name_the_subject()
     {
-        var roster = Fixture.RosterText.Replace("settings:\n", "settings:\n  k8s_username_prefix: \"oidc:\"\n  k8s_username_claim: name\n", StringComparison.Ordinal);
+        var roster = RosterEdit.Golden()
+            .Setting("k8s_username_prefix", new YamlScalarNode("oidc:")).Setting("k8s_username_claim", new YamlScalarNode("name")).Text();
         var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(roster), Fixture.Settings(), Fixture.Bundle).Outputs);
         Assert.Contains("\"subjects\":[{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"User\",\"name\":\"oidc:alice\"}]",
             run.Named(Types.ClusterRoleBinding, "alice-k8s-power-user-readonly").Canonical, StringComparison.Ordinal);

@@ -37,6 +37,8 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.SshPort, "22x", "workstation:sshPort: '22x' is not a TCP port")]
     [InlineData(ConfigKeys.SshUser, "Root User", "workstation:sshUser: 'Root User' is not a valid user name")]
     [InlineData(ConfigKeys.EdgeUser, "t3 edge", "workstation:edgeUser: 't3 edge' is not a valid account name")]
+    [InlineData(ConfigKeys.SwapSize, "8GB", "workstation:swapSize: '8GB' is not a swap size like 8G or 512M")]
+    [InlineData(ConfigKeys.SnapshotUrl, "chrome.example.test/state", "workstation:snapshotUrl: 'chrome.example.test/state' is not an absolute http(s) URL")]
     [InlineData(ConfigKeys.VaultAddr, "vault.example.test", "workstation:vaultAddr: 'vault.example.test' is not an absolute http(s) URL")]
     [InlineData(ConfigKeys.SshPrivateKey, null, "workstation:sshPrivateKey: required:")]
     [InlineData(ConfigKeys.RepoUrl, "", "workstation:repoUrl: required:")]
@@ -170,7 +172,7 @@ public class ConfigErrorTests
         File.Copy(Repo.Golden("roster.yaml"), System.IO.Path.Combine(dir.Path, "roster.yaml"));
 
         var run = await Harness.RunAsync(() => WorkstationProgram.Run(Fixture.Config(), dir.Path));
-        Assert.Equal(38, run.Registrations.Count);
+        Assert.Equal(39, run.Registrations.Count);
         Assert.Equal(Fixture.Bundle.Sha256, (await Harness.ResolveAsync(run.Outputs["hostContentSha256"]))!);
     }
 }

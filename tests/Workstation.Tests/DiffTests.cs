@@ -1,5 +1,6 @@
-using System.Text.RegularExpressions;
+using YamlDotNet.RepresentationModel;
 using Workstation.Components;
+using Workstation.Roster;
 using Workstation.Tests.Support;
 using Xunit;
 
@@ -26,7 +27,7 @@ public class DiffTests
     {
         var first = await RunAsync(Fixture.RosterText);
         var second = await RunAsync(Fixture.RosterText);
-        Assert.Equal(38, first.Registrations.Count);
+        Assert.Equal(39, first.Registrations.Count);
         Assert.Equal(first.Canonical, second.Canonical);
     }
 
@@ -34,7 +35,7 @@ public class DiffTests
     public async Task Removing_a_user_revokes_them_on_host_cluster_vault_and_edge_and_changes_nothing_else_shared()
     {
         var full = await RunAsync(Fixture.RosterText);
-        var withoutBob = Regex.Replace(Fixture.RosterText, @"(?ms)^  bob:\n.*?(?=^retired:)", "");
+        var withoutBob = RosterEdit.Golden().Remove("bob").Text();
         Assert.DoesNotContain("bob:", withoutBob, StringComparison.Ordinal);
         var removed = await RunAsync(withoutBob);
 
@@ -42,15 +43,15 @@ public class DiffTests
         Assert.Equal(
             [
                 Types.T3UsersGroupKey, // bob's pk leaves the member list
-                "command:remote:Command::bob-account",
-                "command:remote:Command::bob-code",
-                "command:remote:Command::bob-services",
-                "command:remote:Command::workstation-maps",
-                "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::bob-k8s-team-b-admin",
-                "vault:identity/entity:Entity::bob-vault-entity",
-                "vault:identity/entityAlias:EntityAlias::bob-vault-alias",
-                "vault:index/policy:Policy::bob-vault-policy",
-                "workstation:index:WorkstationUser::bob",
+                $"{Types.Command}::bob-account",
+                $"{Types.Command}::bob-code",
+                $"{Types.Command}::bob-services",
+                $"{Types.Command}::workstation-maps",
+                $"{Types.RoleBinding}::bob-k8s-team-b-admin",
+                $"{Types.VaultEntity}::bob-vault-entity",
+                $"{Types.VaultAlias}::bob-vault-alias",
+                $"{Types.VaultPolicy}::bob-vault-policy",
+                $"{Types.WorkstationUserType}::bob",
             ],
             Changed(full, removed));
         Assert.DoesNotContain(MockWorld.Pk("bob.b"), Members(removed));
@@ -71,19 +72,19 @@ public class DiffTests
         var after = await RunAsync(Fixture.GeneratedRoster(101, order: Enumerable.Range(0, 100).Prepend(100)));
 
         // Per person: component, three host steps, Vault entity, alias and policy, one binding (none for the admin).
-        Assert.Equal(8 * 101 - 1 + 13, before.Registrations.Count);
+        Assert.Equal(8 * 101 - 1 + 14, before.Registrations.Count);
         Assert.Equal(
             [
                 Types.T3UsersGroupKey, // the one shared change outside the host: u100's pk joins the member list
-                "command:remote:Command::u100-account",
-                "command:remote:Command::u100-code",
-                "command:remote:Command::u100-services",
-                "command:remote:Command::workstation-maps",
-                "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::u100-k8s-power-user-readonly",
-                "vault:identity/entity:Entity::u100-vault-entity",
-                "vault:identity/entityAlias:EntityAlias::u100-vault-alias",
-                "vault:index/policy:Policy::u100-vault-policy",
-                "workstation:index:WorkstationUser::u100",
+                $"{Types.Command}::u100-account",
+                $"{Types.Command}::u100-code",
+                $"{Types.Command}::u100-services",
+                $"{Types.Command}::workstation-maps",
+                $"{Types.ClusterRoleBinding}::u100-k8s-power-user-readonly",
+                $"{Types.VaultEntity}::u100-vault-entity",
+                $"{Types.VaultAlias}::u100-vault-alias",
+                $"{Types.VaultPolicy}::u100-vault-policy",
+                $"{Types.WorkstationUserType}::u100",
             ],
             Changed(before, after));
         Assert.Equal(Members(before).Append(MockWorld.Pk("u100.auth")).Order(), Members(after));
@@ -93,16 +94,16 @@ public class DiffTests
     public async Task Changing_a_tier_replaces_only_that_users_bindings_and_host_step()
     {
         var before = await RunAsync(Fixture.RosterText);
-        var after = await RunAsync(Fixture.RosterText.Replace("    tier: power-user\n", "    tier: namespace-owner\n    namespaces: [team-a]\n", StringComparison.Ordinal));
+        var after = await RunAsync(RosterEdit.Golden().Tier("alice", "namespace-owner", "team-a").Text());
         Assert.Equal(
             [
-                "command:remote:Command::alice-account", // its --tier flag; not the code or services steps
-                "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::alice-k8s-power-user-readonly",
-                "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::alice-k8s-team-a-admin",
+                $"{Types.Command}::alice-account", // its --tier flag; not the code or services steps
+                $"{Types.ClusterRoleBinding}::alice-k8s-power-user-readonly",
+                $"{Types.RoleBinding}::alice-k8s-team-a-admin",
             ],
             Changed(before, after));
         // The shared ClusterRole stays even with no power-user left: no tier change ever has to create it.
-        Assert.Contains("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::workstation-power-user-readonly", after.ByKey.Keys);
+        Assert.Contains($"{Types.ClusterRole}::workstation-power-user-readonly", after.ByKey.Keys);
     }
 
     private static IEnumerable<int> Members(Run run) =>
@@ -124,11 +125,13 @@ public class DiffTests
     public async Task Revoke_groups_and_private_home_update_only_that_persons_host_step()
     {
         var before = await RunAsync(Fixture.RosterText);
-        var text = Fixture.RosterText.Replace("    tier: power-user\n", "    tier: power-user\n    revoke_groups: [docker]\n    private_home: true\n", StringComparison.Ordinal);
+        var text = RosterEdit.Golden()
+            .Set("alice", "revoke_groups", new YamlSequenceNode(new YamlScalarNode("docker")))
+            .Set("alice", "private_home", new YamlScalarNode("true")).Text();
         Assert.NotEqual(Fixture.RosterText, text);
         var after = await RunAsync(text);
 
-        Assert.Equal(["command:remote:Command::alice-account"], Changed(before, after));
+        Assert.Equal([$"{Types.Command}::alice-account"], Changed(before, after));
         var apply = after.Command("alice-account").Str("create")!;
         Assert.Equal(Fixture.GoldenCommands()["account:alice"] + " --revoke-groups docker --private-home", apply);
         Assert.Equal(apply, after.Command("alice-account").Str("update"));
@@ -139,11 +142,11 @@ public class DiffTests
     public async Task The_edge_user_and_extra_privileged_groups_change_only_the_site_step()
     {
         var before = await RunAsync(Fixture.RosterText);
-        var text = "settings:\n  privileged_groups: [lxd, adm]\n" + Fixture.RosterText.Replace("settings:\n", "", StringComparison.Ordinal);
+        var text = RosterEdit.Golden().Setting("privileged_groups", new YamlSequenceNode(new YamlScalarNode("lxd"), new YamlScalarNode("adm"))).Text();
         var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.EdgeUser, "t3-edge"));
         var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(text), settings, Fixture.Bundle).Outputs);
 
-        Assert.Equal(["command:remote:Command::workstation-site"], Changed(before, after));
+        Assert.Equal([$"{Types.Command}::workstation-site"], Changed(before, after));
         Assert.Equal(Fixture.GoldenCommands()["site"] + " --edge-user t3-edge --privileged-groups adm,lxd", after.Command("workstation-site").Str("create"));
     }
 
@@ -152,14 +155,14 @@ public class DiffTests
     public async Task A_port_change_updates_only_that_persons_services_step()
     {
         var before = await RunAsync(Fixture.RosterText);
-        var playwright = await RunAsync(Fixture.RosterText.Replace("ports: { t3: 3774, playwright: 8932 }", "ports: { t3: 3774, playwright: 8940 }", StringComparison.Ordinal));
-        Assert.Equal(["command:remote:Command::alice-services"], Changed(before, playwright));
+        var playwright = await RunAsync(RosterEdit.Golden().Ports("alice", 3774, 8940).Text());
+        Assert.Equal([$"{Types.Command}::alice-services"], Changed(before, playwright));
         Assert.Equal(Fixture.GoldenCommands()["services:alice"].Replace("8932", "8940", StringComparison.Ordinal),
             playwright.Command("alice-services").Str("update"));
 
-        var t3 = await RunAsync(Fixture.RosterText.Replace("ports: { t3: 3774, playwright: 8932 }", "ports: { t3: 3790, playwright: 8932 }", StringComparison.Ordinal));
+        var t3 = await RunAsync(RosterEdit.Golden().Ports("alice", 3790, 8932).Text());
         Assert.Equal(
-            ["command:remote:Command::alice-services", "command:remote:Command::workstation-maps"],
+            [$"{Types.Command}::alice-services", $"{Types.Command}::workstation-maps"],
             Changed(before, t3));
     }
 
@@ -170,7 +173,7 @@ public class DiffTests
         var before = await RunAsync(Fixture.RosterText);
         var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.RepoUrl, "https://git.example.test/other.git"));
         var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
-        Assert.Equal(["command:remote:Command::workstation-site"], Changed(before, after));
+        Assert.Equal([$"{Types.Command}::workstation-site"], Changed(before, after));
     }
 
     [Fact]
@@ -178,12 +181,41 @@ public class DiffTests
     {
         using var dir = TempHostDir.CopyOf(Repo.HostDir);
         var before = await RunAsync(Fixture.RosterText, HostBundle.FromDirectory(dir.Path));
-        var script = Directory.EnumerateFiles(dir.Path, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).First();
+        var script = Path.Combine(dir.Path, "lib", "user.sh");
         File.AppendAllText(script, "\n# changed\n");
         var after = await RunAsync(Fixture.RosterText, HostBundle.FromDirectory(dir.Path));
 
-        Assert.Equal(["command:remote:Command::workstation-install"], Changed(before, after));
+        Assert.Equal([$"{Types.Command}::workstation-install"], Changed(before, after));
         var triggers = (System.Collections.IEnumerable)after.Command("workstation-install").Inputs["triggers"];
         Assert.Equal([HostBundle.FromDirectory(dir.Path).Sha256], triggers.Cast<object>());
+    }
+
+    /// <summary>A base edit re-runs the install (to ship it) and the base step, as an update; no site or user step.</summary>
+    [Fact]
+    public async Task Changing_a_base_file_changes_only_the_install_and_base_steps()
+    {
+        using var dir = TempHostDir.CopyOf(Repo.HostDir);
+        var before = await RunAsync(Fixture.RosterText, HostBundle.FromDirectory(dir.Path));
+        File.AppendAllText(Path.Combine(dir.Path, "packages.txt"), "tmux\n");
+        var edited = HostBundle.FromDirectory(dir.Path);
+        var after = await RunAsync(Fixture.RosterText, edited);
+
+        Assert.Equal([$"{Types.Command}::workstation-base", $"{Types.Command}::workstation-install"], Changed(before, after));
+        // The hash is in the command line, not in triggers: the engine shows an update, never a replace.
+        var @base = after.Command("workstation-base");
+        Assert.False(@base.Inputs.ContainsKey("triggers"));
+        Assert.Equal(HostCommands.Base(edited.BaseInputsSha256, swapSize: null), @base.Str("update"));
+        Assert.NotEqual(before.Command("workstation-base").Str("update"), @base.Str("update"));
+    }
+
+    [Fact]
+    public async Task The_swap_size_reaches_only_the_base_step_and_the_snapshot_url_only_the_site_step()
+    {
+        var before = await RunAsync(Fixture.RosterText);
+        var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.SwapSize, "8G").With(ConfigKeys.SnapshotUrl, "https://chrome.example.test/state"));
+        var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
+        Assert.Equal([$"{Types.Command}::workstation-base", $"{Types.Command}::workstation-site"], Changed(before, after));
+        Assert.EndsWith(" --swap-size 8G", after.Command("workstation-base").Str("create"), StringComparison.Ordinal);
+        Assert.Contains(" --snapshot-url https://chrome.example.test/state", after.Command("workstation-site").Str("create"), StringComparison.Ordinal);
     }
 }

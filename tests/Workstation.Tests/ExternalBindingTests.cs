@@ -1,3 +1,4 @@
+using YamlDotNet.RepresentationModel;
 using System.Collections.Immutable;
 using Pulumi;
 using Pulumi.Utilities;
@@ -13,14 +14,14 @@ namespace Workstation.Tests;
 /// </summary>
 public class ExternalBindingTests
 {
-    private const string RbType = MockWorld.RoleBindingType;
+    private const string RbType = Types.RoleBinding;
     private const string Id = "team-b/oidc-ns-owner-bob";
 
     /// <summary>The golden roster, with bob's team-b bound by another stack and a second namespace of his own.</summary>
-    private static readonly string Roster = Fixture.RosterText.Replace(
-        "    namespaces: [team-b]\n",
-        "    namespaces: [team-b, team-b2]\n    external_bindings: { team-b: oidc-ns-owner-bob }\n",
-        StringComparison.Ordinal);
+    private static readonly string Roster = RosterEdit.Golden()
+        .Namespaces("bob", "team-b", "team-b2")
+        .Set("bob", "external_bindings", new YamlMappingNode { { "team-b", "oidc-ns-owner-bob" } })
+        .Text();
 
     private static MockWorld With(ImmutableDictionary<string, object>? binding) => new()
     {
@@ -41,7 +42,7 @@ public class ExternalBindingTests
         var run = await RunAsync(With(Good));
         var read = run.Named(RbType, "bob-k8s-team-b-external");
         Assert.Equal(Id, read.ReadId);
-        Assert.Contains($"pulumi:providers:kubernetes::{AccessLayer.K8sProviderName}::", read.Provider, StringComparison.Ordinal);
+        Assert.Contains($"{Types.K8sProvider}::{AccessLayer.K8sProviderName}::", read.Provider, StringComparison.Ordinal);
         // bob's own namespace still gets Workstation's binding; team-b gets none.
         Assert.Equal(["bob-k8s-team-b-external", "bob-k8s-team-b2-admin"],
             run.Registrations.Where(r => r.Type == RbType && r.Name.StartsWith("bob-", StringComparison.Ordinal)).Select(r => r.Name).Order(StringComparer.Ordinal));

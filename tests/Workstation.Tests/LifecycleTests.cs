@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Pulumi;
 using Pulumi.Utilities;
 using Workstation.Components;
@@ -21,23 +20,20 @@ public class LifecycleTests
     /// <summary>The golden roster with bob moved to retired:, keeping uid and ports (and his logins when <paramref name="withLogins"/>).</summary>
     private static string BobRetired(bool withLogins)
     {
-        var text = Regex.Replace(Fixture.RosterText, @"(?ms)^  bob:\n.*?(?=^retired:)", "");
-        Assert.DoesNotContain("bob:", text, StringComparison.Ordinal);
-        var logins = withLogins ? " authentik_user: bob.b, k8s_user: bob," : "";
-        return text + $"  bob: {{ uid: 2002,{logins} ports: {{ t3: 3775, playwright: 8933 }} }}\n";
+        return RosterEdit.Golden().Retire("bob", keepLogin: withLogins).Text();
     }
 
     /// <summary>What a retire (or a bring-back, read backwards) changes: bob's revocations and the two shared lists.</summary>
     private static readonly string[] RetireChanges =
     [
         Types.T3UsersGroupKey, // bob's pk leaves the member list
-        "command:remote:Command::bob-account", // deleted: `user suspend`, after the services step
-        "command:remote:Command::bob-code", // deleted: nothing runs, the home is kept
-        "command:remote:Command::bob-services", // deleted: `user services stop`
-        "command:remote:Command::workstation-maps",
-        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::bob-k8s-team-b-admin",
-        "vault:identity/entity:Entity::bob-vault-entity", // updated in place: disabled, no policies
-        "vault:index/policy:Policy::bob-vault-policy",
+        $"{Types.Command}::bob-account", // deleted: `user suspend`, after the services step
+        $"{Types.Command}::bob-code", // deleted: nothing runs, the home is kept
+        $"{Types.Command}::bob-services", // deleted: `user services stop`
+        $"{Types.Command}::workstation-maps",
+        $"{Types.RoleBinding}::bob-k8s-team-b-admin",
+        $"{Types.VaultEntity}::bob-vault-entity", // updated in place: disabled, no policies
+        $"{Types.VaultPolicy}::bob-vault-policy",
     ];
 
     private static async Task<IReadOnlyDictionary<string, string>> UrnsOf(Run run, string user)
@@ -73,6 +69,9 @@ public class LifecycleTests
         var after = await UrnsOf(retired, "bob");
         Assert.Equal(["bob", "bob-vault-alias", "bob-vault-entity"], after.Keys);
         Assert.All(after, kv => Assert.Equal(before[kv.Key], kv.Value));
+        // And the component's URN is the one it had before one Member type replaced two Args types
+        // (its children's parent is pinned below; the mocks' URNs leave intermediate parents out).
+        Assert.Equal($"urn:pulumi:devvm::workstation::pulumi:pulumi:Stack${WorkstationUser.Type}::bob", after["bob"]);
 
         Assert.DoesNotContain(MockWorld.Pk("bob.b"), Members(retired));
         Assert.DoesNotContain("bob", retired.Command("workstation-maps").Str("create"), StringComparison.Ordinal);
@@ -84,6 +83,20 @@ public class LifecycleTests
         Assert.Equal("retired", bob["tier"]);
         Assert.Equal("retired", bob["state"]);
         Assert.Equal(8933, ((IDictionary<string, object?>)bob["ports"]!)["playwright"]);
+    }
+
+    /// <summary>A `pulumi destroy` (or anything that deletes the admin's steps) replays no delete for the admin.</summary>
+    [Fact]
+    public async Task Automation_never_cuts_the_admin_their_host_steps_have_no_delete()
+    {
+        var run = await RunAsync(Fixture.RosterText);
+        foreach (var step in new[] { "account", "code", "services" })
+            Assert.False(run.Command($"wiz-{step}").Inputs.ContainsKey("delete"), $"wiz-{step} has a delete");
+        // Everyone else's cut is still there.
+        Assert.Equal(Fixture.GoldenCommands()["suspend:alice"], run.Command("alice-account").Str("delete"));
+        Assert.Equal(Fixture.GoldenCommands()["stop:alice"], run.Command("alice-services").Str("delete"));
+        // The site step tells the host who the admin is, so `user suspend` refuses them there too.
+        Assert.Contains(" --admin wiz", run.Command("workstation-site").Str("create"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -104,7 +117,7 @@ public class LifecycleTests
         var active = await RunAsync(Fixture.RosterText);
         var retired = await RunAsync(BobRetired(withLogins: false));
 
-        Assert.Equal(RetireChanges.Append("vault:identity/entityAlias:EntityAlias::bob-vault-alias").Order(StringComparer.Ordinal), DiffTests.Changed(active, retired));
+        Assert.Equal(RetireChanges.Append($"{Types.VaultAlias}::bob-vault-alias").Order(StringComparer.Ordinal), DiffTests.Changed(active, retired));
         Assert.Equal([$"{Types.VaultEntity}::bob-vault-entity", $"{WorkstationUser.Type}::bob"], KeysOf(retired, "bob"));
         Assert.Equal(
             """{"disabled":true,"externalPolicies":false,"metadata":{"managed-by":"workstation","os_user":"bob"},"name":"bob","policies":[]}""",
@@ -133,9 +146,9 @@ public class LifecycleTests
     public async Task Deleting_a_tombstone_outright_deletes_its_entity_and_component_and_nothing_else()
     {
         var with = await RunAsync(Fixture.RosterText);
-        var without = await RunAsync(Regex.Replace(Fixture.RosterText, @"(?m)^  carol: .*\n", ""));
+        var without = await RunAsync(RosterEdit.Golden().RemoveRetired("carol").Text());
 
-        Assert.Equal(["vault:identity/entity:Entity::carol-vault-entity", $"{WorkstationUser.Type}::carol"], DiffTests.Changed(with, without));
+        Assert.Equal([$"{Types.VaultEntity}::carol-vault-entity", $"{WorkstationUser.Type}::carol"], DiffTests.Changed(with, without));
         Assert.Empty(KeysOf(without, "carol"));
     }
 
@@ -143,11 +156,11 @@ public class LifecycleTests
     public async Task Deleting_an_active_user_outright_deletes_the_vault_identity_too()
     {
         var active = await RunAsync(Fixture.RosterText);
-        var deleted = await RunAsync(Regex.Replace(Fixture.RosterText, @"(?ms)^  bob:\n.*?(?=^retired:)", ""));
+        var deleted = await RunAsync(RosterEdit.Golden().Remove("bob").Text());
 
         Assert.Empty(KeysOf(deleted, "bob"));
         Assert.Equal(
-            RetireChanges.Concat(["vault:identity/entityAlias:EntityAlias::bob-vault-alias", $"{WorkstationUser.Type}::bob"]).Order(StringComparer.Ordinal),
+            RetireChanges.Concat([$"{Types.VaultAlias}::bob-vault-alias", $"{WorkstationUser.Type}::bob"]).Order(StringComparer.Ordinal),
             DiffTests.Changed(active, deleted));
     }
 }

@@ -81,6 +81,8 @@ public class ProjectFileTests
             [ConfigKeys.VaultOidcMount] = vault.OidcMountPath,
             [ConfigKeys.VaultOidcMountAccessor] = "",
             [ConfigKeys.EdgeUser] = "",
+            [ConfigKeys.SnapshotUrl] = "",
+            [ConfigKeys.SwapSize] = "",
             // No fallback in the program: required there, so Pulumi.yaml's default is the only one.
             [ConfigKeys.T3Command] = "t3 serve --host 127.0.0.1 --port ${T3_PORT}",
         };
@@ -103,6 +105,8 @@ public class ProjectFileTests
         Assert.Equal(vault, settings.Vault.Options);
         Assert.Null(settings.Vault.OidcMountAccessor);
         Assert.Null(settings.Site.EdgeUser);
+        Assert.Null(settings.Site.SnapshotUrl);
+        Assert.Null(settings.SwapSize);
     }
 
     [Fact]
@@ -115,6 +119,17 @@ public class ProjectFileTests
         Assert.Equal(["goauthentik/authentik", "2024.10.2"], parameters);
     }
 
+    private const string DisableDefaultProviders = "pulumi:disable-default-providers";
+
+    /// <summary>The engine, not only convention, enforces explicit providers for the packages the program configures.</summary>
+    [Fact]
+    public void The_devvm_stack_disables_the_default_providers_of_kubernetes_vault_and_authentik()
+    {
+        var config = Map(Load("Pulumi.devvm.yaml"), "config");
+        var disabled = Assert.IsType<YamlSequenceNode>(config.Children[new YamlScalarNode(DisableDefaultProviders)]);
+        Assert.Equal(["authentik", "kubernetes", "vault"], disabled.Select(n => ((YamlScalarNode)n).Value!).Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void The_devvm_stack_holds_secrets_only_as_secure_values_and_only_known_keys()
     {
@@ -123,6 +138,7 @@ public class ProjectFileTests
         foreach (var (k, v) in config.Children)
         {
             var key = ((YamlScalarNode)k).Value!;
+            if (key == DisableDefaultProviders) continue;
             Assert.Contains(key, known);
             if (SecretKeys.Select(ConfigKeys.Full).Contains(key))
                 Assert.NotNull(Scalar(Assert.IsType<YamlMappingNode>(v), "secure"));

@@ -20,10 +20,10 @@ public class ResourceSetTests
         string[] expected =
         [
             // Authentik: one component holds all of it.
-            "authentik:index/application:Application::workstation-authentik-t3-app",
-            "authentik:index/group:Group::workstation-authentik-t3-users",
-            "authentik:index/policyBinding:PolicyBinding::workstation-authentik-t3-users-only-binding",
-            "authentik:index/policyExpression:PolicyExpression::workstation-authentik-t3-users-only",
+            $"{Types.AuthentikApp}::workstation-authentik-t3-app",
+            $"{Types.AuthentikGroup}::workstation-authentik-t3-users",
+            $"{Types.AuthentikBinding}::workstation-authentik-t3-users-only-binding",
+            $"{Types.AuthentikPolicy}::workstation-authentik-t3-users-only",
             $"{Types.Command}::alice-account",
             $"{Types.Command}::alice-code",
             $"{Types.Command}::alice-services",
@@ -33,15 +33,16 @@ public class ResourceSetTests
             $"{Types.Command}::wiz-account",
             $"{Types.Command}::wiz-code",
             $"{Types.Command}::wiz-services",
+            $"{Types.Command}::workstation-base",
             $"{Types.Command}::workstation-install",
             $"{Types.Command}::workstation-maps",
             $"{Types.Command}::workstation-site",
-            "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::workstation-power-user-readonly",
+            $"{Types.ClusterRole}::workstation-power-user-readonly",
             $"{Types.ClusterRoleBinding}::alice-k8s-power-user-readonly",
             $"{Types.RoleBinding}::bob-k8s-team-b-admin",
-            "pulumi:providers:authentik::workstation-authentik-provider",
-            "pulumi:providers:kubernetes::workstation-k8s",
-            "pulumi:providers:vault::workstation-vault",
+            $"{Types.AuthentikProvider}::workstation-authentik-provider",
+            $"{Types.K8sProvider}::workstation-k8s",
+            $"{Types.VaultProvider}::workstation-vault",
             $"{Types.VaultEntity}::alice-vault-entity",
             $"{Types.VaultEntity}::bob-vault-entity",
             $"{Types.VaultEntity}::carol-vault-entity", // retired: disabled, no policies
@@ -104,34 +105,39 @@ public class ResourceSetTests
     }
 
     [Fact]
-    public async Task The_base_steps_are_children_of_the_base_component_and_ordered_install_site_users_maps()
+    public async Task The_base_steps_are_children_of_the_base_component_and_ordered_install_base_site_users_maps()
     {
         var (constructed, _) = await Probe.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
         var @base = constructed.Select(c => c.Resource).OfType<WorkstationBase>().Single();
-        foreach (var step in new[] { @base.Install, @base.Site, @base.Maps! })
+        foreach (var step in new[] { @base.Install, @base.Base, @base.Site })
             Assert.Same(@base, constructed.Single(c => ReferenceEquals(c.Resource, step)).Options.Parent);
 
         async Task<IReadOnlyList<Resource>> After(Resource r) => await Probe.DependsOnAsync(constructed.Single(c => ReferenceEquals(c.Resource, r)));
 
-        Assert.Equal([@base.Install], await After(@base.Site));
+        Assert.Equal([@base.Install], await After(@base.Base));
+        Assert.Equal([@base.Base], await After(@base.Site));
         var users = constructed.Select(c => c.Resource).OfType<WorkstationUser>().Where(u => u.AccountStep is not null).ToList();
         Assert.Equal(3, users.Count);
         foreach (var u in users)
         {
             // The account first (after the base), then the clone and the services; so a delete
             // runs `user services stop` before `user suspend`.
-            Assert.Equal([@base.Install, @base.Site], await After(u.AccountStep!));
+            Assert.Equal([@base.Install, @base.Base, @base.Site], await After(u.AccountStep!));
             Assert.Equal([u.AccountStep!], await After(u.CodeStep!));
             Assert.Equal([u.AccountStep!], await After(u.ServicesStep!));
         }
-        var mapsAfter = await After(@base.Maps!);
-        Assert.All(users, u => Assert.Contains(u, mapsAfter));
+
+        // The maps step is a top-level Command of its own (it follows every person, not the base), after every host step.
+        var maps = constructed.Select(c => c.Resource).OfType<Pulumi.Command.Remote.Command>().Single(c => c.GetResourceName() == WorkstationStack.MapsName);
+        Assert.Null(constructed.Single(c => ReferenceEquals(c.Resource, maps)).Options.Parent);
+        var mapsAfter = await After(maps);
+        Assert.All(users, u => Assert.Subset(mapsAfter.ToHashSet(), new HashSet<Resource> { u.AccountStep!, u.CodeStep!, u.ServicesStep! }));
         // The retired user has no host step, so the maps step doesn't wait for it.
         var carol = constructed.Select(c => c.Resource).OfType<WorkstationUser>().Single(u => u.GetResourceName() == "carol");
         Assert.Null(carol.AccountStep);
         Assert.Null(carol.CodeStep);
         Assert.Null(carol.ServicesStep);
-        Assert.DoesNotContain(carol, mapsAfter);
+        Assert.DoesNotContain(mapsAfter, r => r.GetResourceName().StartsWith("carol", StringComparison.Ordinal));
     }
 
     [Fact]

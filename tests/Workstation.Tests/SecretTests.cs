@@ -35,7 +35,7 @@ public class SecretTests
     {
         var (constructed, _) = await ProbeAsync();
         var commands = constructed.Where(c => c.Resource is Command).ToList();
-        Assert.Equal(12, commands.Count);
+        Assert.Equal(13, commands.Count);
         foreach (var c in commands)
         {
             var args = (CommandArgs)c.Args;
@@ -110,7 +110,7 @@ public class SecretTests
     {
         var (constructed, _) = await ProbeAsync();
         var commands = constructed.Where(c => c.Resource is Command).ToList();
-        Assert.Equal(12, commands.Count);
+        Assert.Equal(13, commands.Count);
         foreach (var c in commands)
             Assert.True(Equals(false, (await Read(((CommandArgs)c.Args).AddPreviousOutputInEnv)).Value),
                 $"{c.Resource.GetResourceName()}: AddPreviousOutputInEnv must be false");
@@ -144,11 +144,11 @@ public class SecretTests
     public async Task No_secret_reaches_any_other_resource_or_lookup()
     {
         var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
-        var providers = new HashSet<string>(StringComparer.Ordinal) { "pulumi:providers:kubernetes", "pulumi:providers:vault", "pulumi:providers:authentik" };
+        var providers = new HashSet<string>(StringComparer.Ordinal) { Types.K8sProvider, Types.VaultProvider, Types.AuthentikProvider };
         foreach (var r in run.Registrations.Where(r => !providers.Contains(r.Type)))
         {
             // The user steps carry the snapshot token on stdin, as checked above; nothing else may.
-            var inputs = r.Type == "command:remote:Command" ? r.Inputs.Remove("stdin").Remove("connection") : r.Inputs;
+            var inputs = r.Type == Types.Command ? r.Inputs.Remove("stdin").Remove("connection") : r.Inputs;
             var text = Canonicalizer.Write(inputs);
             Assert.All(Secrets, s => Assert.DoesNotContain(JsonSerializer.Serialize(s.Trim()).Trim('"'), text, StringComparison.Ordinal));
         }
@@ -169,10 +169,10 @@ public class SecretTests
         {
             var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.Kubeconfig, "").With(ConfigKeys.VaultToken, "").With(ConfigKeys.KubeContext, null));
             var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
-            var k8s = run.Named("pulumi:providers:kubernetes", AccessLayer.K8sProviderName);
+            var k8s = run.Named(Types.K8sProvider, AccessLayer.K8sProviderName);
             Assert.False(k8s.Inputs.ContainsKey("kubeconfig"), k8s.Canonical);
             Assert.False(k8s.Inputs.ContainsKey("context"), k8s.Canonical);
-            var vault = run.Named("pulumi:providers:vault", AccessLayer.VaultProviderName);
+            var vault = run.Named(Types.VaultProvider, AccessLayer.VaultProviderName);
             Assert.False(vault.Inputs.ContainsKey("token"), vault.Canonical);
             // Nor does the runner's VAULT_SKIP_VERIFY turn off TLS checks for the Vault provider.
             Assert.Equal("false", vault.Inputs["skipTlsVerify"]); // provider inputs travel JSON-encoded

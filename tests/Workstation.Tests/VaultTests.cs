@@ -51,7 +51,7 @@ public class VaultTests
         var config = Fixture.Config().With(ConfigKeys.VaultKvMount, "kv").With(ConfigKeys.VaultUsersPath, "people/devvm").With(ConfigKeys.VaultOidcMount, "authentik");
         var run = await RunAsync(config);
         Assert.Contains("\"kv/data/people/devvm/alice/*\"", run.Named(Types.VaultPolicy, "alice-vault-policy").Str("policy"), StringComparison.Ordinal);
-        var lookup = Assert.Single(run.Calls!, c => c.Token == MockWorld.GetAuthBackendToken);
+        var lookup = Assert.Single(run.Calls!, c => c.Token == Types.GetAuthBackend);
         Assert.Equal("authentik", lookup.Args["path"]);
     }
 
@@ -59,12 +59,12 @@ public class VaultTests
     public async Task The_accessor_is_looked_up_once_by_path_through_the_vault_provider_unless_configured()
     {
         var run = await RunAsync();
-        var lookup = Assert.Single(run.Calls!, c => c.Token == MockWorld.GetAuthBackendToken);
+        var lookup = Assert.Single(run.Calls!, c => c.Token == Types.GetAuthBackend);
         Assert.Equal("oidc", lookup.Args["path"]);
-        Assert.Contains($"pulumi:providers:vault::{AccessLayer.VaultProviderName}::", lookup.Provider, StringComparison.Ordinal);
+        Assert.Contains($"{Types.VaultProvider}::{AccessLayer.VaultProviderName}::", lookup.Provider, StringComparison.Ordinal);
 
         var configured = await RunAsync(Fixture.Config().With(ConfigKeys.VaultOidcMountAccessor, "auth_oidc_configured"));
-        Assert.DoesNotContain(configured.Calls!, c => c.Token == MockWorld.GetAuthBackendToken);
+        Assert.DoesNotContain(configured.Calls!, c => c.Token == Types.GetAuthBackend);
         Assert.Equal("auth_oidc_configured", configured.Named(Types.VaultAlias, "alice-vault-alias").Str("mountAccessor"));
     }
 
@@ -83,7 +83,7 @@ public class VaultTests
         Assert.Equal(10, objects.Count); // 3 people x (entity, alias, policy) + retired carol's disabled entity
         Assert.All(objects, r => Assert.StartsWith(
             $"urn:pulumi:devvm::workstation::pulumi:pulumi:Stack$pulumi:providers:vault::{AccessLayer.VaultProviderName}::", r.Provider, StringComparison.Ordinal));
-        Assert.Equal("https://vault.example.test", run.Named("pulumi:providers:vault", AccessLayer.VaultProviderName).Str("address"));
+        Assert.Equal("https://vault.example.test", run.Named(Types.VaultProvider, AccessLayer.VaultProviderName).Str("address"));
     }
 
     [Fact]

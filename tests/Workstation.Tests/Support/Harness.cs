@@ -34,7 +34,7 @@ public sealed record Run(IReadOnlyList<Registration> Registrations, ImmutableArr
         Registrations.ToDictionary(r => r.Key, StringComparer.Ordinal);
 
     public Registration Command(string name) =>
-        Registrations.Single(r => r.Type == "command:remote:Command" && r.Name == name);
+        Registrations.Single(r => r.Type == Types.Command && r.Name == name);
 
     public Registration Named(string type, string name) => Registrations.Single(r => r.Type == type && r.Name == name);
 
@@ -187,10 +187,6 @@ public static class Canonicalizer
 public sealed record MockWorld
 {
     public const string OidcAccessor = "auth_oidc_5e1f7a2b";
-    public const string GetUserToken = "authentik:index/getUser:getUser";
-    public const string GetAuthBackendToken = "vault:index/getAuthBackend:getAuthBackend";
-    public const string RoleBindingType = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
-    public const string ApplicationType = "authentik:index/application:Application";
 
     public static MockWorld Default { get; } = new();
 
@@ -229,8 +225,8 @@ public sealed record MockWorld
 
     public object Read(string type, string id) => type switch
     {
-        RoleBindingType => RoleBindings.TryGetValue(id, out var state) ? state : throw new InvalidOperationException($"reading resource: resource '{id}' does not exist"),
-        ApplicationType => ImmutableDictionary<string, object>.Empty.Add("slug", id).Add("name", id).Add("uuid", AppUuid(id)),
+        Types.RoleBinding => RoleBindings.TryGetValue(id, out var state) ? state : throw new InvalidOperationException($"reading resource: resource '{id}' does not exist"),
+        Types.AuthentikApp => ImmutableDictionary<string, object>.Empty.Add("slug", id).Add("name", id).Add("uuid", AppUuid(id)),
         _ => throw new InvalidOperationException($"the mock world has nothing to read for {type} {id}"),
     };
 
@@ -238,13 +234,13 @@ public sealed record MockWorld
     {
         switch (a.Token)
         {
-            case GetUserToken:
+            case Types.GetUser:
                 var username = (string)a.Args["username"];
                 // The provider's own error, which names no one: the program must add the name.
                 if (UnknownAuthentikUsers.Contains(username)) throw new InvalidOperationException("No matching user found");
                 return ImmutableDictionary<string, object>.Empty
                     .Add("pk", Pk(username)).Add("username", username).Add("name", username).Add("isActive", true);
-            case GetAuthBackendToken:
+            case Types.GetAuthBackend:
                 return ImmutableDictionary<string, object>.Empty
                     .Add("accessor", OidcAccessor).Add("path", (string)a.Args["path"]).Add("type", AuthBackendType).Add("id", (string)a.Args["path"]);
             default:

@@ -14,6 +14,14 @@ internal static class Types
     public const string AuthentikPolicy = "authentik:index/policyExpression:PolicyExpression";
     public const string AuthentikBinding = "authentik:index/policyBinding:PolicyBinding";
     public const string AuthentikApp = "authentik:index/application:Application";
+    public const string K8sProvider = "pulumi:providers:kubernetes";
+    public const string VaultProvider = "pulumi:providers:vault";
+    public const string AuthentikProvider = "pulumi:providers:authentik";
+    public const string WorkstationUserType = Workstation.Components.WorkstationUser.Type;
+
+    // Invokes (data sources) the mocks answer.
+    public const string GetUser = "authentik:index/getUser:getUser";
+    public const string GetAuthBackend = "vault:index/getAuthBackend:getAuthBackend";
 
     /// <summary>The T3 Users group's type and name, as the diff tests key resources.</summary>
     public const string T3UsersGroupKey = AuthentikGroup + "::workstation-authentik-t3-users";
