@@ -8,7 +8,8 @@ namespace Workstation.Components;
 
 /// <param name="Settings">URL, token and the t3 application's slug.</param>
 /// <param name="People">Everyone in the roster, the admin included: the group's members.</param>
-public sealed record AuthentikEdgeArgs(AuthentikSettings Settings, IReadOnlyList<DerivedUser> People);
+/// <param name="OffboardHint">What a lookup error ends with: the targeted up that cuts the retired people now.</param>
+public sealed record AuthentikEdgeArgs(AuthentikSettings Settings, IReadOnlyList<DerivedUser> People, string OffboardHint = "");
 
 /// <summary>One roster person as Authentik knows them. Field is where the roster names them; Pk is null when Authentik has no such user.</summary>
 public sealed record AuthentikMember(string Field, string AuthentikUser, int? Pk, string? Why = null)
@@ -63,7 +64,7 @@ public sealed class AuthentikEdge : ComponentResource
             .OrderBy(p => p.AuthentikUser, StringComparer.Ordinal)
             .Select(p => Output.Create(LookUpAsync(AuthentikMember.FieldOf(p), p.AuthentikUser)))
             .ToList();
-        var userPks = Output.All(lookups).Apply(found => MemberPks(found));
+        var userPks = Output.All(lookups).Apply(found => MemberPks(found, args.OffboardHint));
 
         Group = new Group($"{name}-t3-users", new GroupArgs
         {
@@ -116,7 +117,7 @@ public sealed class AuthentikEdge : ComponentResource
     /// The group's member list: user pks in ascending order (the order Authentik lists them in, so
     /// a refresh shows no drift). Throws, naming each roster person Authentik doesn't know.
     /// </summary>
-    public static ImmutableArray<int> MemberPks(IEnumerable<AuthentikMember> found)
+    public static ImmutableArray<int> MemberPks(IEnumerable<AuthentikMember> found, string offboardHint = "")
     {
         var all = found.ToList();
         var unknown = all.Where(m => m.Pk is null).OrderBy(m => m.Field, StringComparer.Ordinal).ToList();
@@ -125,7 +126,7 @@ public sealed class AuthentikEdge : ComponentResource
             throw new RunException(
                 $"Authentik doesn't know {unknown.Count} roster user(s), so the group '{AuthentikAccess.GroupName}' can't be set: " +
                 string.Join("; ", unknown.Select(m => $"'{m.AuthentikUser}' (roster.yaml {m.Field}){(m.Why is null ? "" : $": {m.Why}")}")) +
-                ". Create the account in Authentik first, or fix authentik_user in roster.yaml.");
+                ". Create the account in Authentik first, or fix authentik_user in roster.yaml." + offboardHint);
         }
         return all.Select(m => m.Pk!.Value).Distinct().Order().ToImmutableArray();
     }

@@ -41,11 +41,16 @@ public static class K8sRbac
     /// The Pulumi name of a user's binding: `&lt;user&gt;-k8s-[&lt;namespace&gt;-]&lt;role&gt;`. It depends only on the
     /// user, namespace and role, never on list positions, so other users' changes never rename it.
     /// </summary>
-    public static string ResourceName(string osUser, BindingSpec b)
+    public static string ResourceName(string osUser, BindingSpec b) => ResourceName(osUser, b.Namespace, b.Name);
+
+    /// <summary>The Pulumi name of a power-user's ClusterRoleBinding.</summary>
+    public static string PowerUserResourceName(string osUser) => ResourceName(osUser, null, K8sAccess.PowerUserBindingName(osUser));
+
+    private static string ResourceName(string osUser, string? ns, string k8sName)
     {
         var prefix = $"{AccessLabels.NamePrefix}-{osUser}-";
-        var role = b.Name.StartsWith(prefix, StringComparison.Ordinal) ? b.Name[prefix.Length..] : b.Name;
-        return b.Namespace is null ? $"{osUser}-k8s-{role}" : $"{osUser}-k8s-{b.Namespace}-{role}";
+        var role = k8sName.StartsWith(prefix, StringComparison.Ordinal) ? k8sName[prefix.Length..] : k8sName;
+        return ns is null ? $"{osUser}-k8s-{role}" : $"{osUser}-k8s-{ns}-{role}";
     }
 
     /// <summary>The Pulumi name of the read of an external binding (a read, not a resource Workstation owns).</summary>
@@ -65,11 +70,12 @@ public static class K8sRbac
     /// Runs the assertion; throws a RunException (shown without a stack trace) that stops the
     /// preview or deploy. Returns the binding's id, for the component's outputs.
     /// </summary>
-    public static string Assert(ExternalBindingExpectation expected, ObservedBinding? observed) =>
+    /// <param name="offboardHint">What the error ends with: the targeted up that cuts the retired people now (<see cref="Offboarding.Hint"/>).</param>
+    public static string Assert(ExternalBindingExpectation expected, ObservedBinding? observed, string offboardHint = "") =>
         ExternalBindingCheck.Check(expected, observed) is { } problem
             ? throw new RunException(
                 $"external binding check failed for roster.yaml users.{expected.OsUser}.external_bindings.{expected.Namespace}: {problem}. " +
-                "Fix the binding in the stack that owns it, or the name in roster.yaml; Workstation does not create or change it.")
+                "Fix the binding in the stack that owns it, or the name in roster.yaml; Workstation does not create or change it." + offboardHint)
             : expected.Id;
 
     private static ObjectMetaArgs Meta(string name, string? ns, IReadOnlyDictionary<string, string> labels)

@@ -44,6 +44,13 @@ public static class ConfigKeys
     public const string EdgeUser = "edgeUser";
     public const string SnapshotUrl = "snapshotUrl";
     public const string SwapSize = "swapSize";
+    public const string PurgeArchiveDir = "purgeArchiveDir";
+    public const string BackupRepository = "backupRepository";
+    public const string BackupPassword = "backupPassword";
+    public const string BackupKeepDaily = "backupKeepDaily";
+    public const string BackupKeepWeekly = "backupKeepWeekly";
+    public const string BackupKeepMonthly = "backupKeepMonthly";
+    public const string BackupOnCalendar = "backupOnCalendar";
     public const string SnapshotToken = "snapshotToken";
     public const string Kubeconfig = "kubeconfig";
     public const string KubeContext = "kubeContext";
@@ -83,12 +90,18 @@ public sealed record AuthentikSettings(string Url, Output<string> Token, string 
 
 /// <summary>Everything the program needs besides the roster.</summary>
 /// <param name="SwapSize">The swap file the base creates when the devvm has none (e.g. 8G); null: none.</param>
+/// <param name="PurgeArchiveDir">Where a purge archives a home on the devvm (root's, 0700).</param>
+/// <param name="Backup">restic backups of /home; null: none (backupRepository unset).</param>
+/// <param name="BackupPassword">The repository password (secret), set exactly when Backup is.</param>
 public sealed partial record StackSettings(
     string RosterPath,
     string HostDir,
     SshTarget Ssh,
     SiteSettings Site,
     string? SwapSize,
+    string PurgeArchiveDir,
+    BackupSettings? Backup,
+    Output<string>? BackupPassword,
     Output<string>? SnapshotToken,
     K8sSettings K8s,
     VaultSettings Vault,
@@ -100,6 +113,8 @@ public sealed partial record StackSettings(
     public const int DefaultSshPort = 22;
     public const string DefaultSshUser = "root";
     public const string DefaultHostDir = "host";
+    public const string DefaultPurgeArchiveDir = "/var/backups/workstation/homes";
+    public static readonly BackupSettings DefaultBackup = new("", 7, 4, 6, "daily");
 
     /// <summary>Reads and checks every key; returns all problems at once.</summary>
     public static (StackSettings? Settings, IReadOnlyList<ConfigError> Errors) Load(IStackConfig config)
@@ -187,10 +202,40 @@ public sealed partial record StackSettings(
             EdgeUser(),
             SnapshotUrl());
 
+        // Backups: off unless backupRepository is set; then the password is required, as a secret.
+        (BackupSettings?, Output<string>?) Backup()
+        {
+            var repository = Word(ConfigKeys.BackupRepository, Rules.ResticRepository(),
+                "a restic repository: an absolute path or a restic URL (sftp:, rest:, s3:, b2:, azure:, gs:, rclone:)");
+            int Keep(string key, int fallback)
+            {
+                var text = config.Get(key);
+                if (string.IsNullOrEmpty(text)) return fallback;
+                if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= 9999) return n;
+                errors.Add(new ConfigError(key, $"'{Printable(text)}' is not a count (0-9999)"));
+                return fallback;
+            }
+            var d = DefaultBackup;
+            var settings = new BackupSettings(repository ?? "", Keep(ConfigKeys.BackupKeepDaily, d.KeepDaily), Keep(ConfigKeys.BackupKeepWeekly, d.KeepWeekly),
+                Keep(ConfigKeys.BackupKeepMonthly, d.KeepMonthly),
+                Word(ConfigKeys.BackupOnCalendar, Rules.OnCalendar(), "a systemd calendar expression (e.g. daily, *-*-* 03:00:00)") ?? d.OnCalendar);
+            if (settings.KeepDaily + settings.KeepWeekly + settings.KeepMonthly == 0)
+                errors.Add(new ConfigError(ConfigKeys.BackupKeepDaily, "a retention that keeps nothing: set backupKeepDaily, backupKeepWeekly or backupKeepMonthly above 0"));
+            if (repository is null) return (null, null);
+            var password = OptionalSecret(ConfigKeys.BackupPassword);
+            if (password is null)
+                errors.Add(new ConfigError(ConfigKeys.BackupPassword,
+                    $"required with {ConfigKeys.Full(ConfigKeys.BackupRepository)}: the restic repository password, as a secret: `pulumi config set --secret {ConfigKeys.BackupPassword} ...`"));
+            return (settings, password);
+        }
+
         // Unset or '' means none: the refresh timer then does nothing.
         string? SnapshotUrl() => config.Get(ConfigKeys.SnapshotUrl) is { Length: > 0 } ? Url(ConfigKeys.SnapshotUrl, "the snapshot URL") : null;
 
         var swapSize = Word(ConfigKeys.SwapSize, Rules.SwapSize(), "a swap size like 8G or 512M");
+        var (backup, backupPassword) = Backup();
+        var purgeArchiveDir = Word(ConfigKeys.PurgeArchiveDir, Rules.HostPath(), "an absolute path on the devvm (no component starting with a dot)")
+            ?? DefaultPurgeArchiveDir;
 
         // Unset or '' means no edge account: t3 ports then admit their owner only.
         string? EdgeUser()
@@ -240,7 +285,7 @@ public sealed partial record StackSettings(
             errors.Add(new ConfigError(ConfigKeys.AuthentikT3AppSlug, $"'{Printable(slug)}' is not an Authentik application slug (letters, digits, '-' and '_')"));
 
         if (errors.Count > 0) return (null, errors);
-        return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, token,
+        return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, token,
             k8s, vault, new AuthentikSettings(authentikUrl, authentikToken!, slug)), errors);
     }
 

@@ -7,7 +7,10 @@ namespace Workstation.Components;
 /// <param name="Roster">The roster's settings: its extra privileged groups go to the site step.</param>
 /// <param name="Admin">The roster's admin, whom the host then refuses to cut.</param>
 /// <param name="SwapSize">The swap file the base creates when the machine has none; null: none.</param>
-public sealed record WorkstationBaseArgs(RemoteHost Remote, HostBundle Bundle, SiteSettings Site, RosterSettings Roster, string Admin, string? SwapSize);
+/// <param name="Backup">restic backups of /home; null: none.</param>
+/// <param name="BackupPassword">The repository password (secret), on the backup step's stdin.</param>
+public sealed record WorkstationBaseArgs(RemoteHost Remote, HostBundle Bundle, SiteSettings Site, RosterSettings Roster, string Admin, string? SwapSize,
+    BackupSettings? Backup = null, Output<string>? BackupPassword = null);
 
 /// <summary>
 /// The machine-wide steps, in order: install host/ on the devvm, apply the base (packages, the
@@ -26,6 +29,9 @@ public sealed class WorkstationBase : ComponentResource
 
     /// <summary>`site apply`; re-runs when any site value (all in its command line) changes.</summary>
     public Command Site { get; }
+
+    /// <summary>`backup apply` (the password on stdin); null when backups are off.</summary>
+    public Command? Backup { get; }
 
     [Output("hostContentSha256")]
     public Output<string> HostContentSha256 { get; }
@@ -65,6 +71,21 @@ public sealed class WorkstationBase : ComponentResource
             Update = site,
             AddPreviousOutputInEnv = false,
         }, new CustomResourceOptions { Parent = this, DependsOn = { Base } });
+
+        if (args.Backup is { } backup && args.BackupPassword is { } password)
+        {
+            // No delete: a destroy leaves the backups (and their timer) as they are.
+            var apply = remote.AsRoot(HostCommands.Backup(backup));
+            Backup = new Command($"{name}-backup", new CommandArgs
+            {
+                Connection = remote.Connection,
+                Create = apply,
+                Update = apply,
+                Stdin = Output.CreateSecret(password),
+                Logging = Logging.None,
+                AddPreviousOutputInEnv = false,
+            }, new CustomResourceOptions { Parent = this, DependsOn = { Base }, AdditionalSecretOutputs = { "stdin", "stdout", "stderr" } });
+        }
 
         HostContentSha256 = Output.Create(args.Bundle.Sha256);
         RegisterOutputs(new Dictionary<string, object?> { ["hostContentSha256"] = HostContentSha256 });

@@ -36,13 +36,16 @@ public static class WorkstationStack
         var derived = Derivation.Derive(roster);
         var remote = new RemoteHost(settings.Ssh);
         var @base = new WorkstationBase(BaseName,
-            new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.SwapSize));
+            new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.SwapSize,
+                settings.Backup, settings.BackupPassword));
         var access = new AccessLayer(settings, derived.Settings);
+        // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
+        var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
         foreach (var m in derived.Members)
-            users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, settings.SnapshotToken, @base.Ready, access));
+            users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, settings.SnapshotToken, @base.Ready, access, settings.PurgeArchiveDir, hint));
         var maps = AddMaps(remote, derived.Users, @base.Ready.Concat(users.Values.SelectMany(HostSteps)));
-        var authentik = new AuthentikEdge(AuthentikName, new AuthentikEdgeArgs(settings.Authentik, derived.Users));
+        var authentik = new AuthentikEdge(AuthentikName, new AuthentikEdgeArgs(settings.Authentik, derived.Users, hint));
 
         var perUser = new SortedDictionary<string, object?>(StringComparer.Ordinal);
         foreach (var (name, user) in users)

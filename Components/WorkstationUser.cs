@@ -14,7 +14,10 @@ namespace Workstation.Components;
 /// <param name="SnapshotToken">The chrome-service snapshot token (secret), seeded on stdin; null: none.</param>
 /// <param name="After">What must exist first (the base's install, base and site steps), for ordering only.</param>
 /// <param name="Access">The shared providers, ClusterRole and auth mount accessor for the cluster and Vault objects.</param>
-public sealed record WorkstationUserArgs(Member Member, RemoteHost Remote, Output<string>? SnapshotToken, IEnumerable<Resource> After, AccessLayer Access);
+/// <param name="PurgeArchiveDir">Where a purge archives the home on the devvm.</param>
+/// <param name="OffboardHint">What an external binding error ends with: the targeted up that cuts the retired people now.</param>
+public sealed record WorkstationUserArgs(Member Member, RemoteHost Remote, Output<string>? SnapshotToken, IEnumerable<Resource> After, AccessLayer Access,
+    string PurgeArchiveDir, string OffboardHint = "");
 
 /// <summary>
 /// One person's workstation: on the devvm, in the cluster and in Vault. On the host, three
@@ -57,9 +60,13 @@ public sealed class WorkstationUser : ComponentResource
     /// <summary>Null when retired.</summary>
     public Policy? VaultPolicy { get; }
 
-    public Entity VaultEntity { get; }
+    /// <summary>Null once purged.</summary>
+    public Entity? VaultEntity { get; }
 
-    /// <summary>Null for a retired user whose tombstone has no authentik_user.</summary>
+    /// <summary>`user purge` (create only), for a tombstone with `purge: true`; otherwise null.</summary>
+    public Command? PurgeStep { get; }
+
+    /// <summary>Null for a retired user whose tombstone has no authentik_user, and once purged.</summary>
     public EntityAlias? VaultAlias { get; }
 
     /// <summary>The external bindings, as namespace/name, once each passed its check (a failed check throws).</summary>
@@ -88,7 +95,7 @@ public sealed class WorkstationUser : ComponentResource
         {
             case Member.Active { User: var u }:
                 (AccountStep, CodeStep, ServicesStep) = AddHostSteps(u, args);
-                (K8sBindings, ExternalBindingReads, ExternalBindings) = AddCluster(u, access);
+                (K8sBindings, ExternalBindingReads, ExternalBindings) = AddCluster(u, access, args.OffboardHint);
                 var v = VaultAccess.For(u, access.VaultOptions);
                 VaultPolicy = new Policy($"{u.OsUser}-vault-policy", new PolicyArgs
                 {
@@ -105,12 +112,26 @@ public sealed class WorkstationUser : ComponentResource
             case Member.Retired { Tombstone: var r }:
                 // No host steps: deleting them ran `user services stop` and `user suspend`; no bindings, no policy.
                 // The entity stays, disabled, so Vault refuses a login or a token of it until the person comes back.
+                // Purged (`purge: true`): the purge step archives the home and deletes the account, and
+                // the Vault identity goes (deleted here, only here); the tombstone keeps uid and ports.
                 var rv = VaultAccess.For(r, access.VaultOptions);
                 K8sBindings = [];
                 ExternalBindingReads = [];
                 ExternalBindings = Output.Create(ImmutableArray<string>.Empty);
-                VaultEntity = AddEntity(rv.Entity, access, after: null);
-                VaultAlias = rv.Alias is { } alias ? AddAlias(alias, access) : null;
+                if (r.Purge)
+                {
+                    PurgeStep = new Command($"{r.OsUser}-purge", new CommandArgs
+                    {
+                        Connection = args.Remote.Connection,
+                        Create = args.Remote.AsRoot(HostCommands.Purge(r, args.PurgeArchiveDir)),
+                        AddPreviousOutputInEnv = false,
+                    }, new CustomResourceOptions { Parent = this, DependsOn = args.After.ToList() });
+                }
+                else
+                {
+                    VaultEntity = AddEntity(rv.Entity, access, after: null);
+                    VaultAlias = rv.Alias is { } alias ? AddAlias(alias, access) : null;
+                }
                 (Ports, Services, Tier, State) = Register(r.Ports, [], args.Member.State, args.Member.State);
                 break;
 
@@ -178,7 +199,7 @@ public sealed class WorkstationUser : ComponentResource
         return (portsOut, servicesOut, tierOut, stateOut);
     }
 
-    private (IReadOnlyList<CustomResource>, IReadOnlyList<RoleBinding>, Output<ImmutableArray<string>>) AddCluster(DerivedUser u, AccessLayer access)
+    private (IReadOnlyList<CustomResource>, IReadOnlyList<RoleBinding>, Output<ImmutableArray<string>>) AddCluster(DerivedUser u, AccessLayer access, string hint)
     {
         var k8s = K8sAccess.For(u, access.K8sOptions);
         var bindings = new List<CustomResource>();
@@ -205,7 +226,7 @@ public sealed class WorkstationUser : ComponentResource
             var read = RoleBinding.Get(K8sRbac.ExternalResourceName(e), e.Id, new CustomResourceOptions { Parent = this, Provider = access.K8s });
             reads.Add(read);
             verified.Add(Output.Tuple(read.Metadata, read.RoleRef, read.Subjects)
-                .Apply(t => K8sRbac.Assert(e, K8sRbac.Observed(t.Item1, t.Item2, t.Item3))));
+                .Apply(t => K8sRbac.Assert(e, K8sRbac.Observed(t.Item1, t.Item2, t.Item3), hint)));
         }
         return (bindings, reads, Output.All(verified));
     }
@@ -230,6 +251,6 @@ public sealed class WorkstationUser : ComponentResource
         {
             Name = spec.Name,
             MountAccessor = access.OidcMountAccessor,
-            CanonicalId = VaultEntity.Id,
+            CanonicalId = VaultEntity!.Id,
         }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
 }

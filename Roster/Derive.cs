@@ -38,10 +38,11 @@ public abstract record Member(string OsUser)
     /// <summary>Cut: uid and ports reserved, the Vault entity kept disabled.</summary>
     public sealed record Retired(RetiredUser Tombstone) : Member(Tombstone.OsUser);
 
-    /// <summary>The `state` a component reports: `active` or `retired`.</summary>
+    /// <summary>The `state` a component reports: `active`, `retired`, or `purged` (retired with `purge: true`).</summary>
     public string State => this switch
     {
         Active => "active",
+        Retired { Tombstone.Purge: true } => "purged",
         Retired => "retired",
         _ => throw new InvalidOperationException($"unknown member state {GetType().Name}"),
     };

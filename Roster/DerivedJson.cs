@@ -30,6 +30,7 @@ public static class DerivedJson
                 w.WriteStartObject(r.OsUser);
                 if (r.Uid is { } uid) w.WriteNumber("uid", uid); else w.WriteNull("uid");
                 WritePorts(w, r.Ports);
+                w.WriteBoolean("purge", r.Purge);
                 w.WriteEndObject();
             }
             w.WriteEndObject();

@@ -17,6 +17,11 @@ public sealed record SiteSettings(
     string? EdgeUser = null,
     string? SnapshotUrl = null);
 
+/// <summary>restic backups of /home on the devvm (the password is separate: a secret, on stdin).</summary>
+/// <param name="Repository">The restic repository (an absolute path or a restic URL).</param>
+/// <param name="OnCalendar">When the backup timer fires (systemd OnCalendar).</param>
+public sealed record BackupSettings(string Repository, int KeepDaily, int KeepWeekly, int KeepMonthly, string OnCalendar);
+
 /// <summary>
 /// The exact one-line commands the Pulumi program runs over SSH. The host tests run these
 /// same strings, so the chain from roster to host is tested end to end.
@@ -98,6 +103,22 @@ public static class HostCommands
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(lines.ToString())));
     }
 
+    /// <summary>
+    /// The purge step of a tombstone with `purge: true` (create only; no delete: a purge is undone
+    /// by hand, with <see cref="Manual.Restore"/>). The host archives the cut home, checks the
+    /// archive, and only then deletes the account; it refuses a person who is not cut.
+    /// </summary>
+    /// <param name="archiveDir">Where the archives go (the stack's `purgeArchiveDir`).</param>
+    public static string Purge(RetiredUser r, string archiveDir) =>
+        $"{Cli} user purge {r.OsUser} --archive-dir {Quote(archiveDir)}" +
+        (r.Uid is { } uid ? string.Create(CultureInfo.InvariantCulture, $" --uid {uid}") : "");
+
+    /// <summary>The backup step (create and update): repository, retention and schedule; the password on stdin.</summary>
+    public static string Backup(BackupSettings b) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{Cli} backup apply --repository {Quote(b.Repository)} --keep-daily {b.KeepDaily} --keep-weekly {b.KeepWeekly} --keep-monthly {b.KeepMonthly}") +
+        $" --on-calendar {Quote(b.OnCalendar)} --password-stdin";
+
     public static string Maps(IEnumerable<DerivedUser> users)
     {
         var sb = new StringBuilder($"{Cli} maps apply");
@@ -132,6 +153,19 @@ public static class HostCommands
         /// <summary>The three steps in one run (account, code, services), for onboarding a person by hand.</summary>
         public static string UserApply(DerivedUser u, bool tokenOnStdin) =>
             $"{Cli} user apply {u.OsUser}{AccountOptions(u)}{ServicesOptions(u, tokenOnStdin)}";
+
+        /// <summary>Brings a purged home back from its archive, byte for byte, under the uid the purge recorded; the account stays cut.</summary>
+        public static string Restore(string osUser, string archive) => $"{Cli} user restore {Quote(osUser)} --from {Quote(archive)}";
+
+        /// <summary>One backup now (what the backup timer's service runs).</summary>
+        public const string BackupRun = Cli + " backup run";
+
+        /// <summary>The backup repository's snapshots (read-only).</summary>
+        public const string BackupSnapshots = Cli + " backup snapshots";
+
+        /// <summary>A person's home from a backup snapshot into a new folder beside the live homes (docs/runbooks/restore-home.md).</summary>
+        public static string BackupRestore(string osUser, string target, string? snapshot = null) =>
+            $"{Cli} backup restore {Quote(osUser)} --target {Quote(target)}" + (snapshot is null ? "" : $" --snapshot {Quote(snapshot)}");
 
         /// <summary>What the host knows of a person (read-only); an operator's check after a cut.</summary>
         public static string Status(string osUser) => $"{Cli} user status {Quote(osUser)} --json";

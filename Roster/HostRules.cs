@@ -32,6 +32,9 @@ public static class HostRules
         Line($"readonly WS_RE_ACCOUNT={Sh(Bash(Rules.AccountName()))}");
         Line($"readonly WS_RE_AUTHENTIK={Sh(Bash(Rules.AuthentikUser()))}");
         Line($"readonly WS_RE_SWAP_SIZE={Sh(Bash(Rules.SwapSize()))}");
+        Line($"readonly WS_RE_HOST_PATH={Sh(Bash(Rules.HostPath()))}");
+        Line($"readonly WS_RE_RESTIC_REPO={Sh(Bash(Rules.ResticRepository()))}");
+        Line($"readonly WS_RE_ON_CALENDAR={Sh(Bash(Rules.OnCalendar()))}");
         Line();
         Line("# Ranges.");
         Line($"readonly WS_MIN_PORT={Num(Rules.MinPort)} WS_MAX_PORT={Num(Rules.MaxPort)}");

@@ -33,8 +33,10 @@ public sealed record Person(
 /// <summary>
 /// A tombstone: a retired user whose uid and ports stay reserved for them. AuthentikUser (null:
 /// not recorded) keeps their Vault alias, so a later login lands on the disabled entity and is refused.
+/// Purge (the roster's explicit `purge: true`) archives the home, then deletes the account and the
+/// Vault identity; the tombstone, its uid and ports stay.
 /// </summary>
-public sealed record RetiredUser(string OsUser, int? Uid, Ports Ports, string? AuthentikUser = null, string? K8sUser = null);
+public sealed record RetiredUser(string OsUser, int? Uid, Ports Ports, string? AuthentikUser = null, string? K8sUser = null, bool Purge = false);
 
 /// <param name="PrivilegedGroups">Groups that count as privileged on top of <see cref="Rules.PrivilegedGroups"/> (host drift reports them).</param>
 public sealed record RosterSettings(

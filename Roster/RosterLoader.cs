@@ -213,7 +213,7 @@ public static class RosterLoader
             var path = $"retired.{YamlTree.Key(key.Value)}";
             if (key.Value.Length == 0) Error(key.At, path, "os_user must not be empty");
             if (AsMap(node, path) is not { } map) return null;
-            var f = Fields(map, path, ["uid", "ports", "authentik_user", "k8s_user"], ["ports"]);
+            var f = Fields(map, path, ["uid", "ports", "authentik_user", "k8s_user", "purge"], ["ports"]);
             if (map.Refused.Contains("<<")) return null;
             var ports = f.TryGetValue("ports", out var pt) ? ReadPorts(pt, path + ".ports") : new PartialPorts(null, null, map.At);
             var uid = f.TryGetValue("uid", out var u) ? Int(u, path + ".uid") : null;
@@ -225,8 +225,9 @@ public static class RosterLoader
                 if (pattern.IsMatch(v)) ids[name] = v;
                 else Error(n.At, $"{path}.{name}", v.Length == 0 ? "must not be empty" : $"'{v}' is not valid: {Rules.WhyInvalid(v, pattern)}");
             }
+            var purge = f.TryGetValue("purge", out var pg) && (Bool(pg, path + ".purge") ?? false);
             var tombstone = new RetiredUser(key.Value, uid, new Ports(ports.T3 ?? 0, ports.Playwright ?? 0),
-                ids.GetValueOrDefault("authentik_user"), ids.GetValueOrDefault("k8s_user"));
+                ids.GetValueOrDefault("authentik_user"), ids.GetValueOrDefault("k8s_user"), purge);
             return new Located<RetiredUser>(tombstone, path, key.At, f, ports, map.At);
         }
 

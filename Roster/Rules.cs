@@ -40,6 +40,18 @@ public static partial class Rules
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\z")]
     public static partial Regex Dns1123Label();
 
+    /// <summary>An absolute host path the program names (e.g. the purge archive folder): no component starts with a dot.</summary>
+    [GeneratedRegex(@"^(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+\z")]
+    public static partial Regex HostPath();
+
+    /// <summary>A restic repository the backup step takes: an absolute path, or a restic URL (sftp:, rest:, s3:, b2:, azure:, gs:, rclone:).</summary>
+    [GeneratedRegex(@"^(/[A-Za-z0-9_.@/-]+|(sftp|rest|s3|b2|azure|gs|rclone):[A-Za-z0-9_.@:/?=&%+-]+)\z")]
+    public static partial Regex ResticRepository();
+
+    /// <summary>A systemd OnCalendar expression, conservatively (the host also asks systemd-analyze).</summary>
+    [GeneratedRegex(@"^[A-Za-z0-9*,:./~ -]{1,64}\z")]
+    public static partial Regex OnCalendar();
+
     /// <summary>A swap file size for the base step: 1 to 4 digits and M or G (e.g. 8G, 512M).</summary>
     [GeneratedRegex(@"^[1-9][0-9]{0,3}[MG]\z")]
     public static partial Regex SwapSize();

@@ -107,6 +107,13 @@ public static class MultiTenancyDoc
         Line("Moving a tombstone back to `users:` flips the entity back to enabled, recreates the policy,");
         Line("bindings and group membership, and the new host steps run again: `user account apply`");
         Line("resumes the account with the same uid, then the services come back on the same ports.");
+        Line();
+        Line("**Purge** is a third, separate step, never automatic: `purge: true` on a tombstone, after");
+        Line("the cut has run, archives the home (checked against a manifest before anything is deleted),");
+        Line("deletes the account and the Vault identity, and keeps the uid and ports reserved. The admin is");
+        Line("never cut by automation: their steps have no delete, and the host refuses to suspend them.");
+        Line("The whole path (cut, proof that it holds, cluster and identity revoke, purge, restore) is");
+        Line("[runbooks/offboard-user.md](runbooks/offboard-user.md).");
         HostThreatModel(Line);
         return sb.ToString();
     }

@@ -34,8 +34,14 @@ account_guards() {
     fi
   else
     ACCOUNT_HOME="$(user_path "$WS_HOME" "$user")"
-    if [[ -n "$uid" ]] && getent passwd "$uid" >/dev/null; then
-      die_refused "uid $uid is already used by $(getent passwd "$uid" | cut -d: -f1)"
+    local other
+    if [[ -n "$uid" ]] && other="$(getent passwd "$uid" | cut -d: -f1)"; then
+      has_marker "$other" || die_refused "uid $uid is already used by $other"
+      # The roster renamed a person: an os_user is never renamed in place.
+      die_refused "uid $uid is already used by $other, a managed account: an os_user can't be renamed." \
+        "To rename $other to $user: move $other to retired: (it keeps uid $uid) and add $user with another uid," \
+        "then pulumi up. To carry the files over afterwards, as root:" \
+        "cp -a /home/$other/. /home/$user/ && chown -R $user:$user /home/$user"
     fi
     if getent group "$user" >/dev/null; then
       die_refused "a group named $user already exists; useradd would not create the account's own group"

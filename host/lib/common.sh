@@ -193,7 +193,7 @@ user_units() {
 # --- site.env: KEY=VALUE lines, raw values, parsed (never sourced) ----------
 readonly WS_SITE_ENV="$WS_ETC/site.env"
 # Keys: REPO_URL OIDC_ISSUER OIDC_CLIENT_ID CLUSTER_NAME CLUSTER_SERVER VAULT_ADDR
-# T3_COMMAND SNAPSHOT_URL EDGE_USER PRIVILEGED_GROUPS. T3_COMMAND's ${T3_PORT}
+# T3_COMMAND SNAPSHOT_URL EDGE_USER PRIVILEGED_GROUPS ADMIN_USER. T3_COMMAND's ${T3_PORT}
 # is expanded when t3 starts.
 # shellcheck disable=SC2034,SC2016
 readonly WS_DEFAULT_T3_COMMAND='t3 serve --host 127.0.0.1 --port ${T3_PORT}'

@@ -9,6 +9,9 @@ readonly WS_RE_OS_USER='^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$'
 readonly WS_RE_ACCOUNT='^[a-z_][a-z0-9_-]{0,31}$'
 readonly WS_RE_AUTHENTIK='^[A-Za-z0-9._@-]{1,64}$'
 readonly WS_RE_SWAP_SIZE='^[1-9][0-9]{0,3}[MG]$'
+readonly WS_RE_HOST_PATH='^(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$'
+readonly WS_RE_RESTIC_REPO='^(/[A-Za-z0-9_.@/-]+|(sftp|rest|s3|b2|azure|gs|rclone):[A-Za-z0-9_.@:/?=&%+-]+)$'
+readonly WS_RE_ON_CALENDAR='^[A-Za-z0-9*,:./~ -]{1,64}$'
 
 # Ranges.
 readonly WS_MIN_PORT=1024 WS_MAX_PORT=65535

@@ -52,6 +52,15 @@ public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightP
     /// <summary>The services step's delete.</summary>
     public string StopServices() => HostCommands.StopServices(Derived()) ?? throw new InvalidOperationException("the admin's services have no delete");
 
+    /// <summary>The purge step of this person's tombstone with `purge: true`.</summary>
+    public string Purge(string archiveDir = PurgeArchiveDir) =>
+        HostCommands.Purge(new RetiredUser(Name, Uid, new Ports(T3Port, PlaywrightPort), Purge: true), archiveDir);
+
+    public string Restore(string archive) => HostCommands.Manual.Restore(Name, archive);
+
+    /// <summary>The stack's default purge archive folder.</summary>
+    public const string PurgeArchiveDir = "/var/backups/workstation/homes";
+
     public string Status() => HostCommands.Manual.Status(Name);
 
     public string FirewallCheck() => HostCommands.Manual.FirewallCheck(Name);

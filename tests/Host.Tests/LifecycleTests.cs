@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Text.Json;
+using Workstation.Roster;
 using Xunit.Abstractions;
 
 namespace Host.Tests;
@@ -222,8 +224,28 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         var before = OnboardingTests.Facts(live);
         Assert.Equal("lou", before["login"]);
         Assert.Equal("2", before["sleeps"]);
+        await box.MustAsync(HostCommands.Maps([Lou.Derived()]));
+        var active = JsonDocument.Parse((await box.MustAsync(Lou.Status())).Stdout).RootElement.GetProperty("cut");
+        Assert.False(active.GetProperty("holds").GetBoolean());
+        Assert.Equal("allowed", active.GetProperty("ssh_key_login").GetString());
+        Assert.Equal("present", active.GetProperty("maps").GetString());
+        Assert.True(active.GetProperty("processes").GetInt32() >= 2);
 
+        // Retiring, as the program runs it: the maps step without lou, then the steps' deletes.
+        await box.MustAsync(HostCommands.Maps([]));
+        await box.MustAsync(Lou.StopServices());
         var s = await box.MustAsync(Lou.Suspend());
+        // The delete's output carries the proof.
+        var reported = s.Stdout.Split('\n').Single(l => l.StartsWith("workstation: cut: ", StringComparison.Ordinal));
+        var proof = JsonDocument.Parse(reported["workstation: cut: ".Length..]).RootElement;
+        Assert.True(proof.GetProperty("holds").GetBoolean(), reported);
+        foreach (var probe in new[] { "password_login", "ssh_key_login", "jobs_run" })
+            Assert.Equal("refused", proof.GetProperty(probe).GetString());
+        Assert.Equal(0, proof.GetProperty("processes").GetInt32());
+        Assert.True(proof.GetProperty("units_off").GetBoolean());
+        Assert.Equal("absent", proof.GetProperty("maps").GetString());
+        Assert.Equal(reported["workstation: cut: ".Length..],
+            JsonDocument.Parse((await box.MustAsync(Lou.Status())).Stdout).RootElement.GetProperty("cut").GetRawText());
         var cut = OnboardingTests.Facts(await box.ScriptAsync(Login + "\n" + """
             sleep 0.5
             echo "procs=$(pgrep -u lou | wc -l)"

@@ -232,6 +232,25 @@ public sealed class SafetyTests(SandboxFixture box)
         list.Add(HostCommands.Cli + " base apply --inputs-sha256 " + new string('A', 64));
         list.Add(HostCommands.Cli + " base apply --swap-size 8GB --inputs-sha256 " + new string('a', 64));
         list.Add(HostCommands.Cli + " base apply --swap-size 8G");
+        list.Add(HostileCli.UserOnly("user purge", "hostile", " --archive-dir /var/backups/../../etc"));
+        list.Add(HostileCli.UserOnly("user purge", "hostile", " --archive-dir relative/dir"));
+        list.Add(HostileCli.UserOnly("user purge", "hostile", " --archive-dir " + HostileCli.Quote("/x;touch /pwned")));
+        list.Add(HostileCli.UserOnly("user purge", "$(touch /pwned)", " --archive-dir /var/backups/x"));
+        list.Add(HostileCli.UserOnly("user purge", "hostile", " --archive-dir /var/backups/x --uid 0"));
+        list.Add(HostileCli.UserOnly("user restore", "hostile", " --from /var/backups/x.tar"));
+        list.Add(HostileCli.UserOnly("user restore", "hostile", " --from " + HostileCli.Quote("/x/$(touch /pwned).tar.gz")));
+        list.Add(HostileCli.UserOnly("user restore", "root", " --from /var/backups/x.tar.gz"));
+        const string Keep = " --keep-daily 1 --keep-weekly 1 --keep-monthly 1";
+        list.Add(HostCommands.Cli + " backup apply --repository relative/repo" + Keep + " --password-stdin");
+        list.Add(HostCommands.Cli + " backup apply --repository " + HostileCli.Quote("/srv/x;touch /pwned") + Keep + " --password-stdin");
+        list.Add(HostCommands.Cli + " backup apply --repository /srv/x" + Keep); // no --password-stdin
+        list.Add(HostCommands.Cli + " backup apply --repository /srv/x" + Keep + " --password-stdin"); // empty stdin
+        list.Add(HostCommands.Cli + " backup apply --repository /srv/x --keep-daily 0 --keep-weekly 0 --keep-monthly 0 --password-stdin");
+        list.Add(HostCommands.Cli + " backup apply --repository /srv/x" + Keep + " --on-calendar " + HostileCli.Quote("daily;touch /pwned") + " --password-stdin");
+        list.Add(HostCommands.Cli + " backup run extra");
+        list.Add(HostCommands.Manual.BackupRestore("$(touch /pwned)", "/srv/x"));
+        list.Add(HostCommands.Manual.BackupRestore("hostile", "/home/x"));
+        list.Add(HostCommands.Manual.BackupRestore("hostile", "/srv/x", "latest;touch /pwned"));
         list.Add(HostileCli.Site("", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3", admin: "$(touch /pwned)"));
         list.Add(HostileCli.Site("", "https://a.test", "k", "c", "https://s.test", "https://v.test", "t3", admin: "root"));
         list.Add(HostileCli.MapsRaw(["ok:$(touch /pwned):4160"]));

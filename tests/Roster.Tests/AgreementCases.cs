@@ -55,6 +55,9 @@ internal static class AgreementCases
         ["quoted keys and values"] = (Admin + "users:\n  \"alice\":\n    \"authentik_user\": 'alice'\n    k8s_user: \"alice\"\n    email: \"alice@example.test\"\n    tier: 'power-user'\n    ports: { t3: 3774, playwright: 8932 }\n", true),
         ["flow style everywhere"] = ("{admin: {os_user: wiz, authentik_user: wiz, k8s_user: wiz, ports: {t3: 3773, playwright: 8931}}, users: {}}\n", true),
         ["a comment-only users block"] = (Admin + "users:\n  # nobody yet\n", true),
+        ["a tombstone to purge"] = (Admin + "users: {}\nretired:\n  bob: { uid: 1001, purge: true, ports: { t3: 3775, playwright: 8933 } }\n", true),
+        ["purge that is not a boolean"] = (Admin + "users: {}\nretired:\n  bob: { uid: 1001, purge: \"yes\", ports: { t3: 3775, playwright: 8933 } }\n", false),
+        ["purge on an active user"] = (AliceWith("purge: true"), false),
 
         // --- structure -------------------------------------------------------------------------
         ["empty document"] = ("", false),

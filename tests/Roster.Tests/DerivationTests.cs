@@ -302,7 +302,8 @@ public class DerivationTests
               "ports": {
                 "t3": 3776,
                 "playwright": 8934
-              }
+              },
+              "purge": false
             }
           }
         }

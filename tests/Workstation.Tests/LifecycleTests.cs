@@ -1,6 +1,7 @@
 using Pulumi;
 using Pulumi.Utilities;
 using Workstation.Components;
+using Workstation.Roster;
 using Workstation.Tests.Support;
 using Xunit;
 
@@ -83,6 +84,88 @@ public class LifecycleTests
         Assert.Equal("retired", bob["tier"]);
         Assert.Equal("retired", bob["state"]);
         Assert.Equal(8933, ((IDictionary<string, object?>)bob["ports"]!)["playwright"]);
+    }
+
+    /// <summary>
+    /// `purge: true` on a tombstone: one new step, `user purge` with the archive folder and the
+    /// pinned uid, and the Vault identity deleted (only here); nothing else of anyone changes.
+    /// </summary>
+    [Fact]
+    public async Task Purging_a_tombstone_adds_the_purge_step_and_deletes_only_that_persons_identity()
+    {
+        var retired = await RunAsync(BobRetired(withLogins: true));
+        var purged = await RunAsync(RosterEdit.Of(BobRetired(withLogins: true)).Purge("bob").Text());
+
+        Assert.Equal(
+            [$"{Types.Command}::bob-purge", $"{Types.VaultEntity}::bob-vault-entity", $"{Types.VaultAlias}::bob-vault-alias"],
+            DiffTests.Changed(retired, purged));
+        var purge = purged.Command("bob-purge");
+        Assert.Equal(HostCommands.Purge(new RetiredUser("bob", 2002, new Ports(3775, 8933)), StackSettings.DefaultPurgeArchiveDir),
+            purge.Str("create"));
+        Assert.Equal("/usr/local/lib/workstation/bin/workstation user purge bob --archive-dir /var/backups/workstation/homes --uid 2002", purge.Str("create"));
+        Assert.False(purge.Inputs.ContainsKey("update"));
+        Assert.False(purge.Inputs.ContainsKey("delete")); // undone by hand only: `user restore`
+        // The tombstone still reserves uid and ports, and says what happened.
+        var users = (IDictionary<string, object?>)(await Harness.ResolveAsync(purged.Outputs["users"]))!;
+        var bob = (IDictionary<string, object?>)users["bob"]!;
+        Assert.Equal("purged", bob["state"]);
+        Assert.Equal(8933, ((IDictionary<string, object?>)bob["ports"]!)["playwright"]);
+        // carol, retired without purge, keeps her disabled entity.
+        Assert.Contains(purged.Registrations, r => r.Key == $"{Types.VaultEntity}::carol-vault-entity");
+    }
+
+    /// <summary>
+    /// One person's problem (here an Authentik name for alice) stops the whole up, so the deletes
+    /// that cut the people under retired: never run. The error ends with the targeted up that cuts
+    /// them now: every resource a retire deletes or updates, by URN, nobody else's.
+    /// </summary>
+    [Fact]
+    public async Task An_error_about_someone_else_names_the_targeted_up_that_cuts_the_retired_now()
+    {
+        var world = new MockWorld { UnknownAuthentikUsers = new HashSet<string> { "alice.a" } };
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => Harness.RunAsync(
+            () => WorkstationStack.Build(Fixture.Roster(BobRetired(withLogins: true)), Fixture.Settings(), Fixture.Bundle).Outputs, world));
+        const string P = "--target 'urn:pulumi:devvm::workstation::workstation:index:WorkstationUser$";
+        Assert.Contains(
+            "This also holds up the cut of the people under retired: (it runs at the end of a successful up). To cut them now: pulumi up --stack devvm " +
+            P + "command:remote:Command::bob-services' " +
+            P + "command:remote:Command::bob-code' " +
+            P + "command:remote:Command::bob-account' " +
+            P + "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::bob-k8s-power-user-readonly' " +
+            P + "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::bob-k8s-*-admin' " +
+            P + "vault:index/policy:Policy::bob-vault-policy' " +
+            P + "vault:identity/entity:Entity::bob-vault-entity' " +
+            P + "command:remote:Command::carol-services' ",
+            e.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("::alice-", e.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("::wiz-", e.ToString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The targets are the URNs the engine gives a person's resources: the component's type, then
+    /// the child's type and name (the root stack is left out of the chain; the mock monitor's own
+    /// URNs leave the parent out, so they are built here from each child's type, name and parent).
+    /// </summary>
+    [Fact]
+    public async Task The_offboarding_targets_name_the_resources_the_program_registers()
+    {
+        var (constructed, _) = await Probe.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
+        var urns = constructed.Where(c => c.Options.Parent is WorkstationUser)
+            .Select(c => $"urn:pulumi:devvm::workstation::{WorkstationUser.Type}${c.Resource.GetResourceType()}::{c.Resource.GetResourceName()}")
+            .ToHashSet(StringComparer.Ordinal);
+        var targets = Offboarding.Targets("devvm", "workstation", "bob").ToList();
+        var glob = Assert.Single(targets, t => t.Contains('*', StringComparison.Ordinal));
+        // bob is a namespace-owner: every literal target but the power-user binding is one of his URNs ...
+        Assert.Equal(targets.Where(t => t != glob && !t.EndsWith("-power-user-readonly", StringComparison.Ordinal)),
+            targets.Where(t => t != glob && urns.Contains(t)));
+        // ... the glob (as the engine reads it: '*' within one URN part) matches his RoleBinding and nobody else's ...
+        var matcher = new System.Text.RegularExpressions.Regex(
+            "^" + System.Text.RegularExpressions.Regex.Escape(glob).Replace("\\*", "[^:]*", StringComparison.Ordinal) + "$");
+        Assert.Equal([$"urn:pulumi:devvm::workstation::{WorkstationUser.Type}${Types.RoleBinding}::bob-k8s-team-b-admin"], urns.Where(u => matcher.IsMatch(u)));
+        // ... and alice, a power-user, has the binding target.
+        Assert.Contains(Offboarding.Targets("devvm", "workstation", "alice").Single(t => t.EndsWith("-power-user-readonly", StringComparison.Ordinal)), urns);
+        // A purged tombstone has nothing left to cut.
+        Assert.Null(Offboarding.TargetedUp("devvm", "workstation", [new RetiredUser("bob", 2002, new Ports(3775, 8933), Purge: true)]));
     }
 
     /// <summary>A `pulumi destroy` (or anything that deletes the admin's steps) replays no delete for the admin.</summary>

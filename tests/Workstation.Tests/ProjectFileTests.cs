@@ -10,7 +10,7 @@ namespace Workstation.Tests;
 public class ProjectFileTests
 {
     private static readonly string[] SecretKeys =
-        [ConfigKeys.SshPrivateKey, ConfigKeys.SnapshotToken, ConfigKeys.Kubeconfig, ConfigKeys.VaultToken, ConfigKeys.AuthentikToken];
+        [ConfigKeys.SshPrivateKey, ConfigKeys.SnapshotToken, ConfigKeys.Kubeconfig, ConfigKeys.VaultToken, ConfigKeys.AuthentikToken, ConfigKeys.BackupPassword];
 
     private static YamlMappingNode Load(string file)
     {
@@ -83,6 +83,12 @@ public class ProjectFileTests
             [ConfigKeys.EdgeUser] = "",
             [ConfigKeys.SnapshotUrl] = "",
             [ConfigKeys.SwapSize] = "",
+            [ConfigKeys.PurgeArchiveDir] = StackSettings.DefaultPurgeArchiveDir,
+            [ConfigKeys.BackupRepository] = "",
+            [ConfigKeys.BackupKeepDaily] = "7",
+            [ConfigKeys.BackupKeepWeekly] = "4",
+            [ConfigKeys.BackupKeepMonthly] = "6",
+            [ConfigKeys.BackupOnCalendar] = StackSettings.DefaultBackup.OnCalendar,
             // No fallback in the program: required there, so Pulumi.yaml's default is the only one.
             [ConfigKeys.T3Command] = "t3 serve --host 127.0.0.1 --port ${T3_PORT}",
         };
@@ -107,6 +113,8 @@ public class ProjectFileTests
         Assert.Null(settings.Site.EdgeUser);
         Assert.Null(settings.Site.SnapshotUrl);
         Assert.Null(settings.SwapSize);
+        Assert.Equal(StackSettings.DefaultPurgeArchiveDir, settings.PurgeArchiveDir);
+        Assert.Null(settings.Backup);
     }
 
     [Fact]

@@ -49,6 +49,14 @@ internal sealed class RosterEdit
         return this;
     }
 
+    /// <summary>Marks a tombstone for purge (`purge: true`).</summary>
+    public RosterEdit Purge(string osUser)
+    {
+        if (!Section("retired").Children.TryGetValue(Key(osUser), out var entry)) throw new ArgumentException($"no retired {osUser} in the roster");
+        ((YamlMappingNode)entry).Children[Key("purge")] = new YamlScalarNode("true");
+        return this;
+    }
+
     /// <summary>Adds a user (power-user unless <paramref name="tier"/> says otherwise).</summary>
     public RosterEdit Add(string osUser, int t3, int playwright, string tier = "power-user", int? uid = null)
     {

@@ -1,0 +1,91 @@
+using Workstation.Roster;
+
+namespace Host.Tests;
+
+/// <summary>
+/// The restore drill (docs/runbooks/restore-home.md): back up, change and delete files, restore
+/// into a scratch folder, compare. The repository password only ever travels on stdin.
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class BackupTests(SandboxFixture box)
+{
+    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
+    private static readonly TestUser Bak = new("bak", 2196, 4196, 4296);
+    private const string Password = "drill-pW-8c9d0e";
+    private const string Scratch = "/srv/restore-drill";
+    private static readonly BackupSettings Settings = new("/srv/restic-drill", 7, 4, 6, "*-*-* 03:00:00");
+
+    /// <summary>The files the seed names for backup (~/.t3 and ~/.claude), each with type, mode, owner, size, mtime and content.</summary>
+    private static string Tree(string root, bool filesOnly = false) => $$"""
+        set -euo pipefail
+        cd {{root}}
+        find .t3 .claude {{(filesOnly ? "-type f" : "")}} -printf '%p|%y|%m|%U|%G|%s|%T@\n' | LC_ALL=C sort
+        find .t3 .claude -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+        """;
+
+    [Fact]
+    public async Task A_restore_drill_brings_back_changed_and_deleted_files_into_a_scratch_folder()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Bak.Apply(), stdin: Bak.TokenStdin, timeout: Bounded);
+        await box.ScriptAsync("""
+            set -euo pipefail
+            runuser -u bak -- sh -ec '
+              cd /home/bak
+              mkdir -p .t3/sessions .claude/projects
+              printf "session one\n" > .t3/sessions/one.json
+              printf "keep me\n" > .t3/sessions/two.json; chmod 0600 .t3/sessions/two.json
+              printf "{\"memory\": 1}\n" > .claude/projects/notes.json'
+            """);
+
+        var apply = await box.MustAsync(HostCommands.Backup(Settings), stdin: Password + "\n", timeout: Bounded);
+        Assert.Contains(apply.Changes(), l => l.Contains("restic repository /srv/restic-drill initialised", StringComparison.Ordinal));
+        Assert.DoesNotContain(Password, apply.Stdout + apply.Stderr, StringComparison.Ordinal);
+        var files = OnboardingTests.Facts(await box.ScriptAsync($$"""
+            echo "password=$(stat -c '%a %U' /etc/workstation/backup.password)"
+            echo "leaks=$(grep -rlF '{{Password}}' /etc/workstation --exclude=backup.password | wc -l)"
+            echo "timer=$(systemctl is-enabled workstation-backup.timer),$(systemctl is-active workstation-backup.timer)"
+            echo "schedule=$(systemctl show -p TimersCalendar --value workstation-backup.timer | grep -o 'OnCalendar=[^;]*' | paste -sd,)"
+            """));
+        Assert.Equal("600 root", files["password"]);
+        Assert.Equal("0", files["leaks"]);
+        Assert.Equal("enabled,active", files["timer"]);
+        Assert.Equal("OnCalendar=*-*-* 03:00:00", files["schedule"].Trim());
+        Assert.Empty((await box.MustAsync(HostCommands.Backup(Settings), stdin: Password + "\n", timeout: Bounded)).Changes());
+
+        // What the timer runs, now; then a bad afternoon: one file changed, one deleted.
+        await box.MustAsync(HostCommands.Manual.BackupRun, timeout: Bounded);
+        var snapshots = await box.MustAsync(HostCommands.Manual.BackupSnapshots, timeout: Bounded);
+        Assert.Contains("/home", snapshots.Stdout, StringComparison.Ordinal);
+        var before = await box.ScriptAsync(Tree("/home/bak"));
+        await box.ScriptAsync("""
+            set -euo pipefail
+            runuser -u bak -- sh -ec 'echo overwritten > /home/bak/.t3/sessions/one.json; rm /home/bak/.t3/sessions/two.json'
+            rm -rf /srv/restore-drill
+            """);
+        var damaged = await box.ScriptAsync(Tree("/home/bak"));
+        Assert.NotEqual(before, damaged);
+
+        var restore = await box.MustAsync(HostCommands.Manual.BackupRestore("bak", Scratch), timeout: Bounded);
+        Assert.Contains(restore.Changes(), l => l.Contains($"{Scratch}/home/bak restored from snapshot latest", StringComparison.Ordinal));
+        Assert.Equal(before, await box.ScriptAsync(Tree($"{Scratch}/home/bak")));
+        Assert.Equal(damaged, await box.ScriptAsync(Tree("/home/bak"))); // the live home is not touched
+
+        // The runbook's copy-back, as the person: the live home's files are whole again (the folders' mtimes moved).
+        await box.MustAsync($"runuser -u bak -- cp -a {Scratch}/home/bak/.t3/sessions/two.json /home/bak/.t3/sessions/");
+        await box.MustAsync($"runuser -u bak -- cp -a {Scratch}/home/bak/.t3/sessions/one.json /home/bak/.t3/sessions/");
+        Assert.Equal(await box.ScriptAsync(Tree($"{Scratch}/home/bak", filesOnly: true)), await box.ScriptAsync(Tree("/home/bak", filesOnly: true)));
+        // Nobody else gets in: another person can't list the restored home.
+        var other = new TestUser("bak-other", 2197, 4197, 4297);
+        await box.MustAsync(other.Apply(), stdin: other.TokenStdin, timeout: Bounded);
+        var peek = await box.RunAsync($"runuser -u bak-other -- ls {Scratch}/home/bak");
+        Assert.NotEqual(0, peek.ExitCode);
+
+        // Never over something: a non-empty target is refused; /home is not a target.
+        var again = await box.RunAsync(HostCommands.Manual.BackupRestore("bak", Scratch), timeout: Bounded);
+        Assert.True(again.ExitCode == 3, again.ToString());
+        var live = await box.RunAsync(HostCommands.Manual.BackupRestore("bak", "/home/restore"), timeout: Bounded);
+        Assert.True(live.ExitCode == 2, live.ToString());
+        await box.MustAsync($"rm -rf {Scratch}");
+    }
+}

@@ -1,0 +1,147 @@
+using Workstation.Roster;
+
+namespace Host.Tests;
+
+/// <summary>
+/// Purge is explicit and acts only on a cut person: it archives the whole home, reads the archive
+/// back against its manifest, and only then deletes the account; `user restore` brings the home back
+/// byte for byte under the same uid. Renaming an os_user is refused with the way to do it.
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class PurgeTests(SandboxFixture box)
+{
+    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
+    private static readonly TestUser Pru = new("pru", 2191, 4191, 4291);
+
+    /// <summary>Everything restore must bring back: type, mode, owner, size, mtime (sub-second) and link target, plus content.</summary>
+    private const string Tree = """
+        set -euo pipefail
+        [ -d /home/pru ] || { echo "no home"; exit 0; }
+        find /home/pru -printf '%P|%y|%m|%U|%G|%s|%T@|%l\n' | LC_ALL=C sort
+        cd /home/pru && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+        """;
+
+    [Fact]
+    public async Task Purge_archives_checks_then_deletes_and_restore_brings_the_home_back_byte_for_byte()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Pru.Apply(), stdin: Pru.TokenStdin, timeout: Bounded);
+        await box.ScriptAsync("""
+            set -euo pipefail
+            runuser -u pru -- sh -ec '
+              cd /home/pru
+              mkdir -p notes/deep empty-dir
+              printf "private\n" > notes/secret.txt; chmod 0640 notes/secret.txt
+              printf "with a space\n" > "notes/a file.txt"
+              ln -s notes/secret.txt link-to-secret
+              ln -s /nonexistent dangling
+              head -c 100000 /dev/urandom > notes/deep/blob.bin
+              touch -d "2021-03-04 05:06:07.123456789" notes/deep/blob.bin notes/deep
+              chmod 0750 notes'
+            """);
+
+        // Not cut yet: refused, nothing touched.
+        var early = await box.RunAsync(Pru.Purge(), timeout: Bounded);
+        Assert.True(early.ExitCode == 3, early.ToString());
+        Assert.Contains("pru is not cut", early.Stderr, StringComparison.Ordinal);
+
+        // The cut the program makes first (retire: the steps' deletes), then the purge step.
+        await box.MustAsync(Pru.StopServices(), timeout: Bounded);
+        await box.MustAsync(Pru.Suspend(), timeout: Bounded);
+        var before = await box.ScriptAsync(Tree);
+        Assert.Contains("|l|777|2191|", before, StringComparison.Ordinal);
+        Assert.Contains("notes/deep/blob.bin|f|644|2191|", before, StringComparison.Ordinal);
+
+        var purge = await box.MustAsync(Pru.Purge(), timeout: Bounded);
+        var line = Assert.Single(purge.Changes(), l => l.Contains("purged pru (uid 2191): archive ", StringComparison.Ordinal));
+        var archive = line[(line.IndexOf("archive ", StringComparison.Ordinal) + 8)..line.IndexOf(',', StringComparison.Ordinal)];
+        Assert.Matches(@"^/var/backups/workstation/homes/pru-2191-\d{8}T\d{6}Z\.tar\.gz$", archive);
+        var gone = OnboardingTests.Facts(await box.ScriptAsync($$"""
+            echo "account=$(getent passwd pru >/dev/null && echo yes || echo no)"
+            echo "home=$(test -e /home/pru && echo yes || echo no)"
+            echo "archive=$(stat -c '%a %U' {{archive}})"
+            echo "manifest=$(stat -c '%a %U' {{archive[..^7]}}.sha256)"
+            echo "dir=$(stat -c '%a %U' /var/backups/workstation/homes)"
+            echo "record=$(sed -n 's/^ARCHIVE=//p' /etc/workstation/purged/pru)"
+            """));
+        Assert.Equal("no", gone["account"]);
+        Assert.Equal("no", gone["home"]);
+        Assert.Equal("600 root", gone["archive"]);
+        Assert.Equal("600 root", gone["manifest"]);
+        Assert.Equal("700 root", gone["dir"]);
+        Assert.Equal(archive, gone["record"]);
+
+        // The purge Command re-run (or a later up) finds nothing left to do and says where the archive is.
+        var again = await box.MustAsync(Pru.Purge(), timeout: Bounded);
+        Assert.Empty(again.Changes());
+        Assert.Contains($"pru is purged already: archive {archive}", again.Stdout, StringComparison.Ordinal);
+
+        // Restore: byte for byte, same uid, and still cut until the roster brings pru back.
+        var restore = await box.MustAsync(Pru.Restore(archive), timeout: Bounded);
+        Assert.Contains(restore.Changes(), l => l.Contains("account pru (uid 2191), cut", StringComparison.Ordinal));
+        Assert.Equal(before, await box.ScriptAsync(Tree));
+        var status = await box.MustAsync(Pru.Status());
+        Assert.Contains("\"state\":\"suspended\"", status.Stdout, StringComparison.Ordinal);
+        Assert.True((await box.RunAsync(Pru.Restore(archive))).ExitCode == 3, "a second restore over the account was not refused");
+
+        // Brought back by the roster: the same steps as any bring-back.
+        await box.MustAsync(Pru.Apply(), stdin: Pru.TokenStdin, timeout: Bounded);
+        Assert.Equal("active,active", (await box.MustAsync("systemctl is-active t3-serve@pru.service playwright-mcp@pru.service | paste -sd,")).Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task A_tampered_archive_is_refused_by_restore_and_nothing_is_created()
+    {
+        await HostWorld.ReadyAsync(box);
+        var tam = new TestUser("tam", 2192, 4192, 4292);
+        await box.MustAsync(tam.Apply(), stdin: tam.TokenStdin, timeout: Bounded);
+        await box.MustAsync(tam.StopServices(), timeout: Bounded);
+        await box.MustAsync(tam.Suspend(), timeout: Bounded);
+        var purge = await box.MustAsync(tam.Purge(), timeout: Bounded);
+        var archive = (await box.MustAsync("sed -n 's/^ARCHIVE=//p' /etc/workstation/purged/tam")).Stdout.Trim();
+        Assert.Contains(purge.Changes(), l => l.Contains(archive, StringComparison.Ordinal));
+
+        // One manifest line no longer matches the archive's file.
+        await box.MustAsync($"sed -i '1s/^[0-9a-f]\\{{64\\}}/{new string('0', 64)}/' {archive[..^7]}.sha256");
+        var refused = await box.RunAsync(tam.Restore(archive), timeout: Bounded);
+        Assert.True(refused.ExitCode == 3, refused.ToString());
+        Assert.Contains("does not match its manifest", refused.Stderr, StringComparison.Ordinal);
+        Assert.Equal("none", (await box.MustAsync("getent passwd tam || echo none; test -e /home/tam && echo home || true")).Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task Purge_refuses_the_admin_and_an_account_it_does_not_manage()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.ScriptAsync("getent passwd eve >/dev/null || useradd -m -u 7005 -s /bin/bash eve");
+        var unmanaged = await box.RunAsync(TestUser.Named("eve").Purge(), timeout: Bounded);
+        Assert.True(unmanaged.ExitCode == 3, unmanaged.ToString());
+        Assert.Contains("not managed", unmanaged.Stderr, StringComparison.Ordinal);
+
+        var wiz = new TestUser(HostWorld.Admin, 2000, 3773, 8931, "admin");
+        await box.MustAsync(wiz.Apply(), stdin: wiz.TokenStdin, timeout: Bounded);
+        var admin = await box.RunAsync(wiz.Purge(), timeout: Bounded);
+        Assert.True(admin.ExitCode == 3, admin.ToString());
+        Assert.Contains("wiz is the admin", admin.Stderr, StringComparison.Ordinal);
+        Assert.Equal("yes", (await box.MustAsync("test -d /home/wiz && getent passwd wiz >/dev/null && echo yes")).Stdout.Trim());
+    }
+
+    /// <summary>A roster that renames a person (same pinned uid, new os_user) is refused with how to do it.</summary>
+    [Fact]
+    public async Task Renaming_an_os_user_is_refused_with_the_way_to_do_it()
+    {
+        await HostWorld.ReadyAsync(box);
+        var old = new TestUser("ren-old", 2193, 4193, 4293);
+        await box.MustAsync(old.Apply(), stdin: old.TokenStdin, timeout: Bounded);
+        var before = await box.ScriptAsync(HostWorld.Snapshot);
+
+        var renamed = await box.RunAsync(new TestUser("ren-new", 2193, 4193, 4293).Apply(), stdin: old.TokenStdin, timeout: Bounded);
+        Assert.True(renamed.ExitCode == 3, renamed.ToString());
+        Assert.Contains(
+            "uid 2193 is already used by ren-old, a managed account: an os_user can't be renamed. " +
+            "To rename ren-old to ren-new: move ren-old to retired: (it keeps uid 2193) and add ren-new with another uid, then pulumi up. " +
+            "To carry the files over afterwards, as root: cp -a /home/ren-old/. /home/ren-new/ && chown -R ren-new:ren-new /home/ren-new",
+            renamed.Stderr, StringComparison.Ordinal);
+        await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a refused rename changed the host");
+    }
+}
