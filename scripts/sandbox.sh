@@ -300,7 +300,10 @@ wait_ready() { # $1 = nspawn pid
   local deadline=$((SECONDS + UP_TIMEOUT)) state=""
   ssh_base
   while ((SECONDS < deadline)); do
-    nspawn_pid >/dev/null || die "the container exited while booting; see $INSTANCE/nspawn.log"
+    if ! nspawn_pid >/dev/null; then
+      log "the container exited while booting"
+      return 1
+    fi
     state="$(timeout 30 "${SSH[@]}" 'systemctl is-system-running --wait' 2>/dev/null)" || true
     case "$state" in running | degraded) return 0 ;; esac
     sleep 1
@@ -343,26 +346,32 @@ cmd_up() {
   ensure_keys
   rootfs="$CACHE/rootfs-$(cache_key)"
   [[ -d "$rootfs" ]] || build_rootfs "$rootfs"
-  mkdir -p "$INSTANCE/root" "$INSTANCE/upper" "$INSTANCE/work"
-  # A clean copy of the cached rootfs: an overlay (instant), else a full copy.
-  mount -t overlay ws-sandbox "$INSTANCE/root" \
-    -o "lowerdir=$rootfs,upperdir=$INSTANCE/upper,workdir=$INSTANCE/work" 2>/dev/null ||
-    cp -a --reflink=auto "$rootfs/." "$INSTANCE/root/"
-  echo "$want_port" >"$INSTANCE/port"
-  basename "$rootfs" >"$INSTANCE/rootfs"
-  configure_instance "$INSTANCE/root" "$want_port"
-  netns_up
-  setsid nohup systemd-nspawn --boot --register=no --keep-unit --console=read-only \
-    --network-namespace-path="$NETNS_PATH" --capability=CAP_NET_ADMIN \
-    -D "$INSTANCE/root" -M "$MACHINE" </dev/null >"$INSTANCE/nspawn.log" 2>&1 9>&- &
-  pid=$!
-  echo "$pid" >"$INSTANCE/nspawn.pid"
-  start_forwarder "$want_port"
-  if ! wait_ready "$pid"; then
+  # A boot that fails (rarely: the container exits early) is retried once on a
+  # fresh instance; the failed boot's log is kept beside the cache.
+  local attempt
+  for attempt in 1 2; do
+    mkdir -p "$INSTANCE/root" "$INSTANCE/upper" "$INSTANCE/work"
+    # A clean copy of the cached rootfs: an overlay (instant), else a full copy.
+    mount -t overlay ws-sandbox "$INSTANCE/root" \
+      -o "lowerdir=$rootfs,upperdir=$INSTANCE/upper,workdir=$INSTANCE/work" 2>/dev/null ||
+      cp -a --reflink=auto "$rootfs/." "$INSTANCE/root/"
+    echo "$want_port" >"$INSTANCE/port"
+    basename "$rootfs" >"$INSTANCE/rootfs"
+    configure_instance "$INSTANCE/root" "$want_port"
+    netns_up
+    setsid nohup systemd-nspawn --boot --register=no --keep-unit --console=read-only \
+      --network-namespace-path="$NETNS_PATH" --capability=CAP_NET_ADMIN \
+      -D "$INSTANCE/root" -M "$MACHINE" </dev/null >"$INSTANCE/nspawn.log" 2>&1 9>&- &
+    pid=$!
+    echo "$pid" >"$INSTANCE/nspawn.pid"
+    start_forwarder "$want_port"
+    wait_ready "$pid" && break
+    cp -f -- "$INSTANCE/nspawn.log" "$CACHE/nspawn.failed.log" 2>/dev/null || true
     tail -n 20 "$INSTANCE/nspawn.log" >&2 || true
     stop_instance
-    die "not ready within ${UP_TIMEOUT}s (ssh + systemctl is-system-running)"
-  fi
+    ((attempt < 2)) || die "not ready within ${UP_TIMEOUT}s (ssh + systemctl is-system-running); log kept: $CACHE/nspawn.failed.log"
+    log "boot attempt $attempt failed (log kept: $CACHE/nspawn.failed.log); once more on a fresh instance"
+  done
   log "up in ${SECONDS}s"
   print_env
 }

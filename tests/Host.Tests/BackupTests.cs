@@ -81,6 +81,12 @@ public sealed class BackupTests(SandboxFixture box)
         var peek = await box.RunAsync($"runuser -u bak-other -- ls {Scratch}/home/bak");
         Assert.NotEqual(0, peek.ExitCode);
 
+        // The same from the snapshot's id, as `backup snapshots` lists it (the runbook's second form).
+        var id = snapshots.Stdout.Split('\n').Select(l => l.Split(' ', 2)[0]).Last(w => System.Text.RegularExpressions.Regex.IsMatch(w, "^[0-9a-f]{8}$")); // the newest: the one just taken
+        await box.MustAsync(HostCommands.Manual.BackupRestore("bak", Scratch + "-by-id", id), timeout: Bounded);
+        Assert.Equal(before, await box.ScriptAsync(Tree($"{Scratch}-by-id/home/bak")));
+        await box.MustAsync($"rm -rf {Scratch}-by-id");
+
         // Never over something: a non-empty target is refused; /home is not a target.
         var again = await box.RunAsync(HostCommands.Manual.BackupRestore("bak", Scratch), timeout: Bounded);
         Assert.True(again.ExitCode == 3, again.ToString());
