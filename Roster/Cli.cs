@@ -1,9 +1,10 @@
 namespace Workstation.Roster;
 
-/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
+/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster diff BASE HEAD [--json]`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
 public static class Cli
 {
-    private const string Usage = "usage: roster validate [ROSTER]\n       roster derive --json [ROSTER]\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n(ROSTER defaults to roster.yaml; OUT to docs/multi-tenancy.md, or host/lib/rules.sh)";
+    private const string Usage = "usage: roster validate [ROSTER]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json]\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n" +
+        "(ROSTER defaults to roster.yaml; OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml)";
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
@@ -25,6 +26,26 @@ public static class Cli
                     var result = RosterLoader.LoadFile(rest.FirstOrDefault(a => a != "--json") ?? "roster.yaml");
                     if (!result.Ok) return Fail(result, stderr);
                     stdout.Write(DerivedJson.Write(Derivation.Derive(result.Model!)));
+                    return 0;
+                }
+            case "diff" when rest.Count(a => a != "--json") == 2:
+                {
+                    var names = rest.Where(a => a != "--json").ToList();
+                    var sides = new List<DerivedRoster>();
+                    foreach (var name in names)
+                    {
+                        var (text, why) = RosterSource.Read(name);
+                        if (text is null)
+                        {
+                            stderr.WriteLine($"roster diff: {why}");
+                            return 2;
+                        }
+                        var result = RosterLoader.Load(text, name);
+                        if (!result.Ok) return Fail(result, stderr);
+                        sides.Add(Derivation.Derive(result.Model!));
+                    }
+                    var diff = Access.AccessDiffs.Diff(sides[0], sides[1]);
+                    stdout.Write(rest.Contains("--json") ? Access.AccessDiffs.Json(diff) : Access.AccessDiffs.Markdown(diff, names[0], names[1]));
                     return 0;
                 }
             case "docs" when rest.FirstOrDefault() == "multi-tenancy" && rest.Count <= 2:

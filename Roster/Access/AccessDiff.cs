@@ -1,0 +1,249 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Workstation.Roster.Access;
+
+/// <summary>The four places a person has access.</summary>
+public enum DiffLayer { Host, Kubernetes, Vault, Authentik }
+
+/// <summary>One fact of a person's access, in words a reviewer reads (e.g. "admin in namespace team-b").</summary>
+public sealed record AccessFact(DiffLayer Layer, string Text);
+
+/// <summary>One gained (+) or lost (−) fact.</summary>
+public sealed record AccessChange(DiffLayer Layer, bool Gained, string Text);
+
+/// <summary>What changes for one person between two rosters; State is active, retired, purged or absent.</summary>
+public sealed record PersonDiff(string OsUser, string Before, string After, IReadOnlyList<AccessChange> Changes);
+
+/// <summary>A change a reviewer should look at twice.</summary>
+public sealed record DiffWarning(string OsUser, string Text);
+
+public sealed record RosterDiff(IReadOnlyList<PersonDiff> People, IReadOnlyList<DiffWarning> Warnings);
+
+/// <summary>
+/// `roster diff BASE HEAD`: who gains and who loses what, on the host, in the cluster, in Vault
+/// and at the edge. Pure (no credentials) and built from the same access model the components
+/// map to resources (Derivation, K8sAccess, VaultAccess, AuthentikAccess), so it can't drift
+/// from them. Deterministic: people by os_user, facts in a fixed layer order, then by text.
+/// </summary>
+public static class AccessDiffs
+{
+    public const string Absent = "absent";
+
+    public static RosterDiff Diff(DerivedRoster before, DerivedRoster after, VaultOptions? vault = null)
+    {
+        vault ??= VaultOptions.Default;
+        var a = Facts(before, vault);
+        var b = Facts(after, vault);
+        var people = new List<PersonDiff>();
+        var warnings = new List<DiffWarning>();
+        foreach (var name in a.Keys.Union(b.Keys).Order(StringComparer.Ordinal))
+        {
+            var (stateA, factsA) = a.GetValueOrDefault(name, (Absent, []));
+            var (stateB, factsB) = b.GetValueOrDefault(name, (Absent, []));
+            var changes = factsA.Except(factsB).Select(f => new AccessChange(f.Layer, false, f.Text))
+                .Concat(factsB.Except(factsA).Select(f => new AccessChange(f.Layer, true, f.Text)))
+                .OrderBy(c => c.Layer).ThenBy(c => c.Gained).ThenBy(c => c.Text, StringComparer.Ordinal).ToList();
+            if (changes.Count == 0 && stateA == stateB) continue;
+            people.Add(new PersonDiff(name, stateA, stateB, changes));
+            warnings.AddRange(Warn(name, Member(before, name), Member(after, name)));
+        }
+        return new RosterDiff(people, warnings);
+    }
+
+    private static Member? Member(DerivedRoster r, string osUser) => r.Members.FirstOrDefault(m => m.OsUser == osUser);
+
+    /// <summary>Every person's state and access facts, by os_user.</summary>
+    public static IReadOnlyDictionary<string, (string State, IReadOnlyList<AccessFact> Facts)> Facts(DerivedRoster roster, VaultOptions vault)
+    {
+        var k8s = K8sOptions.From(roster.Settings);
+        var members = AuthentikAccess.Members(roster).ToHashSet(StringComparer.Ordinal);
+        var result = new SortedDictionary<string, (string, IReadOnlyList<AccessFact>)>(StringComparer.Ordinal);
+        foreach (var m in roster.Members)
+        {
+            result[m.OsUser] = m switch
+            {
+                Member.Active { User: var u } => (m.State, ActiveFacts(u, k8s, vault, members)),
+                Member.Retired { Tombstone: var t } => (m.State, RetiredFacts(t)),
+                _ => throw new InvalidOperationException($"unknown member {m.GetType().Name}"),
+            };
+        }
+        return result;
+    }
+
+    private static List<AccessFact> ActiveFacts(DerivedUser u, K8sOptions k8s, VaultOptions vault, HashSet<string> members)
+    {
+        var facts = new List<AccessFact>
+        {
+            Host($"account {u.OsUser}{(u.Uid is { } uid ? $" (uid {uid})" : "")}: active, can log in"),
+            Host($"tier {u.Tier.ToYaml()}"),
+            Host($"t3 port {u.Ports.T3}"),
+            Host($"playwright port {u.Ports.Playwright}"),
+        };
+        facts.AddRange(u.TierGroups.Select(g => Host($"group {g}{(Rules.PrivilegedGroups.Contains(g) ? " (privileged)" : "")}")));
+        facts.AddRange(u.Services.Select(s => Host($"service {s}")));
+        facts.AddRange(u.RevokeGroups.Select(g => Host($"revokes group {g}")));
+        if (u.PrivateHome) facts.Add(Host("home made private (0700)"));
+
+        var access = K8sAccess.For(u, k8s);
+        foreach (var b in access.Bindings)
+        {
+            facts.Add(new AccessFact(DiffLayer.Kubernetes, b.Namespace is null
+                ? $"{RoleInWords(b.RoleRefName)} cluster-wide ({b.Kind} {b.Name} → {b.RoleRefKind} {b.RoleRefName})"
+                : $"{RoleInWords(b.RoleRefName)} in namespace {b.Namespace} ({b.Kind} {b.Name} → {b.RoleRefKind} {b.RoleRefName})"));
+        }
+        foreach (var e in access.ExternalBindings)
+            facts.Add(new AccessFact(DiffLayer.Kubernetes,
+                $"{RoleInWords(e.RoleRefName)} in namespace {e.Namespace} through another stack's RoleBinding {e.BindingName} (checked, not owned)"));
+
+        var v = VaultAccess.For(u, vault);
+        facts.Add(new AccessFact(DiffLayer.Vault, $"entity {v.Entity.Name}: enabled, policy {v.Policy.Name}"));
+        facts.Add(new AccessFact(DiffLayer.Vault, $"login {v.Alias.Name} on auth/{v.Alias.MountPath} maps to entity {v.Entity.Name}"));
+        facts.AddRange(VaultAccess.Grants(u.OsUser, vault).Select(g => new AccessFact(DiffLayer.Vault, $"{string.Join(", ", g.Capabilities)} on {g.Path}")));
+
+        if (members.Contains(u.AuthentikUser))
+            facts.Add(new AccessFact(DiffLayer.Authentik, $"{u.AuthentikUser} in group {AuthentikAccess.GroupName}: reaches the workstation edge"));
+        return facts;
+
+        static AccessFact Host(string text) => new(DiffLayer.Host, text);
+    }
+
+    private static List<AccessFact> RetiredFacts(RetiredUser t)
+    {
+        var facts = new List<AccessFact>
+        {
+            new(DiffLayer.Host, $"t3 port {t.Ports.T3} reserved"),
+            new(DiffLayer.Host, $"playwright port {t.Ports.Playwright} reserved"),
+        };
+        var uid = t.Uid is { } u ? $" (uid {u})" : "";
+        if (t.Purge)
+        {
+            facts.Add(new(DiffLayer.Host, $"account {t.OsUser}{uid}: purged (home archived, account deleted)"));
+            return facts;
+        }
+        facts.Add(new(DiffLayer.Host, $"account {t.OsUser}{uid}: cut (locked and expired, home kept)"));
+        facts.Add(new(DiffLayer.Vault, $"entity {t.OsUser}: disabled, no policies"));
+        if (t.AuthentikUser is { } login)
+            facts.Add(new(DiffLayer.Vault, $"login {login} maps to the disabled entity {t.OsUser} (refused)"));
+        return facts;
+    }
+
+    private static string RoleInWords(string clusterRole) => clusterRole switch
+    {
+        K8sAccess.PowerUserRoleName => "read (get, list, watch)",
+        "admin" => "admin (read and write, no RBAC or quota changes)",
+        _ => $"ClusterRole {clusterRole}",
+    };
+
+    private static IEnumerable<DiffWarning> Warn(string name, Member? before, Member? after)
+    {
+        var a = (before as Member.Active)?.User;
+        var b = (after as Member.Active)?.User;
+        if (b is not null)
+        {
+            foreach (var g in b.TierGroups.Where(g => Rules.PrivilegedGroups.Contains(g) && !(a?.TierGroups.Contains(g) ?? false)))
+                yield return new(name, $"gains the privileged group {g} (root-equivalent on the devvm)");
+            foreach (var g in b.RevokeGroups.Where(g => !(a?.RevokeGroups.Contains(g) ?? false)))
+                yield return new(name, $"revoke_groups takes the group {g} away");
+            if (b.Tier == Tier.NamespaceOwner)
+                foreach (var ns in b.Namespaces.Where(ns => !(a is { Tier: Tier.NamespaceOwner } && a.Namespaces.Contains(ns))))
+                    yield return new(name, $"new namespace-owner namespace {ns}: admin there");
+        }
+        var portsA = a?.Ports ?? (before as Member.Retired)?.Tombstone.Ports;
+        var portsB = b?.Ports ?? (after as Member.Retired)?.Tombstone.Ports;
+        if (portsA is not null && portsB is not null && portsA != portsB)
+            yield return new(name, $"ports move: t3 {portsA.T3} → {portsB.T3}, playwright {portsA.Playwright} → {portsB.Playwright}");
+        if (before is Member.Active && after is Member.Retired)
+            yield return new(name, "retired: the account is cut, cluster and Vault access revoked");
+        if (after is Member.Retired { Tombstone.Purge: true } && before is not Member.Retired { Tombstone.Purge: true })
+            yield return new(name, "purge: the home is archived, then the account and the Vault identity are deleted");
+        if (before is not null && after is null)
+            yield return new(name, "removed outright: cut, and the Vault identity deleted; nothing stays reserved");
+    }
+
+    private static string Sign(bool gained) => gained ? "+" : "−";
+
+    /// <summary>Markdown for a PR comment.</summary>
+    public static string Markdown(RosterDiff diff, string baseName, string headName)
+    {
+        var sb = new StringBuilder();
+        sb.Append("## Roster access diff: `").Append(baseName).Append("` → `").Append(headName).Append("`\n\n");
+        if (diff.People.Count == 0)
+        {
+            sb.Append("No change in anyone's access.\n");
+            return sb.ToString();
+        }
+        if (diff.Warnings.Count > 0)
+        {
+            sb.Append("### Look twice\n\n");
+            foreach (var w in diff.Warnings) sb.Append("- ⚠ **").Append(w.OsUser).Append("** ").Append(w.Text).Append('\n');
+            sb.Append('\n');
+        }
+        foreach (var p in diff.People)
+        {
+            sb.Append("### ").Append(p.OsUser).Append(" (").Append(p.Before == p.After ? p.After : $"{p.Before} → {p.After}").Append(")\n\n");
+            if (p.Changes.Count == 0)
+            {
+                sb.Append("No change in access.\n\n");
+                continue;
+            }
+            sb.Append("| layer | | change |\n| --- | --- | --- |\n");
+            foreach (var c in p.Changes)
+                sb.Append("| ").Append(LayerName(c.Layer)).Append(" | ").Append(Sign(c.Gained)).Append(" | ").Append(c.Text.Replace("|", "\\|", StringComparison.Ordinal)).Append(" |\n");
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The same as JSON (indented, LF, trailing newline).</summary>
+    public static string Json(RosterDiff diff)
+    {
+        var options = new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, NewLine = "\n" };
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, options))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("people");
+            foreach (var p in diff.People)
+            {
+                w.WriteStartObject();
+                w.WriteString("os_user", p.OsUser);
+                w.WriteString("before", p.Before);
+                w.WriteString("after", p.After);
+                w.WriteStartArray("changes");
+                foreach (var c in p.Changes)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("layer", LayerName(c.Layer));
+                    w.WriteString("change", c.Gained ? "gained" : "lost");
+                    w.WriteString("what", c.Text);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("warnings");
+            foreach (var x in diff.Warnings)
+            {
+                w.WriteStartObject();
+                w.WriteString("os_user", x.OsUser);
+                w.WriteString("warning", x.Text);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
+    }
+
+    public static string LayerName(DiffLayer layer) => layer switch
+    {
+        DiffLayer.Host => "host",
+        DiffLayer.Kubernetes => "kubernetes",
+        DiffLayer.Vault => "vault",
+        DiffLayer.Authentik => "authentik",
+        _ => throw new ArgumentOutOfRangeException(nameof(layer)),
+    };
+}

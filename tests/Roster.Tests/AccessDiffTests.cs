@@ -1,0 +1,135 @@
+using System.Text.Json;
+using Workstation.Roster.Access;
+
+namespace Workstation.Roster.Tests;
+
+/// <summary>
+/// `roster diff`: per person, what they gain and lose on the host, in the cluster, in Vault and at
+/// the edge, with the changes a reviewer should look at twice. Golden files in tests/golden/diff:
+/// each case's head roster (tests/golden/roster.yaml with one change) and its Markdown.
+/// </summary>
+public class AccessDiffTests
+{
+    private static string Golden(string name) => Path.Combine(TestFiles.Root, "tests", "golden", "diff", name);
+
+    private static DerivedRoster Derive(string path) => Derivation.Derive(RosterLoader.LoadFile(path).ModelOrThrow());
+
+    /// <summary>(case, base file, head file) with paths relative to the repository, as the golden headers show them.</summary>
+    public static TheoryData<string, string, string> Cases() => new()
+    {
+        { "add", "tests/golden/roster.yaml", "tests/golden/diff/add.yaml" },
+        { "remove", "tests/golden/roster.yaml", "tests/golden/diff/remove.yaml" },
+        { "retire", "tests/golden/roster.yaml", "tests/golden/diff/retire.yaml" },
+        { "bring-back", "tests/golden/diff/bring-back.yaml", "tests/golden/roster.yaml" },
+        { "tier", "tests/golden/roster.yaml", "tests/golden/diff/tier.yaml" },
+        { "port", "tests/golden/roster.yaml", "tests/golden/diff/port.yaml" },
+        { "namespace", "tests/golden/roster.yaml", "tests/golden/diff/namespace.yaml" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Each_case_gives_exactly_its_golden_markdown(string name, string @base, string head)
+    {
+        var diff = AccessDiffs.Diff(Derive(Path.Combine(TestFiles.Root, @base)), Derive(Path.Combine(TestFiles.Root, head)));
+        Assert.Equal(File.ReadAllText(Golden(name + ".md")), AccessDiffs.Markdown(diff, @base, head));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void The_cli_prints_the_same_and_the_json_is_deterministic(string name, string @base, string head)
+    {
+        var cwd = Directory.GetCurrentDirectory();
+        Directory.SetCurrentDirectory(TestFiles.Root);
+        try
+        {
+            var (code, stdout, _) = Run("diff", @base, head);
+            Assert.Equal(0, code);
+            Assert.Equal(File.ReadAllText(Golden(name + ".md")), stdout);
+            var (_, json1, _) = Run("diff", @base, head, "--json");
+            var (_, json2, _) = Run("diff", "--json", @base, head);
+            Assert.Equal(json1, json2);
+            using var doc = JsonDocument.Parse(json1);
+            Assert.NotEmpty(doc.RootElement.GetProperty("people").EnumerateArray());
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(cwd);
+        }
+    }
+
+    [Fact]
+    public void A_roster_against_itself_changes_nothing()
+    {
+        var r = Derive(TestFiles.GoldenRoster);
+        var diff = AccessDiffs.Diff(r, r);
+        Assert.Empty(diff.People);
+        Assert.Empty(diff.Warnings);
+        Assert.Equal("## Roster access diff: `a` → `b`\n\nNo change in anyone's access.\n", AccessDiffs.Markdown(diff, "a", "b"));
+    }
+
+    [Fact]
+    public void Reordering_people_changes_nothing()
+    {
+        var text = File.ReadAllText(TestFiles.GoldenRoster);
+        var alice = text[text.IndexOf("  alice:\n", StringComparison.Ordinal)..text.IndexOf("  bob:\n", StringComparison.Ordinal)];
+        var reordered = text.Replace(alice, "", StringComparison.Ordinal).Replace("retired:\n", alice + "retired:\n", StringComparison.Ordinal);
+        Assert.NotEqual(text, reordered);
+        var diff = AccessDiffs.Diff(Derive(TestFiles.GoldenRoster), Derivation.Derive(RosterLoader.Load(reordered).ModelOrThrow()));
+        Assert.Empty(diff.People);
+    }
+
+    [Fact]
+    public void Each_warning_fires_for_its_change()
+    {
+        var golden = File.ReadAllText(TestFiles.GoldenRoster);
+        var before = Derivation.Derive(RosterLoader.Load(golden).ModelOrThrow());
+        string Warnings(string head) =>
+            string.Join('\n', AccessDiffs.Diff(before, Derivation.Derive(RosterLoader.Load(head).ModelOrThrow())).Warnings.Select(w => $"{w.OsUser}: {w.Text}"));
+
+        Assert.Contains("alice: revoke_groups takes the group docker away",
+            Warnings(golden.Replace("    tier: power-user\n", "    tier: power-user\n    revoke_groups: [docker]\n", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Contains("carol: purge: the home is archived",
+            Warnings(golden.Replace("carol: { uid: 2003,", "carol: { uid: 2003, purge: true,", StringComparison.Ordinal)), StringComparison.Ordinal);
+        // A new admin gains the admin tier's privileged groups.
+        var newAdmin = golden.Replace("  os_user: wiz\n  authentik_user: wiz.admin\n  k8s_user: wiz\n", "  os_user: zoe\n  authentik_user: zoe.admin\n  k8s_user: zoe\n", StringComparison.Ordinal);
+        Assert.Contains("zoe: gains the privileged group sudo (root-equivalent on the devvm)", Warnings(newAdmin), StringComparison.Ordinal);
+        Assert.Contains("wiz: removed outright", Warnings(newAdmin), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_git_revision_that_is_not_there_is_a_clear_error()
+    {
+        var (code, _, stderr) = Run("diff", "no-such-revision-xyz:roster.yaml", TestFiles.GoldenRoster);
+        Assert.Equal(2, code);
+        Assert.Contains("no-such-revision-xyz:roster.yaml: git show failed", stderr, StringComparison.Ordinal);
+        var (code2, _, stderr2) = Run("diff", "/no/such/file.yaml", TestFiles.GoldenRoster);
+        Assert.Equal(2, code2);
+        Assert.Contains("/no/such/file.yaml: no such file, and not a git revision of one (REV:PATH)", stderr2, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_roster_on_either_side_is_reported_with_file_line_and_field()
+    {
+        var bad = Path.Combine(Path.GetTempPath(), $"roster-diff-bad-{Environment.ProcessId}.yaml");
+        File.WriteAllText(bad, File.ReadAllText(TestFiles.GoldenRoster).Replace("    tier: power-user\n", "    tier: wizard\n", StringComparison.Ordinal));
+        try
+        {
+            var (code, stdout, stderr) = Run("diff", TestFiles.GoldenRoster, bad);
+            Assert.Equal(1, code);
+            Assert.Equal("", stdout);
+            Assert.Contains($"{bad}:17:11: users.alice.tier: unknown tier 'wizard'", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(bad);
+        }
+    }
+
+    private static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = Cli.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}
