@@ -10,20 +10,21 @@ namespace Workstation.Components;
 /// What every user's cluster and Vault objects share: one explicit provider per system (so
 /// nothing ever falls back to an ambient default provider), the power-user ClusterRole, and the
 /// OIDC auth mount's accessor. Providers sit at the stack's top level: their URNs never move.
+/// A layer the stack switches off has none of it (null): no provider, no object, no lookup.
 /// </summary>
 public sealed class AccessLayer
 {
     public const string K8sProviderName = "workstation-k8s";
     public const string VaultProviderName = "workstation-vault";
 
-    public Pulumi.Kubernetes.Provider K8s { get; }
-    public Pulumi.Vault.Provider Vault { get; }
+    public Pulumi.Kubernetes.Provider? K8s { get; }
+    public Pulumi.Vault.Provider? Vault { get; }
 
     /// <summary>Created whether or not anyone is a power-user, so a tier change never has to create it.</summary>
-    public ClusterRole PowerUserRole { get; }
+    public ClusterRole? PowerUserRole { get; }
 
     /// <summary>The accessor of the auth mount users log in through (EntityAlias needs the accessor, not the path).</summary>
-    public Output<string> OidcMountAccessor { get; }
+    public Output<string>? OidcMountAccessor { get; }
 
     public K8sOptions K8sOptions { get; }
     public VaultOptions VaultOptions { get; }
@@ -31,21 +32,28 @@ public sealed class AccessLayer
     public AccessLayer(StackSettings settings, RosterSettings roster)
     {
         K8sOptions = K8sOptions.From(roster);
-        VaultOptions = settings.Vault.Options;
+        VaultOptions = settings.Vault?.Options ?? VaultOptions.Default;
 
-        K8s = new Pulumi.Kubernetes.Provider(K8sProviderName, K8sProviderArgs(settings.K8s),
-            new CustomResourceOptions { AdditionalSecretOutputs = { "kubeconfig" } });
-        Vault = new Pulumi.Vault.Provider(VaultProviderName, VaultProviderArgs(settings.Vault),
-            new CustomResourceOptions { AdditionalSecretOutputs = { "token" } });
+        if (settings.K8s is { } k8s)
+        {
+            K8s = new Pulumi.Kubernetes.Provider(K8sProviderName, K8sProviderArgs(k8s),
+                new CustomResourceOptions { AdditionalSecretOutputs = { "kubeconfig" } });
+            var role = K8sAccess.PowerUserReadOnlyRole;
+            PowerUserRole = new ClusterRole(role.Name, K8sRbac.ClusterRole(role),
+                new CustomResourceOptions { Provider = K8s, DeleteBeforeReplace = true });
+        }
 
-        var role = K8sAccess.PowerUserReadOnlyRole;
-        PowerUserRole = new ClusterRole(role.Name, K8sRbac.ClusterRole(role),
-            new CustomResourceOptions { Provider = K8s, DeleteBeforeReplace = true });
-
-        OidcMountAccessor = settings.Vault.OidcMountAccessor is { } accessor
-            ? Output.Create(accessor)
-            : GetAuthBackend.Invoke(new GetAuthBackendInvokeArgs { Path = VaultOptions.OidcMountPath }, new InvokeOptions { Provider = Vault })
-                .Apply(r => CheckAuthBackend(VaultOptions.OidcMountPath, r.Accessor, r.Type));
+        if (settings.Vault is { } vault)
+        {
+            var provider = new Pulumi.Vault.Provider(VaultProviderName, VaultProviderArgs(vault),
+                new CustomResourceOptions { AdditionalSecretOutputs = { "token" } });
+            Vault = provider;
+            var mount = vault.Options.OidcMountPath;
+            OidcMountAccessor = vault.OidcMountAccessor is { } accessor
+                ? Output.Create(accessor)
+                : GetAuthBackend.Invoke(new GetAuthBackendInvokeArgs { Path = mount }, new InvokeOptions { Provider = provider })
+                    .Apply(r => CheckAuthBackend(mount, r.Accessor, r.Type));
+        }
     }
 
     /// <summary>

@@ -59,6 +59,9 @@ public static class ConfigKeys
     public const string VaultUsersPath = "vaultUsersPath";
     public const string VaultOidcMount = "vaultOidcMount";
     public const string VaultOidcMountAccessor = "vaultOidcMountAccessor";
+    public const string EnableKubernetes = "enableKubernetes";
+    public const string EnableVault = "enableVault";
+    public const string EnableAuthentik = "enableAuthentik";
     public const string AuthentikUrl = "authentikUrl";
     public const string AuthentikToken = "authentikToken";
     public const string AuthentikT3AppSlug = "authentikT3AppSlug";
@@ -93,6 +96,9 @@ public sealed record AuthentikSettings(string Url, Output<string> Token, string 
 /// <param name="PurgeArchiveDir">Where a purge archives a home on the devvm (root's, 0700).</param>
 /// <param name="Backup">restic backups of /home; null: none (backupRepository unset).</param>
 /// <param name="BackupPassword">The repository password (secret), set exactly when Backup is.</param>
+/// <param name="K8s">The cluster layer; null when the stack switches it off (enableKubernetes: false).</param>
+/// <param name="Vault">The Vault layer; null when switched off (enableVault: false).</param>
+/// <param name="Authentik">The edge layer; null when switched off (enableAuthentik: false).</param>
 public sealed partial record StackSettings(
     string RosterPath,
     string HostDir,
@@ -103,9 +109,9 @@ public sealed partial record StackSettings(
     BackupSettings? Backup,
     Output<string>? BackupPassword,
     Output<string>? SnapshotToken,
-    K8sSettings K8s,
-    VaultSettings Vault,
-    AuthentikSettings Authentik)
+    K8sSettings? K8s,
+    VaultSettings? Vault,
+    AuthentikSettings? Authentik)
 {
     // Pulumi.yaml declares the same defaults (a test keeps them equal); these apply where a
     // stack is run without the project's defaults merged in, e.g. under the test mocks.
@@ -189,7 +195,8 @@ public sealed partial record StackSettings(
             errors.Add(new ConfigError(ConfigKeys.SshPrivateKey,
                 $"required: the SSH private key, as a secret: `pulumi config set --secret {ConfigKeys.SshPrivateKey} < KEYFILE`"));
 
-        var repoUrl = Required(ConfigKeys.RepoUrl, "the git URL cloned into each ~/code");
+        // Set to '' on purpose (a stack with no repository, e.g. the sandbox): ~/code is not cloned.
+        var repoUrl = config.Get(ConfigKeys.RepoUrl) == "" ? "" : Required(ConfigKeys.RepoUrl, "the git URL cloned into each ~/code (or '' for none)");
         NoCredentials(ConfigKeys.RepoUrl, repoUrl);
         var site = new SiteSettings(
             repoUrl,
@@ -251,7 +258,18 @@ public sealed partial record StackSettings(
 
         var rosterPath = config.Get(ConfigKeys.Roster) is { Length: > 0 } r ? r : DefaultRosterPath;
 
-        var k8s = new K8sSettings(
+        // Each outside system can be switched off per stack (a one-machine stack has only the host).
+        bool Enabled(string key)
+        {
+            var text = config.Get(key);
+            if (string.IsNullOrEmpty(text) || text == "true") return true;
+            if (text == "false") return false;
+            errors.Add(new ConfigError(key, $"'{Printable(text)}' is not true or false"));
+            return true;
+        }
+        var (withK8s, withVault, withAuthentik) = (Enabled(ConfigKeys.EnableKubernetes), Enabled(ConfigKeys.EnableVault), Enabled(ConfigKeys.EnableAuthentik));
+
+        var k8s = !withK8s ? null : new K8sSettings(
             OptionalSecret(ConfigKeys.Kubeconfig),
             Word(ConfigKeys.KubeContext, ContextPattern(), "a kubeconfig context name (one word, no whitespace)"));
 
@@ -269,24 +287,29 @@ public sealed partial record StackSettings(
         {
             errors.Add(new ConfigError(ConfigKeys.VaultKvMount, e.Message));
         }
-        var vault = new VaultSettings(
+        var vault = !withVault ? null : new VaultSettings(
             site.VaultAddr,
             OptionalSecret(ConfigKeys.VaultToken),
             vaultOptions,
             Word(ConfigKeys.VaultOidcMountAccessor, AccessorPattern(), "a Vault mount accessor (e.g. auth_oidc_1a2b3c4d)"));
 
-        var authentikUrl = Url(ConfigKeys.AuthentikUrl, "the Authentik URL the provider talks to");
-        var authentikToken = config.GetSecret(ConfigKeys.AuthentikToken);
-        if (string.IsNullOrWhiteSpace(config.Get(ConfigKeys.AuthentikToken)) || authentikToken is null)
-            errors.Add(new ConfigError(ConfigKeys.AuthentikToken,
-                $"required: an Authentik API token, as a secret: `pulumi config set --secret {ConfigKeys.AuthentikToken} TOKEN`"));
-        var slug = Required(ConfigKeys.AuthentikT3AppSlug, "the slug of the t3 application in Authentik");
-        if (slug.Length > 0 && !SlugPattern().IsMatch(slug))
-            errors.Add(new ConfigError(ConfigKeys.AuthentikT3AppSlug, $"'{Printable(slug)}' is not an Authentik application slug (letters, digits, '-' and '_')"));
+        AuthentikSettings? Authentik()
+        {
+            var authentikUrl = Url(ConfigKeys.AuthentikUrl, "the Authentik URL the provider talks to");
+            var authentikToken = config.GetSecret(ConfigKeys.AuthentikToken);
+            if (string.IsNullOrWhiteSpace(config.Get(ConfigKeys.AuthentikToken)) || authentikToken is null)
+                errors.Add(new ConfigError(ConfigKeys.AuthentikToken,
+                    $"required: an Authentik API token, as a secret: `pulumi config set --secret {ConfigKeys.AuthentikToken} TOKEN`"));
+            var slug = Required(ConfigKeys.AuthentikT3AppSlug, "the slug of the t3 application in Authentik");
+            if (slug.Length > 0 && !SlugPattern().IsMatch(slug))
+                errors.Add(new ConfigError(ConfigKeys.AuthentikT3AppSlug, $"'{Printable(slug)}' is not an Authentik application slug (letters, digits, '-' and '_')"));
+            return authentikToken is null ? null : new AuthentikSettings(authentikUrl, authentikToken, slug);
+        }
+        var authentik = withAuthentik ? Authentik() : null;
 
         if (errors.Count > 0) return (null, errors);
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, token,
-            k8s, vault, new AuthentikSettings(authentikUrl, authentikToken!, slug)), errors);
+            k8s, vault, authentik), errors);
     }
 
     /// <summary>

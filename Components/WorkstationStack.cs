@@ -21,7 +21,7 @@ public static class WorkstationStack
         Command Maps,
         AccessLayer Access,
         IReadOnlyDictionary<string, WorkstationUser> Users,
-        AuthentikEdge Authentik,
+        AuthentikEdge? Authentik,
         IDictionary<string, object?> Outputs);
 
     /// <summary>
@@ -45,7 +45,7 @@ public static class WorkstationStack
         foreach (var m in derived.Members)
             users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, settings.SnapshotToken, @base.Ready, access, settings.PurgeArchiveDir, hint));
         var maps = AddMaps(remote, derived.Users, @base.Ready.Concat(users.Values.SelectMany(HostSteps)));
-        var authentik = new AuthentikEdge(AuthentikName, new AuthentikEdgeArgs(settings.Authentik, derived.Users, hint));
+        var authentik = settings.Authentik is { } edge ? new AuthentikEdge(AuthentikName, new AuthentikEdgeArgs(edge, derived.Users, hint)) : null;
 
         var perUser = new SortedDictionary<string, object?>(StringComparer.Ordinal);
         foreach (var (name, user) in users)

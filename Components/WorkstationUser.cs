@@ -95,17 +95,22 @@ public sealed class WorkstationUser : ComponentResource
         {
             case Member.Active { User: var u }:
                 (AccountStep, CodeStep, ServicesStep) = AddHostSteps(u, args);
-                (K8sBindings, ExternalBindingReads, ExternalBindings) = AddCluster(u, access, args.OffboardHint);
-                var v = VaultAccess.For(u, access.VaultOptions);
-                VaultPolicy = new Policy($"{u.OsUser}-vault-policy", new PolicyArgs
+                (K8sBindings, ExternalBindingReads, ExternalBindings) = access.K8s is null
+                    ? ([], [], Output.Create(ImmutableArray<string>.Empty))
+                    : AddCluster(u, access, args.OffboardHint);
+                if (access.Vault is not null)
                 {
-                    Name = v.Policy.Name,
-                    PolicyContents = v.Policy.Json,
-                }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
-                // Created before the first login, so the login's alias lands on this entity and its policy.
-                // The policy name is a constant (readable in a preview); DependsOn orders it after the policy.
-                VaultEntity = AddEntity(v.Entity, access, VaultPolicy);
-                VaultAlias = AddAlias(v.Alias, access);
+                    var v = VaultAccess.For(u, access.VaultOptions);
+                    VaultPolicy = new Policy($"{u.OsUser}-vault-policy", new PolicyArgs
+                    {
+                        Name = v.Policy.Name,
+                        PolicyContents = v.Policy.Json,
+                    }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
+                    // Created before the first login, so the login's alias lands on this entity and its policy.
+                    // The policy name is a constant (readable in a preview); DependsOn orders it after the policy.
+                    VaultEntity = AddEntity(v.Entity, access, VaultPolicy);
+                    VaultAlias = AddAlias(v.Alias, access);
+                }
                 (Ports, Services, Tier, State) = Register(u.Ports, u.Services, u.Tier.ToYaml(), args.Member.State);
                 break;
 
@@ -127,7 +132,7 @@ public sealed class WorkstationUser : ComponentResource
                         AddPreviousOutputInEnv = false,
                     }, new CustomResourceOptions { Parent = this, DependsOn = args.After.ToList() });
                 }
-                else
+                else if (access.Vault is not null)
                 {
                     VaultEntity = AddEntity(rv.Entity, access, after: null);
                     VaultAlias = rv.Alias is { } alias ? AddAlias(alias, access) : null;
@@ -210,7 +215,7 @@ public sealed class WorkstationUser : ComponentResource
             var name = K8sRbac.ResourceName(u.OsUser, b);
             if (b.Kind == K8sAccess.ClusterRoleBinding)
             {
-                options.DependsOn.Add(access.PowerUserRole);
+                options.DependsOn.Add(access.PowerUserRole!);
                 bindings.Add(new ClusterRoleBinding(name, K8sRbac.ClusterRoleBinding(b), options));
             }
             else
@@ -250,7 +255,7 @@ public sealed class WorkstationUser : ComponentResource
         new($"{spec.EntityName}-vault-alias", new EntityAliasArgs
         {
             Name = spec.Name,
-            MountAccessor = access.OidcMountAccessor,
+            MountAccessor = access.OidcMountAccessor!,
             CanonicalId = VaultEntity!.Id,
         }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
 }

@@ -41,7 +41,7 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.SnapshotUrl, "chrome.example.test/state", "workstation:snapshotUrl: 'chrome.example.test/state' is not an absolute http(s) URL")]
     [InlineData(ConfigKeys.VaultAddr, "vault.example.test", "workstation:vaultAddr: 'vault.example.test' is not an absolute http(s) URL")]
     [InlineData(ConfigKeys.SshPrivateKey, null, "workstation:sshPrivateKey: required:")]
-    [InlineData(ConfigKeys.RepoUrl, "", "workstation:repoUrl: required:")]
+    [InlineData(ConfigKeys.RepoUrl, null, "workstation:repoUrl: required:")]
     [InlineData(ConfigKeys.T3Command, "a\nb", "workstation:t3Command: must be one line")]
     [InlineData(ConfigKeys.AuthentikUrl, null, "workstation:authentikUrl: required:")]
     [InlineData(ConfigKeys.AuthentikUrl, "auth.example.test", "workstation:authentikUrl: 'auth.example.test' is not an absolute http(s) URL")]
@@ -70,10 +70,10 @@ public class ConfigErrorTests
         var (settings, errors) = StackSettings.Load(config);
         Assert.Empty(errors);
         // '' or unset: the providers read KUBECONFIG / VAULT_TOKEN themselves; the stack stores no credential.
-        Assert.Null(settings!.K8s.Kubeconfig);
-        Assert.Null(settings.K8s.Context);
-        Assert.Null(settings.Vault.Token);
-        Assert.Null(settings.Vault.OidcMountAccessor);
+        Assert.Null(settings!.K8s!.Kubeconfig);
+        Assert.Null(settings.K8s!.Context);
+        Assert.Null(settings.Vault!.Token);
+        Assert.Null(settings.Vault!.OidcMountAccessor);
         Assert.Equal(Workstation.Roster.Access.VaultOptions.Default, settings.Vault.Options);
         Assert.Equal("https://vault.example.test", settings.Vault.Address);
     }

@@ -85,6 +85,9 @@ public class ProjectFileTests
             [ConfigKeys.SwapSize] = "",
             [ConfigKeys.PurgeArchiveDir] = StackSettings.DefaultPurgeArchiveDir,
             [ConfigKeys.BackupRepository] = "",
+            [ConfigKeys.EnableKubernetes] = "true",
+            [ConfigKeys.EnableVault] = "true",
+            [ConfigKeys.EnableAuthentik] = "true",
             [ConfigKeys.BackupKeepDaily] = "7",
             [ConfigKeys.BackupKeepWeekly] = "4",
             [ConfigKeys.BackupKeepMonthly] = "6",
@@ -107,14 +110,17 @@ public class ProjectFileTests
         Assert.Equal(StackSettings.DefaultRosterPath, settings!.RosterPath);
         Assert.Equal(StackSettings.DefaultSshPort, settings.Ssh.Port);
         Assert.Equal(StackSettings.DefaultSshUser, settings.Ssh.User);
-        Assert.Null(settings.K8s.Context);
-        Assert.Equal(vault, settings.Vault.Options);
-        Assert.Null(settings.Vault.OidcMountAccessor);
+        Assert.Null(settings.K8s!.Context);
+        Assert.Equal(vault, settings.Vault!.Options);
+        Assert.Null(settings.Vault!.OidcMountAccessor);
         Assert.Null(settings.Site.EdgeUser);
         Assert.Null(settings.Site.SnapshotUrl);
         Assert.Null(settings.SwapSize);
         Assert.Equal(StackSettings.DefaultPurgeArchiveDir, settings.PurgeArchiveDir);
         Assert.Null(settings.Backup);
+        Assert.NotNull(settings.K8s);
+        Assert.NotNull(settings.Vault);
+        Assert.NotNull(settings.Authentik);
     }
 
     [Fact]
@@ -138,10 +144,12 @@ public class ProjectFileTests
         Assert.Equal(["authentik", "kubernetes", "vault"], disabled.Select(n => ((YamlScalarNode)n).Value!).Order(StringComparer.Ordinal));
     }
 
-    [Fact]
-    public void The_devvm_stack_holds_secrets_only_as_secure_values_and_only_known_keys()
+    [Theory]
+    [InlineData("Pulumi.devvm.yaml")]
+    [InlineData("Pulumi.sandbox.yaml")]
+    public void A_committed_stack_holds_secrets_only_as_secure_values_and_only_known_keys(string file)
     {
-        var config = Map(Load("Pulumi.devvm.yaml"), "config");
+        var config = Map(Load(file), "config");
         var known = ProgramKeys().Select(ConfigKeys.Full).ToHashSet(StringComparer.Ordinal);
         foreach (var (k, v) in config.Children)
         {
