@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: runs every test layer that can run on this machine.
 #   1. roster unit tests                     (always)
-#   2. host checks: shellcheck + host tests  (host tests need root: they boot a sandbox devvm)
+#   2. host checks: shellcheck, yamllint of the pipeline files, host tests (root: they boot a sandbox devvm)
 #   3. Pulumi mock tests                     (wherever the Pulumi packages and the Authentik SDK restore)
 # Environment:
 #   WORKSTATION_NUGET_FEED     extra NuGet feed holding the Pulumi packages
@@ -71,6 +71,15 @@ mapfile -t shell_files < <(git ls-files -co --exclude-standard -- 'host/*' 'scri
   while read -r f; do [[ -f "$f" ]] && head -n 1 "$f" | grep -q '^#!.*bash' && echo "$f"; done)
 if shellcheck -x -S style "${shell_files[@]}"; then
   echo "shellcheck: ${#shell_files[@]} files clean"
+else
+  status=1
+  failed=$((failed + 1))
+fi
+# The pipeline files (.woodpecker, .github/workflows): yamllint with the repo's .yamllint.
+need_debs yamllint
+mapfile -t yaml_files < <(git ls-files -co --exclude-standard -- '.woodpecker/*' '.github/workflows/*')
+if yamllint -s "${yaml_files[@]}"; then
+  echo "yamllint: ${#yaml_files[@]} pipeline files clean"
 else
   status=1
   failed=$((failed + 1))

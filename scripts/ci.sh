@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The pipelines' one script (.woodpecker/roster.yaml and .github/workflows/roster.yml call it),
+# so their logic is written once.
+#
+#   scripts/ci.sh pr        validate the roster, post (or update) the roster diff as one PR
+#                           comment, run the fast test layers, and `pulumi preview --diff`
+#                           when the pipeline holds the credentials
+#   scripts/ci.sh deploy    on the main branch, behind the forge's manual approval: pulumi up
+#   scripts/ci.sh comment FILE   post FILE as the PR's roster-diff comment, or update the one
+#                           posted before (never a second one)
+#
+# Environment (secrets come only from the forge's secret store, never from the repo):
+#   FORGE_API      API base: https://FORGEJO/api/v1 or https://api.github.com
+#   FORGE_REPO     owner/name
+#   FORGE_PR       the pull request's number
+#   FORGE_TOKEN    a token that may comment (secret)
+#   BASE_REF       the branch the PR goes into (default main)
+#   PULUMI_STACK   default devvm; preview and deploy run only when PULUMI_CONFIG_PASSPHRASE
+#                  (or PULUMI_ACCESS_TOKEN) is set
+# The script never prints a secret: it refuses to run traced (bash -x), and the token reaches
+# curl in a header file, never in an argument.
+set -euo pipefail
+
+readonly MARKER='<!-- workstation-roster-diff -->'
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+die() { printf 'ci: %s\n' "$*" >&2; exit 1; }
+log() { printf 'ci: %s\n' "$*" >&2; }
+
+[[ $- != *x* ]] || die "refusing to run traced (bash -x would print secrets)"
+
+need() { # VAR...: set and non-empty
+  local v
+  for v in "$@"; do [[ -n "${!v:-}" ]] || die "$v is not set (the pipeline sets it from the forge)"; done
+}
+
+roster() { dotnet run --project "$repo_root/Roster" --nologo -v q -- "$@"; }
+
+# api METHOD PATH [BODY_FILE]: one forge API call; the response body on stdout.
+# A subshell, so its EXIT trap removes the header file (the token) whatever happens.
+api() (
+  local method="$1" path="$2" body="${3:-}" headers status out
+  headers="$(mktemp)"
+  out="$(mktemp)"
+  trap 'rm -f "$headers" "$out"' EXIT
+  chmod 600 "$headers"
+  printf 'Authorization: token %s\nAccept: application/json\nContent-Type: application/json\n' "$FORGE_TOKEN" >"$headers"
+  local -a args=(--silent --show-error --max-time 30 --request "$method" --header "@$headers" --output "$out" --write-out '%{http_code}')
+  [[ -z "$body" ]] || args+=(--data-binary "@$body")
+  status="$(curl "${args[@]}" -- "$FORGE_API$path")" || die "$method $path: no answer from the forge"
+  [[ "$status" == 2?? ]] || die "$method $path: HTTP $status: $(head -c 300 "$out")"
+  cat -- "$out"
+)
+
+# comment FILE: the PR's one roster-diff comment carries FILE's text (with the marker).
+cmd_comment() (
+  local file="$1" body existing
+  need FORGE_API FORGE_REPO FORGE_PR FORGE_TOKEN
+  [[ "$FORGE_PR" =~ ^[0-9]+$ ]] || die "FORGE_PR must be a number, not '$FORGE_PR'"
+  [[ "$FORGE_REPO" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] || die "FORGE_REPO must be owner/name"
+  body="$(mktemp)"
+  trap 'rm -f "$body"' EXIT
+  jq -n --rawfile text "$file" --arg marker "$MARKER" '{body: ($marker + "\n" + $text)}' >"$body"
+  existing="$(api GET "/repos/$FORGE_REPO/issues/$FORGE_PR/comments?per_page=100" |
+    jq -r --arg marker "$MARKER" '[.[] | select(.body | startswith($marker))][0].id // empty')"
+  if [[ -n "$existing" ]]; then
+    api PATCH "/repos/$FORGE_REPO/issues/comments/$existing" "$body" >/dev/null
+    log "updated the roster diff comment ($existing)"
+  else
+    api POST "/repos/$FORGE_REPO/issues/$FORGE_PR/comments" "$body" >/dev/null
+    log "posted the roster diff comment"
+  fi
+)
+
+has_pulumi_credentials() { [[ -n "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}${PULUMI_ACCESS_TOKEN:-}" ]]; }
+
+cmd_pr() (
+  local base="${BASE_REF:-main}" diff
+  cd "$repo_root"
+  log "validate"
+  roster validate roster.yaml
+  log "roster diff against $base"
+  git fetch --quiet --depth=1 origin "$base" 2>/dev/null || true
+  diff="$(mktemp)"
+  trap 'rm -f "$diff"' EXIT
+  roster diff "origin/$base:roster.yaml" roster.yaml >"$diff"
+  cat -- "$diff"
+  if [[ -n "${FORGE_TOKEN:-}" ]]; then cmd_comment "$diff"; else log "no FORGE_TOKEN: the diff is not posted"; fi
+  log "the fast test layers"
+  WORKSTATION_SKIP_HOST=1 scripts/test.sh
+  if has_pulumi_credentials; then
+    pulumi preview --stack "${PULUMI_STACK:-devvm}" --diff --non-interactive
+  else
+    log "no Pulumi credentials here: pulumi preview is skipped (it runs where the pipeline holds them)"
+  fi
+)
+
+cmd_deploy() {
+  cd "$repo_root"
+  has_pulumi_credentials || die "deploy needs the Pulumi credentials from the forge's secret store"
+  roster validate roster.yaml
+  pulumi up --stack "${PULUMI_STACK:-devvm}" --yes --non-interactive
+}
+
+case "${1:-}" in
+  pr) cmd_pr ;;
+  deploy) cmd_deploy ;;
+  comment)
+    (($# == 2)) || die "usage: scripts/ci.sh comment FILE"
+    [[ -f "$2" ]] || die "$2: no such file"
+    cmd_comment "$2"
+    ;;
+  *) die "usage: scripts/ci.sh pr | deploy | comment FILE" ;;
+esac

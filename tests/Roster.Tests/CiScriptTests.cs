@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Workstation.Roster.Tests;
+
+/// <summary>
+/// scripts/ci.sh against a fake forge on loopback (the Forgejo/GitHub comment API: list, create,
+/// edit): the roster diff is posted as one comment, then updated rather than duplicated, and the
+/// token only ever travels as a header.
+/// </summary>
+public sealed class CiScriptTests : IDisposable
+{
+    private const string Token = "forge-T0k3n-9f8e7d";
+    private readonly HttpListener _listener = new();
+    private readonly List<JsonObject> _comments = [];
+    private readonly List<string> _requests = [];
+    private readonly string _api;
+
+    public CiScriptTests()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        _api = $"http://127.0.0.1:{port}/api/v1";
+        _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        _listener.Start();
+        _ = Task.Run(ServeAsync);
+    }
+
+    public void Dispose() => _listener.Close();
+
+    private async Task ServeAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext ctx;
+            try { ctx = await _listener.GetContextAsync(); }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
+            var req = ctx.Request;
+            var body = await new StreamReader(req.InputStream).ReadToEndAsync();
+            var path = req.Url!.AbsolutePath;
+            lock (_requests) _requests.Add($"{req.HttpMethod} {path} auth={req.Headers["Authorization"]}");
+            var (status, reply) = Handle(req.HttpMethod, path, body, req.Headers["Authorization"]);
+            ctx.Response.StatusCode = status;
+            var bytes = Encoding.UTF8.GetBytes(reply);
+            await ctx.Response.OutputStream.WriteAsync(bytes);
+            ctx.Response.Close();
+        }
+    }
+
+    private (int, string) Handle(string method, string path, string body, string? auth)
+    {
+        if (auth != $"token {Token}") return (401, """{"message":"bad token"}""");
+        lock (_comments)
+        {
+            if (method == "GET" && path == "/api/v1/repos/owner/infra/issues/7/comments")
+                return (200, new JsonArray(_comments.Select(c => (JsonNode)c.DeepClone()).ToArray()).ToJsonString());
+            if (method == "POST" && path == "/api/v1/repos/owner/infra/issues/7/comments")
+            {
+                var c = new JsonObject { ["id"] = 100 + _comments.Count, ["body"] = JsonNode.Parse(body)!["body"]!.GetValue<string>() };
+                _comments.Add(c);
+                return (201, c.ToJsonString());
+            }
+            if (method == "PATCH" && path.StartsWith("/api/v1/repos/owner/infra/issues/comments/", StringComparison.Ordinal))
+            {
+                var id = int.Parse(path[(path.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+                var c = _comments.Single(x => x["id"]!.GetValue<int>() == id);
+                c["body"] = JsonNode.Parse(body)!["body"]!.GetValue<string>();
+                return (200, c.ToJsonString());
+            }
+        }
+        return (404, """{"message":"not found"}""");
+    }
+
+    private (int Code, string Out, string Err) Ci(string file, bool traced = false, string pr = "7")
+    {
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (traced) psi.ArgumentList.Add("-x");
+        psi.ArgumentList.Add(Path.Combine(TestFiles.Root, "scripts", "ci.sh"));
+        psi.ArgumentList.Add("comment");
+        psi.ArgumentList.Add(file);
+        psi.Environment["FORGE_API"] = _api;
+        psi.Environment["FORGE_REPO"] = "owner/infra";
+        psi.Environment["FORGE_PR"] = pr;
+        psi.Environment["FORGE_TOKEN"] = Token;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)), "ci.sh did not finish in 30 s");
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void The_diff_is_posted_once_then_updated_never_duplicated_and_the_token_never_printed()
+    {
+        var someoneElse = new JsonObject { ["id"] = 1, ["body"] = "LGTM" };
+        lock (_comments) _comments.Add(someoneElse);
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "## Roster access diff\n\nfirst push\n");
+            var first = Ci(file);
+            Assert.True(first.Code == 0, first.Err);
+            File.WriteAllText(file, "## Roster access diff\n\nsecond push\n");
+            var second = Ci(file);
+            Assert.True(second.Code == 0, second.Err);
+
+            lock (_comments)
+            {
+                Assert.Equal(2, _comments.Count); // someone else's, and ours once
+                Assert.Equal("LGTM", _comments[0]["body"]!.GetValue<string>());
+                Assert.Equal("<!-- workstation-roster-diff -->\n## Roster access diff\n\nsecond push\n", _comments[1]["body"]!.GetValue<string>());
+            }
+            Assert.Contains("posted the roster diff comment", first.Err, StringComparison.Ordinal);
+            Assert.Contains("updated the roster diff comment (101)", second.Err, StringComparison.Ordinal);
+            lock (_requests)
+            {
+                Assert.Equal(["GET", "POST", "GET", "PATCH"], _requests.Select(r => r.Split(' ')[0]));
+                Assert.All(_requests, r => Assert.EndsWith($"auth=token {Token}", r, StringComparison.Ordinal));
+            }
+            Assert.DoesNotContain(Token, first.Out + first.Err + second.Out + second.Err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Traced_it_refuses_before_any_secret_can_be_printed()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var traced = Ci(file, traced: true);
+            Assert.Equal(1, traced.Code);
+            Assert.Contains("refusing to run traced", traced.Err, StringComparison.Ordinal);
+            Assert.DoesNotContain(Token, traced.Out + traced.Err, StringComparison.Ordinal);
+            lock (_requests) Assert.Empty(_requests);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void A_forge_error_stops_it_with_the_status_and_no_token()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            // A PR the fake forge doesn't know: 404 from the list call.
+            var r = Ci(file, pr: "8");
+            Assert.Equal(1, r.Code);
+            Assert.Contains("HTTP 404", r.Err, StringComparison.Ordinal);
+            Assert.DoesNotContain(Token, r.Out + r.Err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
