@@ -1,10 +1,10 @@
 namespace Workstation.Roster;
 
-/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster diff BASE HEAD [--json]`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
+/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster diff BASE HEAD [--json]`, `roster drift REPORT [ROSTER]`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
 public static class Cli
 {
-    private const string Usage = "usage: roster validate [ROSTER]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json]\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n" +
-        "(ROSTER defaults to roster.yaml; OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml)";
+    private const string Usage = "usage: roster validate [ROSTER]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json]\n       roster drift REPORT [ROSTER]\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n" +
+        "(ROSTER defaults to roster.yaml; OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin)";
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
@@ -47,6 +47,29 @@ public static class Cli
                     var diff = Access.AccessDiffs.Diff(sides[0], sides[1]);
                     stdout.Write(rest.Contains("--json") ? Access.AccessDiffs.Json(diff) : Access.AccessDiffs.Markdown(diff, names[0], names[1]));
                     return 0;
+                }
+            case "drift" when rest.Count is 1 or 2:
+                {
+                    var result = RosterLoader.LoadFile(rest.ElementAtOrDefault(1) ?? "roster.yaml");
+                    if (!result.Ok) return Fail(result, stderr);
+                    System.Text.Json.JsonDocument report;
+                    try
+                    {
+                        var text = rest[0] == "-" ? Console.In.ReadToEnd() : File.ReadAllText(rest[0]);
+                        report = System.Text.Json.JsonDocument.Parse(text);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+                    {
+                        stderr.WriteLine($"roster drift: {rest[0]}: not a `workstation status --json` report: {e.Message}");
+                        return 2;
+                    }
+                    using (report)
+                    {
+                        var items = Drift.Check(Derivation.Derive(result.Model!), report.RootElement);
+                        foreach (var item in items) stdout.WriteLine(item);
+                        stdout.WriteLine(items.Count == 0 ? "no drift" : $"{items.Count} drift(s)");
+                        return items.Count == 0 ? 0 : 1;
+                    }
                 }
             case "docs" when rest.FirstOrDefault() == "multi-tenancy" && rest.Count <= 2:
                 {

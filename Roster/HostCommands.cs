@@ -167,6 +167,9 @@ public static class HostCommands
         public static string BackupRestore(string osUser, string target, string? snapshot = null) =>
             $"{Cli} backup restore {Quote(osUser)} --target {Quote(target)}" + (snapshot is null ? "" : $" --snapshot {Quote(snapshot)}");
 
+        /// <summary>Every managed person's facts (read-only), for `roster drift`.</summary>
+        public const string StatusAll = Cli + " status --json";
+
         /// <summary>What the host knows of a person (read-only); an operator's check after a cut.</summary>
         public static string Status(string osUser) => $"{Cli} user status {Quote(osUser)} --json";
 

@@ -6,6 +6,8 @@
 #                           comment, run the fast test layers, and `pulumi preview --diff`
 #                           when the pipeline holds the credentials
 #   scripts/ci.sh deploy    on the main branch, behind the forge's manual approval: pulumi up
+#   scripts/ci.sh drift     (scheduled) the devvm's `workstation status --json` against
+#                           roster.yaml: exits non-zero listing every drifted fact
 #   scripts/ci.sh comment FILE   post FILE as the PR's roster-diff comment, or update the one
 #                           posted before (never a second one)
 #
@@ -15,6 +17,7 @@
 #   FORGE_PR       the pull request's number
 #   FORGE_TOKEN    a token that may comment (secret)
 #   BASE_REF       the branch the PR goes into (default main)
+#   DEVVM_HOST, DEVVM_HOST_KEY ('TYPE BASE64'), DEVVM_SSH_KEY (secret): for drift
 #   PULUMI_STACK   default devvm; preview and deploy run only when PULUMI_CONFIG_PASSPHRASE
 #                  (or PULUMI_ACCESS_TOKEN) is set
 # The script never prints a secret: it refuses to run traced (bash -x), and the token reaches
@@ -95,6 +98,23 @@ cmd_pr() (
   fi
 )
 
+# drift: read the host's report over SSH (a subshell: the key file goes whatever happens).
+cmd_drift() (
+  need DEVVM_HOST DEVVM_HOST_KEY DEVVM_SSH_KEY
+  local dir
+  dir="$(mktemp -d)"
+  trap 'rm -rf "$dir"' EXIT
+  chmod 700 "$dir"
+  printf '%s\n' "$DEVVM_SSH_KEY" >"$dir/key"
+  chmod 600 "$dir/key"
+  printf '%s %s\n' "$DEVVM_HOST" "$DEVVM_HOST_KEY" >"$dir/known_hosts"
+  ssh -i "$dir/key" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$dir/known_hosts" \
+    "root@$DEVVM_HOST" /usr/local/lib/workstation/bin/workstation status --json >"$dir/report.json" ||
+    die "could not read the devvm's status report"
+  cd "$repo_root"
+  roster drift "$dir/report.json" roster.yaml
+)
+
 cmd_deploy() {
   cd "$repo_root"
   has_pulumi_credentials || die "deploy needs the Pulumi credentials from the forge's secret store"
@@ -105,10 +125,11 @@ cmd_deploy() {
 case "${1:-}" in
   pr) cmd_pr ;;
   deploy) cmd_deploy ;;
+  drift) cmd_drift ;;
   comment)
     (($# == 2)) || die "usage: scripts/ci.sh comment FILE"
     [[ -f "$2" ]] || die "$2: no such file"
     cmd_comment "$2"
     ;;
-  *) die "usage: scripts/ci.sh pr | deploy | comment FILE" ;;
+  *) die "usage: scripts/ci.sh pr | deploy | drift | comment FILE" ;;
 esac

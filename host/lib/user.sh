@@ -336,6 +336,61 @@ cmd_user_status() {
   fi
 }
 
+# --- status: every managed person, for drift ------------------------------------
+
+# listeners: "PORT UID" for every TCP socket listening on this machine (from
+# /proc/net/tcp and tcp6: no ss needed), once each.
+listeners() {
+  local hex uid
+  awk 'FNR > 1 && $4 == "0A" { split($2, a, ":"); print a[2], $8 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+    while read -r hex uid; do printf '%d %s\n' "$((16#$hex))" "$uid"; done | sort -u
+}
+
+# person_json USER LISTENERS: user_status_json plus what the drift check compares
+# with the roster: the port files, who listens on those ports, and the maps' entries.
+person_json() {
+  local user="$1" listening="$2" t3="" pw="" f ttyd="" dispatch="null" uidmap
+  f="$(user_path "$WS_T3_ENV_FILE" "$user")"
+  [[ ! -f "$f" ]] || t3="$(sed -n 's/^T3_PORT=//p' "$f")"
+  f="$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")"
+  [[ ! -f "$f" ]] || pw="$(sed -n 's/^PLAYWRIGHT_PORT=//p' "$f")"
+  ttyd="$(awk -v u="$user" '$2 == u { print $1; exit }' /etc/ttyd-user-map 2>/dev/null || true)"
+  [[ ! -f /etc/t3-serve/dispatch.json ]] ||
+    dispatch="$(jq -c --arg u "$user" '[to_entries[] | select(.value.os_user == $u) | {authentik: .key, port: .value.port}][0]' /etc/t3-serve/dispatch.json 2>/dev/null || echo null)"
+  # uid -> name for the listeners, so the report says who listens.
+  uidmap="$(getent passwd | awk -F: '{ print $3 " " $1 }')"
+  user_status_json "$user" | jq -c --arg t3 "$t3" --arg pw "$pw" --arg ttyd "$ttyd" --argjson dispatch "$dispatch" \
+    --arg listening "$listening" --arg uidmap "$uidmap" '
+    ($uidmap | split("\n") | map(select(length > 0) | split(" ") | {key: .[0], value: .[1]}) | from_entries) as $names |
+    ($listening | split("\n") | map(select(length > 0) | split(" "))) as $l |
+    def owner($p): [$l[] | select(.[0] == $p) | ($names[.[1]] // .[1])] | unique;
+    . + {ports: {t3: (if $t3 == "" then null else ($t3 | tonumber) end), playwright: (if $pw == "" then null else ($pw | tonumber) end)},
+         listening: {t3: (if $t3 == "" then [] else owner($t3) end), playwright: (if $pw == "" then [] else owner($pw) end)},
+         maps: {ttyd: (if $ttyd == "" then null else $ttyd end), dispatch: $dispatch}}'
+}
+
+# workstation status [--json]: every account carrying the marker group.
+cmd_status() {
+  local json=0
+  while (($#)); do
+    case "$1" in
+      --json) json=1; shift ;;
+      *) die_usage "unknown argument $(describe "$1") (usage: workstation status [--json])" ;;
+    esac
+  done
+  require_root
+  load_site || true
+  local listening user report
+  listening="$(listeners)"
+  report="$(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' '\n' | sed '/^$/d' | LC_ALL=C sort -u |
+    while IFS= read -r user; do person_json "$user" "$listening"; done | jq -s -c '{people: .}')"
+  if ((json)); then
+    printf '%s\n' "$report"
+  else
+    jq -r '.people[] | "\(.user): \(.state), tier \(.tier // "-"), ports \(.ports.t3 // "-")/\(.ports.playwright // "-")"' <<<"$report"
+  fi
+}
+
 # cut_json USER: the probes that show a cut holds, as one JSON object:
 # password and SSH key login (an expired account is refused by PAM's account
 # phase whatever the credential; a locked password refuses a password too),

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -141,6 +142,64 @@ public sealed class DriftTests(SandboxFixture box)
         }
         finally
         {
+            await box.MustAsync(HostWorld.SiteCommand());
+        }
+    }
+
+    /// <summary>
+    /// The host's report (`workstation status --json`) against the roster (`roster drift`): a
+    /// unit disabled by hand, a group added and a map edited each show as one fact, expected
+    /// against actual; before them, the person has none.
+    /// </summary>
+    [Fact]
+    public async Task Drift_against_the_roster_shows_a_disabled_unit_an_extra_group_and_an_edited_map()
+    {
+        await HostWorld.ReadyAsync(box);
+        var dri = new TestUser("dri", 2198, 4198, 4298);
+        var roster = new DerivedRoster(RosterSettings.Default, [new Member.Active(dri.Derived())]);
+        await box.MustAsync(HostWorld.SiteCommand(t3Command: FirewallTests.FakeT3));
+        try
+        {
+            await box.MustAsync(dri.Apply(), stdin: dri.TokenStdin);
+            await box.MustAsync("systemctl restart t3-serve@dri.service"); // a running t3 keeps the command it started with
+            await box.MustAsync(HostCommands.Maps([dri.Derived()]));
+
+            async Task<List<string>> DriftOfDri()
+            {
+                var report = await box.MustAsync(HostCommands.Manual.StatusAll);
+                using var doc = JsonDocument.Parse(report.Stdout);
+                return Workstation.Roster.Drift.Check(roster, doc.RootElement).Where(i => i.OsUser == "dri").Select(i => i.ToString()).ToList();
+            }
+
+            // Both servers take a moment to listen.
+            var clean = await DriftOfDri();
+            for (var i = 0; i < 100 && clean.Count > 0; i++)
+            {
+                await Task.Delay(200);
+                clean = await DriftOfDri();
+            }
+            Assert.True(clean.Count == 0, string.Join("\n", clean));
+
+            await box.ScriptAsync("""
+                set -euo pipefail
+                systemctl disable --quiet t3-serve@dri.service
+                getent group ws-drift-extra >/dev/null || groupadd ws-drift-extra
+                gpasswd -a dri ws-drift-extra >/dev/null
+                sed -i 's/^dri\.a dri$/someone.else dri/' /etc/ttyd-user-map
+                """);
+            Assert.Equal(
+            [
+                "dri: group ws-drift-extra: expected not a member; actual member",
+                "dri: unit t3-serve@dri.service: expected enabled, active; actual disabled, active",
+                "dri: ttyd-user-map entry: expected dri.a; actual someone.else",
+            ], await DriftOfDri());
+        }
+        finally
+        {
+            await box.ScriptAsync("""
+                systemctl enable --quiet t3-serve@dri.service || true
+                gpasswd -d dri ws-drift-extra >/dev/null 2>&1 || true
+                """);
             await box.MustAsync(HostWorld.SiteCommand());
         }
     }

@@ -15,7 +15,7 @@ public sealed class FirewallTests(SandboxFixture box)
     private static readonly TestUser Cal = new("cal", 2143, 4143, 4243);
     private const string Edge = "t3-edge";
 
-    private const string FakeT3 =
+    internal const string FakeT3 =
         "node -e 'require(\"http\").createServer((q, r) => r.end(\"t3 of \" + process.env.USER + \"\\n\")).listen(+process.env.T3_PORT, \"127.0.0.1\")'";
 
     /// <summary>

@@ -1,0 +1,90 @@
+using System.Text.Json;
+
+namespace Workstation.Roster;
+
+/// <summary>One fact where the host is not what the roster says: the expected value and the actual one.</summary>
+public sealed record DriftItem(string OsUser, string Fact, string Expected, string Actual)
+{
+    public override string ToString() => $"{OsUser}: {Fact}: expected {Expected}; actual {Actual}";
+}
+
+/// <summary>
+/// `roster drift REPORT [ROSTER]`: the host's own report (`workstation status --json`) against
+/// what the roster implies, fact by fact. pulumi-command can't read the host back, so this is
+/// how a unit disabled by hand, a group added or a map edited becomes visible.
+/// </summary>
+public static class Drift
+{
+    public static IReadOnlyList<DriftItem> Check(DerivedRoster roster, JsonElement report)
+    {
+        var people = report.GetProperty("people").EnumerateArray().ToDictionary(p => p.GetProperty("user").GetString()!, StringComparer.Ordinal);
+        var items = new List<DriftItem>();
+        foreach (var m in roster.Members)
+        {
+            people.TryGetValue(m.OsUser, out var p);
+            var state = p.ValueKind == JsonValueKind.Object ? Str(p, "state") ?? "unknown" : "absent or unmanaged";
+            switch (m)
+            {
+                case Member.Active { User: var u }:
+                    if (state != "active")
+                    {
+                        items.Add(new(u.OsUser, "account", "managed, active", state));
+                        continue;
+                    }
+                    items.AddRange(ActiveDrift(u, p));
+                    break;
+                case Member.Retired { Tombstone: var t }:
+                    var want = t.Purge ? "absent or unmanaged" : "suspended";
+                    if (state != want && !(t.Purge && state == "suspended")) items.Add(new(t.OsUser, "account", want, state));
+                    break;
+            }
+        }
+        foreach (var name in people.Keys.Where(n => roster.Members.All(m => m.OsUser != n)).Order(StringComparer.Ordinal))
+            items.Add(new(name, "account", "not in the roster (a managed account nobody names)", $"managed, {Str(people[name], "state")}"));
+        return items;
+    }
+
+    private static IEnumerable<DriftItem> ActiveDrift(DerivedUser u, JsonElement p)
+    {
+        var n = u.OsUser;
+        var tier = Str(p, "tier") ?? "none";
+        if (tier != u.Tier.ToYaml()) yield return new(n, "tier", u.Tier.ToYaml(), tier);
+
+        var expected = u.TierGroups.Append(u.MarkerGroup).Append(n).ToHashSet(StringComparer.Ordinal);
+        var actual = p.GetProperty("groups").EnumerateArray().Select(g => g.GetString()!).ToHashSet(StringComparer.Ordinal);
+        foreach (var g in expected.Except(actual).Order(StringComparer.Ordinal)) yield return new(n, $"group {g}", "member", "not a member");
+        foreach (var g in actual.Except(expected).Order(StringComparer.Ordinal)) yield return new(n, $"group {g}", "not a member", "member");
+
+        var units = p.GetProperty("units").EnumerateArray().ToDictionary(x => Str(x, "unit")!, StringComparer.Ordinal);
+        foreach (var unit in u.Services)
+        {
+            var have = units.TryGetValue(unit, out var x) ? $"{Str(x, "enabled")}, {Str(x, "active")}" : "missing";
+            if (have != "enabled, active") yield return new(n, $"unit {unit}", "enabled, active", have);
+        }
+
+        foreach (var (name, port) in new[] { ("t3", u.Ports.T3), ("playwright", u.Ports.Playwright) })
+        {
+            var file = p.GetProperty("ports").GetProperty(name);
+            var have = file.ValueKind == JsonValueKind.Number ? file.GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture) : "none";
+            if (have != port.ToString(System.Globalization.CultureInfo.InvariantCulture)) yield return new(n, $"{name} port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), have);
+            var owners = p.GetProperty("listening").GetProperty(name).EnumerateArray().Select(o => o.GetString()!).ToList();
+            var who = owners.Count == 0 ? "nobody" : string.Join(", ", owners);
+            if (who != n) yield return new(n, $"listening on the {name} port {port}", n, who);
+        }
+
+        var maps = p.GetProperty("maps");
+        var ttyd = Str(maps, "ttyd") ?? "no entry";
+        if (ttyd != u.AuthentikUser) yield return new(n, "ttyd-user-map entry", u.AuthentikUser, ttyd);
+        var d = maps.GetProperty("dispatch");
+        var dispatch = d.ValueKind == JsonValueKind.Object ? $"{Str(d, "authentik")} → port {d.GetProperty("port").GetInt32()}" : "no entry";
+        var want = $"{u.AuthentikUser} → port {u.Ports.T3}";
+        if (dispatch != want) yield return new(n, "dispatch.json entry", want, dispatch);
+
+        // What the host itself flags (privileged groups beyond the tier, a home others can enter).
+        foreach (var x in p.GetProperty("drift").EnumerateArray())
+            yield return new(n, $"host: {Str(x, "kind")} {Str(x, "value")}", "none", Str(x, "detail") ?? "");
+    }
+
+    private static string? Str(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}

@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+
+namespace Workstation.Roster.Tests;
+
+/// <summary>`roster drift`: the host's report against the roster, one line per fact that differs.</summary>
+public class DriftTests
+{
+    /// <summary>The report a host in step with the golden roster gives (the shape `workstation status --json` prints).</summary>
+    private static JsonObject InStep()
+    {
+        var roster = Derivation.Derive(RosterLoader.LoadFile(TestFiles.GoldenRoster).ModelOrThrow());
+        var people = new JsonArray();
+        foreach (var u in roster.Users)
+        {
+            people.Add(new JsonObject
+            {
+                ["user"] = u.OsUser,
+                ["state"] = "active",
+                ["tier"] = u.Tier.ToYaml(),
+                ["groups"] = new JsonArray(u.TierGroups.Append("workstation").Append(u.OsUser).Select(g => (JsonNode)g).ToArray()),
+                ["units"] = new JsonArray(u.Services.Select(s => (JsonNode)new JsonObject { ["unit"] = s, ["enabled"] = "enabled", ["active"] = "active" }).ToArray()),
+                ["ports"] = new JsonObject { ["t3"] = u.Ports.T3, ["playwright"] = u.Ports.Playwright },
+                ["listening"] = new JsonObject { ["t3"] = new JsonArray(u.OsUser), ["playwright"] = new JsonArray(u.OsUser) },
+                ["maps"] = new JsonObject { ["ttyd"] = u.AuthentikUser, ["dispatch"] = new JsonObject { ["authentik"] = u.AuthentikUser, ["port"] = u.Ports.T3 } },
+                ["drift"] = new JsonArray(),
+            });
+        }
+        people.Add(new JsonObject { ["user"] = "carol", ["state"] = "suspended" });
+        return new JsonObject { ["people"] = people };
+    }
+
+    private static (int Code, string Out) Run(JsonObject report)
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, report.ToJsonString());
+            var stdout = new StringWriter();
+            var code = Cli.Run(["drift", file, TestFiles.GoldenRoster], stdout, new StringWriter());
+            return (code, stdout.ToString());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void A_host_in_step_with_the_roster_has_no_drift()
+    {
+        Assert.Equal((0, "no drift\n"), Run(InStep()));
+    }
+
+    [Fact]
+    public void Each_drifted_fact_is_one_line_with_expected_and_actual_and_the_exit_is_1()
+    {
+        var report = InStep();
+        var people = report["people"]!.AsArray();
+        JsonObject Person(string name) => people.Select(p => p!.AsObject()).Single(p => (string)p["user"]! == name);
+        Person("alice")["units"]![2]!["enabled"] = "disabled";
+        Person("bob")["groups"]!.AsArray().Add("docker");
+        Person("wiz")["maps"]!["ttyd"] = "someone.else";
+        Person("alice")["listening"]!["playwright"] = new JsonArray("bob");
+        Person("carol")["state"] = "active";
+        people.Add(new JsonObject { ["user"] = "mallory", ["state"] = "active" });
+
+        var (code, output) = Run(report);
+        Assert.Equal(1, code);
+        Assert.Equal(string.Join('\n',
+            "alice: unit t3-serve@alice.service: expected enabled, active; actual disabled, active",
+            "alice: listening on the playwright port 8932: expected alice; actual bob",
+            "bob: group docker: expected not a member; actual member",
+            "carol: account: expected suspended; actual active",
+            "wiz: ttyd-user-map entry: expected wiz.admin; actual someone.else",
+            "mallory: account: expected not in the roster (a managed account nobody names); actual managed, active",
+            "6 drift(s)") + "\n", output);
+    }
+
+    [Fact]
+    public void A_report_that_is_not_json_is_a_clear_error()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "workstation: error: something");
+            var stderr = new StringWriter();
+            Assert.Equal(2, Cli.Run(["drift", file, TestFiles.GoldenRoster], new StringWriter(), stderr));
+            Assert.Contains("not a `workstation status --json` report", stderr.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
