@@ -248,6 +248,7 @@ public sealed class SafetyTests(SandboxFixture box)
         list.Add(HostCommands.Cli + " backup apply --repository /srv/x --keep-daily 0 --keep-weekly 0 --keep-monthly 0 --password-stdin");
         list.Add(HostCommands.Cli + " backup apply --repository /srv/x" + Keep + " --on-calendar " + HostileCli.Quote("daily;touch /pwned") + " --password-stdin");
         list.Add(HostCommands.Cli + " backup run extra");
+        list.Add(HostCommands.Manual.StatusAll + " extra");
         list.Add(HostCommands.Manual.BackupRestore("$(touch /pwned)", "/srv/x"));
         list.Add(HostCommands.Manual.BackupRestore("hostile", "/home/x"));
         list.Add(HostCommands.Manual.BackupRestore("hostile", "/srv/x", "latest;touch /pwned"));
