@@ -31,6 +31,7 @@ public static class Offboarding
             $"{parent}kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::{K8sRbac.PowerUserResourceName(osUser)}",
             $"{parent}kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::{osUser}-k8s-*-admin",
             $"{parent}vault:index/policy:Policy::{osUser}-vault-policy",
+            $"{parent}vault:identity/entityPolicies:EntityPolicies::{osUser}-vault-policies",
             $"{parent}vault:identity/entity:Entity::{osUser}-vault-entity",
         ];
     }

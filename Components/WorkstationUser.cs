@@ -63,6 +63,12 @@ public sealed class WorkstationUser : ComponentResource
     /// <summary>Null once purged.</summary>
     public Entity? VaultEntity { get; }
 
+    /// <summary>
+    /// Attaches this program's policy to the entity, and only it (non-exclusive), so policies
+    /// attached outside this program (an adopted entity, the admin's) are never stripped. Null when retired.
+    /// </summary>
+    public EntityPolicies? VaultEntityPolicies { get; }
+
     /// <summary>`user purge` (create only), for a tombstone with `purge: true`; otherwise null.</summary>
     public Command? PurgeStep { get; }
 
@@ -109,6 +115,12 @@ public sealed class WorkstationUser : ComponentResource
                     // Created before the first login, so the login's alias lands on this entity and its policy.
                     // The policy name is a constant (readable in a preview); DependsOn orders it after the policy.
                     VaultEntity = AddEntity(v.Entity, access, VaultPolicy);
+                    VaultEntityPolicies = new EntityPolicies($"{u.OsUser}-vault-policies", new EntityPoliciesArgs
+                    {
+                        EntityId = VaultEntity.Id,
+                        Policies = v.Entity.Policies.ToArray(),
+                        Exclusive = false,
+                    }, new CustomResourceOptions { Parent = this, Provider = access.Vault, DependsOn = { VaultPolicy } });
                     VaultAlias = AddAlias(v.Alias, access);
                 }
                 (Ports, Services, Tier, State) = Register(u.Ports, u.Services, u.Tier.ToYaml(), args.Member.State);
@@ -236,7 +248,11 @@ public sealed class WorkstationUser : ComponentResource
         return (bindings, reads, Output.All(verified));
     }
 
-    /// <summary>The entity, `<os_user>-vault-entity` in either state: retiring flips Disabled and empties Policies in place.</summary>
+    /// <summary>
+    /// The entity, `<os_user>-vault-entity` in either state: retiring flips Disabled in place (and
+    /// deleting `<os_user>-vault-policies` detaches our policy). Its policies are external: this
+    /// resource never reads or writes them, so an entity adopted with policies of its own keeps them.
+    /// </summary>
     private Entity AddEntity(VaultEntitySpec spec, AccessLayer access, Resource? after)
     {
         var options = new CustomResourceOptions { Parent = this, Provider = access.Vault };
@@ -245,8 +261,7 @@ public sealed class WorkstationUser : ComponentResource
         {
             Name = spec.Name,
             Metadata = new Dictionary<string, string>(spec.Metadata),
-            Policies = spec.Policies.ToArray(),
-            ExternalPolicies = false,
+            ExternalPolicies = true,
             Disabled = spec.Disabled,
         }, options);
     }

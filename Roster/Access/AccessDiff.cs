@@ -123,7 +123,7 @@ public static class AccessDiffs
             return facts;
         }
         facts.Add(new(DiffLayer.Host, $"account {t.OsUser}{uid}: cut (locked and expired, home kept)"));
-        facts.Add(new(DiffLayer.Vault, $"entity {t.OsUser}: disabled, no policies"));
+        facts.Add(new(DiffLayer.Vault, $"entity {t.OsUser}: disabled, policy {VaultAccess.PolicyName(t.OsUser)} detached"));
         if (t.AuthentikUser is { } login)
             facts.Add(new(DiffLayer.Vault, $"login {login} maps to the disabled entity {t.OsUser} (refused)"));
         return facts;

@@ -98,7 +98,7 @@ public static class MultiTenancyDoc
         Line("| host | the host steps are deleted: `user services stop` (units off, ports out of the firewall), then `user suspend` (account locked and expired, processes ended); home kept; the roster keeps the uid and ports reserved | the same, but the uid and ports are no longer reserved |");
         Line("| cluster | the user's ClusterRoleBinding or RoleBindings are deleted; an `external_bindings` one is another stack's to remove | the same |");
         Line($"| Vault policy | `{VaultAccess.PolicyName("<user>")}` is deleted | the same |");
-        Line("| Vault entity | kept, updated in place: `disabled: true`, no policies; Vault refuses its logins and tokens | deleted |");
+        Line($"| Vault entity | kept, updated in place: `disabled: true`, and `{VaultAccess.PolicyName("<user>")}` detached (only it: a policy attached outside Workstation stays); Vault refuses its logins and tokens | deleted |");
         Line("| Vault alias | kept when the tombstone has `authentik_user` (a later OIDC login maps to the disabled entity and is refused); otherwise deleted | deleted |");
         Line($"| edge | `<authentik_user>` is dropped from `{AuthentikAccess.GroupName}`, so the edge stops letting them in | the same |");
         Line();

@@ -172,7 +172,7 @@ public class ConfigErrorTests
         File.Copy(Repo.Golden("roster.yaml"), System.IO.Path.Combine(dir.Path, "roster.yaml"));
 
         var run = await Harness.RunAsync(() => WorkstationProgram.Run(Fixture.Config(), dir.Path));
-        Assert.Equal(39, run.Registrations.Count);
+        Assert.Equal(42, run.Registrations.Count);
         Assert.Equal(Fixture.Bundle.Sha256, (await Harness.ResolveAsync(run.Outputs["hostContentSha256"]))!);
     }
 }

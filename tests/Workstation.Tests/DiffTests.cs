@@ -27,7 +27,7 @@ public class DiffTests
     {
         var first = await RunAsync(Fixture.RosterText);
         var second = await RunAsync(Fixture.RosterText);
-        Assert.Equal(39, first.Registrations.Count);
+        Assert.Equal(42, first.Registrations.Count);
         Assert.Equal(first.Canonical, second.Canonical);
     }
 
@@ -50,6 +50,7 @@ public class DiffTests
                 $"{Types.RoleBinding}::bob-k8s-team-b-admin",
                 $"{Types.VaultEntity}::bob-vault-entity",
                 $"{Types.VaultAlias}::bob-vault-alias",
+                $"{Types.VaultEntityPolicies}::bob-vault-policies",
                 $"{Types.VaultPolicy}::bob-vault-policy",
                 $"{Types.WorkstationUserType}::bob",
             ],
@@ -71,8 +72,8 @@ public class DiffTests
         // The new user goes first in the file: position must not matter either.
         var after = await RunAsync(Fixture.GeneratedRoster(101, order: Enumerable.Range(0, 100).Prepend(100)));
 
-        // Per person: component, three host steps, Vault entity, alias and policy, one binding (none for the admin).
-        Assert.Equal(8 * 101 - 1 + 14, before.Registrations.Count);
+        // Per person: component, three host steps, Vault entity, alias, policy and its attachment, one binding (none for the admin).
+        Assert.Equal(9 * 101 - 1 + 14, before.Registrations.Count);
         Assert.Equal(
             [
                 Types.T3UsersGroupKey, // the one shared change outside the host: u100's pk joins the member list
@@ -83,6 +84,7 @@ public class DiffTests
                 $"{Types.ClusterRoleBinding}::u100-k8s-power-user-readonly",
                 $"{Types.VaultEntity}::u100-vault-entity",
                 $"{Types.VaultAlias}::u100-vault-alias",
+                $"{Types.VaultEntityPolicies}::u100-vault-policies",
                 $"{Types.VaultPolicy}::u100-vault-policy",
                 $"{Types.WorkstationUserType}::u100",
             ],

@@ -33,7 +33,8 @@ public class LifecycleTests
         $"{Types.Command}::bob-services", // deleted: `user services stop`
         $"{Types.Command}::workstation-maps",
         $"{Types.RoleBinding}::bob-k8s-team-b-admin",
-        $"{Types.VaultEntity}::bob-vault-entity", // updated in place: disabled, no policies
+        $"{Types.VaultEntity}::bob-vault-entity", // updated in place: disabled
+        $"{Types.VaultEntityPolicies}::bob-vault-policies", // deleted: our policy detached, any other kept
         $"{Types.VaultPolicy}::bob-vault-policy",
     ];
 
@@ -60,7 +61,7 @@ public class LifecycleTests
         Assert.Equal(RetireChanges, DiffTests.Changed(active, retired));
         Assert.Equal([$"{Types.VaultEntity}::bob-vault-entity", $"{Types.VaultAlias}::bob-vault-alias", $"{WorkstationUser.Type}::bob"], KeysOf(retired, "bob"));
         Assert.Equal(
-            """{"disabled":true,"externalPolicies":false,"metadata":{"authentik_user":"bob.b","managed-by":"workstation","os_user":"bob"},"name":"bob","policies":[]}""",
+            """{"disabled":true,"externalPolicies":true,"metadata":{"authentik_user":"bob.b","managed-by":"workstation","os_user":"bob"},"name":"bob"}""",
             retired.Named(Types.VaultEntity, "bob-vault-entity").Canonical);
         // The alias is unchanged, so a later OIDC login still maps to the (now disabled) entity.
         Assert.Equal(active.Named(Types.VaultAlias, "bob-vault-alias").Canonical, retired.Named(Types.VaultAlias, "bob-vault-alias").Canonical);
@@ -134,6 +135,7 @@ public class LifecycleTests
             P + "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::bob-k8s-power-user-readonly' " +
             P + "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::bob-k8s-*-admin' " +
             P + "vault:index/policy:Policy::bob-vault-policy' " +
+            P + "vault:identity/entityPolicies:EntityPolicies::bob-vault-policies' " +
             P + "vault:identity/entity:Entity::bob-vault-entity' " +
             P + "command:remote:Command::carol-services' ",
             e.ToString(), StringComparison.Ordinal);
@@ -203,7 +205,7 @@ public class LifecycleTests
         Assert.Equal(RetireChanges.Append($"{Types.VaultAlias}::bob-vault-alias").Order(StringComparer.Ordinal), DiffTests.Changed(active, retired));
         Assert.Equal([$"{Types.VaultEntity}::bob-vault-entity", $"{WorkstationUser.Type}::bob"], KeysOf(retired, "bob"));
         Assert.Equal(
-            """{"disabled":true,"externalPolicies":false,"metadata":{"managed-by":"workstation","os_user":"bob"},"name":"bob","policies":[]}""",
+            """{"disabled":true,"externalPolicies":true,"metadata":{"managed-by":"workstation","os_user":"bob"},"name":"bob"}""",
             retired.Named(Types.VaultEntity, "bob-vault-entity").Canonical);
     }
 

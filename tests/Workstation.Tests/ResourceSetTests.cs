@@ -50,6 +50,9 @@ public class ResourceSetTests
             $"{Types.VaultAlias}::alice-vault-alias",
             $"{Types.VaultAlias}::bob-vault-alias",
             $"{Types.VaultAlias}::wiz-vault-alias",
+            $"{Types.VaultEntityPolicies}::alice-vault-policies",
+            $"{Types.VaultEntityPolicies}::bob-vault-policies",
+            $"{Types.VaultEntityPolicies}::wiz-vault-policies",
             $"{Types.VaultPolicy}::alice-vault-policy",
             $"{Types.VaultPolicy}::bob-vault-policy",
             $"{Types.VaultPolicy}::wiz-vault-policy",
@@ -85,6 +88,7 @@ public class ResourceSetTests
             .. bindings,
             $"{Types.VaultEntity}::{user}-vault-entity",
             $"{Types.VaultAlias}::{user}-vault-alias",
+            $"{Types.VaultEntityPolicies}::{user}-vault-policies",
             $"{Types.VaultPolicy}::{user}-vault-policy",
             $"{WorkstationUser.Type}::{user}",
         ];

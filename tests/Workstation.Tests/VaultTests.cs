@@ -21,8 +21,12 @@ public class VaultTests
     {
         var run = await RunAsync();
         Assert.Equal(
-            $$"""{"disabled":false,"externalPolicies":false,"metadata":{"authentik_user":"{{authentikUser}}","managed-by":"workstation","os_user":"{{user}}"},"name":"{{user}}","policies":["workstation-{{user}}"]}""",
+            $$"""{"disabled":false,"externalPolicies":true,"metadata":{"authentik_user":"{{authentikUser}}","managed-by":"workstation","os_user":"{{user}}"},"name":"{{user}}"}""",
             run.Named(Types.VaultEntity, $"{user}-vault-entity").Canonical);
+        // Our policy is attached on its own, non-exclusively: policies attached outside this program stay.
+        Assert.Equal(
+            $$"""{"entityId":"{{user}}-vault-entity-id","exclusive":false,"policies":["workstation-{{user}}"]}""",
+            run.Named(Types.VaultEntityPolicies, $"{user}-vault-policies").Canonical);
         Assert.Equal(
             $$"""{"canonicalId":"{{user}}-vault-entity-id","mountAccessor":"{{MockWorld.OidcAccessor}}","name":"{{authentikUser}}"}""",
             run.Named(Types.VaultAlias, $"{user}-vault-alias").Canonical);
@@ -30,6 +34,39 @@ public class VaultTests
         var policy = run.Named(Types.VaultPolicy, $"{user}-vault-policy");
         Assert.Equal($"workstation-{user}", policy.Str("name"));
         Assert.Equal(VaultAccess.PolicyJson(VaultAccess.Grants(user, VaultOptions.Default)), policy.Str("policy"));
+    }
+
+    /// <summary>
+    /// An entity that already exists (the admin's, or anyone who logged in before) and is brought
+    /// under this program by import keeps the policies attached to it outside the program: the
+    /// entity resource leaves policies to others (externalPolicies, and no policies input at all),
+    /// and ours is attached by a non-exclusive attachment that lists only ours, in every state;
+    /// retiring and deleting remove only that attachment. (No Vault server runs here: this pins the
+    /// inputs whose semantics the provider documents.)
+    /// </summary>
+    [Fact]
+    public async Task An_adopted_entitys_foreign_policies_survive_every_state()
+    {
+        var active = await RunAsync();
+        var retired = await Harness.RunAsync(() => WorkstationStack.Build(
+            Fixture.Roster(RosterEdit.Golden().Retire("bob").Text()), Fixture.Settings(), Fixture.Bundle).Outputs);
+        foreach (var run in new[] { active, retired })
+        {
+            foreach (var entity in run.Registrations.Where(r => r.Type == Types.VaultEntity))
+            {
+                Assert.Equal("True", entity.Inputs["externalPolicies"]?.ToString(), ignoreCase: true);
+                Assert.False(entity.Inputs.ContainsKey("policies"), $"{entity.Name} sets policies: {entity.Canonical}");
+            }
+            foreach (var attachment in run.Registrations.Where(r => r.Type == Types.VaultEntityPolicies))
+            {
+                Assert.Equal("False", attachment.Inputs["exclusive"]?.ToString(), ignoreCase: true);
+                var user = attachment.Name[..^"-vault-policies".Length];
+                Assert.Equal([$"workstation-{user}"], ((System.Collections.IEnumerable)attachment.Inputs["policies"]).Cast<object>().Select(o => o.ToString()));
+            }
+        }
+        // Retiring bob: his entity is disabled and his attachment goes; no other policy input appears anywhere.
+        Assert.DoesNotContain(retired.Registrations, r => r.Name == "bob-vault-policies");
+        Assert.Contains(active.Registrations, r => r.Name == "bob-vault-policies");
     }
 
     [Fact]
@@ -80,7 +117,7 @@ public class VaultTests
     {
         var run = await RunAsync();
         var objects = run.Registrations.Where(r => r.Type.StartsWith("vault:", StringComparison.Ordinal)).ToList();
-        Assert.Equal(10, objects.Count); // 3 people x (entity, alias, policy) + retired carol's disabled entity
+        Assert.Equal(13, objects.Count); // 3 people x (entity, its policy attachment, alias, policy) + retired carol's disabled entity
         Assert.All(objects, r => Assert.StartsWith(
             $"urn:pulumi:devvm::workstation::pulumi:pulumi:Stack$pulumi:providers:vault::{AccessLayer.VaultProviderName}::", r.Provider, StringComparison.Ordinal));
         Assert.Equal("https://vault.example.test", run.Named(Types.VaultProvider, AccessLayer.VaultProviderName).Str("address"));

@@ -10,6 +10,7 @@ internal static class Types
     public const string VaultEntity = "vault:identity/entity:Entity";
     public const string VaultAlias = "vault:identity/entityAlias:EntityAlias";
     public const string VaultPolicy = "vault:index/policy:Policy";
+    public const string VaultEntityPolicies = "vault:identity/entityPolicies:EntityPolicies";
     public const string AuthentikGroup = "authentik:index/group:Group";
     public const string AuthentikPolicy = "authentik:index/policyExpression:PolicyExpression";
     public const string AuthentikBinding = "authentik:index/policyBinding:PolicyBinding";
