@@ -167,6 +167,18 @@ public static class HostCommands
         public static string BackupRestore(string osUser, string target, string? snapshot = null) =>
             $"{Cli} backup restore {Quote(osUser)} --target {Quote(target)}" + (snapshot is null ? "" : $" --snapshot {Quote(snapshot)}");
 
+        /// <summary>Day one on a hand-made devvm (read-only): every conflict with the roster's people, and what the first apply would touch.</summary>
+        public static string AdoptPlan(IEnumerable<DerivedUser> people)
+        {
+            var sb = new StringBuilder($"{Cli} adopt plan");
+            foreach (var u in people.OrderBy(u => u.OsUser, StringComparer.Ordinal))
+                sb.Append(CultureInfo.InvariantCulture, $" {u.OsUser}:{u.Ports.T3}:{u.Ports.Playwright}");
+            return sb.ToString();
+        }
+
+        /// <summary>Backs up a shared file Workstation did not write and hands it over to the next apply.</summary>
+        public static string AdoptRecord(string path) => $"{Cli} adopt record {Quote(path)}";
+
         /// <summary>Every managed person's facts (read-only), for `roster drift`.</summary>
         public const string StatusAll = Cli + " status --json";
 

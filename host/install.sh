@@ -43,6 +43,13 @@ install_file() {
 
 mode_of() { if [[ -x "$1" ]]; then echo 755; else echo 644; fi; }
 
+# Unit templates a hand-made setup left (another content, not ours): refused before anything is copied.
+shopt -s nullglob
+for u in "$SRC"/units/*; do
+  guard_shared_file "$UNIT_DIR/$(basename -- "$u")" "$u"
+done
+shopt -u nullglob
+
 step "tree"
 if [[ ! -d "$WS_ROOT" ]]; then
   mkdir -p -- "$WS_ROOT"
@@ -73,6 +80,7 @@ for u in "$SRC"/units/*; do
   if install_file "$u" "$UNIT_DIR/$(basename -- "$u")" 644; then
     units_changed=1
   fi
+  record_shared "$UNIT_DIR/$(basename -- "$u")"
 done
 if ((units_changed)); then
   if [[ -d /run/systemd/system ]]; then

@@ -14,6 +14,13 @@
 
 readonly WS_BASE="$WS_ROOT/base"
 
+# The shared files the base writes: "PATH NAME MODE" (adopt plan lists them too).
+readonly WS_BASE_SHARED=(
+  "/etc/claude-code/managed-settings.json managed-settings.json 0644"
+  "/etc/skel/.zshrc skel/zshrc 0644"
+  "/etc/skel/start-claude.sh skel/start-claude.sh 0755"
+)
+
 list_entries() { sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1"; }
 
 # base_inputs_sha256: the hash HostCommands.BaseInputsSha256 computes, over the
@@ -52,6 +59,12 @@ cmd_base_apply() {
   have="$(base_inputs_sha256)"
   [[ "$have" == "$inputs_sha256" ]] ||
     die_refused "the installed base inputs ($WS_ROOT:$WS_BASE_INPUTS) hash to $have, not $inputs_sha256: install this host/ first"
+  # The shared files first: a refusal comes before any package is installed.
+  local entry path name mode
+  for entry in "${WS_BASE_SHARED[@]}"; do
+    read -r path name mode <<<"$entry"
+    guard_shared "$path" "$(cat "$WS_BASE/$name")"$'\n'
+  done
 
   step "apt packages"
   local -a missing=()
@@ -98,12 +111,11 @@ cmd_base_apply() {
     fi
   fi
 
-  step "managed Claude settings"
+  step "managed Claude settings and /etc/skel"
   ensure_dir /etc/claude-code 0755
-  write_if_changed /etc/claude-code/managed-settings.json 0644 root:root "$(cat "$WS_BASE/managed-settings.json")"$'\n'
-
-  step "/etc/skel"
-  write_if_changed /etc/skel/.zshrc 0644 root:root "$(cat "$WS_BASE/skel/zshrc")"$'\n'
-  write_if_changed /etc/skel/start-claude.sh 0755 root:root "$(cat "$WS_BASE/skel/start-claude.sh")"$'\n'
+  for entry in "${WS_BASE_SHARED[@]}"; do
+    read -r path name mode <<<"$entry"
+    write_shared "$path" "$mode" root:root "$(cat "$WS_BASE/$name")"$'\n'
+  done
   log "base apply: done"
 }

@@ -162,6 +162,71 @@ remove_file() {
   changed "removed $1"
 }
 
+# --- shared files: never overwrite what Workstation did not write ------------------
+#
+# Files outside any home that a hand-made setup may already have (unit templates,
+# the maps, the managed Claude settings, /etc/skel files) are written only when
+# absent, already ours, or already holding exactly the new bytes. "Ours" is the
+# ledger WS_OWNED: the sha256 of what we last wrote to each path. Anything else is
+# refused (exit 3, nothing touched) until `workstation adopt record PATH` has
+# backed the file up and handed it over. `workstation adopt plan` lists them.
+readonly WS_OWNED="$WS_ETC/owned.sha256"
+
+# owned_sha PATH: the sha256 we last wrote to PATH, or nothing.
+owned_sha() {
+  [[ -f "$WS_OWNED" ]] || return 0
+  awk -v p="$1" '$2 == p { h = $1 } END { if (h != "") print h }' "$WS_OWNED"
+}
+
+# shared_state PATH CONTENT: absent | same | ours | foreign (CONTENT: what we would write).
+shared_state() {
+  local path="$1" have
+  [[ -e "$path" || -L "$path" ]] || { echo absent; return; }
+  [[ -f "$path" && ! -L "$path" ]] || { echo foreign; return; }
+  if file_equals "$path" "$2"; then echo same; return; fi
+  have="$(sha256sum -- "$path" | cut -d' ' -f1)"
+  if [[ "$have" == "$(owned_sha "$path")" ]]; then echo ours; else echo foreign; fi
+}
+
+# guard_shared PATH CONTENT: refuse, before anything is touched, to replace a file we did not write.
+guard_shared() {
+  [[ "$(shared_state "$1" "$2")" != foreign ]] ||
+    die_refused "$1 holds content Workstation did not write: 'workstation adopt plan' lists it;" \
+      "'workstation adopt record $1' backs it up and hands it over (or move it away)"
+}
+
+# guard_shared_file PATH SRC: the same check when the new content is the file SRC (unit templates).
+guard_shared_file() {
+  local path="$1" have
+  [[ -e "$path" || -L "$path" ]] || return 0
+  if [[ -f "$path" && ! -L "$path" ]]; then
+    cmp -s -- "$2" "$path" && return 0
+    have="$(sha256sum -- "$path" | cut -d' ' -f1)"
+    [[ "$have" != "$(owned_sha "$path")" ]] || return 0
+  fi
+  die_refused "$path holds content Workstation did not write: 'workstation adopt plan' lists it;" \
+    "'workstation adopt record $path' backs it up and hands it over (or move it away)"
+}
+
+# record_shared PATH: PATH's bytes are ours now. The ledger is rewritten atomically, quietly.
+record_shared() {
+  local path="$1" sha tmp
+  sha="$(sha256sum -- "$path" | cut -d' ' -f1)"
+  [[ "$(owned_sha "$path")" != "$sha" ]] || return 0
+  ensure_dir "$WS_ETC" 0755
+  tmp="$(mktemp "$WS_ETC/.owned.sha256.ws-tmp.XXXXXX")"
+  { [[ ! -f "$WS_OWNED" ]] || awk -v p="$path" '$2 != p' "$WS_OWNED"; printf '%s  %s\n' "$sha" "$path"; } >"$tmp"
+  chmod 0644 "$tmp"
+  mv -f -T -- "$tmp" "$WS_OWNED"
+}
+
+# write_shared PATH MODE OWNER:GROUP CONTENT: write_if_changed for a shared file.
+write_shared() {
+  guard_shared "$1" "$4"
+  write_if_changed "$@"
+  record_shared "$1"
+}
+
 # ensure_dir PATH MODE: create a root-owned directory when missing. Safe
 # against a parallel run creating it at the same moment (two users suspended
 # at once both create /etc/workstation/suspended).

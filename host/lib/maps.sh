@@ -42,8 +42,11 @@ cmd_maps_apply() {
       | {key: .[0], value: {os_user: .[1], port: (.[2] | tonumber)}}] | from_entries')"$'\n'
 
   lock maps
-  write_if_changed "$WS_TTYD_MAP" 0644 root:root "$ttyd"
+  # Both are checked before either is written: a refusal touches nothing.
+  guard_shared "$WS_TTYD_MAP" "$ttyd"
+  guard_shared "$WS_DISPATCH_JSON" "$json"
+  write_shared "$WS_TTYD_MAP" 0644 root:root "$ttyd"
   ensure_dir "$WS_DISPATCH_DIR" 0755
-  write_if_changed "$WS_DISPATCH_JSON" 0644 root:root "$json"
+  write_shared "$WS_DISPATCH_JSON" 0644 root:root "$json"
   log "maps apply: ${#lines[@]} user(s): done"
 }

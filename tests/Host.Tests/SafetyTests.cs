@@ -249,6 +249,12 @@ public sealed class SafetyTests(SandboxFixture box)
         list.Add(HostCommands.Cli + " backup apply --repository /srv/x" + Keep + " --on-calendar " + HostileCli.Quote("daily;touch /pwned") + " --password-stdin");
         list.Add(HostCommands.Cli + " backup run extra");
         list.Add(HostCommands.Manual.StatusAll + " extra");
+        list.Add(HostCommands.Cli + " adopt plan " + HostileCli.Quote("$(touch /pwned):4100:4200"));
+        list.Add(HostCommands.Cli + " adopt plan newb:4100");
+        list.Add(HostCommands.Cli + " adopt plan newb:80:4200");
+        list.Add(HostCommands.Manual.AdoptRecord("/etc/passwd"));
+        list.Add(HostCommands.Manual.AdoptRecord("/etc/systemd/system/../../passwd"));
+        list.Add(HostCommands.Cli + " adopt record");
         list.Add(HostCommands.Manual.BackupRestore("$(touch /pwned)", "/srv/x"));
         list.Add(HostCommands.Manual.BackupRestore("hostile", "/home/x"));
         list.Add(HostCommands.Manual.BackupRestore("hostile", "/srv/x", "latest;touch /pwned"));
