@@ -63,6 +63,8 @@ need_debs() {
 }
 
 say "Layer 1: roster engine"
+# The pipeline script's test runs scripts/ci.sh, which needs curl and jq.
+need_debs curl jq || status=1
 run_tests tests/Roster.Tests
 
 say "Layer 2: host scripts"
