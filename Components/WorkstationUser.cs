@@ -85,11 +85,11 @@ public sealed class WorkstationUser : ComponentResource
     [Output("services")]
     public Output<ImmutableArray<string>> Services { get; }
 
-    /// <summary>The roster tier, or `retired`.</summary>
+    /// <summary>The roster tier when active; otherwise the state (`retired` or `purged`).</summary>
     [Output("tier")]
     public Output<string> Tier { get; }
 
-    /// <summary><see cref="Member.State"/>: `active` or `retired`.</summary>
+    /// <summary><see cref="Member.State"/>: `active`, `retired` or `purged`.</summary>
     [Output("state")]
     public Output<string> State { get; }
 
