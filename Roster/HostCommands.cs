@@ -179,6 +179,17 @@ public static class HostCommands
         /// <summary>Backs up a shared file Workstation did not write and hands it over to the next apply.</summary>
         public static string AdoptRecord(string path) => $"{Cli} adopt record {Quote(path)}";
 
+        /// <summary>One pressure sample now (what workstation-pressure.timer runs), optionally elsewhere and with other thresholds.</summary>
+        public static string PressureSample(string? textfileDir = null, int? memoryWarn = null, int? ioWarn = null, int? diskFreeWarn = null)
+        {
+            var sb = new StringBuilder($"{Cli} pressure sample");
+            if (textfileDir is not null) sb.Append(" --textfile-dir ").Append(Quote(textfileDir));
+            if (memoryWarn is { } m) sb.Append(CultureInfo.InvariantCulture, $" --memory-warn {m}");
+            if (ioWarn is { } i) sb.Append(CultureInfo.InvariantCulture, $" --io-warn {i}");
+            if (diskFreeWarn is { } d) sb.Append(CultureInfo.InvariantCulture, $" --disk-free-warn {d}");
+            return sb.ToString();
+        }
+
         /// <summary>Every managed person's facts (read-only), for `roster drift`.</summary>
         public const string StatusAll = Cli + " status --json";
 

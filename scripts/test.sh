@@ -94,6 +94,8 @@ if [[ "${WORKSTATION_SKIP_HOST:-}" == 1 ]]; then
 elif [[ $(id -u) -ne 0 ]]; then
   echo "Host tests skipped: they boot a systemd-nspawn sandbox and need root (run: sudo scripts/test.sh)."
 else
+  # promtool (Debian's prometheus package) checks the pressure sample's metrics.
+  need_debs prometheus || status=1
   run_tests tests/Host.Tests
 fi
 

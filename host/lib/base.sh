@@ -117,5 +117,11 @@ cmd_base_apply() {
     read -r path name mode <<<"$entry"
     write_shared "$path" "$mode" root:root "$(cat "$WS_BASE/$name")"$'\n'
   done
+  step "pressure sampling"
+  if [[ "$(systemctl is-enabled workstation-pressure.timer 2>/dev/null || true)" != enabled ]] ||
+    ! systemctl is-active --quiet workstation-pressure.timer; then
+    systemctl enable --now --quiet workstation-pressure.timer
+    changed "enabled and started workstation-pressure.timer"
+  fi
   log "base apply: done"
 }

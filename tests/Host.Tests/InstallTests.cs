@@ -70,10 +70,11 @@ public sealed class InstallTests(SandboxFixture box)
 
         // %i (never %I) in every template.
         var units = Directory.GetFiles(Path.Combine(box.RepoRoot, "host", "units"));
-        Assert.Equal(7, units.Length);
+        Assert.Equal(9, units.Length);
         Assert.Contains(units, u => Path.GetFileName(u) == "workstation-firewall.service");
         Assert.Contains(units, u => Path.GetFileName(u) == "workstation-backup.service");
         Assert.Contains(units, u => Path.GetFileName(u) == "workstation-backup.timer");
+        Assert.Contains(units, u => Path.GetFileName(u) == "workstation-pressure.timer");
         Assert.All(units, u => Assert.DoesNotContain("%I", File.ReadAllText(u), StringComparison.Ordinal));
     }
 

@@ -249,6 +249,9 @@ public sealed class SafetyTests(SandboxFixture box)
         list.Add(HostCommands.Cli + " backup apply --repository /srv/x" + Keep + " --on-calendar " + HostileCli.Quote("daily;touch /pwned") + " --password-stdin");
         list.Add(HostCommands.Cli + " backup run extra");
         list.Add(HostCommands.Manual.StatusAll + " extra");
+        list.Add(HostCommands.Manual.PressureSample("relative/dir"));
+        list.Add(HostCommands.Manual.PressureSample(memoryWarn: 101));
+        list.Add(HostCommands.Cli + " pressure sample --io-warn " + HostileCli.Quote("5;touch /pwned"));
         list.Add(HostCommands.Cli + " adopt plan " + HostileCli.Quote("$(touch /pwned):4100:4200"));
         list.Add(HostCommands.Cli + " adopt plan newb:4100");
         list.Add(HostCommands.Cli + " adopt plan newb:80:4200");

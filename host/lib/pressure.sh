@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# pressure.sh — `pressure sample`: what workstation-pressure.timer runs. One
+# sample of the machine's pressure, written whole (atomically) as Prometheus
+# text for node_exporter's textfile collector, and a journal warning for each
+# threshold crossed. Sourced by bin/workstation.
+#   - PSI (/proc/pressure/{memory,io,cpu}): some and full, avg10 and total;
+#   - free space on / and /home (bytes available, share free);
+#   - memory in use per person's slice (workstation-USER.slice), where the memory
+#     controller is available, and every person's resident memory (ps).
+
+readonly WS_TEXTFILE_DIR_DEFAULT=/var/lib/prometheus/node-exporter
+
+# slice_memory_bytes SLICE: the slice's memory in use (cgroup v2 memory.current, or v1 usage), or
+# nothing. systemd nests slices by the dashes in their names, so the path comes from systemd.
+slice_memory_bytes() {
+  local cg f
+  cg="$(systemctl show -p ControlGroup --value -- "$1" 2>/dev/null || true)"
+  [[ "$cg" == /* ]] || return 0
+  for f in "/sys/fs/cgroup$cg/memory.current" "/sys/fs/cgroup/memory$cg/memory.usage_in_bytes"; do
+    if [[ -r "$f" ]]; then
+      cat -- "$f"
+      return
+    fi
+  done
+}
+
+cmd_pressure_sample() {
+  local dir="$WS_TEXTFILE_DIR_DEFAULT" memory_warn=10 io_warn=20 disk_free_warn=10 n
+  while (($#)); do
+    case "$1" in
+      --textfile-dir) need_value "$@"; dir="$2"; shift 2 ;;
+      --memory-warn) need_value "$@"; memory_warn="$2"; shift 2 ;;
+      --io-warn) need_value "$@"; io_warn="$2"; shift 2 ;;
+      --disk-free-warn) need_value "$@"; disk_free_warn="$2"; shift 2 ;;
+      *) die_usage "unknown argument $(describe "$1") (usage: workstation pressure sample [--textfile-dir DIR] [--memory-warn PCT] [--io-warn PCT] [--disk-free-warn PCT])" ;;
+    esac
+  done
+  [[ "$dir" =~ $WS_RE_HOST_PATH ]] || die_usage "--textfile-dir $(describe "$dir"): an absolute path, no component starting with a dot"
+  for n in "$memory_warn" "$io_warn" "$disk_free_warn"; do
+    if ! [[ "$n" =~ ^[0-9]{1,3}$ ]] || ((10#$n > 100)); then
+      die_usage "a threshold is a percentage (0-100), not $(describe "$n")"
+    fi
+  done
+  require_root
+
+  local out resource kind line avg10 total mount avail size user slice bytes
+  out="$(
+    printf '# HELP workstation_pressure_avg10_percent Share of the last 10 s in which tasks stalled on the resource (PSI).\n'
+    printf '# TYPE workstation_pressure_avg10_percent gauge\n'
+    for resource in memory io cpu; do
+      [[ -r "/proc/pressure/$resource" ]] || continue
+      while read -r kind line; do
+        avg10="$(sed -n 's/.*avg10=\([0-9.]*\).*/\1/p' <<<"$line")"
+        printf 'workstation_pressure_avg10_percent{resource="%s",kind="%s"} %s\n' "$resource" "$kind" "${avg10:-0}"
+      done <"/proc/pressure/$resource"
+    done
+    printf '# HELP workstation_pressure_stalled_seconds_total Time in which tasks stalled on the resource (PSI total).\n'
+    printf '# TYPE workstation_pressure_stalled_seconds_total counter\n'
+    for resource in memory io cpu; do
+      [[ -r "/proc/pressure/$resource" ]] || continue
+      while read -r kind line; do
+        total="$(sed -n 's/.*total=\([0-9]*\).*/\1/p' <<<"$line")"
+        printf 'workstation_pressure_stalled_seconds_total{resource="%s",kind="%s"} %s\n' "$resource" "$kind" \
+          "$(awk -v t="${total:-0}" 'BEGIN { printf "%.6f", t / 1000000 }')"
+      done <"/proc/pressure/$resource"
+    done
+    printf '# HELP workstation_filesystem_avail_bytes Bytes available to unprivileged users.\n'
+    printf '# TYPE workstation_filesystem_avail_bytes gauge\n'
+    for mount in / /home; do
+      read -r avail size < <(df -B1 --output=avail,size -- "$mount" | tail -n 1)
+      printf 'workstation_filesystem_avail_bytes{mountpoint="%s"} %s\n' "$mount" "$avail"
+    done
+    printf '# HELP workstation_filesystem_free_ratio Share of the file system available to unprivileged users.\n'
+    printf '# TYPE workstation_filesystem_free_ratio gauge\n'
+    for mount in / /home; do
+      read -r avail size < <(df -B1 --output=avail,size -- "$mount" | tail -n 1)
+      printf 'workstation_filesystem_free_ratio{mountpoint="%s"} %s\n' "$mount" "$(awk -v a="$avail" -v s="$size" 'BEGIN { printf "%.4f", (s > 0 ? a / s : 0) }')"
+    done
+    printf '# HELP workstation_slice_memory_bytes Memory in use by one person'"'"'s slice (workstation-USER.slice).\n'
+    printf '# TYPE workstation_slice_memory_bytes gauge\n'
+    for user in $(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' ' '); do
+      slice="workstation-$user.slice"
+      bytes="$(slice_memory_bytes "$slice")"
+      [[ -z "$bytes" ]] || printf 'workstation_slice_memory_bytes{user="%s"} %s\n' "$user" "$bytes"
+    done
+    # Resident memory of each person's processes: measurable everywhere, also where the
+    # memory controller is not available to systemd (a container on cgroup v1).
+    printf '# HELP workstation_user_resident_bytes Resident memory of all the processes of one person.\n'
+    printf '# TYPE workstation_user_resident_bytes gauge\n'
+    for user in $(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' ' '); do
+      printf 'workstation_user_resident_bytes{user="%s"} %s\n' "$user" \
+        "$(ps -u "$(id -u -- "$user")" -o rss= 2>/dev/null | awk '{ s += $1 } END { printf "%d", s * 1024 }')"
+    done
+    printf '# HELP workstation_pressure_sample_timestamp_seconds When this sample was taken.\n'
+    printf '# TYPE workstation_pressure_sample_timestamp_seconds gauge\n'
+    printf 'workstation_pressure_sample_timestamp_seconds %s\n' "$(date +%s)"
+  )"$'\n'
+
+  mkdir -p -- "$dir"
+  local tmp
+  tmp="$(mktemp "$dir/.workstation.prom.XXXXXX")"
+  printf '%s' "$out" >"$tmp"
+  chmod 0644 "$tmp"
+  mv -f -T -- "$tmp" "$dir/workstation.prom"
+
+  # The journal gets a warning for each threshold crossed (the unit's stderr goes there).
+  local value
+  value="$(awk -F'[ }]' '/^workstation_pressure_avg10_percent\{resource="memory",kind="some"/ { print $NF }' <<<"$out")"
+  if [[ -n "$value" ]] && awk -v v="$value" -v t="$memory_warn" 'BEGIN { exit !(v > t) }'; then
+    warn "memory pressure: tasks stalled ${value}% of the last 10 s (threshold ${memory_warn}%)"
+  fi
+  value="$(awk -F'[ }]' '/^workstation_pressure_avg10_percent\{resource="io",kind="some"/ { print $NF }' <<<"$out")"
+  if [[ -n "$value" ]] && awk -v v="$value" -v t="$io_warn" 'BEGIN { exit !(v > t) }'; then
+    warn "io pressure: tasks stalled ${value}% of the last 10 s (threshold ${io_warn}%)"
+  fi
+  while read -r mount value; do
+    if awk -v v="$value" -v t="$disk_free_warn" 'BEGIN { exit !(v * 100 < t) }'; then
+      warn "$mount has $(awk -v v="$value" 'BEGIN { printf "%.1f", v * 100 }')% free (threshold ${disk_free_warn}%)"
+    fi
+  done < <(sed -n 's/^workstation_filesystem_free_ratio{mountpoint="\([^"]*\)"} \(.*\)$/\1 \2/p' <<<"$out")
+  log "pressure sample: $dir/workstation.prom"
+}
