@@ -27,12 +27,9 @@ shared_files() {
 shared_file_state() {
   local path="$1" kind="$2" src="$3"
   case "$kind" in
-    unit) if (guard_shared_file "$path" "$src") >/dev/null 2>&1; then
-      [[ -e "$path" ]] || { echo absent; return; }
-      if cmp -s -- "$src" "$path"; then echo same; else echo ours; fi
-    else echo foreign; fi ;;
-    base) shared_state "$path" "$(cat -- "$src")"$'\n' ;;
-    map) shared_state "$path" "" ;;
+    unit) shared_state "$path" cmp -s -- "$src" "$path" ;;
+    base) shared_state "$path" file_equals "$path" "$(cat -- "$src")"$'\n' ;;
+    map) shared_state "$path" false ;; # a map depends on the roster: only "ours" lets it be rewritten
   esac
 }
 

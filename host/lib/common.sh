@@ -178,34 +178,31 @@ owned_sha() {
   awk -v p="$1" '$2 == p { h = $1 } END { if (h != "") print h }' "$WS_OWNED"
 }
 
-# shared_state PATH CONTENT: absent | same | ours | foreign (CONTENT: what we would write).
+# shared_state PATH SAME...: absent | same | ours | foreign. SAME is a command
+# that succeeds when PATH already holds exactly the bytes we would write.
 shared_state() {
   local path="$1" have
+  shift
   [[ -e "$path" || -L "$path" ]] || { echo absent; return; }
   [[ -f "$path" && ! -L "$path" ]] || { echo foreign; return; }
-  if file_equals "$path" "$2"; then echo same; return; fi
+  if "$@"; then echo same; return; fi
   have="$(sha256sum -- "$path" | cut -d' ' -f1)"
   if [[ "$have" == "$(owned_sha "$path")" ]]; then echo ours; else echo foreign; fi
 }
 
-# guard_shared PATH CONTENT: refuse, before anything is touched, to replace a file we did not write.
-guard_shared() {
-  [[ "$(shared_state "$1" "$2")" != foreign ]] ||
-    die_refused "$1 holds content Workstation did not write: 'workstation adopt plan' lists it;" \
-      "'workstation adopt record $1' backs it up and hands it over (or move it away)"
+die_not_ours() {
+  die_refused "$1 holds content Workstation did not write: 'workstation adopt plan' lists it;" \
+    "'workstation adopt record $1' backs it up and hands it over (or move it away)"
 }
 
-# guard_shared_file PATH SRC: the same check when the new content is the file SRC (unit templates).
+# guard_shared PATH CONTENT: refuse, before anything is touched, to replace a file we did not write.
+guard_shared() {
+  [[ "$(shared_state "$1" file_equals "$1" "$2")" != foreign ]] || die_not_ours "$1"
+}
+
+# guard_shared_file PATH SRC: the same, when the new content is the file SRC (unit templates).
 guard_shared_file() {
-  local path="$1" have
-  [[ -e "$path" || -L "$path" ]] || return 0
-  if [[ -f "$path" && ! -L "$path" ]]; then
-    cmp -s -- "$2" "$path" && return 0
-    have="$(sha256sum -- "$path" | cut -d' ' -f1)"
-    [[ "$have" != "$(owned_sha "$path")" ]] || return 0
-  fi
-  die_refused "$path holds content Workstation did not write: 'workstation adopt plan' lists it;" \
-    "'workstation adopt record $path' backs it up and hands it over (or move it away)"
+  [[ "$(shared_state "$1" cmp -s -- "$2" "$1")" != foreign ]] || die_not_ours "$1"
 }
 
 # record_shared PATH: PATH's bytes are ours now. The ledger is rewritten atomically, quietly.
@@ -264,7 +261,7 @@ readonly WS_SITE_ENV="$WS_ETC/site.env"
 readonly WS_DEFAULT_T3_COMMAND='t3 serve --host 127.0.0.1 --port ${T3_PORT}'
 declare -A SITE=()
 
-# load_site [FILE]: fills SITE[...] from site.env; fails when it is missing.
+# load_site [FILE]: fills SITE[...] from site.env (or another KEY=VALUE file of ours); fails when it is missing.
 load_site() {
   local file="${1:-$WS_SITE_ENV}" line key
   [[ -r "$file" ]] || return 1

@@ -12,9 +12,6 @@ readonly WS_PURGED_DIR="$WS_ETC/purged"
 
 purged_record() { printf '%s/%s' "$WS_PURGED_DIR" "$1"; }
 
-# record_get FILE KEY: a KEY=VALUE line's value (parsed, never sourced).
-record_get() { sed -n "s/^$2=//p" -- "$1" | head -n 1; }
-
 # ensure_archive_dir DIR: root's, 0700, a real directory (never through a link).
 ensure_archive_dir() {
   local dir="$1"
@@ -73,7 +70,8 @@ cmd_user_purge() {
   record="$(purged_record "$user")"
   if ! getent passwd "$user" >/dev/null; then
     if [[ -f "$record" ]]; then
-      log "notice: $user is purged already: archive $(record_get "$record" ARCHIVE) ($(record_get "$record" DATE))"
+      load_site "$record"
+      log "notice: $user is purged already: archive $(site_get ARCHIVE) ($(site_get DATE))"
     else
       log "notice: no account $user; nothing to purge"
     fi
@@ -170,8 +168,9 @@ cmd_user_restore() {
   [[ -f "$record" ]] || die_refused "no purge of $user is recorded ($record): the uid to restore under is unknown"
   [[ -f "$archive" && ! -L "$archive" && -f "$manifest" && ! -L "$manifest" ]] ||
     die_refused "$archive and its manifest $manifest must both exist"
-  uid="$(record_get "$record" UID)"
-  gid="$(record_get "$record" GID)"
+  load_site "$record" # KEY=VALUE lines, parsed the way site.env is
+  uid="$(site_get UID)"
+  gid="$(site_get GID)"
   [[ "$uid" =~ ^[0-9]+$ && "$gid" =~ ^[0-9]+$ ]] || die "$record: bad UID or GID"
   ! getent passwd "$uid" >/dev/null || die_refused "uid $uid is used by $(getent passwd "$uid" | cut -d: -f1) now"
   ! getent group "$user" >/dev/null || die_refused "a group named $user exists"

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Workstation.Roster;
 using Xunit.Abstractions;
 
 namespace Host.Tests;
@@ -115,6 +116,23 @@ public sealed class OnboardingTests(SandboxFixture box, ITestOutputHelper output
             "pa3 code-shared,docker,pa3,sudo,workstation,ws-par active,active /home/pa3/code/README.md\n",
             string.Join('\n', check.Split('\n').Take(3)) + "\n");
         Assert.Equal(["pa1", "pa2", "pa3"], check.Split('\n')[3].Split(':')[1].Split(',').Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// `user apply` (the manual verb, the three steps in one run) leaves a person exactly as the
+    /// program's three steps do, and is idempotent like them.
+    /// </summary>
+    [Fact]
+    public async Task The_manual_user_apply_onboards_exactly_as_the_three_steps_do()
+    {
+        await HostWorld.ReadyAsync(box);
+        var steps = new TestUser("man1", 2124, 4124, 4224);
+        var manual = new TestUser("man2", 2125, 4125, 4225);
+        await box.MustAsync(steps.Apply(), stdin: steps.TokenStdin);
+        await box.MustAsync(HostCommands.Manual.UserApply(manual.Derived(), tokenOnStdin: true), stdin: manual.TokenStdin);
+        await box.AssertSameAsync(await box.ScriptAsync(HostWorld.NormalisedUserState(steps)),
+            await box.ScriptAsync(HostWorld.NormalisedUserState(manual)), "user apply differs from the three steps");
+        Assert.Empty((await box.MustAsync(HostCommands.Manual.UserApply(manual.Derived(), tokenOnStdin: true), stdin: manual.TokenStdin)).Changes());
     }
 
     internal static Dictionary<string, string> Facts(string text)

@@ -144,4 +144,45 @@ public sealed class PurgeTests(SandboxFixture box)
             renamed.Stderr, StringComparison.Ordinal);
         await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a refused rename changed the host");
     }
+
+    /// <summary>
+    /// The attacker is the person being archived: before the cut they plant a FIFO (a read would
+    /// hang root's run) and symlinks to /etc/shadow and to / (a read through them would copy root's
+    /// secrets into an archive). The backup and the purge both finish in bounded time and store the
+    /// links as links and the FIFO as a FIFO: no byte of /etc/shadow lands in either.
+    /// </summary>
+    [Fact]
+    public async Task A_planted_fifo_or_symlink_never_makes_backup_or_purge_read_through_it()
+    {
+        await HostWorld.ReadyAsync(box);
+        var atk = new TestUser("atk", 2188, 4188, 4288);
+        await box.MustAsync(atk.Apply(), stdin: atk.TokenStdin, timeout: Bounded);
+        await box.MustAsync("runuser -u atk -- sh -ec 'mkdir -p ~/.t3 && mkfifo ~/.t3/pipe && ln -s /etc/shadow ~/.t3/shadow && ln -s / ~/.t3/root'", timeout: Bounded);
+        // (Not `! grep`: set -e ignores a negated command, so it could never fail the script.)
+        static string NoShadow(string where) => $"if {where} | grep -qa '^root:[*!$]'; then echo 'a line of /etc/shadow leaked into {where}' >&2; exit 1; fi\n";
+
+        await box.MustAsync(HostCommands.Backup(new BackupSettings("/srv/restic-attack", 1, 0, 0, "daily")), stdin: "attack-pW\n", timeout: Bounded);
+        await box.MustAsync(HostCommands.Manual.BackupRun, timeout: Bounded);
+        await box.MustAsync(HostCommands.Manual.BackupRestore("atk", "/srv/restore-attack"), timeout: Bounded);
+        await box.ScriptAsync("""
+            set -euo pipefail
+            cd /srv/restore-attack/home/atk/.t3
+            test -p pipe
+            test -L shadow
+            test -L root
+            [ "$(readlink shadow)" = /etc/shadow ]
+            """ + "\n" + NoShadow("find /srv/restore-attack -type f -exec cat {} +") + "rm -rf /srv/restore-attack\n", Bounded);
+
+        await box.MustAsync(atk.StopServices(), timeout: Bounded);
+        await box.MustAsync(atk.Suspend(), timeout: Bounded);
+        await box.MustAsync(atk.Purge(), timeout: Bounded);
+        await box.ScriptAsync("""
+            set -euo pipefail
+            a=$(sed -n 's/^ARCHIVE=//p' /etc/workstation/purged/atk)
+            tar -tvzf "$a" > /tmp/atk-listing
+            grep -q '^p.* atk/.t3/pipe$' /tmp/atk-listing
+            grep -q '^l.* atk/.t3/shadow -> /etc/shadow$' /tmp/atk-listing
+            rm -f /tmp/atk-listing
+            """ + "\n" + NoShadow("zcat \"$a\""), Bounded);
+    }
 }
