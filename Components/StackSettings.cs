@@ -43,7 +43,11 @@ public static class ConfigKeys
     public const string T3Command = "t3Command";
     public const string EdgeUser = "edgeUser";
     public const string SnapshotUrl = "snapshotUrl";
-    public const string SwapSize = "swapSize";
+    public const string SwapSize = HostCapacity.Keys.SwapSize;
+    public const string Swappiness = "swappiness";
+    public const string HostMemory = HostCapacity.Keys.HostMemory;
+    public const string MemoryReserve = HostCapacity.Keys.MemoryReserve;
+    public const string CapacityWarnPercent = HostCapacity.Keys.WarnPercent;
     public const string PurgeArchiveDir = "purgeArchiveDir";
     public const string BackupRepository = "backupRepository";
     public const string BackupPassword = "backupPassword";
@@ -92,7 +96,9 @@ public sealed record VaultSettings(string Address, Output<string>? Token, VaultO
 public sealed record AuthentikSettings(string Url, Output<string> Token, string T3AppSlug);
 
 /// <summary>Everything the program needs besides the roster.</summary>
-/// <param name="SwapSize">The swap file the base creates when the devvm has none (e.g. 8G); null: none.</param>
+/// <param name="SwapSize">The managed swap file's size (e.g. 8G), created or resized by the base step; null: none.</param>
+/// <param name="Swappiness">vm.swappiness, set by the base step; null: the kernel's.</param>
+/// <param name="Capacity">The host's memory, swap and reserve for the ceiling check; null: hostMemory unset, not checked.</param>
 /// <param name="PurgeArchiveDir">Where a purge archives a home on the devvm (root's, 0700).</param>
 /// <param name="Backup">restic backups of /home; null: none (backupRepository unset).</param>
 /// <param name="BackupPassword">The repository password (secret), set exactly when Backup is.</param>
@@ -111,7 +117,9 @@ public sealed partial record StackSettings(
     Output<string>? SnapshotToken,
     K8sSettings? K8s,
     VaultSettings? Vault,
-    AuthentikSettings? Authentik)
+    AuthentikSettings? Authentik,
+    int? Swappiness = null,
+    HostCapacity? Capacity = null)
 {
     // Pulumi.yaml declares the same defaults (a test keeps them equal); these apply where a
     // stack is run without the project's defaults merged in, e.g. under the test mocks.
@@ -240,6 +248,15 @@ public sealed partial record StackSettings(
         string? SnapshotUrl() => config.Get(ConfigKeys.SnapshotUrl) is { Length: > 0 } ? Url(ConfigKeys.SnapshotUrl, "the snapshot URL") : null;
 
         var swapSize = Word(ConfigKeys.SwapSize, Rules.SwapSize(), "a swap size like 8G or 512M");
+        int? swappiness = null;
+        if (config.Get(ConfigKeys.Swappiness) is { Length: > 0 } sw)
+        {
+            if (int.TryParse(sw, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= Rules.MinSwappiness && n <= Rules.MaxSwappiness) swappiness = n;
+            else errors.Add(new ConfigError(ConfigKeys.Swappiness, $"'{Printable(sw)}' is not a swappiness ({Rules.MinSwappiness}-{Rules.MaxSwappiness})"));
+        }
+        // The swap size's own error is reported above; the capacity keys report theirs here.
+        var (capacity, capacityErrors) = HostCapacity.FromConfig(k => k == ConfigKeys.SwapSize && swapSize is null ? null : config.Get(k));
+        errors.AddRange(capacityErrors.Select(e => new ConfigError(e.Key, e.Message)));
         var (backup, backupPassword) = Backup();
         var purgeArchiveDir = Word(ConfigKeys.PurgeArchiveDir, Rules.HostPath(), "an absolute path on the devvm (no component starting with a dot)")
             ?? DefaultPurgeArchiveDir;
@@ -309,7 +326,7 @@ public sealed partial record StackSettings(
 
         if (errors.Count > 0) return (null, errors);
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, token,
-            k8s, vault, authentik), errors);
+            k8s, vault, authentik, swappiness, capacity), errors);
     }
 
     /// <summary>

@@ -6,11 +6,12 @@ namespace Workstation.Components;
 
 /// <param name="Roster">The roster's settings: its extra privileged groups go to the site step.</param>
 /// <param name="Admin">The roster's admin, whom the host then refuses to cut.</param>
-/// <param name="SwapSize">The swap file the base creates when the machine has none; null: none.</param>
+/// <param name="SwapSize">The managed swap file's size, created or resized; null: none.</param>
+/// <param name="Swappiness">vm.swappiness; null: the kernel's.</param>
 /// <param name="Backup">restic backups of /home; null: none.</param>
 /// <param name="BackupPassword">The repository password (secret), on the backup step's stdin.</param>
 public sealed record WorkstationBaseArgs(RemoteHost Remote, HostBundle Bundle, SiteSettings Site, RosterSettings Roster, string Admin, string? SwapSize,
-    BackupSettings? Backup = null, Output<string>? BackupPassword = null);
+    BackupSettings? Backup = null, Output<string>? BackupPassword = null, int? Swappiness = null);
 
 /// <summary>
 /// The machine-wide steps, in order: install host/ on the devvm, apply the base (packages, the
@@ -54,7 +55,7 @@ public sealed class WorkstationBase : ComponentResource
         }, new CustomResourceOptions { Parent = this });
 
         // No delete either: a destroy leaves the machine's toolset in place.
-        var @base = remote.AsRoot(HostCommands.Base(args.Bundle.BaseInputsSha256, args.SwapSize));
+        var @base = remote.AsRoot(HostCommands.Base(args.Bundle.BaseInputsSha256, args.SwapSize, args.Swappiness));
         Base = new Command($"{name}-base", new CommandArgs
         {
             Connection = remote.Connection,

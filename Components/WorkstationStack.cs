@@ -37,7 +37,7 @@ public static class WorkstationStack
         var remote = new RemoteHost(settings.Ssh);
         var @base = new WorkstationBase(BaseName,
             new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.SwapSize,
-                settings.Backup, settings.BackupPassword));
+                settings.Backup, settings.BackupPassword, settings.Swappiness));
         var access = new AccessLayer(settings, derived.Settings);
         // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
         var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired);
@@ -109,6 +109,7 @@ public static class WorkstationProgram
             throw new RunException(
                 $"invalid roster ({Path.GetFullPath(rosterPath)}); nothing was changed:\n" +
                 string.Join('\n', roster.Errors.Select(e => "  " + e)));
+        CheckCapacity(roster.Model!, settings, rosterPath);
 
         HostBundle bundle;
         try
@@ -121,5 +122,27 @@ public static class WorkstationProgram
         }
 
         return WorkstationStack.Build(roster.Model!, settings, bundle).Outputs;
+    }
+
+    /// <summary>The ceiling: a roster whose promised memory exceeds the host's stops here, before any resource.</summary>
+    private static void CheckCapacity(RosterModel roster, StackSettings settings, string rosterPath)
+    {
+        if (settings.Capacity is not { } host)
+        {
+            Log.Warn($"{ConfigKeys.Full(ConfigKeys.HostMemory)} is not set: the capacity ceiling is not checked (docs/capacity.md)");
+            return;
+        }
+        var report = Capacity.Check(Derivation.Derive(roster).Users, host);
+        switch (report.Verdict)
+        {
+            case CapacityVerdict.Over:
+                throw new RunException($"roster over capacity ({Path.GetFullPath(rosterPath)}); nothing was changed:\n  {report.Message}");
+            case CapacityVerdict.Warn:
+                Log.Warn("capacity: " + report.Message);
+                break;
+            default:
+                Log.Info("capacity: " + report.Message);
+                break;
+        }
     }
 }

@@ -3,8 +3,8 @@ namespace Workstation.Roster;
 /// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster diff BASE HEAD [--json]`, `roster drift REPORT [ROSTER]`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
 public static class Cli
 {
-    private const string Usage = "usage: roster validate [ROSTER]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json]\n       roster drift REPORT [ROSTER]\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n" +
-        "(ROSTER defaults to roster.yaml; OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin)";
+    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json]\n       roster drift REPORT [ROSTER]\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n" +
+        "(ROSTER defaults to roster.yaml; STACKFILE, e.g. Pulumi.devvm.yaml, adds the capacity ceiling check;\n OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin)";
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
@@ -13,13 +13,13 @@ public static class Cli
         var rest = args.Skip(1).ToList();
         switch (args.FirstOrDefault())
         {
-            case "validate" when rest.Count <= 1:
+            case "validate" when Validate(rest) is { } v:
                 {
-                    var result = RosterLoader.LoadFile(rest.FirstOrDefault() ?? "roster.yaml");
+                    var result = RosterLoader.LoadFile(v.Roster);
                     if (!result.Ok) return Fail(result, stderr);
                     var m = result.Model!;
                     stdout.WriteLine($"ok: admin {m.Admin.OsUser}, {m.Users.Count} users, {m.Retired.Count} retired");
-                    return 0;
+                    return v.Stack is null ? 0 : CheckCapacity(m, v.Roster, v.Stack, stdout, stderr);
                 }
             case "derive" when rest.Contains("--json") && rest.Count(a => a != "--json") <= 1:
                 {
@@ -90,6 +90,52 @@ public static class Cli
             default:
                 stderr.WriteLine(Usage);
                 return 2;
+        }
+    }
+
+    /// <summary>validate's arguments: [ROSTER] [--stack FILE], in any order; null when they don't parse.</summary>
+    private static (string Roster, string? Stack)? Validate(List<string> rest)
+    {
+        string? roster = null, stack = null;
+        for (var i = 0; i < rest.Count; i++)
+        {
+            if (rest[i] == "--stack" && i + 1 < rest.Count && stack is null) stack = rest[++i];
+            else if (!rest[i].StartsWith('-') && roster is null) roster = rest[i];
+            else return null;
+        }
+        return (roster ?? "roster.yaml", stack);
+    }
+
+    /// <summary>The ceiling, with the stack file's hostMemory, swapSize and memoryReserve: exit 1 above the limit.</summary>
+    private static int CheckCapacity(RosterModel roster, string rosterPath, string stackPath, TextWriter stdout, TextWriter stderr)
+    {
+        var (config, why) = StackFile.Read(stackPath);
+        if (config is null)
+        {
+            stderr.WriteLine($"roster validate: {why}");
+            return 2;
+        }
+        var (capacity, errors) = HostCapacity.FromConfig(k => config.GetValueOrDefault(StackFile.Project + ":" + k));
+        foreach (var (key, message) in errors) stderr.WriteLine($"{Path.GetFileName(stackPath)}: {StackFile.Project}:{key}: {message}");
+        if (errors.Count > 0) return 1;
+        if (capacity is null)
+        {
+            stdout.WriteLine($"capacity: not checked ({StackFile.Project}:{HostCapacity.Keys.HostMemory} is not set in {Path.GetFileName(stackPath)})");
+            return 0;
+        }
+        var report = Capacity.Check(Derivation.Derive(roster).Users, capacity);
+        switch (report.Verdict)
+        {
+            case CapacityVerdict.Over:
+                stderr.WriteLine($"{Path.GetFileName(rosterPath)}: capacity: {report.Message}");
+                stderr.WriteLine("1 error(s); nothing was changed.");
+                return 1;
+            case CapacityVerdict.Warn:
+                stderr.WriteLine($"warning: capacity: {report.Message}");
+                return 0;
+            default:
+                stdout.WriteLine($"capacity: {report.Message}");
+                return 0;
         }
     }
 

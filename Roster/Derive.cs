@@ -23,7 +23,8 @@ public sealed record DerivedUser(
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> EnvFiles,
     IReadOnlyList<string> Namespaces,
     IReadOnlyDictionary<string, string> ExternalBindings,
-    K8sSubject K8sSubject);
+    K8sSubject K8sSubject,
+    Budget Budget);
 
 /// <summary>
 /// One roster entry in its lifecycle state: the one type every layer switches on, from the
@@ -90,7 +91,8 @@ public static class Derivation
         },
         p.Namespaces.Order(StringComparer.Ordinal).ToList(),
         new SortedDictionary<string, string>(p.ExternalBindings.ToDictionary(), StringComparer.Ordinal),
-        new K8sSubject("User", settings.K8sUsernamePrefix + (settings.K8sUsernameClaim == K8sUsernameClaim.Email && p.Email is { } e ? e : p.K8sUser)));
+        new K8sSubject("User", settings.K8sUsernamePrefix + (settings.K8sUsernameClaim == K8sUsernameClaim.Email && p.Email is { } e ? e : p.K8sUser)),
+        (p.Budget ?? BudgetOverride.None).Over(settings.BudgetOf(p.Tier)));
 
     /// <summary>The systemd units a user runs (instances of the templates in host/units).</summary>
     public static IReadOnlyList<string> Services(string osUser) =>

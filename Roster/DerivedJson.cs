@@ -73,6 +73,13 @@ public static class DerivedJson
         w.WriteString("kind", u.K8sSubject.Kind);
         w.WriteString("name", u.K8sSubject.Name);
         w.WriteEndObject();
+        // Sizes as systemd reads them (the services step sends the same words).
+        w.WriteStartObject("budget");
+        w.WriteString("memory_high", Sizes.Format(u.Budget.MemoryHigh));
+        w.WriteString("memory_max", Sizes.Format(u.Budget.MemoryMax));
+        w.WriteNumber("cpu_weight", u.Budget.CpuWeight);
+        w.WriteNumber("tasks_max", u.Budget.TasksMax);
+        w.WriteEndObject();
         w.WriteEndObject();
     }
 

@@ -80,9 +80,32 @@ public static class Drift
         var want = $"{u.AuthentikUser} → port {u.Ports.T3}";
         if (dispatch != want) yield return new(n, "dispatch.json entry", want, dispatch);
 
+        // The budget systemd holds for each of the person's slices.
+        var budget = Budget(u.Budget);
+        if (p.TryGetProperty("budget", out var budgets))
+        {
+            foreach (var (key, slice) in new[] { ("services", $"workstation-{n}.slice"), ("logins", $"user-{u.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "UID"}.slice") })
+            {
+                var have = budgets.TryGetProperty(key, out var b) && b.ValueKind == JsonValueKind.Object ? Budget(b) : "unknown";
+                if (have != budget) yield return new(n, $"budget of {slice}", budget, have);
+            }
+        }
+        else yield return new(n, "budget", budget, "not reported (a host CLI older than budgets)");
+
         // What the host itself flags (privileged groups beyond the tier, a home others can enter).
         foreach (var x in p.GetProperty("drift").EnumerateArray())
             yield return new(n, $"host: {Str(x, "kind")} {Str(x, "value")}", "none", Str(x, "detail") ?? "");
+    }
+
+    private static string Budget(Budget b) =>
+        $"memory_high {Sizes.Human(b.MemoryHigh)}, memory_max {Sizes.Human(b.MemoryMax)}, cpu_weight {b.CpuWeight}, tasks_max {b.TasksMax}";
+
+    /// <summary>systemctl's values: bytes or "infinity", a number or "[not set]".</summary>
+    private static string Budget(JsonElement b)
+    {
+        string Size(string name) => Str(b, name) is { } v && long.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes) ? Sizes.Human(bytes) : Str(b, name) ?? "none";
+        string Count(string name) => Str(b, name) ?? "none";
+        return $"memory_high {Size("memory_high")}, memory_max {Size("memory_max")}, cpu_weight {Count("cpu_weight")}, tasks_max {Count("tasks_max")}";
     }
 
     private static string? Str(JsonElement e, string name) =>

@@ -53,10 +53,14 @@ public static class HostCommands
         return sb.ToString();
     }
 
-    /// <summary>The services step's options.</summary>
+    /// <summary>The services step's options: ports, then the budget of the person's slices.</summary>
     private static string ServicesOptions(DerivedUser u, bool tokenOnStdin) =>
         string.Create(CultureInfo.InvariantCulture, $" --t3-port {u.Ports.T3} --playwright-port {u.Ports.Playwright}") +
+        BudgetOptions(u.Budget) +
         (tokenOnStdin ? " --token-stdin" : "");
+
+    private static string BudgetOptions(Budget b) => string.Create(CultureInfo.InvariantCulture,
+        $" --memory-high {Sizes.Format(b.MemoryHigh)} --memory-max {Sizes.Format(b.MemoryMax)} --cpu-weight {b.CpuWeight} --tasks-max {b.TasksMax}");
 
     /// <summary>
     /// The account step's delete: the reversible cut. None for the admin: automation never cuts
@@ -67,7 +71,7 @@ public static class HostCommands
     /// <summary>The ~/code step (create; its delete does nothing: homes are kept). The repository is a site value.</summary>
     public static string Code(DerivedUser u) => $"{Cli} user code apply {u.OsUser}";
 
-    /// <summary>The services step (create and update): ports, the MCP entry, the firewall, the units.</summary>
+    /// <summary>The services step (create and update): ports, the slices' budget, the MCP entry, the firewall, the units.</summary>
     public static string Services(DerivedUser u, bool tokenOnStdin) => $"{Cli} user services apply {u.OsUser}{ServicesOptions(u, tokenOnStdin)}";
 
     /// <summary>The services step's delete: units off, ports out of the firewall. None for the admin (see <see cref="Suspend"/>).</summary>
@@ -78,15 +82,17 @@ public static class HostCommands
     /// hash (<see cref="BaseInputsSha256"/>) is in the base step's command line, so the step re-runs,
     /// as an update, exactly when one of them or the swap size changes.
     /// </summary>
-    public static readonly IReadOnlyList<string> BaseInputs = ["base", "lib/base.sh", "npm-packages.txt", "packages.txt"];
+    public static readonly IReadOnlyList<string> BaseInputs = ["base", "lib/base.sh", "lib/swap.sh", "npm-packages.txt", "packages.txt"];
 
     /// <summary>
     /// The base step (create and update): packages, the claude CLI, managed settings, /etc/skel,
     /// swap. The host refuses it unless its installed base inputs hash to <paramref name="inputsSha256"/>.
     /// </summary>
-    /// <param name="swapSize">A swap file to create when the machine has none (e.g. 8G); null: none.</param>
-    public static string Base(string inputsSha256, string? swapSize) =>
-        $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}");
+    /// <param name="swapSize">The managed swap file's size (e.g. 8G): created, or resized without a moment at zero swap; null: none.</param>
+    /// <param name="swappiness">vm.swappiness (0-200); null: the kernel's.</param>
+    public static string Base(string inputsSha256, string? swapSize, int? swappiness = null) =>
+        $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}") +
+        (swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "");
 
     /// <summary>
     /// The hash of the base inputs: sha256 of the `sha256sum` lines ("HEX  PATH\n") of every file

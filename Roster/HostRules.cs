@@ -35,10 +35,15 @@ public static class HostRules
         Line($"readonly WS_RE_HOST_PATH={Sh(Bash(Rules.HostPath()))}");
         Line($"readonly WS_RE_RESTIC_REPO={Sh(Bash(Rules.ResticRepository()))}");
         Line($"readonly WS_RE_ON_CALENDAR={Sh(Bash(Rules.OnCalendar()))}");
+        Line($"readonly WS_RE_MEMORY_SIZE={Sh(Bash(Rules.MemorySize()))}");
         Line();
         Line("# Ranges.");
         Line($"readonly WS_MIN_PORT={Num(Rules.MinPort)} WS_MAX_PORT={Num(Rules.MaxPort)}");
         Line($"readonly WS_MIN_UID={Num(Rules.MinUid)} WS_MAX_UID={Num(Rules.MaxUid)}");
+        Line($"readonly WS_MIN_MEMORY={Budgets.MinMemory.ToString(CultureInfo.InvariantCulture)} WS_MAX_MEMORY={Budgets.MaxMemory.ToString(CultureInfo.InvariantCulture)}");
+        Line($"readonly WS_MIN_CPU_WEIGHT={Num(Budgets.MinCpuWeight)} WS_MAX_CPU_WEIGHT={Num(Budgets.MaxCpuWeight)}");
+        Line($"readonly WS_MIN_TASKS_MAX={Num(Budgets.MinTasksMax)} WS_MAX_TASKS_MAX={Num(Budgets.MaxTasksMax)}");
+        Line($"readonly WS_MIN_SWAPPINESS={Num(Rules.MinSwappiness)} WS_MAX_SWAPPINESS={Num(Rules.MaxSwappiness)}");
         Line();
         Line("# Names: space-delimited lists, with a space at both ends for \" $name \" matching.");
         Line($"readonly WS_MARKER_GROUP={Sh(Rules.MarkerGroup)}");

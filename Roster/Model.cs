@@ -13,6 +13,7 @@ public sealed record Ports(int T3, int Playwright);
 /// <summary>
 /// A person on the devvm: the admin or a user, as written in the roster. ExternalBindings maps
 /// a namespace to the name of the RoleBinding another stack made there for this person.
+/// Budget is what the entry's `budget:` sets over its tier's budget (null: nothing).
 /// RevokeGroups and PrivateHome are the explicit, reviewable fixes for host drift: the only
 /// way a group is ever removed, or an existing home's mode changed.
 /// </summary>
@@ -28,7 +29,8 @@ public sealed record Person(
     int? Uid,
     bool Adopt,
     IReadOnlyList<string> RevokeGroups,
-    bool PrivateHome);
+    bool PrivateHome,
+    BudgetOverride? Budget = null);
 
 /// <summary>
 /// A tombstone: a retired user whose uid and ports stay reserved for them. AuthentikUser (null:
@@ -39,15 +41,20 @@ public sealed record Person(
 public sealed record RetiredUser(string OsUser, int? Uid, Ports Ports, string? AuthentikUser = null, string? K8sUser = null, bool Purge = false);
 
 /// <param name="PrivilegedGroups">Groups that count as privileged on top of <see cref="Rules.PrivilegedGroups"/> (host drift reports them).</param>
+/// <param name="TierBudgets">settings.budgets over <see cref="Budgets.Defaults"/>; null: the defaults.</param>
 public sealed record RosterSettings(
     int T3BasePort,
     int PlaywrightBasePort,
     IReadOnlyList<string> DenyUsers,
     string K8sUsernamePrefix,
     K8sUsernameClaim K8sUsernameClaim,
-    IReadOnlyList<string> PrivilegedGroups)
+    IReadOnlyList<string> PrivilegedGroups,
+    IReadOnlyDictionary<Tier, Budget>? TierBudgets = null)
 {
     public static RosterSettings Default { get; } = new(3773, 8931, [], "", K8sUsernameClaim.Email, []);
+
+    /// <summary>A tier's budget: settings.budgets where it says, else the built-in one.</summary>
+    public Budget BudgetOf(Tier tier) => TierBudgets?.GetValueOrDefault(tier) ?? Budgets.Defaults[tier];
 
     /// <summary>The built-in privileged groups and the roster's own, sorted, once each.</summary>
     public IReadOnlyList<string> AllPrivilegedGroups =>

@@ -77,6 +77,9 @@ public static class RosterLoader
     {
         public List<RosterError> Errors { get; } = [];
 
+        /// <summary>Read first: an entry's budget is checked over its tier's.</summary>
+        private RosterSettings _settings = RosterSettings.Default;
+
         private void Error(Loc at, string field, string message) =>
             Errors.Add(new RosterError(file, at.Line, at.Column, Escape(field), Escape(message)));
 
@@ -108,6 +111,7 @@ public static class RosterLoader
             var top = Fields(map, "", ["settings", "admin", "users", "retired"], required: ["admin", "users"]);
 
             var settings = top.TryGetValue("settings", out var s) ? ReadSettings(s) : RosterSettings.Default;
+            _settings = settings;
             var admin = top.TryGetValue("admin", out var a) ? ReadPerson(a, "admin", null, isAdmin: true) : null;
             var users = top.TryGetValue("users", out var u) ? ReadKeyed(u, "users", (k, n) => ReadPerson(n, $"users.{YamlTree.Key(k.Value)}", k, isAdmin: false)) : [];
             var retired = top.TryGetValue("retired", out var r) ? ReadKeyed(r, "retired", ReadRetired) : [];
@@ -126,7 +130,7 @@ public static class RosterLoader
         {
             var d = RosterSettings.Default;
             if (AsMap(node, "settings") is not { } map) return d;
-            var f = Fields(map, "settings", ["t3_base_port", "playwright_base_port", "deny_users", "k8s_username_prefix", "k8s_username_claim", "privileged_groups"], []);
+            var f = Fields(map, "settings", ["t3_base_port", "playwright_base_port", "deny_users", "k8s_username_prefix", "k8s_username_claim", "privileged_groups", "budgets"], []);
             var claim = d.K8sUsernameClaim;
             if (f.TryGetValue("k8s_username_claim", out var c) && Str(c, "settings.k8s_username_claim") is { } cs)
             {
@@ -156,11 +160,79 @@ public static class RosterLoader
                 f.TryGetValue("t3_base_port", out var t) ? Port(t, "settings.t3_base_port") ?? d.T3BasePort : d.T3BasePort,
                 f.TryGetValue("playwright_base_port", out var w) ? Port(w, "settings.playwright_base_port") ?? d.PlaywrightBasePort : d.PlaywrightBasePort,
                 deny, prefix, claim,
-                ReadGroups(f, "privileged_groups", "settings"));
+                ReadGroups(f, "privileged_groups", "settings"),
+                f.TryGetValue("budgets", out var b) ? ReadTierBudgets(b) : null);
         }
 
-        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "private_home"];
-        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "ports", "uid", "adopt", "revoke_groups", "private_home"];
+        /// <summary>settings.budgets: per tier, any of the budget fields over the built-in budget.</summary>
+        private Dictionary<Tier, Budget>? ReadTierBudgets(YNode node)
+        {
+            if (AsMap(node, "settings.budgets") is not { } map) return null;
+            var tiers = Enum.GetValues<Tier>().Select(t => t.ToYaml()).ToArray();
+            var f = Fields(map, "settings.budgets", tiers, []);
+            var result = new Dictionary<Tier, Budget>();
+            foreach (var (name, value) in f)
+            {
+                var tier = TierNames.Parse(name)!.Value;
+                var path = $"settings.budgets.{name}";
+                if (ReadBudget(value, path) is not { } set) continue;
+                var budget = set.Over(Budgets.Defaults[tier]);
+                if (CheckBudget(budget, set, value.At, path, $"the built-in {name} budget's")) result[tier] = budget;
+            }
+            return result;
+        }
+
+        /// <summary>A budget mapping: each field optional, each checked on its own.</summary>
+        private BudgetOverride? ReadBudget(YNode node, string path)
+        {
+            if (AsMap(node, path) is not { } map) return null;
+            var f = Fields(map, path, Budgets.Fields, []);
+            if (map.Refused.Contains("<<")) return null;
+            var refused = false;
+            long? Memory(string key)
+            {
+                if (!f.TryGetValue(key, out var n)) return null;
+                var field = $"{path}.{key}";
+                var bytes = n is YScalar sc ? Sizes.Parse(sc.Value) : null;
+                var why = bytes switch
+                {
+                    null => $"{Show(n)} is not a size: {HostCapacity.SizeHelp}",
+                    < Budgets.MinMemory => $"{Show(n)} is below {Sizes.Format(Budgets.MinMemory)}: too little for a shell and a Claude session",
+                    > Budgets.MaxMemory => $"{Show(n)} is above {Sizes.Format(Budgets.MaxMemory)}",
+                    _ => null,
+                };
+                if (why is null) return bytes;
+                Error(n.At, field, why);
+                refused = true;
+                return null;
+            }
+            int? Count(string key, int min, int max)
+            {
+                if (!f.TryGetValue(key, out var n)) return null;
+                var v = Int(n, $"{path}.{key}");
+                if (v >= min && v <= max) return v;
+                if (v is not null) Error(n.At, $"{path}.{key}", $"{v} is outside {min}-{max}");
+                refused = true;
+                return null;
+            }
+            var set = new BudgetOverride(Memory("memory_high"), Memory("memory_max"),
+                Count("cpu_weight", Budgets.MinCpuWeight, Budgets.MaxCpuWeight), Count("tasks_max", Budgets.MinTasksMax, Budgets.MaxTasksMax));
+            // A refused field is reported already: comparing without it would only echo that error.
+            return refused ? null : set;
+        }
+
+        /// <summary>memory_high must not be above memory_max, wherever each of them comes from.</summary>
+        private bool CheckBudget(Budget budget, BudgetOverride set, Loc at, string path, string inherited)
+        {
+            if (budget.MemoryHigh <= budget.MemoryMax) return true;
+            string Origin(long? own) => own is null ? $" ({inherited})" : "";
+            Error(at, path, $"memory_high {Sizes.Format(budget.MemoryHigh)}{Origin(set.MemoryHigh)} is above memory_max {Sizes.Format(budget.MemoryMax)}{Origin(set.MemoryMax)}: " +
+                "memory_high is where throttling starts and must be at most memory_max, where the OOM killer acts");
+            return false;
+        }
+
+        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget"];
+        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget"];
 
         /// <summary>Reads the admin (keyed by its os_user field) or a user (keyed by the map key).</summary>
         private Located<Person>? ReadPerson(YNode node, string path, YScalar? key, bool isAdmin)
@@ -194,6 +266,10 @@ public static class RosterLoader
                 Error(nsNode.At, path + ".namespaces", "namespaces apply only to the namespace-owner tier");
             var ports = f.TryGetValue("ports", out var pt) ? ReadPorts(pt, path + ".ports") : new PartialPorts(null, null, map.At);
             var revoke = ReadRevokeGroups(f, path, osUser, tier);
+            BudgetOverride? budget = null;
+            if (f.TryGetValue("budget", out var bn) && ReadBudget(bn, path + ".budget") is { } set &&
+                CheckBudget(set.Over(_settings.BudgetOf(tier)), set, bn.At, path + ".budget", $"the {tier.ToYaml()} tier's"))
+                budget = set;
             var person = new Person(
                 osUser ?? "",
                 f.TryGetValue("authentik_user", out var au) ? Str(au, path + ".authentik_user") ?? "" : "",
@@ -204,7 +280,8 @@ public static class RosterLoader
                 f.TryGetValue("uid", out var ud) ? Int(ud, path + ".uid") : null,
                 f.TryGetValue("adopt", out var ad) && (Bool(ad, path + ".adopt") ?? false),
                 revoke,
-                f.TryGetValue("private_home", out var ph) && (Bool(ph, path + ".private_home") ?? false));
+                f.TryGetValue("private_home", out var ph) && (Bool(ph, path + ".private_home") ?? false),
+                budget);
             return new Located<Person>(person, path, osNode?.At ?? map.At, f, ports, map.At);
         }
 
@@ -475,6 +552,7 @@ public static class RosterLoader
             var names = new Dictionary<string, string>(count, StringComparer.Ordinal);
             foreach (var p in people) CheckOsUser(p.Value.OsUser, p.Path, p.NameAt, names);
             foreach (var (_, r) in retired) CheckOsUser(r.Value.OsUser, r.Path, r.NameAt, names);
+            CheckSliceNesting(people.Select(p => (p.Value.OsUser, p.Path, p.NameAt)).Concat(retired.Select(r => (r.Value.Value.OsUser, r.Value.Path, r.Value.NameAt))), names);
 
             var authentik = new Dictionary<string, string>(people.Count, StringComparer.OrdinalIgnoreCase);
             var k8s = new Dictionary<string, string>(people.Count, StringComparer.Ordinal);
@@ -525,6 +603,26 @@ public static class RosterLoader
             if (seen.TryGetValue(name, out var first))
                 reader.Report(at, field, $"os_user '{name}' is already used by {first}");
             else seen[name] = path;
+        }
+
+        /// <summary>
+        /// systemd reads '-' in a slice name as nesting: workstation-mo-ri.slice sits under
+        /// workstation-mo.slice, so mo's budget would also cover mo-ri. Refused at the longer name.
+        /// </summary>
+        private void CheckSliceNesting(IEnumerable<(string Name, string Path, Loc At)> entries, Dictionary<string, string> names)
+        {
+            foreach (var (name, path, at) in entries)
+            {
+                for (var i = name.IndexOf('-', StringComparison.Ordinal); i > 0; i = name.IndexOf('-', i + 1))
+                {
+                    var outer = name[..i];
+                    if (!names.TryGetValue(outer, out var owner)) continue;
+                    reader.Report(at, path == "admin" ? "admin.os_user" : path,
+                        $"'{name}' would run inside the slice of '{outer}' ({owner}): systemd nests workstation-{name}.slice under workstation-{outer}.slice, " +
+                        $"so {outer}'s budget would cover {name} too; choose a name that does not start with '{outer}-'");
+                    break;
+                }
+            }
         }
 
         private void CheckIdentity(Located<Person> p, string key, string value, System.Text.RegularExpressions.Regex pattern, Dictionary<string, string> seen)

@@ -16,6 +16,9 @@ public static partial class Rules
     public const int MinUid = 1000;
     public const int MaxUid = 59999;
 
+    /// <summary>vm.swappiness's range (the kernel's, since 5.8).</summary>
+    public const int MinSwappiness = 0, MaxSwappiness = 200;
+
     /// <summary>The group every managed account carries, so the host can tell managed accounts from others.</summary>
     public const string MarkerGroup = "workstation";
 
@@ -55,6 +58,10 @@ public static partial class Rules
     /// <summary>A swap file size for the base step: 1 to 4 digits and M or G (e.g. 8G, 512M).</summary>
     [GeneratedRegex(@"^[1-9][0-9]{0,3}[MG]\z")]
     public static partial Regex SwapSize();
+
+    /// <summary>A memory size in a budget: bytes, or K, M, G or T (powers of 1024), as systemd reads it (e.g. 4G).</summary>
+    [GeneratedRegex(@"^[1-9][0-9]{0,12}[KMGT]?\z")]
+    public static partial Regex MemorySize();
 
     /// <summary>An object name such as a RoleBinding's (Kubernetes' IsDNS1123Subdomain); also at most <see cref="MaxDns1123Subdomain"/> characters.</summary>
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\z")]

@@ -44,7 +44,8 @@ box "$cli site apply --repo-url file:///srv/bench.git --oidc-issuer https://auth
 steps() { # N
   echo "$cli user account apply bench$1 --tier power-user --uid $((3100 + $1))"
   echo "$cli user code apply bench$1"
-  echo "$cli user services apply bench$1 --t3-port $((5100 + $1)) --playwright-port $((5300 + $1)) --token-stdin"
+  echo "$cli user services apply bench$1 --t3-port $((5100 + $1)) --playwright-port $((5300 + $1))" \
+    "--memory-high 3G --memory-max 5G --cpu-weight 100 --tasks-max 4096 --token-stdin"
 }
 
 echo "| step | users | wall time (s) | per user (s) | SSH sessions | sessions per user | changes reported |"

@@ -80,8 +80,8 @@ has_pulumi_credentials() { [[ -n "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_P
 cmd_pr() (
   local base="${BASE_REF:-main}" diff
   cd "$repo_root"
-  log "validate"
-  roster validate roster.yaml
+  log "validate (and the capacity ceiling of the devvm stack)"
+  roster validate roster.yaml --stack "Pulumi.${PULUMI_STACK:-devvm}.yaml"
   log "roster diff against $base"
   git fetch --quiet --depth=1 origin "$base" 2>/dev/null || true
   diff="$(mktemp)"
@@ -118,7 +118,7 @@ cmd_drift() (
 cmd_deploy() {
   cd "$repo_root"
   has_pulumi_credentials || die "deploy needs the Pulumi credentials from the forge's secret store"
-  roster validate roster.yaml
+  roster validate roster.yaml --stack "Pulumi.${PULUMI_STACK:-devvm}.yaml"
   pulumi up --stack "${PULUMI_STACK:-devvm}" --yes --non-interactive
 }
 

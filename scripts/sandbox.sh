@@ -5,6 +5,9 @@
 # machine's 127.0.0.1 only (a socat forwarder into the namespace's loopback).
 # The box's firewall and ports are its own: nothing it does reaches this
 # machine's firewall, routes or loopback ports (but the SSH one).
+# On a cgroup v1 machine the box's systemd also gets a writable memory
+# controller, inside this machine's cgroup of the box only, so the memory limits
+# of people's slices are enforced in it as on the devvm (grant_memory_controller).
 #
 #   scripts/sandbox.sh up            build (cached) + boot a clean instance, print env;
 #                                    an instance left running is replaced, and what a
@@ -191,6 +194,10 @@ build_rootfs() {
   : >"$tmp/etc/machine-id"
   mv -T "$tmp" "$rootfs"
   log "built $(basename "$rootfs") in ${SECONDS}s"
+  # Older rootfs (another package list) are never booted again by this tree: about 2 GB each.
+  for old in "$CACHE"/rootfs-*; do
+    [[ "$old" == "$rootfs" || "$old" == *.tmp ]] || remove_tree "$old"
+  done
 }
 
 configure_instance() { # $1 = the instance root, $2 = ssh port
@@ -311,6 +318,45 @@ wait_ready() { # $1 = nspawn pid
   return 1
 }
 
+# The box's systemd gets the memory controller. On a cgroup v1 host nspawn mounts
+# the controller hierarchies read-only in the box, so MemoryMax and friends would
+# be accepted and never enforced. Mounted again, writable, from inside the box's
+# own cgroup namespace: its root is the cgroup this script runs in (box_memcg), so
+# nothing outside that subtree is reachable; stop_instance removes what is left. Then systemd re-executes to see it,
+# before any test unit starts. Nothing to do on a unified (v2) host.
+grant_memory_controller() { # $1 = nspawn pid
+  local init state="" deadline
+  [[ -d /sys/fs/cgroup/memory && "$(stat -f -c %T /sys/fs/cgroup/memory)" == cgroupfs ]] || return 0
+  # The box's tree must sit below a cgroup of its own, never in this machine's root one.
+  box_memcg >/dev/null || {
+    log "this machine runs in the root memory cgroup: memory limits are not enforced in the box"
+    return 0
+  }
+  init="$(init_pid "$1")" || return 1
+  nsenter -t "$init" -m -C -- sh -ec '
+    if ! grep -qs " /sys/fs/cgroup/memory cgroup ro," /proc/1/mounts; then exit 0; fi
+    mkdir -p /run/ws-memcg
+    mount -t cgroup -o memory ws-memcg /run/ws-memcg
+    mount --bind /run/ws-memcg /sys/fs/cgroup/memory
+    umount /run/ws-memcg
+    rmdir /run/ws-memcg' || {
+    log "could not give the box a writable memory controller"
+    return 1
+  }
+  ssh_base
+  timeout 30 "${SSH[@]}" 'systemctl daemon-reexec' || return 1
+  deadline=$((SECONDS + 30))
+  while ((SECONDS < deadline)); do
+    state="$(timeout 10 "${SSH[@]}" 'systemctl is-system-running --wait' 2>/dev/null)" || true
+    case "$state" in running | degraded) break ;; esac
+    sleep 0.5
+  done
+  [[ "$(timeout 10 "${SSH[@]}" 'systemctl show -p MemoryCurrent --value ssh.service' 2>/dev/null)" =~ ^[0-9]+$ ]] || {
+    log "the box's systemd still has no memory controller"
+    return 1
+  }
+}
+
 print_env() {
   echo "SANDBOX_SSH_HOST=127.0.0.1"
   echo "SANDBOX_SSH_PORT=$(port)"
@@ -365,7 +411,7 @@ cmd_up() {
     pid=$!
     echo "$pid" >"$INSTANCE/nspawn.pid"
     start_forwarder "$want_port"
-    wait_ready "$pid" && break
+    wait_ready "$pid" && grant_memory_controller "$pid" && break
     cp -f -- "$INSTANCE/nspawn.log" "$CACHE/nspawn.failed.log" 2>/dev/null || true
     tail -n 20 "$INSTANCE/nspawn.log" >&2 || true
     stop_instance
@@ -411,7 +457,29 @@ stop_instance() {
   stop_forwarder
   kill_strays
   netns_down
+  remove_box_memcg
   remove_tree "$INSTANCE"
+}
+
+# This machine's memory cgroup, which the box's memory tree sits in (see
+# grant_memory_controller); fails when it is the root of the hierarchy.
+box_memcg() {
+  local path
+  path="$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)"
+  [[ -n "$path" && "$path" != / && -d "/sys/fs/cgroup/memory$path" ]] || return 1
+  echo "/sys/fs/cgroup/memory$path"
+}
+
+# What a box's systemd left in that cgroup once the box is gone (a killed box does
+# not clean up): only the top-level names systemd creates, and only cgroups
+# without tasks (rmdir refuses the others).
+remove_box_memcg() {
+  local root name
+  root="$(box_memcg)" || return 0
+  for name in init.scope system.slice user.slice machine.slice workstation.slice dev-hugepages.mount sys-fs-fuse-connections.mount; do
+    [[ -d "$root/$name" ]] || continue
+    find "$root/$name" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
 }
 
 stop_forwarder() { # the one `up` started, when its pid is still that socat

@@ -85,6 +85,9 @@ public static class AccessDiffs
         facts.AddRange(u.Services.Select(s => Host($"service {s}")));
         facts.AddRange(u.RevokeGroups.Select(g => Host($"revokes group {g}")));
         if (u.PrivateHome) facts.Add(Host("home made private (0700)"));
+        var budget = u.Budget;
+        facts.Add(Host($"memory budget {Sizes.Human(budget.MemoryHigh)} (hard cap {Sizes.Human(budget.MemoryMax)})"));
+        facts.Add(Host($"cpu weight {budget.CpuWeight}, at most {budget.TasksMax} tasks"));
 
         var access = K8sAccess.For(u, k8s);
         foreach (var b in access.Bindings)

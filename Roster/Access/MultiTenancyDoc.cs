@@ -168,8 +168,10 @@ public static class MultiTenancyDoc
         Line("  there, and `exec` into its pods.");
         Line("- **Drift is reported, not fixed.** A privileged group or an open home stays until the roster");
         Line("  says `revoke_groups` or `private_home`; the warning repeats on every apply until then.");
-        Line("- **Slices nest by name.** systemd reads `-` as hierarchy, so `workstation-bob-x.slice` sits");
-        Line("  under `workstation-bob.slice`: resource accounting, not access, is shared between such names.");
+        Line("- **Budgets hold per person, on the host.** Each person's services slice and login-session slice");
+        Line("  carry their roster budget (MemoryHigh, MemoryMax, CPUWeight, TasksMax): a memory hog is killed");
+        Line("  inside its own slice (docs/capacity.md). systemd reads `-` in a slice name as nesting, so the roster");
+        Line("  refuses an os_user that starts with another's name and `-` (`bob-x` beside `bob`).");
     }
 
     private static IEnumerable<(string Where, string What, string Detail)> Rows(DerivedUser u, K8sOptions k8s, VaultOptions vault)

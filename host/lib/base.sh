@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# base.sh — `base apply --inputs-sha256 HEX [--swap-size SIZE]`: the machine-wide
+# base.sh — `base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N]`: the machine-wide
 # base every user inherits. HEX is the program's hash of the base inputs it
 # packaged (WS_BASE_INPUTS): a host whose installed copy differs refuses, so the
 # base never runs from a stale or half-finished install. Only adds what is
@@ -7,7 +7,8 @@
 #   - Debian packages from packages.txt (apt-get install of the missing ones);
 #   - pinned npm globals from npm-packages.txt (installed when missing or at
 #     another version; never @latest);
-#   - a swap file (/swapfile) when --swap-size is given and no swap is active;
+#   - the swap file of --swap-size, resized without a moment at zero swap, and
+#     vm.swappiness (swap.sh);
 #   - the managed Claude settings (/etc/claude-code/managed-settings.json);
 #   - /etc/skel: .zshrc (sources ~/.zshrc.d/*.sh) and start-claude.sh.
 # Sourced by bin/workstation.
@@ -35,7 +36,7 @@ base_inputs_sha256() {
 }
 
 cmd_base_apply() {
-  local swap_size="" inputs_sha256="" have
+  local swap_size="" swappiness="" inputs_sha256="" have
   while (($#)); do
     case "$1" in
       --inputs-sha256)
@@ -50,10 +51,16 @@ cmd_base_apply() {
         swap_size="$2"
         shift 2
         ;;
+      --swappiness)
+        need_value "$@"
+        valid_range "$2" "$WS_MIN_SWAPPINESS" "$WS_MAX_SWAPPINESS" --swappiness
+        swappiness="$2"
+        shift 2
+        ;;
       *) die_usage "unknown argument $(describe "$1")" ;;
     esac
   done
-  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE])"
+  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N])"
   require_root
   lock base
   have="$(base_inputs_sha256)"
@@ -95,20 +102,13 @@ cmd_base_apply() {
     fi
   done < <(list_entries "$WS_ROOT/npm-packages.txt")
 
-  step "swap"
-  if [[ -n "$swap_size" ]] && [[ -z "$(swapon --noheadings --show=NAME 2>/dev/null)" ]]; then
-    if [[ ! -e /swapfile ]]; then
-      fallocate -l "$swap_size" /swapfile.ws-tmp
-      chmod 600 /swapfile.ws-tmp
-      mkswap /swapfile.ws-tmp >/dev/null
-      mv -T /swapfile.ws-tmp /swapfile
-      changed "/swapfile ($swap_size)"
-    fi
-    swapon /swapfile
-    changed "swapon /swapfile"
-    if ! grep -qE '^/swapfile[[:space:]]' /etc/fstab; then
-      write_if_changed /etc/fstab 0644 root:root "$(cat /etc/fstab)"$'\n'"/swapfile none swap sw 0 0"$'\n'
-    fi
+  if [[ -n "$swap_size" ]]; then
+    step "swap"
+    ensure_swap "$swap_size"
+  fi
+  if [[ -n "$swappiness" ]]; then
+    step "swappiness"
+    ensure_swappiness "$swappiness"
   fi
 
   step "managed Claude settings and /etc/skel"

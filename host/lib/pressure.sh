@@ -6,7 +6,8 @@
 #   - PSI (/proc/pressure/{memory,io,cpu}): some and full, avg10 and total;
 #   - free space on / and /home (bytes available, share free);
 #   - memory in use per person's slice (workstation-USER.slice), where the memory
-#     controller is available, and every person's resident memory (ps).
+#     controller is available, the slice's budget (memory_high, memory_max), and
+#     every person's resident memory (ps).
 
 readonly WS_TEXTFILE_DIR_DEFAULT=/var/lib/prometheus/node-exporter
 
@@ -43,7 +44,7 @@ cmd_pressure_sample() {
   done
   require_root
 
-  local out resource kind line avg10 total mount avail size user slice bytes
+  local out resource kind line avg10 total mount avail size user slice bytes limit
   out="$(
     printf '# HELP workstation_pressure_avg10_percent Share of the last 10 s in which tasks stalled on the resource (PSI).\n'
     printf '# TYPE workstation_pressure_avg10_percent gauge\n'
@@ -82,6 +83,17 @@ cmd_pressure_sample() {
       slice="workstation-$user.slice"
       bytes="$(slice_memory_bytes "$slice")"
       [[ -z "$bytes" ]] || printf 'workstation_slice_memory_bytes{user="%s"} %s\n' "$user" "$bytes"
+    done
+    # The budget the slice's memory is read against (infinity, i.e. none: no line).
+    printf '# HELP workstation_slice_memory_limit_bytes One person'"'"'s budget on their slice: memory_high (throttling) and memory_max (OOM kill).\n'
+    printf '# TYPE workstation_slice_memory_limit_bytes gauge\n'
+    for user in $(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' ' '); do
+      for limit in MemoryHigh MemoryMax; do
+        bytes="$(systemctl show -p "$limit" --value -- "workstation-$user.slice" 2>/dev/null || true)"
+        [[ "$bytes" =~ ^[0-9]+$ ]] || continue
+        printf 'workstation_slice_memory_limit_bytes{user="%s",limit="%s"} %s\n' "$user" \
+          "$([[ "$limit" == MemoryHigh ]] && echo memory_high || echo memory_max)" "$bytes"
+      done
     done
     # Resident memory of each person's processes: measurable everywhere, also where the
     # memory controller is not available to systemd (a container on cgroup v1).

@@ -136,6 +136,9 @@ cmd_user_purge() {
   fi
   remove_file "$WS_SUSPENDED_DIR/$user"
   remove_file "$(user_record_file "$user")"
+  # A later account with this uid must not inherit the budget.
+  remove_budget "$user" "$uid"
+  systemctl daemon-reload
   changed "purged $user (uid $uid): archive $archive, $files files, sha256 $sum, $stamp"
   log "user purge $user: done; to bring the home back: workstation user restore $user --from $archive"
 }

@@ -12,10 +12,15 @@ readonly WS_RE_SWAP_SIZE='^[1-9][0-9]{0,3}[MG]$'
 readonly WS_RE_HOST_PATH='^(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$'
 readonly WS_RE_RESTIC_REPO='^(/[A-Za-z0-9_.@/-]+|(sftp|rest|s3|b2|azure|gs|rclone):[A-Za-z0-9_.@:/?=&%+-]+)$'
 readonly WS_RE_ON_CALENDAR='^[A-Za-z0-9*,:./~ -]{1,64}$'
+readonly WS_RE_MEMORY_SIZE='^[1-9][0-9]{0,12}[KMGT]?$'
 
 # Ranges.
 readonly WS_MIN_PORT=1024 WS_MAX_PORT=65535
 readonly WS_MIN_UID=1000 WS_MAX_UID=59999
+readonly WS_MIN_MEMORY=67108864 WS_MAX_MEMORY=17592186044416
+readonly WS_MIN_CPU_WEIGHT=1 WS_MAX_CPU_WEIGHT=10000
+readonly WS_MIN_TASKS_MAX=16 WS_MAX_TASKS_MAX=4194304
+readonly WS_MIN_SWAPPINESS=0 WS_MAX_SWAPPINESS=200
 
 # Names: space-delimited lists, with a space at both ends for " $name " matching.
 readonly WS_MARKER_GROUP='workstation'
@@ -33,4 +38,4 @@ readonly WS_HOME='/home/%s'
 readonly WS_ROOT='/usr/local/lib/workstation'
 
 # What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).
-readonly WS_BASE_INPUTS=' base lib/base.sh npm-packages.txt packages.txt '
+readonly WS_BASE_INPUTS=' base lib/base.sh lib/swap.sh npm-packages.txt packages.txt '

@@ -59,6 +59,52 @@ ensure_tier_dropins() {
   fi
 }
 
+# The budget's drop-in, on both slices a person's processes run in: their
+# services' (workstation-USER.slice, also where the host runs things as them)
+# and their login sessions' (user-UID.slice). Each is capped on its own.
+budget_dropins() { # USER UID
+  printf '%s\n' "$WS_UNIT_DIR/workstation-$1.slice.d/50-workstation-budget.conf" \
+    "$WS_UNIT_DIR/user-$2.slice.d/50-workstation-budget.conf"
+}
+
+# ensure_budget USER HIGH MAX CPU_WEIGHT TASKS_MAX: the drop-ins say exactly this;
+# a change reaches the running slices in place (daemon-reload, then the same
+# values at runtime for the live cgroups), never a restart.
+ensure_budget() {
+  local user="$1" uid file dir content changed_any=0
+  uid="$(id -u -- "$user")"
+  content="# Written by workstation user services apply: $user's budget (roster.yaml).
+[Slice]
+MemoryAccounting=yes
+MemoryHigh=$2
+MemoryMax=$3
+CPUWeight=$4
+TasksMax=$5
+"
+  while IFS= read -r file; do
+    dir="${file%/*}"
+    ensure_dir "$dir" 0755
+    file_equals "$file" "$content" || changed_any=1
+    write_if_changed "$file" 0644 root:root "$content"
+  done < <(budget_dropins "$user" "$uid")
+  ((changed_any)) || return 0
+  systemctl daemon-reload
+  local slice
+  for slice in "workstation-$user.slice" "user-$uid.slice"; do
+    if systemctl is-active --quiet "$slice"; then
+      systemctl set-property --runtime -- "$slice" "MemoryHigh=$2" "MemoryMax=$3" "CPUWeight=$4" "TasksMax=$5"
+    fi
+  done
+}
+
+remove_budget() { # USER UID
+  local file
+  while IFS= read -r file; do
+    remove_file "$file"
+    [[ ! -d "${file%/*}" ]] || rmdir --ignore-fail-on-non-empty -- "${file%/*}"
+  done < <(budget_dropins "$1" "$2")
+}
+
 # ensure_units_running USER: every unit enabled and started; a running one is
 # never restarted.
 ensure_units_running() {

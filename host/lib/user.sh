@@ -10,7 +10,7 @@
 # What each verb accepts. `user apply` runs the three steps in
 # one go, for a person by hand; the Pulumi program runs them as three Commands.
 readonly WS_ACCOUNT_OPTS=" --tier --uid --groups --revoke-groups --private-home --adopt "
-readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --token-stdin "
+readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --memory-high --memory-max --cpu-weight --tasks-max --token-stdin "
 
 # The arguments, validated (exit 2 before anything is touched).
 declare -A ARG=()
@@ -20,7 +20,8 @@ declare -a ARG_GROUPS=() ARG_REVOKE=()
 parse_user_args() {
   local usage="$1" allowed="$2" groups="" revoke="" opt
   shift 2
-  ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [token_stdin]=0 [private_home]=0)
+  ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [token_stdin]=0 [private_home]=0
+    [memory_high]="" [memory_max]="" [cpu_weight]="" [tasks_max]="")
   while (($#)); do
     opt="$1"
     if [[ "$opt" == -* && "$opt" != -- && "$allowed" != *" $opt "* ]]; then
@@ -36,6 +37,10 @@ parse_user_args() {
       --private-home) ARG[private_home]=1; shift ;;
       --adopt) ARG[adopt]=1; shift ;;
       --token-stdin) ARG[token_stdin]=1; shift ;;
+      --memory-high) need_value "$@"; ARG[memory_high]="$2"; shift 2 ;;
+      --memory-max) need_value "$@"; ARG[memory_max]="$2"; shift 2 ;;
+      --cpu-weight) need_value "$@"; ARG[cpu_weight]="$2"; shift 2 ;;
+      --tasks-max) need_value "$@"; ARG[tasks_max]="$2"; shift 2 ;;
       --) shift; break ;;
       *)
         [[ -z "${ARG[user]}" ]] || die_usage "unexpected argument $(describe "$1") (USER is already $(describe "${ARG[user]}"))"
@@ -65,8 +70,24 @@ parse_user_args() {
     [[ -n "${ARG[pw]}" ]] || die_usage "--playwright-port is required"
     valid_port "${ARG[pw]}" "--playwright-port"
     [[ "${ARG[t3]}" != "${ARG[pw]}" ]] || die_usage "--t3-port and --playwright-port must differ (both ${ARG[t3]})"
+    parse_budget_args
   fi
   not_system_account "${ARG[user]}" "USER"
+}
+
+# parse_budget_args: the four budget options come together (the program always
+# sends them) or not at all (a budget already on the host is then kept).
+parse_budget_args() {
+  local given="${ARG[memory_high]}${ARG[memory_max]}${ARG[cpu_weight]}${ARG[tasks_max]}"
+  [[ -n "$given" ]] || return 0
+  [[ -n "${ARG[memory_high]}" && -n "${ARG[memory_max]}" && -n "${ARG[cpu_weight]}" && -n "${ARG[tasks_max]}" ]] ||
+    die_usage "--memory-high, --memory-max, --cpu-weight and --tasks-max come together"
+  valid_memory_size "${ARG[memory_high]}" --memory-high
+  valid_memory_size "${ARG[memory_max]}" --memory-max
+  (($(size_bytes "${ARG[memory_high]}") <= $(size_bytes "${ARG[memory_max]}"))) ||
+    die_usage "--memory-high ${ARG[memory_high]} is above --memory-max ${ARG[memory_max]}"
+  valid_range "${ARG[cpu_weight]}" "$WS_MIN_CPU_WEIGHT" "$WS_MAX_CPU_WEIGHT" --cpu-weight
+  valid_range "${ARG[tasks_max]}" "$WS_MIN_TASKS_MAX" "$WS_MAX_TASKS_MAX" --tasks-max
 }
 
 # read_token: the snapshot token (a secret) from stdin, when --token-stdin; never printed.
@@ -157,6 +178,10 @@ services_step() {
     step "snapshot token"
     ensure_snapshot_token "$user" "$home" "$TOKEN"
   fi
+  if [[ -n "${ARG[memory_max]}" ]]; then
+    step "budget"
+    ensure_budget "$user" "${ARG[memory_high]}" "${ARG[memory_max]}" "${ARG[cpu_weight]}" "${ARG[tasks_max]}"
+  fi
   step "claude mcp"
   ensure_playwright_mcp "$user" "$home" "${ARG[pw]}"
   step "firewall"
@@ -171,7 +196,7 @@ services_step() {
 # user apply: all three steps, in order, in one run (by hand; the program runs
 # them as three Commands). It resumes a suspended person, as the account step does.
 cmd_user_apply() {
-  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--token-stdin]" \
+  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [BUDGET] [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--token-stdin]" \
     "$WS_ACCOUNT_OPTS$WS_SERVICES_OPTS" "$@"
   read_token
   begin_user_step
@@ -198,7 +223,7 @@ cmd_user_code_apply() {
 }
 
 cmd_user_services_apply() {
-  parse_user_args "workstation user services apply USER --t3-port N --playwright-port N [--token-stdin]" \
+  parse_user_args "workstation user services apply USER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N] [--token-stdin]" \
     "$WS_SERVICES_OPTS" "$@"
   read_token
   begin_user_step
@@ -348,8 +373,16 @@ listeners() {
 
 # person_json USER LISTENERS: user_status_json plus what the drift check compares
 # with the roster: the port files, who listens on those ports, and the maps' entries.
+# budget_json SLICE: the limits systemd holds for SLICE (what it enforces), as
+# systemctl shows them: bytes or "infinity", a number or "[not set]".
+budget_json() {
+  systemctl show -p MemoryHigh -p MemoryMax -p CPUWeight -p TasksMax -- "$1" 2>/dev/null |
+    jq -R -s -c 'split("\n") | map(select(length > 0) | capture("^(?<key>[^=]+)=(?<value>.*)$")) | from_entries |
+      {memory_high: .MemoryHigh, memory_max: .MemoryMax, cpu_weight: .CPUWeight, tasks_max: .TasksMax}'
+}
+
 person_json() {
-  local user="$1" listening="$2" t3="" pw="" f ttyd="" dispatch="null" uidmap
+  local user="$1" listening="$2" t3="" pw="" f ttyd="" dispatch="null" uidmap budget
   f="$(user_path "$WS_T3_ENV_FILE" "$user")"
   [[ ! -f "$f" ]] || t3="$(sed -n 's/^T3_PORT=//p' "$f")"
   f="$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")"
@@ -359,14 +392,17 @@ person_json() {
     dispatch="$(jq -c --arg u "$user" '[to_entries[] | select(.value.os_user == $u) | {authentik: .key, port: .value.port}][0]' /etc/t3-serve/dispatch.json 2>/dev/null || echo null)"
   # uid -> name for the listeners, so the report says who listens.
   uidmap="$(getent passwd | awk -F: '{ print $3 " " $1 }')"
+  budget="$(jq -n -c --argjson s "$(budget_json "workstation-$user.slice")" \
+    --argjson l "$(budget_json "user-$(id -u -- "$user").slice")" '{services: $s, logins: $l}')"
   user_status_json "$user" | jq -c --arg t3 "$t3" --arg pw "$pw" --arg ttyd "$ttyd" --argjson dispatch "$dispatch" \
-    --arg listening "$listening" --arg uidmap "$uidmap" '
+    --arg listening "$listening" --arg uidmap "$uidmap" --argjson budget "$budget" '
     ($uidmap | split("\n") | map(select(length > 0) | split(" ") | {key: .[0], value: .[1]}) | from_entries) as $names |
     ($listening | split("\n") | map(select(length > 0) | split(" "))) as $l |
     def owner($p): [$l[] | select(.[0] == $p) | ($names[.[1]] // .[1])] | unique;
     . + {ports: {t3: (if $t3 == "" then null else ($t3 | tonumber) end), playwright: (if $pw == "" then null else ($pw | tonumber) end)},
          listening: {t3: (if $t3 == "" then [] else owner($t3) end), playwright: (if $pw == "" then [] else owner($pw) end)},
-         maps: {ttyd: (if $ttyd == "" then null else $ttyd end), dispatch: $dispatch}}'
+         maps: {ttyd: (if $ttyd == "" then null else $ttyd end), dispatch: $dispatch},
+         budget: $budget}'
 }
 
 # workstation status [--json]: every account carrying the marker group.

@@ -51,6 +51,33 @@ valid_port() { # VALUE ARGNAME
   fi
 }
 
+# valid_memory_size VALUE ARGNAME: a size systemd reads (bytes, or K/M/G/T), within the engine's bounds.
+valid_memory_size() {
+  local bytes
+  [[ "$1" =~ $WS_RE_MEMORY_SIZE ]] || die_usage "$2 $(describe "$1"): a size like 4G or 512M (bytes, or K, M, G, T)"
+  bytes="$(size_bytes "$1")"
+  ((bytes >= WS_MIN_MEMORY && bytes <= WS_MAX_MEMORY)) ||
+    die_usage "$2 $1: must be between $WS_MIN_MEMORY and $WS_MAX_MEMORY bytes"
+}
+
+# size_bytes SIZE: the bytes of a size valid_memory_size (or WS_RE_SWAP_SIZE) accepted.
+size_bytes() {
+  local n="${1%[KMGT]}" shift=0
+  case "$1" in
+    *K) shift=10 ;;
+    *M) shift=20 ;;
+    *G) shift=30 ;;
+    *T) shift=40 ;;
+  esac
+  echo $((10#$n << shift))
+}
+
+valid_range() { # VALUE MIN MAX ARGNAME
+  if [[ ! "$1" =~ ^[1-9][0-9]{0,8}$|^0$ ]] || ((10#$1 < $2 || 10#$1 > $3)); then
+    die_usage "$4 $(describe "$1"): must be an integer $2-$3"
+  fi
+}
+
 valid_uid() {
   if [[ ! "$1" =~ $RE_UID ]] || ((10#$1 < WS_MIN_UID || 10#$1 > WS_MAX_UID)); then
     die_usage "--uid $(describe "$1"): must be an integer $WS_MIN_UID-$WS_MAX_UID"

@@ -36,12 +36,7 @@ public sealed class AdminTests(SandboxFixture box)
         await HostWorld.ReadyAsync(box);
         await box.MustAsync(Wiz.Apply(), stdin: Wiz.TokenStdin);
         await box.MustAsync(Zed.Apply(), stdin: Zed.TokenStdin);
-        await box.ScriptAsync("""
-            set -euo pipefail
-            rm -f /root/wiz_key /root/wiz_key.pub
-            ssh-keygen -q -t ed25519 -N '' -f /root/wiz_key
-            runuser -u wiz -- sh -ec 'mkdir -p -m 700 /home/wiz/.ssh; cat > /home/wiz/.ssh/authorized_keys' < /root/wiz_key.pub
-            """);
+        await box.ScriptAsync(HostWorld.AuthorizeLoginKey("wiz"));
         try
         {
             Assert.Equal("wiz", await LoginAsync());

@@ -148,11 +148,11 @@ public sealed class DriftTests(SandboxFixture box)
 
     /// <summary>
     /// The host's report (`workstation status --json`) against the roster (`roster drift`): a
-    /// unit disabled by hand, a group added and a map edited each show as one fact, expected
-    /// against actual; before them, the person has none.
+    /// unit disabled by hand, a group added, a map edited and a budget lifted each show as one
+    /// fact, expected against actual; before them, the person has none.
     /// </summary>
     [Fact]
-    public async Task Drift_against_the_roster_shows_a_disabled_unit_an_extra_group_and_an_edited_map()
+    public async Task Drift_against_the_roster_shows_a_disabled_unit_an_extra_group_an_edited_map_and_a_lifted_budget()
     {
         await HostWorld.ReadyAsync(box);
         var dri = new TestUser("dri", 2198, 4198, 4298);
@@ -186,12 +186,16 @@ public sealed class DriftTests(SandboxFixture box)
                 getent group ws-drift-extra >/dev/null || groupadd ws-drift-extra
                 gpasswd -a dri ws-drift-extra >/dev/null
                 sed -i 's/^dri\.a dri$/someone.else dri/' /etc/ttyd-user-map
+                systemctl set-property workstation-dri.slice MemoryMax=infinity
                 """);
+            var b = dri.Derived().Budget;
             Assert.Equal(
             [
                 "dri: group ws-drift-extra: expected not a member; actual member",
                 "dri: unit t3-serve@dri.service: expected enabled, active; actual disabled, active",
                 "dri: ttyd-user-map entry: expected dri.a; actual someone.else",
+                $"dri: budget of workstation-dri.slice: expected memory_high {Sizes.Human(b.MemoryHigh)}, memory_max {Sizes.Human(b.MemoryMax)}, cpu_weight {b.CpuWeight}, tasks_max {b.TasksMax}; " +
+                $"actual memory_high {Sizes.Human(b.MemoryHigh)}, memory_max infinity, cpu_weight {b.CpuWeight}, tasks_max {b.TasksMax}",
             ], await DriftOfDri());
         }
         finally
@@ -201,6 +205,8 @@ public sealed class DriftTests(SandboxFixture box)
                 systemctl enable --quiet t3-serve@dri.service || true
                 gpasswd -d dri ws-drift-extra >/dev/null 2>&1 || true
                 sed -i 's/^someone\.else dri$/dri.a dri/' /etc/ttyd-user-map
+                rm -rf /etc/systemd/system.control/workstation-dri.slice.d
+                systemctl daemon-reload
                 """);
             await box.MustAsync(HostCommands.Maps([dri.Derived()]));
             await box.MustAsync(HostWorld.SiteCommand());

@@ -11,7 +11,8 @@ namespace Host.Tests;
 /// derive for this entry: the strings the Pulumi program sends.
 /// </summary>
 /// <param name="Groups">Tier groups other than the tier's own (a test of what the host does with them); null: the tier's.</param>
-public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightPort, string Tier = "power-user", string[]? Groups = null)
+/// <param name="Budget">Over the tier's built-in budget; null: the tier's.</param>
+public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightPort, string Tier = "power-user", string[]? Groups = null, Budget? Budget = null)
 {
     /// <summary>A person the test refers to by name only (ports and uid play no part).</summary>
     public static TestUser Named(string name) => new(name, null, 4999, 5999);
@@ -31,6 +32,7 @@ public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightP
         var person = new Person(Name, Name + ".a", Name, null, t, [], new Dictionary<string, string>(),
             new Ports(T3Port, PlaywrightPort), uid ?? Uid, adopt, revokeGroups ?? [], privateHome);
         var derived = Derivation.Derive(person, RosterSettings.Default);
+        if (Budget is { } b) derived = derived with { Budget = b };
         return (groups ?? Groups) is { } g ? derived with { TierGroups = g } : derived;
     }
 
@@ -114,16 +116,24 @@ public static class HostWorld
         RosterSettings.Default with { PrivilegedGroups = privilegedGroups ?? [] },
         admin);
 
+    /// <summary>A script giving USER an SSH key of root's (/root/USER_key) to log in with, as a person would.</summary>
+    public static string AuthorizeLoginKey(string user) => $$"""
+        set -euo pipefail
+        rm -f /root/{{user}}_key /root/{{user}}_key.pub
+        ssh-keygen -q -t ed25519 -N '' -f /root/{{user}}_key
+        runuser -u {{user}} -- sh -ec 'mkdir -p -m 700 /home/{{user}}/.ssh; cat > /home/{{user}}/.ssh/authorized_keys' < /root/{{user}}_key.pub
+        """;
+
     /// <summary>
     /// The base step as the program sends it: the hash of the base inputs of the host/ tree the
     /// tests install (<see cref="HostBundle"/>'s), so the host checks it installed that tree.
     /// </summary>
-    public static string BaseCommand(string repoRoot, string? swapSize = null)
+    public static string BaseCommand(string repoRoot, string? swapSize = null, int? swappiness = null)
     {
         var host = Path.Combine(HostTreeParent(repoRoot), "host");
         var files = Directory.EnumerateFiles(host, "*", SearchOption.AllDirectories)
             .Select(f => (Path.GetRelativePath(host, f).Replace('\\', '/'), File.ReadAllBytes(f)));
-        return HostCommands.Base(HostCommands.BaseInputsSha256(files), swapSize);
+        return HostCommands.Base(HostCommands.BaseInputsSha256(files), swapSize, swappiness);
     }
 
     private static string HostTreeParent(string repoRoot, string? hostDirParent = null) =>

@@ -32,23 +32,41 @@ public sealed class PressureTests(SandboxFixture box)
         Assert.Contains("workstation_pressure_stalled_seconds_total{resource=\"io\",kind=\"full\"} ", text, StringComparison.Ordinal);
         Assert.Contains("workstation_filesystem_free_ratio{mountpoint=\"/home\"} ", text, StringComparison.Ordinal);
         Assert.Matches("(?m)^workstation_user_resident_bytes\\{user=\"psi\"\\} [1-9][0-9]*$", text);
+        // psi's budget, the tier's built-in one, as the slice carries it.
+        var budget = Budgets.Defaults[Tier.PowerUser];
+        Assert.Contains($"workstation_slice_memory_limit_bytes{{user=\"psi\",limit=\"memory_high\"}} {budget.MemoryHigh}\n", text, StringComparison.Ordinal);
+        Assert.Contains($"workstation_slice_memory_limit_bytes{{user=\"psi\",limit=\"memory_max\"}} {budget.MemoryMax}\n", text, StringComparison.Ordinal);
         // The slice's own figure needs the memory controller, which a container on this cgroup v1 host
         // does not get (MemoryCurrent is "[not set]"): then the sample leaves that line out, never a wrong one.
         var current = (await box.MustAsync("systemctl show -p MemoryCurrent --value workstation-psi.slice")).Stdout.Trim();
         if (current == "[not set]") Assert.DoesNotContain("workstation_slice_memory_bytes{user=\"psi\"}", text, StringComparison.Ordinal);
         else Assert.Matches("(?m)^workstation_slice_memory_bytes\\{user=\"psi\"\\} [1-9][0-9]*$", text);
 
-        var (code, output) = Promtool(text);
+        var (code, output) = Promtool(text, "metrics");
         Assert.True(code == 0, $"promtool check metrics: exit {code}\n{output}\n--- metrics ---\n{text}");
         await box.MustAsync("rm -rf /var/tmp/ws-prom");
     }
 
-    /// <summary>`promtool check metrics` on this machine (Debian's prometheus package), the text on stdin.</summary>
-    private static (int Code, string Output) Promtool(string text)
+    /// <summary>The alert rules docs/monitoring.md gives are rules Prometheus loads: `promtool check rules`.</summary>
+    [Fact]
+    public void The_documented_alert_rules_pass_promtool()
+    {
+        var doc = File.ReadAllText(Path.Combine(box.RepoRoot, "docs", "monitoring.md"));
+        var start = doc.IndexOf("```yaml\ngroups:", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/monitoring.md has no ```yaml block starting with groups:");
+        start += "```yaml\n".Length;
+        var rules = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+        Assert.Contains("workstation_slice_memory_limit_bytes", rules, StringComparison.Ordinal);
+        var (code, output) = Promtool(rules, "rules", "/dev/stdin");
+        Assert.True(code == 0, $"promtool check rules: exit {code}\n{output}\n--- rules ---\n{rules}");
+    }
+
+    /// <summary>`promtool check CHECK...` on this machine (Debian's prometheus package), the text on stdin.</summary>
+    private static (int Code, string Output) Promtool(string text, params string[] check)
     {
         var psi = new ProcessStartInfo("promtool") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add("check");
-        psi.ArgumentList.Add("metrics");
+        foreach (var word in check) psi.ArgumentList.Add(word);
         using var p = Process.Start(psi)!;
         p.StandardInput.Write(text);
         p.StandardInput.Close();

@@ -63,8 +63,11 @@ public sealed class PurgeTests(SandboxFixture box)
             echo "manifest=$(stat -c '%a %U' {{archive[..^7]}}.sha256)"
             echo "dir=$(stat -c '%a %U' /var/backups/workstation/homes)"
             echo "record=$(sed -n 's/^ARCHIVE=//p' /etc/workstation/purged/pru)"
+            echo "budgets=$(ls -d /etc/systemd/system/workstation-pru.slice.d /etc/systemd/system/user-2191.slice.d 2>/dev/null | wc -l)"
             """));
         Assert.Equal("no", gone["account"]);
+        // A later account with uid 2191 must not inherit pru's budget.
+        Assert.Equal("0", gone["budgets"]);
         Assert.Equal("no", gone["home"]);
         Assert.Equal("600 root", gone["archive"]);
         Assert.Equal("600 root", gone["manifest"]);

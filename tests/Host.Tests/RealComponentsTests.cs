@@ -80,7 +80,7 @@ public sealed class RealComponentsTests(SandboxFixture box)
         // Bound to loopback as the user, from the pinned global install.
         var who = await box.MustAsync("pid=$(systemctl show -p MainPID --value playwright-mcp@rex.service); ps -o user= -p \"$pid\"; tr '\\0' ' ' < /proc/$pid/cmdline");
         Assert.StartsWith("rex\n", who.Stdout, StringComparison.Ordinal);
-        Assert.Contains("/usr/local/bin/playwright-mcp --headless --isolated --host 127.0.0.1 --port 4212 ", who.Stdout, StringComparison.Ordinal);
+        Assert.Contains("/usr/local/bin/playwright-mcp --headless --isolated --browser chromium --executable-path /usr/bin/chromium --host 127.0.0.1 --port 4212 ", who.Stdout, StringComparison.Ordinal);
         // Output files land in the home, where rex's Claude can read them (not the unit's private /tmp).
         Assert.Contains(" --output-dir /home/rex/.cache/playwright-mcp ", who.Stdout + " ", StringComparison.Ordinal);
     }

@@ -24,6 +24,7 @@ public class AccessDiffTests
         { "tier", "tests/golden/roster.yaml", "tests/golden/diff/tier.yaml" },
         { "port", "tests/golden/roster.yaml", "tests/golden/diff/port.yaml" },
         { "namespace", "tests/golden/roster.yaml", "tests/golden/diff/namespace.yaml" },
+        { "budget", "tests/golden/roster.yaml", "tests/golden/diff/budget.yaml" },
     };
 
     [Theory]
@@ -117,7 +118,7 @@ public class AccessDiffTests
             var (code, stdout, stderr) = Run("diff", TestFiles.GoldenRoster, bad);
             Assert.Equal(1, code);
             Assert.Equal("", stdout);
-            Assert.Contains($"{bad}:17:11: users.alice.tier: unknown tier 'wizard'", stderr, StringComparison.Ordinal);
+            Assert.Contains($"{bad}:19:11: users.alice.tier: unknown tier 'wizard'", stderr, StringComparison.Ordinal);
         }
         finally
         {

@@ -141,4 +141,55 @@ public sealed class CliTests : IDisposable
             if (expected == 0) Assert.StartsWith("ok: ", stdout, StringComparison.Ordinal);
         }
     }
+
+    private const string Stack = "config:\n  pulumi:disable-default-providers: [vault]\n  workstation:hostMemory: 24G\n  workstation:swapSize: 2G\n" +
+                                 "  workstation:sshPrivateKey:\n    secure: AAAB\n";
+
+    [Fact]
+    public void Validate_with_the_stack_file_refuses_a_roster_over_capacity_and_changes_nothing()
+    {
+        var roster = Write("roster.yaml", CapacityTests.People(5));
+        var stack = Write("Pulumi.devvm.yaml", Stack);
+        var (code, stdout, stderr) = Run("validate", roster, "--stack", stack);
+        Assert.Equal(1, code);
+        Assert.Equal("ok: admin wiz, 5 users, 0 retired\n", stdout);
+        Assert.Equal(
+            "roster.yaml: capacity: the active people's memory budgets (memory_high) add up to 25G, above the host's limit of 24G (hostMemory 24G + swapSize 2G - memoryReserve 2G); " +
+            "largest: wiz 10G, u1 3G, u2 3G. Lower budgets (settings.budgets or an entry's budget:), retire someone, or raise hostMemory or swapSize.\n" +
+            "1 error(s); nothing was changed.\n", stderr);
+    }
+
+    [Fact]
+    public void Validate_with_the_stack_file_warns_near_the_limit_and_passes()
+    {
+        var (code, stdout, stderr) = Run("validate", Write("roster.yaml", CapacityTests.People(4)), "--stack", Write("Pulumi.devvm.yaml", Stack));
+        Assert.Equal(0, code);
+        Assert.Equal("ok: admin wiz, 4 users, 0 retired\n", stdout);
+        Assert.StartsWith("warning: capacity: the active people's memory budgets (memory_high) add up to 22G, 91% of the host's limit of 24G", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_with_a_stack_file_without_host_memory_says_the_ceiling_was_not_checked()
+    {
+        var (code, stdout, _) = Run("validate", Write("roster.yaml", CapacityTests.People(9)), "--stack", Write("Pulumi.x.yaml", "config:\n  workstation:swapSize: 2G\n"));
+        Assert.Equal(0, code);
+        Assert.EndsWith("capacity: not checked (workstation:hostMemory is not set in Pulumi.x.yaml)\n", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_names_a_bad_capacity_key_in_the_stack_file()
+    {
+        var (code, _, stderr) = Run("validate", Write("roster.yaml", CapacityTests.People(1)), "--stack", Write("Pulumi.x.yaml", "config:\n  workstation:hostMemory: lots\n"));
+        Assert.Equal(1, code);
+        Assert.Equal("Pulumi.x.yaml: workstation:hostMemory: 'lots' is not a size: a whole number of bytes, or with K, M, G or T (powers of 1024), e.g. 4G\n", stderr);
+    }
+
+    [Fact]
+    public void The_shipped_roster_fits_the_devvm_stack()
+    {
+        var (code, stdout, stderr) = Run("validate", TestFiles.ShippedRoster, "--stack", Path.Combine(TestFiles.Root, "Pulumi.devvm.yaml"));
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        Assert.Contains("capacity: the active people's memory budgets (memory_high) add up to", stdout, StringComparison.Ordinal);
+    }
 }

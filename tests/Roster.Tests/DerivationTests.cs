@@ -213,6 +213,12 @@ public class DerivationTests
               "k8s_subject": {
                 "kind": "User",
                 "name": "alice@example.test"
+              },
+              "budget": {
+                "memory_high": "3G",
+                "memory_max": "6G",
+                "cpu_weight": 100,
+                "tasks_max": 4096
               }
             },
             "bob": {
@@ -252,6 +258,12 @@ public class DerivationTests
               "k8s_subject": {
                 "kind": "User",
                 "name": "bob@example.test"
+              },
+              "budget": {
+                "memory_high": "2G",
+                "memory_max": "3G",
+                "cpu_weight": 100,
+                "tasks_max": 4096
               }
             },
             "wiz": {
@@ -293,6 +305,12 @@ public class DerivationTests
               "k8s_subject": {
                 "kind": "User",
                 "name": "wiz"
+              },
+              "budget": {
+                "memory_high": "10G",
+                "memory_max": "14G",
+                "cpu_weight": 200,
+                "tasks_max": 8192
               }
             }
           },

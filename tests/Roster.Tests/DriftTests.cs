@@ -23,11 +23,21 @@ public class DriftTests
                 ["listening"] = new JsonObject { ["t3"] = new JsonArray(u.OsUser), ["playwright"] = new JsonArray(u.OsUser) },
                 ["maps"] = new JsonObject { ["ttyd"] = u.AuthentikUser, ["dispatch"] = new JsonObject { ["authentik"] = u.AuthentikUser, ["port"] = u.Ports.T3 } },
                 ["drift"] = new JsonArray(),
+                ["budget"] = new JsonObject { ["services"] = Budget(u.Budget), ["logins"] = Budget(u.Budget) },
             });
         }
         people.Add(new JsonObject { ["user"] = "carol", ["state"] = "suspended" });
         return new JsonObject { ["people"] = people };
     }
+
+    /// <summary>A slice's limits as systemctl shows them.</summary>
+    private static JsonObject Budget(Budget b) => new()
+    {
+        ["memory_high"] = b.MemoryHigh.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["memory_max"] = b.MemoryMax.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["cpu_weight"] = b.CpuWeight.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["tasks_max"] = b.TasksMax.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     private static (int Code, string Out) Run(JsonObject report)
     {
@@ -62,6 +72,8 @@ public class DriftTests
         Person("wiz")["maps"]!["ttyd"] = "someone.else";
         Person("alice")["listening"]!["playwright"] = new JsonArray("bob");
         Person("carol")["state"] = "active";
+        Person("bob")["budget"]!["logins"]!["memory_max"] = "infinity";
+        Person("bob")["budget"]!["logins"]!["cpu_weight"] = "[not set]";
         people.Add(new JsonObject { ["user"] = "mallory", ["state"] = "active" });
 
         var (code, output) = Run(report);
@@ -70,10 +82,11 @@ public class DriftTests
             "alice: unit t3-serve@alice.service: expected enabled, active; actual disabled, active",
             "alice: listening on the playwright port 8932: expected alice; actual bob",
             "bob: group docker: expected not a member; actual member",
+            "bob: budget of user-2002.slice: expected memory_high 2G, memory_max 3G, cpu_weight 100, tasks_max 4096; actual memory_high 2G, memory_max infinity, cpu_weight [not set], tasks_max 4096",
             "carol: account: expected suspended; actual active",
             "wiz: ttyd-user-map entry: expected wiz.admin; actual someone.else",
             "mallory: account: expected not in the roster (a managed account nobody names); actual managed, active",
-            "6 drift(s)") + "\n", output);
+            "7 drift(s)") + "\n", output);
     }
 
     [Fact]

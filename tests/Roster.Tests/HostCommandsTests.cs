@@ -83,7 +83,8 @@ public class HostCommandsTests
             [HostCommands.Cli, "user", "account", "apply", "wiz", "--tier", "admin", "--uid", "2000", "--groups", "code-shared,docker,sudo"],
             ShellWords.Split(HostCommands.Account(wiz)).Words);
         Assert.Equal(
-            [HostCommands.Cli, "user", "services", "apply", "wiz", "--t3-port", "3773", "--playwright-port", "8931"],
+            [HostCommands.Cli, "user", "services", "apply", "wiz", "--t3-port", "3773", "--playwright-port", "8931",
+                "--memory-high", "10G", "--memory-max", "14G", "--cpu-weight", "200", "--tasks-max", "8192"],
             ShellWords.Split(HostCommands.Services(wiz, tokenOnStdin: false)).Words);
         Assert.Equal([HostCommands.Cli, "user", "code", "apply", "wiz"], ShellWords.Split(HostCommands.Code(wiz)).Words);
     }

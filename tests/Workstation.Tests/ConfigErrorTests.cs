@@ -38,6 +38,9 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.SshUser, "Root User", "workstation:sshUser: 'Root User' is not a valid user name")]
     [InlineData(ConfigKeys.EdgeUser, "t3 edge", "workstation:edgeUser: 't3 edge' is not a valid account name")]
     [InlineData(ConfigKeys.SwapSize, "8GB", "workstation:swapSize: '8GB' is not a swap size like 8G or 512M")]
+    [InlineData(ConfigKeys.Swappiness, "201", "workstation:swappiness: '201' is not a swappiness (0-200)")]
+    [InlineData(ConfigKeys.HostMemory, "24 GB", "workstation:hostMemory: '24 GB' is not a size: a whole number of bytes, or with K, M, G or T (powers of 1024), e.g. 4G")]
+    [InlineData(ConfigKeys.CapacityWarnPercent, "0", "workstation:capacityWarnPercent: '0' is not a percentage (1-100)")]
     [InlineData(ConfigKeys.SnapshotUrl, "chrome.example.test/state", "workstation:snapshotUrl: 'chrome.example.test/state' is not an absolute http(s) URL")]
     [InlineData(ConfigKeys.VaultAddr, "vault.example.test", "workstation:vaultAddr: 'vault.example.test' is not an absolute http(s) URL")]
     [InlineData(ConfigKeys.SshPrivateKey, null, "workstation:sshPrivateKey: required:")]
@@ -140,6 +143,20 @@ public class ConfigErrorTests
     }
 
     [Fact]
+    public async Task A_roster_over_capacity_stops_the_program_before_any_resource()
+    {
+        using var dir = new TempHostDir();
+        File.Copy(Repo.Golden("roster.yaml"), System.IO.Path.Combine(dir.Path, "roster.yaml"));
+        // The golden people promise 10G + 3G + 2G = 15G; 12G + 4G swap - 2G reserve = 14G.
+        var config = Fixture.Config().With(ConfigKeys.HostMemory, "12G").With(ConfigKeys.SwapSize, "4G");
+        var (message, registered) = await FailingRun(config, dir.Path);
+        Assert.Contains("roster over capacity", message, StringComparison.Ordinal);
+        Assert.Contains("add up to 15G, above the host's limit of 14G (hostMemory 12G + swapSize 4G - memoryReserve 2G); largest: wiz 10G, alice 3G, bob 2G.",
+            message, StringComparison.Ordinal);
+        Assert.Equal(0, registered);
+    }
+
+    [Fact]
     public async Task A_missing_roster_is_named()
     {
         using var dir = new TempHostDir();
@@ -174,5 +191,9 @@ public class ConfigErrorTests
         var run = await Harness.RunAsync(() => WorkstationProgram.Run(Fixture.Config(), dir.Path));
         Assert.Equal(42, run.Registrations.Count);
         Assert.Equal(Fixture.Bundle.Sha256, (await Harness.ResolveAsync(run.Outputs["hostContentSha256"]))!);
+
+        // With the ceiling checked: the golden people's 15G fit 24G less the 2G reserve.
+        var within = await Harness.RunAsync(() => WorkstationProgram.Run(Fixture.Config().With(ConfigKeys.HostMemory, "24G"), dir.Path));
+        Assert.Equal(42, within.Registrations.Count);
     }
 }

@@ -93,19 +93,42 @@ public class DiffTests
     }
 
     [Fact]
-    public async Task Changing_a_tier_replaces_only_that_users_bindings_and_host_step()
+    public async Task Changing_a_tier_replaces_only_that_users_bindings_and_host_steps()
     {
         var before = await RunAsync(Fixture.RosterText);
         var after = await RunAsync(RosterEdit.Golden().Tier("alice", "namespace-owner", "team-a").Text());
         Assert.Equal(
             [
-                $"{Types.Command}::alice-account", // its --tier flag; not the code or services steps
+                $"{Types.Command}::alice-account", // its --tier flag; not the code step
+                $"{Types.Command}::alice-services", // the golden namespace-owner budget's memory_high
                 $"{Types.ClusterRoleBinding}::alice-k8s-power-user-readonly",
                 $"{Types.RoleBinding}::alice-k8s-team-a-admin",
             ],
             Changed(before, after));
         // The shared ClusterRole stays even with no power-user left: no tier change ever has to create it.
         Assert.Contains($"{Types.ClusterRole}::workstation-power-user-readonly", after.ByKey.Keys);
+    }
+
+    /// <summary>A budget is one person's services step, updated in place: no other step, person or layer.</summary>
+    [Fact]
+    public async Task Changing_a_budget_updates_only_that_persons_services_step()
+    {
+        var before = await RunAsync(Fixture.RosterText);
+        var budget = new YamlDotNet.RepresentationModel.YamlMappingNode { { "memory_high", "2560M" }, { "tasks_max", "512" } };
+        var after = await RunAsync(RosterEdit.Golden().Set("bob", "budget", budget).Text());
+        Assert.Equal([$"{Types.Command}::bob-services"], Changed(before, after));
+        Assert.Contains(" --memory-high 2560M --memory-max 3G --cpu-weight 100 --tasks-max 512 ", after.Command("bob-services").Str("update"), StringComparison.Ordinal);
+        Assert.Null(after.Command("bob-services").Inputs.GetValueOrDefault("triggers"));
+    }
+
+    [Fact]
+    public async Task Swappiness_reaches_only_the_base_step()
+    {
+        var before = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), Fixture.Settings(), Fixture.Bundle).Outputs);
+        var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.Swappiness, "10"));
+        var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), settings, Fixture.Bundle).Outputs);
+        Assert.Equal([$"{Types.Command}::workstation-base"], Changed(before, after));
+        Assert.EndsWith(" --swappiness 10", after.Command("workstation-base").Str("update"), StringComparison.Ordinal);
     }
 
     private static IEnumerable<int> Members(Run run) =>

@@ -83,6 +83,10 @@ public class ProjectFileTests
             [ConfigKeys.EdgeUser] = "",
             [ConfigKeys.SnapshotUrl] = "",
             [ConfigKeys.SwapSize] = "",
+            [ConfigKeys.Swappiness] = "",
+            [ConfigKeys.HostMemory] = "",
+            [ConfigKeys.MemoryReserve] = Workstation.Roster.Sizes.Format(Workstation.Roster.HostCapacity.DefaultReserve),
+            [ConfigKeys.CapacityWarnPercent] = Workstation.Roster.HostCapacity.DefaultWarnPercent.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [ConfigKeys.PurgeArchiveDir] = StackSettings.DefaultPurgeArchiveDir,
             [ConfigKeys.BackupRepository] = "",
             [ConfigKeys.EnableKubernetes] = "true",
@@ -116,6 +120,8 @@ public class ProjectFileTests
         Assert.Null(settings.Site.EdgeUser);
         Assert.Null(settings.Site.SnapshotUrl);
         Assert.Null(settings.SwapSize);
+        Assert.Null(settings.Swappiness);
+        Assert.Null(settings.Capacity);
         Assert.Equal(StackSettings.DefaultPurgeArchiveDir, settings.PurgeArchiveDir);
         Assert.Null(settings.Backup);
         Assert.NotNull(settings.K8s);

@@ -21,6 +21,7 @@ public class RosterDiffTests
         { "tests/golden/roster.yaml", "tests/golden/diff/tier.yaml" },
         { "tests/golden/roster.yaml", "tests/golden/diff/port.yaml" },
         { "tests/golden/roster.yaml", "tests/golden/diff/namespace.yaml" },
+        { "tests/golden/roster.yaml", "tests/golden/diff/budget.yaml" },
     };
 
     private static RosterModel Load(string path) => Fixture.Roster(File.ReadAllText(Path.Combine(Repo.Root, path)), path);

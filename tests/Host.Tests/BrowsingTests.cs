@@ -1,0 +1,91 @@
+namespace Host.Tests;
+
+/// <summary>
+/// Playwright that can browse: a person's playwright-mcp drives Debian's chromium. Real MCP
+/// sessions over the person's port, as the person: initialize, navigate to a page served inside
+/// the sandbox, take a snapshot, and find the page's text in it; several sessions at once, each
+/// seeing only its own page.
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class BrowsingTests(SandboxFixture box)
+{
+    private static readonly TestUser Brw = new("brw", 2233, 4433, 4533);
+
+    /// <summary>
+    /// mcp_session N PAGE: one whole MCP session as brw on its port, printing "N:<snapshot text>".
+    /// Streamable HTTP: initialize (the server names the session in a header), initialized, then
+    /// browser_navigate and browser_snapshot, whose results carry the page's accessibility snapshot.
+    /// </summary>
+    private const string Session = """
+        set -euo pipefail
+        port=4533
+        post() { # HEADERFILE SESSION BODY
+          runuser -u brw -- curl -sS -m 60 -D "$1" -X POST "http://127.0.0.1:$port/mcp" \
+            -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+            ${2:+-H "mcp-session-id: $2"} -d "$3"
+        }
+        mcp_session() { # N PAGE
+          local d sid out
+          d=$(mktemp -d); chown brw "$d"
+          post "$d/h1" "" '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"host-tests","version":"1"}}}' >"$d/init"
+          sid=$(awk 'tolower($1) == "mcp-session-id:" { print $2 }' "$d/h1" | tr -d '\r')
+          [ -n "$sid" ] || { echo "$1:no session id: $(cat "$d/init")"; return 0; }
+          post "$d/h2" "$sid" '{"jsonrpc":"2.0","method":"notifications/initialized"}' >/dev/null
+          post "$d/h3" "$sid" '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"browser_navigate","arguments":{"url":"http://127.0.0.1:4601/'"$2"'"}}}' >"$d/nav"
+          post "$d/h4" "$sid" '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"browser_snapshot","arguments":{}}}' >"$d/snap"
+          out=$(sed -n 's/^data: //p' "$d/snap" | jq -r '.result.content[]?.text // .error.message // empty' | tr '\n' ' ')
+          echo "$1:${out:-$(tr '\n' ' ' <"$d/snap")}"
+          rm -rf "$d"
+        }
+        """;
+
+    [Fact]
+    public async Task A_persons_playwright_browses_a_page_and_several_sessions_run_at_once_each_with_its_own_page()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Brw.Apply(), stdin: Brw.TokenStdin, timeout: TimeSpan.FromSeconds(60));
+        await box.ScriptAsync("""
+            set -euo pipefail
+            mkdir -p /srv/pages
+            for n in 1 2 3; do printf '<html><head><title>Page %s</title></head><body><h1>Marker-%s-kestrel</h1></body></html>\n' "$n" "$n" >/srv/pages/p$n.html; done
+            systemd-run --quiet --unit ws-pages -p DynamicUser=yes --working-directory=/srv/pages python3 -m http.server 4601 --bind 127.0.0.1
+            for _ in $(seq 1 40); do curl -fsS -m 2 -o /dev/null http://127.0.0.1:4601/p1.html && exit 0; sleep 0.25; done
+            echo "the page server did not start" >&2; exit 1
+            """);
+        try
+        {
+            // The server is up once it answers an initialize.
+            var one = await box.ScriptAsync(Session + "\n" + """
+                for _ in $(seq 1 60); do
+                  runuser -u brw -- curl -sS -m 5 -o /dev/null -X POST http://127.0.0.1:4533/mcp -H 'Content-Type: application/json' \
+                    -H 'Accept: application/json, text/event-stream' -d '{}' 2>/dev/null && break
+                  sleep 0.5
+                done
+                mcp_session 1 p1.html
+                """, TimeSpan.FromSeconds(120));
+            Assert.Contains("heading \"Marker-1-kestrel\"", one, StringComparison.Ordinal);
+            Assert.Contains("Page 1", one, StringComparison.Ordinal);
+
+            // Three at once: each session's snapshot has its own page and no other's.
+            var three = await box.ScriptAsync(Session + "\n" + """
+                for n in 1 2 3; do mcp_session "$n" "p$n.html" >"/tmp/brw-session-$n" & done
+                wait
+                cat /tmp/brw-session-1 /tmp/brw-session-2 /tmp/brw-session-3
+                rm -f /tmp/brw-session-*
+                """, TimeSpan.FromSeconds(120));
+            var lines = three.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(3, lines.Length);
+            foreach (var n in new[] { 1, 2, 3 })
+            {
+                var line = Assert.Single(lines, l => l.StartsWith($"{n}:", StringComparison.Ordinal));
+                Assert.Contains($"Marker-{n}-kestrel", line, StringComparison.Ordinal);
+                foreach (var other in new[] { 1, 2, 3 }.Where(o => o != n))
+                    Assert.DoesNotContain($"Marker-{other}-kestrel", line, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-pages; rm -rf /srv/pages");
+        }
+    }
+}
