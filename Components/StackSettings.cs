@@ -45,6 +45,9 @@ public static class ConfigKeys
     public const string SnapshotUrl = "snapshotUrl";
     public const string SwapSize = HostCapacity.Keys.SwapSize;
     public const string Swappiness = "swappiness";
+    public const string ToolsMirror = "toolsMirror";
+    public const string PinnedTools = "pinnedTools";
+    public const string OwnLauncher = "ownLauncher";
     public const string HostMemory = HostCapacity.Keys.HostMemory;
     public const string MemoryReserve = HostCapacity.Keys.MemoryReserve;
     public const string CapacityWarnPercent = HostCapacity.Keys.WarnPercent;
@@ -99,6 +102,9 @@ public sealed record AuthentikSettings(string Url, Output<string> Token, string 
 /// <param name="SwapSize">The managed swap file's size (e.g. 8G), created or resized by the base step; null: none.</param>
 /// <param name="Swappiness">vm.swappiness, set by the base step; null: the kernel's.</param>
 /// <param name="Capacity">The host's memory, swap and reserve for the ceiling check; null: hostMemory unset, not checked.</param>
+/// <param name="ToolsMirror">Where the base step fetches the pinned tools instead of upstream; null: upstream.</param>
+/// <param name="PinnedTools">false: the base step installs no pinned tool (no route to upstream or a mirror).</param>
+/// <param name="OwnLauncher">false: another deployer owns /etc/skel/start-claude.sh; the base leaves it alone.</param>
 /// <param name="PurgeArchiveDir">Where a purge archives a home on the devvm (root's, 0700).</param>
 /// <param name="Backup">restic backups of /home; null: none (backupRepository unset).</param>
 /// <param name="BackupPassword">The repository password (secret), set exactly when Backup is.</param>
@@ -119,7 +125,10 @@ public sealed partial record StackSettings(
     VaultSettings? Vault,
     AuthentikSettings? Authentik,
     int? Swappiness = null,
-    HostCapacity? Capacity = null)
+    HostCapacity? Capacity = null,
+    string? ToolsMirror = null,
+    bool PinnedTools = true,
+    bool OwnLauncher = true)
 {
     // Pulumi.yaml declares the same defaults (a test keeps them equal); these apply where a
     // stack is run without the project's defaults merged in, e.g. under the test mocks.
@@ -254,6 +263,7 @@ public sealed partial record StackSettings(
             if (int.TryParse(sw, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= Rules.MinSwappiness && n <= Rules.MaxSwappiness) swappiness = n;
             else errors.Add(new ConfigError(ConfigKeys.Swappiness, $"'{Printable(sw)}' is not a swappiness ({Rules.MinSwappiness}-{Rules.MaxSwappiness})"));
         }
+        var toolsMirror = Word(ConfigKeys.ToolsMirror, Rules.ToolsMirror(), "an http(s) URL or an absolute folder on the devvm (e.g. https://mirror.example/tools)");
         // The swap size's own error is reported above; the capacity keys report theirs here.
         var (capacity, capacityErrors) = HostCapacity.FromConfig(k => k == ConfigKeys.SwapSize && swapSize is null ? null : config.Get(k));
         errors.AddRange(capacityErrors.Select(e => new ConfigError(e.Key, e.Message)));
@@ -326,7 +336,7 @@ public sealed partial record StackSettings(
 
         if (errors.Count > 0) return (null, errors);
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, token,
-            k8s, vault, authentik, swappiness, capacity), errors);
+            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher)), errors);
     }
 
     /// <summary>

@@ -8,10 +8,13 @@ namespace Workstation.Components;
 /// <param name="Admin">The roster's admin, whom the host then refuses to cut.</param>
 /// <param name="SwapSize">The managed swap file's size, created or resized; null: none.</param>
 /// <param name="Swappiness">vm.swappiness; null: the kernel's.</param>
+/// <param name="ToolsMirror">Where the pinned tools come from instead of upstream; null: upstream.</param>
+/// <param name="PinnedTools">false: none of the pinned tools is installed.</param>
+/// <param name="OwnLauncher">false: another deployer owns the launcher (/etc/skel/start-claude.sh).</param>
 /// <param name="Backup">restic backups of /home; null: none.</param>
 /// <param name="BackupPassword">The repository password (secret), on the backup step's stdin.</param>
 public sealed record WorkstationBaseArgs(RemoteHost Remote, HostBundle Bundle, SiteSettings Site, RosterSettings Roster, string Admin, string? SwapSize,
-    BackupSettings? Backup = null, Output<string>? BackupPassword = null, int? Swappiness = null);
+    BackupSettings? Backup = null, Output<string>? BackupPassword = null, int? Swappiness = null, string? ToolsMirror = null, bool PinnedTools = true, bool OwnLauncher = true);
 
 /// <summary>
 /// The machine-wide steps, in order: install host/ on the devvm, apply the base (packages, the
@@ -55,7 +58,7 @@ public sealed class WorkstationBase : ComponentResource
         }, new CustomResourceOptions { Parent = this });
 
         // No delete either: a destroy leaves the machine's toolset in place.
-        var @base = remote.AsRoot(HostCommands.Base(args.Bundle.BaseInputsSha256, args.SwapSize, args.Swappiness));
+        var @base = remote.AsRoot(HostCommands.Base(args.Bundle.BaseInputsSha256, args.SwapSize, args.Swappiness, args.ToolsMirror, args.PinnedTools, args.OwnLauncher));
         Base = new Command($"{name}-base", new CommandArgs
         {
             Connection = remote.Connection,

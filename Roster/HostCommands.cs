@@ -82,7 +82,7 @@ public static class HostCommands
     /// hash (<see cref="BaseInputsSha256"/>) is in the base step's command line, so the step re-runs,
     /// as an update, exactly when one of them or the swap size changes.
     /// </summary>
-    public static readonly IReadOnlyList<string> BaseInputs = ["base", "lib/base.sh", "lib/swap.sh", "npm-packages.txt", "packages.txt"];
+    public static readonly IReadOnlyList<string> BaseInputs = ["base", "lib/base.sh", "lib/swap.sh", "lib/tools.sh", "npm-packages.txt", "packages.txt", "tools.txt"];
 
     /// <summary>
     /// The base step (create and update): packages, the claude CLI, managed settings, /etc/skel,
@@ -90,9 +90,15 @@ public static class HostCommands
     /// </summary>
     /// <param name="swapSize">The managed swap file's size (e.g. 8G): created, or resized without a moment at zero swap; null: none.</param>
     /// <param name="swappiness">vm.swappiness (0-200); null: the kernel's.</param>
-    public static string Base(string inputsSha256, string? swapSize, int? swappiness = null) =>
+    /// <param name="toolsMirror">Where the pinned tools (host/tools.txt) come from instead of upstream; null: upstream.</param>
+    /// <param name="pinnedTools">false: the pinned tools are not installed (a stack with no route to upstream or a mirror, e.g. the sandbox).</param>
+    /// <param name="ownLauncher">false: /etc/skel/start-claude.sh belongs to another deployer and is left alone.</param>
+    public static string Base(string inputsSha256, string? swapSize, int? swappiness = null, string? toolsMirror = null, bool pinnedTools = true, bool ownLauncher = true) =>
         $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}") +
-        (swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "");
+        (swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "") +
+        (toolsMirror is null ? "" : $" --tools-mirror {Quote(toolsMirror)}") +
+        (pinnedTools ? "" : " --no-pinned-tools") +
+        (ownLauncher ? "" : " --no-launcher");
 
     /// <summary>
     /// The hash of the base inputs: sha256 of the `sha256sum` lines ("HEX  PATH\n") of every file
@@ -184,6 +190,10 @@ public static class HostCommands
 
         /// <summary>Backs up a shared file Workstation did not write and hands it over to the next apply.</summary>
         public static string AdoptRecord(string path) => $"{Cli} adopt record {Quote(path)}";
+
+        /// <summary>The pinned tools of a manifest (default: the installed tools.txt, what the base step runs), from upstream or a mirror.</summary>
+        public static string ToolsInstall(string? manifest = null, string? mirror = null) =>
+            $"{Cli} tools install" + (manifest is null ? "" : $" --manifest {Quote(manifest)}") + (mirror is null ? "" : $" --mirror {Quote(mirror)}");
 
         /// <summary>One pressure sample now (what workstation-pressure.timer runs), optionally elsewhere and with other thresholds.</summary>
         public static string PressureSample(string? textfileDir = null, int? memoryWarn = null, int? ioWarn = null, int? diskFreeWarn = null)

@@ -59,6 +59,13 @@ public static partial class Rules
     [GeneratedRegex(@"^[1-9][0-9]{0,3}[MG]\z")]
     public static partial Regex SwapSize();
 
+    /// <summary>
+    /// Where the base step fetches the pinned tools instead of upstream: an http(s) URL or an
+    /// absolute folder on the devvm. No '@': a mirror URL carries no credentials (it is on a command line).
+    /// </summary>
+    [GeneratedRegex(@"^(https?://[A-Za-z0-9._~:/?=&%+-]+|/[A-Za-z0-9_-][A-Za-z0-9._/-]*)\z")]
+    public static partial Regex ToolsMirror();
+
     /// <summary>A memory size in a budget: bytes, or K, M, G or T (powers of 1024), as systemd reads it (e.g. 4G).</summary>
     [GeneratedRegex(@"^[1-9][0-9]{0,12}[KMGT]?\z")]
     public static partial Regex MemorySize();

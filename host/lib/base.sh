@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# base.sh — `base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N]`: the machine-wide
+# base.sh — `base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror SRC]`: the machine-wide
 # base every user inherits. HEX is the program's hash of the base inputs it
 # packaged (WS_BASE_INPUTS): a host whose installed copy differs refuses, so the
 # base never runs from a stale or half-finished install. Only adds what is
@@ -7,19 +7,29 @@
 #   - Debian packages from packages.txt (apt-get install of the missing ones);
 #   - pinned npm globals from npm-packages.txt (installed when missing or at
 #     another version; never @latest);
+#   - the tools Debian lacks, from tools.txt, each checked against its pinned
+#     sha256 before any is installed (tools.sh);
 #   - the swap file of --swap-size, resized without a moment at zero swap, and
 #     vm.swappiness (swap.sh);
 #   - the managed Claude settings (/etc/claude-code/managed-settings.json);
-#   - /etc/skel: .zshrc (sources ~/.zshrc.d/*.sh) and start-claude.sh.
+#   - the shell layer: /etc/profile.d/00-workstation.sh, /etc/zsh/zshrc.d/;
+#   - /etc/skel: .zshrc (sources /etc/zsh/zshrc.d/*.zsh and ~/.zshrc.d/*.sh),
+#     .tmux.conf (each window starts ~/start-claude.sh) and the launcher
+#     start-claude.sh, unless --no-launcher (another deployer owns it).
 # Sourced by bin/workstation.
 
 readonly WS_BASE="$WS_ROOT/base"
+# The launcher: written only when the workstation owns it (not --no-launcher).
+readonly WS_LAUNCHER=/etc/skel/start-claude.sh
 
 # The shared files the base writes: "PATH NAME MODE" (adopt plan lists them too).
 readonly WS_BASE_SHARED=(
   "/etc/claude-code/managed-settings.json managed-settings.json 0644"
+  "/etc/profile.d/00-workstation.sh profile.d/00-workstation.sh 0644"
+  "/etc/zsh/zshrc.d/00-workstation.zsh zshrc.d/00-workstation.zsh 0644"
   "/etc/skel/.zshrc skel/zshrc 0644"
-  "/etc/skel/start-claude.sh skel/start-claude.sh 0755"
+  "/etc/skel/.tmux.conf skel/tmux.conf 0644"
+  "$WS_LAUNCHER skel/start-claude.sh 0755"
 )
 
 list_entries() { sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1"; }
@@ -36,7 +46,7 @@ base_inputs_sha256() {
 }
 
 cmd_base_apply() {
-  local swap_size="" swappiness="" inputs_sha256="" have
+  local swap_size="" swappiness="" tools_mirror="" pinned_tools=1 launcher=1 inputs_sha256="" have
   while (($#)); do
     case "$1" in
       --inputs-sha256)
@@ -51,6 +61,14 @@ cmd_base_apply() {
         swap_size="$2"
         shift 2
         ;;
+      --tools-mirror)
+        need_value "$@"
+        valid_tools_mirror "$2"
+        tools_mirror="$2"
+        shift 2
+        ;;
+      --no-pinned-tools) pinned_tools=0; shift ;;
+      --no-launcher) launcher=0; shift ;;
       --swappiness)
         need_value "$@"
         valid_range "$2" "$WS_MIN_SWAPPINESS" "$WS_MAX_SWAPPINESS" --swappiness
@@ -60,7 +78,7 @@ cmd_base_apply() {
       *) die_usage "unknown argument $(describe "$1")" ;;
     esac
   done
-  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N])"
+  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher])"
   require_root
   lock base
   have="$(base_inputs_sha256)"
@@ -70,6 +88,7 @@ cmd_base_apply() {
   local entry path name mode
   for entry in "${WS_BASE_SHARED[@]}"; do
     read -r path name mode <<<"$entry"
+    [[ "$path" != "$WS_LAUNCHER" ]] || ((launcher)) || continue
     guard_shared "$path" "$(cat "$WS_BASE/$name")"$'\n'
   done
 
@@ -102,6 +121,11 @@ cmd_base_apply() {
     fi
   done < <(list_entries "$WS_ROOT/npm-packages.txt")
 
+  if ((pinned_tools)); then
+    step "pinned tools"
+    ensure_tools "$WS_TOOLS_MANIFEST" "$tools_mirror"
+  fi
+
   if [[ -n "$swap_size" ]]; then
     step "swap"
     ensure_swap "$swap_size"
@@ -111,10 +135,12 @@ cmd_base_apply() {
     ensure_swappiness "$swappiness"
   fi
 
-  step "managed Claude settings and /etc/skel"
-  ensure_dir /etc/claude-code 0755
+  step "managed Claude settings, the shell layer and /etc/skel"
   for entry in "${WS_BASE_SHARED[@]}"; do
     read -r path name mode <<<"$entry"
+    # Another deployer's launcher is theirs: not written, not guarded, not reported.
+    [[ "$path" != "$WS_LAUNCHER" ]] || ((launcher)) || continue
+    ensure_dir "${path%/*}" 0755
     write_shared "$path" "$mode" root:root "$(cat "$WS_BASE/$name")"$'\n'
   done
   step "pressure sampling"

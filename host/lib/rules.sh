@@ -13,6 +13,7 @@ readonly WS_RE_HOST_PATH='^(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$'
 readonly WS_RE_RESTIC_REPO='^(/[A-Za-z0-9_.@/-]+|(sftp|rest|s3|b2|azure|gs|rclone):[A-Za-z0-9_.@:/?=&%+-]+)$'
 readonly WS_RE_ON_CALENDAR='^[A-Za-z0-9*,:./~ -]{1,64}$'
 readonly WS_RE_MEMORY_SIZE='^[1-9][0-9]{0,12}[KMGT]?$'
+readonly WS_RE_TOOLS_MIRROR='^(https?://[A-Za-z0-9._~:/?=&%+-]+|/[A-Za-z0-9_-][A-Za-z0-9._/-]*)$'
 
 # Ranges.
 readonly WS_MIN_PORT=1024 WS_MAX_PORT=65535
@@ -38,4 +39,4 @@ readonly WS_HOME='/home/%s'
 readonly WS_ROOT='/usr/local/lib/workstation'
 
 # What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).
-readonly WS_BASE_INPUTS=' base lib/base.sh lib/swap.sh npm-packages.txt packages.txt '
+readonly WS_BASE_INPUTS=' base lib/base.sh lib/swap.sh lib/tools.sh npm-packages.txt packages.txt tools.txt '

@@ -39,30 +39,34 @@ public sealed class BrowsingTests(SandboxFixture box)
         }
         """;
 
+    /// <summary>Waits for brw's server to answer on its port (it takes a moment after a start).</summary>
+    private const string WaitForServer = """
+        for _ in $(seq 1 60); do
+          runuser -u brw -- curl -sS -m 5 -o /dev/null -X POST http://127.0.0.1:4533/mcp -H 'Content-Type: application/json' \
+            -H 'Accept: application/json, text/event-stream' -d '{}' 2>/dev/null && break
+          sleep 0.5
+        done
+        """;
+
+    /// <summary>Serves /srv/pages (written by <paramref name="write"/>) on 127.0.0.1:4601 as a throwaway account, up when FIRST answers.</summary>
+    private Task ServePagesAsync(string write, string first) => box.ScriptAsync($$"""
+        set -euo pipefail
+        mkdir -p /srv/pages
+        {{write}}
+        systemd-run --quiet --unit ws-pages -p DynamicUser=yes --working-directory=/srv/pages python3 -m http.server 4601 --bind 127.0.0.1
+        for _ in $(seq 1 40); do curl -fsS -m 2 -o /dev/null http://127.0.0.1:4601/{{first}} && exit 0; sleep 0.25; done
+        echo "the page server did not start" >&2; exit 1
+        """);
+
     [Fact]
     public async Task A_persons_playwright_browses_a_page_and_several_sessions_run_at_once_each_with_its_own_page()
     {
         await HostWorld.ReadyAsync(box);
         await box.MustAsync(Brw.Apply(), stdin: Brw.TokenStdin, timeout: TimeSpan.FromSeconds(60));
-        await box.ScriptAsync("""
-            set -euo pipefail
-            mkdir -p /srv/pages
-            for n in 1 2 3; do printf '<html><head><title>Page %s</title></head><body><h1>Marker-%s-kestrel</h1></body></html>\n' "$n" "$n" >/srv/pages/p$n.html; done
-            systemd-run --quiet --unit ws-pages -p DynamicUser=yes --working-directory=/srv/pages python3 -m http.server 4601 --bind 127.0.0.1
-            for _ in $(seq 1 40); do curl -fsS -m 2 -o /dev/null http://127.0.0.1:4601/p1.html && exit 0; sleep 0.25; done
-            echo "the page server did not start" >&2; exit 1
-            """);
+        await ServePagesAsync("""for n in 1 2 3; do printf '<html><head><title>Page %s</title></head><body><h1>Marker-%s-kestrel</h1></body></html>\n' "$n" "$n" >/srv/pages/p$n.html; done""", "p1.html");
         try
         {
-            // The server is up once it answers an initialize.
-            var one = await box.ScriptAsync(Session + "\n" + """
-                for _ in $(seq 1 60); do
-                  runuser -u brw -- curl -sS -m 5 -o /dev/null -X POST http://127.0.0.1:4533/mcp -H 'Content-Type: application/json' \
-                    -H 'Accept: application/json, text/event-stream' -d '{}' 2>/dev/null && break
-                  sleep 0.5
-                done
-                mcp_session 1 p1.html
-                """, TimeSpan.FromSeconds(120));
+            var one = await box.ScriptAsync(Session + "\n" + WaitForServer + "\nmcp_session 1 p1.html\n", TimeSpan.FromSeconds(120));
             Assert.Contains("heading \"Marker-1-kestrel\"", one, StringComparison.Ordinal);
             Assert.Contains("Page 1", one, StringComparison.Ordinal);
 
@@ -86,6 +90,40 @@ public sealed class BrowsingTests(SandboxFixture box)
         finally
         {
             await box.RunAsync("systemctl stop ws-pages; rm -rf /srv/pages");
+        }
+    }
+
+    /// <summary>
+    /// The snapshot refresh's storage state is what a session starts from: a cookie in it reaches
+    /// the page. A file that is not a storage state is not passed on: the session starts clean.
+    /// </summary>
+    [Fact]
+    public async Task A_session_starts_from_the_snapshot_storage_state_when_there_is_a_valid_one()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Brw.Apply(), stdin: Brw.TokenStdin, timeout: TimeSpan.FromSeconds(60));
+        await ServePagesAsync("""printf '<html><body><p id="c">none</p><script>document.getElementById("c").textContent = "cookie:" + document.cookie;</script></body></html>\n' >/srv/pages/cookie.html""", "cookie.html");
+        async Task<string> BrowseAfterRestart(string state)
+        {
+            await box.MustAsync("runuser -u brw -- sh -c 'mkdir -p ~/.local/state/workstation && cat > ~/.local/state/workstation/playwright-snapshot'", stdin: state);
+            await box.MustAsync("systemctl restart playwright-mcp@brw.service");
+            return await box.ScriptAsync(Session + "\n" + WaitForServer + "\nmcp_session 1 cookie.html\n", TimeSpan.FromSeconds(120));
+        }
+        try
+        {
+            const string state = """{"cookies":[{"name":"ws_state","value":"from-snapshot","domain":"127.0.0.1","path":"/","expires":-1,"httpOnly":false,"secure":false,"sameSite":"Lax"}],"origins":[]}""";
+            var withState = await BrowseAfterRestart(state);
+            Assert.Contains("cookie:ws_state=from-snapshot", withState, StringComparison.Ordinal);
+            var cmdline = (await box.MustAsync("tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value playwright-mcp@brw.service)/cmdline")).Stdout;
+            Assert.EndsWith(" --storage-state /home/brw/.local/state/workstation/playwright-snapshot ", cmdline, StringComparison.Ordinal);
+
+            var withJunk = await BrowseAfterRestart("not a storage state\n");
+            Assert.Contains("cookie:", withJunk, StringComparison.Ordinal);
+            Assert.DoesNotContain("from-snapshot", withJunk, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-pages; rm -rf /srv/pages; rm -f /home/brw/.local/state/workstation/playwright-snapshot; systemctl restart playwright-mcp@brw.service");
         }
     }
 }

@@ -127,13 +127,15 @@ public static class HostWorld
     /// <summary>
     /// The base step as the program sends it: the hash of the base inputs of the host/ tree the
     /// tests install (<see cref="HostBundle"/>'s), so the host checks it installed that tree.
+    /// The sandbox has no route to the pinned tools' upstream: the base step runs without them
+    /// (the sandbox stack's pinnedTools: false); ToolsTests installs stand-ins with `tools install`.
     /// </summary>
-    public static string BaseCommand(string repoRoot, string? swapSize = null, int? swappiness = null)
+    public static string BaseCommand(string repoRoot, string? swapSize = null, int? swappiness = null, bool ownLauncher = true)
     {
         var host = Path.Combine(HostTreeParent(repoRoot), "host");
         var files = Directory.EnumerateFiles(host, "*", SearchOption.AllDirectories)
             .Select(f => (Path.GetRelativePath(host, f).Replace('\\', '/'), File.ReadAllBytes(f)));
-        return HostCommands.Base(HostCommands.BaseInputsSha256(files), swapSize, swappiness);
+        return HostCommands.Base(HostCommands.BaseInputsSha256(files), swapSize, swappiness, pinnedTools: false, ownLauncher: ownLauncher);
     }
 
     private static string HostTreeParent(string repoRoot, string? hostDirParent = null) =>

@@ -202,7 +202,24 @@ public class HostCommandsTests
         var hash = new string('a', 64);
         Assert.Equal([HostCommands.Cli, "base", "apply", "--inputs-sha256", hash], ShellWords.Split(HostCommands.Base(hash, null)).Words);
         Assert.Equal([HostCommands.Cli, "base", "apply", "--inputs-sha256", hash, "--swap-size", "8G"], ShellWords.Split(HostCommands.Base(hash, "8G")).Words);
+        Assert.Equal([HostCommands.Cli, "base", "apply", "--inputs-sha256", hash, "--swap-size", "8G", "--swappiness", "10", "--tools-mirror", "https://mirror.example/tools?x=1&y=2"],
+            ShellWords.Split(HostCommands.Base(hash, "8G", 10, "https://mirror.example/tools?x=1&y=2")).Words);
     }
+
+    [Theory]
+    [InlineData("https://mirror.example/tools")]
+    [InlineData("http://10.0.0.5:8080/tools/")]
+    [InlineData("/srv/tools")]
+    public void A_tools_mirror_is_a_url_or_an_absolute_folder(string mirror) => Assert.Matches(Rules.ToolsMirror(), mirror);
+
+    [Theory]
+    [InlineData("srv/tools")]
+    [InlineData("ftp://mirror.example/tools")]
+    [InlineData("https://user:secret@mirror.example/tools")]
+    [InlineData("/srv/tools; rm -rf /")]
+    [InlineData("/srv/tools\n")]
+    [InlineData("")]
+    public void Anything_else_is_not_a_tools_mirror(string mirror) => Assert.DoesNotMatch(Rules.ToolsMirror(), mirror.Replace("\\n", "\n", StringComparison.Ordinal));
 
     [Fact]
     public void The_splitter_finds_what_it_should()

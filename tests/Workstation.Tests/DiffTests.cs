@@ -121,14 +121,22 @@ public class DiffTests
         Assert.Null(after.Command("bob-services").Inputs.GetValueOrDefault("triggers"));
     }
 
-    [Fact]
-    public async Task Swappiness_reaches_only_the_base_step()
+    /// <summary>
+    /// Base settings reach the base step and nothing else: swappiness, a tools mirror, a stack with
+    /// no route to the pinned tools (the sandbox's), a launcher another deployer owns.
+    /// </summary>
+    [Theory]
+    [InlineData(ConfigKeys.Swappiness, "10", " --swappiness 10")]
+    [InlineData(ConfigKeys.ToolsMirror, "/srv/tools", " --tools-mirror /srv/tools")]
+    [InlineData(ConfigKeys.PinnedTools, "false", " --no-pinned-tools")]
+    [InlineData(ConfigKeys.OwnLauncher, "false", " --no-launcher")]
+    public async Task A_base_setting_changes_only_the_base_step(string key, string value, string flag)
     {
         var before = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), Fixture.Settings(), Fixture.Bundle).Outputs);
-        var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.Swappiness, "10"));
+        var settings = Fixture.Settings(Fixture.Config().With(key, value));
         var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), settings, Fixture.Bundle).Outputs);
         Assert.Equal([$"{Types.Command}::workstation-base"], Changed(before, after));
-        Assert.EndsWith(" --swappiness 10", after.Command("workstation-base").Str("update"), StringComparison.Ordinal);
+        Assert.EndsWith(flag, after.Command("workstation-base").Str("update"), StringComparison.Ordinal);
     }
 
     private static IEnumerable<int> Members(Run run) =>

@@ -84,6 +84,9 @@ public class ProjectFileTests
             [ConfigKeys.SnapshotUrl] = "",
             [ConfigKeys.SwapSize] = "",
             [ConfigKeys.Swappiness] = "",
+            [ConfigKeys.ToolsMirror] = "",
+            [ConfigKeys.PinnedTools] = "true",
+            [ConfigKeys.OwnLauncher] = "true",
             [ConfigKeys.HostMemory] = "",
             [ConfigKeys.MemoryReserve] = Workstation.Roster.Sizes.Format(Workstation.Roster.HostCapacity.DefaultReserve),
             [ConfigKeys.CapacityWarnPercent] = Workstation.Roster.HostCapacity.DefaultWarnPercent.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -121,6 +124,9 @@ public class ProjectFileTests
         Assert.Null(settings.Site.SnapshotUrl);
         Assert.Null(settings.SwapSize);
         Assert.Null(settings.Swappiness);
+        Assert.Null(settings.ToolsMirror);
+        Assert.True(settings.PinnedTools);
+        Assert.True(settings.OwnLauncher);
         Assert.Null(settings.Capacity);
         Assert.Equal(StackSettings.DefaultPurgeArchiveDir, settings.PurgeArchiveDir);
         Assert.Null(settings.Backup);
