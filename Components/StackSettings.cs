@@ -48,6 +48,8 @@ public static class ConfigKeys
     public const string ToolsMirror = "toolsMirror";
     public const string PinnedTools = "pinnedTools";
     public const string OwnLauncher = "ownLauncher";
+    public const string ConfigBaseUrl = "configBaseUrl";
+    public const string ConfigBaseRef = "configBaseRef";
     public const string HostMemory = HostCapacity.Keys.HostMemory;
     public const string MemoryReserve = HostCapacity.Keys.MemoryReserve;
     public const string CapacityWarnPercent = HostCapacity.Keys.WarnPercent;
@@ -105,6 +107,7 @@ public sealed record AuthentikSettings(string Url, Output<string> Token, string 
 /// <param name="ToolsMirror">Where the base step fetches the pinned tools instead of upstream; null: upstream.</param>
 /// <param name="PinnedTools">false: the base step installs no pinned tool (no route to upstream or a mirror).</param>
 /// <param name="OwnLauncher">false: another deployer owns /etc/skel/start-claude.sh; the base leaves it alone.</param>
+/// <param name="ConfigBase">The config base's git URL and ref; null: none.</param>
 /// <param name="PurgeArchiveDir">Where a purge archives a home on the devvm (root's, 0700).</param>
 /// <param name="Backup">restic backups of /home; null: none (backupRepository unset).</param>
 /// <param name="BackupPassword">The repository password (secret), set exactly when Backup is.</param>
@@ -128,7 +131,8 @@ public sealed partial record StackSettings(
     HostCapacity? Capacity = null,
     string? ToolsMirror = null,
     bool PinnedTools = true,
-    bool OwnLauncher = true)
+    bool OwnLauncher = true,
+    (string Url, string Ref)? ConfigBase = null)
 {
     // Pulumi.yaml declares the same defaults (a test keeps them equal); these apply where a
     // stack is run without the project's defaults merged in, e.g. under the test mocks.
@@ -263,6 +267,16 @@ public sealed partial record StackSettings(
             if (int.TryParse(sw, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= Rules.MinSwappiness && n <= Rules.MaxSwappiness) swappiness = n;
             else errors.Add(new ConfigError(ConfigKeys.Swappiness, $"'{Printable(sw)}' is not a swappiness ({Rules.MinSwappiness}-{Rules.MaxSwappiness})"));
         }
+        (string, string)? ConfigBase()
+        {
+            if (config.Get(ConfigKeys.ConfigBaseUrl) is not { Length: > 0 } url) return null;
+            if (url.Any(char.IsControl) || url.Any(char.IsWhiteSpace))
+                errors.Add(new ConfigError(ConfigKeys.ConfigBaseUrl, "must be one git URL or path, without whitespace"));
+            NoCredentials(ConfigKeys.ConfigBaseUrl, url);
+            var gitRef = Word(ConfigKeys.ConfigBaseRef, Rules.ConfigBaseRef(), "a branch, tag or commit of the config base") ?? "main";
+            return (url, gitRef);
+        }
+        var configBase = ConfigBase();
         var toolsMirror = Word(ConfigKeys.ToolsMirror, Rules.ToolsMirror(), "an http(s) URL or an absolute folder on the devvm (e.g. https://mirror.example/tools)");
         // The swap size's own error is reported above; the capacity keys report theirs here.
         var (capacity, capacityErrors) = HostCapacity.FromConfig(k => k == ConfigKeys.SwapSize && swapSize is null ? null : config.Get(k));
@@ -336,7 +350,7 @@ public sealed partial record StackSettings(
 
         if (errors.Count > 0) return (null, errors);
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, token,
-            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher)), errors);
+            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase), errors);
     }
 
     /// <summary>

@@ -11,10 +11,12 @@ namespace Workstation.Components;
 /// <param name="ToolsMirror">Where the pinned tools come from instead of upstream; null: upstream.</param>
 /// <param name="PinnedTools">false: none of the pinned tools is installed.</param>
 /// <param name="OwnLauncher">false: another deployer owns the launcher (/etc/skel/start-claude.sh).</param>
+/// <param name="ConfigBase">The config base's git URL and ref; null: none.</param>
 /// <param name="Backup">restic backups of /home; null: none.</param>
 /// <param name="BackupPassword">The repository password (secret), on the backup step's stdin.</param>
 public sealed record WorkstationBaseArgs(RemoteHost Remote, HostBundle Bundle, SiteSettings Site, RosterSettings Roster, string Admin, string? SwapSize,
-    BackupSettings? Backup = null, Output<string>? BackupPassword = null, int? Swappiness = null, string? ToolsMirror = null, bool PinnedTools = true, bool OwnLauncher = true);
+    BackupSettings? Backup = null, Output<string>? BackupPassword = null, int? Swappiness = null, string? ToolsMirror = null, bool PinnedTools = true, bool OwnLauncher = true,
+    (string Url, string Ref)? ConfigBase = null);
 
 /// <summary>
 /// The machine-wide steps, in order: install host/ on the devvm, apply the base (packages, the
@@ -58,7 +60,7 @@ public sealed class WorkstationBase : ComponentResource
         }, new CustomResourceOptions { Parent = this });
 
         // No delete either: a destroy leaves the machine's toolset in place.
-        var @base = remote.AsRoot(HostCommands.Base(args.Bundle.BaseInputsSha256, args.SwapSize, args.Swappiness, args.ToolsMirror, args.PinnedTools, args.OwnLauncher));
+        var @base = remote.AsRoot(HostCommands.Base(args.Bundle.BaseInputsSha256, args.SwapSize, args.Swappiness, args.ToolsMirror, args.PinnedTools, args.OwnLauncher, args.ConfigBase));
         Base = new Command($"{name}-base", new CommandArgs
         {
             Connection = remote.Connection,

@@ -82,7 +82,7 @@ public static class HostCommands
     /// hash (<see cref="BaseInputsSha256"/>) is in the base step's command line, so the step re-runs,
     /// as an update, exactly when one of them or the swap size changes.
     /// </summary>
-    public static readonly IReadOnlyList<string> BaseInputs = ["base", "lib/base.sh", "lib/swap.sh", "lib/tools.sh", "npm-packages.txt", "packages.txt", "tools.txt"];
+    public static readonly IReadOnlyList<string> BaseInputs = ["base", "lib/base.sh", "lib/configbase.sh", "lib/swap.sh", "lib/tools.sh", "npm-packages.txt", "packages.txt", "tools.txt"];
 
     /// <summary>
     /// The base step (create and update): packages, the claude CLI, managed settings, /etc/skel,
@@ -93,12 +93,15 @@ public static class HostCommands
     /// <param name="toolsMirror">Where the pinned tools (host/tools.txt) come from instead of upstream; null: upstream.</param>
     /// <param name="pinnedTools">false: the pinned tools are not installed (a stack with no route to upstream or a mirror, e.g. the sandbox).</param>
     /// <param name="ownLauncher">false: /etc/skel/start-claude.sh belongs to another deployer and is left alone.</param>
-    public static string Base(string inputsSha256, string? swapSize, int? swappiness = null, string? toolsMirror = null, bool pinnedTools = true, bool ownLauncher = true) =>
+    /// <param name="configBase">The config base's git URL and ref (branch, tag or commit); null: none.</param>
+    public static string Base(string inputsSha256, string? swapSize, int? swappiness = null, string? toolsMirror = null, bool pinnedTools = true, bool ownLauncher = true,
+        (string Url, string Ref)? configBase = null) =>
         $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}") +
         (swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "") +
         (toolsMirror is null ? "" : $" --tools-mirror {Quote(toolsMirror)}") +
         (pinnedTools ? "" : " --no-pinned-tools") +
-        (ownLauncher ? "" : " --no-launcher");
+        (ownLauncher ? "" : " --no-launcher") +
+        (configBase is { } c ? $" --config-base {Quote(c.Url)} --config-base-ref {Quote(c.Ref)}" : "");
 
     /// <summary>
     /// The hash of the base inputs: sha256 of the `sha256sum` lines ("HEX  PATH\n") of every file

@@ -66,6 +66,10 @@ public static partial class Rules
     [GeneratedRegex(@"^(https?://[A-Za-z0-9._~:/?=&%+-]+|/[A-Za-z0-9_-][A-Za-z0-9._/-]*)\z")]
     public static partial Regex ToolsMirror();
 
+    /// <summary>The config base's ref: a branch, tag or commit (the host also refuses '..', a trailing '/' and '.lock').</summary>
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}\z")]
+    public static partial Regex ConfigBaseRef();
+
     /// <summary>A memory size in a budget: bytes, or K, M, G or T (powers of 1024), as systemd reads it (e.g. 4G).</summary>
     [GeneratedRegex(@"^[1-9][0-9]{0,12}[KMGT]?\z")]
     public static partial Regex MemorySize();

@@ -11,6 +11,9 @@
 #     sha256 before any is installed (tools.sh);
 #   - the swap file of --swap-size, resized without a moment at zero swap, and
 #     vm.swappiness (swap.sh);
+#   - the config base (--config-base, a secret-free git repository) checked out
+#     to one root-owned path after a scan, and everyone's ~/.claude links to
+#     its skills, agents and rules where they have none (configbase.sh);
 #   - the managed Claude settings (/etc/claude-code/managed-settings.json);
 #   - the shell layer: /etc/profile.d/00-workstation.sh, /etc/zsh/zshrc.d/;
 #   - /etc/skel: .zshrc (sources /etc/zsh/zshrc.d/*.zsh and ~/.zshrc.d/*.sh),
@@ -46,7 +49,7 @@ base_inputs_sha256() {
 }
 
 cmd_base_apply() {
-  local swap_size="" swappiness="" tools_mirror="" pinned_tools=1 launcher=1 inputs_sha256="" have
+  local swap_size="" swappiness="" tools_mirror="" pinned_tools=1 launcher=1 config_base="" config_base_ref=main inputs_sha256="" have
   while (($#)); do
     case "$1" in
       --inputs-sha256)
@@ -69,6 +72,19 @@ cmd_base_apply() {
         ;;
       --no-pinned-tools) pinned_tools=0; shift ;;
       --no-launcher) launcher=0; shift ;;
+      --config-base)
+        need_value "$@"
+        no_credentials "$2" --config-base
+        [[ "$2" =~ $RE_REPO_URL ]] || die_usage "--config-base $(describe "$2"): a git URL or path matching $RE_REPO_URL"
+        config_base="$2"
+        shift 2
+        ;;
+      --config-base-ref)
+        need_value "$@"
+        valid_config_base_ref "$2"
+        config_base_ref="$2"
+        shift 2
+        ;;
       --swappiness)
         need_value "$@"
         valid_range "$2" "$WS_MIN_SWAPPINESS" "$WS_MAX_SWAPPINESS" --swappiness
@@ -78,7 +94,7 @@ cmd_base_apply() {
       *) die_usage "unknown argument $(describe "$1")" ;;
     esac
   done
-  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher])"
+  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF]])"
   require_root
   lock base
   have="$(base_inputs_sha256)"
@@ -125,6 +141,13 @@ cmd_base_apply() {
     step "pinned tools"
     ensure_tools "$WS_TOOLS_MANIFEST" "$tools_mirror"
   fi
+
+  if [[ -n "$config_base" ]]; then
+    step "config base"
+    ensure_config_base "$config_base" "$config_base_ref"
+  fi
+  step "claude links"
+  ensure_everyones_claude_links
 
   if [[ -n "$swap_size" ]]; then
     step "swap"

@@ -14,6 +14,7 @@ readonly WS_RE_RESTIC_REPO='^(/[A-Za-z0-9_.@/-]+|(sftp|rest|s3|b2|azure|gs|rclon
 readonly WS_RE_ON_CALENDAR='^[A-Za-z0-9*,:./~ -]{1,64}$'
 readonly WS_RE_MEMORY_SIZE='^[1-9][0-9]{0,12}[KMGT]?$'
 readonly WS_RE_TOOLS_MIRROR='^(https?://[A-Za-z0-9._~:/?=&%+-]+|/[A-Za-z0-9_-][A-Za-z0-9._/-]*)$'
+readonly WS_RE_CONFIG_BASE_REF='^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$'
 
 # Ranges.
 readonly WS_MIN_PORT=1024 WS_MAX_PORT=65535
@@ -39,4 +40,4 @@ readonly WS_HOME='/home/%s'
 readonly WS_ROOT='/usr/local/lib/workstation'
 
 # What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).
-readonly WS_BASE_INPUTS=' base lib/base.sh lib/swap.sh lib/tools.sh npm-packages.txt packages.txt tools.txt '
+readonly WS_BASE_INPUTS=' base lib/base.sh lib/configbase.sh lib/swap.sh lib/tools.sh npm-packages.txt packages.txt tools.txt '

@@ -101,7 +101,7 @@ ensure_tools() {
   ((${#todo[@]})) || return 0
 
   # Leftovers of an interrupted run, then a scratch folder only root can read.
-  find /var/tmp -maxdepth 1 -name 'workstation-tools.*' -type d -mmin +60 -exec rm -rf -- {} + 2>/dev/null || true
+  find /var/tmp -maxdepth 1 -name 'workstation-tools.*' -type d -user root -mmin +60 -exec rm -rf -- {} + 2>/dev/null || true
   scratch="$(mktemp -d /var/tmp/workstation-tools.XXXXXX)"
   for entry in "${todo[@]}"; do
     read -r name version sha url member <<<"$entry"

@@ -161,6 +161,8 @@ account_step() {
   ensure_vault_sh "$user" "$home"
   step "kubeconfig"
   ensure_kubeconfig "$user" "$home"
+  step "claude links"
+  ensure_claude_links "$user" "$home"
 }
 
 code_step() {

@@ -130,12 +130,13 @@ public static class HostWorld
     /// The sandbox has no route to the pinned tools' upstream: the base step runs without them
     /// (the sandbox stack's pinnedTools: false); ToolsTests installs stand-ins with `tools install`.
     /// </summary>
-    public static string BaseCommand(string repoRoot, string? swapSize = null, int? swappiness = null, bool ownLauncher = true)
+    public static string BaseCommand(string repoRoot, string? swapSize = null, int? swappiness = null, bool ownLauncher = true,
+        (string Url, string Ref)? configBase = null)
     {
         var host = Path.Combine(HostTreeParent(repoRoot), "host");
         var files = Directory.EnumerateFiles(host, "*", SearchOption.AllDirectories)
             .Select(f => (Path.GetRelativePath(host, f).Replace('\\', '/'), File.ReadAllBytes(f)));
-        return HostCommands.Base(HostCommands.BaseInputsSha256(files), swapSize, swappiness, pinnedTools: false, ownLauncher: ownLauncher);
+        return HostCommands.Base(HostCommands.BaseInputsSha256(files), swapSize, swappiness, pinnedTools: false, ownLauncher: ownLauncher, configBase: configBase);
     }
 
     private static string HostTreeParent(string repoRoot, string? hostDirParent = null) =>

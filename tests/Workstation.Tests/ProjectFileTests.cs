@@ -87,6 +87,8 @@ public class ProjectFileTests
             [ConfigKeys.ToolsMirror] = "",
             [ConfigKeys.PinnedTools] = "true",
             [ConfigKeys.OwnLauncher] = "true",
+            [ConfigKeys.ConfigBaseUrl] = "",
+            [ConfigKeys.ConfigBaseRef] = "main",
             [ConfigKeys.HostMemory] = "",
             [ConfigKeys.MemoryReserve] = Workstation.Roster.Sizes.Format(Workstation.Roster.HostCapacity.DefaultReserve),
             [ConfigKeys.CapacityWarnPercent] = Workstation.Roster.HostCapacity.DefaultWarnPercent.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -127,6 +129,7 @@ public class ProjectFileTests
         Assert.Null(settings.ToolsMirror);
         Assert.True(settings.PinnedTools);
         Assert.True(settings.OwnLauncher);
+        Assert.Null(settings.ConfigBase);
         Assert.Null(settings.Capacity);
         Assert.Equal(StackSettings.DefaultPurgeArchiveDir, settings.PurgeArchiveDir);
         Assert.Null(settings.Backup);

@@ -1,0 +1,106 @@
+using Workstation.Roster;
+
+namespace Host.Tests;
+
+/// <summary>
+/// The config base: a secret-free git repository checked out for everyone at one root-owned
+/// path, scanned first. A secret shape, a credentials file, a dangling symlink or one leaving the
+/// checkout refuses it, naming file and line but never the secret, and the installed checkout
+/// stays. Each person's ~/.claude gets links to its skills, agents and rules only where they have
+/// nothing of that name.
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class ConfigBaseTests(SandboxFixture box)
+{
+    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
+    private static readonly TestUser Cfa = new("cfa", 2236, 4436, 4536);
+    private static readonly TestUser Cfb = new("cfb", 2237, 4437, 4537);
+    private const string Repo = "file:///srv/cfg.git";
+    private const string Secret = "sk-ant-api03-Zq7vT2mXk9LbN4wRj8HsYc5Pd1Fe6GuA";
+
+    /// <summary>commit MSG: commits the work tree /srv/cfg-work and pushes it; prints the commit.</summary>
+    private const string Git = """
+        set -euo pipefail
+        g() { git -C /srv/cfg-work -c user.name=t -c user.email=t@example.test "$@"; }
+        commit() { g add -A >/dev/null; g commit -qm "$1"; g push -q origin HEAD:main; g rev-parse HEAD; }
+        """;
+
+    private string Base(string gitRef) =>
+        HostWorld.BaseCommand(box.RepoRoot, configBase: (Repo, gitRef));
+
+    private async Task<string> LinkAsync() => (await box.MustAsync("readlink /usr/local/share/workstation/config-base")).Stdout.Trim();
+
+    [Fact]
+    public async Task A_scanned_checkout_is_linked_for_everyone_and_a_secret_refuses_the_next_one_naming_only_file_and_line()
+    {
+        await HostWorld.ReadyAsync(box);
+        var good = (await box.ScriptAsync(Git + "\n" + """
+            rm -rf /srv/cfg.git /srv/cfg-work
+            git init -q --bare -b main /srv/cfg.git
+            git init -q -b main /srv/cfg-work
+            git -C /srv/cfg-work remote add origin /srv/cfg.git
+            mkdir -p /srv/cfg-work/skills/review /srv/cfg-work/agents /srv/cfg-work/rules
+            printf -- '---\nname: review\n---\nReview the diff.\n' >/srv/cfg-work/skills/review/SKILL.md
+            printf 'An agent.\n' >/srv/cfg-work/agents/helper.md
+            printf 'Rule one.\nRule two.\n' >/srv/cfg-work/rules/house.md
+            ln -s house.md /srv/cfg-work/rules/default.md
+            commit good
+            """)).Trim().Split('\n')[^1];
+        await box.MustAsync(Cfa.Apply(), stdin: Cfa.TokenStdin, timeout: Bounded);
+        // cfb already has a skills folder of their own.
+        await box.MustAsync(Cfb.Apply(), stdin: Cfb.TokenStdin, timeout: Bounded);
+        await box.MustAsync("runuser -u cfb -- sh -c 'mkdir -p ~/.claude/skills/mine && echo own > ~/.claude/skills/mine/SKILL.md'");
+        var ownBefore = (await box.MustAsync("find /home/cfb/.claude/skills -printf '%p %y %m\\n' | sort; sha256sum /home/cfb/.claude/skills/mine/SKILL.md")).Stdout;
+        try
+        {
+            var first = await box.MustAsync(Base("main"), timeout: Bounded);
+            Assert.Contains(first.Changes(), l => l.EndsWith($"config base {Repo} at main ({good}) in /usr/local/share/workstation/config-base", StringComparison.Ordinal));
+            Assert.Equal($"config-base-{good}", await LinkAsync());
+            var facts = OnboardingTests.Facts(await box.ScriptAsync("""
+                echo "owner=$(stat -c '%U %a' /usr/local/share/workstation/config-base/rules/house.md)"
+                echo "git=$(test -e /usr/local/share/workstation/config-base/.git && echo yes || echo no)"
+                echo "cfa_skills=$(readlink /home/cfa/.claude/skills)"
+                echo "cfa_rules=$(runuser -u cfa -- cat /home/cfa/.claude/rules/default.md | head -n 1)"
+                echo "cfa_write=$(runuser -u cfa -- sh -c 'echo x >> /home/cfa/.claude/rules/house.md' 2>/dev/null && echo yes || echo no)"
+                echo "cfb_skills=$(stat -c %F /home/cfb/.claude/skills)"
+                echo "cfb_agents=$(readlink /home/cfb/.claude/agents)"
+                """));
+            Assert.Equal("root 644", facts["owner"]);
+            Assert.Equal("no", facts["git"]);
+            Assert.Equal("/usr/local/share/workstation/config-base/skills", facts["cfa_skills"]);
+            Assert.Equal("Rule one.", facts["cfa_rules"]);
+            Assert.Equal("no", facts["cfa_write"]);
+            Assert.Equal("directory", facts["cfb_skills"]); // theirs, kept
+            Assert.Equal("/usr/local/share/workstation/config-base/agents", facts["cfb_agents"]);
+            Assert.Equal(ownBefore, (await box.MustAsync("find /home/cfb/.claude/skills -printf '%p %y %m\\n' | sort; sha256sum /home/cfb/.claude/skills/mine/SKILL.md")).Stdout);
+
+            // The same commit again: nothing to do.
+            Assert.Empty((await box.MustAsync(Base("main"), timeout: Bounded)).Changes());
+
+            // A key pasted into a rule, a credentials file, a dangling link and one out to /etc/shadow.
+            await box.ScriptAsync(Git + "\n" + $$"""
+                printf 'Rule one.\nRule two.\napi_key: {{Secret}}\n' >/srv/cfg-work/rules/house.md
+                printf '{}\n' >/srv/cfg-work/agents/.credentials.json
+                ln -s gone.md /srv/cfg-work/rules/old.md
+                ln -s /etc/shadow /srv/cfg-work/skills/review/notes.md
+                commit bad >/dev/null
+                """);
+            var refused = await box.RunAsync(Base("main"), timeout: Bounded);
+            Assert.True(refused.ExitCode == 3, refused.ToString());
+            Assert.Contains("rules/house.md:3: an Anthropic API key", refused.Stderr, StringComparison.Ordinal);
+            Assert.Contains("agents/.credentials.json: a credentials file", refused.Stderr, StringComparison.Ordinal);
+            Assert.Contains("rules/old.md: a dangling symlink (-> gone.md)", refused.Stderr, StringComparison.Ordinal);
+            Assert.Contains("skills/review/notes.md: a symlink leaving the config base (-> /etc/shadow)", refused.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(Secret, refused.Stdout + refused.Stderr, StringComparison.Ordinal);
+            Assert.Equal($"config-base-{good}", await LinkAsync());
+            Assert.Equal("", (await box.MustAsync("ls -A /usr/local/share/workstation | grep -v '^config-base' || true")).Stdout);
+
+            // Pinned to the good commit, the machine is as before.
+            Assert.Empty((await box.MustAsync(Base(good), timeout: Bounded)).Changes());
+        }
+        finally
+        {
+            await box.RunAsync("rm -rf /srv/cfg.git /srv/cfg-work /usr/local/share/workstation; rm -f /home/cfa/.claude/skills /home/cfa/.claude/agents /home/cfa/.claude/rules /home/cfb/.claude/agents /home/cfb/.claude/rules");
+        }
+    }
+}
