@@ -50,6 +50,7 @@ public static class ConfigKeys
     public const string OwnLauncher = "ownLauncher";
     public const string ConfigBaseUrl = "configBaseUrl";
     public const string ConfigBaseRef = "configBaseRef";
+    public const string ClaudeCodePolicy = "claudeCodePolicy";
     public const string HostMemory = HostCapacity.Keys.HostMemory;
     public const string MemoryReserve = HostCapacity.Keys.MemoryReserve;
     public const string CapacityWarnPercent = HostCapacity.Keys.WarnPercent;
@@ -108,6 +109,7 @@ public sealed record AuthentikSettings(string Url, Output<string> Token, string 
 /// <param name="PinnedTools">false: the base step installs no pinned tool (no route to upstream or a mirror).</param>
 /// <param name="OwnLauncher">false: another deployer owns /etc/skel/start-claude.sh; the base leaves it alone.</param>
 /// <param name="ConfigBase">The config base's git URL and ref; null: none.</param>
+/// <param name="ClaudeCodeIfMissing">claudeCodePolicy if-missing: a Claude Code already installed keeps its version.</param>
 /// <param name="PurgeArchiveDir">Where a purge archives a home on the devvm (root's, 0700).</param>
 /// <param name="Backup">restic backups of /home; null: none (backupRepository unset).</param>
 /// <param name="BackupPassword">The repository password (secret), set exactly when Backup is.</param>
@@ -132,7 +134,8 @@ public sealed partial record StackSettings(
     string? ToolsMirror = null,
     bool PinnedTools = true,
     bool OwnLauncher = true,
-    (string Url, string Ref)? ConfigBase = null)
+    (string Url, string Ref)? ConfigBase = null,
+    bool ClaudeCodeIfMissing = false)
 {
     // Pulumi.yaml declares the same defaults (a test keeps them equal); these apply where a
     // stack is run without the project's defaults merged in, e.g. under the test mocks.
@@ -277,6 +280,9 @@ public sealed partial record StackSettings(
             return (url, gitRef);
         }
         var configBase = ConfigBase();
+        var claudePolicy = config.Get(ConfigKeys.ClaudeCodePolicy) is { Length: > 0 } cp ? cp : "pinned";
+        if (claudePolicy is not ("pinned" or "if-missing"))
+            errors.Add(new ConfigError(ConfigKeys.ClaudeCodePolicy, $"'{Printable(claudePolicy)}' is not pinned or if-missing"));
         var toolsMirror = Word(ConfigKeys.ToolsMirror, Rules.ToolsMirror(), "an http(s) URL or an absolute folder on the devvm (e.g. https://mirror.example/tools)");
         // The swap size's own error is reported above; the capacity keys report theirs here.
         var (capacity, capacityErrors) = HostCapacity.FromConfig(k => k == ConfigKeys.SwapSize && swapSize is null ? null : config.Get(k));
@@ -350,7 +356,7 @@ public sealed partial record StackSettings(
 
         if (errors.Count > 0) return (null, errors);
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, token,
-            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase), errors);
+            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing"), errors);
     }
 
     /// <summary>

@@ -94,14 +94,16 @@ public static class HostCommands
     /// <param name="pinnedTools">false: the pinned tools are not installed (a stack with no route to upstream or a mirror, e.g. the sandbox).</param>
     /// <param name="ownLauncher">false: /etc/skel/start-claude.sh belongs to another deployer and is left alone.</param>
     /// <param name="configBase">The config base's git URL and ref (branch, tag or commit); null: none.</param>
+    /// <param name="claudeCodeIfMissing">true: a Claude Code already installed is kept at its version; false: it follows the pin.</param>
     public static string Base(string inputsSha256, string? swapSize, int? swappiness = null, string? toolsMirror = null, bool pinnedTools = true, bool ownLauncher = true,
-        (string Url, string Ref)? configBase = null) =>
+        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false) =>
         $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}") +
         (swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "") +
         (toolsMirror is null ? "" : $" --tools-mirror {Quote(toolsMirror)}") +
         (pinnedTools ? "" : " --no-pinned-tools") +
         (ownLauncher ? "" : " --no-launcher") +
-        (configBase is { } c ? $" --config-base {Quote(c.Url)} --config-base-ref {Quote(c.Ref)}" : "");
+        (configBase is { } c ? $" --config-base {Quote(c.Url)} --config-base-ref {Quote(c.Ref)}" : "") +
+        (claudeCodeIfMissing ? " --claude-code if-missing" : "");
 
     /// <summary>
     /// The hash of the base inputs: sha256 of the `sha256sum` lines ("HEX  PATH\n") of every file

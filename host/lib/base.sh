@@ -6,7 +6,8 @@
 # missing or different:
 #   - Debian packages from packages.txt (apt-get install of the missing ones);
 #   - pinned npm globals from npm-packages.txt (installed when missing or at
-#     another version; never @latest);
+#     another version; never @latest); with --claude-code if-missing, a Claude
+#     Code already installed is kept at whatever version it is;
 #   - the tools Debian lacks, from tools.txt, each checked against its pinned
 #     sha256 before any is installed (tools.sh);
 #   - the swap file of --swap-size, resized without a moment at zero swap, and
@@ -22,6 +23,7 @@
 # Sourced by bin/workstation.
 
 readonly WS_BASE="$WS_ROOT/base"
+readonly WS_CLAUDE_CODE_PACKAGE=@anthropic-ai/claude-code
 # The launcher: written only when the workstation owns it (not --no-launcher).
 readonly WS_LAUNCHER=/etc/skel/start-claude.sh
 
@@ -49,7 +51,7 @@ base_inputs_sha256() {
 }
 
 cmd_base_apply() {
-  local swap_size="" swappiness="" tools_mirror="" pinned_tools=1 launcher=1 config_base="" config_base_ref=main inputs_sha256="" have
+  local swap_size="" swappiness="" tools_mirror="" pinned_tools=1 launcher=1 config_base="" config_base_ref=main claude_policy=pinned inputs_sha256="" have
   while (($#)); do
     case "$1" in
       --inputs-sha256)
@@ -72,6 +74,12 @@ cmd_base_apply() {
         ;;
       --no-pinned-tools) pinned_tools=0; shift ;;
       --no-launcher) launcher=0; shift ;;
+      --claude-code)
+        need_value "$@"
+        [[ "$2" == pinned || "$2" == if-missing ]] || die_usage "--claude-code $(describe "$2"): pinned or if-missing"
+        claude_policy="$2"
+        shift 2
+        ;;
       --config-base)
         need_value "$@"
         no_credentials "$2" --config-base
@@ -94,7 +102,7 @@ cmd_base_apply() {
       *) die_usage "unknown argument $(describe "$1")" ;;
     esac
   done
-  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF]])"
+  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF]] [--claude-code pinned|if-missing])"
   require_root
   lock base
   have="$(base_inputs_sha256)"
@@ -131,6 +139,11 @@ cmd_base_apply() {
     [[ -n "$name" && "$name" != "$spec" && "$version" =~ ^[0-9][0-9A-Za-z.+-]*$ ]] ||
       die "npm-packages.txt: $spec is not pinned as NAME@VERSION"
     have="$(jq -r --arg n "$name" '.dependencies[$n].version // ""' <<<"$npm_json")"
+    # On a live machine the people's sessions run the Claude Code that is there: if-missing keeps it.
+    if [[ "$name" == "$WS_CLAUDE_CODE_PACKAGE" && "$claude_policy" == if-missing && -n "$have" && "$have" != "$version" ]]; then
+      log "$name $have kept (--claude-code if-missing; the pin is $version)"
+      continue
+    fi
     if [[ "$have" != "$version" ]]; then
       npm install -g --no-fund --no-audit --loglevel=error "$name@$version" >/dev/null
       changed "npm global $name@$version (was ${have:-absent})"

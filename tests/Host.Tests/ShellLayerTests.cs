@@ -70,4 +70,33 @@ public sealed class ShellLayerTests(SandboxFixture box)
             await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot), timeout: Bounded);
         }
     }
+
+    /// <summary>
+    /// claudeCodePolicy if-missing: on a live machine the base keeps the Claude Code that is there,
+    /// at whatever version, instead of moving everyone's sessions to the pin.
+    /// </summary>
+    [Fact]
+    public async Task With_claude_code_if_missing_an_installed_claude_code_keeps_its_version()
+    {
+        await HostWorld.ReadyAsync(box);
+        const string package = "/usr/local/lib/node_modules/@anthropic-ai/claude-code/package.json";
+        var pin = File.ReadAllLines(Path.Combine(box.RepoRoot, "host", "npm-packages.txt"))
+            .Single(l => l.StartsWith("@anthropic-ai/claude-code@", StringComparison.Ordinal)).Split('@')[^1];
+        await box.ScriptAsync($$"""
+            set -euo pipefail
+            cp {{package}} /root/claude-package.json.orig
+            jq '.version = "2.0.0-live"' /root/claude-package.json.orig > {{package}}
+            """);
+        try
+        {
+            var r = await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot, claudeCodeIfMissing: true), timeout: Bounded);
+            Assert.Contains($"workstation: @anthropic-ai/claude-code 2.0.0-live kept (--claude-code if-missing; the pin is {pin})", r.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain(r.Changes(), l => l.Contains("npm global", StringComparison.Ordinal));
+            Assert.Equal("2.0.0-live\n", (await box.MustAsync($"jq -r .version {package}")).Stdout);
+        }
+        finally
+        {
+            await box.MustAsync($"mv -f /root/claude-package.json.orig {package}");
+        }
+    }
 }

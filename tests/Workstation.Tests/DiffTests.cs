@@ -130,6 +130,7 @@ public class DiffTests
     [InlineData(ConfigKeys.ToolsMirror, "/srv/tools", " --tools-mirror /srv/tools")]
     [InlineData(ConfigKeys.PinnedTools, "false", " --no-pinned-tools")]
     [InlineData(ConfigKeys.OwnLauncher, "false", " --no-launcher")]
+    [InlineData(ConfigKeys.ClaudeCodePolicy, "if-missing", " --claude-code if-missing")]
     [InlineData(ConfigKeys.ConfigBaseUrl, "https://git.example.test/config-base.git", " --config-base https://git.example.test/config-base.git --config-base-ref main")]
     public async Task A_base_setting_changes_only_the_base_step(string key, string value, string flag)
     {

@@ -89,6 +89,7 @@ public class ProjectFileTests
             [ConfigKeys.OwnLauncher] = "true",
             [ConfigKeys.ConfigBaseUrl] = "",
             [ConfigKeys.ConfigBaseRef] = "main",
+            [ConfigKeys.ClaudeCodePolicy] = "pinned",
             [ConfigKeys.HostMemory] = "",
             [ConfigKeys.MemoryReserve] = Workstation.Roster.Sizes.Format(Workstation.Roster.HostCapacity.DefaultReserve),
             [ConfigKeys.CapacityWarnPercent] = Workstation.Roster.HostCapacity.DefaultWarnPercent.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -130,6 +131,7 @@ public class ProjectFileTests
         Assert.True(settings.PinnedTools);
         Assert.True(settings.OwnLauncher);
         Assert.Null(settings.ConfigBase);
+        Assert.False(settings.ClaudeCodeIfMissing);
         Assert.Null(settings.Capacity);
         Assert.Equal(StackSettings.DefaultPurgeArchiveDir, settings.PurgeArchiveDir);
         Assert.Null(settings.Backup);
