@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# base.sh — `base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror SRC]`: the machine-wide
+# base.sh — `base apply --inputs-sha256 HEX [OPTIONS]` (bin/workstation's usage lists them): the machine-wide
 # base every user inherits. HEX is the program's hash of the base inputs it
 # packaged (WS_BASE_INPUTS): a host whose installed copy differs refuses, so the
 # base never runs from a stale or half-finished install. Only adds what is

@@ -198,7 +198,7 @@ services_step() {
 # user apply: all three steps, in order, in one run (by hand; the program runs
 # them as three Commands). It resumes a suspended person, as the account step does.
 cmd_user_apply() {
-  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [BUDGET] [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--token-stdin]" \
+  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N] [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--token-stdin]" \
     "$WS_ACCOUNT_OPTS$WS_SERVICES_OPTS" "$@"
   read_token
   begin_user_step
