@@ -90,6 +90,7 @@ ensure_config_base() {
   rm -rf -- "${WS_CONFIG_BASE_ROOT:?}/config-base-$commit" # a half-switched earlier run's
   mv -T -- "$stage/tree" "$WS_CONFIG_BASE_ROOT/config-base-$commit"
   rm -rf -- "$stage"
+  rm -f -- "$WS_CONFIG_BASE_ROOT/.config-base.link" # an interrupted switch's
   ln -s -- "config-base-$commit" "$WS_CONFIG_BASE_ROOT/.config-base.link"
   mv -f -T -- "$WS_CONFIG_BASE_ROOT/.config-base.link" "$WS_CONFIG_BASE"
   changed "config base $url at $ref ($commit) in $WS_CONFIG_BASE"
