@@ -69,8 +69,9 @@ run_tests tests/Roster.Tests
 
 say "Layer 2: host scripts"
 need_debs shellcheck
+# Scripts (a bash shebang) and sourced files (a "# shellcheck shell=" first line).
 mapfile -t shell_files < <(git ls-files -co --exclude-standard -- 'host/*' 'scripts/*' 'benchmarks/*' '.ci/run' |
-  while read -r f; do [[ -f "$f" ]] && head -n 1 "$f" | grep -q '^#!.*bash' && echo "$f"; done)
+  while read -r f; do [[ -f "$f" ]] && head -n 1 "$f" | grep -qE '^(#!.*bash|# shellcheck shell=(ba)?sh$)' && echo "$f"; done)
 if shellcheck -x -S style "${shell_files[@]}"; then
   echo "shellcheck: ${#shell_files[@]} files clean"
 else

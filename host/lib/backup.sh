@@ -115,21 +115,8 @@ cmd_backup_snapshots() {
 # snapshot into DIR (new or empty), as root; nothing in the live home changes.
 # The runbook (docs/runbooks/restore-home.md) says how to put files back.
 cmd_backup_restore() {
-  local user="" target="" snapshot=latest
-  while (($#)); do
-    case "$1" in
-      --target) need_value "$@"; target="$2"; shift 2 ;;
-      --snapshot) need_value "$@"; snapshot="$2"; shift 2 ;;
-      -*) die_usage "unknown option $(describe "$1")" ;;
-      *)
-        [[ -z "$user" ]] || die_usage "unexpected argument $(describe "$1")"
-        user="$1"
-        shift
-        ;;
-    esac
-  done
-  [[ -n "$user" ]] || die_usage "usage: workstation backup restore USER --target DIR [--snapshot ID]"
-  valid_os_user "$user" "USER"
+  one_user_args "workstation backup restore USER --target DIR [--snapshot ID]" "--target --snapshot" "" "$@"
+  local user="$ONE_USER" target="${OPT[--target]:-}" snapshot="${OPT[--snapshot]:-latest}"
   [[ "$target" =~ $WS_RE_HOST_PATH ]] || die_usage "--target $(describe "$target"): an absolute path, no component starting with a dot"
   [[ "$snapshot" == latest || "$snapshot" =~ ^[0-9a-f]{8,64}$ ]] || die_usage "--snapshot $(describe "$snapshot"): latest or a snapshot id"
   case "$target" in /home | /home/*) die_usage "--target $target: restore beside the live homes, never into /home" ;; esac

@@ -100,17 +100,25 @@ ensure_config_base() {
 
 # ensure_claude_links USER HOME: ~/.claude/NAME -> the config base's NAME, for
 # each NAME it has, only where the person has nothing of that name (never
-# replaced: a person's own directory or link stays). Made as the person.
+# replaced: a person's own directory or link stays). Made as the person, so a
+# ~/.claude they pointed elsewhere gets nothing; that is a warning, never a
+# failure of the step (nor, in the base step, of anyone else's links).
 ensure_claude_links() {
-  local user="$1" home="$2" name kind
+  local user="$1" home="$2" name kind out
   for name in "${WS_CONFIG_BASE_LINKS[@]}"; do
     [[ -d "$WS_CONFIG_BASE/$name" ]] || continue
-    kind="$(as_user "$user" "$home" "$WS_AS_USER" kind "$home/.claude/$name")"
+    if ! kind="$(as_user "$user" "$home" "$WS_AS_USER" kind "$home/.claude/$name" 2>/dev/null)"; then
+      warn "$user: $home/.claude/$name can't be looked at as $user: no $name link"
+      continue
+    fi
     [[ "$kind" == absent ]] || continue
     # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
-    as_user "$user" "$home" sh -c '[ -L "$1" ] || { mkdir -p -m 700 "$(dirname "$1")" && ln -s -T "$2" "$1"; }' sh \
-      "$home/.claude/$name" "$WS_CONFIG_BASE/$name"
-    changed "$home/.claude/$name -> $WS_CONFIG_BASE/$name"
+    if ! out="$(as_user "$user" "$home" sh -c 'if [ -L "$1" ]; then echo kept; else mkdir -p -m 700 "$(dirname "$1")" && ln -s -T "$2" "$1" && echo linked; fi' sh \
+      "$home/.claude/$name" "$WS_CONFIG_BASE/$name" 2>/dev/null)"; then
+      warn "$user: could not link $home/.claude/$name as $user; left as it is"
+      continue
+    fi
+    [[ "$out" != linked ]] || changed "$home/.claude/$name -> $WS_CONFIG_BASE/$name"
   done
 }
 

@@ -46,21 +46,8 @@ verify_archive() {
 }
 
 cmd_user_purge() {
-  local user="" dir="" uid_arg=""
-  while (($#)); do
-    case "$1" in
-      --archive-dir) need_value "$@"; dir="$2"; shift 2 ;;
-      --uid) need_value "$@"; uid_arg="$2"; shift 2 ;;
-      -*) die_usage "unknown option $(describe "$1")" ;;
-      *)
-        [[ -z "$user" ]] || die_usage "unexpected argument $(describe "$1")"
-        user="$1"
-        shift
-        ;;
-    esac
-  done
-  [[ -n "$user" ]] || die_usage "usage: workstation user purge USER --archive-dir DIR [--uid N]"
-  valid_os_user "$user" "USER"
+  one_user_args "workstation user purge USER --archive-dir DIR [--uid N]" "--archive-dir --uid" "" "$@"
+  local user="$ONE_USER" dir="${OPT[--archive-dir]:-}" uid_arg="${OPT[--uid]:-}"
   [[ "$dir" =~ $WS_RE_HOST_PATH ]] || die_usage "--archive-dir $(describe "$dir"): an absolute path, no component starting with a dot"
   [[ -z "$uid_arg" ]] || valid_uid "$uid_arg"
   require_root
@@ -144,20 +131,8 @@ cmd_user_purge() {
 }
 
 cmd_user_restore() {
-  local user="" archive=""
-  while (($#)); do
-    case "$1" in
-      --from) need_value "$@"; archive="$2"; shift 2 ;;
-      -*) die_usage "unknown option $(describe "$1")" ;;
-      *)
-        [[ -z "$user" ]] || die_usage "unexpected argument $(describe "$1")"
-        user="$1"
-        shift
-        ;;
-    esac
-  done
-  [[ -n "$user" ]] || die_usage "usage: workstation user restore USER --from ARCHIVE"
-  valid_os_user "$user" "USER"
+  one_user_args "workstation user restore USER --from ARCHIVE" "--from" "" "$@"
+  local user="$ONE_USER" archive="${OPT[--from]:-}"
   [[ "$archive" =~ $WS_RE_HOST_PATH && "$archive" == *.tar.gz ]] ||
     die_usage "--from $(describe "$archive"): the absolute path of a purge's .tar.gz"
   require_root

@@ -266,20 +266,8 @@ cmd_user_services_stop() {
 # then the rest, under the lock.
 
 cmd_user_suspend() {
-  local user="" force=0
-  while (($#)); do
-    case "$1" in
-      --force) force=1; shift ;;
-      -*) die_usage "unknown option $(describe "$1")" ;;
-      *)
-        [[ -z "$user" ]] || die_usage "unexpected argument $(describe "$1")"
-        user="$1"
-        shift
-        ;;
-    esac
-  done
-  [[ -n "$user" ]] || die_usage "usage: workstation user suspend USER [--force]"
-  valid_os_user "$user" "USER"
+  one_user_args "workstation user suspend USER [--force]" "" "--force" "$@"
+  local user="$ONE_USER" force="${OPT[--force]:-0}"
   require_root
   load_site || true
   if ! getent passwd "$user" >/dev/null; then
@@ -336,20 +324,8 @@ ensure_not_admin_cut() {
 # --- user status: read-only --------------------------------------------------------
 
 cmd_user_status() {
-  local user="" json=0
-  while (($#)); do
-    case "$1" in
-      --json) json=1; shift ;;
-      -*) die_usage "unknown option $(describe "$1")" ;;
-      *)
-        [[ -z "$user" ]] || die_usage "unexpected argument $(describe "$1")"
-        user="$1"
-        shift
-        ;;
-    esac
-  done
-  [[ -n "$user" ]] || die_usage "usage: workstation user status USER [--json]"
-  valid_os_user "$user" "USER"
+  one_user_args "workstation user status USER [--json]" "" "--json" "$@"
+  local user="$ONE_USER" json="${OPT[--json]:-0}"
   require_root
   load_site || true
   local status

@@ -28,24 +28,27 @@ public sealed class ConfigBaseTests(SandboxFixture box)
     private string Base(string gitRef) =>
         HostWorld.BaseCommand(box.RepoRoot, configBase: (Repo, gitRef));
 
+    /// <summary>A clean config base with skills, agents and rules; returns its commit.</summary>
+    private async Task<string> GoodRepoAsync() => (await box.ScriptAsync(Git + "\n" + """
+        rm -rf /srv/cfg.git /srv/cfg-work
+        git init -q --bare -b main /srv/cfg.git
+        git init -q -b main /srv/cfg-work
+        git -C /srv/cfg-work remote add origin /srv/cfg.git
+        mkdir -p /srv/cfg-work/skills/review /srv/cfg-work/agents /srv/cfg-work/rules
+        printf -- '---\nname: review\n---\nReview the diff.\n' >/srv/cfg-work/skills/review/SKILL.md
+        printf 'An agent.\n' >/srv/cfg-work/agents/helper.md
+        printf 'Rule one.\nRule two.\n' >/srv/cfg-work/rules/house.md
+        ln -s house.md /srv/cfg-work/rules/default.md
+        commit good
+        """)).Trim().Split('\n')[^1];
+
     private async Task<string> LinkAsync() => (await box.MustAsync("readlink /usr/local/share/workstation/config-base")).Stdout.Trim();
 
     [Fact]
     public async Task A_scanned_checkout_is_linked_for_everyone_and_a_secret_refuses_the_next_one_naming_only_file_and_line()
     {
         await HostWorld.ReadyAsync(box);
-        var good = (await box.ScriptAsync(Git + "\n" + """
-            rm -rf /srv/cfg.git /srv/cfg-work
-            git init -q --bare -b main /srv/cfg.git
-            git init -q -b main /srv/cfg-work
-            git -C /srv/cfg-work remote add origin /srv/cfg.git
-            mkdir -p /srv/cfg-work/skills/review /srv/cfg-work/agents /srv/cfg-work/rules
-            printf -- '---\nname: review\n---\nReview the diff.\n' >/srv/cfg-work/skills/review/SKILL.md
-            printf 'An agent.\n' >/srv/cfg-work/agents/helper.md
-            printf 'Rule one.\nRule two.\n' >/srv/cfg-work/rules/house.md
-            ln -s house.md /srv/cfg-work/rules/default.md
-            commit good
-            """)).Trim().Split('\n')[^1];
+        var good = await GoodRepoAsync();
         await box.MustAsync(Cfa.Apply(), stdin: Cfa.TokenStdin, timeout: Bounded);
         // cfb already has a skills folder of their own.
         await box.MustAsync(Cfb.Apply(), stdin: Cfb.TokenStdin, timeout: Bounded);
@@ -101,6 +104,37 @@ public sealed class ConfigBaseTests(SandboxFixture box)
         finally
         {
             await box.RunAsync("rm -rf /srv/cfg.git /srv/cfg-work /usr/local/share/workstation; rm -f /home/cfa/.claude/skills /home/cfa/.claude/agents /home/cfa/.claude/rules /home/cfb/.claude/agents /home/cfb/.claude/rules");
+        }
+    }
+
+    /// <summary>
+    /// The base step links everyone's ~/.claude as root's loop, but each link is made as its
+    /// person. An attacker who points their ~/.claude at /etc gets nothing written there, and
+    /// neither stops the base step nor anyone else's links: a warning names them.
+    /// </summary>
+    [Fact]
+    public async Task A_person_pointing_their_claude_folder_elsewhere_gets_nothing_and_stops_no_one()
+    {
+        await HostWorld.ReadyAsync(box);
+        var attacker = new TestUser("cfx", 2238, 4438, 4538);
+        await GoodRepoAsync();
+        await box.MustAsync(attacker.Apply(), stdin: attacker.TokenStdin, timeout: Bounded);
+        await box.MustAsync(Cfa.Apply(), stdin: Cfa.TokenStdin, timeout: Bounded);
+        await box.MustAsync("runuser -u cfx -- sh -c 'rm -rf ~/.claude; ln -s /etc ~/.claude'");
+        await box.MustAsync("rm -f /home/cfa/.claude/skills /home/cfa/.claude/agents /home/cfa/.claude/rules");
+        var etcBefore = (await box.MustAsync("ls -la /etc | sha256sum")).Stdout;
+        try
+        {
+            var r = await box.RunAsync(Base("main"), timeout: Bounded);
+            Assert.True(r.ExitCode == 0, r.ToString());
+            Assert.Contains("workstation: warning: cfx: could not link /home/cfx/.claude/skills as cfx; left as it is", r.Stderr, StringComparison.Ordinal);
+            Assert.Equal(etcBefore, (await box.MustAsync("ls -la /etc | sha256sum")).Stdout);
+            Assert.Equal("no", (await box.MustAsync("test -e /etc/skills -o -L /etc/skills -o -e /etc/rules -o -L /etc/rules && echo yes || echo no")).Stdout.Trim());
+            Assert.Equal("/usr/local/share/workstation/config-base/rules", (await box.MustAsync("readlink /home/cfa/.claude/rules")).Stdout.Trim());
+        }
+        finally
+        {
+            await box.RunAsync("runuser -u cfx -- rm -f /home/cfx/.claude; rm -rf /srv/cfg.git /srv/cfg-work /usr/local/share/workstation; rm -f /home/cfa/.claude/skills /home/cfa/.claude/agents /home/cfa/.claude/rules");
         }
     }
 }

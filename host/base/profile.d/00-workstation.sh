@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # /etc/profile.d/00-workstation.sh — written by workstation base apply, for every login shell
 # (zsh reads it through Debian's /etc/zsh/zprofile). Machine-wide, so no secret and nothing personal.
 # The pinned tools (tools.txt) and the npm globals (claude, playwright-mcp) are in /usr/local/bin.
