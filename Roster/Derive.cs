@@ -24,7 +24,8 @@ public sealed record DerivedUser(
     IReadOnlyList<string> Namespaces,
     IReadOnlyDictionary<string, string> ExternalBindings,
     K8sSubject K8sSubject,
-    Budget Budget);
+    Budget Budget,
+    IReadOnlyList<SharedSecret> Secrets);
 
 /// <summary>
 /// One roster entry in its lifecycle state: the one type every layer switches on, from the
@@ -92,7 +93,8 @@ public static class Derivation
         p.Namespaces.Order(StringComparer.Ordinal).ToList(),
         new SortedDictionary<string, string>(p.ExternalBindings.ToDictionary(), StringComparer.Ordinal),
         new K8sSubject("User", settings.K8sUsernamePrefix + (settings.K8sUsernameClaim == K8sUsernameClaim.Email && p.Email is { } e ? e : p.K8sUser)),
-        (p.Budget ?? BudgetOverride.None).Over(settings.BudgetOf(p.Tier)));
+        (p.Budget ?? BudgetOverride.None).Over(settings.BudgetOf(p.Tier)),
+        SharedSecrets.Eligible(p.Ha, p.Memory, p.ClaudeLogin));
 
     /// <summary>The systemd units a user runs (instances of the templates in host/units).</summary>
     public static IReadOnlyList<string> Services(string osUser) =>

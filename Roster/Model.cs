@@ -30,7 +30,10 @@ public sealed record Person(
     bool Adopt,
     IReadOnlyList<string> RevokeGroups,
     bool PrivateHome,
-    BudgetOverride? Budget = null);
+    BudgetOverride? Budget = null,
+    bool Ha = false,
+    MemoryAccess Memory = MemoryAccess.Shared,
+    ClaudeLogin ClaudeLogin = ClaudeLogin.Interactive);
 
 /// <summary>
 /// A tombstone: a retired user whose uid and ports stay reserved for them. AuthentikUser (null:

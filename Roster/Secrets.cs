@@ -1,0 +1,78 @@
+namespace Workstation.Roster;
+
+/// <summary>
+/// The shared secrets the secrets step stages into a person's home, from Vault. Each has one
+/// name (the roster's, the stack config's `vaultSecrets`/`rotate` keys and the host's); where it
+/// lands is <see cref="SharedSecrets.Where"/>.
+/// </summary>
+public enum SharedSecret { BeadsKey, ClaudeCredentials, HaUrl, MemoryKey, SnapshotToken }
+
+/// <summary>`memory:` in a roster entry: the shared claude_memory key, or none. A per-person key can come later as a third value.</summary>
+public enum MemoryAccess { Shared, None }
+
+/// <summary>`claude_login:` in a roster entry: the shared Claude token staged as ~/.claude/.credentials.json, or the person logs in.</summary>
+public enum ClaudeLogin { Interactive, Shared }
+
+public static class SharedSecrets
+{
+    /// <summary>Every secret, in name order (the order the host and the docs list them).</summary>
+    public static IReadOnlyList<SharedSecret> All { get; } =
+        Enum.GetValues<SharedSecret>().OrderBy(Name, StringComparer.Ordinal).ToList();
+
+    public static string Name(this SharedSecret s) => s switch
+    {
+        SharedSecret.BeadsKey => "beads-key",
+        SharedSecret.ClaudeCredentials => "claude-credentials",
+        SharedSecret.HaUrl => "ha-url",
+        SharedSecret.MemoryKey => "memory-key",
+        SharedSecret.SnapshotToken => "snapshot-token",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    public static SharedSecret? Parse(string name) => All.Cast<SharedSecret?>().FirstOrDefault(s => s!.Value.Name() == name);
+
+    /// <summary>Where the host puts it in the person's home (an MCP server lives in ~/.claude.json).</summary>
+    public static string Where(this SharedSecret s) => s switch
+    {
+        SharedSecret.BeadsKey => "~/code/.beads/.beads-credential-key",
+        SharedSecret.ClaudeCredentials => "~/.claude/.credentials.json",
+        SharedSecret.HaUrl => "the `ha` MCP server in ~/.claude.json",
+        SharedSecret.MemoryKey => "the `claude_memory` MCP server in ~/.claude.json",
+        SharedSecret.SnapshotToken => "~/.config/workstation/snapshot-token",
+        _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    /// <summary>
+    /// What a person may hold, from their entry: the snapshot token and the beads key go to
+    /// everyone (playwright and `bd` need them); the rest as the entry says.
+    /// </summary>
+    public static IReadOnlyList<SharedSecret> Eligible(bool ha, MemoryAccess memory, ClaudeLogin login)
+    {
+        var held = new List<SharedSecret> { SharedSecret.BeadsKey, SharedSecret.SnapshotToken };
+        if (ha) held.Add(SharedSecret.HaUrl);
+        if (memory == MemoryAccess.Shared) held.Add(SharedSecret.MemoryKey);
+        if (login == ClaudeLogin.Shared) held.Add(SharedSecret.ClaudeCredentials);
+        return held.OrderBy(Name, StringComparer.Ordinal).ToList();
+    }
+
+    public static string ToYaml(this MemoryAccess m) => m switch
+    {
+        MemoryAccess.Shared => "shared",
+        MemoryAccess.None => "none",
+        _ => throw new ArgumentOutOfRangeException(nameof(m)),
+    };
+
+    public static string ToYaml(this ClaudeLogin l) => l switch
+    {
+        ClaudeLogin.Interactive => "interactive",
+        ClaudeLogin.Shared => "shared",
+        _ => throw new ArgumentOutOfRangeException(nameof(l)),
+    };
+
+    /// <summary>
+    /// The line an operator pastes after rotating a shared secret in Vault: the next serial
+    /// makes the secrets step rewrite that one file for every eligible person.
+    /// </summary>
+    public static string RotationLine(SharedSecret s, int currentSerial) =>
+        $"pulumi config set --path 'rotate[\"{s.Name()}\"]' {currentSerial + 1}";
+}
