@@ -4,7 +4,8 @@ using Workstation.Roster;
 namespace Workstation.Components;
 
 /// <summary>The SSH connection every Command uses, and how a command string is run as root.</summary>
-public sealed class RemoteHost(SshTarget ssh)
+/// <param name="gate">What every host step waits for (the Vault reads): if it fails, no Command is sent at all.</param>
+public sealed class RemoteHost(SshTarget ssh, Pulumi.Output<bool>? gate = null)
 {
     /// <summary>One shared instance: the provider marks the whole connection secret, the key is secret too.</summary>
     public ConnectionArgs Connection { get; } = new()
@@ -13,7 +14,7 @@ public sealed class RemoteHost(SshTarget ssh)
         Port = ssh.Port,
         User = ssh.User,
         HostKey = ssh.HostKey,
-        PrivateKey = Pulumi.Output.CreateSecret(ssh.PrivateKey),
+        PrivateKey = Pulumi.Output.CreateSecret(gate is null ? ssh.PrivateKey : Pulumi.Output.Tuple(ssh.PrivateKey, gate).Apply(t => t.Item1)),
     };
 
     public bool IsRoot => ssh.User == "root";

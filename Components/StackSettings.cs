@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Pulumi;
 using Workstation.Roster;
@@ -61,7 +62,11 @@ public static class ConfigKeys
     public const string BackupKeepWeekly = "backupKeepWeekly";
     public const string BackupKeepMonthly = "backupKeepMonthly";
     public const string BackupOnCalendar = "backupOnCalendar";
+    /// <summary>No longer read: the snapshot token comes from Vault (vaultSecrets); set, it is an error that says so.</summary>
     public const string SnapshotToken = "snapshotToken";
+    public const string VaultSecrets = "vaultSecrets";
+    public const string Rotate = "rotate";
+    public const string MemoryMcpUrl = "memoryMcpUrl";
     public const string Kubeconfig = "kubeconfig";
     public const string KubeContext = "kubeContext";
     public const string VaultToken = "vaultToken";
@@ -101,6 +106,15 @@ public sealed record VaultSettings(string Address, Output<string>? Token, VaultO
 /// <param name="T3AppSlug">The slug of the Authentik application the edge policy is bound to.</param>
 public sealed record AuthentikSettings(string Url, Output<string> Token, string T3AppSlug);
 
+/// <summary>The shared secrets: where each is in Vault, its rotation serial, and the claude_memory server.</summary>
+/// <param name="Fields">Secret → its Vault field (vaultSecrets); a secret not listed is staged to no one.</param>
+/// <param name="Rotate">Secret → serial (rotate); raising one rewrites that secret for every holder. Unlisted: 0.</param>
+/// <param name="MemoryMcpUrl">The claude_memory MCP server's URL (memoryMcpUrl), set exactly when memory-key is staged.</param>
+public sealed record SecretSettings(IReadOnlyDictionary<SharedSecret, VaultField> Fields, IReadOnlyDictionary<SharedSecret, int> Rotate, string? MemoryMcpUrl)
+{
+    public static SecretSettings None { get; } = new(new Dictionary<SharedSecret, VaultField>(), new Dictionary<SharedSecret, int>(), null);
+}
+
 /// <summary>Everything the program needs besides the roster.</summary>
 /// <param name="SwapSize">The managed swap file's size (e.g. 8G), created or resized by the base step; null: none.</param>
 /// <param name="Swappiness">vm.swappiness, set by the base step; null: the kernel's.</param>
@@ -116,6 +130,7 @@ public sealed record AuthentikSettings(string Url, Output<string> Token, string 
 /// <param name="K8s">The cluster layer; null when the stack switches it off (enableKubernetes: false).</param>
 /// <param name="Vault">The Vault layer; null when switched off (enableVault: false).</param>
 /// <param name="Authentik">The edge layer; null when switched off (enableAuthentik: false).</param>
+/// <param name="Secrets">The shared secrets the secrets steps stage, from Vault; none when vaultSecrets is unset.</param>
 public sealed partial record StackSettings(
     string RosterPath,
     string HostDir,
@@ -125,7 +140,7 @@ public sealed partial record StackSettings(
     string PurgeArchiveDir,
     BackupSettings? Backup,
     Output<string>? BackupPassword,
-    Output<string>? SnapshotToken,
+    SecretSettings Secrets,
     K8sSettings? K8s,
     VaultSettings? Vault,
     AuthentikSettings? Authentik,
@@ -300,8 +315,11 @@ public sealed partial record StackSettings(
             return null;
         }
 
-        // An empty token means "none": the user step then runs without --token-stdin.
-        var token = string.IsNullOrEmpty(config.Get(ConfigKeys.SnapshotToken)) ? null : config.GetSecret(ConfigKeys.SnapshotToken);
+        // The token was once a config copy of a Vault value; now Vault is read directly.
+        if (!string.IsNullOrEmpty(config.Get(ConfigKeys.SnapshotToken)))
+            errors.Add(new ConfigError(ConfigKeys.SnapshotToken,
+                "is no longer read: the snapshot token comes from Vault. Name its field with " +
+                $"`pulumi config set --path '{ConfigKeys.VaultSecrets}[\"snapshot-token\"]' PATH#FIELD`, then `pulumi config rm {ConfigKeys.SnapshotToken}`"));
 
         var rosterPath = config.Get(ConfigKeys.Roster) is { Length: > 0 } r ? r : DefaultRosterPath;
 
@@ -353,9 +371,61 @@ public sealed partial record StackSettings(
             return authentikToken is null ? null : new AuthentikSettings(authentikUrl, authentikToken, slug);
         }
         var authentik = withAuthentik ? Authentik() : null;
+        var secrets = Secrets(withVault);
+
+        // vaultSecrets: {NAME: "PATH#FIELD"}; rotate: {NAME: SERIAL}. Only names and numbers, never values.
+        SecretSettings Secrets(bool vaultOn)
+        {
+            var fields = new Dictionary<SharedSecret, VaultField>();
+            foreach (var (name, value) in JsonObject(ConfigKeys.VaultSecrets))
+            {
+                if (Known(ConfigKeys.VaultSecrets, name) is not { } secret) continue;
+                if (value.ValueKind == JsonValueKind.String && VaultFieldPattern().Match(value.GetString()!) is { Success: true } m)
+                    fields[secret] = new VaultField(m.Groups[1].Value, m.Groups[2].Value);
+                else
+                    errors.Add(new ConfigError($"{ConfigKeys.VaultSecrets}[\"{name}\"]", "is not PATH#FIELD: a KV v2 secret under vaultKvMount and one of its fields (e.g. openclaw#ha_sofia_mcp_url)"));
+            }
+            var rotate = new Dictionary<SharedSecret, int>();
+            foreach (var (name, value) in JsonObject(ConfigKeys.Rotate))
+            {
+                if (Known(ConfigKeys.Rotate, name) is not { } secret) continue;
+                if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n is >= 0 and <= Rules.MaxRotationSerial) rotate[secret] = n;
+                else errors.Add(new ConfigError($"{ConfigKeys.Rotate}[\"{name}\"]", $"is not a rotation serial (a whole number, 0-{Rules.MaxRotationSerial})"));
+            }
+            if (fields.Count > 0 && !vaultOn)
+                errors.Add(new ConfigError(ConfigKeys.VaultSecrets, $"needs Vault: the secrets are read from it, and {ConfigKeys.Full(ConfigKeys.EnableVault)} is false"));
+            string? memoryUrl = null;
+            if (fields.ContainsKey(SharedSecret.MemoryKey))
+                memoryUrl = Url(ConfigKeys.MemoryMcpUrl, "the claude_memory MCP server's URL (its key comes from Vault)");
+            else if (config.Get(ConfigKeys.MemoryMcpUrl) is { Length: > 0 })
+                errors.Add(new ConfigError(ConfigKeys.MemoryMcpUrl, $"is set, but {ConfigKeys.Full(ConfigKeys.VaultSecrets)} names no memory-key: the server would have no key"));
+            return new SecretSettings(fields, rotate, memoryUrl);
+        }
+        IEnumerable<(string Name, JsonElement Value)> JsonObject(string key)
+        {
+            if (config.Get(key) is not { Length: > 0 } text) return [];
+            try
+            {
+                using var doc = JsonDocument.Parse(text);
+                if (doc.RootElement.ValueKind == JsonValueKind.Object)
+                    return doc.RootElement.EnumerateObject().Select(p => (p.Name, p.Value.Clone())).ToList();
+            }
+            catch (JsonException)
+            {
+                // reported below
+            }
+            errors.Add(new ConfigError(key, "is not an object of secret names (set its entries with `pulumi config set --path`)"));
+            return [];
+        }
+        SharedSecret? Known(string key, string name)
+        {
+            if (SharedSecrets.Parse(name) is { } s) return s;
+            errors.Add(new ConfigError($"{key}[\"{Printable(name)}\"]", $"is not a shared secret: known are {string.Join(", ", SharedSecrets.All.Select(x => x.Name()))}"));
+            return null;
+        }
 
         if (errors.Count > 0) return (null, errors);
-        return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, token,
+        return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, secrets,
             k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing"), errors);
     }
 
@@ -371,6 +441,10 @@ public sealed partial record StackSettings(
 
     [GeneratedRegex(@"^[A-Za-z0-9_.@:/-]{1,253}\z")]
     private static partial Regex ContextPattern();
+
+    /// <summary>PATH#FIELD: a KV v2 path (plain segments) and a field name.</summary>
+    [GeneratedRegex(@"^([A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*)#([A-Za-z0-9_.-]{1,128})\z")]
+    private static partial Regex VaultFieldPattern();
 
     [GeneratedRegex(@"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\z")]
     private static partial Regex VaultPathPattern();

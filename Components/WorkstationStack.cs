@@ -34,16 +34,18 @@ public static class WorkstationStack
     public static Result Build(RosterModel roster, StackSettings settings, HostBundle bundle)
     {
         var derived = Derivation.Derive(roster);
-        var remote = new RemoteHost(settings.Ssh);
+        var access = new AccessLayer(settings, derived.Settings);
+        var secrets = new SecretStaging(StagedSecrets.Read(settings.Secrets.Fields, access.VaultOptions.KvMount, access.Vault), settings.Secrets);
+        // Every host step waits for every Vault read: a missing secret stops the run before any Command is sent.
+        var remote = new RemoteHost(settings.Ssh, secrets.Values.Count == 0 ? null : Output.All(secrets.Values.Values).Apply(_ => true));
         var @base = new WorkstationBase(BaseName,
             new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.SwapSize,
                 settings.Backup, settings.BackupPassword, settings.Swappiness, settings.ToolsMirror, settings.PinnedTools, settings.OwnLauncher, settings.ConfigBase, settings.ClaudeCodeIfMissing));
-        var access = new AccessLayer(settings, derived.Settings);
         // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
         var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
         foreach (var m in derived.Members)
-            users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, settings.SnapshotToken, @base.Ready, access, settings.PurgeArchiveDir, hint));
+            users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, secrets, @base.Ready, access, settings.PurgeArchiveDir, hint));
         var maps = AddMaps(remote, derived.Users, @base.Ready.Concat(users.Values.SelectMany(HostSteps)));
         var authentik = settings.Authentik is { } edge ? new AuthentikEdge(AuthentikName, new AuthentikEdgeArgs(edge, derived.Users, hint)) : null;
 
@@ -69,7 +71,7 @@ public static class WorkstationStack
 
     /// <summary>A user's host steps (none when retired): the maps step comes after them.</summary>
     private static IEnumerable<Resource> HostSteps(WorkstationUser u) =>
-        new Resource?[] { u.AccountStep, u.CodeStep, u.ServicesStep }.OfType<Resource>();
+        new Resource?[] { u.AccountStep, u.CodeStep, u.ServicesStep, u.SecretsStep }.OfType<Resource>();
 
     /// <summary>
     /// `maps apply`: its command line lists every active person (sorted), so it changes exactly

@@ -11,13 +11,20 @@ namespace Workstation.Components;
 
 /// <param name="Member">The roster entry in its lifecycle state: active or retired.</param>
 /// <param name="Remote">How to reach the devvm (used by an active member's host steps).</param>
-/// <param name="SnapshotToken">The chrome-service snapshot token (secret), seeded on stdin; null: none.</param>
+/// <param name="Secrets">The shared secrets the stack stages (values read from Vault, secret), their serials and the memory server.</param>
 /// <param name="After">What must exist first (the base's install, base and site steps), for ordering only.</param>
 /// <param name="Access">The shared providers, ClusterRole and auth mount accessor for the cluster and Vault objects.</param>
 /// <param name="PurgeArchiveDir">Where a purge archives the home on the devvm.</param>
 /// <param name="OffboardHint">What an external binding error ends with: the targeted up that cuts the retired people now.</param>
-public sealed record WorkstationUserArgs(Member Member, RemoteHost Remote, Output<string>? SnapshotToken, IEnumerable<Resource> After, AccessLayer Access,
+public sealed record WorkstationUserArgs(Member Member, RemoteHost Remote, SecretStaging Secrets, IEnumerable<Resource> After, AccessLayer Access,
     string PurgeArchiveDir, string OffboardHint = "");
+
+/// <param name="Values">Secret → its value as read from Vault (a Pulumi secret); empty: the stack stages none, and there is no secrets step.</param>
+/// <param name="Settings">The stack's rotation serials and claude_memory URL.</param>
+public sealed record SecretStaging(IReadOnlyDictionary<SharedSecret, Output<string>> Values, SecretSettings Settings)
+{
+    public static SecretStaging None { get; } = new(new Dictionary<SharedSecret, Output<string>>(), SecretSettings.None);
+}
 
 /// <summary>
 /// One person's workstation: on the devvm, in the cluster and in Vault. On the host, three
@@ -27,7 +34,10 @@ public sealed record WorkstationUserArgs(Member Member, RemoteHost Remote, Outpu
 ///   on the host); its delete is `user suspend`, the reversible cut;
 /// - `<os_user>-code`: `user code apply` (the ~/code clone); no delete: homes are kept;
 /// - `<os_user>-services`: `user services apply` (ports, MCP entry, firewall, units); its delete,
-///   `user services stop`, runs before the account's (it depends on the account).
+///   `user services stop`, runs before the account's (it depends on the account);
+/// - `<os_user>-secrets` (when the stack stages any): `user secrets apply`, the shared secrets the
+///   person is eligible for, their values on stdin; its delete, `user secrets remove`, takes them
+///   out of the home at the cut.
 /// The admin's steps have no delete at all: automation never cuts the admin.
 /// Beside them:
 /// the tier's bindings (`<os_user>-k8s-...`), reads of bindings other stacks own, and a Vault
@@ -50,6 +60,9 @@ public sealed class WorkstationUser : ComponentResource
 
     /// <summary>The services step; null when retired.</summary>
     public Command? ServicesStep { get; }
+
+    /// <summary>The secrets step; null when retired or when the stack stages no secret.</summary>
+    public Command? SecretsStep { get; }
 
     /// <summary>The tier's ClusterRoleBinding or RoleBindings (none for the admin or a retired user).</summary>
     public IReadOnlyList<CustomResource> K8sBindings { get; }
@@ -100,7 +113,7 @@ public sealed class WorkstationUser : ComponentResource
         switch (args.Member)
         {
             case Member.Active { User: var u }:
-                (AccountStep, CodeStep, ServicesStep) = AddHostSteps(u, args);
+                (AccountStep, CodeStep, ServicesStep, SecretsStep) = AddHostSteps(u, args);
                 (K8sBindings, ExternalBindingReads, ExternalBindings) = access.K8s is null
                     ? ([], [], Output.Create(ImmutableArray<string>.Empty))
                     : AddCluster(u, access, args.OffboardHint);
@@ -157,25 +170,33 @@ public sealed class WorkstationUser : ComponentResource
         }
     }
 
-    /// <summary>The three host steps, in dependency order: code and services after the account.</summary>
-    private (Command Account, Command Code, Command Services) AddHostSteps(DerivedUser u, WorkstationUserArgs args)
+    /// <summary>
+    /// The host steps, in dependency order: code and services after the account, secrets after
+    /// both (the beads key goes into the clone; the CLI's file is the services step's first).
+    /// </summary>
+    private (Command Account, Command Code, Command Services, Command? Secrets) AddHostSteps(DerivedUser u, WorkstationUserArgs args)
     {
         var remote = args.Remote;
-        var token = args.SnapshotToken;
         var account = HostStep("account", HostCommands.Account(u), HostCommands.Suspend(u), args.After);
         var code = HostStep("code", HostCommands.Code(u), delete: null, [account]);
-        var services = new CommandArgs();
-        var servicesOptions = new CustomResourceOptions();
-        if (token is not null)
+        var services = HostStep("services", HostCommands.Services(u), HostCommands.StopServices(u), [account]);
+        Command? secrets = null;
+        if (args.Secrets.Values.Count > 0)
         {
-            // The token travels on stdin only; keep it, and anything the step echoes, out of logs and plaintext state.
-            services.Stdin = Output.CreateSecret(token);
-            services.Logging = Logging.None;
-            servicesOptions.AdditionalSecretOutputs.AddRange(["stdin", "stdout", "stderr"]);
+            var held = StagedSecrets.For(u, args.Secrets.Values);
+            var secretsArgs = new CommandArgs
+            {
+                // The values travel on stdin only; stdin and anything the step prints stay secret in state.
+                // The host prints names and rotation lines, never a value, on stderr: that much reaches the log.
+                Stdin = StagedSecrets.Bundle(held, args.Secrets.Values),
+                Logging = Logging.Stderr,
+            };
+            var secretsOptions = new CustomResourceOptions();
+            secretsOptions.AdditionalSecretOutputs.AddRange(["stdin", "stdout", "stderr"]);
+            secrets = HostStep("secrets", HostCommands.Secrets(u, held, args.Secrets.Settings.Rotate, args.Secrets.Settings.MemoryMcpUrl),
+                HostCommands.RemoveSecrets(u), [code, services], secretsArgs, secretsOptions);
         }
-        var servicesStep = HostStep("services", HostCommands.Services(u, tokenOnStdin: token is not null), HostCommands.StopServices(u),
-            [account], services, servicesOptions);
-        return (account, code, servicesStep);
+        return (account, code, services, secrets);
 
         Command HostStep(string step, string apply, string? delete, IEnumerable<Resource> after,
             CommandArgs? commandArgs = null, CustomResourceOptions? commandOptions = null)

@@ -54,10 +54,9 @@ public static class HostCommands
     }
 
     /// <summary>The services step's options: ports, then the budget of the person's slices.</summary>
-    private static string ServicesOptions(DerivedUser u, bool tokenOnStdin) =>
+    private static string ServicesOptions(DerivedUser u) =>
         string.Create(CultureInfo.InvariantCulture, $" --t3-port {u.Ports.T3} --playwright-port {u.Ports.Playwright}") +
-        BudgetOptions(u.Budget) +
-        (tokenOnStdin ? " --token-stdin" : "");
+        BudgetOptions(u.Budget);
 
     private static string BudgetOptions(Budget b) => string.Create(CultureInfo.InvariantCulture,
         $" --memory-high {Sizes.Format(b.MemoryHigh)} --memory-max {Sizes.Format(b.MemoryMax)} --cpu-weight {b.CpuWeight} --tasks-max {b.TasksMax}");
@@ -72,7 +71,28 @@ public static class HostCommands
     public static string Code(DerivedUser u) => $"{Cli} user code apply {u.OsUser}";
 
     /// <summary>The services step (create and update): ports, the slices' budget, the MCP entry, the firewall, the units.</summary>
-    public static string Services(DerivedUser u, bool tokenOnStdin) => $"{Cli} user services apply {u.OsUser}{ServicesOptions(u, tokenOnStdin)}";
+    public static string Services(DerivedUser u) => $"{Cli} user services apply {u.OsUser}{ServicesOptions(u)}";
+
+    /// <summary>
+    /// The secrets step (create and update): the names of the secrets the person holds (their
+    /// values: one JSON object on stdin), the rotation serials above 0 of those, and the
+    /// claude_memory server's URL when they hold its key. So a preview shows who gains or loses
+    /// which secret, and a rotation as an update of exactly the holders' steps; never a value.
+    /// </summary>
+    public static string Secrets(DerivedUser u, IReadOnlyCollection<SharedSecret> held, IReadOnlyDictionary<SharedSecret, int> rotate, string? memoryUrl)
+    {
+        var sb = new StringBuilder($"{Cli} user secrets apply {u.OsUser}");
+        var names = held.Select(s => s.Name()).Order(StringComparer.Ordinal).ToList();
+        if (names.Count > 0) sb.Append(" --secrets ").Append(string.Join(',', names)).Append(" --values-stdin");
+        var serials = held.Where(s => rotate.GetValueOrDefault(s) > 0).OrderBy(s => s.Name(), StringComparer.Ordinal)
+            .Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Name()}={rotate[s]}")).ToList();
+        if (serials.Count > 0) sb.Append(" --rotate ").Append(string.Join(',', serials));
+        if (held.Contains(SharedSecret.MemoryKey) && memoryUrl is not null) sb.Append(" --memory-url ").Append(Quote(memoryUrl));
+        return sb.ToString();
+    }
+
+    /// <summary>The secrets step's delete, at the cut: every secret leaves the home. None for the admin (see <see cref="Suspend"/>).</summary>
+    public static string? RemoveSecrets(DerivedUser u) => u.IsAdmin ? null : $"{Cli} user secrets remove {u.OsUser}";
 
     /// <summary>The services step's delete: units off, ports out of the firewall. None for the admin (see <see cref="Suspend"/>).</summary>
     public static string? StopServices(DerivedUser u) => u.IsAdmin ? null : $"{Cli} user services stop {u.OsUser}";
@@ -168,8 +188,8 @@ public static class HostCommands
     public static class Manual
     {
         /// <summary>The three steps in one run (account, code, services), for onboarding a person by hand.</summary>
-        public static string UserApply(DerivedUser u, bool tokenOnStdin) =>
-            $"{Cli} user apply {u.OsUser}{AccountOptions(u)}{ServicesOptions(u, tokenOnStdin)}";
+        public static string UserApply(DerivedUser u) =>
+            $"{Cli} user apply {u.OsUser}{AccountOptions(u)}{ServicesOptions(u)}";
 
         /// <summary>Brings a purged home back from its archive, byte for byte, under the uid the purge recorded; the account stays cut.</summary>
         public static string Restore(string osUser, string archive) => $"{Cli} user restore {Quote(osUser)} --from {Quote(archive)}";

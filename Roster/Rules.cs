@@ -16,6 +16,9 @@ public static partial class Rules
     public const int MinUid = 1000;
     public const int MaxUid = 59999;
 
+    /// <summary>The highest rotation serial of a shared secret (the host's --rotate takes up to 6 digits).</summary>
+    public const int MaxRotationSerial = 999999;
+
     /// <summary>vm.swappiness's range (the kernel's, since 5.8).</summary>
     public const int MinSwappiness = 0, MaxSwappiness = 200;
 

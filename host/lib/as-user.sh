@@ -8,6 +8,8 @@
 #                                           regular, directory, or other (a FIFO, socket or
 #                                           device: never to be read)
 #   as-user.sh mkdir DIR MODE               create DIR (and parents) when missing
+#   as-user.sh private-dir DIR              DIR exists with mode 0700 (created, or narrowed)
+#   as-user.sh remove PATH                  remove the file PATH (never a directory)
 #   as-user.sh create-if-absent PATH MODE   write stdin to PATH only when nothing is there
 #   as-user.sh write-if-changed PATH MODE   write stdin to PATH when the bytes differ
 #   as-user.sh backup-once PATH             copy PATH to PATH.bak-<utc> unless an identical backup exists,
@@ -54,6 +56,27 @@ case "$cmd" in
       mkdir -p -- "$(dirname -- "$dir")"
       mkdir -m "$mode" -- "$dir"
       changed "$dir/"
+    fi
+    ;;
+  private-dir)
+    dir="$1"
+    [[ ! -L "$dir" ]] || die "$dir is a symlink: refusing to keep secrets behind it"
+    if [[ ! -d "$dir" ]]; then
+      mkdir -p -- "$(dirname -- "$dir")"
+      mkdir -m 0700 -- "$dir"
+      changed "$dir/"
+    elif [[ "$(stat -c '%a' -- "$dir")" != 700 ]]; then
+      chmod 0700 -- "$dir"
+      changed "$dir/ (mode 0700: it holds a credential)"
+    fi
+    ;;
+  remove)
+    path="$1"
+    if [[ -L "$path" || -f "$path" ]]; then
+      rm -f -- "$path"
+      changed "removed $path"
+    elif [[ -e "$path" ]]; then
+      die "$path is not a file: left in place"
     fi
     ;;
   create-if-absent)

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # home.sh — the steps of `user apply` inside a user's home: ~/.zshrc.d/vault.sh,
-# ~/.kube/config, the snapshot token, the ~/code clone and the playwright entry
+# ~/.kube/config, the ~/code clone and the playwright entry
 # in ~/.claude.json. Every read and write runs as the user (as_user), so a link
 # the user planted never makes root touch anything else; a FIFO, socket or
 # device where a file is expected is refused, never read. Sourced by
@@ -12,6 +12,9 @@ readonly WS_CLONE_TIMEOUT=1800
 # The one git config the clone reads (as its "global" one): neither the user's
 # nor the system's.
 readonly WS_CLONE_GITCONFIG="$WS_ETC/clone.gitconfig"
+# The claude CLI as the host runs it in a person's home: no update, no telemetry.
+readonly -a WS_CLAUDE=(env CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1
+  DISABLE_TELEMETRY=1 DISABLE_ERROR_REPORTING=1 claude)
 
 # path_kind USER HOME PATH: absent, regular, directory or other (following links).
 path_kind() { as_user "$1" "$2" "$WS_AS_USER" kind "$3"; }
@@ -84,13 +87,6 @@ users:
 EOF
 }
 
-ensure_snapshot_token() { # USER HOME TOKEN
-  local user="$1" home="$2"
-  as_user "$user" "$home" "$WS_AS_USER" mkdir "$home/.config/workstation" 0700
-  printf '%s\n' "$3" |
-    as_user_data "$user" "$home" "$WS_AS_USER" create-if-absent "$home/.config/workstation/snapshot-token" 600
-}
-
 # ~/code: cloned only when nothing at all is at the path. The clone happens in
 # a temp dir inside the home and is renamed into place, so an interrupted
 # clone never leaves a half ~/code (the leftover is removed on the next run).
@@ -160,14 +156,12 @@ ensure_playwright_mcp() { # USER HOME PORT
   if as_user "$user" "$home" test -e "$json"; then
     as_user "$user" "$home" "$WS_AS_USER" backup-once "$json"
   fi
-  local -a claude=(env CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1
-    DISABLE_TELEMETRY=1 DISABLE_ERROR_REPORTING=1 claude)
-  if WS_TIMEOUT=120 as_user "$user" "$home" "${claude[@]}" mcp get playwright >/dev/null 2>&1; then
+  if WS_TIMEOUT=120 as_user "$user" "$home" "${WS_CLAUDE[@]}" mcp get playwright >/dev/null 2>&1; then
     log "$user already has a playwright MCP server (claude mcp get); left alone"
     unlock "claude-$user"
     return 0
   fi
-  WS_TIMEOUT=120 as_user "$user" "$home" "${claude[@]}" mcp add --scope user --transport http playwright "$url" >/dev/null
+  WS_TIMEOUT=120 as_user "$user" "$home" "${WS_CLAUDE[@]}" mcp add --scope user --transport http playwright "$url" >/dev/null
   changed "$json: playwright MCP server $url (claude mcp add)"
   unlock "claude-$user"
 }

@@ -123,6 +123,7 @@ cmd_user_purge() {
   fi
   remove_file "$WS_SUSPENDED_DIR/$user"
   remove_file "$(user_record_file "$user")"
+  remove_file "$(secrets_record_file "$user")"
   # A later account with this uid must not inherit the budget.
   remove_budget "$user" "$uid"
   systemctl daemon-reload

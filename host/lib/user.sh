@@ -10,7 +10,7 @@
 # What each verb accepts. `user apply` runs the three steps in
 # one go, for a person by hand; the Pulumi program runs them as three Commands.
 readonly WS_ACCOUNT_OPTS=" --tier --uid --groups --revoke-groups --private-home --adopt "
-readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --memory-high --memory-max --cpu-weight --tasks-max --token-stdin "
+readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --memory-high --memory-max --cpu-weight --tasks-max "
 
 # The arguments, validated (exit 2 before anything is touched).
 declare -A ARG=()
@@ -20,7 +20,7 @@ declare -a ARG_GROUPS=() ARG_REVOKE=()
 parse_user_args() {
   local usage="$1" allowed="$2" groups="" revoke="" opt
   shift 2
-  ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [token_stdin]=0 [private_home]=0
+  ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [private_home]=0
     [memory_high]="" [memory_max]="" [cpu_weight]="" [tasks_max]="")
   while (($#)); do
     opt="$1"
@@ -36,7 +36,6 @@ parse_user_args() {
       --revoke-groups) need_value "$@"; revoke="$2"; shift 2 ;;
       --private-home) ARG[private_home]=1; shift ;;
       --adopt) ARG[adopt]=1; shift ;;
-      --token-stdin) ARG[token_stdin]=1; shift ;;
       --memory-high) need_value "$@"; ARG[memory_high]="$2"; shift 2 ;;
       --memory-max) need_value "$@"; ARG[memory_max]="$2"; shift 2 ;;
       --cpu-weight) need_value "$@"; ARG[cpu_weight]="$2"; shift 2 ;;
@@ -88,17 +87,6 @@ parse_budget_args() {
     die_usage "--memory-high ${ARG[memory_high]} is above --memory-max ${ARG[memory_max]}"
   valid_range "${ARG[cpu_weight]}" "$WS_MIN_CPU_WEIGHT" "$WS_MAX_CPU_WEIGHT" --cpu-weight
   valid_range "${ARG[tasks_max]}" "$WS_MIN_TASKS_MAX" "$WS_MAX_TASKS_MAX" --tasks-max
-}
-
-# read_token: the snapshot token (a secret) from stdin, when --token-stdin; never printed.
-TOKEN=""
-read_token() {
-  ((ARG[token_stdin])) || return 0
-  TOKEN="$(cat)"
-  TOKEN="${TOKEN%$'\n'}"
-  TOKEN="${TOKEN%$'\r'}"
-  [[ -n "$TOKEN" ]] || die_usage "--token-stdin: no token on stdin"
-  [[ "$TOKEN" != *[[:space:][:cntrl:]]* ]] || die_usage "--token-stdin: the token on stdin must be one line without spaces"
 }
 
 # begin_user_step: root, the site values, and the user's lock, held to the end.
@@ -170,16 +158,12 @@ code_step() {
   ensure_code_clone "${ARG[user]}" "$ACCOUNT_HOME"
 }
 
-# services_step: the port files, the snapshot token, the MCP entry, the
+# services_step: the port files, the budget, the playwright MCP entry, the
 # firewall (before anything listens), and the units.
 services_step() {
   local user="${ARG[user]}" home="$ACCOUNT_HOME"
   step "port files"
   ensure_port_files "$user" "${ARG[t3]}" "${ARG[pw]}"
-  if ((ARG[token_stdin])); then
-    step "snapshot token"
-    ensure_snapshot_token "$user" "$home" "$TOKEN"
-  fi
   if [[ -n "${ARG[memory_max]}" ]]; then
     step "budget"
     ensure_budget "$user" "${ARG[memory_high]}" "${ARG[memory_max]}" "${ARG[cpu_weight]}" "${ARG[tasks_max]}"
@@ -198,9 +182,8 @@ services_step() {
 # user apply: all three steps, in order, in one run (by hand; the program runs
 # them as three Commands). It resumes a suspended person, as the account step does.
 cmd_user_apply() {
-  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N] [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--token-stdin]" \
+  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N] [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt]" \
     "$WS_ACCOUNT_OPTS$WS_SERVICES_OPTS" "$@"
-  read_token
   begin_user_step
   account_step
   code_step
@@ -225,9 +208,8 @@ cmd_user_code_apply() {
 }
 
 cmd_user_services_apply() {
-  parse_user_args "workstation user services apply USER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N] [--token-stdin]" \
+  parse_user_args "workstation user services apply USER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N]" \
     "$WS_SERVICES_OPTS" "$@"
-  read_token
   begin_user_step
   require_ready "${ARG[user]}"
   services_step

@@ -49,13 +49,13 @@ public sealed class BudgetTests(SandboxFixture box)
             var pid = await MainPidAsync("playwright-mcp@bud.service");
 
             var bigger = Bud with { Budget = new Budget(1024 * M, 1536 * M, 80, 600) };
-            var r = await box.MustAsync(HostCommands.Services(bigger.Derived(), tokenOnStdin: true), stdin: Bud.TokenStdin, timeout: Bounded);
+            var r = await box.MustAsync(HostCommands.Services(bigger.Derived()), timeout: Bounded);
             Assert.Contains(r.Changes(), l => l.EndsWith("/etc/systemd/system/workstation-bud.slice.d/50-workstation-budget.conf", StringComparison.Ordinal));
             Assert.Equal(Expected(bigger.Budget!), await LimitsAsync("workstation-bud.slice"));
             Assert.Equal(Expected(bigger.Budget!), await LimitsAsync("user-2230.slice"));
             Assert.Equal(pid, await MainPidAsync("playwright-mcp@bud.service"));
 
-            var again = await box.MustAsync(HostCommands.Services(bigger.Derived(), tokenOnStdin: true), stdin: Bud.TokenStdin, timeout: Bounded);
+            var again = await box.MustAsync(HostCommands.Services(bigger.Derived()), timeout: Bounded);
             Assert.Empty(again.Changes());
         }
         finally

@@ -11,12 +11,17 @@ public sealed class GoldenChainTests(SandboxFixture box)
 {
     private static readonly string[] Users = ["alice", "bob", "wiz"];
 
-    /// <summary>What Pulumi runs to create (or update) a person: the three steps in dependency order, one SSH session each.</summary>
+    /// <summary>What the golden stack reads from Vault for the golden roster's people (their default eligibility).</summary>
+    private static string Bundle(string u) =>
+        $"{{\"beads-key\":\"golden-beads-{u}\",\"memory-key\":\"golden-memory-{u}\",\"snapshot-token\":\"golden-token-{u}\"}}";
+
+    /// <summary>What Pulumi runs to create (or update) a person: the four steps in dependency order, one SSH session each.</summary>
     private async Task OnboardAsync(Dictionary<string, string> g, string u)
     {
         await box.MustAsync(g[$"account:{u}"], timeout: TimeSpan.FromMinutes(3));
         await box.MustAsync(g[$"code:{u}"], timeout: TimeSpan.FromMinutes(3));
-        await box.MustAsync(g[$"services:{u}"], stdin: $"golden-token-{u}\n", timeout: TimeSpan.FromMinutes(3));
+        await box.MustAsync(g[$"services:{u}"], timeout: TimeSpan.FromMinutes(3));
+        await box.MustAsync(g[$"secrets:{u}"], stdin: Bundle(u), timeout: TimeSpan.FromMinutes(3));
     }
 
     /// <summary>
@@ -27,9 +32,10 @@ public sealed class GoldenChainTests(SandboxFixture box)
     {
         if (u == "wiz")
         {
-            Assert.False(g.ContainsKey("stop:wiz") || g.ContainsKey("suspend:wiz"), "the admin's steps have a delete");
+            Assert.False(g.ContainsKey("stop:wiz") || g.ContainsKey("suspend:wiz") || g.ContainsKey("remove-secrets:wiz"), "the admin's steps have a delete");
             return;
         }
+        await box.MustAsync(g[$"remove-secrets:{u}"]);
         await box.MustAsync(g[$"stop:{u}"]);
         await box.MustAsync(g[$"suspend:{u}"]);
     }
@@ -71,13 +77,20 @@ public sealed class GoldenChainTests(SandboxFixture box)
         {
             Assert.Empty((await box.MustAsync(g[$"account:{u}"])).Changes());
             Assert.Empty((await box.MustAsync(g[$"code:{u}"])).Changes());
-            Assert.Empty((await box.MustAsync(g[$"services:{u}"], stdin: $"golden-token-{u}\n")).Changes());
+            Assert.Empty((await box.MustAsync(g[$"services:{u}"])).Changes());
+            Assert.Empty((await box.MustAsync(g[$"secrets:{u}"], stdin: Bundle(u))).Changes());
         }
         await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a reconcile with the golden commands changed the host");
 
         // Offboard (Pulumi delete replays the stored strings): locked, stopped, nothing deleted.
-        var homes = await box.ScriptAsync("find /home/alice -printf '%P|%y|%m|%s\\n' | sort | sha256sum");
+        // The cut takes out the secrets she held (the file, and the MCP server in ~/.claude.json); the rest of the home stays.
+        const string Home = "find /home/alice ! -path '/home/alice/.claude*' ! -path /home/alice/.config/workstation/snapshot-token -printf '%P|%y|%m|%s\\n' | sort | sha256sum";
+        var homes = await box.ScriptAsync(Home);
         await OffboardAsync(g, "alice");
+        Assert.Equal("absent no-memory-server", (await box.ScriptAsync("""
+            printf '%s ' "$(test -e /home/alice/.config/workstation/snapshot-token && echo present || echo absent)"
+            jq -e '.mcpServers.claude_memory' /home/alice/.claude.json >/dev/null && echo has-memory-server || echo no-memory-server
+            """)).Trim());
         var cut = await box.ScriptAsync("""
             echo "pw=$(passwd -S alice | cut -d' ' -f2)"
             echo "units=$(systemctl is-active t3-serve@alice.service playwright-mcp@alice.service playwright-snapshot-refresh@alice.timer | paste -sd, || true)"
@@ -86,7 +99,7 @@ public sealed class GoldenChainTests(SandboxFixture box)
         Assert.Contains("pw=L", cut, StringComparison.Ordinal);
         Assert.Contains("units=inactive,inactive,inactive", cut, StringComparison.Ordinal);
         Assert.Contains("enabled=disabled,disabled,disabled", cut, StringComparison.Ordinal);
-        Assert.Equal(homes, await box.ScriptAsync("find /home/alice -printf '%P|%y|%m|%s\\n' | sort | sha256sum"));
+        Assert.Equal(homes, await box.ScriptAsync(Home));
 
         // Back on the roster: the same create strings bring her back with the same uid and ports.
         await OnboardAsync(g, "alice");

@@ -22,7 +22,11 @@ public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightP
 
     public string Home => $"/home/{Name}";
 
-    public string TokenStdin => Token + "\n";
+    /// <summary>The secrets step's stdin: the snapshot token, as the one secret of the bundle.</summary>
+    public string TokenStdin => $"{{\"snapshot-token\":\"{Token}\"}}";
+
+    /// <summary>The secrets step that stages the snapshot token alone (what <see cref="Apply"/> runs last).</summary>
+    public string Secrets() => HostCommands.Secrets(Derived(), [SharedSecret.SnapshotToken], new Dictionary<SharedSecret, int>(), null);
 
     /// <summary>The roster entry, derived as the program derives it.</summary>
     public DerivedUser Derived(string? tier = null, IReadOnlyList<string>? groups = null, bool adopt = false,
@@ -36,7 +40,7 @@ public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightP
         return (groups ?? Groups) is { } g ? derived with { TierGroups = g } : derived;
     }
 
-    /// <summary>What `pulumi up` runs to create or update this person: the three host steps.</summary>
+    /// <summary>What `pulumi up` runs to create or update this person: the host steps (with tokenStdin, the secrets step too).</summary>
     public HostSteps Apply(bool tokenStdin = true, bool adopt = false, IReadOnlyList<string>? groups = null,
         IReadOnlyList<string>? revokeGroups = null, bool privateHome = false, string? tier = null, int? uid = null) =>
         HostSteps.Of(Derived(tier, groups, adopt, revokeGroups, privateHome, uid), tokenStdin);
@@ -70,16 +74,19 @@ public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightP
 
 /// <summary>
 /// One person's host steps as the program runs them: HostCommands' strings, one SSH session each,
-/// account first; only the services step reads stdin (the snapshot token).
+/// account first; only the secrets step reads stdin (here: the snapshot token alone). Secrets is
+/// null for a run without it (the stack stages no secret, or the test leaves it out).
 /// </summary>
-public sealed record HostSteps(string Account, string Code, string Services)
+public sealed record HostSteps(string Account, string Code, string Services, string? Secrets = null)
 {
     public static HostSteps Of(DerivedUser u, bool tokenStdin) =>
-        new(HostCommands.Account(u), HostCommands.Code(u), HostCommands.Services(u, tokenStdin));
+        new(HostCommands.Account(u), HostCommands.Code(u), HostCommands.Services(u),
+            tokenStdin ? HostCommands.Secrets(u, [SharedSecret.SnapshotToken], new Dictionary<SharedSecret, int>(), null) : null);
 
-    /// <summary>The three as one shell line, stdin piped to the services step (for a test that kills a run midway).</summary>
+    /// <summary>The steps as one shell line, stdin piped to the secrets step (for a test that kills a run midway).</summary>
     public string Script(string? stdin) =>
-        $"{Account} </dev/null && {Code} </dev/null && " + (stdin is null ? Services : $"printf '%s' {HostCommands.Quote(stdin)} | {Services}");
+        $"{Account} </dev/null && {Code} </dev/null && {Services} </dev/null" +
+        (Secrets is null ? "" : stdin is null ? $" && {Secrets} </dev/null" : $" && printf '%s' {HostCommands.Quote(stdin)} | {Secrets}");
 }
 
 /// <summary>
@@ -304,8 +311,9 @@ public static class BoxExtensions
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         var exit = 0;
-        foreach (var (command, input) in new[] { (steps.Account, null), (steps.Code, null), (steps.Services, stdin) })
+        foreach (var (command, input) in new[] { (steps.Account, null), (steps.Code, null), (steps.Services, null), (steps.Secrets, stdin) })
         {
+            if (command is null) continue;
             var r = await box.RunAsync(command, input, timeout);
             stdout.Append(r.Stdout);
             stderr.Append(r.Stderr);

@@ -48,7 +48,6 @@ public static class HostileCli
         if (adopt) sb.Append(" --adopt");
         if (revokeGroups is { Count: > 0 }) sb.Append(" --revoke-groups ").Append(Quote(string.Join(',', revokeGroups)));
         if (privateHome) sb.Append(" --private-home");
-        if (tokenStdin) sb.Append(" --token-stdin");
         return sb.ToString();
     }
 

@@ -85,7 +85,7 @@ public sealed class OnboardingTests(SandboxFixture box, ITestOutputHelper output
         await box.AssertSameAsync(before, after, "the second apply changed the box");
         Assert.Contains("playwright-mcp@bea.service enabled", after, StringComparison.Ordinal);
 
-        // Without --token-stdin, and once more: still nothing.
+        // Without the secrets step, and once more: still nothing.
         var third = await box.MustAsync(Bea.Apply(tokenStdin: false));
         Assert.Empty(third.Changes());
         var last = await box.ScriptAsync(HostWorld.Snapshot);
@@ -129,10 +129,11 @@ public sealed class OnboardingTests(SandboxFixture box, ITestOutputHelper output
         var steps = new TestUser("man1", 2124, 4124, 4224);
         var manual = new TestUser("man2", 2125, 4125, 4225);
         await box.MustAsync(steps.Apply(), stdin: steps.TokenStdin);
-        await box.MustAsync(HostCommands.Manual.UserApply(manual.Derived(), tokenOnStdin: true), stdin: manual.TokenStdin);
+        await box.MustAsync(HostCommands.Manual.UserApply(manual.Derived()));
+        await box.MustAsync(manual.Secrets(), stdin: manual.TokenStdin);
         await box.AssertSameAsync(await box.ScriptAsync(HostWorld.NormalisedUserState(steps)),
             await box.ScriptAsync(HostWorld.NormalisedUserState(manual)), "user apply differs from the three steps");
-        Assert.Empty((await box.MustAsync(HostCommands.Manual.UserApply(manual.Derived(), tokenOnStdin: true), stdin: manual.TokenStdin)).Changes());
+        Assert.Empty((await box.MustAsync(HostCommands.Manual.UserApply(manual.Derived()))).Changes());
     }
 
     internal static Dictionary<string, string> Facts(string text)

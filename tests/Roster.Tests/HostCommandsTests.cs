@@ -15,6 +15,9 @@ public class HostCommandsTests
         VaultAddr: "https://vault.example.test",
         T3Command: "/usr/bin/sleep infinity");
 
+    /// <summary>The claude_memory URL of the golden stack (which stages every secret, none rotated).</summary>
+    public const string GoldenMemoryUrl = "https://memory.example.test/mcp";
+
     private static List<(string Key, string Command)> Commands(DerivedRoster roster, SiteSettings site)
     {
         var admin = roster.Users.Single(u => u.IsAdmin).OsUser;
@@ -25,8 +28,10 @@ public class HostCommandsTests
             // The admin's steps have no delete: no suspend or stop line for them.
             if (HostCommands.Suspend(u) is { } suspend) result.Add(($"suspend:{u.OsUser}", suspend));
             result.Add(($"code:{u.OsUser}", HostCommands.Code(u)));
-            result.Add(($"services:{u.OsUser}", HostCommands.Services(u, tokenOnStdin: true)));
+            result.Add(($"services:{u.OsUser}", HostCommands.Services(u)));
             if (HostCommands.StopServices(u) is { } stop) result.Add(($"stop:{u.OsUser}", stop));
+            result.Add(($"secrets:{u.OsUser}", HostCommands.Secrets(u, u.Secrets, new Dictionary<SharedSecret, int>(), GoldenMemoryUrl)));
+            if (HostCommands.RemoveSecrets(u) is { } remove) result.Add(($"remove-secrets:{u.OsUser}", remove));
         }
         result.Add(("maps", HostCommands.Maps(roster.Users)));
         return result;
@@ -85,7 +90,7 @@ public class HostCommandsTests
         Assert.Equal(
             [HostCommands.Cli, "user", "services", "apply", "wiz", "--t3-port", "3773", "--playwright-port", "8931",
                 "--memory-high", "10G", "--memory-max", "14G", "--cpu-weight", "200", "--tasks-max", "8192"],
-            ShellWords.Split(HostCommands.Services(wiz, tokenOnStdin: false)).Words);
+            ShellWords.Split(HostCommands.Services(wiz)).Words);
         Assert.Equal([HostCommands.Cli, "user", "code", "apply", "wiz"], ShellWords.Split(HostCommands.Code(wiz)).Words);
     }
 
@@ -162,10 +167,33 @@ public class HostCommandsTests
     {
         var roster = Derive(File.ReadAllText(TestFiles.GoldenRoster));
         var wiz = roster.Users.Single(u => u.OsUser == "wiz");
-        var words = ShellWords.Split(HostCommands.Manual.UserApply(wiz, tokenOnStdin: true)).Words;
+        var words = ShellWords.Split(HostCommands.Manual.UserApply(wiz)).Words;
         Assert.Equal([HostCommands.Cli, "user", "apply", "wiz"], words.Take(4));
         Assert.Equal(ShellWords.Split(HostCommands.Account(wiz)).Words.Skip(5), words.Skip(4).Take(6));
-        Assert.Equal(ShellWords.Split(HostCommands.Services(wiz, tokenOnStdin: true)).Words.Skip(5), words.Skip(10));
+        Assert.Equal(ShellWords.Split(HostCommands.Services(wiz)).Words.Skip(5), words.Skip(10));
+    }
+
+    [Fact]
+    public void The_secrets_line_names_what_a_person_holds_and_rotations_only_of_those_never_a_value()
+    {
+        var wiz = Derive(File.ReadAllText(TestFiles.GoldenRoster)).Users.Single(u => u.OsUser == "wiz");
+        var rotate = new Dictionary<SharedSecret, int> { [SharedSecret.SnapshotToken] = 2, [SharedSecret.HaUrl] = 5, [SharedSecret.BeadsKey] = 0 };
+        var words = ShellWords.Split(HostCommands.Secrets(wiz, [SharedSecret.SnapshotToken, SharedSecret.BeadsKey, SharedSecret.MemoryKey], rotate, GoldenMemoryUrl)).Words;
+        // ha-url is not held, so its serial is not sent; a serial of 0 is the default and not sent either.
+        Assert.Equal([HostCommands.Cli, "user", "secrets", "apply", "wiz", "--secrets", "beads-key,memory-key,snapshot-token", "--values-stdin",
+            "--rotate", "snapshot-token=2", "--memory-url", GoldenMemoryUrl], words);
+    }
+
+    [Fact]
+    public void A_person_who_holds_nothing_gets_a_secrets_line_without_stdin_and_the_memory_url_only_with_its_key()
+    {
+        var wiz = Derive(File.ReadAllText(TestFiles.GoldenRoster)).Users.Single(u => u.OsUser == "wiz");
+        Assert.Equal($"{HostCommands.Cli} user secrets apply wiz",
+            HostCommands.Secrets(wiz, [], new Dictionary<SharedSecret, int> { [SharedSecret.HaUrl] = 3 }, GoldenMemoryUrl));
+        Assert.Equal($"{HostCommands.Cli} user secrets apply wiz --secrets ha-url --values-stdin",
+            HostCommands.Secrets(wiz, [SharedSecret.HaUrl], new Dictionary<SharedSecret, int>(), GoldenMemoryUrl));
+        // The admin is never cut automatically: no delete for them.
+        Assert.Null(HostCommands.RemoveSecrets(wiz));
     }
 
     private static readonly (string, byte[])[] HostFiles =

@@ -27,7 +27,7 @@ public class DiffTests
     {
         var first = await RunAsync(Fixture.RosterText);
         var second = await RunAsync(Fixture.RosterText);
-        Assert.Equal(42, first.Registrations.Count);
+        Assert.Equal(45, first.Registrations.Count);
         Assert.Equal(first.Canonical, second.Canonical);
     }
 
@@ -45,6 +45,7 @@ public class DiffTests
                 Types.T3UsersGroupKey, // bob's pk leaves the member list
                 $"{Types.Command}::bob-account",
                 $"{Types.Command}::bob-code",
+                $"{Types.Command}::bob-secrets",
                 $"{Types.Command}::bob-services",
                 $"{Types.Command}::workstation-maps",
                 $"{Types.RoleBinding}::bob-k8s-team-b-admin",
@@ -73,12 +74,13 @@ public class DiffTests
         var after = await RunAsync(Fixture.GeneratedRoster(101, order: Enumerable.Range(0, 100).Prepend(100)));
 
         // Per person: component, three host steps, Vault entity, alias, policy and its attachment, one binding (none for the admin).
-        Assert.Equal(9 * 101 - 1 + 14, before.Registrations.Count);
+        Assert.Equal(10 * 101 - 1 + 14, before.Registrations.Count);
         Assert.Equal(
             [
                 Types.T3UsersGroupKey, // the one shared change outside the host: u100's pk joins the member list
                 $"{Types.Command}::u100-account",
                 $"{Types.Command}::u100-code",
+                $"{Types.Command}::u100-secrets",
                 $"{Types.Command}::u100-services",
                 $"{Types.Command}::workstation-maps",
                 $"{Types.ClusterRoleBinding}::u100-k8s-power-user-readonly",
@@ -117,7 +119,7 @@ public class DiffTests
         var budget = new YamlDotNet.RepresentationModel.YamlMappingNode { { "memory_high", "2560M" }, { "tasks_max", "512" } };
         var after = await RunAsync(RosterEdit.Golden().Set("bob", "budget", budget).Text());
         Assert.Equal([$"{Types.Command}::bob-services"], Changed(before, after));
-        Assert.Contains(" --memory-high 2560M --memory-max 3G --cpu-weight 100 --tasks-max 512 ", after.Command("bob-services").Str("update"), StringComparison.Ordinal);
+        Assert.EndsWith(" --memory-high 2560M --memory-max 3G --cpu-weight 100 --tasks-max 512", after.Command("bob-services").Str("update"), StringComparison.Ordinal);
         Assert.Null(after.Command("bob-services").Inputs.GetValueOrDefault("triggers"));
     }
 

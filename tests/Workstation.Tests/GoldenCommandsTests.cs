@@ -60,11 +60,15 @@ public class GoldenCommandsTests
             Assert.Equal(Line($"services:{user}"), services.Str("create"));
             Assert.Equal(Line($"services:{user}"), services.Str("update"));
             Assert.Equal(user == "wiz" ? null : Line($"stop:{user}"), services.Str("delete"));
+            var secrets = run.Command($"{user}-secrets");
+            Assert.Equal(Line($"secrets:{user}"), secrets.Str("create"));
+            Assert.Equal(Line($"secrets:{user}"), secrets.Str("update"));
+            Assert.Equal(user == "wiz" ? null : Line($"remove-secrets:{user}"), secrets.Str("delete"));
         }
 
         Assert.Equal(golden.Keys.Order(StringComparer.Ordinal), used.Order(StringComparer.Ordinal));
         // Nothing else runs on the host.
-        Assert.Equal(13, run.Registrations.Count(r => r.Type == Types.Command));
+        Assert.Equal(16, run.Registrations.Count(r => r.Type == Types.Command));
     }
 
     [Fact]
@@ -83,15 +87,16 @@ public class GoldenCommandsTests
     }
 
     [Fact]
-    public async Task Without_a_token_the_user_step_has_no_stdin_and_no_token_flag()
+    public async Task Without_vault_secrets_there_is_no_secrets_step_and_the_services_step_has_no_stdin()
     {
-        var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.SnapshotToken, ""));
+        var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.VaultSecrets, null).With(ConfigKeys.MemoryMcpUrl, null));
         var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
         var golden = Fixture.GoldenCommands();
 
+        Assert.DoesNotContain(run.Registrations, r => r.Name.EndsWith("-secrets", StringComparison.Ordinal));
+        Assert.DoesNotContain(run.Calls!, c => c.Token == Types.GetKvSecretV2);
         var alice = run.Command("alice-services");
-        Assert.Equal(golden["services:alice"].Replace(" --token-stdin", "", StringComparison.Ordinal), alice.Str("create"));
+        Assert.Equal(golden["services:alice"], alice.Str("create"));
         Assert.False(alice.Inputs.ContainsKey("stdin"));
-        Assert.False(alice.Inputs.ContainsKey("logging"));
     }
 }

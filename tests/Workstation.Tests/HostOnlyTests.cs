@@ -11,7 +11,9 @@ public class HostOnlyTests
         .With(ConfigKeys.EnableKubernetes, "false").With(ConfigKeys.EnableVault, "false").With(ConfigKeys.EnableAuthentik, "false")
         // Keys only the switched-off layers read: not needed.
         .With(ConfigKeys.AuthentikUrl, null).With(ConfigKeys.AuthentikToken, null).With(ConfigKeys.AuthentikT3AppSlug, null)
-        .With(ConfigKeys.Kubeconfig, null).With(ConfigKeys.VaultToken, null);
+        .With(ConfigKeys.Kubeconfig, null).With(ConfigKeys.VaultToken, null)
+        // Shared secrets are read from Vault: a stack without it stages none.
+        .With(ConfigKeys.VaultSecrets, null).With(ConfigKeys.MemoryMcpUrl, null);
 
     private static readonly string[] OtherSystems = ["kubernetes:", "vault:", "authentik:", "pulumi:providers:kubernetes", "pulumi:providers:vault", "pulumi:providers:authentik"];
 
@@ -29,10 +31,12 @@ public class HostOnlyTests
     {
         var full = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
         var hostOnly = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(HostOnly()), Fixture.Bundle).Outputs);
+        // The secrets steps stage what Vault holds: the one host step a Vault-less stack lacks.
         static IEnumerable<(string, string)> Host(Run run) => run.Registrations
-            .Where(r => r.Type == Types.Command).Select(r => (r.Key, r.Canonical)).Order();
+            .Where(r => r.Type == Types.Command && !r.Name.EndsWith("-secrets", StringComparison.Ordinal)).Select(r => (r.Key, r.Canonical)).Order();
         Assert.Equal(Host(full), Host(hostOnly));
         Assert.Equal(13, Host(hostOnly).Count());
+        Assert.DoesNotContain(hostOnly.Registrations, r => r.Name.EndsWith("-secrets", StringComparison.Ordinal));
         // The components are still there, one per person, so adding a layer later moves no URN.
         Assert.Equal(full.Registrations.Count(r => r.Type == WorkstationUser.Type), hostOnly.Registrations.Count(r => r.Type == WorkstationUser.Type));
     }

@@ -30,6 +30,7 @@ public class LifecycleTests
         Types.T3UsersGroupKey, // bob's pk leaves the member list
         $"{Types.Command}::bob-account", // deleted: `user suspend`, after the services step
         $"{Types.Command}::bob-code", // deleted: nothing runs, the home is kept
+        $"{Types.Command}::bob-secrets", // deleted: `user secrets remove`, before the account's
         $"{Types.Command}::bob-services", // deleted: `user services stop`
         $"{Types.Command}::workstation-maps",
         $"{Types.RoleBinding}::bob-k8s-team-b-admin",
@@ -175,7 +176,7 @@ public class LifecycleTests
     public async Task Automation_never_cuts_the_admin_their_host_steps_have_no_delete()
     {
         var run = await RunAsync(Fixture.RosterText);
-        foreach (var step in new[] { "account", "code", "services" })
+        foreach (var step in new[] { "account", "code", "services", "secrets" })
             Assert.False(run.Command($"wiz-{step}").Inputs.ContainsKey("delete"), $"wiz-{step} has a delete");
         // Everyone else's cut is still there.
         Assert.Equal(Fixture.GoldenCommands()["suspend:alice"], run.Command("alice-account").Str("delete"));

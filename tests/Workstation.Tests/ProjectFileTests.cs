@@ -60,7 +60,8 @@ public class ProjectFileTests
         {
             var key = ((YamlScalarNode)k).Value!;
             var entry = Assert.IsType<YamlMappingNode>(v);
-            Assert.Contains(Scalar(entry, "type"), new[] { "string", "integer", "boolean", "array" });
+            // Pulumi's project schema (SimpleConfigType).
+            Assert.Contains(Scalar(entry, "type"), new[] { "string", "integer", "boolean", "array", "object" });
             Assert.False(string.IsNullOrWhiteSpace(Scalar(entry, "description")), $"{key} has no description");
             Assert.Subset(new HashSet<string> { "type", "description", "default", "secret" },
                 entry.Children.Keys.Select(c => ((YamlScalarNode)c).Value!).ToHashSet());
@@ -82,6 +83,7 @@ public class ProjectFileTests
             [ConfigKeys.VaultOidcMountAccessor] = "",
             [ConfigKeys.EdgeUser] = "",
             [ConfigKeys.SnapshotUrl] = "",
+            [ConfigKeys.MemoryMcpUrl] = "",
             [ConfigKeys.SwapSize] = "",
             [ConfigKeys.Swappiness] = "",
             [ConfigKeys.ToolsMirror] = "",
@@ -113,7 +115,8 @@ public class ProjectFileTests
         Assert.Equal(programDefaults, declared);
 
         // And the program really uses those fallbacks when the keys are unset.
-        var unset = Fixture.Config();
+        // (Without memory-key staged: memoryMcpUrl is required exactly with it.)
+        var unset = Fixture.Config().With(ConfigKeys.VaultSecrets, null);
         foreach (var key in programDefaults.Keys.Where(k => k != ConfigKeys.T3Command)) unset = unset.With(key, null);
         var (settings, errors) = StackSettings.Load(unset);
         Assert.Empty(errors);
@@ -175,6 +178,9 @@ public class ProjectFileTests
             Assert.Contains(key, known);
             if (SecretKeys.Select(ConfigKeys.Full).Contains(key))
                 Assert.NotNull(Scalar(Assert.IsType<YamlMappingNode>(v), "secure"));
+            else if (key == ConfigKeys.Full(ConfigKeys.VaultSecrets) || key == ConfigKeys.Full(ConfigKeys.Rotate))
+                // Maps of names to a Vault field or a serial: plain values, never a secret.
+                Assert.All(Assert.IsType<YamlMappingNode>(v).Children.Values, e => Assert.IsType<YamlScalarNode>(e));
             else
                 Assert.IsType<YamlScalarNode>(v);
         }

@@ -35,7 +35,7 @@ public class SecretTests
     {
         var (constructed, _) = await ProbeAsync();
         var commands = constructed.Where(c => c.Resource is Command).ToList();
-        Assert.Equal(13, commands.Count);
+        Assert.Equal(16, commands.Count);
         foreach (var c in commands)
         {
             var args = (CommandArgs)c.Args;
@@ -51,7 +51,7 @@ public class SecretTests
     }
 
     [Fact]
-    public async Task The_token_goes_only_on_stdin_of_the_user_steps_never_in_a_command_line()
+    public async Task Secret_values_go_only_on_the_secrets_steps_stdin_never_in_a_command_line()
     {
         var (constructed, _) = await ProbeAsync();
         foreach (var c in constructed.Where(c => c.Resource is Command))
@@ -64,40 +64,49 @@ public class SecretTests
                 var (text, _) = await Read(line);
                 Assert.All(Secrets, s => Assert.DoesNotContain(s.Trim(), text!, StringComparison.Ordinal));
             }
-            if (name.EndsWith("-services", StringComparison.Ordinal))
-                Assert.Equal(Fixture.Token, (await Read(args.Stdin)).Value);
+            if (name.EndsWith("-secrets", StringComparison.Ordinal))
+            {
+                // The golden roster's people hold the default secrets: the bundle is exactly those, by name.
+                var bundle = JsonSerializer.Deserialize<SortedDictionary<string, string>>((await Read(args.Stdin)).Value!)!;
+                Assert.Equal(new SortedDictionary<string, string>(StringComparer.Ordinal)
+                {
+                    ["beads-key"] = Fixture.BeadsKey,
+                    ["memory-key"] = Fixture.MemoryKey,
+                    ["snapshot-token"] = Fixture.Token,
+                }, bundle);
+            }
             else if (args.Stdin is { } stdin)
                 // The install step's stdin is the host bundle: no secrets in it.
                 Assert.Equal(Fixture.Bundle.Base64, (await Read(stdin)).Value);
         }
     }
 
-    /// <summary>Each guarantee around the token fails on its own: secret stdin, no logging, secret outputs.</summary>
+    /// <summary>Each guarantee around the values fails on its own: secret stdin, what is logged, secret outputs.</summary>
     private async Task<List<(string Name, CommandArgs Args, CustomResourceOptions Options)>> UserSteps()
     {
         var (constructed, _) = await ProbeAsync();
-        var steps = constructed.Where(c => c.Resource is Command && c.Resource.GetResourceName().EndsWith("-services", StringComparison.Ordinal))
+        var steps = constructed.Where(c => c.Resource is Command && c.Resource.GetResourceName().EndsWith("-secrets", StringComparison.Ordinal))
             .Select(c => (c.Resource.GetResourceName(), (CommandArgs)c.Args, (CustomResourceOptions)c.Options)).ToList();
         Assert.Equal(3, steps.Count);
         return steps;
     }
 
     [Fact]
-    public async Task The_user_steps_stdin_is_a_pulumi_secret()
+    public async Task The_secrets_steps_stdin_is_a_pulumi_secret()
     {
         foreach (var (name, args, _) in await UserSteps())
-            Assert.True((await Read(args.Stdin)).Secret, $"{name}: stdin (the token) is not marked secret, so state would hold it in plaintext");
+            Assert.True((await Read(args.Stdin)).Secret, $"{name}: stdin (the values) is not marked secret, so state would hold it in plaintext");
     }
 
     [Fact]
-    public async Task The_user_steps_log_nothing()
+    public async Task The_secrets_steps_log_only_stderr_where_the_host_prints_names_and_rotation_lines()
     {
         foreach (var (name, args, _) in await UserSteps())
-            Assert.True(Equals(Logging.None, (await Read(args.Logging)).Value), $"{name}: logging is not None, so the step's output reaches the Pulumi log");
+            Assert.True(Equals(Logging.Stderr, (await Read(args.Logging)).Value), $"{name}: logging must be Stderr (stdout is never logged)");
     }
 
     [Fact]
-    public async Task The_user_steps_stdin_stdout_and_stderr_are_secret_outputs()
+    public async Task The_secrets_steps_stdin_stdout_and_stderr_are_secret_outputs()
     {
         foreach (var (name, _, options) in await UserSteps())
             Assert.True(new[] { "stdin", "stdout", "stderr" }.All(options.AdditionalSecretOutputs.Contains),
@@ -110,7 +119,7 @@ public class SecretTests
     {
         var (constructed, _) = await ProbeAsync();
         var commands = constructed.Where(c => c.Resource is Command).ToList();
-        Assert.Equal(13, commands.Count);
+        Assert.Equal(16, commands.Count);
         foreach (var c in commands)
             Assert.True(Equals(false, (await Read(((CommandArgs)c.Args).AddPreviousOutputInEnv)).Value),
                 $"{c.Resource.GetResourceName()}: AddPreviousOutputInEnv must be false");
@@ -147,7 +156,7 @@ public class SecretTests
         var providers = new HashSet<string>(StringComparer.Ordinal) { Types.K8sProvider, Types.VaultProvider, Types.AuthentikProvider };
         foreach (var r in run.Registrations.Where(r => !providers.Contains(r.Type)))
         {
-            // The user steps carry the snapshot token on stdin, as checked above; nothing else may.
+            // The secrets steps carry the values on stdin, as checked above; nothing else may.
             var inputs = r.Type == Types.Command ? r.Inputs.Remove("stdin").Remove("connection") : r.Inputs;
             var text = Canonicalizer.Write(inputs);
             Assert.All(Secrets, s => Assert.DoesNotContain(JsonSerializer.Serialize(s.Trim()).Trim('"'), text, StringComparison.Ordinal));

@@ -86,7 +86,10 @@ public class VaultTests
     public async Task The_kv_root_and_mount_come_from_config()
     {
         var config = Fixture.Config().With(ConfigKeys.VaultKvMount, "kv").With(ConfigKeys.VaultUsersPath, "people/devvm").With(ConfigKeys.VaultOidcMount, "authentik");
-        var run = await RunAsync(config);
+        // The shared secrets are read from the same mount.
+        var kv = Fixture.VaultKv.ToDictionary(p => "kv/" + p.Key["secret/".Length..], p => p.Value);
+        var run = await RunAsync(config, world: new MockWorld { VaultKv = kv });
+        Assert.All(run.Calls!.Where(c => c.Token == Types.GetKvSecretV2), c => Assert.Equal("kv", c.Args["mount"]));
         Assert.Contains("\"kv/data/people/devvm/alice/*\"", run.Named(Types.VaultPolicy, "alice-vault-policy").Str("policy"), StringComparison.Ordinal);
         var lookup = Assert.Single(run.Calls!, c => c.Token == Types.GetAuthBackend);
         Assert.Equal("authentik", lookup.Args["path"]);

@@ -49,6 +49,26 @@ public static class Fixture
 {
     public const string PrivateKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nZml4dHVyZS1wcml2YXRlLWtleQ==\n-----END OPENSSH PRIVATE KEY-----\n";
     public const string Token = "fixture-snapshot-token-3f9c";
+    public const string HaUrl = "https://ha.example.test/api/mcp/fixture-ha-secret-9b2e";
+    public const string MemoryKey = "fixture-memory-key-44d0";
+    public const string ClaudeCredentials = "{\"claudeAiOauth\":{\"accessToken\":\"fixture-claude-token-a7c3\"}}";
+    public const string BeadsKey = "fixture-beads-key-e1f5";
+    public const string MemoryMcpUrl = "https://memory.example.test/mcp";
+
+    /// <summary>Where the fixture stack says each shared secret is (vaultSecrets), and what the mocked Vault holds there.</summary>
+    public const string VaultSecretsJson = "{\"beads-key\":\"beads#credential_key\",\"claude-credentials\":\"claude-code#credentials\"," +
+        "\"ha-url\":\"openclaw#ha_sofia_mcp_url\",\"memory-key\":\"openclaw#claude_memory_key\",\"snapshot-token\":\"chrome-service#token\"}";
+
+    public static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> VaultKv = new Dictionary<string, IReadOnlyDictionary<string, string>>
+    {
+        ["secret/beads"] = new Dictionary<string, string> { ["credential_key"] = BeadsKey },
+        ["secret/claude-code"] = new Dictionary<string, string> { ["credentials"] = ClaudeCredentials },
+        ["secret/openclaw"] = new Dictionary<string, string> { ["ha_sofia_mcp_url"] = HaUrl, ["claude_memory_key"] = MemoryKey, ["unrelated"] = "x" },
+        ["secret/chrome-service"] = new Dictionary<string, string> { ["token"] = Token },
+    };
+
+    /// <summary>The values only Vault holds (staged by the secrets steps).</summary>
+    public static readonly string[] VaultSecrets = [Token, HaUrl, MemoryKey, ClaudeCredentials, BeadsKey];
     public const string HostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureHostKeyFixtureHostKeyFixtureHostKe";
     public const string Kubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- name: fixture\n  user: { token: fixture-kube-token-7d1e }\n";
     public const string VaultToken = "hvs.fixture-vault-token-51aa";
@@ -56,7 +76,7 @@ public static class Fixture
     public const string T3AppSlug = "t3";
 
     /// <summary>Every fake secret the fixture config holds.</summary>
-    public static readonly string[] AllSecrets = [PrivateKey, Token, Kubeconfig, VaultToken, AuthentikToken];
+    public static readonly string[] AllSecrets = [PrivateKey, Token, HaUrl, MemoryKey, ClaudeCredentials, BeadsKey, Kubeconfig, VaultToken, AuthentikToken];
 
     /// <summary>Site values that produce the golden `site` line.</summary>
     public static DictConfig Config(bool secretsAsPlainOutputs = false) => new(new Dictionary<string, string>
@@ -73,7 +93,8 @@ public static class Fixture
         [ConfigKeys.ClusterServer] = "https://k8s.example.test:6443",
         [ConfigKeys.VaultAddr] = "https://vault.example.test",
         [ConfigKeys.T3Command] = "/usr/bin/sleep infinity",
-        [ConfigKeys.SnapshotToken] = Token,
+        [ConfigKeys.VaultSecrets] = VaultSecretsJson,
+        [ConfigKeys.MemoryMcpUrl] = MemoryMcpUrl,
         [ConfigKeys.Kubeconfig] = Kubeconfig,
         [ConfigKeys.KubeContext] = "fixture-admin",
         [ConfigKeys.VaultToken] = VaultToken,

@@ -203,6 +203,9 @@ public sealed record MockWorld
     /// <summary>The OIDC mount's type as Vault reports it.</summary>
     public string AuthBackendType { get; init; } = "oidc";
 
+    /// <summary>Vault's KV v2 secrets by mount/path: field → value. Reading another path fails the way the provider does.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> VaultKv { get; init; } = Fixture.VaultKv;
+
     /// <summary>A stable, distinct pk per username (string.GetHashCode is randomised per process).</summary>
     public static int Pk(string username)
     {
@@ -243,6 +246,12 @@ public sealed record MockWorld
             case Types.GetAuthBackend:
                 return ImmutableDictionary<string, object>.Empty
                     .Add("accessor", OidcAccessor).Add("path", (string)a.Args["path"]).Add("type", AuthBackendType).Add("id", (string)a.Args["path"]);
+            case Types.GetKvSecretV2:
+                var path = $"{a.Args["mount"]}/{a.Args["name"]}";
+                if (!VaultKv.TryGetValue(path, out var data)) throw new InvalidOperationException($"no secret found at {path}");
+                return ImmutableDictionary<string, object>.Empty
+                    .Add("data", data.ToImmutableDictionary(kv => kv.Key, kv => (object)kv.Value))
+                    .Add("mount", (string)a.Args["mount"]).Add("name", (string)a.Args["name"]).Add("path", path).Add("id", path);
             default:
                 return ImmutableDictionary<string, object>.Empty;
         }

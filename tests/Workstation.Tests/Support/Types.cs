@@ -23,6 +23,7 @@ internal static class Types
     // Invokes (data sources) the mocks answer.
     public const string GetUser = "authentik:index/getUser:getUser";
     public const string GetAuthBackend = "vault:index/getAuthBackend:getAuthBackend";
+    public const string GetKvSecretV2 = "vault:kv/getSecretV2:getSecretV2";
 
     /// <summary>The T3 Users group's type and name, as the diff tests key resources.</summary>
     public const string T3UsersGroupKey = AuthentikGroup + "::workstation-authentik-t3-users";

@@ -1,0 +1,301 @@
+# shellcheck shell=bash
+# secrets.sh — `user secrets apply|remove` (docs/secrets.md): the shared secrets
+# a person holds, staged from Vault by the Pulumi program. The values arrive
+# only on stdin, as one JSON object; they never reach an argument vector, a log
+# line or a file other than their own. Everything inside the home happens as
+# the person (as_user), MCP servers through the real claude CLI (add-json reads
+# the server from stdin). Sourced by bin/workstation after home.sh.
+#
+# What a person holds, and at which rotation serial, is recorded in
+# /etc/workstation/secrets-USER.env (root's, names and numbers only). A secret
+# is written where absent; an existing file or server keeps its bytes unless
+# the serial asked for differs from the recorded one (a rotation). A secret
+# the command line no longer lists is removed from the home (the roster took
+# it away, in review).
+
+# Per-secret files in the home; the MCP secrets are servers in ~/.claude.json.
+declare -rA WS_SECRET_FILE=(
+  [beads-key]="code/.beads/.beads-credential-key"
+  [claude-credentials]=".claude/.credentials.json"
+  [snapshot-token]=".config/workstation/snapshot-token"
+)
+declare -rA WS_SECRET_MCP=([ha-url]=ha [memory-key]=claude_memory)
+# Largest bundle read from stdin: a few credentials, never megabytes.
+readonly WS_SECRETS_MAX_BYTES=65536
+
+secrets_record_file() { printf '%s/secrets-%s.env' "$WS_ETC" "$1"; }
+
+# secret_list VALUE OPTION: comma-separated secret names, each known, once; sets SECRET_LIST.
+secret_list() {
+  local value="$1" opt="$2" name
+  SECRET_LIST=()
+  [[ -n "$value" ]] || die_usage "$opt: needs at least one secret name"
+  IFS=, read -r -a SECRET_LIST <<<"$value"
+  for name in "${SECRET_LIST[@]}"; do
+    [[ "$WS_SECRETS" == *" $name "* ]] || die_usage "$opt: unknown secret $(describe "$name") (known:$WS_SECRETS)"
+  done
+  [[ "$(printf '%s\n' "${SECRET_LIST[@]}" | sort | uniq -d)" == "" ]] || die_usage "$opt: a secret is named twice"
+}
+
+# parse_rotate VALUE: NAME=SERIAL,... into ROTATE[NAME].
+declare -A ROTATE=()
+parse_rotate() {
+  local item name serial
+  local -a items=()
+  ROTATE=()
+  [[ -n "$1" ]] || return 0
+  IFS=, read -r -a items <<<"$1"
+  for item in "${items[@]}"; do
+    [[ "$item" =~ ^([a-z-]+)=([0-9]{1,6})$ ]] || die_usage "--rotate: $(describe "$item") is not NAME=SERIAL"
+    name="${BASH_REMATCH[1]}" serial="$((10#${BASH_REMATCH[2]}))"
+    [[ "$WS_SECRETS" == *" $name "* ]] || die_usage "--rotate: unknown secret $(describe "$name") (known:$WS_SECRETS)"
+    [[ -z "${ROTATE[$name]:-}" ]] || die_usage "--rotate: $name is named twice"
+    ROTATE[$name]="$serial"
+  done
+}
+
+# read_bundle: stdin, one JSON object with exactly the secrets of SECRET_LIST,
+# each a non-empty string that passes its own check. Sets BUNDLE. Errors name
+# the secret, never its value.
+BUNDLE=""
+read_bundle() {
+  local name bytes want have
+  BUNDLE="$(head -c "$((WS_SECRETS_MAX_BYTES + 1))")"
+  bytes="$(printf '%s' "$BUNDLE" | wc -c)"
+  ((bytes <= WS_SECRETS_MAX_BYTES)) || die_usage "--values-stdin: more than $WS_SECRETS_MAX_BYTES bytes on stdin"
+  printf '%s' "$BUNDLE" | jq -e 'type == "object" and all(.[]; type == "string" and length > 0)' >/dev/null 2>&1 ||
+    die_usage "--values-stdin: stdin is not one JSON object of non-empty strings"
+  have="$(printf '%s' "$BUNDLE" | jq -r 'keys | join(",")')"
+  want="$(printf '%s\n' "${SECRET_LIST[@]}" | sort | paste -sd,)"
+  [[ "$have" == "$want" ]] || die_usage "--values-stdin: stdin holds the secrets [$have], the command line names [$want]"
+  for name in "${SECRET_LIST[@]}"; do
+    valid_secret "$name" "$(secret_value "$name")"
+  done
+}
+
+# secret_value NAME: the value, on stdout (for a pipe; never into argv).
+secret_value() { printf '%s' "$BUNDLE" | jq -j --arg k "$1" '.[$k]'; }
+
+# valid_secret NAME VALUE: each secret's shape, so a wrong Vault field is
+# caught before anything is written. (A function's arguments stay in this
+# process: no argument vector of any program holds the value.)
+valid_secret() {
+  local v="$2"
+  case "$1" in
+    claude-credentials)
+      printf '%s' "$v" | jq -e 'type == "object"' >/dev/null 2>&1 ||
+        die_usage "--values-stdin: claude-credentials is not a JSON object (the content of ~/.claude/.credentials.json)"
+      ;;
+    ha-url)
+      [[ "$v" =~ ^https?://[^[:space:][:cntrl:]]+$ ]] || die_usage "--values-stdin: ha-url is not an http(s) URL on one line"
+      ;;
+    *)
+      [[ "$v" != *[[:space:][:cntrl:]]* ]] || die_usage "--values-stdin: $1 must be one line without spaces"
+      ;;
+  esac
+}
+
+# --- the record -----------------------------------------------------------------
+
+# recorded_serials USER: HELD[NAME]=SERIAL from the record.
+declare -A HELD=()
+recorded_serials() {
+  local file line
+  HELD=()
+  file="$(secrets_record_file "$1")"
+  [[ -f "$file" ]] || return 0
+  while IFS= read -r line; do
+    [[ "$line" =~ ^([a-z-]+)=([0-9]+)$ ]] || continue
+    HELD[${BASH_REMATCH[1]}]="${BASH_REMATCH[2]}"
+  done <"$file"
+}
+
+write_record() { # USER
+  local file name content=""
+  file="$(secrets_record_file "$1")"
+  for name in $(printf '%s\n' "${!HELD[@]}" | sort); do
+    content+="$name=${HELD[$name]}"$'\n'
+  done
+  if [[ -z "$content" ]]; then
+    remove_file "$file"
+  else
+    ensure_dir "$WS_ETC" 0755
+    write_if_changed "$file" 0600 root:root "$content"
+  fi
+}
+
+# --- one secret in the home -------------------------------------------------------
+
+# stage_secret USER HOME NAME SERIAL: the secret is in place; rewritten only when
+# SERIAL differs from the recorded one. One that can't be placed yet (the clone
+# has no .beads) is not recorded, so the next run tries again.
+stage_secret() {
+  local user="$1" home="$2" name="$3" serial="$4" rotate=0
+  [[ -z "${HELD[$name]:-}" || "${HELD[$name]}" == "$serial" ]] || rotate=1
+  if [[ -n "${WS_SECRET_MCP[$name]:-}" ]]; then
+    ensure_mcp_server "$user" "$home" "${WS_SECRET_MCP[$name]}" "$rotate" "$(mcp_server_json "$name")"
+  elif [[ "$name" == beads-key && "$(path_kind "$user" "$home" "$home/code/.beads")" != directory ]]; then
+    log "notice: $user has no code/.beads (no clone, or one without beads); beads-key not staged yet"
+    return 0
+  else
+    stage_secret_file "$user" "$home" "$name" "$rotate"
+  fi
+  ((!rotate)) || changed "$user: rotated $name (serial ${HELD[$name]} -> $serial)"
+  HELD[$name]="$serial"
+}
+
+# A file secret: 0600, the person's, in a 0700 directory, written atomically.
+stage_secret_file() { # USER HOME NAME ROTATE
+  local user="$1" home="$2" name="$3" rotate="$4" path dir
+  path="$home/${WS_SECRET_FILE[$name]}"
+  dir="${path%/*}"
+  as_user "$user" "$home" "$WS_AS_USER" private-dir "$dir"
+  refuse_special "$user" "$home" "$path"
+  if ((rotate)); then
+    secret_file_content "$name" | as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$path" 600
+  else
+    secret_file_content "$name" | as_user_data "$user" "$home" "$WS_AS_USER" create-if-absent "$path" 600
+  fi
+}
+
+# The snapshot token is a line (the refresh reads its first line); the others are
+# the exact bytes Vault holds.
+secret_file_content() { # NAME
+  secret_value "$1"
+  [[ "$1" != snapshot-token ]] || printf '\n'
+}
+
+# The server's JSON for `claude mcp add-json NAME -`, built from stdin by jq.
+mcp_server_json() { # SECRET
+  case "$1" in
+    ha-url) secret_value ha-url | jq -Rsc '{type: "http", url: .}' ;;
+    memory-key)
+      # shellcheck disable=SC2016 # $u is jq's variable
+      secret_value memory-key | jq -Rsc --arg u "${OPT[--memory-url]}" '{type: "http", url: $u, headers: {Authorization: ("Bearer " + .)}}'
+      ;;
+  esac
+}
+
+# has_user_mcp USER HOME SERVER: ~/.claude.json has SERVER in the user scope (read as the person, by jq).
+has_user_mcp() {
+  # shellcheck disable=SC2016 # $s is jq's variable
+  as_user "$1" "$2" jq -e --arg s "$3" '.mcpServers[$s] != null' "$2/.claude.json" >/dev/null 2>&1
+}
+
+# ensure_mcp_server USER HOME SERVER ROTATE JSON: the server is added, as the
+# person, by the CLI (it reads the JSON from stdin), only when the user scope
+# has none of that name; a rotation replaces ours. A server the person set up
+# in a project of their own is theirs and left alone.
+ensure_mcp_server() {
+  local user="$1" home="$2" server="$3" rotate="$4" spec="$5" json="$2/.claude.json"
+  refuse_special "$user" "$home" "$json"
+  if ((!rotate)) && has_user_mcp "$user" "$home" "$server"; then
+    return 0
+  fi
+  command -v claude >/dev/null || die "the claude CLI is not installed (workstation base apply installs it)"
+  lock "claude-$user"
+  # One backup of the person's own file before the CLI first touches it (the services
+  # step's, usually); never one per secret, which would leave copies of the values behind.
+  # shellcheck disable=SC2016 # $1 is the inner shell's
+  if as_user "$user" "$home" test -e "$json" && ! as_user "$user" "$home" sh -c 'ls -d -- "$1".bak-* >/dev/null 2>&1' sh "$json"; then
+    as_user "$user" "$home" "$WS_AS_USER" backup-once "$json"
+  fi
+  if ((rotate)); then
+    WS_TIMEOUT=120 as_user "$user" "$home" "${WS_CLAUDE[@]}" mcp remove --scope user "$server" >/dev/null 2>&1 || true
+  fi
+  # The CLI's own messages may quote the JSON: neither stream is kept.
+  printf '%s' "$spec" | WS_TIMEOUT=120 as_user_data "$user" "$home" "${WS_CLAUDE[@]}" mcp add-json --scope user "$server" - >/dev/null 2>&1 ||
+    die "claude mcp add-json $server failed for $user"
+  ((rotate)) || changed "$json: $server MCP server (claude mcp add-json)"
+  unlock "claude-$user"
+}
+
+# unstage_secret USER HOME NAME: the secret leaves the home (a file, or our MCP server).
+unstage_secret() {
+  local user="$1" home="$2" name="$3"
+  if [[ -n "${WS_SECRET_MCP[$name]:-}" ]]; then
+    local json="$home/.claude.json" server="${WS_SECRET_MCP[$name]}"
+    refuse_special "$user" "$home" "$json"
+    if has_user_mcp "$user" "$home" "$server"; then
+      command -v claude >/dev/null || die "the claude CLI is not installed (workstation base apply installs it)"
+      lock "claude-$user"
+      WS_TIMEOUT=120 as_user "$user" "$home" "${WS_CLAUDE[@]}" mcp remove --scope user "$server" >/dev/null ||
+        die "claude mcp remove $server failed for $user"
+      unlock "claude-$user"
+      changed "$json: removed the $server MCP server"
+    fi
+  else
+    as_user "$user" "$home" "$WS_AS_USER" remove "$home/${WS_SECRET_FILE[$name]}"
+  fi
+  unset "HELD[$name]"
+}
+
+# --- the verbs --------------------------------------------------------------------
+
+cmd_user_secrets_apply() {
+  one_user_args "workstation user secrets apply USER [--secrets a,b --values-stdin] [--rotate a=N,b=M] [--memory-url URL]" \
+    "--secrets --rotate --memory-url" "--values-stdin" "$@"
+  local user="$ONE_USER" name
+  SECRET_LIST=()
+  [[ -z "${OPT[--secrets]:-}" ]] || secret_list "${OPT[--secrets]}" --secrets
+  ((${#SECRET_LIST[@]} == 0)) || ((${OPT[--values-stdin]:-0})) || die_usage "--secrets needs --values-stdin (the values, as one JSON object on stdin)"
+  ((${#SECRET_LIST[@]} > 0)) || ((!${OPT[--values-stdin]:-0})) || die_usage "--values-stdin needs --secrets (which secrets stdin holds)"
+  parse_rotate "${OPT[--rotate]:-}"
+  if [[ " ${SECRET_LIST[*]} " == *" memory-key "* ]]; then
+    [[ -n "${OPT[--memory-url]:-}" ]] || die_usage "--memory-url is required with memory-key (where the claude_memory server is)"
+    valid_url "${OPT[--memory-url]}" --memory-url
+    no_credentials "${OPT[--memory-url]}" --memory-url
+  fi
+  ((${#SECRET_LIST[@]} == 0)) || read_bundle
+  not_system_account "$user" "USER"
+
+  require_root
+  load_site || die "$WS_SITE_ENV is missing: run 'workstation site apply' first"
+  lock "user-$user"
+  stop_as_user_leftovers "$user"
+  require_ready "$user"
+  recorded_serials "$user"
+  step "stage"
+  for name in "${SECRET_LIST[@]}"; do
+    stage_secret "$user" "$ACCOUNT_HOME" "$name" "${ROTATE[$name]:-0}"
+    write_record "$user"
+  done
+  step "unstage"
+  for name in $(printf '%s\n' "${!HELD[@]}" | sort); do
+    [[ " ${SECRET_LIST[*]} " != *" $name "* ]] || continue
+    unstage_secret "$user" "$ACCOUNT_HOME" "$name"
+    write_record "$user"
+    log "$user no longer holds $name (the roster took it away)"
+  done
+  log "user secrets apply $user: done"
+}
+
+# user secrets remove: the secrets step's delete, at the cut. Every secret the
+# person held leaves the home; each was shared, so each is named with the line
+# that rotates it once Vault holds a new value.
+cmd_user_secrets_remove() {
+  one_user_args "workstation user secrets remove USER [--force]" "" "--force" "$@"
+  local user="$ONE_USER" name home
+  not_system_account "$user" "USER"
+  require_root
+  load_site || true
+  recorded_serials "$user"
+  if ! getent passwd "$user" >/dev/null; then
+    log "notice: no account $user; no secrets to remove"
+    return 0
+  fi
+  has_marker "$user" || die_refused "account $user is not managed (no '$WS_MARKER_GROUP' group)"
+  ensure_not_admin_cut "$user" "${OPT[--force]:-0}"
+  lock "user-$user"
+  stop_as_user_leftovers "$user"
+  home="$(getent passwd "$user" | cut -d: -f6)"
+  step "unstage"
+  for name in $(printf '%s\n' "${!HELD[@]}" | sort); do
+    local serial="${HELD[$name]}"
+    [[ ! -d "$home" ]] || unstage_secret "$user" "$home" "$name"
+    write_record "$user"
+    # On stderr: the one stream the secrets step's Command logs.
+    warn "revoke: $user held the shared secret $name; rotate it in Vault, then: pulumi config set --path 'rotate[\"$name\"]' $((serial + 1))"
+  done
+  log "user secrets remove $user: done"
+}
