@@ -80,6 +80,8 @@ public static class DerivedJson
         w.WriteNumber("cpu_weight", u.Budget.CpuWeight);
         w.WriteNumber("tasks_max", u.Budget.TasksMax);
         w.WriteEndObject();
+        // The shared secrets the secrets step stages for this person, by name, sorted.
+        Strings(w, "secrets", u.Secrets.Select(SharedSecrets.Name));
         w.WriteEndObject();
     }
 

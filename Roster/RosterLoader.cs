@@ -231,8 +231,8 @@ public static class RosterLoader
             return false;
         }
 
-        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget"];
-        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget"];
+        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget", "ha", "memory", "claude_login"];
+        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget", "ha", "memory", "claude_login"];
 
         /// <summary>Reads the admin (keyed by its os_user field) or a user (keyed by the map key).</summary>
         private Located<Person>? ReadPerson(YNode node, string path, YScalar? key, bool isAdmin)
@@ -281,7 +281,10 @@ public static class RosterLoader
                 f.TryGetValue("adopt", out var ad) && (Bool(ad, path + ".adopt") ?? false),
                 revoke,
                 f.TryGetValue("private_home", out var ph) && (Bool(ph, path + ".private_home") ?? false),
-                budget);
+                budget,
+                f.TryGetValue("ha", out var ha) && (Bool(ha, path + ".ha") ?? false),
+                f.TryGetValue("memory", out var me) ? Choice(me, path + ".memory", Enum.GetValues<MemoryAccess>(), SharedSecrets.ToYaml) ?? MemoryAccess.Shared : MemoryAccess.Shared,
+                f.TryGetValue("claude_login", out var cl) ? Choice(cl, path + ".claude_login", Enum.GetValues<ClaudeLogin>(), SharedSecrets.ToYaml) ?? ClaudeLogin.Interactive : ClaudeLogin.Interactive);
             return new Located<Person>(person, path, osNode?.At ?? map.At, f, ports, map.At);
         }
 
@@ -508,6 +511,21 @@ public static class RosterLoader
         {
             if (node is YScalar { Plain: true, Value: "true" or "false" } s) return s.Value == "true";
             Error(node.At, field, $"must be true or false, got {Show(node)}");
+            return null;
+        }
+
+        /// <summary>One of a fixed set of words (e.g. memory: shared or none); anything else names them all.</summary>
+        private T? Choice<T>(YNode node, string field, T[] values, Func<T, string> word) where T : struct
+        {
+            if (node is YScalar s)
+            {
+                foreach (var v in values)
+                {
+                    if (word(v) == s.Value) return v;
+                }
+            }
+            var words = values.Select(word).ToList();
+            Error(node.At, field, $"must be {string.Join(", ", words.SkipLast(1))} or {words[^1]}, got {Show(node)}");
             return null;
         }
 

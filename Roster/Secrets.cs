@@ -74,5 +74,17 @@ public static class SharedSecrets
     /// makes the secrets step rewrite that one file for every eligible person.
     /// </summary>
     public static string RotationLine(SharedSecret s, int currentSerial) =>
-        $"pulumi config set --path 'rotate[\"{s.Name()}\"]' {currentSerial + 1}";
+        RotationLine(s, (currentSerial + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// The same line where the current serial is not known (e.g. in `roster diff`, which reads no
+    /// stack config): `&lt;next serial&gt;` stands for it, for the operator to fill in.
+    /// </summary>
+    public static string RotationLine(SharedSecret s) => RotationLine(s, NextSerial);
+
+    /// <summary>What <see cref="RotationLine(SharedSecret)"/> prints in place of the number.</summary>
+    public const string NextSerial = "<next serial>";
+
+    private static string RotationLine(SharedSecret s, string serial) =>
+        $"pulumi config set --path 'rotate[\"{s.Name()}\"]' {serial}";
 }

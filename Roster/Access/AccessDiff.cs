@@ -7,14 +7,24 @@ namespace Workstation.Roster.Access;
 /// <summary>The four places a person has access.</summary>
 public enum DiffLayer { Host, Kubernetes, Vault, Authentik }
 
-/// <summary>One fact of a person's access, in words a reviewer reads (e.g. "admin in namespace team-b").</summary>
-public sealed record AccessFact(DiffLayer Layer, string Text);
+/// <summary>
+/// One fact of a person's access, in words a reviewer reads (e.g. "admin in namespace team-b").
+/// Secret: the shared secret the fact is about (a host fact: the secrets step stages it), if any.
+/// </summary>
+public sealed record AccessFact(DiffLayer Layer, string Text, SharedSecret? Secret = null);
 
 /// <summary>One gained (+) or lost (−) fact.</summary>
-public sealed record AccessChange(DiffLayer Layer, bool Gained, string Text);
+public sealed record AccessChange(DiffLayer Layer, bool Gained, string Text, SharedSecret? Secret = null);
 
-/// <summary>What changes for one person between two rosters; State is active, retired, purged or absent.</summary>
-public sealed record PersonDiff(string OsUser, string Before, string After, IReadOnlyList<AccessChange> Changes);
+/// <summary>
+/// What changes for one person between two rosters; State is active, retired, purged or absent.
+/// Rotate: for a person active in BASE and retired or gone in HEAD, every shared secret they held
+/// (sorted by name): shared values they keep knowing, so each is rotated in Vault.
+/// </summary>
+public sealed record PersonDiff(string OsUser, string Before, string After, IReadOnlyList<AccessChange> Changes)
+{
+    public IReadOnlyList<SharedSecret> Rotate { get; init; } = [];
+}
 
 /// <summary>A change a reviewer should look at twice.</summary>
 public sealed record DiffWarning(string OsUser, string Text);
@@ -42,12 +52,14 @@ public static class AccessDiffs
         {
             var (stateA, factsA) = a.GetValueOrDefault(name, (Absent, []));
             var (stateB, factsB) = b.GetValueOrDefault(name, (Absent, []));
-            var changes = factsA.Except(factsB).Select(f => new AccessChange(f.Layer, false, f.Text))
-                .Concat(factsB.Except(factsA).Select(f => new AccessChange(f.Layer, true, f.Text)))
+            var changes = factsA.Except(factsB).Select(f => new AccessChange(f.Layer, false, f.Text, f.Secret))
+                .Concat(factsB.Except(factsA).Select(f => new AccessChange(f.Layer, true, f.Text, f.Secret)))
                 .OrderBy(c => c.Layer).ThenBy(c => c.Gained).ThenBy(c => c.Text, StringComparer.Ordinal).ToList();
             if (changes.Count == 0 && stateA == stateB) continue;
-            people.Add(new PersonDiff(name, stateA, stateB, changes));
-            warnings.AddRange(Warn(name, Member(before, name), Member(after, name)));
+            var (memberA, memberB) = (Member(before, name), Member(after, name));
+            var rotate = memberA is Roster.Member.Active { User: var held } && memberB is not Roster.Member.Active ? held.Secrets : [];
+            people.Add(new PersonDiff(name, stateA, stateB, changes) { Rotate = rotate });
+            warnings.AddRange(Warn(name, memberA, memberB));
         }
         return new RosterDiff(people, warnings);
     }
@@ -88,6 +100,7 @@ public static class AccessDiffs
         var budget = u.Budget;
         facts.Add(Host($"memory budget {Sizes.Human(budget.MemoryHigh)} (hard cap {Sizes.Human(budget.MemoryMax)})"));
         facts.Add(Host($"cpu weight {budget.CpuWeight}, at most {budget.TasksMax} tasks"));
+        facts.AddRange(u.Secrets.Select(s => new AccessFact(DiffLayer.Host, SecretFact(s), s)));
 
         var access = K8sAccess.For(u, k8s);
         foreach (var b in access.Bindings)
@@ -132,6 +145,9 @@ public static class AccessDiffs
         return facts;
     }
 
+    /// <summary>A shared secret the secrets step stages in the person's home, and where it lands.</summary>
+    public static string SecretFact(SharedSecret s) => $"shared secret {s.Name()} → {s.Where()}";
+
     private static string RoleInWords(string clusterRole) => clusterRole switch
     {
         K8sAccess.PowerUserRoleName => "read (get, list, watch)",
@@ -163,6 +179,8 @@ public static class AccessDiffs
             yield return new(name, "purge: the home is archived, then the account and the Vault identity are deleted");
         if (before is not null && after is null)
             yield return new(name, "removed outright: cut, and the Vault identity deleted; nothing stays reserved");
+        if (a is { Secrets.Count: > 0 } && b is null)
+            yield return new(name, $"held the shared secrets {string.Join(", ", a.Secrets.Select(SharedSecrets.Name))}: rotate each in Vault, then bump its serial");
     }
 
     private static string Sign(bool gained) => gained ? "+" : "−";
@@ -195,8 +213,28 @@ public static class AccessDiffs
             foreach (var c in p.Changes)
                 sb.Append("| ").Append(LayerName(c.Layer)).Append(" | ").Append(Sign(c.Gained)).Append(" | ").Append(c.Text.Replace("|", "\\|", StringComparison.Ordinal)).Append(" |\n");
             sb.Append('\n');
+            Revoke(sb, p);
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The shared secrets a person who leaves held: they know the values, and everyone eligible
+    /// shares them, so taking their copy away is not enough. Each is rotated in Vault; the serial
+    /// bump then makes the secrets step rewrite it for everyone still eligible.
+    /// </summary>
+    private static void Revoke(StringBuilder sb, PersonDiff p)
+    {
+        if (p.Rotate.Count == 0) return;
+        sb.Append("#### Revoke: the shared secrets ").Append(p.OsUser).Append(" held\n\n");
+        sb.Append("These are shared: everyone eligible holds the same value, and ").Append(p.OsUser)
+            .Append(" still knows it after leaving. Rotate each in Vault, then bump its serial (`")
+            .Append(SharedSecrets.NextSerial).Append("`: one more than its value in the stack's `rotate` config) ")
+            .Append("so the secrets step rewrites it for everyone still eligible:\n\n");
+        foreach (var s in p.Rotate) sb.Append("- `").Append(s.Name()).Append("` → ").Append(s.Where()).Append('\n');
+        sb.Append("\n```sh\n");
+        foreach (var s in p.Rotate) sb.Append(SharedSecrets.RotationLine(s)).Append('\n');
+        sb.Append("```\n\n");
     }
 
     /// <summary>The same as JSON (indented, LF, trailing newline).</summary>
@@ -221,6 +259,17 @@ public static class AccessDiffs
                     w.WriteString("layer", LayerName(c.Layer));
                     w.WriteString("change", c.Gained ? "gained" : "lost");
                     w.WriteString("what", c.Text);
+                    if (c.Secret is { } secret) w.WriteString("secret", secret.Name());
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteStartArray("rotate");
+                foreach (var s in p.Rotate)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("secret", s.Name());
+                    w.WriteString("where", s.Where());
+                    w.WriteString("line", SharedSecrets.RotationLine(s));
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();

@@ -25,6 +25,7 @@ public class AccessDiffTests
         { "port", "tests/golden/roster.yaml", "tests/golden/diff/port.yaml" },
         { "namespace", "tests/golden/roster.yaml", "tests/golden/diff/namespace.yaml" },
         { "budget", "tests/golden/roster.yaml", "tests/golden/diff/budget.yaml" },
+        { "secrets", "tests/golden/roster.yaml", "tests/golden/diff/secrets.yaml" },
     };
 
     [Theory]

@@ -39,13 +39,17 @@ internal static class AgreementCases
         ["a power user"] = (AliceWith(), true),
         ["every optional field"] = (
             "settings:\n  t3_base_port: 4000\n  playwright_base_port: 9000\n  deny_users: [guest, temp]\n  k8s_username_prefix: \"oidc:\"\n  k8s_username_claim: name\n" +
-            "admin:\n  os_user: wiz\n  authentik_user: wiz\n  k8s_user: wiz\n  email: wiz@example.test\n  uid: 1000\n  adopt: true\n  ports: { t3: 3773, playwright: 8931 }\n" +
+            "admin:\n  os_user: wiz\n  authentik_user: wiz\n  k8s_user: wiz\n  email: wiz@example.test\n  uid: 1000\n  adopt: true\n  ports: { t3: 3773, playwright: 8931 }\n  claude_login: shared\n" +
             "users:\n  alice:\n    authentik_user: alice\n    k8s_user: alice\n    email: alice@example.test\n    tier: namespace-owner\n" +
-            "    namespaces: [team-a, team-b]\n    external_bindings: { team-b: team-b-owners.v1 }\n    uid: 59999\n    adopt: false\n    ports: { t3: 1024, playwright: 65535 }\n" +
+            "    namespaces: [team-a, team-b]\n    external_bindings: { team-b: team-b-owners.v1 }\n    uid: 59999\n    adopt: false\n    ports: { t3: 1024, playwright: 65535 }\n    ha: true\n    memory: none\n    claude_login: interactive\n" +
             "retired:\n  bob: { uid: 1001, authentik_user: bob, k8s_user: bob, ports: { t3: 3775, playwright: 8933 } }\n", true),
         ["empty k8s_username_prefix"] = ("settings:\n  k8s_username_prefix: \"\"\n" + AliceWith(), true),
         ["os_user with hyphen and digit"] = (Admin + "users:\n  svc-1:\n" + string.Concat(AliceFields.Select(f => "    " + f + "\n")), true),
         ["revoke_groups and private_home"] = (AliceWith("revoke_groups: [docker, _x]", "private_home: true"), true),
+        ["ha, memory and claude_login"] = (AliceWith("ha: true", "memory: none", "claude_login: shared"), true),
+        ["ha, memory and claude_login at their defaults"] = (AliceWith("ha: false", "memory: shared", "claude_login: interactive"), true),
+        ["ha, memory and claude_login on the admin"] = (Admin + "  ha: true\n  memory: none\n  claude_login: shared\nusers: {}\n", true),
+        ["memory and claude_login quoted"] = (AliceWith("memory: \"none\"", "claude_login: 'shared'"), true),
         ["settings.privileged_groups"] = ("settings:\n  privileged_groups: [adm, lxd]\n" + Admin + "users: {}\n", true),
         ["os_user of 32 characters"] = (Admin + "users:\n  a" + new string('b', 31) + ":\n" + string.Concat(AliceFields.Select(f => "    " + f + "\n")), true),
         ["authentik_user of 64 characters"] = (Alice("authentik_user", "authentik_user: " + new string('A', 64)), true),
@@ -108,6 +112,17 @@ internal static class AgreementCases
         ["revoke_groups with a bad name"] = (AliceWith("revoke_groups: [\"a b\"]"), false),
         ["revoke_groups listing a group twice"] = (AliceWith("revoke_groups: [docker, docker]"), false),
         ["private_home not a boolean"] = (AliceWith("private_home: \"true\""), false),
+        ["ha yes"] = (AliceWith("ha: yes"), false),
+        ["ha quoted"] = (AliceWith("ha: \"true\""), false),
+        ["ha left blank"] = (AliceWith("ha:"), false),
+        ["memory own (not yet a value)"] = (AliceWith("memory: own"), false),
+        ["memory a boolean"] = (AliceWith("memory: false"), false),
+        ["memory left blank"] = (AliceWith("memory:"), false),
+        ["memory in capitals"] = (AliceWith("memory: Shared"), false),
+        ["claude_login unknown"] = (AliceWith("claude_login: token"), false),
+        ["claude_login a boolean"] = (AliceWith("claude_login: true"), false),
+        ["claude_login a list"] = (AliceWith("claude_login: [shared]"), false),
+        ["claude_login on a retired user"] = (Admin + "users: {}\nretired:\n  bob: { claude_login: shared, ports: { t3: 3775, playwright: 8933 } }\n", false),
         ["os_user root"] = (Admin + "users:\n  root:\n" + string.Concat(AliceFields.Select(f => "    " + f + "\n")), false),
         ["os_user workstation (the marker group)"] = (Admin + "users:\n  workstation:\n" + string.Concat(AliceFields.Select(f => "    " + f + "\n")), false),
         ["admin os_user reserved"] = (Admin.Replace("os_user: wiz", "os_user: daemon", StringComparison.Ordinal) + "users: {}\n", false),

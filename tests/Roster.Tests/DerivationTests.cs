@@ -219,7 +219,12 @@ public class DerivationTests
                 "memory_max": "6G",
                 "cpu_weight": 100,
                 "tasks_max": 4096
-              }
+              },
+              "secrets": [
+                "beads-key",
+                "memory-key",
+                "snapshot-token"
+              ]
             },
             "bob": {
               "authentik_user": "bob.b",
@@ -264,7 +269,12 @@ public class DerivationTests
                 "memory_max": "3G",
                 "cpu_weight": 100,
                 "tasks_max": 4096
-              }
+              },
+              "secrets": [
+                "beads-key",
+                "memory-key",
+                "snapshot-token"
+              ]
             },
             "wiz": {
               "authentik_user": "wiz.admin",
@@ -311,7 +321,12 @@ public class DerivationTests
                 "memory_max": "14G",
                 "cpu_weight": 200,
                 "tasks_max": 8192
-              }
+              },
+              "secrets": [
+                "beads-key",
+                "memory-key",
+                "snapshot-token"
+              ]
             }
           },
           "retired": {
