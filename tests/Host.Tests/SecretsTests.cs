@@ -105,7 +105,7 @@ public sealed class SecretsTests(SandboxFixture box)
         var sb = new TestUser("sb1", 2312, 4312, 4412);
         await box.MustAsync(sb.Apply(tokenStdin: false), timeout: Bounded);
         // A person set up by hand: their own credentials, settings and servers.
-        await box.ScriptAsync($$"""
+        await box.ScriptAsync("""
             runuser -u sb1 -- sh -c 'mkdir -p ~/.claude ~/code/.beads && cd ~ &&
               printf "{\"claudeAiOauth\":{\"accessToken\":\"their-own\"}}" > .claude/.credentials.json &&
               printf "{\"theme\":\"dark\"}\n" > .claude/settings.json &&
