@@ -15,6 +15,8 @@
 #   as-user.sh backup-once PATH             copy PATH to PATH.bak-<utc> unless an identical backup exists,
 #                                           or PATH holds exactly stdin (what workstation itself wrote)
 #   as-user.sh rm-glob DIR PREFIX           remove DIR/PREFIX* (leftovers of interrupted work)
+#   as-user.sh drop-mcp-copies SERVER       remove the copies of ~/.claude.json that hold SERVER (ours and
+#                                           the CLI's backups) and the CLI's logs of SERVER
 set -euo pipefail
 # shellcheck source=host/lib/common.sh
 source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/common.sh"
@@ -130,6 +132,23 @@ case "$cmd" in
     for p in "$dir/$prefix"*; do
       rm -rf -- "$p"
       changed "removed leftover $p"
+    done
+    ;;
+  drop-mcp-copies)
+    server="$1"
+    shopt -s nullglob
+    for f in "$HOME"/.claude.json.bak-* "$HOME"/.claude/backups/.claude.json.backup.*; do
+      [[ -f "$f" && ! -L "$f" ]] || continue
+      # shellcheck disable=SC2016 # $s is jq's variable
+      if jq -e --arg s "$server" '(.mcpServers[$s] // empty) != null' "$f" >/dev/null 2>&1; then
+        rm -f -- "$f"
+        changed "removed $f (a copy holding the $server server)"
+      fi
+    done
+    for d in "$HOME"/.cache/claude-cli-nodejs/*/mcp-logs-"$server"; do
+      [[ -d "$d" && ! -L "$d" ]] || continue
+      rm -rf -- "$d"
+      changed "removed $d"
     done
     ;;
   *)

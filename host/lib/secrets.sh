@@ -224,6 +224,8 @@ unstage_secret() {
       unlock "claude-$user"
       changed "$json: removed the $server MCP server"
     fi
+    # The value also sits in backups of the file and in the CLI's logs of the server.
+    as_user "$user" "$home" "$WS_AS_USER" drop-mcp-copies "$server"
   else
     as_user "$user" "$home" "$WS_AS_USER" remove "$home/${WS_SECRET_FILE[$name]}"
   fi

@@ -126,4 +126,71 @@ public sealed class BrowsingTests(SandboxFixture box)
             await box.RunAsync("systemctl stop ws-pages; rm -rf /srv/pages; rm -f /home/brw/.local/state/workstation/playwright-snapshot; systemctl restart playwright-mcp@brw.service");
         }
     }
+    /// <summary>
+    /// The pipeline end to end: the refresh timer's service fetches the snapshot from a server in
+    /// the box that checks the person's bearer token (staged by the secrets step), a session that
+    /// starts afterwards carries the refreshed state without a restart, and a refused fetch keeps
+    /// the last good state and says why in the journal.
+    /// </summary>
+    [Fact]
+    public async Task The_refresh_fetches_with_the_persons_token_and_the_next_session_starts_from_it_a_refused_fetch_keeps_the_last()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Brw.Apply(), stdin: Brw.TokenStdin, timeout: TimeSpan.FromSeconds(60));
+        await ServePagesAsync("""printf '<html><body><p id="c">none</p><script>document.getElementById("c").textContent = "cookie:" + document.cookie;</script></body></html>\n' >/srv/pages/cookie.html""", "cookie.html");
+        static string State(string value) =>
+            $$"""{"cookies":[{"name":"ws_state","value":"{{value}}","domain":"127.0.0.1","path":"/","expires":-1,"httpOnly":false,"secure":false,"sameSite":"Lax"}],"origins":[]}""";
+        try
+        {
+            // The chrome-service stand-in: /state answers only to "Bearer <the token in /srv/state/token>".
+            await box.ScriptAsync($$"""
+                set -euo pipefail
+                mkdir -p /srv/state
+                printf '%s' '{{Brw.Token}}' > /srv/state/token
+                printf '%s' '{{State("from-refresh-1")}}' > /srv/state/state.json
+                chmod -R a+rX /srv/state
+                cat > /srv/state/serve.py <<'PY'
+                import http.server
+                class H(http.server.BaseHTTPRequestHandler):
+                    def do_GET(self):
+                        want = "Bearer " + open("/srv/state/token").read()
+                        ok = self.path == "/state" and self.headers.get("Authorization") == want
+                        body = open("/srv/state/state.json", "rb").read() if ok else b"no"
+                        self.send_response(200 if ok else 401)
+                        self.end_headers()
+                        self.wfile.write(body)
+                http.server.HTTPServer(("127.0.0.1", 4602), H).serve_forever()
+                PY
+                systemd-run --quiet --unit ws-state -p DynamicUser=yes python3 /srv/state/serve.py
+                for _ in $(seq 1 40); do curl -sS -m 2 -o /dev/null http://127.0.0.1:4602/ && break; sleep 0.25; done
+                {{HostWorld.SiteCommand(snapshotUrl: "http://127.0.0.1:4602/state")}}
+                rm -f /home/brw/.local/state/workstation/playwright-snapshot
+                systemctl restart playwright-mcp@brw.service
+                """);
+            // Before any refresh: an empty state, passed from the start.
+            Assert.Equal("""{"cookies":[],"origins":[]}""", (await box.ScriptAsync("cat /home/brw/.local/state/workstation/playwright-snapshot")).Trim());
+
+            await box.MustAsync("systemctl start playwright-snapshot-refresh@brw.service", timeout: TimeSpan.FromSeconds(60));
+            Assert.Contains("from-refresh-1", await box.ScriptAsync("cat /home/brw/.local/state/workstation/playwright-snapshot"), StringComparison.Ordinal);
+            var pid = (await box.MustAsync("systemctl show -p MainPID --value playwright-mcp@brw.service")).Stdout.Trim();
+            var browsed = await box.ScriptAsync(Session + "\n" + WaitForServer + "\nmcp_session 1 cookie.html\n", TimeSpan.FromSeconds(120));
+            Assert.Contains("cookie:ws_state=from-refresh-1", browsed, StringComparison.Ordinal);
+            Assert.Equal(pid, (await box.MustAsync("systemctl show -p MainPID --value playwright-mcp@brw.service")).Stdout.Trim());
+
+            // The server now wants another token, and holds a newer state: the fetch is refused, the last state kept.
+            await box.ScriptAsync($"printf '%s' other-token > /srv/state/token; printf '%s' '{State("from-refresh-2")}' > /srv/state/state.json");
+            var refused = await box.RunAsync("systemctl start playwright-snapshot-refresh@brw.service", timeout: TimeSpan.FromSeconds(60));
+            Assert.NotEqual(0, refused.ExitCode);
+            var kept = await box.ScriptAsync("cat /home/brw/.local/state/workstation/playwright-snapshot; echo; journalctl -u playwright-snapshot-refresh@brw.service -n 30 --no-pager -o cat");
+            Assert.Contains("from-refresh-1", kept, StringComparison.Ordinal);
+            Assert.DoesNotContain("from-refresh-2", kept, StringComparison.Ordinal);
+            Assert.Contains("could not fetch the snapshot from http://127.0.0.1:4602/state", kept, StringComparison.Ordinal);
+            Assert.DoesNotContain(Brw.Token, kept, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-pages ws-state; systemctl reset-failed playwright-snapshot-refresh@brw.service; rm -rf /srv/pages /srv/state; " +
+                "rm -f /home/brw/.local/state/workstation/playwright-snapshot; " + HostWorld.SiteCommand() + "; systemctl restart playwright-mcp@brw.service");
+        }
+    }
 }

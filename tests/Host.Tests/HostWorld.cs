@@ -110,7 +110,7 @@ public static class HostWorld
     public const string Admin = "wiz";
 
     public static string SiteCommand(string repoUrl = FixtureRepoUrl, string t3Command = "/usr/bin/sleep infinity",
-        string? edgeUser = null, IReadOnlyList<string>? privilegedGroups = null, string admin = Admin) => HostCommands.Site(
+        string? edgeUser = null, IReadOnlyList<string>? privilegedGroups = null, string admin = Admin, string? snapshotUrl = null) => HostCommands.Site(
         new SiteSettings(
             repoUrl,
             "https://auth.example.test/application/o/kubernetes/",
@@ -119,7 +119,8 @@ public static class HostWorld
             "https://k8s.example.test:6443",
             "https://vault.example.test",
             t3Command,
-            edgeUser),
+            edgeUser,
+            snapshotUrl),
         RosterSettings.Default with { PrivilegedGroups = privilegedGroups ?? [] },
         admin);
 

@@ -30,14 +30,14 @@ public static class HostileCli
 
     public static string Apply(
         string user, string tier, int t3Port, int playwrightPort, int? uid = null,
-        IReadOnlyList<string>? groups = null, bool adopt = false, bool tokenStdin = false,
+        IReadOnlyList<string>? groups = null, bool adopt = false,
         IReadOnlyList<string>? revokeGroups = null, bool privateHome = false) =>
-        UserCommand("apply", user, tier, Num(t3Port), Num(playwrightPort), uid is { } u ? Num(u) : null, groups, adopt, tokenStdin, revokeGroups, privateHome);
+        UserCommand("apply", user, tier, Num(t3Port), Num(playwrightPort), uid is { } u ? Num(u) : null, groups, adopt, revokeGroups, privateHome);
 
     /// <summary>`user VERB` (apply: all options; account apply: the account's; services apply: the ports).</summary>
     public static string UserCommand(
         string verb, string user, string tier, string t3Port, string playwrightPort, string? uid,
-        IReadOnlyList<string>? groups, bool adopt, bool tokenStdin,
+        IReadOnlyList<string>? groups, bool adopt,
         IReadOnlyList<string>? revokeGroups = null, bool privateHome = false)
     {
         var sb = new StringBuilder($"{Cli} user {verb} {Quote(user)}");

@@ -199,26 +199,34 @@ public sealed class SafetyTests(SandboxFixture box)
         var list = new List<string>();
         foreach (var n in names)
         {
-            list.Add(HostileCli.UserCommand("apply", n, "power-user", "4160", "4260", null, null, false, false));
+            list.Add(HostileCli.UserCommand("apply", n, "power-user", "4160", "4260", null, null, false));
             list.Add(HostileCli.UserOnly("user suspend", n));
             list.Add(HostileCli.MapsRaw([$"{n}:auth.user:4160"]));
             list.Add(HostileCli.UserOnly("user status", n, " --json"));
             list.Add(HostileCli.UserOnly("firewall check", n));
             list.Add(HostileCli.UserOnly("user code apply", n));
             list.Add(HostileCli.UserOnly("user services stop", n));
-            list.Add(HostileCli.UserCommand("account apply", n, "power-user", "4160", "4260", null, null, false, false));
-            list.Add(HostileCli.UserCommand("services apply", n, "power-user", "4160", "4260", null, null, false, false));
+            list.Add(HostileCli.UserCommand("account apply", n, "power-user", "4160", "4260", null, null, false));
+            list.Add(HostileCli.UserCommand("services apply", n, "power-user", "4160", "4260", null, null, false));
         }
-        list.Add(HostileCli.UserCommand("account apply", "$(touch /pwned)", "power-user", "4160", "4260", "2160", null, false, false));
-        list.Add(HostileCli.UserCommand("apply", "hostile", "admin;touch /pwned", "4160", "4260", null, null, false, false));
-        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "80", "4260", null, null, false, false));
-        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "$(touch /pwned)", null, null, false, false));
-        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4160", null, null, false, false));
-        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", "0", null, false, false));
-        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", "2160;touch /pwned", null, false, false));
-        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["ok", "../etc"], false, false));
-        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["$(touch /pwned)"], false, false));
-        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, null, false, tokenStdin: true)); // empty stdin
+        list.Add(HostileCli.UserCommand("account apply", "$(touch /pwned)", "power-user", "4160", "4260", "2160", null, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "admin;touch /pwned", "4160", "4260", null, null, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "80", "4260", null, null, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "$(touch /pwned)", null, null, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4160", null, null, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", "0", null, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", "2160;touch /pwned", null, false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["ok", "../etc"], false));
+        list.Add(HostileCli.UserCommand("apply", "hostile", "power-user", "4160", "4260", null, ["$(touch /pwned)"], false));
+        // The secrets step, with empty stdin: refused before anything is read or touched.
+        list.Add(HostCommands.Cli + " user secrets apply hostile --secrets snapshot-token --values-stdin");
+        list.Add(HostCommands.Cli + " user secrets apply hostile --secrets snapshot-token");
+        list.Add(HostCommands.Cli + " user secrets apply hostile --secrets bogus --values-stdin");
+        list.Add(HostCommands.Cli + " user secrets apply hostile --secrets snapshot-token,snapshot-token --values-stdin");
+        list.Add(HostCommands.Cli + " user secrets apply hostile --secrets memory-key --values-stdin");
+        list.Add(HostCommands.Cli + " user secrets apply hostile --rotate " + HostileCli.Quote("snapshot-token=1;touch /pwned"));
+        list.Add(HostCommands.Cli + " user secrets apply " + HostileCli.Quote("$(touch /pwned)"));
+        list.Add(HostCommands.Cli + " user secrets remove hostile --bogus");
         list.Add(HostileCli.Apply("hostile", "power-user", 4160, 4260) + " --bogus");
         list.Add(HostileCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["$(touch /pwned)"]));
         list.Add(HostileCli.Apply("hostile", "power-user", 4160, 4260, revokeGroups: ["workstation"]));
@@ -227,7 +235,7 @@ public sealed class SafetyTests(SandboxFixture box)
         list.Add(HostileCli.Apply("hostile", "power-user", 4160, 4260) + " --revoke-groups 'docker,'");
         list.Add(HostCommands.Manual.FirewallApply + " extra");
         list.Add(HostileCli.UserOnly("user suspend", "hostile", " --forced"));
-        list.Add(HostileCli.UserCommand("services apply", "hostile", "power-user", "4160", "$(touch /pwned)", null, null, false, false));
+        list.Add(HostileCli.UserCommand("services apply", "hostile", "power-user", "4160", "$(touch /pwned)", null, null, false));
         list.Add(HostCommands.Cli + " base apply --inputs-sha256 " + HostileCli.Quote("$(touch /pwned)"));
         list.Add(HostCommands.Cli + " base apply --inputs-sha256 " + new string('A', 64));
         list.Add(HostCommands.Cli + " base apply --swap-size 8GB --inputs-sha256 " + new string('a', 64));

@@ -95,6 +95,10 @@ public sealed class SecretsTests(SandboxFixture box)
 
         // The same run again: nothing to do.
         Assert.Empty((await box.MustAsync(Apply(sa), stdin: Bundle(v), timeout: Bounded)).Changes());
+
+        // The cut leaves no copy behind: not in a file, a backup of ~/.claude.json, or the CLI's logs of the servers.
+        await box.MustAsync(HostCommands.RemoveSecrets(sa.Derived())!, timeout: Bounded);
+        Assert.Equal("", (await box.ScriptAsync($"grep -rlF -f /run/ws-scan.markers {sa.Home} || true")).Trim());
         await box.MustAsync(sa.Suspend());
     }
 

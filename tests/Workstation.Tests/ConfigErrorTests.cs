@@ -61,10 +61,28 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.VaultUsersPath, "users/*", "workstation:vaultUsersPath: 'users/*' is not a plain Vault path")]
     [InlineData(ConfigKeys.VaultOidcMount, "oidc/", "workstation:vaultOidcMount: 'oidc/' is not a plain Vault auth mount path")]
     [InlineData(ConfigKeys.VaultOidcMountAccessor, "auth oidc", "workstation:vaultOidcMountAccessor: 'auth oidc' is not a Vault mount accessor")]
+    [InlineData(ConfigKeys.SnapshotToken, "a-token", "workstation:snapshotToken: is no longer read: the snapshot token comes from Vault. Name its field with `pulumi config set --path 'vaultSecrets[\"snapshot-token\"]' PATH#FIELD`")]
+    [InlineData(ConfigKeys.VaultSecrets, "{\"ha-url\": \"openclaw\", \"memory-key\": \"o#k\"}", "workstation:vaultSecrets[\"ha-url\"]: is not PATH#FIELD")]
+    [InlineData(ConfigKeys.VaultSecrets, "{\"ha_url\": \"openclaw#x\", \"memory-key\": \"o#k\"}", "workstation:vaultSecrets[\"ha_url\"]: is not a shared secret: known are beads-key, claude-credentials, ha-url, memory-key, snapshot-token")]
+    [InlineData(ConfigKeys.Rotate, "{\"snapshot-token\": -1}", "workstation:rotate[\"snapshot-token\"]: is not a rotation serial (a whole number, 0-999999)")]
+    [InlineData(ConfigKeys.Rotate, "{\"snapshot-token\": \"2\"}", "workstation:rotate[\"snapshot-token\"]: is not a rotation serial")]
+    [InlineData(ConfigKeys.MemoryMcpUrl, null, "workstation:memoryMcpUrl: required: the claude_memory MCP server's URL")]
+    [InlineData(ConfigKeys.MemoryMcpUrl, "https://tok@memory.example.test/mcp", "workstation:memoryMcpUrl: must not carry credentials")]
     public void Each_bad_key_is_named(string key, string? value, string expected)
     {
         var error = Assert.Single(Errors(Fixture.Config().With(key, value)));
         Assert.StartsWith(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Secrets_need_vault_and_the_memory_url_needs_the_memory_key()
+    {
+        var noVault = Errors(Fixture.Config().With(ConfigKeys.EnableVault, "false").With(ConfigKeys.VaultToken, null));
+        Assert.Contains(noVault, e => e.StartsWith("workstation:vaultSecrets: needs Vault: the secrets are read from it", StringComparison.Ordinal));
+        var urlAlone = Errors(Fixture.Config().With(ConfigKeys.VaultSecrets, "{\"ha-url\": \"openclaw#ha_sofia_mcp_url\"}"));
+        Assert.Equal(["workstation:memoryMcpUrl: is set, but workstation:vaultSecrets names no memory-key: the server would have no key"], urlAlone);
+        var notAMap = Errors(Fixture.Config().With(ConfigKeys.VaultSecrets, "openclaw#x").With(ConfigKeys.MemoryMcpUrl, null));
+        Assert.Equal(["workstation:vaultSecrets: is not an object of secret names (set its entries with `pulumi config set --path`)"], notAMap);
     }
 
     [Fact]

@@ -22,6 +22,7 @@ public class RosterDiffTests
         { "tests/golden/roster.yaml", "tests/golden/diff/port.yaml" },
         { "tests/golden/roster.yaml", "tests/golden/diff/namespace.yaml" },
         { "tests/golden/roster.yaml", "tests/golden/diff/budget.yaml" },
+        { "tests/golden/roster.yaml", "tests/golden/diff/secrets.yaml" },
     };
 
     private static RosterModel Load(string path) => Fixture.Roster(File.ReadAllText(Path.Combine(Repo.Root, path)), path);

@@ -124,6 +124,25 @@ public class StagedSecretsTests
         Assert.Contains(" --secrets memory-key,snapshot-token --values-stdin", after.Command("alice-secrets").Str("create"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Eligibility_in_the_roster_changes_only_that_persons_secrets_step()
+    {
+        var before = await RunAsync();
+        var after = await RunAsync(roster: RosterEdit.Golden()
+            .Set("bob", "ha", new YamlDotNet.RepresentationModel.YamlScalarNode("true"))
+            .Set("bob", "claude_login", new YamlDotNet.RepresentationModel.YamlScalarNode("shared")).Text());
+        Assert.Equal(["bob-secrets"], Changed(before, after));
+        Assert.Contains(" --secrets beads-key,claude-credentials,ha-url,memory-key,snapshot-token --values-stdin", after.Command("bob-secrets").Str("create"), StringComparison.Ordinal);
+        var bundle = JsonSerializer.Deserialize<Dictionary<string, string>>(after.Command("bob-secrets").Str("stdin")!)!;
+        Assert.Equal(Fixture.HaUrl, bundle["ha-url"]);
+        Assert.Equal(Fixture.ClaudeCredentials, bundle["claude-credentials"]);
+
+        // memory: none takes the key away: the name leaves the line, and the memory URL with it.
+        var none = await RunAsync(roster: RosterEdit.Golden().Set("alice", "memory", new YamlDotNet.RepresentationModel.YamlScalarNode("none")).Text());
+        Assert.Equal(["alice-secrets"], Changed(before, none));
+        Assert.EndsWith(" --secrets beads-key,snapshot-token --values-stdin", none.Command("alice-secrets").Str("create"), StringComparison.Ordinal);
+    }
+
     private static List<string> Changed(Run before, Run after) =>
         after.Registrations.Where(r => !before.Registrations.Any(b => b.Key == r.Key && b.Canonical == r.Canonical))
             .Select(r => r.Name).Order(StringComparer.Ordinal).ToList();
