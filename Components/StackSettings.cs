@@ -44,6 +44,7 @@ public static class ConfigKeys
     public const string T3Command = "t3Command";
     public const string EdgeUser = "edgeUser";
     public const string SnapshotUrl = "snapshotUrl";
+    public const string RestartIdleMinutes = "restartIdleMinutes";
     public const string SwapSize = HostCapacity.Keys.SwapSize;
     public const string Swappiness = "swappiness";
     public const string ToolsMirror = "toolsMirror";
@@ -246,7 +247,8 @@ public sealed partial record StackSettings(
             Url(ConfigKeys.VaultAddr, "the Vault address written to ~/.zshrc.d/vault.sh"),
             Required(ConfigKeys.T3Command, "the command line t3-serve runs"),
             EdgeUser(),
-            SnapshotUrl());
+            SnapshotUrl(),
+            RestartIdleMinutes());
 
         // Backups: off unless backupRepository is set; then the password is required, as a secret.
         (BackupSettings?, Output<string>?) Backup()
@@ -273,6 +275,15 @@ public sealed partial record StackSettings(
                 errors.Add(new ConfigError(ConfigKeys.BackupPassword,
                     $"required with {ConfigKeys.Full(ConfigKeys.BackupRepository)}: the restic repository password, as a secret: `pulumi config set --secret {ConfigKeys.BackupPassword} ...`"));
             return (settings, password);
+        }
+
+        // Unset: the host's default (20 minutes).
+        int? RestartIdleMinutes()
+        {
+            if (config.Get(ConfigKeys.RestartIdleMinutes) is not { Length: > 0 } text) return null;
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= Rules.MaxRestartIdleMinutes) return n;
+            errors.Add(new ConfigError(ConfigKeys.RestartIdleMinutes, $"'{Printable(text)}' is not a number of minutes (0-{Rules.MaxRestartIdleMinutes})"));
+            return null;
         }
 
         // Unset or '' means none: the refresh timer then does nothing.

@@ -6,6 +6,7 @@ namespace Workstation.Roster;
 /// <summary>Machine-wide values the per-user host steps read from /etc/workstation/site.env.</summary>
 /// <param name="EdgeUser">The account the edge/dispatcher runs as: besides the owner, the only one that may connect to t3 ports; null: none.</param>
 /// <param name="SnapshotUrl">Where the snapshot refresh fetches the chrome-service storage state; null: the refresh does nothing.</param>
+/// <param name="RestartIdleMinutes">How long a person must be keystroke-idle before a changed service of theirs restarts; null: the host's default (20).</param>
 public sealed record SiteSettings(
     string RepoUrl,
     string OidcIssuer,
@@ -15,7 +16,8 @@ public sealed record SiteSettings(
     string VaultAddr,
     string T3Command,
     string? EdgeUser = null,
-    string? SnapshotUrl = null);
+    string? SnapshotUrl = null,
+    int? RestartIdleMinutes = null);
 
 /// <summary>restic backups of /home on the devvm (the password is separate: a secret, on stdin).</summary>
 /// <param name="Repository">The restic repository (an absolute path or a restic URL).</param>
@@ -176,6 +178,7 @@ public static class HostCommands
         sb.Append(" --admin ").Append(Quote(admin));
         if (s.SnapshotUrl is { } snapshot) sb.Append(" --snapshot-url ").Append(Quote(snapshot));
         if (s.EdgeUser is { } edge) sb.Append(" --edge-user ").Append(Quote(edge));
+        if (s.RestartIdleMinutes is { } idle) sb.Append(CultureInfo.InvariantCulture, $" --restart-idle-minutes {idle}");
         if (roster.PrivilegedGroups.Count > 0)
             sb.Append(" --privileged-groups ").Append(string.Join(',', roster.PrivilegedGroups.Order(StringComparer.Ordinal)));
         return sb.ToString();
@@ -239,6 +242,9 @@ public static class HostCommands
 
         /// <summary>Cuts a person the program does not cut: the admin (the host refuses without --force).</summary>
         public static string ForceSuspend(string osUser) => $"{Cli} user suspend {Quote(osUser)} --force";
+
+        /// <summary>Restarts the pending units of people idle long enough (what workstation-restart-pending.timer runs).</summary>
+        public const string RestartPending = Cli + " restart pending";
 
         /// <summary>Reloads the port firewall from the port files (the services steps and the unit do it).</summary>
         public const string FirewallApply = Cli + " firewall apply";

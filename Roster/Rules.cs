@@ -19,6 +19,10 @@ public static partial class Rules
     /// <summary>The highest rotation serial of a shared secret (the host's --rotate takes up to 6 digits).</summary>
     public const int MaxRotationSerial = 999999;
 
+    /// <summary>The idle gate's longest wait before a changed service restarts (a day), and its default.</summary>
+    public const int MaxRestartIdleMinutes = 1440;
+    public const int DefaultRestartIdleMinutes = 20;
+
     /// <summary>vm.swappiness's range (the kernel's, since 5.8).</summary>
     public const int MinSwappiness = 0, MaxSwappiness = 200;
 

@@ -93,11 +93,16 @@ cmd_adopt_plan() {
     else
       ok "$user: managed already"
     fi
-    for port in "$t3" "$pw"; do
-      owner="$(awk -v p="$port" '$1 == p { print $2 }' <<<"$listening" | while read -r uid; do getent passwd "$uid" | cut -d: -f1; done | LC_ALL=C sort -u | paste -sd, -)"
-      if [[ -n "$owner" && "$owner" != "$user" ]]; then
-        conflict "port $port (roster: $user) is held by $owner: that service must move or stop before $user's units start"
-      fi
+    # Who listens, with the process and its unit; only the person's own system unit may.
+    local own pid comm holder
+    for port in "$t3:t3-serve@$user.service" "$pw:playwright-mcp@$user.service"; do
+      own="${port#*:}"
+      port="${port%%:*}"
+      awk -v p="$port" '$1 == p { found = 1 } END { exit !found }' <<<"$listening" || continue
+      while read -r pid comm owner holder; do
+        [[ -n "$pid" && "$holder" != "$own" ]] || continue
+        conflict "port $port (roster: $user) is held by pid $pid ($comm, user $owner, unit $holder): that service must move or stop before $user's units start"
+      done < <(port_holders "$port")
     done
   done
   printf 'adopt plan: %d conflict(s); nothing was changed\n' "$conflicts"

@@ -103,6 +103,21 @@ lock() {
   WS_LOCK_FDS["$name"]="$fd"
 }
 
+# lock_try NAME SECONDS: lock, but waiting at most SECONDS and returning 1
+# instead of failing (for a periodic job that simply tries again later).
+lock_try() {
+  local name="$1" file fd
+  ensure_run_dir
+  file="$WS_RUN_DIR/$name.lock"
+  [[ ! -L "$file" ]] || die "$file is a symbolic link; refusing to open it"
+  exec {fd}>>"$file"
+  if ! flock -w "$2" "$fd"; then
+    exec {fd}>&-
+    return 1
+  fi
+  WS_LOCK_FDS["$name"]="$fd"
+}
+
 unlock() {
   local fd="${WS_LOCK_FDS[$1]:-}"
   [[ -n "$fd" ]] || return 0

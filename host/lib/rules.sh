@@ -23,6 +23,7 @@ readonly WS_MIN_MEMORY=67108864 WS_MAX_MEMORY=17592186044416
 readonly WS_MIN_CPU_WEIGHT=1 WS_MAX_CPU_WEIGHT=10000
 readonly WS_MIN_TASKS_MAX=16 WS_MAX_TASKS_MAX=4194304
 readonly WS_MIN_SWAPPINESS=0 WS_MAX_SWAPPINESS=200
+readonly WS_MAX_RESTART_IDLE_MINUTES=1440
 
 # Names: space-delimited lists, with a space at both ends for " $name " matching.
 readonly WS_MARKER_GROUP='workstation'

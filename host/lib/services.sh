@@ -21,11 +21,22 @@ ensure_user_record() { # USER TIER GROUPS(comma list)
   write_if_changed "$(user_record_file "$1")" 0644 root:root "TIER=$2"$'\n'"GROUPS=$3"$'\n'
 }
 
-# The port files: the units' EnvironmentFile, and what the firewall guards.
+# The port files: the units' EnvironmentFile, and what the firewall guards. A
+# running instance whose port changes gets a pending restart (idle.sh).
 ensure_port_files() { # USER T3_PORT PLAYWRIGHT_PORT
   ensure_dir "$WS_ETC" 0755
-  write_if_changed "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" 0644 root:root "PLAYWRIGHT_PORT=$3"$'\n'
-  write_if_changed "$(user_path "$WS_T3_ENV_FILE" "$1")" 0644 root:root "T3_PORT=$2"$'\n'
+  ensure_port_file "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" PLAYWRIGHT_PORT "$3" "playwright-mcp@$1.service"
+  ensure_port_file "$(user_path "$WS_T3_ENV_FILE" "$1")" T3_PORT "$2" "t3-serve@$1.service"
+}
+
+ensure_port_file() { # FILE KEY PORT UNIT
+  local old
+  file_equals "$1" "$2=$3"$'\n' && return 0
+  old="$(port_in "$1" "$2" || true)"
+  write_if_changed "$1" 0644 root:root "$2=$3"$'\n'
+  if [[ -n "$old" ]] && systemctl is-active --quiet "$4"; then
+    mark_restart_pending "$4" "$old" "its port moves from $old to $3"
+  fi
 }
 
 remove_port_files() { # USER
@@ -52,10 +63,9 @@ ensure_tier_dropins() {
   after="$(cat -- "$file" 2>/dev/null || true)"
   [[ "$before" != "$after" ]] || return 0
   systemctl daemon-reload
-  # A running t3 keeps the sandbox it started with: a tier change takes effect
-  # at its next start (never a restart under someone's terminals).
+  # A running t3 keeps the sandbox it started with until its person is idle.
   if systemctl is-active --quiet "$unit"; then
-    warn "$unit runs with the settings of the previous tier until it restarts"
+    mark_restart_pending "$unit" "$(port_in "$(user_path "$WS_T3_ENV_FILE" "$user")" T3_PORT || true)" "its tier settings changed"
   fi
 }
 
@@ -105,8 +115,46 @@ remove_budget() { # USER UID
   done < <(budget_dropins "$1" "$2")
 }
 
+# port_holders PORT: "PID COMM USER UNIT" for each process listening on TCP
+# PORT (IPv4 or IPv6), from /proc: the socket's inode, the process holding it,
+# and the systemd unit its cgroup names.
+port_holders() {
+  local hex inodes inode fd pid unit
+  hex="$(printf '%04X' "$1")"
+  inodes="$(awk -v p="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p) print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u)"
+  [[ -n "$inodes" ]] || return 0
+  for inode in $inodes; do
+    for fd in /proc/[0-9]*/fd/*; do
+      [[ "$(readlink -- "$fd" 2>/dev/null)" == "socket:[$inode]" ]] || continue
+      pid="${fd#/proc/}"
+      pid="${pid%%/*}"
+      unit="$(awk -F/ '{ print $NF }' "/proc/$pid/cgroup" 2>/dev/null | grep -E '\.(service|scope)$' | head -n 1 || true)"
+      printf '%s %s %s %s\n' "$pid" "$(cat "/proc/$pid/comm" 2>/dev/null || echo '?')" \
+        "$(stat -c %U "/proc/$pid" 2>/dev/null || echo '?')" "${unit:-none}"
+    done
+  done | sort -u
+}
+
+# ensure_ports_free USER T3_PORT PLAYWRIGHT_PORT: each port is free, or held by
+# the person's own unit for it. Anything else (a hand-made --user unit on the
+# same port, another process) fails this person's step before it changes
+# anything, naming the holder: enabled now, the system unit would crash-loop.
+ensure_ports_free() {
+  local user="$1" port unit pid comm owner holder held=""
+  for port in "$2:t3-serve@$user.service" "$3:playwright-mcp@$user.service"; do
+    unit="${port#*:}"
+    port="${port%%:*}"
+    while read -r pid comm owner holder; do
+      [[ -n "$pid" && "$holder" != "$unit" ]] || continue
+      held+=" port $port is held by pid $pid ($comm, user $owner, unit $holder);"
+    done < <(port_holders "$port")
+  done
+  [[ -z "$held" ]] ||
+    die "$user's services can't start:${held%;}. Stop it first (a hand-made per-user unit: migrate it; see docs/adopting-a-live-devvm.md); nothing was changed"
+}
+
 # ensure_units_running USER: every unit enabled and started; a running one is
-# never restarted.
+# not restarted here (a changed one waits for the idle gate, idle.sh).
 ensure_units_running() {
   local unit
   while IFS= read -r unit; do

@@ -6,11 +6,11 @@
 
 cmd_site_apply() {
   local repo_url="" oidc_issuer="" oidc_client_id="" cluster_name="" cluster_server="" vault_addr=""
-  local t3_command="" snapshot_url="" edge_user="" privileged_groups="" admin=""
+  local t3_command="" snapshot_url="" edge_user="" privileged_groups="" admin="" idle_minutes=""
   local -A seen=()
   while (($#)); do
     case "$1" in
-      --repo-url | --oidc-issuer | --oidc-client-id | --cluster-name | --cluster-server | --vault-addr | --t3-command | --snapshot-url | --edge-user | --privileged-groups | --admin)
+      --repo-url | --oidc-issuer | --oidc-client-id | --cluster-name | --cluster-server | --vault-addr | --t3-command | --snapshot-url | --edge-user | --privileged-groups | --admin | --restart-idle-minutes)
         need_value "$@"
         [[ -z "${seen[$1]:-}" ]] || die_usage "$1 given twice"
         seen["$1"]=1
@@ -26,6 +26,7 @@ cmd_site_apply() {
           --edge-user) edge_user="$2" ;;
           --privileged-groups) privileged_groups="$2" ;;
           --admin) admin="$2" ;;
+          --restart-idle-minutes) idle_minutes="$2" ;;
         esac
         shift 2
         ;;
@@ -47,6 +48,7 @@ cmd_site_apply() {
   valid_command_line "$t3_command" --t3-command
   [[ -z "$snapshot_url" ]] || valid_url "$snapshot_url" --snapshot-url
   [[ -z "$edge_user" ]] || valid_group "$edge_user" --edge-user
+  [[ -z "$idle_minutes" ]] || valid_range "$idle_minutes" 0 "$WS_MAX_RESTART_IDLE_MINUTES" --restart-idle-minutes
   local -a extra_groups=()
   group_list "$privileged_groups" --privileged-groups extra_groups
   privileged_groups="$(
@@ -68,7 +70,8 @@ cmd_site_apply() {
     "SNAPSHOT_URL=$snapshot_url" \
     "EDGE_USER=$edge_user" \
     "PRIVILEGED_GROUPS=$privileged_groups" \
-    "ADMIN_USER=$admin")"$'\n'
+    "ADMIN_USER=$admin" \
+    "RESTART_IDLE_MINUTES=$idle_minutes")"$'\n'
   lock site
   ensure_dir "$WS_ETC" 0755
   write_if_changed "$WS_SITE_ENV" 0644 root:root "$content"

@@ -162,6 +162,8 @@ code_step() {
 # firewall (before anything listens), and the units.
 services_step() {
   local user="${ARG[user]}" home="$ACCOUNT_HOME"
+  step "ports"
+  ensure_ports_free "$user" "${ARG[t3]}" "${ARG[pw]}"
   step "port files"
   ensure_port_files "$user" "${ARG[t3]}" "${ARG[pw]}"
   if [[ -n "${ARG[memory_max]}" ]]; then
@@ -175,6 +177,9 @@ services_step() {
   ensure_firewall_unit
   step "units"
   ensure_units_running "$user"
+  step "restarts"
+  restart_if_idle "$user"
+  ensure_restart_timer
 }
 
 # --- the verbs -----------------------------------------------------------------------
@@ -232,6 +237,7 @@ cmd_user_services_stop() {
   stop_as_user_leftovers "$user"
   step "units"
   ensure_units_stopped "$user"
+  drop_pending "$user"
   step "port files"
   remove_port_files "$user"
   step "firewall"
@@ -273,6 +279,7 @@ cmd_user_suspend() {
   stop_as_user_leftovers "$user"
   # A run that held the lock may have started them again before it let go.
   ensure_units_stopped "$user"
+  drop_pending "$user"
   step "firewall"
   firewall_apply
   step "processes"
@@ -317,6 +324,7 @@ cmd_user_status() {
   else
     jq -r '"\(.user): \(.state)" + (if .tier then ", tier \(.tier)" else "" end),
       (if .cut then "  cut: " + (if .cut.holds then "holds" else "does not hold" end) else empty end),
+      (.restart_pending[] | "  restart pending: \(.) (until its person is idle)"),
       (.drift[] | "  drift: \(.detail)")' <<<"$status"
   fi
 }
@@ -443,8 +451,9 @@ user_status_json() {
     # shellcheck disable=SC2086 # the granted groups, one word each
     mapfile -t drift < <(drift_lines "$user" "$home" ${granted//,/ })
   fi
-  local units="[]" unit cut="null"
+  local units="[]" unit cut="null" pending
   [[ "$state" != active && "$state" != suspended ]] || cut="$(cut_json "$user")"
+  pending="$(pending_units "$user" | paste -sd,)"
   if [[ "$state" == active || "$state" == suspended ]]; then
     units="$(while IFS= read -r unit; do
       printf '%s %s %s\n' "$unit" "$(systemctl is-enabled "$unit" 2>/dev/null || true)" "$(systemctl is-active "$unit" 2>/dev/null || true)"
@@ -452,7 +461,7 @@ user_status_json() {
   fi
   printf '%s\n' "${drift[@]}" | jq -R -s -c \
     --arg user "$user" --arg state "$state" --arg tier "$tier" --arg uid "$uid" --arg home "$home" \
-    --arg mode "$mode" --arg groups "$groups" --arg firewall "$firewall" --argjson units "$units" --argjson cut "$cut" '
+    --arg mode "$mode" --arg groups "$groups" --arg firewall "$firewall" --argjson units "$units" --argjson cut "$cut" --arg pending "$pending" '
     {user: $user, state: $state,
      tier: (if $tier == "" then null else $tier end),
      uid: (if $uid == "" then null else ($uid | tonumber) end),
@@ -460,5 +469,6 @@ user_status_json() {
      home_mode: (if $mode == "" then null else $mode end),
      groups: ($groups | split(",") | map(select(length > 0))),
      firewall: $firewall, units: $units, cut: $cut,
+     restart_pending: ($pending | split(",") | map(select(length > 0))),
      drift: (split("\n") | map(select(length > 0) | capture("^(?<kind>\\S+) (?<value>\\S+) (?<detail>.*)$")))}'
 }

@@ -110,12 +110,14 @@ public class HostCommandsTests
     public void The_edge_user_snapshot_url_and_extra_privileged_groups_reach_the_site_step_only_when_set()
     {
         var settings = RosterSettings.Default with { PrivilegedGroups = ["lxd", "adm"] };
-        var words = ShellWords.Split(HostCommands.Site(GoldenSite with { EdgeUser = "t3-edge", SnapshotUrl = "https://chrome.example.test/state" }, settings, "wiz")).Words;
+        var words = ShellWords.Split(HostCommands.Site(GoldenSite with { EdgeUser = "t3-edge", SnapshotUrl = "https://chrome.example.test/state", RestartIdleMinutes = 45 }, settings, "wiz")).Words;
         Assert.Equal("t3-edge", words[words.IndexOf("--edge-user") + 1]);
         Assert.Equal("adm,lxd", words[words.IndexOf("--privileged-groups") + 1]);
         Assert.Equal("https://chrome.example.test/state", words[words.IndexOf("--snapshot-url") + 1]);
         Assert.Equal("wiz", words[words.IndexOf("--admin") + 1]);
+        Assert.Equal("45", words[words.IndexOf("--restart-idle-minutes") + 1]);
         var plain = HostCommands.Site(GoldenSite, RosterSettings.Default, "wiz");
+        Assert.DoesNotContain("--restart-idle-minutes", plain, StringComparison.Ordinal);
         Assert.DoesNotContain("--edge-user", plain, StringComparison.Ordinal);
         Assert.DoesNotContain("--snapshot-url", plain, StringComparison.Ordinal);
         Assert.DoesNotContain("--privileged-groups", plain, StringComparison.Ordinal);

@@ -61,6 +61,8 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.VaultUsersPath, "users/*", "workstation:vaultUsersPath: 'users/*' is not a plain Vault path")]
     [InlineData(ConfigKeys.VaultOidcMount, "oidc/", "workstation:vaultOidcMount: 'oidc/' is not a plain Vault auth mount path")]
     [InlineData(ConfigKeys.VaultOidcMountAccessor, "auth oidc", "workstation:vaultOidcMountAccessor: 'auth oidc' is not a Vault mount accessor")]
+    [InlineData(ConfigKeys.RestartIdleMinutes, "1441", "workstation:restartIdleMinutes: '1441' is not a number of minutes (0-1440)")]
+    [InlineData(ConfigKeys.RestartIdleMinutes, "20m", "workstation:restartIdleMinutes: '20m' is not a number of minutes (0-1440)")]
     [InlineData(ConfigKeys.SnapshotToken, "a-token", "workstation:snapshotToken: is no longer read: the snapshot token comes from Vault. Name its field with `pulumi config set --path 'vaultSecrets[\"snapshot-token\"]' PATH#FIELD`")]
     [InlineData(ConfigKeys.VaultSecrets, "{\"ha-url\": \"openclaw\", \"memory-key\": \"o#k\"}", "workstation:vaultSecrets[\"ha-url\"]: is not PATH#FIELD")]
     [InlineData(ConfigKeys.VaultSecrets, "{\"ha_url\": \"openclaw#x\", \"memory-key\": \"o#k\"}", "workstation:vaultSecrets[\"ha_url\"]: is not a shared secret: known are beads-key, claude-credentials, ha-url, memory-key, snapshot-token")]

@@ -1,0 +1,192 @@
+# shellcheck shell=bash
+# cutover.sh — `user cutover USER` and `user cutover rollback USER` (the seed's
+# Phase 5; docs/adopting-a-live-devvm.md): a person who works in the admin's
+# tree (~/code a symlink into it, code-shared, a launcher that cd's there, and
+# ~/.claude links into the admin's home) moves to their own locked clone. Both
+# are explicit, idle-gated and never run by a routine apply. The cutover first
+# records everything it will change in /var/lib/workstation/cutover/USER/
+# (root's), and the rollback puts back exactly that; nothing the person wrote
+# is deleted: a clone the rollback replaces is moved aside. Sourced by
+# bin/workstation after home.sh, idle.sh and configbase.sh.
+
+readonly WS_CUTOVER_DIR=/var/lib/workstation/cutover
+readonly WS_LAUNCHER_NAME=start-claude.sh
+readonly WS_SHARED_CODE_GROUP=code-shared
+
+cutover_dir() { printf '%s/%s' "$WS_CUTOVER_DIR" "$1"; }
+
+# require_idle USER WHAT: refuse (exit 3) unless USER has been idle long enough.
+require_idle() {
+  local idle need
+  idle="$(idle_seconds "$1")"
+  need="$(restart_idle_seconds)"
+  ((idle >= need)) ||
+    die_refused "$1 typed ${idle}s ago: $2 waits for ${need}s of idle (site.env RESTART_IDLE_MINUTES); nothing was changed, try again later"
+}
+
+# admin_links USER HOME ADMIN_HOME: "PATH TARGET" for each link in ~/.claude
+# (rules, agents, skills and each skill) that points into the admin's home.
+admin_links() {
+  local user="$1" home="$2" admin_home="$3"
+  # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+  as_user "$user" "$home" sh -c 'for p in "$1/.claude/rules" "$1/.claude/agents" "$1/.claude/skills" "$1"/.claude/skills/*; do
+      [ -L "$p" ] || continue
+      t=$(readlink -- "$p")
+      case "$t" in "$2"/*) printf "%s %s\n" "$p" "$t" ;; esac
+    done' sh "$home" "$admin_home"
+}
+
+cmd_user_cutover() {
+  if [[ "${1:-}" == rollback ]]; then
+    shift
+    cmd_user_cutover_rollback "$@"
+    return
+  fi
+  one_user_args "workstation user cutover USER" "" "" "$@"
+  local user="$ONE_USER" home admin admin_home snap code_target launcher links groups
+  require_root
+  load_site || die "$WS_SITE_ENV is missing: run 'workstation site apply' first"
+  admin="$(site_get ADMIN_USER)"
+  [[ -n "$admin" ]] || die_refused "$WS_SITE_ENV names no admin: the cutover moves a person out of the admin's tree"
+  [[ "$user" != "$admin" ]] || die_refused "$user is the admin: their tree is what others are cut over from"
+  lock "user-$user"
+  require_ready "$user"
+  home="$ACCOUNT_HOME"
+  admin_home="$(getent passwd "$admin" | cut -d: -f6 || true)"
+  [[ -n "$admin_home" ]] || admin_home="$(user_path "$WS_HOME" "$admin")"
+  snap="$(cutover_dir "$user")"
+  if [[ -e "$snap/state" ]]; then
+    log "$user is already cut over (rollback state in $snap); nothing to do"
+    return 0
+  fi
+  # shellcheck disable=SC2016 # $1 is the inner shell's
+  code_target="$(as_user "$user" "$home" sh -c '[ -L "$1" ] && readlink -- "$1" || true' sh "$home/code")"
+  if [[ -z "$code_target" ]]; then
+    log "$user's ~/code is not a link: nothing to cut over"
+    return 0
+  fi
+  require_idle "$user" "the cutover"
+
+  # 1. The rollback state, before anything changes (root's, 0700).
+  step "record"
+  launcher="$home/$WS_LAUNCHER_NAME"
+  links="$(admin_links "$user" "$home" "$admin_home")"
+  groups="$(id -nG -- "$user" | tr ' ' '\n' | sort | paste -sd,)"
+  ensure_dir "$WS_CUTOVER_DIR" 0700
+  ensure_dir "$snap" 0700
+  if [[ "$(path_kind "$user" "$home" "$launcher")" == regular ]]; then
+    as_user "$user" "$home" cat -- "$launcher" | write_new_file "$snap/launcher" 0600
+  fi
+  printf '%s\n' "$links" | write_new_file "$snap/links" 0600
+  printf 'CODE_TARGET=%s\nGROUPS=%s\n' "$code_target" "$groups" | write_new_file "$snap/state" 0600
+  changed "recorded $user's rollback state in $snap"
+
+  # 2. Their own locked clone where the link was (the link comes back if the clone fails).
+  step "clone"
+  as_user "$user" "$home" rm -- "$home/code"
+  if ! (ensure_code_clone "$user" "$home"); then
+    as_user "$user" "$home" ln -s -T -- "$code_target" "$home/code"
+    rm -rf -- "$snap"
+    die "the clone failed; $home/code links to $code_target again and nothing else changed"
+  fi
+  as_user "$user" "$home" test -d "$home/code" -a ! -L "$home/code" ||
+    { as_user "$user" "$home" ln -s -T -- "$code_target" "$home/code"; rm -rf -- "$snap"; die "no clone at $home/code (is REPO_URL set in $WS_SITE_ENV?); the link is back"; }
+  changed "$home/code: $user's own clone (was a link to $code_target)"
+
+  # 3. The launcher cd's into their own clone.
+  step "launcher"
+  if [[ -f "$snap/launcher" ]]; then
+    sed -E "s#cd[[:space:]]+\"?${admin_home//#/\\#}/code\"?#cd \"\$HOME/code\"#g" "$snap/launcher" |
+      as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$launcher" "$(stat -c '%a' -- "$launcher")"
+  fi
+
+  # 4. The ~/.claude links into the admin's home go; the shared base's come instead.
+  step "claude links"
+  local path _target
+  while read -r path _target; do
+    [[ -n "$path" ]] || continue
+    as_user "$user" "$home" rm -- "$path"
+    changed "removed $path (a link into $admin_home)"
+  done <<<"$links"
+  [[ ! -e "$WS_CONFIG_BASE" ]] || ensure_claude_links "$user" "$home"
+
+  # 5. Out of the shared-code group.
+  step "groups"
+  if in_group "$user" "$WS_SHARED_CODE_GROUP"; then
+    lock accounts
+    gpasswd -d "$user" "$WS_SHARED_CODE_GROUP" >/dev/null
+    unlock accounts
+    changed "$user left $WS_SHARED_CODE_GROUP"
+  fi
+  log "user cutover $user: done; to undo: workstation user cutover rollback $user"
+}
+
+# write_new_file PATH MODE < CONTENT: root's file, written whole (temp, then rename).
+write_new_file() {
+  local tmp
+  tmp="$(mktemp "$1.XXXXXX")"
+  cat >"$tmp"
+  chmod "$2" "$tmp"
+  mv -f -T -- "$tmp" "$1"
+}
+
+cmd_user_cutover_rollback() {
+  one_user_args "workstation user cutover rollback USER" "" "" "$@"
+  local user="$ONE_USER" home snap code_target groups aside
+  require_root
+  load_site || die "$WS_SITE_ENV is missing: run 'workstation site apply' first"
+  snap="$(cutover_dir "$user")"
+  if [[ ! -f "$snap/state" ]]; then
+    log "no cutover of $user is recorded ($snap): nothing to roll back"
+    return 0
+  fi
+  lock "user-$user"
+  require_ready "$user"
+  home="$ACCOUNT_HOME"
+  require_idle "$user" "the rollback"
+  code_target="$(sed -n 's/^CODE_TARGET=//p' "$snap/state")"
+  groups="$(sed -n 's/^GROUPS=//p' "$snap/state")"
+
+  # ~/code: the link again; their clone is moved aside, never deleted.
+  step "code"
+  # shellcheck disable=SC2016 # $1 is the inner shell's
+  if [[ "$(as_user "$user" "$home" sh -c 'readlink -- "$1" || true' sh "$home/code")" != "$code_target" ]]; then
+    if as_user "$user" "$home" test -e "$home/code" || as_user "$user" "$home" test -L "$home/code"; then
+      aside="$home/code.cutover-$(date -u +%Y%m%dT%H%M%SZ)"
+      as_user "$user" "$home" mv -n -T -- "$home/code" "$aside"
+      changed "moved $user's clone aside to $aside"
+    fi
+    as_user "$user" "$home" ln -s -T -- "$code_target" "$home/code"
+    changed "$home/code -> $code_target"
+  fi
+
+  step "launcher"
+  if [[ -f "$snap/launcher" ]]; then
+    as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$home/$WS_LAUNCHER_NAME" "$(stat -c '%a' -- "$home/$WS_LAUNCHER_NAME" 2>/dev/null || echo 755)" <"$snap/launcher"
+  fi
+
+  step "claude links"
+  local path target
+  while read -r path target; do
+    [[ -n "$path" ]] || continue
+    # A link the shared base made since is replaced; anything else of theirs is left.
+    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+    if as_user "$user" "$home" sh -c '[ -e "$1" ] && [ ! -L "$1" ]' sh "$path"; then
+      warn "$path is no longer a link (the person made it): left as it is, not linked to $target"
+      continue
+    fi
+    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+    as_user "$user" "$home" sh -c 'mkdir -p -- "$(dirname -- "$1")" && ln -s -f -n -T -- "$2" "$1"' sh "$path" "$target"
+    changed "$path -> $target"
+  done <"$snap/links"
+
+  step "groups"
+  if [[ ",$groups," == *",$WS_SHARED_CODE_GROUP,"* ]] && ! in_group "$user" "$WS_SHARED_CODE_GROUP"; then
+    lock accounts
+    gpasswd -a "$user" "$WS_SHARED_CODE_GROUP" >/dev/null
+    unlock accounts
+    changed "$user is in $WS_SHARED_CODE_GROUP again"
+  fi
+  rm -rf -- "$snap"
+  log "user cutover rollback $user: done"
+}

@@ -1,0 +1,111 @@
+namespace Host.Tests;
+
+/// <summary>
+/// The Phase 5 cutover, on the booted box: a person who works in the admin's tree (~/code a link
+/// into it, code-shared, a launcher that cd's there, ~/.claude links into the admin's home) moves
+/// to their own locked clone only when idle, and the rollback puts every recorded item back.
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class CutoverTests(SandboxFixture box)
+{
+    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
+    private static readonly TestUser Cut = new("cut1", 2351, 4351, 4451);
+    private const string Cli = "/usr/local/lib/workstation/bin/workstation";
+
+    /// <summary>The pre-cutover state, as the seed found it for emo; built by the test itself.</summary>
+    private const string Handmade = """
+        set -euo pipefail
+        admin_home=$(getent passwd wiz | cut -d: -f6 || true); admin_home=${admin_home:-/home/wiz}
+        install -d -m 0755 "$admin_home/code" "$admin_home/.claude/rules" "$admin_home/.claude/skills/file-issue"
+        echo "the admin's tree" > "$admin_home/code/ADMIN.md"
+        groupadd -f code-shared
+        gpasswd -a cut1 code-shared >/dev/null
+        rm -rf /home/cut1/code
+        runuser -u cut1 -- sh -ec "
+          ln -s $admin_home/code ~/code
+          printf '#!/bin/sh\ncd $admin_home/code && exec claude \"\$@\"\n' > ~/start-claude.sh; chmod 755 ~/start-claude.sh
+          mkdir -p ~/.claude/skills
+          rm -rf ~/.claude/rules ~/.claude/skills/file-issue
+          ln -s $admin_home/.claude/rules ~/.claude/rules
+          ln -s $admin_home/.claude/skills/file-issue ~/.claude/skills/file-issue"
+        """;
+
+    /// <summary>Every item the cutover records, as one comparable text.</summary>
+    private const string Facts = """
+        cd /home/cut1
+        echo "code=$(readlink code || echo not-a-link) kind=$(stat -c %F code)"
+        echo "groups=$(id -nG cut1 | tr ' ' '\n' | sort | paste -sd,)"
+        echo "launcher=$(sha256sum < start-claude.sh | cut -c1-16) $(stat -c %a start-claude.sh)"
+        echo "rules=$(readlink .claude/rules || echo none)"
+        echo "file-issue=$(readlink .claude/skills/file-issue || echo none)"
+        """;
+
+    private static string Line(string facts, string key) => facts.Split('\n').Single(l => l.StartsWith(key + "=", StringComparison.Ordinal));
+
+    [Fact]
+    public async Task The_cutover_waits_for_idle_moves_a_person_to_their_own_locked_clone_and_the_rollback_restores_every_recorded_item()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Cut.Apply(tokenStdin: false), timeout: Bounded);
+        await box.ScriptAsync(Handmade);
+        var before = await box.ScriptAsync(Facts);
+        Assert.Contains("code=/home/wiz/code", before, StringComparison.Ordinal);
+        Assert.Contains("code-shared", Line(before, "groups"), StringComparison.Ordinal);
+        try
+        {
+            // A terminal typed in just now: refused, nothing changed.
+            await box.ScriptAsync("""
+                systemd-run --quiet --unit ws-cut1-term -p User=cut1 python3 -c 'import os, time; m, s = os.openpty(); time.sleep(600)'
+                for _ in $(seq 1 40); do
+                  for p in /dev/pts/[0-9]*; do [ "$(stat -c %U "$p")" = cut1 ] && { touch -a "$p"; exit 0; }; done
+                  sleep 0.25
+                done
+                exit 1
+                """);
+            var busy = await box.RunAsync($"{Cli} user cutover cut1", timeout: Bounded);
+            Assert.Equal(3, busy.ExitCode);
+            Assert.Contains("the cutover waits for 1200s of idle", busy.Stderr, StringComparison.Ordinal);
+            Assert.Equal(before, await box.ScriptAsync(Facts));
+            await box.ScriptAsync("systemctl stop ws-cut1-term");
+
+            // Idle (no terminal): the cutover.
+            var cut = await box.MustAsync($"{Cli} user cutover cut1", timeout: Bounded);
+            Assert.Contains(cut.Changes(), l => l.Contains("/home/cut1/code: cut1's own clone (was a link to /home/wiz/code)", StringComparison.Ordinal));
+            var after = await box.ScriptAsync(Facts + "\n" + """
+                echo "launcher-cd=$(grep -o 'cd [^&]*' start-claude.sh)"
+                echo "clone=$(runuser -u cut1 -- git -C /home/cut1/code config --get filter.git-crypt.smudge) $(test -f /home/cut1/code/README.md && echo has-readme)"
+                echo "admin-readable=$(runuser -u cut1 -- cat /home/wiz/code/ADMIN.md 2>/dev/null || echo no)"
+                """);
+            Assert.Equal("code=not-a-link kind=directory", Line(after, "code"));
+            Assert.DoesNotContain("code-shared", Line(after, "groups"), StringComparison.Ordinal);
+            Assert.Equal("launcher-cd=cd \"$HOME/code\" ", Line(after, "launcher-cd"));
+            // Gone, or (when the box has a config base) the shared base's link instead: never into the admin's home.
+            Assert.DoesNotContain("/home/wiz", Line(after, "rules"), StringComparison.Ordinal);
+            Assert.Equal("file-issue=none", Line(after, "file-issue"));
+            Assert.Equal("clone=cat has-readme", Line(after, "clone"));
+            // Done twice: nothing more to do.
+            Assert.Empty((await box.MustAsync($"{Cli} user cutover cut1", timeout: Bounded)).Changes());
+
+            // Something of theirs in the new clone, then the rollback: every recorded item as it was, their work kept aside.
+            await box.ScriptAsync("runuser -u cut1 -- sh -c 'echo mine > /home/cut1/code/NOTES.md'");
+            await box.MustAsync($"{Cli} user cutover rollback cut1", timeout: Bounded);
+            Assert.Equal(before, await box.ScriptAsync(Facts));
+            Assert.Equal("mine", (await box.ScriptAsync("cat /home/cut1/code.cutover-*/NOTES.md")).Trim());
+            Assert.Empty((await box.MustAsync($"{Cli} user cutover rollback cut1", timeout: Bounded)).Changes());
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-cut1-term 2>/dev/null; systemctl reset-failed ws-cut1-term 2>/dev/null; rm -rf /var/lib/workstation/cutover/cut1; true");
+            await box.MustAsync(Cut.Suspend());
+        }
+    }
+
+    [Fact]
+    public async Task The_admin_is_never_cut_over()
+    {
+        await HostWorld.ReadyAsync(box);
+        var admin = await box.RunAsync($"{Cli} user cutover {HostWorld.Admin}", timeout: Bounded);
+        Assert.Equal(3, admin.ExitCode);
+        Assert.Contains("is the admin", admin.Stderr, StringComparison.Ordinal);
+    }
+}

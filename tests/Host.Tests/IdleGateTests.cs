@@ -1,0 +1,92 @@
+using Workstation.Roster;
+
+namespace Host.Tests;
+
+/// <summary>
+/// The idle gate: a running service whose config changed restarts only once its person has been
+/// keystroke-idle long enough (site default: 20 minutes). Until then it keeps serving on its old
+/// port, which the firewall keeps guarding, `user status` says "restart pending", and the timer's
+/// `restart pending` retries. Idle is read from the person's terminals (the ptys they own).
+/// </summary>
+[Collection(SandboxCollection.Name)]
+public sealed class IdleGateTests(SandboxFixture box)
+{
+    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
+    private static readonly TestUser Idl = new("idl", 2341, 4341, 4441);
+    private static readonly TestUser Moved = Idl with { PlaywrightPort = 4442 };
+
+    /// <summary>Waits until PORT answers an MCP POST from idl; prints "up PORT" or "down PORT".</summary>
+    private static string Answers(int port) => $$"""
+        for _ in $(seq 1 60); do
+          if runuser -u idl -- curl -sS -m 3 -o /dev/null -X POST http://127.0.0.1:{{port}}/mcp -H 'Content-Type: application/json' \
+            -H 'Accept: application/json, text/event-stream' -d '{}' 2>/dev/null; then echo "up {{port}}"; exit 0; fi
+          sleep 0.5
+        done
+        echo "down {{port}}"
+        """;
+
+    private Task<string> PidAsync() => box.ScriptAsync("systemctl show -p MainPID --value playwright-mcp@idl.service");
+
+    [Fact]
+    public async Task A_port_change_waits_while_the_person_types_keeps_the_old_port_guarded_and_lands_once_they_are_idle()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Idl.Apply(tokenStdin: false), timeout: Bounded);
+        Assert.Equal("up 4441", (await box.ScriptAsync(Answers(4441), Bounded)).Trim());
+        Assert.Equal("enabled", (await box.ScriptAsync("systemctl is-enabled workstation-restart-pending.timer")).Trim());
+        // The test fires the timer's service itself, so the minute tick can't race it.
+        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
+        try
+        {
+            // A terminal of idl's (a pty they own, as an SSH or t3 session holds one), typed in just now.
+            var pts = (await box.ScriptAsync("""
+                systemd-run --quiet --unit ws-idl-term -p User=idl python3 -c 'import os, time; m, s = os.openpty(); time.sleep(600)'
+                for _ in $(seq 1 40); do
+                  for p in /dev/pts/[0-9]*; do [ "$(stat -c %U "$p")" = idl ] && { echo "$p"; exit 0; }; done
+                  sleep 0.25
+                done
+                exit 1
+                """)).Trim();
+            await box.ScriptAsync($"touch -a {pts}");
+            var pid = await PidAsync();
+
+            var moved = await box.MustAsync(HostCommands.Services(Moved.Derived()), timeout: Bounded);
+            Assert.Contains("restart pending: playwright-mcp@idl.service (its port moves from 4441 to 4442)", moved.Stdout, StringComparison.Ordinal);
+            Assert.Contains("it waits for 1200s of idle", moved.Stdout, StringComparison.Ordinal);
+            Assert.Equal(pid, await PidAsync());
+            Assert.Equal("up 4441", (await box.ScriptAsync(Answers(4441), Bounded)).Trim());
+            Assert.Contains("\"restart_pending\":[\"playwright-mcp@idl.service\"]", (await box.MustAsync(Idl.Status())).Stdout, StringComparison.Ordinal);
+            Assert.Contains("restart pending: playwright-mcp@idl.service", (await box.MustAsync(HostCommands.Manual.Status("idl").Replace(" --json", "", StringComparison.Ordinal))).Stdout, StringComparison.Ordinal);
+
+            // Attack: while it waits, the old port is still idl's alone.
+            var intruder = await box.RunAsync("runuser -u nobody -- curl -sS -m 3 -o /dev/null -X POST http://127.0.0.1:4441/mcp -d '{}'", timeout: Bounded);
+            Assert.NotEqual(0, intruder.ExitCode);
+
+            // The timer's retry while idl is still typing: nothing moves.
+            await box.ScriptAsync($"touch -a {pts}");
+            var early = await box.MustAsync(HostCommands.Manual.RestartPending, timeout: Bounded);
+            Assert.Empty(early.Changes());
+            Assert.Equal(pid, await PidAsync());
+
+            // Half an hour without a keystroke: the timer's service restarts it, on the new port.
+            await box.ScriptAsync($"touch -a -d '30 minutes ago' {pts}");
+            var late = await box.ScriptAsync("systemctl start workstation-restart-pending.service; journalctl -u workstation-restart-pending.service -n 20 --no-pager -o cat", Bounded);
+            Assert.Contains("restarted playwright-mcp@idl.service with its new config (idl idle 18", late, StringComparison.Ordinal);
+            Assert.NotEqual(pid, await PidAsync());
+            Assert.Equal("up 4442", (await box.ScriptAsync(Answers(4442), Bounded)).Trim());
+            Assert.Contains("\"restart_pending\":[]", (await box.MustAsync(Idl.Status())).Stdout, StringComparison.Ordinal);
+            Assert.Empty((await box.MustAsync(HostCommands.Services(Moved.Derived()), timeout: Bounded)).Changes());
+
+            // No terminal at all: idle, so a change restarts at once, within the step.
+            await box.ScriptAsync("systemctl stop ws-idl-term");
+            var back = await box.MustAsync(HostCommands.Services(Idl.Derived()), timeout: Bounded);
+            Assert.Contains(back.Changes(), l => l.Contains("restarted playwright-mcp@idl.service with its new config", StringComparison.Ordinal));
+            Assert.Equal("up 4441", (await box.ScriptAsync(Answers(4441), Bounded)).Trim());
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-idl-term 2>/dev/null; systemctl reset-failed ws-idl-term 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
+            await box.MustAsync(Idl.Suspend());
+        }
+    }
+}
