@@ -194,6 +194,21 @@ public static class HostCommands
         public static string UserApply(DerivedUser u) =>
             $"{Cli} user apply {u.OsUser}{AccountOptions(u)}{ServicesOptions(u)}";
 
+        /// <summary>
+        /// The one-time, idle-gated move from a hand-made per-user playwright unit to the system
+        /// instance on the roster's port: the services step's options, so it runs that step itself.
+        /// </summary>
+        public static string Migrate(DerivedUser u) => $"{Cli} user migrate {u.OsUser}{ServicesOptions(u)}";
+
+        /// <summary>Undoes <see cref="Migrate"/>: the system instance off, the recorded per-user units back.</summary>
+        public static string MigrateRollback(string osUser) => $"{Cli} user migrate rollback {Quote(osUser)}";
+
+        /// <summary>The one-time, idle-gated move from a ~/code link into the admin's tree to the person's own clone.</summary>
+        public static string Cutover(string osUser) => $"{Cli} user cutover {Quote(osUser)}";
+
+        /// <summary>Undoes <see cref="Cutover"/>: every recorded item back, the clone moved aside.</summary>
+        public static string CutoverRollback(string osUser) => $"{Cli} user cutover rollback {Quote(osUser)}";
+
         /// <summary>Brings a purged home back from its archive, byte for byte, under the uid the purge recorded; the account stays cut.</summary>
         public static string Restore(string osUser, string archive) => $"{Cli} user restore {Quote(osUser)} --from {Quote(archive)}";
 

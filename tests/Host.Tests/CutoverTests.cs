@@ -1,3 +1,5 @@
+using Workstation.Roster;
+
 namespace Host.Tests;
 
 /// <summary>
@@ -10,7 +12,6 @@ public sealed class CutoverTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Cut = new("cut1", 2351, 4351, 4451);
-    private const string Cli = "/usr/local/lib/workstation/bin/workstation";
 
     /// <summary>The pre-cutover state, as the seed found it for emo; built by the test itself.</summary>
     private const string Handmade = """
@@ -62,14 +63,14 @@ public sealed class CutoverTests(SandboxFixture box)
                 done
                 exit 1
                 """);
-            var busy = await box.RunAsync($"{Cli} user cutover cut1", timeout: Bounded);
+            var busy = await box.RunAsync(HostCommands.Manual.Cutover("cut1"), timeout: Bounded);
             Assert.Equal(3, busy.ExitCode);
             Assert.Contains("the cutover waits for 1200s of idle", busy.Stderr, StringComparison.Ordinal);
             Assert.Equal(before, await box.ScriptAsync(Facts));
             await box.ScriptAsync("systemctl stop ws-cut1-term");
 
             // Idle (no terminal): the cutover.
-            var cut = await box.MustAsync($"{Cli} user cutover cut1", timeout: Bounded);
+            var cut = await box.MustAsync(HostCommands.Manual.Cutover("cut1"), timeout: Bounded);
             Assert.Contains(cut.Changes(), l => l.Contains("/home/cut1/code: cut1's own clone (was a link to /home/wiz/code)", StringComparison.Ordinal));
             var after = await box.ScriptAsync(Facts + "\n" + """
                 echo "launcher-cd=$(grep -o 'cd [^&]*' start-claude.sh)"
@@ -84,14 +85,14 @@ public sealed class CutoverTests(SandboxFixture box)
             Assert.Equal("file-issue=none", Line(after, "file-issue"));
             Assert.Equal("clone=cat has-readme", Line(after, "clone"));
             // Done twice: nothing more to do.
-            Assert.Empty((await box.MustAsync($"{Cli} user cutover cut1", timeout: Bounded)).Changes());
+            Assert.Empty((await box.MustAsync(HostCommands.Manual.Cutover("cut1"), timeout: Bounded)).Changes());
 
             // Something of theirs in the new clone, then the rollback: every recorded item as it was, their work kept aside.
             await box.ScriptAsync("runuser -u cut1 -- sh -c 'echo mine > /home/cut1/code/NOTES.md'");
-            await box.MustAsync($"{Cli} user cutover rollback cut1", timeout: Bounded);
+            await box.MustAsync(HostCommands.Manual.CutoverRollback("cut1"), timeout: Bounded);
             Assert.Equal(before, await box.ScriptAsync(Facts));
             Assert.Equal("mine", (await box.ScriptAsync("cat /home/cut1/code.cutover-*/NOTES.md")).Trim());
-            Assert.Empty((await box.MustAsync($"{Cli} user cutover rollback cut1", timeout: Bounded)).Changes());
+            Assert.Empty((await box.MustAsync(HostCommands.Manual.CutoverRollback("cut1"), timeout: Bounded)).Changes());
         }
         finally
         {
@@ -104,7 +105,7 @@ public sealed class CutoverTests(SandboxFixture box)
     public async Task The_admin_is_never_cut_over()
     {
         await HostWorld.ReadyAsync(box);
-        var admin = await box.RunAsync($"{Cli} user cutover {HostWorld.Admin}", timeout: Bounded);
+        var admin = await box.RunAsync(HostCommands.Manual.Cutover(HostWorld.Admin), timeout: Bounded);
         Assert.Equal(3, admin.ExitCode);
         Assert.Contains("is the admin", admin.Stderr, StringComparison.Ordinal);
     }

@@ -70,7 +70,8 @@ public sealed class InstallTests(SandboxFixture box)
 
         // %i (never %I) in every template.
         var units = Directory.GetFiles(Path.Combine(box.RepoRoot, "host", "units"));
-        Assert.Equal(9, units.Length);
+        Assert.Equal(11, units.Length);
+        Assert.Contains(units, u => Path.GetFileName(u) == "workstation-restart-pending.timer");
         Assert.Contains(units, u => Path.GetFileName(u) == "workstation-firewall.service");
         Assert.Contains(units, u => Path.GetFileName(u) == "workstation-backup.service");
         Assert.Contains(units, u => Path.GetFileName(u) == "workstation-backup.timer");

@@ -176,6 +176,17 @@ public class HostCommandsTests
     }
 
     [Fact]
+    public void The_migration_carries_the_services_steps_options_and_the_manual_verbs_quote_their_user()
+    {
+        var wiz = Derive(File.ReadAllText(TestFiles.GoldenRoster)).Users.Single(u => u.OsUser == "wiz");
+        var words = ShellWords.Split(HostCommands.Manual.Migrate(wiz)).Words;
+        Assert.Equal([HostCommands.Cli, "user", "migrate", "wiz"], words.Take(4));
+        Assert.Equal(ShellWords.Split(HostCommands.Services(wiz)).Words.Skip(5), words.Skip(4));
+        Assert.Equal([HostCommands.Cli, "user", "cutover", "rollback", "a b"], ShellWords.Split(HostCommands.Manual.CutoverRollback("a b")).Words);
+        Assert.Equal([HostCommands.Cli, "user", "migrate", "rollback", "wiz"], ShellWords.Split(HostCommands.Manual.MigrateRollback("wiz")).Words);
+    }
+
+    [Fact]
     public void The_secrets_line_names_what_a_person_holds_and_rotations_only_of_those_never_a_value()
     {
         var wiz = Derive(File.ReadAllText(TestFiles.GoldenRoster)).Users.Single(u => u.OsUser == "wiz");

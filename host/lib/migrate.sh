@@ -1,0 +1,169 @@
+# shellcheck shell=bash
+# migrate.sh — `user migrate USER …` and `user migrate rollback USER`
+# (docs/adopting-a-live-devvm.md): a person's hand-made per-user (`--user`)
+# playwright unit gives way to the system instance on the same port. Explicit,
+# idle-gated and never run by a routine apply. The migration records the
+# per-user units it stops (their files and states) in
+# /var/lib/workstation/migrate/USER/ (root's), then runs the services step and
+# checks that the system instance answers MCP; if it doesn't, it rolls back by
+# itself. The rollback stops the system instance and brings back exactly the
+# recorded units. Sourced by bin/workstation after user.sh, idle.sh and cutover.sh.
+
+readonly WS_MIGRATE_DIR=/var/lib/workstation/migrate
+
+migrate_dir() { printf '%s/%s' "$WS_MIGRATE_DIR" "$1"; }
+
+# user_playwright_units HOME: the hand-made per-user playwright units' names.
+user_playwright_units() {
+  local f
+  for f in "$1"/.config/systemd/user/*playwright*.service; do
+    [[ -f "$f" ]] && basename -- "$f"
+  done
+  return 0
+}
+
+# user_manager_up USER: their systemd --user manager runs (a session or lingering).
+user_manager_up() { systemctl is-active --quiet "user@$(id -u -- "$1").service"; }
+
+# user_systemctl USER ARGS...: systemctl --user in the person's own manager,
+# run as the person (as_user: a clean context, bounded), over its private socket.
+user_systemctl() {
+  local user="$1" uid home
+  shift
+  uid="$(id -u -- "$user")"
+  home="$(getent passwd "$user" | cut -d: -f6)"
+  WS_TIMEOUT=30 as_user "$user" "$home" env "XDG_RUNTIME_DIR=/run/user/$uid" systemctl --user "$@"
+}
+
+# mcp_answers USER PORT: an MCP initialize on PORT answers, asked as the person (up to 30 s).
+mcp_answers() {
+  local i
+  for i in $(seq 1 60); do
+    if as_user "$1" "$(getent passwd "$1" | cut -d: -f6)" curl -fsS -m 3 -o /dev/null -X POST "http://127.0.0.1:$2/mcp" \
+      -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+      -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"workstation-migrate","version":"1"}}}' 2>/dev/null; then
+      return 0
+    fi
+    ((i == 60)) || sleep 0.5
+  done
+  return 1
+}
+
+cmd_user_migrate() {
+  if [[ "${1:-}" == rollback ]]; then
+    shift
+    cmd_user_migrate_rollback "$@"
+    return
+  fi
+  parse_user_args "workstation user migrate USER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N]" \
+    "$WS_SERVICES_OPTS" "$@"
+  local user="${ARG[user]}" home snap unit units enabled active
+  begin_user_step
+  require_ready "$user"
+  home="$ACCOUNT_HOME"
+  snap="$(migrate_dir "$user")"
+  if [[ -f "$snap/units" ]]; then
+    log "$user is migrated already (rollback state in $snap); nothing to do"
+    return 0
+  fi
+  units="$(user_playwright_units "$home")"
+  if [[ -z "$units" ]]; then
+    log "$user has no per-user playwright unit: nothing to migrate (the services step runs the system instance)"
+    return 0
+  fi
+  require_idle "$user" "the migration"
+
+  # 1. What exists, before anything changes.
+  step "record"
+  ensure_dir "$WS_MIGRATE_DIR" 0700
+  ensure_dir "$snap" 0700
+  while IFS= read -r unit; do
+    enabled=no active=no
+    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+    if as_user "$user" "$home" sh -c 'ls "$1"/.config/systemd/user/*.wants/"$2" >/dev/null 2>&1' sh "$home" "$unit"; then enabled=yes; fi
+    if user_manager_up "$user" && user_systemctl "$user" is-active --quiet "$unit"; then active=yes; fi
+    as_user "$user" "$home" cat -- "$home/.config/systemd/user/$unit" | write_new_file "$snap/$unit" 0600
+    printf '%s %s %s\n' "$unit" "$enabled" "$active"
+  done <<<"$units" | write_new_file "$snap/units" 0600
+  changed "recorded $user's per-user units in $snap"
+
+  # 2. The per-user units off, as the person's own manager does it.
+  step "per-user units"
+  while read -r unit enabled active; do
+    if user_manager_up "$user"; then
+      user_systemctl "$user" disable --now --quiet "$unit" || die "could not stop $user's $unit; roll back with: workstation user migrate rollback $user"
+    else
+      # No manager: nothing runs; disabling is removing the wants links.
+      # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+      as_user "$user" "$home" sh -c 'rm -f -- "$1"/.config/systemd/user/*.wants/"$2"' sh "$home" "$unit"
+    fi
+    changed "stopped and disabled $user's per-user $unit"
+  done <"$snap/units"
+
+  # 3. The system instance on the roster's port, and proof it answers; if the step
+  # fails or nothing answers, everything goes back as it was.
+  local rc=0
+  set +e
+  (
+    set -e
+    services_step
+  )
+  rc=$?
+  set -e
+  if ((rc != 0)); then
+    warn "the services step failed for $user: rolling back"
+    migrate_rollback "$user" "$home"
+    die "the migration of $user was rolled back: the services step failed (its error is above)"
+  fi
+  if ! mcp_answers "$user" "${ARG[pw]}"; then
+    warn "playwright-mcp@$user does not answer MCP on ${ARG[pw]}: rolling back"
+    migrate_rollback "$user" "$home"
+    die "the migration of $user was rolled back: the system instance did not answer on port ${ARG[pw]}"
+  fi
+  log "user migrate $user: done; playwright-mcp@$user answers on ${ARG[pw]}; to undo: workstation user migrate rollback $user"
+}
+
+cmd_user_migrate_rollback() {
+  one_user_args "workstation user migrate rollback USER" "" "" "$@"
+  local user="$ONE_USER"
+  require_root
+  load_site || die "$WS_SITE_ENV is missing: run 'workstation site apply' first"
+  if [[ ! -f "$(migrate_dir "$user")/units" ]]; then
+    log "no migration of $user is recorded: nothing to roll back"
+    return 0
+  fi
+  lock "user-$user"
+  require_ready "$user"
+  require_idle "$user" "the rollback"
+  migrate_rollback "$user" "$ACCOUNT_HOME"
+  log "user migrate rollback $user: done"
+}
+
+# migrate_rollback USER HOME: the system instance off, the recorded units back as they were.
+migrate_rollback() {
+  local user="$1" home="$2" snap unit enabled active
+  snap="$(migrate_dir "$user")"
+  if systemctl is-enabled --quiet "playwright-mcp@$user.service" 2>/dev/null || systemctl is-active --quiet "playwright-mcp@$user.service"; then
+    systemctl disable --now --quiet "playwright-mcp@$user.service"
+    changed "stopped and disabled playwright-mcp@$user.service"
+  fi
+  while read -r unit enabled active; do
+    [[ -n "$unit" ]] || continue
+    # The file as it was (the person may have changed it since; theirs is kept beside it).
+    if ! as_user "$user" "$home" cmp -s -- "$snap/$unit" "$home/.config/systemd/user/$unit" 2>/dev/null; then
+      # shellcheck disable=SC2016 # $1 is the inner shell's
+      as_user "$user" "$home" sh -c '[ ! -e "$1" ] || mv -f -- "$1" "$1.migrate-kept"' sh "$home/.config/systemd/user/$unit"
+      as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$home/.config/systemd/user/$unit" 644 <"$snap/$unit"
+    fi
+    if user_manager_up "$user"; then
+      user_systemctl "$user" daemon-reload
+      [[ "$enabled" != yes ]] || user_systemctl "$user" enable --quiet "$unit"
+      [[ "$active" != yes ]] || user_systemctl "$user" start "$unit"
+    elif [[ "$enabled" == yes ]]; then
+      # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+      as_user "$user" "$home" sh -c 'mkdir -p "$1/.config/systemd/user/default.target.wants" && ln -sfn "../$2" "$1/.config/systemd/user/default.target.wants/$2"' sh "$home" "$unit"
+    fi
+    changed "$user's per-user $unit is back (enabled: $enabled, running: $active)"
+  done <"$snap/units"
+  rm -rf -- "$snap"
+}
