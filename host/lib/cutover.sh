@@ -72,11 +72,21 @@ cmd_user_cutover() {
   launcher="$home/$WS_LAUNCHER_NAME"
   links="$(admin_links "$user" "$home" "$admin_home")"
   groups="$(id -nG -- "$user" | tr ' ' '\n' | sort | paste -sd,)"
+  # The launcher is read as the person, and only a plain file of theirs: a link
+  # (to anything) is theirs to sort out, refused before anything changes.
+  local content="" has_launcher=0
+  if as_user "$user" "$home" test -L "$launcher"; then
+    die_refused "$launcher is a link: point it at a file of your own, or remove it, then cut over; nothing was changed"
+  fi
+  if [[ "$(path_kind "$user" "$home" "$launcher")" == regular ]]; then
+    content="$(as_user "$user" "$home" cat -- "$launcher" && printf x)" ||
+      die_refused "$launcher can't be read as $user; nothing was changed"
+    content="${content%x}"
+    has_launcher=1
+  fi
   ensure_dir "$WS_CUTOVER_DIR" 0700
   ensure_dir "$snap" 0700
-  if [[ "$(path_kind "$user" "$home" "$launcher")" == regular ]]; then
-    as_user "$user" "$home" cat -- "$launcher" | write_new_file "$snap/launcher" 0600
-  fi
+  ((!has_launcher)) || printf '%s' "$content" | write_new_file "$snap/launcher" 0600
   printf '%s\n' "$links" | write_new_file "$snap/links" 0600
   printf 'CODE_TARGET=%s\nGROUPS=%s\n' "$code_target" "$groups" | write_new_file "$snap/state" 0600
   changed "recorded $user's rollback state in $snap"

@@ -101,6 +101,35 @@ public sealed class CutoverTests(SandboxFixture box)
         }
     }
 
+    /// <summary>Attack: the person plants their launcher as a link to a root-only file; root must not copy it anywhere.</summary>
+    [Fact]
+    public async Task A_launcher_linked_to_a_root_only_file_is_refused_and_never_read_as_root()
+    {
+        await HostWorld.ReadyAsync(box);
+        var cut2 = new TestUser("cut2", 2352, 4352, 4452);
+        await box.MustAsync(cut2.Apply(tokenStdin: false), timeout: Bounded);
+        try
+        {
+            await box.ScriptAsync("""
+                set -euo pipefail
+                install -d -m 0755 /home/wiz/code
+                rm -rf /home/cut2/code
+                runuser -u cut2 -- sh -ec 'ln -s /home/wiz/code ~/code; ln -sfn /etc/shadow ~/start-claude.sh'
+                """);
+            var refused = await box.RunAsync(HostCommands.Manual.Cutover("cut2"), timeout: Bounded);
+            Assert.Equal(3, refused.ExitCode);
+            Assert.Contains("/home/cut2/start-claude.sh is a link", refused.Stderr, StringComparison.Ordinal);
+            Assert.Equal("code=/home/wiz/code no-record", (await box.ScriptAsync(
+                "echo \"code=$(readlink /home/cut2/code) $(test -e /var/lib/workstation/cutover/cut2 && echo record || echo no-record)\"")).Trim());
+            Assert.Equal("", (await box.ScriptAsync("grep -rl '^root:' /var/lib/workstation/cutover 2>/dev/null || true")).Trim());
+        }
+        finally
+        {
+            await box.RunAsync("rm -rf /var/lib/workstation/cutover/cut2; true");
+            await box.MustAsync(cut2.Suspend());
+        }
+    }
+
     [Fact]
     public async Task The_admin_is_never_cut_over()
     {

@@ -98,8 +98,9 @@ public sealed class MigrateTests(SandboxFixture box)
         }
         finally
         {
+            // Nothing hand-made is left for the other tests' adopt plans to find.
             await box.RunAsync($"systemctl stop ws-mig-term ws-mig-squat 2>/dev/null; systemctl reset-failed ws-mig-term ws-mig-squat 2>/dev/null; {UserCtl} disable --now playwright-mcp.service 2>/dev/null; " +
-                "loginctl disable-linger mig; rm -rf /var/lib/workstation/migrate/mig; true", timeout: Bounded);
+                "loginctl disable-linger mig; rm -rf /var/lib/workstation/migrate/mig /home/mig/.config/systemd/user; true", timeout: Bounded);
             await box.MustAsync(Mig.Suspend());
         }
     }
