@@ -91,16 +91,8 @@ lock_holders() {
 # one order: user-*, then accounts, then shared files.
 declare -A WS_LOCK_FDS=()
 lock() {
-  local name="$1" file fd
-  ensure_run_dir
-  file="$WS_RUN_DIR/$name.lock"
-  # Only root can create names here, but never open a lock through a link anyway.
-  [[ ! -L "$file" ]] || die "$file is a symbolic link; refusing to open it"
-  exec {fd}>>"$file"
-  if ! flock -w "$WS_LOCK_WAIT" "$fd"; then
-    die "waited ${WS_LOCK_WAIT}s for $file (held by pid $(lock_holders "$file")); try again when that run ends"
-  fi
-  WS_LOCK_FDS["$name"]="$fd"
+  lock_try "$1" "$WS_LOCK_WAIT" ||
+    die "waited ${WS_LOCK_WAIT}s for $WS_RUN_DIR/$1.lock (held by pid $(lock_holders "$WS_RUN_DIR/$1.lock")); try again when that run ends"
 }
 
 # lock_try NAME SECONDS: lock, but waiting at most SECONDS and returning 1
@@ -109,6 +101,7 @@ lock_try() {
   local name="$1" file fd
   ensure_run_dir
   file="$WS_RUN_DIR/$name.lock"
+  # Only root can create names here, but never open a lock through a link anyway.
   [[ ! -L "$file" ]] || die "$file is a symbolic link; refusing to open it"
   exec {fd}>>"$file"
   if ! flock -w "$2" "$fd"; then

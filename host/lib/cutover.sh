@@ -86,10 +86,10 @@ cmd_user_cutover() {
   fi
   ensure_dir "$WS_CUTOVER_DIR" 0700
   ensure_dir "$snap" 0700
-  ((!has_launcher)) || printf '%s' "$content" | write_new_file "$snap/launcher" 0600
-  printf '%s\n' "$links" | write_new_file "$snap/links" 0600
-  printf 'CODE_TARGET=%s\nGROUPS=%s\n' "$code_target" "$groups" | write_new_file "$snap/state" 0600
-  changed "recorded $user's rollback state in $snap"
+  ((!has_launcher)) || write_if_changed "$snap/launcher" 0600 root:root "$content"
+  write_if_changed "$snap/links" 0600 root:root "$links"$'\n'
+  # Written last: it is what says "cut over".
+  write_if_changed "$snap/state" 0600 root:root "CODE_TARGET=$code_target"$'\n'"GROUPS=$groups"$'\n'
 
   # 2. Their own locked clone where the link was (the link comes back if the clone fails).
   step "clone"
@@ -129,15 +129,6 @@ cmd_user_cutover() {
     changed "$user left $WS_SHARED_CODE_GROUP"
   fi
   log "user cutover $user: done; to undo: workstation user cutover rollback $user"
-}
-
-# write_new_file PATH MODE < CONTENT: root's file, written whole (temp, then rename).
-write_new_file() {
-  local tmp
-  tmp="$(mktemp "$1.XXXXXX")"
-  cat >"$tmp"
-  chmod "$2" "$tmp"
-  mv -f -T -- "$tmp" "$1"
 }
 
 cmd_user_cutover_rollback() {

@@ -74,18 +74,29 @@ cmd_user_migrate() {
   require_idle "$user" "the migration"
 
   # 1. What exists, before anything changes.
+  # Each unit file is read as the person, and only a plain file of theirs: a
+  # link (to anything) is refused before anything changes.
   step "record"
-  ensure_dir "$WS_MIGRATE_DIR" 0700
-  ensure_dir "$snap" 0700
+  local record="" file content
+  local -A contents=()
   while IFS= read -r unit; do
+    file="$home/.config/systemd/user/$unit"
+    ! as_user "$user" "$home" test -L "$file" ||
+      die_refused "$file is a link: make it a file of your own, or remove it, then migrate; nothing was changed"
+    content="$(as_user "$user" "$home" cat -- "$file" && printf x)" || die_refused "$file can't be read as $user; nothing was changed"
+    contents[$unit]="${content%x}"
     enabled=no active=no
     # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
     if as_user "$user" "$home" sh -c 'ls "$1"/.config/systemd/user/*.wants/"$2" >/dev/null 2>&1' sh "$home" "$unit"; then enabled=yes; fi
     if user_manager_up "$user" && user_systemctl "$user" is-active --quiet "$unit"; then active=yes; fi
-    as_user "$user" "$home" cat -- "$home/.config/systemd/user/$unit" | write_new_file "$snap/$unit" 0600
-    printf '%s %s %s\n' "$unit" "$enabled" "$active"
-  done <<<"$units" | write_new_file "$snap/units" 0600
-  changed "recorded $user's per-user units in $snap"
+    record+="$unit $enabled $active"$'\n'
+  done <<<"$units"
+  ensure_dir "$WS_MIGRATE_DIR" 0700
+  ensure_dir "$snap" 0700
+  for unit in "${!contents[@]}"; do
+    write_if_changed "$snap/$unit" 0600 root:root "${contents[$unit]}"
+  done
+  write_if_changed "$snap/units" 0600 root:root "$record"
 
   # 2. The per-user units off, as the person's own manager does it.
   step "per-user units"

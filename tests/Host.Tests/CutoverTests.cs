@@ -55,14 +55,7 @@ public sealed class CutoverTests(SandboxFixture box)
         try
         {
             // A terminal typed in just now: refused, nothing changed.
-            await box.ScriptAsync("""
-                systemd-run --quiet --unit ws-cut1-term -p User=cut1 python3 -c 'import os, time; m, s = os.openpty(); time.sleep(600)'
-                for _ in $(seq 1 40); do
-                  for p in /dev/pts/[0-9]*; do [ "$(stat -c %U "$p")" = cut1 ] && { touch -a "$p"; exit 0; }; done
-                  sleep 0.25
-                done
-                exit 1
-                """);
+            await box.ScriptAsync(HostWorld.OpenTypedTerminal("cut1", "ws-cut1-term"));
             var busy = await box.RunAsync(HostCommands.Manual.Cutover("cut1"), timeout: Bounded);
             Assert.Equal(3, busy.ExitCode);
             Assert.Contains("the cutover waits for 1200s of idle", busy.Stderr, StringComparison.Ordinal);

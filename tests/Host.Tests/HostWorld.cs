@@ -124,6 +124,19 @@ public static class HostWorld
         RosterSettings.Default with { PrivilegedGroups = privilegedGroups ?? [] },
         admin);
 
+    /// <summary>
+    /// A script that opens a terminal of USER's, as an SSH or t3 session holds one (a pty they
+    /// own, in a unit named UNIT), and marks it typed in just now: what the idle gate reads.
+    /// </summary>
+    public static string OpenTypedTerminal(string user, string unit) => $$"""
+        systemd-run --quiet --unit {{unit}} -p User={{user}} python3 -c 'import os, time; m, s = os.openpty(); time.sleep(600)'
+        for _ in $(seq 1 40); do
+          for p in /dev/pts/[0-9]*; do [ "$(stat -c %U "$p")" = {{user}} ] && { touch -a "$p"; echo "$p"; exit 0; }; done
+          sleep 0.25
+        done
+        exit 1
+        """;
+
     /// <summary>A script giving USER an SSH key of root's (/root/USER_key) to log in with, as a person would.</summary>
     public static string AuthorizeLoginKey(string user) => $$"""
         set -euo pipefail

@@ -38,16 +38,8 @@ public sealed class IdleGateTests(SandboxFixture box)
         await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
         try
         {
-            // A terminal of idl's (a pty they own, as an SSH or t3 session holds one), typed in just now.
-            var pts = (await box.ScriptAsync("""
-                systemd-run --quiet --unit ws-idl-term -p User=idl python3 -c 'import os, time; m, s = os.openpty(); time.sleep(600)'
-                for _ in $(seq 1 40); do
-                  for p in /dev/pts/[0-9]*; do [ "$(stat -c %U "$p")" = idl ] && { echo "$p"; exit 0; }; done
-                  sleep 0.25
-                done
-                exit 1
-                """)).Trim();
-            await box.ScriptAsync($"touch -a {pts}");
+            // A terminal of idl's, typed in just now.
+            var pts = (await box.ScriptAsync(HostWorld.OpenTypedTerminal("idl", "ws-idl-term"))).Trim();
             var pid = await PidAsync();
 
             var moved = await box.MustAsync(HostCommands.Services(Moved.Derived()), timeout: Bounded);

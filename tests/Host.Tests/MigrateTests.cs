@@ -54,14 +54,7 @@ public sealed class MigrateTests(SandboxFixture box)
             Assert.Matches(@"port 4481 is held by pid \d+ \(python3, user mig, unit playwright-mcp\.service\)", routine.Stderr);
 
             // A terminal typed in just now: the migration waits, nothing changes.
-            await box.ScriptAsync("""
-                systemd-run --quiet --unit ws-mig-term -p User=mig python3 -c 'import os, time; m, s = os.openpty(); time.sleep(600)'
-                for _ in $(seq 1 40); do
-                  for p in /dev/pts/[0-9]*; do [ "$(stat -c %U "$p")" = mig ] && { touch -a "$p"; exit 0; }; done
-                  sleep 0.25
-                done
-                exit 1
-                """);
+            await box.ScriptAsync(HostWorld.OpenTypedTerminal("mig", "ws-mig-term"));
             var busy = await box.RunAsync(HostCommands.Manual.Migrate(Mig.Derived()), timeout: Bounded);
             Assert.Equal(3, busy.ExitCode);
             Assert.Equal("active enabled", (await box.ScriptAsync($"echo \"$({UserCtl} is-active playwright-mcp.service) $({UserCtl} is-enabled playwright-mcp.service)\"")).Trim());
@@ -102,6 +95,30 @@ public sealed class MigrateTests(SandboxFixture box)
             await box.RunAsync($"systemctl stop ws-mig-term ws-mig-squat 2>/dev/null; systemctl reset-failed ws-mig-term ws-mig-squat 2>/dev/null; {UserCtl} disable --now playwright-mcp.service 2>/dev/null; " +
                 "loginctl disable-linger mig; rm -rf /var/lib/workstation/migrate/mig /home/mig/.config/systemd/user; true", timeout: Bounded);
             await box.MustAsync(Mig.Suspend());
+        }
+    }
+
+    /// <summary>Attack: the person plants their per-user unit as a link to a root-only file; nothing of it is copied anywhere.</summary>
+    [Fact]
+    public async Task A_unit_file_linked_to_a_root_only_file_is_refused_before_anything_is_recorded()
+    {
+        await HostWorld.ReadyAsync(box);
+        var mig2 = new TestUser("mig2", 2372, 4372, 4482);
+        var steps = mig2.Apply(tokenStdin: false);
+        await box.MustAsync(steps.Account, timeout: Bounded);
+        try
+        {
+            await box.ScriptAsync("runuser -u mig2 -- sh -ec 'mkdir -p ~/.config/systemd/user; ln -sfn /etc/shadow ~/.config/systemd/user/playwright-mcp.service'");
+            var refused = await box.RunAsync(HostCommands.Manual.Migrate(mig2.Derived()), timeout: Bounded);
+            Assert.Equal(3, refused.ExitCode);
+            Assert.Contains("/home/mig2/.config/systemd/user/playwright-mcp.service is a link", refused.Stderr, StringComparison.Ordinal);
+            Assert.Equal("no-record", (await box.ScriptAsync("test -e /var/lib/workstation/migrate/mig2 && echo record || echo no-record")).Trim());
+            Assert.Equal("", (await box.ScriptAsync("grep -rl '^root:' /var/lib/workstation/migrate 2>/dev/null || true")).Trim());
+        }
+        finally
+        {
+            await box.RunAsync("rm -rf /var/lib/workstation/migrate/mig2 /home/mig2/.config/systemd/user; true");
+            await box.MustAsync(mig2.Suspend());
         }
     }
 }
