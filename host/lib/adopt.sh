@@ -28,7 +28,7 @@ shared_file_state() {
   local path="$1" kind="$2" src="$3"
   case "$kind" in
     unit) shared_state "$path" cmp -s -- "$src" "$path" ;;
-    base) shared_state "$path" file_equals "$path" "$(cat -- "$src")"$'\n' ;;
+    base) shared_state "$path" file_equals "$path" "$(base_shared_content "${src#"$WS_BASE/"}")"$'\n' ;;
     map) shared_state "$path" false ;; # a map depends on the roster: only "ours" lets it be rewritten
   esac
 }

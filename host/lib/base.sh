@@ -15,7 +15,9 @@
 #   - the config base (--config-base, a secret-free git repository) checked out
 #     to one root-owned path after a scan, and everyone's ~/.claude links to
 #     its skills, agents and rules where they have none (configbase.sh);
-#   - the managed Claude settings (/etc/claude-code/managed-settings.json);
+#   - the managed Claude settings (/etc/claude-code/managed-settings.json):
+#     base/managed-settings.json, plus the config base's managed/CLAUDE.md as
+#     claudeMd and the permissions and hooks of its managed/settings.json;
 #   - the shell layer: /etc/profile.d/00-workstation.sh, /etc/zsh/zshrc.d/;
 #   - /etc/skel: .zshrc (sources /etc/zsh/zshrc.d/*.zsh and ~/.zshrc.d/*.sh),
 #     .tmux.conf (each window starts ~/start-claude.sh) and the launcher
@@ -36,6 +38,29 @@ readonly WS_BASE_SHARED=(
   "/etc/skel/.tmux.conf skel/tmux.conf 0644"
   "$WS_LAUNCHER skel/start-claude.sh 0755"
 )
+
+# base_shared_content NAME: what the base writes for base/NAME (managed-settings.json
+# gains the installed config base's managed layer; every other file is as it is).
+base_shared_content() {
+  if [[ "$1" == managed-settings.json ]]; then managed_settings_content; else cat -- "$WS_BASE/$1"; fi
+}
+
+# managed_settings_content: base/managed-settings.json, plus, from the installed config
+# base, managed/CLAUDE.md as claudeMd (the org guidance every session gets, verified with
+# the real CLI: docs/host.md) and the "permissions" and "hooks" of managed/settings.json
+# (the scan refused any other key). Without either, the file as it is, byte for byte.
+managed_settings_content() {
+  local managed="$WS_CONFIG_BASE/managed" md=/dev/null settings=/dev/null
+  [[ ! -f "$managed/CLAUDE.md" ]] || md="$managed/CLAUDE.md"
+  [[ ! -f "$managed/settings.json" ]] || settings="$managed/settings.json"
+  if [[ "$md" == /dev/null && "$settings" == /dev/null ]]; then
+    cat -- "$WS_BASE/managed-settings.json"
+    return
+  fi
+  jq --rawfile md "$md" --slurpfile s "$settings" \
+    '. + (($s[0] // {}) | with_entries(select(.key == "permissions" or .key == "hooks"))) + (if $md == "" then {} else {claudeMd: $md} end)' \
+    "$WS_BASE/managed-settings.json"
+}
 
 list_entries() { sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1"; }
 
@@ -113,7 +138,7 @@ cmd_base_apply() {
   for entry in "${WS_BASE_SHARED[@]}"; do
     read -r path name mode <<<"$entry"
     [[ "$path" != "$WS_LAUNCHER" ]] || ((launcher)) || continue
-    guard_shared "$path" "$(cat "$WS_BASE/$name")"$'\n'
+    guard_shared "$path" "$(base_shared_content "$name")"$'\n'
   done
 
   step "apt packages"
@@ -177,7 +202,7 @@ cmd_base_apply() {
     # Another deployer's launcher is theirs: not written, not guarded, not reported.
     [[ "$path" != "$WS_LAUNCHER" ]] || ((launcher)) || continue
     ensure_dir "${path%/*}" 0755
-    write_shared "$path" "$mode" root:root "$(cat "$WS_BASE/$name")"$'\n'
+    write_shared "$path" "$mode" root:root "$(base_shared_content "$name")"$'\n'
   done
   step "pressure sampling"
   if [[ "$(systemctl is-enabled workstation-pressure.timer 2>/dev/null || true)" != enabled ]] ||

@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # configbase.sh — the config base: a secret-free git repository of shared Claude
-# material (skills, agents, rules), checked out for everyone at one root-owned
+# material (skills, agents, rules, and managed/: the org guidance CLAUDE.md and the
+# enforced permissions and hooks of settings.json, which base.sh folds into the
+# managed settings), checked out for everyone at one root-owned
 # path. A checkout is scanned before it is installed: a known secret shape, a
 # credentials file, a dangling symlink or one leaving the checkout refuses it,
 # naming file and line (never the secret), and the installed one stays. Each
@@ -45,6 +47,19 @@ scan_config_base() {
       printf '%s: a symlink leaving the config base (-> %s)\n' "${f#"$dir"/}" "$(readlink -- "$f")"
     fi
   done
+  # The managed layer (base.sh, managed_settings_content): plain files; settings only
+  # "permissions" and "hooks", so the config base can never lift DISABLE_AUTOUPDATER or set env.
+  for f in managed/CLAUDE.md managed/settings.json; do
+    [[ ! -e "$dir/$f" || (-f "$dir/$f" && ! -L "$dir/$f") ]] || printf '%s: not a plain file\n' "$f"
+  done
+  if [[ -f "$dir/managed/settings.json" && ! -L "$dir/managed/settings.json" ]]; then
+    if ! jq -e 'type == "object"' "$dir/managed/settings.json" >/dev/null 2>&1; then
+      printf 'managed/settings.json: not a JSON object\n'
+    else
+      jq -r 'keys[] | select(. != "permissions" and . != "hooks") | "managed/settings.json: key \(@json) is not allowed (only permissions and hooks)"' \
+        "$dir/managed/settings.json"
+    fi
+  fi
   # Secret shapes, in every text file (binary files are skipped by grep -I).
   while IFS=$'\t' read -r regex what; do
     { grep -rnoIE --exclude-dir=.git -e "$regex" -- "$dir" 2>/dev/null || true; } | cut -d: -f1,2 | sort -u |

@@ -35,7 +35,7 @@ public sealed class ConfigBaseTests(SandboxFixture box)
         git init -q -b main /srv/cfg-work
         git -C /srv/cfg-work remote add origin /srv/cfg.git
         mkdir -p /srv/cfg-work/skills/review /srv/cfg-work/agents /srv/cfg-work/rules
-        printf -- '---\nname: review\n---\nReview the diff.\n' >/srv/cfg-work/skills/review/SKILL.md
+        printf -- '---\nname: review\ndescription: Review the diff against the house rules\n---\nReview the diff.\n' >/srv/cfg-work/skills/review/SKILL.md
         printf 'An agent.\n' >/srv/cfg-work/agents/helper.md
         printf 'Rule one.\nRule two.\n' >/srv/cfg-work/rules/house.md
         ln -s house.md /srv/cfg-work/rules/default.md
@@ -135,6 +135,102 @@ public sealed class ConfigBaseTests(SandboxFixture box)
         finally
         {
             await box.RunAsync("runuser -u cfx -- rm -f /home/cfx/.claude; rm -rf /srv/cfg.git /srv/cfg-work /usr/local/share/workstation; rm -f /home/cfa/.claude/skills /home/cfa/.claude/agents /home/cfa/.claude/rules");
+        }
+    }
+
+    /// <summary>
+    /// A stand-in for the Anthropic API inside the box: it keeps the body of every
+    /// /v1/messages request in /run/fakeapi/requests (one JSON per line) and answers 400,
+    /// so the real CLI shows what it would have sent to the model, offline.
+    /// </summary>
+    private const string FakeApi = """
+        mkdir -p /run/fakeapi; : >/run/fakeapi/requests
+        cat >/run/fakeapi/server.py <<'PY'
+        import http.server, sys
+        class Api(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if self.path.startswith("/v1/messages"):
+                    with open("/run/fakeapi/requests", "ab") as f:
+                        f.write(body.replace(b"\n", b" ") + b"\n")
+                self.send_response(400)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"type":"error","error":{"type":"invalid_request_error","message":"stand-in"}}')
+            def log_message(self, *args):
+                pass
+        http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Api).serve_forever()
+        PY
+        setsid timeout 120 python3 /run/fakeapi/server.py 18999 </dev/null >/dev/null 2>&1 &
+        for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18999) 2>/dev/null && break; sleep 0.1; done
+        """;
+
+    /// <summary>One `claude -p` as USER against the stand-in API; prints the request it sent.</summary>
+    private static string AskClaudeAs(string user) => $$"""
+        cd /home/{{user}}
+        timeout 60 runuser -u {{user}} -- env -i HOME=/home/{{user}} USER={{user}} PATH=/usr/local/bin:/usr/bin:/bin \
+          ANTHROPIC_BASE_URL=http://127.0.0.1:18999 ANTHROPIC_API_KEY=sk-stand-in CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
+          claude -p 'say hi' </dev/null >/dev/null 2>&1 || true
+        head -n 1 /run/fakeapi/requests
+        """;
+
+    /// <summary>
+    /// The config base's managed/ layer reaches every session through the managed settings:
+    /// a real Claude Code session, as the person, sends the org guidance (claudeMd) to the model
+    /// and lists the config base's skill, and a tool the managed settings deny is gone even
+    /// though the person's own settings allow it. A managed/settings.json that tries to set
+    /// anything but permissions and hooks is refused, and the installed checkout stays.
+    /// </summary>
+    [Fact]
+    public async Task The_managed_layer_reaches_a_real_claude_session_and_the_person_cannot_lift_its_denials()
+    {
+        await HostWorld.ReadyAsync(box);
+        var person = new TestUser("cfm", 2239, 4439, 4539);
+        const string Guidance = "House rule 7: tabs, never spaces.";
+        await GoodRepoAsync();
+        var good = (await box.ScriptAsync(Git + "\n" + $$$"""
+            mkdir -p /srv/cfg-work/managed
+            printf '%s\n' '{{{Guidance}}}' >/srv/cfg-work/managed/CLAUDE.md
+            printf '{"permissions": {"deny": ["Write"]}}\n' >/srv/cfg-work/managed/settings.json
+            commit managed
+            """)).Trim().Split('\n')[^1];
+        await box.MustAsync(person.Apply(), stdin: person.TokenStdin, timeout: Bounded);
+        await box.MustAsync("runuser -u cfm -- sh -c 'mkdir -p ~/.claude && cat > ~/.claude/settings.json'", stdin: "{\"permissions\": {\"allow\": [\"Write\"]}}\n");
+        try
+        {
+            await box.MustAsync(Base("main"), timeout: Bounded);
+            var managed = await box.MustAsync("jq -c . /etc/claude-code/managed-settings.json");
+            Assert.Equal($$"""{"env":{"DISABLE_AUTOUPDATER":"1"},"permissions":{"deny":["Write"]},"claudeMd":"{{Guidance}}\n"}""", managed.Stdout.Trim());
+
+            var request = (await box.MustAsync(FakeApi + "\n" + AskClaudeAs("cfm"), timeout: Bounded)).Stdout;
+            Assert.False(string.IsNullOrWhiteSpace(request), "the CLI sent no request to the stand-in API");
+            Assert.Contains("organization-managed policy instructions", request, StringComparison.Ordinal);
+            Assert.Contains(Guidance, request, StringComparison.Ordinal);
+            Assert.Contains("- review: Review the diff against the house rules", request, StringComparison.Ordinal);
+            using var json = System.Text.Json.JsonDocument.Parse(request);
+            var tools = json.RootElement.GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToList();
+            Assert.Contains("Read", tools);
+            Assert.DoesNotContain("Write", tools);
+
+            // Nothing changed: nothing rewritten.
+            Assert.Empty((await box.MustAsync(Base("main"), timeout: Bounded)).Changes());
+
+            // A managed/settings.json that would set env is refused before anything is installed.
+            await box.ScriptAsync(Git + "\n" + """
+                printf '{"permissions": {"deny": []}, "env": {"DISABLE_AUTOUPDATER": "0"}}\n' >/srv/cfg-work/managed/settings.json
+                commit env >/dev/null
+                """);
+            var refused = await box.RunAsync(Base("main"), timeout: Bounded);
+            Assert.True(refused.ExitCode == 3, refused.ToString());
+            Assert.Contains("managed/settings.json: key \"env\" is not allowed (only permissions and hooks)", refused.Stderr, StringComparison.Ordinal);
+            Assert.Equal($"config-base-{good}", await LinkAsync());
+            Assert.Equal(managed.Stdout, (await box.MustAsync("jq -c . /etc/claude-code/managed-settings.json")).Stdout);
+        }
+        finally
+        {
+            await box.RunAsync("pkill -f 'python3 /run/fakeapi/server[.]py'; rm -rf /run/fakeapi /srv/cfg.git /srv/cfg-work /usr/local/share/workstation; rm -f /home/cfm/.claude/skills /home/cfm/.claude/agents /home/cfm/.claude/rules /home/cfm/.claude/settings.json");
+            // Back to the plain managed settings for the tests that follow.
+            await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot), timeout: Bounded);
         }
     }
 }
