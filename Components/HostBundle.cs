@@ -11,8 +11,11 @@ namespace Workstation.Components;
 /// install step's trigger, so an unchanged folder never re-installs. BaseInputsSha256 covers
 /// only what the base step reads (<see cref="HostCommands.BaseInputs"/>).
 /// </summary>
-public sealed record HostBundle(string Base64, string Sha256, int Files, string BaseInputsSha256)
+/// <param name="Units">The unit templates' file names (host/units), space-separated: what the stack's takeOver may name.</param>
+public sealed record HostBundle(string Base64, string Sha256, int Files, string BaseInputsSha256, string Units = "")
 {
+    public bool HasUnit(string name) => Units.Split(' ').Contains(name, StringComparer.Ordinal);
+
     /// <summary>Every entry's mtime: a fixed instant, so checkouts at different times hash the same.</summary>
     public static readonly DateTimeOffset FixedMtime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -53,7 +56,8 @@ public sealed record HostBundle(string Base64, string Sha256, int Files, string 
         // install step. The gzip is its stdin, though: if a runtime upgrade ever compressed it
         // differently, the step would re-run once as an update (harmless: the installer is idempotent).
         return new HostBundle(Convert.ToBase64String(gz.ToArray()), Convert.ToHexStringLower(SHA256.HashData(tarBytes)), files,
-            HostCommands.BaseInputsSha256(contents));
+            HostCommands.BaseInputsSha256(contents),
+            string.Join(' ', contents.Where(c => c.Path.StartsWith("units/", StringComparison.Ordinal) && c.Path.IndexOf('/', 6) < 0).Select(c => c.Path[6..])));
     }
 
     /// <summary>Directories and regular files below root, depth-first in ordinal name order; anything else is refused.</summary>

@@ -53,6 +53,7 @@ public static class ConfigKeys
     public const string ConfigBaseUrl = "configBaseUrl";
     public const string ConfigBaseRef = "configBaseRef";
     public const string ClaudeCodePolicy = "claudeCodePolicy";
+    public const string TakeOver = "takeOver";
     public const string HostMemory = HostCapacity.Keys.HostMemory;
     public const string MemoryReserve = HostCapacity.Keys.MemoryReserve;
     public const string CapacityWarnPercent = HostCapacity.Keys.WarnPercent;
@@ -125,6 +126,7 @@ public sealed record SecretSettings(IReadOnlyDictionary<SharedSecret, VaultField
 /// <param name="OwnLauncher">false: another deployer owns /etc/skel/start-claude.sh; the base leaves it alone.</param>
 /// <param name="ConfigBase">The config base's git URL and ref; null: none.</param>
 /// <param name="ClaudeCodeIfMissing">claudeCodePolicy if-missing: a Claude Code already installed keeps its version.</param>
+/// <param name="TakeOver">Shared files (base files, unit templates) the workstation owns even where a hand-made setup wrote them; none: such a file is refused.</param>
 /// <param name="PurgeArchiveDir">Where a purge archives a home on the devvm (root's, 0700).</param>
 /// <param name="Backup">restic backups of /home; null: none (backupRepository unset).</param>
 /// <param name="BackupPassword">The repository password (secret), set exactly when Backup is.</param>
@@ -151,7 +153,8 @@ public sealed partial record StackSettings(
     bool PinnedTools = true,
     bool OwnLauncher = true,
     (string Url, string Ref)? ConfigBase = null,
-    bool ClaudeCodeIfMissing = false)
+    bool ClaudeCodeIfMissing = false,
+    IReadOnlyList<SharedFiles.Target>? TakeOver = null)
 {
     // Pulumi.yaml declares the same defaults (a test keeps them equal); these apply where a
     // stack is run without the project's defaults merged in, e.g. under the test mocks.
@@ -309,6 +312,35 @@ public sealed partial record StackSettings(
         var claudePolicy = config.Get(ConfigKeys.ClaudeCodePolicy) is { Length: > 0 } cp ? cp : "pinned";
         if (claudePolicy is not ("pinned" or "if-missing"))
             errors.Add(new ConfigError(ConfigKeys.ClaudeCodePolicy, $"'{Printable(claudePolicy)}' is not pinned or if-missing"));
+        // A list of paths (`pulumi config set --path 'takeOver[0]' PATH`); each must be a file Workstation writes.
+        List<SharedFiles.Target> TakeOver()
+        {
+            var targets = new List<SharedFiles.Target>();
+            if (config.Get(ConfigKeys.TakeOver) is not { Length: > 0 } text) return targets;
+            List<string?>? paths = null;
+            try
+            {
+                paths = JsonSerializer.Deserialize<List<string?>>(text);
+            }
+            catch (JsonException)
+            {
+                // reported below
+            }
+            if (paths is null)
+            {
+                errors.Add(new ConfigError(ConfigKeys.TakeOver, "is not a list of paths (set its entries with `pulumi config set --path 'takeOver[0]' /etc/...`)"));
+                return targets;
+            }
+            for (var i = 0; i < paths.Count; i++)
+            {
+                var (target, why) = SharedFiles.ParseTarget(paths[i] ?? "", Enabled(ConfigKeys.OwnLauncher));
+                if (target is null) errors.Add(new ConfigError($"{ConfigKeys.TakeOver}[{i}]", $"'{Printable(paths[i] ?? "")}' {why}"));
+                else if (targets.Any(t => t.Path == target.Path)) errors.Add(new ConfigError($"{ConfigKeys.TakeOver}[{i}]", $"'{target.Path}' is listed twice"));
+                else targets.Add(target);
+            }
+            return targets;
+        }
+        var takeOver = TakeOver();
         var toolsMirror = Word(ConfigKeys.ToolsMirror, Rules.ToolsMirror(), "an http(s) URL or an absolute folder on the devvm (e.g. https://mirror.example/tools)");
         // The swap size's own error is reported above; the capacity keys report theirs here.
         var (capacity, capacityErrors) = HostCapacity.FromConfig(k => k == ConfigKeys.SwapSize && swapSize is null ? null : config.Get(k));
@@ -437,7 +469,7 @@ public sealed partial record StackSettings(
 
         if (errors.Count > 0) return (null, errors);
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, secrets,
-            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing"), errors);
+            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing", takeOver), errors);
     }
 
     /// <summary>

@@ -34,13 +34,17 @@ public static class WorkstationStack
     public static Result Build(RosterModel roster, StackSettings settings, HostBundle bundle)
     {
         var derived = Derivation.Derive(roster);
+        var strangers = (settings.TakeOver ?? []).OfType<SharedFiles.UnitTarget>().Where(t => !bundle.HasUnit(t.Name)).ToList();
+        if (strangers.Count > 0)
+            throw new RunException($"{ConfigKeys.Full(ConfigKeys.TakeOver)}: {string.Join(", ", strangers.Select(t => t.Path))} is not a unit template of host/units ({bundle.Units.Replace(" ", ", ", StringComparison.Ordinal)}); nothing was changed");
         var access = new AccessLayer(settings, derived.Settings);
         var secrets = new SecretStaging(StagedSecrets.Read(settings.Secrets.Fields, access.VaultOptions.KvMount, access.Vault), settings.Secrets);
         // Every host step waits for every Vault read: a missing secret stops the run before any Command is sent.
         var remote = new RemoteHost(settings.Ssh, secrets.Values.Count == 0 ? null : Output.All(secrets.Values.Values).Apply(_ => true));
         var @base = new WorkstationBase(BaseName,
             new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.SwapSize,
-                settings.Backup, settings.BackupPassword, settings.Swappiness, settings.ToolsMirror, settings.PinnedTools, settings.OwnLauncher, settings.ConfigBase, settings.ClaudeCodeIfMissing));
+                settings.Backup, settings.BackupPassword, settings.Swappiness, settings.ToolsMirror, settings.PinnedTools, settings.OwnLauncher, settings.ConfigBase, settings.ClaudeCodeIfMissing,
+                settings.TakeOver));
         // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
         var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);

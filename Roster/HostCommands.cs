@@ -37,6 +37,10 @@ public static class HostCommands
     public const string Install =
         "d=$(mktemp -d) && trap 'rm -rf \"$d\"' EXIT && base64 -d | tar -xzf - -C \"$d\" && \"$d/host/install.sh\"";
 
+    /// <summary>The installer taking over these unit templates (the stack's takeOver): each, when a hand-made setup wrote it, is backed up, its diff shown, and replaced.</summary>
+    public static string InstallTakingOver(IEnumerable<string> unitPaths) =>
+        Install + string.Concat(unitPaths.Select(p => $" --take-over {Quote(p)}"));
+
     /// <summary>
     /// The account step (create and update): the account, groups, lock state, home mode, what the
     /// tier grants on the host, the shell files. Everything here follows the tier, nothing the ports.
@@ -117,15 +121,17 @@ public static class HostCommands
     /// <param name="ownLauncher">false: /etc/skel/start-claude.sh belongs to another deployer and is left alone.</param>
     /// <param name="configBase">The config base's git URL and ref (branch, tag or commit); null: none.</param>
     /// <param name="claudeCodeIfMissing">true: a Claude Code already installed is kept at its version; false: it follows the pin.</param>
+    /// <param name="takeOver">Base files (SharedFiles.Base) the workstation owns even where another deployer wrote them: backed up, diffed, replaced.</param>
     public static string Base(string inputsSha256, string? swapSize, int? swappiness = null, string? toolsMirror = null, bool pinnedTools = true, bool ownLauncher = true,
-        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false) =>
+        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null) =>
         $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}") +
         (swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "") +
         (toolsMirror is null ? "" : $" --tools-mirror {Quote(toolsMirror)}") +
         (pinnedTools ? "" : " --no-pinned-tools") +
         (ownLauncher ? "" : " --no-launcher") +
         (configBase is { } c ? $" --config-base {Quote(c.Url)} --config-base-ref {Quote(c.Ref)}" : "") +
-        (claudeCodeIfMissing ? " --claude-code if-missing" : "");
+        (claudeCodeIfMissing ? " --claude-code if-missing" : "") +
+        string.Concat((takeOver ?? []).Select(p => $" --take-over {Quote(p)}"));
 
     /// <summary>
     /// The hash of the base inputs: sha256 of the `sha256sum` lines ("HEX  PATH\n") of every file

@@ -64,6 +64,13 @@ public static class HostRules
         Line($"readonly WS_HOME={Sh($"/home/{UserSlot}")}");
         Line($"readonly WS_ROOT={Sh(HostCommands.InstallDir)}");
         Line();
+        Line("# The base's shared files, \"PATH SOURCE MODE\" (SOURCE under WS_ROOT/base); the launcher is written only when owned.");
+        Line($"readonly WS_LAUNCHER={Sh(SharedFiles.Launcher)}");
+        Line("readonly WS_BASE_SHARED=(");
+        foreach (var f in SharedFiles.Base) Line($"  {Sh($"{f.Path} {f.Source} {f.Mode}")}");
+        Line(")");
+        Line($"readonly WS_UNIT_DIR={Sh(SharedFiles.UnitDir)}");
+        Line();
         Line("# What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).");
         Line($"readonly WS_BASE_INPUTS={Sh(Spaced(HostCommands.BaseInputs))}");
         return sb.ToString();

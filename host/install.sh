@@ -10,7 +10,22 @@ SRC="$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")" && pwd)"
 # shellcheck source=host/lib/common.sh
 source "$SRC/lib/common.sh"
 ws_init
-readonly UNIT_DIR=/etc/systemd/system
+readonly UNIT_DIR="$WS_UNIT_DIR"
+
+# --take-over PATH (the stack's takeOver): a unit template of ours that a hand-made setup
+# wrote is backed up, its diff shown, and replaced, instead of refused.
+while (($#)); do
+  case "$1" in
+    --take-over)
+      (($# >= 2)) || die_usage "--take-over: needs a value"
+      [[ "$2" == "$WS_UNIT_DIR"/* && -f "$SRC/units/${2#"$WS_UNIT_DIR"/}" && "${2#"$WS_UNIT_DIR"/}" != */* ]] ||
+        die_usage "--take-over $(printf "%q" "$2"): not a unit template Workstation installs ($WS_UNIT_DIR/NAME for a file of host/units)"
+      WS_TAKE_OVER+=("$2")
+      shift 2
+      ;;
+    *) die_usage "unknown argument $(printf "%q" "$1") (usage: install.sh [--take-over $WS_UNIT_DIR/NAME]...)" ;;
+  esac
+done
 
 require_root
 [[ "$SRC" != "$WS_ROOT" ]] || die "run install.sh from an unpacked copy of host/, not from $WS_ROOT"
@@ -77,6 +92,7 @@ step "units"
 units_changed=0
 shopt -s nullglob
 for u in "$SRC"/units/*; do
+  take_over_file "$UNIT_DIR/$(basename -- "$u")" "$u"
   if install_file "$u" "$UNIT_DIR/$(basename -- "$u")" 644; then
     units_changed=1
   fi

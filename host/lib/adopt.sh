@@ -6,8 +6,6 @@
 # file that Workstation did not write and hands it over, so the next apply may
 # replace it. Sourced by bin/workstation after common.sh, base.sh and maps.sh.
 
-readonly WS_ADOPT_BACKUPS=/var/backups/workstation/adopted
-
 # shared_files: "PATH KIND SOURCE" for every shared file Workstation writes outside
 # the homes (KIND: unit, base or map; SOURCE: what it would write, or - for a map).
 shared_files() {
@@ -59,7 +57,13 @@ cmd_adopt_plan() {
   while read -r path kind src; do
     state="$(shared_file_state "$path" "$kind" "$src")"
     case "$state" in
-      foreign) conflict "$path holds content Workstation did not write; first: workstation adopt record $path" ;;
+      foreign)
+        conflict "$path holds content Workstation did not write; first: workstation adopt record $path (or list it in the stack's takeOver)"
+        case "$kind" in
+          unit) show_shared_diff "$path" "$src" 2>&1 ;;
+          base) show_shared_diff "$path" <(printf '%s\n' "$(base_shared_content "${src#"$WS_BASE/"}")") 2>&1 ;;
+        esac
+        ;;
       absent) ok "$path: absent; the first apply creates it" ;;
       same) ok "$path: already what Workstation writes" ;;
       ours) ok "$path: Workstation's; the next apply may rewrite it" ;;
@@ -117,24 +121,17 @@ cmd_adopt_record() {
   done
   require_root
   lock adopt
-  local stamp backup
-  stamp="$(date -u +%Y%m%dT%H%M%SZ)"
   for path in "$@"; do
     read -r kind src <<<"$(shared_files | awk -v p="$path" '$1 == p { print $2 " " $3 }')"
-    if [[ ! -e "$path" ]]; then
+    if [[ ! -e "$path" && ! -L "$path" ]]; then
       log "notice: $path does not exist; nothing to adopt"
       continue
     fi
-    [[ -f "$path" && ! -L "$path" ]] || die_refused "$path is not a regular file; move it away by hand"
     if [[ "$(shared_file_state "$path" "$kind" "$src")" != foreign ]]; then
       log "notice: $path is Workstation's already"
       continue
     fi
-    ensure_dir "$WS_ADOPT_BACKUPS" 0700
-    backup="$WS_ADOPT_BACKUPS/$(printf '%s' "${path#/}" | tr / _).$stamp"
-    cp -p -- "$path" "$backup"
-    record_shared "$path"
-    changed "adopted $path (the original is kept in $backup)"
+    adopt_shared "$path"
   done
   unlock adopt
 }

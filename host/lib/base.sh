@@ -22,22 +22,15 @@
 #   - /etc/skel: .zshrc (sources /etc/zsh/zshrc.d/*.zsh and ~/.zshrc.d/*.sh),
 #     .tmux.conf (each window starts ~/start-claude.sh) and the launcher
 #     start-claude.sh, unless --no-launcher (another deployer owns it).
+# A shared file Workstation did not write is refused with its diff, unless the
+# run takes it over (--take-over PATH, the stack's takeOver): then it is backed
+# up, its diff shown, and replaced.
 # Sourced by bin/workstation.
 
 readonly WS_BASE="$WS_ROOT/base"
 readonly WS_CLAUDE_CODE_PACKAGE=@anthropic-ai/claude-code
-# The launcher: written only when the workstation owns it (not --no-launcher).
-readonly WS_LAUNCHER=/etc/skel/start-claude.sh
-
-# The shared files the base writes: "PATH NAME MODE" (adopt plan lists them too).
-readonly WS_BASE_SHARED=(
-  "/etc/claude-code/managed-settings.json managed-settings.json 0644"
-  "/etc/profile.d/00-workstation.sh profile.d/00-workstation.sh 0644"
-  "/etc/zsh/zshrc.d/00-workstation.zsh zshrc.d/00-workstation.zsh 0644"
-  "/etc/skel/.zshrc skel/zshrc 0644"
-  "/etc/skel/.tmux.conf skel/tmux.conf 0644"
-  "$WS_LAUNCHER skel/start-claude.sh 0755"
-)
+# The launcher (WS_LAUNCHER) and the shared files the base writes (WS_BASE_SHARED,
+# "PATH NAME MODE"; adopt plan lists them too) come from rules.sh (Roster/SharedFiles.cs).
 
 # base_shared_content NAME: what the base writes for base/NAME (managed-settings.json
 # gains the installed config base's managed layer; every other file is as it is).
@@ -99,6 +92,13 @@ cmd_base_apply() {
         ;;
       --no-pinned-tools) pinned_tools=0; shift ;;
       --no-launcher) launcher=0; shift ;;
+      --take-over)
+        need_value "$@"
+        printf '%s\n' "${WS_BASE_SHARED[@]}" | cut -d' ' -f1 | grep -qxF -- "$2" ||
+          die_usage "--take-over $(describe "$2"): not a file the base writes ($(printf '%s\n' "${WS_BASE_SHARED[@]}" | cut -d' ' -f1 | paste -sd' '))"
+        WS_TAKE_OVER+=("$2")
+        shift 2
+        ;;
       --claude-code)
         need_value "$@"
         [[ "$2" == pinned || "$2" == if-missing ]] || die_usage "--claude-code $(describe "$2"): pinned or if-missing"
@@ -127,7 +127,11 @@ cmd_base_apply() {
       *) die_usage "unknown argument $(describe "$1")" ;;
     esac
   done
-  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF]] [--claude-code pinned|if-missing])"
+  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF]] [--claude-code pinned|if-missing] [--take-over PATH]...)"
+  local t
+  for t in "${WS_TAKE_OVER[@]}"; do
+    [[ "$t" != "$WS_LAUNCHER" ]] || ((launcher)) || die_usage "--take-over $WS_LAUNCHER with --no-launcher: another deployer owns the launcher"
+  done
   require_root
   lock base
   have="$(base_inputs_sha256)"

@@ -199,18 +199,93 @@ shared_state() {
 }
 
 die_not_ours() {
-  die_refused "$1 holds content Workstation did not write: 'workstation adopt plan' lists it;" \
-    "'workstation adopt record $1' backs it up and hands it over (or move it away)"
+  die_refused "$1 holds content Workstation did not write (the diff above): 'workstation adopt plan' lists it;" \
+    "'workstation adopt record $1', or the stack's takeOver, backs it up and hands it over (or move it away)"
 }
 
-# guard_shared PATH CONTENT: refuse, before anything is touched, to replace a file we did not write.
+# Known secret shapes: "ERE<TAB>what it is". Matched per line, case as written.
+readonly WS_SECRET_SHAPES="sk-ant-[A-Za-z0-9_-]{16,}	an Anthropic API key
+sk-[A-Za-z0-9]{32,}	an API key (sk-...)
+gh[pousr]_[A-Za-z0-9]{30,}	a GitHub token
+github_pat_[A-Za-z0-9_]{30,}	a GitHub token
+AKIA[0-9A-Z]{16}	an AWS access key id
+xox[abprs]-[A-Za-z0-9-]{10,}	a Slack token
+ya29\\.[0-9A-Za-z_-]{20,}	a Google OAuth token
+-----BEGIN [A-Z ]*PRIVATE KEY-----	a private key
+\"(access|refresh|id)_token\"[[:space:]]*:	an OAuth token
+[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][[:space:]]*=	a password="
+
+# redact_secrets: stdin to stdout, every known secret shape masked (a file we did not
+# write may hold one, and its diff goes to the step's log).
+redact_secrets() {
+  local -a sed_args=()
+  local regex what
+  while IFS=$'\t' read -r regex what; do
+    # The rest of the line goes too: "password=" is the shape, what follows is the secret.
+    sed_args+=(-e "s/${regex//\//\\/}.*/[redacted: $what]/")
+  done <<<"$WS_SECRET_SHAPES"
+  sed -E "${sed_args[@]}"
+}
+
+# show_shared_diff PATH NEWFILE: on stderr, the unified diff from what PATH holds to what
+# Workstation writes there, secrets masked.
+show_shared_diff() {
+  [[ -f "$1" && ! -L "$1" ]] || { printf '  %s is not a regular file\n' "$1" >&2; return 0; }
+  { diff -u --label "$1 (on this host)" --label "$1 (Workstation's)" -- "$1" "$2" || true; } | redact_secrets | sed 's/^/  /' >&2
+}
+
+# The paths this run may take over (--take-over; the stack's takeOver): a foreign file there
+# is backed up, its diff shown, and recorded as ours, so the write that follows replaces it.
+WS_TAKE_OVER=()
+readonly WS_ADOPT_BACKUPS=/var/backups/workstation/adopted
+
+# adopt_shared PATH: back PATH up (WS_ADOPT_BACKUPS, root only) and record its bytes as ours.
+adopt_shared() {
+  local path="$1" backup
+  [[ -f "$path" && ! -L "$path" ]] || die_refused "$path is not a regular file; move it away by hand"
+  ensure_dir "$WS_ADOPT_BACKUPS" 0700
+  backup="$WS_ADOPT_BACKUPS/$(printf '%s' "${path#/}" | tr / _).$(date -u +%Y%m%dT%H%M%SZ)"
+  cp -p -- "$path" "$backup"
+  chmod go-rwx -- "$backup" # it may hold what the hand-made setup kept there (a key, say)
+  record_shared "$path"
+  changed "adopted $path (the original is kept in $backup)"
+}
+
+# is_taken_over PATH: this run takes PATH over (--take-over).
+is_taken_over() {
+  local t
+  for t in "${WS_TAKE_OVER[@]}"; do [[ "$t" != "$1" ]] || return 0; done
+  return 1
+}
+
+# guard_shared PATH CONTENT: refuse, before anything is touched, to replace a file we did not
+# write (its diff shown), unless this run takes it over: then write_shared adopts it.
 guard_shared() {
-  [[ "$(shared_state "$1" file_equals "$1" "$2")" != foreign ]] || die_not_ours "$1"
+  [[ "$(shared_state "$1" file_equals "$1" "$2")" == foreign ]] || return 0
+  is_taken_over "$1" || { show_shared_diff "$1" <(printf '%s' "$2"); die_not_ours "$1"; }
 }
 
 # guard_shared_file PATH SRC: the same, when the new content is the file SRC (unit templates).
 guard_shared_file() {
-  [[ "$(shared_state "$1" cmp -s -- "$2" "$1")" != foreign ]] || die_not_ours "$1"
+  [[ "$(shared_state "$1" cmp -s -- "$2" "$1")" == foreign ]] || return 0
+  is_taken_over "$1" || { show_shared_diff "$1" "$2"; die_not_ours "$1"; }
+}
+
+# take_over_file PATH SRC: once every guard has passed, a foreign PATH this run takes over
+# is shown as a diff to SRC, backed up and recorded as ours, so the write that follows replaces it.
+take_over_file() {
+  [[ "$(shared_state "$1" cmp -s -- "$2" "$1")" == foreign ]] || return 0
+  is_taken_over "$1" || die_not_ours "$1"
+  show_shared_diff "$1" "$2"
+  adopt_shared "$1"
+}
+
+# take_over_content PATH CONTENT: the same, when the new content is CONTENT.
+take_over_content() {
+  [[ "$(shared_state "$1" file_equals "$1" "$2")" == foreign ]] || return 0
+  is_taken_over "$1" || die_not_ours "$1"
+  show_shared_diff "$1" <(printf '%s' "$2")
+  adopt_shared "$1"
 }
 
 # record_shared PATH: PATH's bytes are ours now. The ledger is rewritten atomically, quietly.
@@ -228,6 +303,7 @@ record_shared() {
 # write_shared PATH MODE OWNER:GROUP CONTENT: write_if_changed for a shared file.
 write_shared() {
   guard_shared "$1" "$4"
+  take_over_content "$1" "$4"
   write_if_changed "$@"
   record_shared "$1"
 }

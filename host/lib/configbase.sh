@@ -14,18 +14,6 @@ readonly WS_CONFIG_BASE_ROOT=/usr/local/share/workstation
 readonly WS_CONFIG_BASE="$WS_CONFIG_BASE_ROOT/config-base"
 readonly WS_CONFIG_BASE_LINKS=(skills agents rules)
 
-# Known secret shapes: "ERE<TAB>what it is". Matched per line, case as written.
-readonly WS_SECRET_SHAPES="sk-ant-[A-Za-z0-9_-]{16,}	an Anthropic API key
-sk-[A-Za-z0-9]{32,}	an API key (sk-...)
-gh[pousr]_[A-Za-z0-9]{30,}	a GitHub token
-github_pat_[A-Za-z0-9_]{30,}	a GitHub token
-AKIA[0-9A-Z]{16}	an AWS access key id
-xox[abprs]-[A-Za-z0-9-]{10,}	a Slack token
-ya29\\.[0-9A-Za-z_-]{20,}	a Google OAuth token
------BEGIN [A-Z ]*PRIVATE KEY-----	a private key
-\"(access|refresh|id)_token\"[[:space:]]*:	an OAuth token
-[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][[:space:]]*=	a password="
-
 valid_config_base_ref() {
   [[ "$1" =~ $WS_RE_CONFIG_BASE_REF && "$1" != *..* && "$1" != *.lock && "$1" != */ ]] ||
     die_usage "--config-base-ref $(describe "$1"): a branch, tag or commit (letters, digits, . _ / -)"

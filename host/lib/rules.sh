@@ -41,5 +41,17 @@ readonly WS_T3_ENV_FILE='/etc/workstation/t3-%s.env'
 readonly WS_HOME='/home/%s'
 readonly WS_ROOT='/usr/local/lib/workstation'
 
+# The base's shared files, "PATH SOURCE MODE" (SOURCE under WS_ROOT/base); the launcher is written only when owned.
+readonly WS_LAUNCHER='/etc/skel/start-claude.sh'
+readonly WS_BASE_SHARED=(
+  '/etc/claude-code/managed-settings.json managed-settings.json 0644'
+  '/etc/profile.d/00-workstation.sh profile.d/00-workstation.sh 0644'
+  '/etc/zsh/zshrc.d/00-workstation.zsh zshrc.d/00-workstation.zsh 0644'
+  '/etc/skel/.zshrc skel/zshrc 0644'
+  '/etc/skel/.tmux.conf skel/tmux.conf 0644'
+  '/etc/skel/start-claude.sh skel/start-claude.sh 0755'
+)
+readonly WS_UNIT_DIR='/etc/systemd/system'
+
 # What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).
 readonly WS_BASE_INPUTS=' base lib/base.sh lib/configbase.sh lib/swap.sh lib/tools.sh npm-packages.txt packages.txt tools.txt '

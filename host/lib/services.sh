@@ -3,7 +3,6 @@
 # (ports, the applied tier), the tier's unit drop-ins, and the units
 # themselves. Sourced by bin/workstation after common.sh.
 
-readonly WS_UNIT_DIR=/etc/systemd/system
 # t3 for the admin: their terminals run under it, and an admin's terminal may
 # `sudo apt` or edit /etc, so none of the template's filesystem protection.
 readonly WS_ADMIN_T3_DROPIN='# Written by workstation user apply for the admin tier: their terminals run

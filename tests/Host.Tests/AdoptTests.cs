@@ -47,8 +47,8 @@ public sealed class AdoptTests(SandboxFixture box)
             var conflicts = plan.Stdout.Split('\n').Where(l => l.StartsWith("conflict: ", StringComparison.Ordinal)).ToList();
             Assert.Equal(
             [
-                "conflict: /etc/systemd/system/t3-serve@.service holds content Workstation did not write; first: workstation adopt record /etc/systemd/system/t3-serve@.service",
-                "conflict: /etc/t3-serve/dispatch.json holds content Workstation did not write; first: workstation adopt record /etc/t3-serve/dispatch.json",
+                "conflict: /etc/systemd/system/t3-serve@.service holds content Workstation did not write; first: workstation adopt record /etc/systemd/system/t3-serve@.service (or list it in the stack's takeOver)",
+                "conflict: /etc/t3-serve/dispatch.json holds content Workstation did not write; first: workstation adopt record /etc/t3-serve/dispatch.json (or list it in the stack's takeOver)",
                 "conflict: /etc/t3-serve/dispatch.json is not in Workstation's format ({AUTHENTIK_USER: {os_user, port}}): the live dispatcher reads another; docs/host.md says what maps apply writes",
                 "conflict: user unit /home/leg/.config/systemd/user/playwright-mcp.service (enabled): the system unit would serve the same port; migrate it before the first apply",
                 "conflict: legacy reconcile in /etc/cron.d/t3-provision rewrites maps and units: disable it before the first apply",
@@ -97,6 +97,83 @@ public sealed class AdoptTests(SandboxFixture box)
                 grep -q '"users"' /etc/t3-serve/dispatch.json 2>/dev/null && rm -f /etc/t3-serve/dispatch.json || true
                 """, Bounded);
             await box.MustAsync(HostCommands.Install, stdin: HostWorld.HostBundle(box.RepoRoot), timeout: Bounded);
+        }
+    }
+
+    private const string Settings = "/etc/claude-code/managed-settings.json";
+    private const string Tmux = "/etc/skel/.tmux.conf";
+    private const string Timer = "/etc/systemd/system/playwright-snapshot-refresh@.timer";
+    private const string Key = "sk-ant-api03-Hq4rT8vLm2XcN7wPz5KbJ3Ys6Dg9FeAu";
+    private const string ForeignSettings = "{\"env\": {\"DISABLE_AUTOUPDATER\": \"1\", \"ANTHROPIC_API_KEY\": \"" + Key + "\"}}\n";
+    private const string ForeignTimer = "# hand-made\n[Timer]\nOnCalendar=hourly\n";
+    private static readonly string TakeOverBytes = $"sha256sum {Settings} {Tmux} {Timer} /etc/workstation/owned.sha256; ls /var/backups/workstation/adopted 2>/dev/null | sort || true";
+
+    /// <summary>
+    /// The stack's takeOver on a host that already has the base's files and a unit template:
+    /// without it, the apply refuses with the unified diff (a secret in the old file masked) and
+    /// changes nothing; listing only some still changes nothing; listing all backs each one up,
+    /// prints its diff and replaces it; a re-run changes nothing, byte for byte.
+    /// </summary>
+    [Fact]
+    public async Task Taken_over_files_are_backed_up_diffed_and_replaced_and_any_other_is_refused_with_its_diff()
+    {
+        await HostWorld.ReadyAsync(box);
+        var hostBase = await File.ReadAllTextAsync(Path.Combine(box.RepoRoot, "host", "base", "managed-settings.json"));
+        await box.MustAsync($"mkdir -p /etc/claude-code && cat > {Settings}", stdin: ForeignSettings);
+        await box.MustAsync($"cat > {Tmux}", stdin: "set -g mouse on\n");
+        await box.MustAsync($"cat > {Timer}", stdin: ForeignTimer);
+        try
+        {
+            var before = (await box.MustAsync(TakeOverBytes)).Stdout;
+            var refused = await box.RunAsync(HostWorld.BaseCommand(box.RepoRoot), timeout: Bounded);
+            Assert.True(refused.ExitCode == 3, refused.ToString());
+            Assert.Contains($"  --- {Settings} (on this host)", refused.Stderr, StringComparison.Ordinal);
+            Assert.Contains($"  +++ {Settings} (Workstation's)", refused.Stderr, StringComparison.Ordinal);
+            Assert.Contains("[redacted: an Anthropic API key]", refused.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(Key, refused.Stdout + refused.Stderr, StringComparison.Ordinal);
+            Assert.Equal(before, (await box.MustAsync(TakeOverBytes)).Stdout);
+
+            // Only one of the two taken over: still refused, and nothing adopted on the way.
+            var partly = await box.RunAsync(HostWorld.BaseCommand(box.RepoRoot, takeOver: [Settings]), timeout: Bounded);
+            Assert.True(partly.ExitCode == 3, partly.ToString());
+            Assert.Contains("  -set -g mouse on", partly.Stderr, StringComparison.Ordinal);
+            Assert.Contains($"{Tmux} holds content Workstation did not write", partly.Stderr, StringComparison.Ordinal);
+            Assert.Equal(before, (await box.MustAsync(TakeOverBytes)).Stdout);
+
+            var taken = await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot, takeOver: [Settings, Tmux]), timeout: Bounded);
+            Assert.DoesNotContain(Key, taken.Stdout + taken.Stderr, StringComparison.Ordinal);
+            Assert.Contains("[redacted: an Anthropic API key]", taken.Stderr, StringComparison.Ordinal);
+            foreach (var (path, original) in new[] { (Settings, ForeignSettings), (Tmux, "set -g mouse on\n") })
+            {
+                var line = Assert.Single(taken.Changes(), l => l.Contains($"changed: adopted {path} ", StringComparison.Ordinal));
+                var backup = line[(line.IndexOf("kept in ", StringComparison.Ordinal) + 8)..^1];
+                Assert.Equal(original, (await box.MustAsync($"cat {backup}")).Stdout);
+                Assert.Equal("root 600", (await box.MustAsync($"stat -c '%U %a' {backup}")).Stdout.Trim());
+            }
+            Assert.Equal(hostBase, (await box.MustAsync($"cat {Settings}")).Stdout);
+            var settled = (await box.MustAsync(TakeOverBytes)).Stdout;
+            Assert.Empty((await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot, takeOver: [Settings, Tmux]), timeout: Bounded)).Changes());
+            Assert.Equal(settled, (await box.MustAsync(TakeOverBytes)).Stdout);
+
+            // A unit template: the installer's --take-over.
+            var install = await box.RunAsync(HostCommands.Install, stdin: HostWorld.HostBundle(box.RepoRoot), timeout: Bounded);
+            Assert.True(install.ExitCode == 3, install.ToString());
+            Assert.Contains("  -# hand-made", install.Stderr, StringComparison.Ordinal);
+            var unit = await box.MustAsync(HostCommands.InstallTakingOver([Timer]), stdin: HostWorld.HostBundle(box.RepoRoot), timeout: Bounded);
+            Assert.Contains(unit.Changes(), l => l.Contains($"changed: adopted {Timer} ", StringComparison.Ordinal));
+            Assert.Equal(await File.ReadAllTextAsync(Path.Combine(box.RepoRoot, "host", "units", "playwright-snapshot-refresh@.timer")),
+                (await box.MustAsync($"cat {Timer}")).Stdout);
+        }
+        finally
+        {
+            await box.ScriptAsync($"""
+                grep -q ANTHROPIC_API_KEY {Settings} && rm -f {Settings} || true
+                grep -q 'mouse on' {Tmux} && rm -f {Tmux} || true
+                grep -q hand-made {Timer} && rm -f {Timer} || true
+                rm -rf /var/backups/workstation/adopted
+                """, Bounded);
+            await box.MustAsync(HostCommands.Install, stdin: HostWorld.HostBundle(box.RepoRoot), timeout: Bounded);
+            await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot), timeout: Bounded);
         }
     }
 }

@@ -152,13 +152,13 @@ public static class HostWorld
     /// (the sandbox stack's pinnedTools: false); ToolsTests installs stand-ins with `tools install`.
     /// </summary>
     public static string BaseCommand(string repoRoot, string? swapSize = null, int? swappiness = null, bool ownLauncher = true,
-        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false)
+        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null)
     {
         var host = Path.Combine(HostTreeParent(repoRoot), "host");
         var files = Directory.EnumerateFiles(host, "*", SearchOption.AllDirectories)
             .Select(f => (Path.GetRelativePath(host, f).Replace('\\', '/'), File.ReadAllBytes(f)));
         return HostCommands.Base(HostCommands.BaseInputsSha256(files), swapSize, swappiness, pinnedTools: false, ownLauncher: ownLauncher, configBase: configBase,
-            claudeCodeIfMissing: claudeCodeIfMissing);
+            claudeCodeIfMissing: claudeCodeIfMissing, takeOver: takeOver);
     }
 
     private static string HostTreeParent(string repoRoot, string? hostDirParent = null) =>

@@ -70,10 +70,21 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.Rotate, "{\"snapshot-token\": \"2\"}", "workstation:rotate[\"snapshot-token\"]: is not a rotation serial")]
     [InlineData(ConfigKeys.MemoryMcpUrl, null, "workstation:memoryMcpUrl: required: the claude_memory MCP server's URL")]
     [InlineData(ConfigKeys.MemoryMcpUrl, "https://tok@memory.example.test/mcp", "workstation:memoryMcpUrl: must not carry credentials")]
+    [InlineData(ConfigKeys.TakeOver, "\"/etc/skel/.zshrc\"", "workstation:takeOver: is not a list of paths")]
+    [InlineData(ConfigKeys.TakeOver, "[\"/etc/passwd\"]", "workstation:takeOver[0]: '/etc/passwd' is not a file Workstation writes: one of /etc/claude-code/managed-settings.json,")]
+    [InlineData(ConfigKeys.TakeOver, "[\"/etc/skel/.zshrc\", \"/etc/skel/.zshrc\"]", "workstation:takeOver[1]: '/etc/skel/.zshrc' is listed twice")]
+    [InlineData(ConfigKeys.TakeOver, "[\"/etc/systemd/system/../shadow\"]", "workstation:takeOver[0]: '/etc/systemd/system/../shadow' is not a file Workstation writes")]
     public void Each_bad_key_is_named(string key, string? value, string expected)
     {
         var error = Assert.Single(Errors(Fixture.Config().With(key, value)));
         Assert.StartsWith(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_launcher_another_deployer_owns_cannot_be_taken_over()
+    {
+        var error = Assert.Single(Errors(Fixture.Config().With(ConfigKeys.OwnLauncher, "false").With(ConfigKeys.TakeOver, "[\"/etc/skel/start-claude.sh\"]")));
+        Assert.Equal("workstation:takeOver[0]: '/etc/skel/start-claude.sh' is the launcher, which ownLauncher: false leaves to another deployer", error);
     }
 
     [Fact]

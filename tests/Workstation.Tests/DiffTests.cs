@@ -134,6 +134,7 @@ public class DiffTests
     [InlineData(ConfigKeys.OwnLauncher, "false", " --no-launcher")]
     [InlineData(ConfigKeys.ClaudeCodePolicy, "if-missing", " --claude-code if-missing")]
     [InlineData(ConfigKeys.ConfigBaseUrl, "https://git.example.test/config-base.git", " --config-base https://git.example.test/config-base.git --config-base-ref main")]
+    [InlineData(ConfigKeys.TakeOver, "[\"/etc/claude-code/managed-settings.json\", \"/etc/skel/.zshrc\"]", " --take-over /etc/claude-code/managed-settings.json --take-over /etc/skel/.zshrc")]
     public async Task A_base_setting_changes_only_the_base_step(string key, string value, string flag)
     {
         var before = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), Fixture.Settings(), Fixture.Bundle).Outputs);
@@ -141,6 +142,21 @@ public class DiffTests
         var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), settings, Fixture.Bundle).Outputs);
         Assert.Equal([$"{Types.Command}::workstation-base"], Changed(before, after));
         Assert.EndsWith(flag, after.Command("workstation-base").Str("update"), StringComparison.Ordinal);
+    }
+
+    /// <summary>A unit template taken over is the installer's flag: only the install step changes, and a unit host/ lacks stops the run.</summary>
+    [Fact]
+    public async Task Taking_over_a_unit_template_changes_only_the_install_step()
+    {
+        var before = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), Fixture.Settings(), Fixture.Bundle).Outputs);
+        var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.TakeOver, "[\"/etc/systemd/system/playwright-mcp@.service\"]"));
+        var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), settings, Fixture.Bundle).Outputs);
+        Assert.Equal([$"{Types.Command}::workstation-install"], Changed(before, after));
+        Assert.Equal(HostCommands.Install + " --take-over /etc/systemd/system/playwright-mcp@.service", after.Command("workstation-install").Str("create"));
+
+        var stranger = Fixture.Settings(Fixture.Config().With(ConfigKeys.TakeOver, "[\"/etc/systemd/system/t3-provision.service\"]"));
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), stranger, Fixture.Bundle).Outputs));
+        Assert.Contains("workstation:takeOver: /etc/systemd/system/t3-provision.service is not a unit template of host/units", e.ToString(), StringComparison.Ordinal);
     }
 
     private static IEnumerable<int> Members(Run run) =>

@@ -63,8 +63,14 @@ public class ProjectFileTests
             // Pulumi's project schema (SimpleConfigType).
             Assert.Contains(Scalar(entry, "type"), new[] { "string", "integer", "boolean", "array", "object" });
             Assert.False(string.IsNullOrWhiteSpace(Scalar(entry, "description")), $"{key} has no description");
-            Assert.Subset(new HashSet<string> { "type", "description", "default", "secret" },
-                entry.Children.Keys.Select(c => ((YamlScalarNode)c).Value!).ToHashSet());
+            // An array says what its items are (ProjectConfigItemsType); nothing else has items.
+            var allowed = new HashSet<string> { "type", "description", "default", "secret" };
+            if (Scalar(entry, "type") == "array")
+            {
+                allowed.Add("items");
+                Assert.Contains(Scalar(Map(entry, "items"), "type"), new[] { "string", "integer", "boolean" });
+            }
+            Assert.Subset(allowed, entry.Children.Keys.Select(c => ((YamlScalarNode)c).Value!).ToHashSet());
         }
         Assert.Equal("integer", Scalar(Map(config, ConfigKeys.SshPort), "type"));
 
