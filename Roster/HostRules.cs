@@ -42,6 +42,7 @@ public static class HostRules
         Line("# Ranges.");
         Line($"readonly WS_MIN_PORT={Num(Rules.MinPort)} WS_MAX_PORT={Num(Rules.MaxPort)}");
         Line($"readonly WS_MIN_UID={Num(Rules.MinUid)} WS_MAX_UID={Num(Rules.MaxUid)}");
+        Line($"readonly WS_SUBID_BASE={Rules.SubIdBase.ToString(CultureInfo.InvariantCulture)} WS_SUBID_COUNT={Rules.SubIdCount.ToString(CultureInfo.InvariantCulture)}");
         Line($"readonly WS_MIN_MEMORY={Budgets.MinMemory.ToString(CultureInfo.InvariantCulture)} WS_MAX_MEMORY={Budgets.MaxMemory.ToString(CultureInfo.InvariantCulture)}");
         Line($"readonly WS_MIN_CPU_WEIGHT={Num(Budgets.MinCpuWeight)} WS_MAX_CPU_WEIGHT={Num(Budgets.MaxCpuWeight)}");
         Line($"readonly WS_MIN_TASKS_MAX={Num(Budgets.MinTasksMax)} WS_MAX_TASKS_MAX={Num(Budgets.MaxTasksMax)}");

@@ -16,6 +16,19 @@ public static partial class Rules
     public const int MinUid = 1000;
     public const int MaxUid = 59999;
 
+    /// <summary>
+    /// Each person's subordinate uid/gid range (rootless podman) is SubIdCount ids from
+    /// SubIdStart(uid): one slot per uid, so no two people's ranges meet, placed above where
+    /// useradd's own sequential allocations (from 100000, 65536 each) reach for any real number
+    /// of accounts, and the last one (MaxUid) still ends below 2^32 - 1.
+    /// </summary>
+    public const long SubIdBase = 400_000_000;
+    public const long SubIdCount = 65536;
+
+    public static long SubIdStart(int uid) =>
+        uid is < MinUid or > MaxUid ? throw new ArgumentOutOfRangeException(nameof(uid), uid, $"not a person's uid ({MinUid}-{MaxUid})")
+            : SubIdBase + (uid - MinUid) * SubIdCount;
+
     /// <summary>The highest rotation serial of a shared secret (the host's --rotate takes up to 6 digits).</summary>
     public const int MaxRotationSerial = 999999;
 

@@ -69,7 +69,8 @@ ensure_account() {
     : >"$WS_PENDING_DIR/$user"
     local -a uid_opt=()
     [[ -z "$uid" ]] || uid_opt=(-u "$uid")
-    useradd -m -s /bin/zsh -U -G "$WS_MARKER_GROUP" -K HOME_MODE=0700 "${uid_opt[@]}" -- "$user"
+    # No subordinate ids from useradd: its are first come, first served; ensure_subids gives a slot per uid.
+    useradd -m -s /bin/zsh -U -G "$WS_MARKER_GROUP" -K HOME_MODE=0700 -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "${uid_opt[@]}" -- "$user"
     changed "account $user"
   fi
   # A creation that was interrupted finishes here: only our own has a pending marker.
@@ -83,6 +84,37 @@ ensure_account() {
   passwd -l -- "$user" >/dev/null
   chmod 0700 -- "$home"
   rm -f -- "$WS_PENDING_DIR/$user"
+}
+
+# ensure_subids USER: rootless podman's subordinate uid and gid ranges (/etc/subuid,
+# /etc/subgid, the record). A person with none gets WS_SUBID_COUNT ids from
+# WS_SUBID_BASE + (uid - WS_MIN_UID) * WS_SUBID_COUNT (Rules.SubIdStart): a slot per uid, so
+# no two people's ranges meet, and newuidmap lets each map only their own. A range they
+# already have (useradd's, on an adopted account) is kept; nothing is ever removed here (userdel,
+# at purge, removes them). Someone else's range over the slot refuses the step, naming it.
+ensure_subids() {
+  local user="$1" uid start end file name s c
+  uid="$(id -u -- "$user")"
+  if ((uid < WS_MIN_UID || uid > WS_MAX_UID)); then
+    warn "$user: uid $uid is outside $WS_MIN_UID-$WS_MAX_UID, so no subordinate ids (rootless podman): pin a uid in the roster"
+    return 0
+  fi
+  start=$((WS_SUBID_BASE + (uid - WS_MIN_UID) * WS_SUBID_COUNT))
+  end=$((start + WS_SUBID_COUNT - 1))
+  local -a add=() where=()
+  grep -qE "^($user|$uid):" /etc/subuid 2>/dev/null || { add+=(--add-subuids "$start-$end"); where+=(/etc/subuid); }
+  grep -qE "^($user|$uid):" /etc/subgid 2>/dev/null || { add+=(--add-subgids "$start-$end"); where+=(/etc/subgid); }
+  ((${#add[@]})) || return 0
+  for file in /etc/subuid /etc/subgid; do
+    [[ -f "$file" ]] || continue
+    while IFS=: read -r name s c; do
+      [[ "$name" != "$user" && "$name" != "$uid" && "$s" =~ ^[0-9]+$ && "$c" =~ ^[0-9]+$ ]] || continue
+      ((s > end || s + c - 1 < start)) ||
+        die_refused "$user: $file gives $name $s-$((s + c - 1)), over $user's subordinate ids $start-$end; nothing was added for $user (fix $file by hand)"
+    done <"$file"
+  done
+  usermod "${add[@]}" -- "$user"
+  changed "$user: subordinate ids $start-$end in ${where[*]}"
 }
 
 ensure_adopted() { # USER

@@ -125,6 +125,7 @@ account_step() {
   step "account"
   ensure_account "$user" "${ARG[uid]}" "$home"
   ensure_adopted "$user"
+  ensure_subids "$user"
   step "tier groups"
   ensure_groups "$user" "${ARG_GROUPS[@]}"
   step "revoked groups"
