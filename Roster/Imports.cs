@@ -59,31 +59,34 @@ public sealed partial record ImportStack(
             errors.Add((key, $"'{Printable(text)}' is not true or false"));
             return true;
         }
-        string? Word(string key, Regex pattern, string what, bool required = false)
+        // What a value is (for "required: ...") and the form it must have.
+        string? Word(string key, Regex pattern, string form, string? required = null)
         {
             var value = get(key);
             if (string.IsNullOrEmpty(value))
             {
-                if (required) errors.Add((key, $"required: {what}; set it in the stack file first (the program needs it too)"));
+                if (required is not null) errors.Add((key, $"required: {required}; set it in the stack file first (the program needs it too)"));
                 return null;
             }
             if (pattern.IsMatch(value)) return value;
-            errors.Add((key, $"'{Printable(value)}' is not {what}"));
+            errors.Add((key, $"'{Printable(value)}' is not {form}"));
             return null;
         }
 
         var (k8s, vault, authentik) = (Enabled(Keys.EnableKubernetes), Enabled(Keys.EnableVault), Enabled(Keys.EnableAuthentik));
         var context = k8s ? Word(Keys.KubeContext, ContextPattern(), "a kubeconfig context name (one word)") : null;
-        var vaultAddr = vault ? Word(Keys.VaultAddr, UrlPattern(), "an http(s) URL without credentials, spaces or quotes (Vault's address)", required: true) : null;
+        var vaultAddr = vault ? Word(Keys.VaultAddr, UrlPattern(), Url, required: "Vault's address") : null;
         var mount = vault ? Word(Keys.VaultOidcMount, VaultPathPattern(), "a plain Vault auth mount path (e.g. oidc)") ?? "oidc" : "oidc";
         var accessor = vault ? Word(Keys.VaultOidcMountAccessor, AccessorPattern(), "a Vault mount accessor (e.g. auth_oidc_1a2b3c4d)") : null;
-        var authentikUrl = authentik ? Word(Keys.AuthentikUrl, UrlPattern(), "an http(s) URL without credentials, spaces or quotes (Authentik's base URL)", required: true) : null;
-        var slug = authentik ? Word(Keys.AuthentikT3AppSlug, SlugPattern(), "an Authentik application slug (letters, digits, '-' and '_')", required: true) : null;
+        var authentikUrl = authentik ? Word(Keys.AuthentikUrl, UrlPattern(), Url, required: "Authentik's base URL") : null;
+        var slug = authentik ? Word(Keys.AuthentikT3AppSlug, SlugPattern(), "an Authentik application slug (letters, digits, '-' and '_')", required: "the slug of the t3 application in Authentik") : null;
 
         if (errors.Count > 0) return (null, errors);
         return (new ImportStack(stackName!, StackFile.Project, k8s, vault, authentik, context,
             vaultAddr?.TrimEnd('/'), mount, accessor, authentikUrl?.TrimEnd('/'), slug), errors);
     }
+
+    private const string Url = "an http(s) URL without credentials, spaces or quotes";
 
     private static string Printable(string value) => string.Concat(value.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
 
