@@ -73,7 +73,7 @@ public static class Cli
                     }
                 }
             case "import-plan" when Validate(rest) is { Stack: { } stack } p:
-                return ImportPlan(p.Roster, stack, stdout, stderr);
+                return PrintImportPlan(p.Roster, stack, stdout, stderr);
             case "docs" when rest.FirstOrDefault() == "multi-tenancy" && rest.Count <= 2:
                 {
                     // Generated, not hand-written: the doc states what Roster/Access grants.
@@ -146,7 +146,7 @@ public static class Cli
     /// The import plan as a bash script on stdout: the roster's resources in the cluster, Vault and
     /// Authentik, with the stack file's name, layers and addresses. Nothing is looked up here.
     /// </summary>
-    private static int ImportPlan(string rosterPath, string stackPath, TextWriter stdout, TextWriter stderr)
+    private static int PrintImportPlan(string rosterPath, string stackPath, TextWriter stdout, TextWriter stderr)
     {
         var result = RosterLoader.LoadFile(rosterPath);
         if (!result.Ok) return Fail(result, stderr);

@@ -218,7 +218,7 @@ public static partial class Imports
             entries.Add(new(ResourceTypes.AuthentikPolicyExpression, ResourceNames.T3UsersOnly(edgeName), edge, provider, new ImportId.Lookup(
                 ["authentik_pk", policyList, AuthentikAccess.PolicyName])));
             entries.Add(new(ResourceTypes.AuthentikPolicyBinding, ResourceNames.T3UsersOnlyBinding(edgeName), edge, provider, new ImportId.Lookup(
-                ["authentik_binding", s.AuthentikT3AppSlug ?? "", policyList, AuthentikAccess.PolicyName])));
+                ["authentik_binding", s.AuthentikT3AppSlug ?? throw new ArgumentException("the stack manages Authentik but has no t3 application slug", nameof(s)), policyList, AuthentikAccess.PolicyName])));
         }
         return new ImportPlan(s, entries, prepare);
     }
@@ -287,8 +287,8 @@ public static partial class Imports
         Add(Header(Comment(generatedBy), s.Stack));
         Add($"\n# The stack's facts.\nstack={Quote(s.Stack)}\nproject={Quote(s.Project)}\n");
         if (s.Kubernetes) Add($"kube_context={Quote(s.KubeContext ?? "")}\n");
-        if (s.Vault) Add($"vault_addr={Quote(s.VaultAddr!)}\noidc_mount={Quote(s.VaultOidcMount)}\noidc_accessor={Quote(s.VaultOidcMountAccessor ?? "")}\n");
-        if (s.Authentik) Add($"authentik_url={Quote(s.AuthentikUrl!)}\n");
+        if (s.Vault) Add($"vault_addr={Quote(s.VaultAddr ?? Missing(nameof(s.VaultAddr)))}\noidc_mount={Quote(s.VaultOidcMount)}\noidc_accessor={Quote(s.VaultOidcMountAccessor ?? "")}\n");
+        if (s.Authentik) Add($"authentik_url={Quote(s.AuthentikUrl ?? Missing(nameof(s.AuthentikUrl)))}\n");
         Add("\n" + Common);
         if (s.Kubernetes) Add(KubernetesHelpers);
         if (s.Vault) Add(VaultHelpers);
@@ -309,6 +309,8 @@ public static partial class Imports
         Add(")\nadopt_found\n");
         return sb.ToString();
     }
+
+    private static string Missing(string what) => throw new ArgumentException($"the stack manages that layer but has no {what}", nameof(what));
 
     /// <summary>The comment above a group of lines: whose resources they are.</summary>
     private static string Group(ImportEntry e) =>
