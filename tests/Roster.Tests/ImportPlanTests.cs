@@ -276,11 +276,20 @@ public sealed partial class ImportPlanTests
         var dir = Directory.CreateTempSubdirectory("import-lint-");
         try
         {
-            var path = Path.Combine(dir.FullName, "import.sh");
-            File.WriteAllText(path, Imports.Script(SmallPlan(), "test"));
-            Assert.Equal("", Run("bash", "-n", path));
-            // The test command installs shellcheck after this layer runs; where it is missing, bash -n stands alone.
-            if (OnPath("shellcheck")) Assert.Equal("", Run("shellcheck", "-S", "style", path));
+            // Every layer, none, and each one off: the helpers a layer brings must stand without the others'.
+            var stacks = new[]
+            {
+                Stack, Stack with { Kubernetes = false, Vault = false, Authentik = false },
+                Stack with { Kubernetes = false }, Stack with { Vault = false }, Stack with { Authentik = false },
+            };
+            foreach (var (stack, i) in stacks.Select((x, i) => (x, i)))
+            {
+                var path = Path.Combine(dir.FullName, $"import-{i}.sh");
+                File.WriteAllText(path, Imports.Script(SmallPlan(stack), "test"));
+                Assert.Equal("", Run("bash", "-n", path));
+                // The test command installs shellcheck after this layer runs; where it is missing, bash -n stands alone.
+                if (OnPath("shellcheck")) Assert.Equal("", Run("shellcheck", "-S", "style", path));
+            }
         }
         finally
         {
