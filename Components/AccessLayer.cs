@@ -14,8 +14,8 @@ namespace Workstation.Components;
 /// </summary>
 public sealed class AccessLayer
 {
-    public const string K8sProviderName = "workstation-k8s";
-    public const string VaultProviderName = "workstation-vault";
+    public const string K8sProviderName = ResourceNames.K8sProvider;
+    public const string VaultProviderName = ResourceNames.VaultProvider;
 
     public Pulumi.Kubernetes.Provider? K8s { get; }
     public Pulumi.Vault.Provider? Vault { get; }
@@ -39,7 +39,7 @@ public sealed class AccessLayer
             K8s = new Pulumi.Kubernetes.Provider(K8sProviderName, K8sProviderArgs(k8s),
                 new CustomResourceOptions { AdditionalSecretOutputs = { "kubeconfig" } });
             var role = K8sAccess.PowerUserReadOnlyRole;
-            PowerUserRole = new ClusterRole(role.Name, K8sRbac.ClusterRole(role),
+            PowerUserRole = new ClusterRole(ResourceNames.PowerUserRole, K8sRbac.ClusterRole(role),
                 new CustomResourceOptions { Provider = K8s, DeleteBeforeReplace = true });
         }
 

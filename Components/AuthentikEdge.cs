@@ -25,8 +25,8 @@ public sealed record AuthentikMember(string Field, string AuthentikUser, int? Pk
 /// </summary>
 public sealed class AuthentikEdge : ComponentResource
 {
-    public const string Type = "workstation:index:AuthentikEdge";
-    public const string PolicyName = "workstation-t3-users-only";
+    public const string Type = ResourceTypes.AuthentikEdge;
+    public const string PolicyName = AuthentikAccess.PolicyName;
 
     public Pulumi.Authentik.Provider Provider { get; }
 
@@ -44,7 +44,7 @@ public sealed class AuthentikEdge : ComponentResource
         : base(Type, name, options)
     {
         var settings = args.Settings;
-        Provider = new Pulumi.Authentik.Provider($"{name}-provider", new ProviderArgs
+        Provider = new Pulumi.Authentik.Provider(ResourceNames.AuthentikProvider(name), new ProviderArgs
         {
             Url = settings.Url,
             Token = Output.CreateSecret(settings.Token),
@@ -57,7 +57,7 @@ public sealed class AuthentikEdge : ComponentResource
             return o;
         }
 
-        T3App = Application.Get($"{name}-t3-app", settings.T3AppSlug, null, Mine());
+        T3App = Application.Get(ResourceNames.T3App(name), settings.T3AppSlug, null, Mine());
 
         // One look-up per person; all of them are awaited before the group, so one error names every unknown user.
         var lookups = args.People
@@ -66,14 +66,14 @@ public sealed class AuthentikEdge : ComponentResource
             .ToList();
         var userPks = Output.All(lookups).Apply(found => MemberPks(found, args.OffboardHint));
 
-        Group = new Group($"{name}-t3-users", new GroupArgs
+        Group = new Group(ResourceNames.T3Users(name), new GroupArgs
         {
             Name = AuthentikAccess.GroupName,
             Users = userPks,
             IsSuperuser = false,
         }, Mine());
 
-        Policy = new PolicyExpression($"{name}-t3-users-only", new PolicyExpressionArgs
+        Policy = new PolicyExpression(ResourceNames.T3UsersOnly(name), new PolicyExpressionArgs
         {
             Name = PolicyName,
             Expression = AuthentikAccess.PolicyExpression(),
@@ -81,7 +81,7 @@ public sealed class AuthentikEdge : ComponentResource
         }, Mine(after: Group));
 
         // failureResult false: if the expression errors, the answer is "no".
-        Binding = new PolicyBinding($"{name}-t3-users-only-binding", new PolicyBindingArgs
+        Binding = new PolicyBinding(ResourceNames.T3UsersOnlyBinding(name), new PolicyBindingArgs
         {
             Target = T3App.Uuid,
             Policy = Policy.Id,

@@ -10,7 +10,8 @@ namespace Workstation.Components;
 
 /// <summary>
 /// Pure mapping between the access model (Roster/Access) and Pulumi.Kubernetes: specs to args,
-/// a read RoleBinding back to what <see cref="ExternalBindingCheck"/> compares. No resources here.
+/// a read RoleBinding back to what <see cref="ExternalBindingCheck"/> compares. No resources here;
+/// their Pulumi names are in <see cref="ResourceNames"/>.
 /// </summary>
 public static class K8sRbac
 {
@@ -36,25 +37,6 @@ public static class K8sRbac
         if (b.Kind != K8sAccess.RoleBinding || b.Namespace is null) throw new ArgumentException($"{b.Name} is not a RoleBinding", nameof(b));
         return new() { Metadata = Meta(b.Name, b.Namespace, b.Labels), RoleRef = RoleRef(b), Subjects = Subjects(b) };
     }
-
-    /// <summary>
-    /// The Pulumi name of a user's binding: `&lt;user&gt;-k8s-[&lt;namespace&gt;-]&lt;role&gt;`. It depends only on the
-    /// user, namespace and role, never on list positions, so other users' changes never rename it.
-    /// </summary>
-    public static string ResourceName(string osUser, BindingSpec b) => ResourceName(osUser, b.Namespace, b.Name);
-
-    /// <summary>The Pulumi name of a power-user's ClusterRoleBinding.</summary>
-    public static string PowerUserResourceName(string osUser) => ResourceName(osUser, null, K8sAccess.PowerUserBindingName(osUser));
-
-    private static string ResourceName(string osUser, string? ns, string k8sName)
-    {
-        var prefix = $"{AccessLabels.NamePrefix}-{osUser}-";
-        var role = k8sName.StartsWith(prefix, StringComparison.Ordinal) ? k8sName[prefix.Length..] : k8sName;
-        return ns is null ? $"{osUser}-k8s-{role}" : $"{osUser}-k8s-{ns}-{role}";
-    }
-
-    /// <summary>The Pulumi name of the read of an external binding (a read, not a resource Workstation owns).</summary>
-    public static string ExternalResourceName(ExternalBindingExpectation e) => $"{e.OsUser}-k8s-{e.Namespace}-external";
 
     /// <summary>
     /// A RoleBinding as read; null when the read came back empty (what a provider returns when

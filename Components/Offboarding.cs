@@ -22,17 +22,17 @@ public static class Offboarding
     /// <summary>One person's resources that a retire deletes or updates (a glob for the RoleBindings: one per namespace).</summary>
     public static IEnumerable<string> Targets(string stack, string project, string osUser)
     {
-        var parent = $"urn:pulumi:{stack}::{project}::{WorkstationUser.Type}$";
+        var parent = $"urn:pulumi:{stack}::{project}::{ResourceTypes.WorkstationUser}$";
         return
         [
             $"{parent}command:remote:Command::{osUser}-services",
             $"{parent}command:remote:Command::{osUser}-code",
             $"{parent}command:remote:Command::{osUser}-account",
-            $"{parent}kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::{K8sRbac.PowerUserResourceName(osUser)}",
-            $"{parent}kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::{osUser}-k8s-*-admin",
-            $"{parent}vault:index/policy:Policy::{osUser}-vault-policy",
-            $"{parent}vault:identity/entityPolicies:EntityPolicies::{osUser}-vault-policies",
-            $"{parent}vault:identity/entity:Entity::{osUser}-vault-entity",
+            $"{parent}{ResourceTypes.ClusterRoleBinding}::{ResourceNames.PowerUserBinding(osUser)}",
+            $"{parent}{ResourceTypes.RoleBinding}::{osUser}-k8s-*-admin",
+            $"{parent}{ResourceTypes.VaultPolicy}::{ResourceNames.VaultPolicy(osUser)}",
+            $"{parent}{ResourceTypes.VaultEntityPolicies}::{ResourceNames.VaultEntityPolicies(osUser)}",
+            $"{parent}{ResourceTypes.VaultEntity}::{ResourceNames.VaultEntity(osUser)}",
         ];
     }
 

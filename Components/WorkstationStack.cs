@@ -8,10 +8,10 @@ namespace Workstation.Components;
 public static class WorkstationStack
 {
     /// <summary>The base component's name (a reserved os_user, so it can't clash with a user's).</summary>
-    public const string BaseName = "workstation";
+    public const string BaseName = ResourceNames.Base;
 
     /// <summary>The Authentik component's name.</summary>
-    public const string AuthentikName = "workstation-authentik";
+    public const string AuthentikName = ResourceNames.AuthentikEdge;
 
     /// <summary>The maps step's name (top level: it follows every user, not the base).</summary>
     public const string MapsName = "workstation-maps";

@@ -50,7 +50,7 @@ public sealed record SecretStaging(IReadOnlyDictionary<SharedSecret, Output<stri
 /// </summary>
 public sealed class WorkstationUser : ComponentResource
 {
-    public const string Type = "workstation:index:WorkstationUser";
+    public const string Type = ResourceTypes.WorkstationUser;
 
     /// <summary>The account step; null when retired.</summary>
     public Command? AccountStep { get; }
@@ -107,7 +107,7 @@ public sealed class WorkstationUser : ComponentResource
     public Output<string> State { get; }
 
     public WorkstationUser(WorkstationUserArgs args, ComponentResourceOptions? options = null)
-        : base(Type, args.Member.OsUser, options)
+        : base(Type, ResourceNames.User(args.Member.OsUser), options)
     {
         var access = args.Access;
         switch (args.Member)
@@ -120,7 +120,7 @@ public sealed class WorkstationUser : ComponentResource
                 if (access.Vault is not null)
                 {
                     var v = VaultAccess.For(u, access.VaultOptions);
-                    VaultPolicy = new Policy($"{u.OsUser}-vault-policy", new PolicyArgs
+                    VaultPolicy = new Policy(ResourceNames.VaultPolicy(u.OsUser), new PolicyArgs
                     {
                         Name = v.Policy.Name,
                         PolicyContents = v.Policy.Json,
@@ -128,7 +128,7 @@ public sealed class WorkstationUser : ComponentResource
                     // Created before the first login, so the login's alias lands on this entity and its policy.
                     // The policy name is a constant (readable in a preview); DependsOn orders it after the policy.
                     VaultEntity = AddEntity(v.Entity, access, VaultPolicy);
-                    VaultEntityPolicies = new EntityPolicies($"{u.OsUser}-vault-policies", new EntityPoliciesArgs
+                    VaultEntityPolicies = new EntityPolicies(ResourceNames.VaultEntityPolicies(u.OsUser), new EntityPoliciesArgs
                     {
                         EntityId = VaultEntity.Id,
                         Policies = v.Entity.Policies.ToArray(),
@@ -245,7 +245,7 @@ public sealed class WorkstationUser : ComponentResource
         {
             // roleRef is immutable in Kubernetes and the name is fixed: a change must delete first.
             var options = new CustomResourceOptions { Parent = this, Provider = access.K8s, DeleteBeforeReplace = true };
-            var name = K8sRbac.ResourceName(u.OsUser, b);
+            var name = ResourceNames.K8sBinding(u.OsUser, b);
             if (b.Kind == K8sAccess.ClusterRoleBinding)
             {
                 options.DependsOn.Add(access.PowerUserRole!);
@@ -261,7 +261,7 @@ public sealed class WorkstationUser : ComponentResource
         var verified = new List<Output<string>>();
         foreach (var e in k8s.ExternalBindings)
         {
-            var read = RoleBinding.Get(K8sRbac.ExternalResourceName(e), e.Id, new CustomResourceOptions { Parent = this, Provider = access.K8s });
+            var read = RoleBinding.Get(ResourceNames.ExternalBindingRead(e), e.Id, new CustomResourceOptions { Parent = this, Provider = access.K8s });
             reads.Add(read);
             verified.Add(Output.Tuple(read.Metadata, read.RoleRef, read.Subjects)
                 .Apply(t => K8sRbac.Assert(e, K8sRbac.Observed(t.Item1, t.Item2, t.Item3), hint)));
@@ -278,7 +278,7 @@ public sealed class WorkstationUser : ComponentResource
     {
         var options = new CustomResourceOptions { Parent = this, Provider = access.Vault };
         if (after is not null) options.DependsOn.Add(after);
-        return new Entity($"{spec.Name}-vault-entity", new EntityArgs
+        return new Entity(ResourceNames.VaultEntity(spec.Name), new EntityArgs
         {
             Name = spec.Name,
             Metadata = new Dictionary<string, string>(spec.Metadata),
@@ -288,7 +288,7 @@ public sealed class WorkstationUser : ComponentResource
     }
 
     private EntityAlias AddAlias(VaultEntityAliasSpec spec, AccessLayer access) =>
-        new($"{spec.EntityName}-vault-alias", new EntityAliasArgs
+        new(ResourceNames.VaultAlias(spec.EntityName), new EntityAliasArgs
         {
             Name = spec.Name,
             MountAccessor = access.OidcMountAccessor!,

@@ -1,10 +1,11 @@
 namespace Workstation.Roster;
 
-/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster diff BASE HEAD [--json]`, `roster drift REPORT [ROSTER]`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
+/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster diff BASE HEAD [--json]`, `roster drift REPORT [ROSTER]`, `roster import-plan [ROSTER] --stack STACKFILE`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
 public static class Cli
 {
-    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json]\n       roster drift REPORT [ROSTER]\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n" +
-        "(ROSTER defaults to roster.yaml; STACKFILE, e.g. Pulumi.devvm.yaml, adds the capacity ceiling check;\n OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin)";
+    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json]\n       roster drift REPORT [ROSTER]\n       roster import-plan [ROSTER] --stack STACKFILE\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n" +
+        "(ROSTER defaults to roster.yaml; STACKFILE, e.g. Pulumi.devvm.yaml, adds the capacity ceiling check;\n" +
+        " import-plan prints a bash script that `pulumi import`s the stack's cluster, Vault and Authentik objects that already exist;\n OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin)";
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
@@ -71,6 +72,8 @@ public static class Cli
                         return items.Count == 0 ? 0 : 1;
                     }
                 }
+            case "import-plan" when Validate(rest) is { Stack: { } stack } p:
+                return PrintImportPlan(p.Roster, stack, stdout, stderr);
             case "docs" when rest.FirstOrDefault() == "multi-tenancy" && rest.Count <= 2:
                 {
                     // Generated, not hand-written: the doc states what Roster/Access grants.
@@ -137,6 +140,30 @@ public static class Cli
                 stdout.WriteLine($"capacity: {report.Message}");
                 return 0;
         }
+    }
+
+    /// <summary>
+    /// The import plan as a bash script on stdout: the roster's resources in the cluster, Vault and
+    /// Authentik, with the stack file's name, layers and addresses. Nothing is looked up here.
+    /// </summary>
+    private static int PrintImportPlan(string rosterPath, string stackPath, TextWriter stdout, TextWriter stderr)
+    {
+        var result = RosterLoader.LoadFile(rosterPath);
+        if (!result.Ok) return Fail(result, stderr);
+        var (config, why) = StackFile.Read(stackPath);
+        if (config is null)
+        {
+            stderr.WriteLine($"roster import-plan: {why}");
+            return 2;
+        }
+        var file = Path.GetFileName(stackPath);
+        var (stack, errors) = ImportStack.FromConfig(file, k => config.GetValueOrDefault(StackFile.Project + ":" + k));
+        foreach (var (key, message) in errors)
+            stderr.WriteLine(key == "(file)" ? $"{file}: {message}" : $"{file}: {StackFile.Project}:{key}: {message}");
+        if (stack is null) return 1;
+        var generatedBy = string.Concat($"roster import-plan {rosterPath} --stack {stackPath}".Select(c => char.IsControl(c) ? '?' : c));
+        stdout.Write(Imports.Script(Imports.Plan(Derivation.Derive(result.Model!), stack), generatedBy));
+        return 0;
     }
 
     private static int Fail(RosterResult result, TextWriter stderr)

@@ -9,6 +9,9 @@ public static class AuthentikAccess
 {
     public const string GroupName = "T3 Users";
 
+    /// <summary>The expression policy that admits only the group (its Authentik name).</summary>
+    public const string PolicyName = "workstation-t3-users-only";
+
     /// <summary>The group's members: every roster person (the admin included) by authentik_user, sorted, distinct.</summary>
     public static IReadOnlyList<string> Members(DerivedRoster roster) => Members(roster.Users);
 

@@ -1,0 +1,112 @@
+using Workstation.Roster.Access;
+
+namespace Workstation.Roster;
+
+/// <summary>
+/// The Pulumi type tokens the program registers outside the host: the cluster, Vault and
+/// Authentik objects, their explicit providers and the components they hang under. Strings
+/// only, so the roster engine (the import plan) can name them without the Pulumi SDKs; the mock
+/// tests check each against the type the SDK registers.
+/// </summary>
+public static class ResourceTypes
+{
+    public const string WorkstationBase = "workstation:index:WorkstationBase";
+    public const string WorkstationUser = "workstation:index:WorkstationUser";
+    public const string AuthentikEdge = "workstation:index:AuthentikEdge";
+
+    public const string K8sProvider = "pulumi:providers:kubernetes";
+    public const string VaultProvider = "pulumi:providers:vault";
+    public const string AuthentikProvider = "pulumi:providers:authentik";
+
+    public const string ClusterRole = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole";
+    public const string ClusterRoleBinding = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
+    public const string RoleBinding = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
+
+    public const string VaultPolicy = "vault:index/policy:Policy";
+    public const string VaultEntity = "vault:identity/entity:Entity";
+    public const string VaultEntityPolicies = "vault:identity/entityPolicies:EntityPolicies";
+    public const string VaultEntityAlias = "vault:identity/entityAlias:EntityAlias";
+
+    public const string AuthentikGroup = "authentik:index/group:Group";
+    public const string AuthentikPolicyExpression = "authentik:index/policyExpression:PolicyExpression";
+    public const string AuthentikPolicyBinding = "authentik:index/policyBinding:PolicyBinding";
+}
+
+/// <summary>
+/// The Pulumi names of every Kubernetes, Vault and Authentik resource the program registers, and
+/// of the components and providers above them: the one place they are spelled, so the program
+/// and the import plan (<see cref="Imports"/>) can't drift apart. A name is part of the URN:
+/// changing one here renames the resource, which Pulumi shows as a replace.
+/// Names depend only on the os_user (and namespace or role), never on list positions.
+/// </summary>
+public static class ResourceNames
+{
+    /// <summary>The base component (a reserved os_user, so it can't clash with a user's component).</summary>
+    public const string Base = "workstation";
+
+    /// <summary>The Authentik component.</summary>
+    public const string AuthentikEdge = "workstation-authentik";
+
+    /// <summary>The cluster's provider (top level: its URN never moves).</summary>
+    public const string K8sProvider = "workstation-k8s";
+
+    /// <summary>Vault's provider (top level).</summary>
+    public const string VaultProvider = "workstation-vault";
+
+    /// <summary>A person's component: their os_user.</summary>
+    public static string User(string osUser) => osUser;
+
+    /// <summary>The shared power-user ClusterRole: its Kubernetes name.</summary>
+    public static string PowerUserRole => K8sAccess.PowerUserRoleName;
+
+    /// <summary>
+    /// A person's binding: `&lt;user&gt;-k8s-[&lt;namespace&gt;-]&lt;role&gt;`, from the user, namespace and
+    /// Kubernetes name only, so other users' changes never rename it.
+    /// </summary>
+    public static string K8sBinding(string osUser, BindingSpec b) => K8sBinding(osUser, b.Namespace, b.Name);
+
+    /// <summary>A power-user's ClusterRoleBinding.</summary>
+    public static string PowerUserBinding(string osUser) => K8sBinding(osUser, null, K8sAccess.PowerUserBindingName(osUser));
+
+    private static string K8sBinding(string osUser, string? ns, string k8sName)
+    {
+        var prefix = $"{AccessLabels.NamePrefix}-{osUser}-";
+        var role = k8sName.StartsWith(prefix, StringComparison.Ordinal) ? k8sName[prefix.Length..] : k8sName;
+        return ns is null ? $"{osUser}-k8s-{role}" : $"{osUser}-k8s-{ns}-{role}";
+    }
+
+    /// <summary>The read of a binding another stack owns (a read: never created, never imported).</summary>
+    public static string ExternalBindingRead(ExternalBindingExpectation e) => $"{e.OsUser}-k8s-{e.Namespace}-external";
+
+    public static string VaultPolicy(string osUser) => $"{osUser}-vault-policy";
+
+    public static string VaultEntityPolicies(string osUser) => $"{osUser}-vault-policies";
+
+    /// <param name="entityName">The entity's Vault name (the os_user).</param>
+    public static string VaultEntity(string entityName) => $"{entityName}-vault-entity";
+
+    /// <param name="entityName">The name of the entity the alias belongs to (the os_user).</param>
+    public static string VaultAlias(string entityName) => $"{entityName}-vault-alias";
+
+    /// <summary>The Authentik component's provider (its child).</summary>
+    public static string AuthentikProvider(string edge) => $"{edge}-provider";
+
+    /// <summary>The read of the t3 application (another stack or the UI owns it).</summary>
+    public static string T3App(string edge) => $"{edge}-t3-app";
+
+    /// <summary>The group `T3 Users`.</summary>
+    public static string T3Users(string edge) => $"{edge}-t3-users";
+
+    /// <summary>The expression policy that admits only the group.</summary>
+    public static string T3UsersOnly(string edge) => $"{edge}-t3-users-only";
+
+    /// <summary>The policy's binding to the t3 application.</summary>
+    public static string T3UsersOnlyBinding(string edge) => $"{edge}-t3-users-only-binding";
+
+    /// <summary>
+    /// A URN as the engine makes it: the parents' types joined by '$' then the type (the root
+    /// stack is not in the chain), then the name.
+    /// </summary>
+    public static string Urn(string stack, string project, string qualifiedType, string name) =>
+        $"urn:pulumi:{stack}::{project}::{qualifiedType}::{name}";
+}
