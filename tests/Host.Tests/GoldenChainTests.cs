@@ -12,7 +12,7 @@ public sealed class GoldenChainTests(SandboxFixture box)
     private static readonly string[] Users = ["alice", "bob", "wiz"];
 
     /// <summary>What the golden stack reads from Vault for the golden roster's people (their default eligibility).</summary>
-    private static string Bundle(string u) =>
+    internal static string Bundle(string u) =>
         $"{{\"beads-key\":\"golden-beads-{u}\",\"memory-key\":\"golden-memory-{u}\",\"snapshot-token\":\"golden-token-{u}\"}}";
 
     /// <summary>What Pulumi runs to create (or update) a person: the four steps in dependency order, one SSH session each.</summary>
@@ -40,8 +40,11 @@ public sealed class GoldenChainTests(SandboxFixture box)
         await box.MustAsync(g[$"suspend:{u}"]);
     }
 
-    private Dictionary<string, string> Golden() =>
-        File.ReadLines(Path.Combine(box.RepoRoot, "tests", "golden", "host-commands.txt"))
+    private Dictionary<string, string> Golden() => Golden(box.RepoRoot);
+
+    /// <summary>tests/golden/host-commands.txt: each line's key (install, site, account:alice, ...) and command.</summary>
+    internal static Dictionary<string, string> Golden(string repoRoot) =>
+        File.ReadLines(Path.Combine(repoRoot, "tests", "golden", "host-commands.txt"))
             .Select(l => l.Split('\t', 2))
             .ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
 

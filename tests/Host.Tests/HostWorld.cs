@@ -154,18 +154,24 @@ public static class HostWorld
     public static string BaseCommand(string repoRoot, string? swapSize = null, int? swappiness = null, bool ownLauncher = true,
         (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null)
     {
-        var host = Path.Combine(HostTreeParent(repoRoot), "host");
-        var files = Directory.EnumerateFiles(host, "*", SearchOption.AllDirectories)
-            .Select(f => (Path.GetRelativePath(host, f).Replace('\\', '/'), File.ReadAllBytes(f)));
-        return HostCommands.Base(HostCommands.BaseInputsSha256(files), swapSize, swappiness, pinnedTools: false, ownLauncher: ownLauncher, configBase: configBase,
+        return HostCommands.Base(BaseInputsSha256(HostTreeParent(repoRoot)), swapSize, swappiness, pinnedTools: false, ownLauncher: ownLauncher, configBase: configBase,
             claudeCodeIfMissing: claudeCodeIfMissing, takeOver: takeOver);
     }
 
-    private static string HostTreeParent(string repoRoot, string? hostDirParent = null) =>
+    /// <summary>The hash of the base inputs of PARENT/host, as the program computes it from the bundle it sends.</summary>
+    public static string BaseInputsSha256(string hostDirParent)
+    {
+        var host = Path.Combine(hostDirParent, "host");
+        return HostCommands.BaseInputsSha256(Directory.EnumerateFiles(host, "*", SearchOption.AllDirectories)
+            .Select(f => (Path.GetRelativePath(host, f).Replace('\\', '/'), File.ReadAllBytes(f))));
+    }
+
+    /// <summary>The folder whose host/ the tests install: the repository, or WORKSTATION_TEST_HOST_TREE.</summary>
+    public static string HostTreeParent(string repoRoot, string? hostDirParent = null) =>
         hostDirParent ?? (Environment.GetEnvironmentVariable("WORKSTATION_TEST_HOST_TREE") is { Length: > 0 } other ? other : repoRoot);
 
     /// <summary>Creates the fixture repository: git-crypt-encrypted secret.txt plus a plaintext README.</summary>
-    private const string MakeFixtureRepo = """
+    public const string MakeFixtureRepo = """
         set -euo pipefail
         if [ ! -d /srv/fixture/repo.git ]; then
           rm -rf /srv/fixture/work /srv/fixture/repo.git.tmp

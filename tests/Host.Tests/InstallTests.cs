@@ -129,7 +129,7 @@ public sealed class InstallTests(SandboxFixture box)
         Assert.Equal("0755\n", (await box.MustAsync("stat -c %04a /etc/skel/start-claude.sh")).Stdout);
     }
 
-    private static void CopyTree(string source, string target)
+    internal static void CopyTree(string source, string target)
     {
         Directory.CreateDirectory(target);
         foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
