@@ -54,6 +54,7 @@ public static class ConfigKeys
     public const string ConfigBaseRef = "configBaseRef";
     public const string ClaudeCodePolicy = "claudeCodePolicy";
     public const string TakeOver = "takeOver";
+    public const string T3Package = "t3Package";
     public const string HostMemory = HostCapacity.Keys.HostMemory;
     public const string MemoryReserve = HostCapacity.Keys.MemoryReserve;
     public const string CapacityWarnPercent = HostCapacity.Keys.WarnPercent;
@@ -126,6 +127,7 @@ public sealed record SecretSettings(IReadOnlyDictionary<SharedSecret, VaultField
 /// <param name="OwnLauncher">false: another deployer owns /etc/skel/start-claude.sh; the base leaves it alone.</param>
 /// <param name="ConfigBase">The config base's git URL and ref; null: none.</param>
 /// <param name="ClaudeCodeIfMissing">claudeCodePolicy if-missing: a Claude Code already installed keeps its version.</param>
+/// <param name="T3Package">The t3 server's npm package pinned to one version (NAME@X.Y.Z), installed by the base step; null: not installed by Workstation.</param>
 /// <param name="TakeOver">Shared files (base files, unit templates) the workstation owns even where a hand-made setup wrote them; none: such a file is refused.</param>
 /// <param name="PurgeArchiveDir">Where a purge archives a home on the devvm (root's, 0700).</param>
 /// <param name="Backup">restic backups of /home; null: none (backupRepository unset).</param>
@@ -154,7 +156,8 @@ public sealed partial record StackSettings(
     bool OwnLauncher = true,
     (string Url, string Ref)? ConfigBase = null,
     bool ClaudeCodeIfMissing = false,
-    IReadOnlyList<SharedFiles.Target>? TakeOver = null)
+    IReadOnlyList<SharedFiles.Target>? TakeOver = null,
+    string? T3Package = null)
 {
     // Pulumi.yaml declares the same defaults (a test keeps them equal); these apply where a
     // stack is run without the project's defaults merged in, e.g. under the test mocks.
@@ -341,6 +344,7 @@ public sealed partial record StackSettings(
             return targets;
         }
         var takeOver = TakeOver();
+        var t3Package = Word(ConfigKeys.T3Package, Rules.NpmPin(), "an npm package pinned to one version, NAME@X.Y.Z (never @latest, a tag or a range)");
         var toolsMirror = Word(ConfigKeys.ToolsMirror, Rules.ToolsMirror(), "an http(s) URL or an absolute folder on the devvm (e.g. https://mirror.example/tools)");
         // The swap size's own error is reported above; the capacity keys report theirs here.
         var (capacity, capacityErrors) = HostCapacity.FromConfig(k => k == ConfigKeys.SwapSize && swapSize is null ? null : config.Get(k));
@@ -469,7 +473,7 @@ public sealed partial record StackSettings(
 
         if (errors.Count > 0) return (null, errors);
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, secrets,
-            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing", takeOver), errors);
+            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing", takeOver, t3Package), errors);
     }
 
     /// <summary>

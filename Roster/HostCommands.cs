@@ -121,9 +121,10 @@ public static class HostCommands
     /// <param name="ownLauncher">false: /etc/skel/start-claude.sh belongs to another deployer and is left alone.</param>
     /// <param name="configBase">The config base's git URL and ref (branch, tag or commit); null: none.</param>
     /// <param name="claudeCodeIfMissing">true: a Claude Code already installed is kept at its version; false: it follows the pin.</param>
+    /// <param name="t3Package">The t3 server's npm package, pinned (NAME@X.Y.Z), installed with the npm globals; null: t3 is installed some other way.</param>
     /// <param name="takeOver">Base files (SharedFiles.Base) the workstation owns even where another deployer wrote them: backed up, diffed, replaced.</param>
     public static string Base(string inputsSha256, string? swapSize, int? swappiness = null, string? toolsMirror = null, bool pinnedTools = true, bool ownLauncher = true,
-        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null) =>
+        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null, string? t3Package = null) =>
         $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}") +
         (swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "") +
         (toolsMirror is null ? "" : $" --tools-mirror {Quote(toolsMirror)}") +
@@ -131,6 +132,7 @@ public static class HostCommands
         (ownLauncher ? "" : " --no-launcher") +
         (configBase is { } c ? $" --config-base {Quote(c.Url)} --config-base-ref {Quote(c.Ref)}" : "") +
         (claudeCodeIfMissing ? " --claude-code if-missing" : "") +
+        (t3Package is null ? "" : $" --t3-package {Quote(t3Package)}") +
         string.Concat((takeOver ?? []).Select(p => $" --take-over {Quote(p)}"));
 
     /// <summary>

@@ -37,6 +37,7 @@ public static class HostRules
         Line($"readonly WS_RE_ON_CALENDAR={Sh(Bash(Rules.OnCalendar()))}");
         Line($"readonly WS_RE_MEMORY_SIZE={Sh(Bash(Rules.MemorySize()))}");
         Line($"readonly WS_RE_TOOLS_MIRROR={Sh(Bash(Rules.ToolsMirror()))}");
+        Line($"readonly WS_RE_NPM_PIN={Sh(Bash(Rules.NpmPin()))}");
         Line($"readonly WS_RE_CONFIG_BASE_REF={Sh(Bash(Rules.ConfigBaseRef()))}");
         Line();
         Line("# Ranges.");

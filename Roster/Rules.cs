@@ -86,6 +86,13 @@ public static partial class Rules
     [GeneratedRegex(@"^(https?://[A-Za-z0-9._~:/?=&%+-]+|/[A-Za-z0-9_-][A-Za-z0-9._/-]*)\z")]
     public static partial Regex ToolsMirror();
 
+    /// <summary>
+    /// An npm package pinned to one exact version, NAME@X.Y.Z (optionally -pre or +build): never
+    /// @latest, a tag or a range, so a fleet never rolls silently (the seed's T3_PIN).
+    /// </summary>
+    [GeneratedRegex(@"^(@[a-z0-9][a-z0-9._-]{0,60}/)?[a-z0-9][a-z0-9._-]{0,100}@[0-9]+[.][0-9]+[.][0-9]+([-+][0-9A-Za-z.-]{1,40})?\z")]
+    public static partial Regex NpmPin();
+
     /// <summary>The config base's ref: a branch, tag or commit (the host also refuses '..', a trailing '/' and '.lock').</summary>
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}\z")]
     public static partial Regex ConfigBaseRef();

@@ -5,7 +5,8 @@
 # base never runs from a stale or half-finished install. Only adds what is
 # missing or different:
 #   - Debian packages from packages.txt (apt-get install of the missing ones);
-#   - pinned npm globals from npm-packages.txt (installed when missing or at
+#   - pinned npm globals from npm-packages.txt, and t3's (--t3-package NAME@X.Y.Z,
+#     the stack's t3Package) (installed when missing or at
 #     another version; never @latest); with --claude-code if-missing, a Claude
 #     Code already installed is kept at whatever version it is;
 #   - the tools Debian lacks, from tools.txt, each checked against its pinned
@@ -69,7 +70,7 @@ base_inputs_sha256() {
 }
 
 cmd_base_apply() {
-  local swap_size="" swappiness="" tools_mirror="" pinned_tools=1 launcher=1 config_base="" config_base_ref=main claude_policy=pinned inputs_sha256="" have
+  local t3_package="" swap_size="" swappiness="" tools_mirror="" pinned_tools=1 launcher=1 config_base="" config_base_ref=main claude_policy=pinned inputs_sha256="" have
   while (($#)); do
     case "$1" in
       --inputs-sha256)
@@ -92,6 +93,12 @@ cmd_base_apply() {
         ;;
       --no-pinned-tools) pinned_tools=0; shift ;;
       --no-launcher) launcher=0; shift ;;
+      --t3-package)
+        need_value "$@"
+        [[ "$2" =~ $WS_RE_NPM_PIN ]] || die_usage "--t3-package $(describe "$2"): an npm package pinned to one version, NAME@X.Y.Z (never @latest, a tag or a range)"
+        t3_package="$2"
+        shift 2
+        ;;
       --take-over)
         need_value "$@"
         printf '%s\n' "${WS_BASE_SHARED[@]}" | cut -d' ' -f1 | grep -qxF -- "$2" ||
@@ -127,7 +134,7 @@ cmd_base_apply() {
       *) die_usage "unknown argument $(describe "$1")" ;;
     esac
   done
-  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF]] [--claude-code pinned|if-missing] [--take-over PATH]...)"
+  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF]] [--claude-code pinned|if-missing] [--t3-package NAME@X.Y.Z] [--take-over PATH]...)"
   local t
   for t in "${WS_TAKE_OVER[@]}"; do
     [[ "$t" != "$WS_LAUNCHER" ]] || ((launcher)) || die_usage "--take-over $WS_LAUNCHER with --no-launcher: another deployer owns the launcher"
@@ -177,7 +184,10 @@ cmd_base_apply() {
       npm install -g --no-fund --no-audit --loglevel=error "$name@$version" >/dev/null
       changed "npm global $name@$version (was ${have:-absent})"
     fi
-  done < <(list_entries "$WS_ROOT/npm-packages.txt")
+  done < <(
+    list_entries "$WS_ROOT/npm-packages.txt"
+    [[ -z "$t3_package" ]] || printf '%s\n' "$t3_package"
+  )
 
   if ((pinned_tools)); then
     step "pinned tools"

@@ -14,6 +14,7 @@ readonly WS_RE_RESTIC_REPO='^(/[A-Za-z0-9_.@/-]+|(sftp|rest|s3|b2|azure|gs|rclon
 readonly WS_RE_ON_CALENDAR='^[A-Za-z0-9*,:./~ -]{1,64}$'
 readonly WS_RE_MEMORY_SIZE='^[1-9][0-9]{0,12}[KMGT]?$'
 readonly WS_RE_TOOLS_MIRROR='^(https?://[A-Za-z0-9._~:/?=&%+-]+|/[A-Za-z0-9_-][A-Za-z0-9._/-]*)$'
+readonly WS_RE_NPM_PIN='^(@[a-z0-9][a-z0-9._-]{0,60}/)?[a-z0-9][a-z0-9._-]{0,100}@[0-9]+[.][0-9]+[.][0-9]+([-+][0-9A-Za-z.-]{1,40})?$'
 readonly WS_RE_CONFIG_BASE_REF='^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$'
 
 # Ranges.

@@ -137,4 +137,89 @@ public sealed class ToolsTests(SandboxFixture box)
             await box.RunAsync("rm -rf /srv/ws-mirror /root/ws-foreign.txt /root/ws-bad.txt /usr/local/bin/ws-foreign");
         }
     }
+
+    /// <summary>
+    /// A registry stand-in on 127.0.0.1:4605 (root's npm reads it from /root/.npmrc, as an offline
+    /// devvm would read its mirror): one package, ws-t3-standin, at 1.0.0 and 1.1.0, each a real
+    /// npm tarball with its integrity in the packument; a `ws-t3` bin prints its version.
+    /// </summary>
+    private const string Registry = """
+        set -euo pipefail
+        rm -rf /srv/ws-npm; mkdir -p /srv/ws-npm
+        for v in 1.0.0 1.1.0; do
+          d=$(mktemp -d); mkdir -p "$d/package"
+          printf '{"name":"ws-t3-standin","version":"%s","bin":{"ws-t3":"t3.js"}}\n' "$v" >"$d/package/package.json"
+          printf '#!/usr/bin/env node\nconsole.log("t3 stand-in %s")\n' "$v" >"$d/package/t3.js"
+          tar -C "$d" -czf "/srv/ws-npm/ws-t3-standin-$v.tgz" package
+          rm -rf "$d"
+        done
+        cat >/srv/ws-npm/server.py <<'PY'
+        import base64, hashlib, http.server, json, os
+        root = "/srv/ws-npm"
+        def packument():
+            versions = {}
+            for v in ("1.0.0", "1.1.0"):
+                data = open(f"{root}/ws-t3-standin-{v}.tgz", "rb").read()
+                versions[v] = {"name": "ws-t3-standin", "version": v, "bin": {"ws-t3": "t3.js"},
+                               "dist": {"tarball": f"http://127.0.0.1:4605/ws-t3-standin/-/ws-t3-standin-{v}.tgz",
+                                        "shasum": hashlib.sha1(data).hexdigest(),
+                                        "integrity": "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()}}
+            return json.dumps({"name": "ws-t3-standin", "dist-tags": {"latest": "1.1.0"}, "versions": versions}).encode()
+        class Registry(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path.rstrip("/") == "/ws-t3-standin":
+                    body, kind = packument(), "application/json"
+                elif self.path.startswith("/ws-t3-standin/-/"):
+                    body, kind = open(f"{root}/{os.path.basename(self.path)}", "rb").read(), "application/octet-stream"
+                else:
+                    self.send_response(404); self.end_headers(); return
+                self.send_response(200); self.send_header("content-type", kind); self.send_header("content-length", str(len(body)))
+                self.end_headers(); self.wfile.write(body)
+            def log_message(self, *args):
+                pass
+        http.server.HTTPServer(("127.0.0.1", 4605), Registry).serve_forever()
+        PY
+        systemd-run --quiet --unit ws-npm -p DynamicUser=yes python3 /srv/ws-npm/server.py
+        for _ in $(seq 1 40); do curl -fsS -m 2 -o /dev/null http://127.0.0.1:4605/ws-t3-standin && break; sleep 0.25; done
+        cp -a /root/.npmrc /root/.npmrc.ws-keep 2>/dev/null || true
+        echo 'registry=http://127.0.0.1:4605/' >/root/.npmrc
+        """;
+
+    /// <summary>
+    /// t3 is pinned like every npm global (the stack's t3Package): the base installs exactly the
+    /// pinned version from the registry root's npm uses, a re-run changes nothing, a new pin is
+    /// installed, and a tag or a range is refused before anything is done.
+    /// </summary>
+    [Fact]
+    public async Task T3_is_installed_at_its_pin_and_a_tag_is_refused()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Tol.Apply(), stdin: Tol.TokenStdin, timeout: Bounded);
+        await box.ScriptAsync(Registry, Bounded);
+        var tree = HostWorld.HostTreeParent(box.RepoRoot);
+        string Base(string pin) => HostCommands.Base(HostWorld.BaseInputsSha256(tree), null, pinnedTools: false, t3Package: pin);
+        try
+        {
+            var first = await box.MustAsync(Base("ws-t3-standin@1.0.0"), timeout: Bounded);
+            Assert.Contains(first.Changes(), l => l.EndsWith("changed: npm global ws-t3-standin@1.0.0 (was absent)", StringComparison.Ordinal));
+            Assert.Equal("t3 stand-in 1.0.0", (await box.MustAsync("runuser -l tol -c ws-t3")).Stdout.Trim());
+            Assert.DoesNotContain((await box.MustAsync(Base("ws-t3-standin@1.0.0"), timeout: Bounded)).Changes(), l => l.Contains("npm global", StringComparison.Ordinal));
+
+            var next = await box.MustAsync(Base("ws-t3-standin@1.1.0"), timeout: Bounded);
+            Assert.Contains(next.Changes(), l => l.EndsWith("changed: npm global ws-t3-standin@1.1.0 (was 1.0.0)", StringComparison.Ordinal));
+            Assert.Equal("t3 stand-in 1.1.0", (await box.MustAsync("runuser -l tol -c ws-t3")).Stdout.Trim());
+
+            var tag = await box.RunAsync(Base("ws-t3-standin@1.1.0").Replace("@1.1.0", "@latest", StringComparison.Ordinal), timeout: Bounded);
+            Assert.True(tag.ExitCode == 2, tag.ToString());
+            Assert.Contains("--t3-package ws-t3-standin@latest: an npm package pinned to one version", tag.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await box.RunAsync("""
+                npm uninstall -g --loglevel=error ws-t3-standin >/dev/null 2>&1 || true
+                systemctl stop ws-npm; rm -rf /srv/ws-npm
+                if [ -e /root/.npmrc.ws-keep ]; then mv -f /root/.npmrc.ws-keep /root/.npmrc; else rm -f /root/.npmrc; fi
+                """);
+        }
+    }
 }

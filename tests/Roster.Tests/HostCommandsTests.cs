@@ -262,6 +262,22 @@ public class HostCommandsTests
     [InlineData("")]
     public void Anything_else_is_not_a_tools_mirror(string mirror) => Assert.DoesNotMatch(Rules.ToolsMirror(), mirror.Replace("\\n", "\n", StringComparison.Ordinal));
 
+    [Theory]
+    [InlineData("t3@1.4.2")]
+    [InlineData("@playwright/mcp@0.0.76")]
+    [InlineData("@acme/t3-server@2.0.0-rc.1")]
+    public void A_pinned_npm_package_names_one_exact_version(string spec) => Assert.Matches(Rules.NpmPin(), spec);
+
+    [Theory]
+    [InlineData("t3@latest")]
+    [InlineData("t3@^1.4.2")]
+    [InlineData("t3@1.4")]
+    [InlineData("t3")]
+    [InlineData("t3@1.4.2 --foreground-scripts")]
+    [InlineData("t3@1.4.2\n")]
+    [InlineData("https://evil.example/t3.tgz")]
+    public void A_tag_a_range_or_anything_else_is_not_a_pin(string spec) => Assert.DoesNotMatch(Rules.NpmPin(), spec.Replace("\\n", "\n", StringComparison.Ordinal));
+
     [Fact]
     public void The_splitter_finds_what_it_should()
     {

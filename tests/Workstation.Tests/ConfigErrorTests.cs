@@ -70,6 +70,8 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.Rotate, "{\"snapshot-token\": \"2\"}", "workstation:rotate[\"snapshot-token\"]: is not a rotation serial")]
     [InlineData(ConfigKeys.MemoryMcpUrl, null, "workstation:memoryMcpUrl: required: the claude_memory MCP server's URL")]
     [InlineData(ConfigKeys.MemoryMcpUrl, "https://tok@memory.example.test/mcp", "workstation:memoryMcpUrl: must not carry credentials")]
+    [InlineData(ConfigKeys.T3Package, "t3@latest", "workstation:t3Package: 't3@latest' is not an npm package pinned to one version, NAME@X.Y.Z (never @latest, a tag or a range)")]
+    [InlineData(ConfigKeys.T3Package, "t3@~1.4.0", "workstation:t3Package: 't3@~1.4.0' is not an npm package pinned to one version")]
     [InlineData(ConfigKeys.TakeOver, "\"/etc/skel/.zshrc\"", "workstation:takeOver: is not a list of paths")]
     [InlineData(ConfigKeys.TakeOver, "[\"/etc/passwd\"]", "workstation:takeOver[0]: '/etc/passwd' is not a file Workstation writes: one of /etc/claude-code/managed-settings.json,")]
     [InlineData(ConfigKeys.TakeOver, "[\"/etc/skel/.zshrc\", \"/etc/skel/.zshrc\"]", "workstation:takeOver[1]: '/etc/skel/.zshrc' is listed twice")]

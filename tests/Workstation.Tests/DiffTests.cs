@@ -134,6 +134,7 @@ public class DiffTests
     [InlineData(ConfigKeys.OwnLauncher, "false", " --no-launcher")]
     [InlineData(ConfigKeys.ClaudeCodePolicy, "if-missing", " --claude-code if-missing")]
     [InlineData(ConfigKeys.ConfigBaseUrl, "https://git.example.test/config-base.git", " --config-base https://git.example.test/config-base.git --config-base-ref main")]
+    [InlineData(ConfigKeys.T3Package, "@acme/t3@1.4.2", " --t3-package @acme/t3@1.4.2")]
     [InlineData(ConfigKeys.TakeOver, "[\"/etc/claude-code/managed-settings.json\", \"/etc/skel/.zshrc\"]", " --take-over /etc/claude-code/managed-settings.json --take-over /etc/skel/.zshrc")]
     public async Task A_base_setting_changes_only_the_base_step(string key, string value, string flag)
     {
