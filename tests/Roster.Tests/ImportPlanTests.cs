@@ -11,32 +11,15 @@ namespace Workstation.Roster.Tests;
 public sealed partial class ImportPlanTests
 {
     /// <summary>An admin, a power-user, a namespace-owner with one namespace bound elsewhere, a retired person with their login, a purged one.</summary>
-    public const string SmallRoster = """
-        admin:
-          os_user: wiz
-          authentik_user: wiz.admin
-          k8s_user: wiz
-          ports: { t3: 3773, playwright: 8931 }
-        users:
-          alice:
-            authentik_user: alice.a
-            k8s_user: alice
-            email: alice@example.test
-            tier: power-user
-            ports: { t3: 3774, playwright: 8932 }
-          bob:
-            authentik_user: bob.b
-            k8s_user: bob
-            email: bob@example.test
-            tier: namespace-owner
-            namespaces: [team-b, team-c]
-            external_bindings: { team-c: made-elsewhere }
-            ports: { t3: 3775, playwright: 8933 }
-        retired:
-          carol: { ports: { t3: 3776, playwright: 8934 }, authentik_user: carol.c }
-          dave: { uid: 2004, ports: { t3: 3777, playwright: 8935 }, purge: true }
+    public const string SmallRoster = AccessFixtures.People + """
+                namespaces: [team-b, team-c]
+                external_bindings: { team-c: made-elsewhere }
+                ports: { t3: 3775, playwright: 8933 }
+            retired:
+              carol: { ports: { t3: 3776, playwright: 8934 }, authentik_user: carol.c }
+              dave: { uid: 2004, ports: { t3: 3777, playwright: 8935 }, purge: true }
 
-        """;
+            """;
 
     public static readonly ImportStack Stack = new("devvm", "workstation", Kubernetes: true, Vault: true, Authentik: true,
         KubeContext: "admin@cluster", VaultAddr: "https://vault.example.test", AuthentikUrl: "https://auth.example.test", AuthentikT3AppSlug: "t3");
