@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Workstation.Roster.Tests;
@@ -161,16 +160,10 @@ public sealed partial class ImportPlanTests
         try
         {
             var canary = Path.Combine(dir.FullName, "canary");
-            var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add("-c");
             // A `want` that prints its arguments NUL-separated, one line of arguments per entry.
-            psi.ArgumentList.Add("want() { printf '%s\\0' \"$@\"; printf '\\n'; }\n" + lines + "\n");
-            psi.Environment["CANARY"] = canary;
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEnd();
-            var stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            Assert.True(p.ExitCode == 0, stderr);
+            var (code, stdout, stderr) = Processes.Run("bash", ["-c", "want() { printf '%s\\0' \"$@\"; printf '\\n'; }\n" + lines + "\n"],
+                new Dictionary<string, string?> { ["CANARY"] = canary });
+            Assert.True(code == 0, stderr);
             Assert.False(File.Exists(canary), "a value ran as code");
             var seen = stdout.Split("\0\n").Where(s => s.Length > 0).Select(s => s.Split('\0')).ToList();
             Assert.Equal(entries.Count, seen.Count);
@@ -285,11 +278,7 @@ public sealed partial class ImportPlanTests
 
     private static string Run(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return p.ExitCode == 0 ? output : $"exit {p.ExitCode}: {output}";
+        var (code, stdout, stderr) = Processes.Run(file, args);
+        return code == 0 ? stdout + stderr : $"exit {code}: {stdout + stderr}";
     }
 }
