@@ -4,8 +4,8 @@ namespace Workstation.Roster;
 
 /// <summary>
 /// The checks of stack config values that both the program (Components/StackSettings) and the
-/// import plan (<see cref="ImportStack"/>) apply: one pattern, one check and one wording each, so
-/// the two can't drift apart. Errors read "'VALUE' is not FORM".
+/// import plan (<see cref="ImportStack"/>) apply, so the two can't drift apart: one pattern and
+/// one check each. Errors read "'VALUE' is not FORM"; the forms both word alike are here too.
 /// </summary>
 public static partial class StackValues
 {
