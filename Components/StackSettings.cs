@@ -203,13 +203,8 @@ public sealed partial record StackSettings(
         // Optional one-word values; unset or '' mean "not set". Pattern-checked, as they end up in paths and lookups.
         string? Word(string key, Regex pattern, string what)
         {
-            var value = config.Get(key);
-            if (string.IsNullOrEmpty(value)) return null;
-            if (!pattern.IsMatch(value))
-            {
-                errors.Add(new ConfigError(key, $"'{Printable(value)}' is not {what}"));
-                return null;
-            }
+            var (value, error) = StackValues.Word(config.Get(key), pattern, what);
+            if (error is not null) errors.Add(new ConfigError(key, error));
             return value;
         }
         // A secret that may be '' (meaning "none"): never echoed in an error.
@@ -266,7 +261,7 @@ public sealed partial record StackSettings(
                 var text = config.Get(key);
                 if (string.IsNullOrEmpty(text)) return fallback;
                 if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= 9999) return n;
-                errors.Add(new ConfigError(key, $"'{Printable(text)}' is not a count (0-9999)"));
+                errors.Add(new ConfigError(key, StackValues.NotA(text, "a count (0-9999)")));
                 return fallback;
             }
             var d = DefaultBackup;
@@ -288,7 +283,7 @@ public sealed partial record StackSettings(
         {
             if (config.Get(ConfigKeys.RestartIdleMinutes) is not { Length: > 0 } text) return null;
             if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= Rules.MaxRestartIdleMinutes) return n;
-            errors.Add(new ConfigError(ConfigKeys.RestartIdleMinutes, $"'{Printable(text)}' is not a number of minutes (0-{Rules.MaxRestartIdleMinutes})"));
+            errors.Add(new ConfigError(ConfigKeys.RestartIdleMinutes, StackValues.NotA(text, $"a number of minutes (0-{Rules.MaxRestartIdleMinutes})")));
             return null;
         }
 
@@ -300,7 +295,7 @@ public sealed partial record StackSettings(
         if (config.Get(ConfigKeys.Swappiness) is { Length: > 0 } sw)
         {
             if (int.TryParse(sw, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= Rules.MinSwappiness && n <= Rules.MaxSwappiness) swappiness = n;
-            else errors.Add(new ConfigError(ConfigKeys.Swappiness, $"'{Printable(sw)}' is not a swappiness ({Rules.MinSwappiness}-{Rules.MaxSwappiness})"));
+            else errors.Add(new ConfigError(ConfigKeys.Swappiness, StackValues.NotA(sw, $"a swappiness ({Rules.MinSwappiness}-{Rules.MaxSwappiness})")));
         }
         (string, string)? ConfigBase()
         {
@@ -314,7 +309,7 @@ public sealed partial record StackSettings(
         var configBase = ConfigBase();
         var claudePolicy = config.Get(ConfigKeys.ClaudeCodePolicy) is { Length: > 0 } cp ? cp : "pinned";
         if (claudePolicy is not ("pinned" or "if-missing"))
-            errors.Add(new ConfigError(ConfigKeys.ClaudeCodePolicy, $"'{Printable(claudePolicy)}' is not pinned or if-missing"));
+            errors.Add(new ConfigError(ConfigKeys.ClaudeCodePolicy, StackValues.NotA(claudePolicy, "pinned or if-missing")));
         // A list of paths (`pulumi config set --path 'takeOver[0]' PATH`); each must be a file Workstation writes.
         List<SharedFiles.Target> TakeOver()
         {
@@ -337,7 +332,7 @@ public sealed partial record StackSettings(
             for (var i = 0; i < paths.Count; i++)
             {
                 var (target, why) = SharedFiles.ParseTarget(paths[i] ?? "", Enabled(ConfigKeys.OwnLauncher));
-                if (target is null) errors.Add(new ConfigError($"{ConfigKeys.TakeOver}[{i}]", $"'{Printable(paths[i] ?? "")}' {why}"));
+                if (target is null) errors.Add(new ConfigError($"{ConfigKeys.TakeOver}[{i}]", $"'{StackValues.Printable(paths[i] ?? "")}' {why}"));
                 else if (targets.Any(t => t.Path == target.Path)) errors.Add(new ConfigError($"{ConfigKeys.TakeOver}[{i}]", $"'{target.Path}' is listed twice"));
                 else targets.Add(target);
             }
@@ -373,23 +368,21 @@ public sealed partial record StackSettings(
         // Each outside system can be switched off per stack (a one-machine stack has only the host).
         bool Enabled(string key)
         {
-            var text = config.Get(key);
-            if (string.IsNullOrEmpty(text) || text == "true") return true;
-            if (text == "false") return false;
-            errors.Add(new ConfigError(key, $"'{Printable(text)}' is not true or false"));
-            return true;
+            var (on, error) = StackValues.Switch(config.Get(key));
+            if (error is not null) errors.Add(new ConfigError(key, error));
+            return on;
         }
         var (withK8s, withVault, withAuthentik) = (Enabled(ConfigKeys.EnableKubernetes), Enabled(ConfigKeys.EnableVault), Enabled(ConfigKeys.EnableAuthentik));
 
         var k8s = !withK8s ? null : new K8sSettings(
             OptionalSecret(ConfigKeys.Kubeconfig),
-            Word(ConfigKeys.KubeContext, ContextPattern(), "a kubeconfig context name (one word, no whitespace)"));
+            Word(ConfigKeys.KubeContext, StackValues.KubeContext(), "a kubeconfig context name (one word, no whitespace)"));
 
         var defaults = VaultOptions.Default;
         var vaultOptions = new VaultOptions(
-            Word(ConfigKeys.VaultKvMount, VaultPathPattern(), "a plain Vault mount path (e.g. secret)") ?? defaults.KvMount,
-            Word(ConfigKeys.VaultUsersPath, VaultPathPattern(), "a plain Vault path (e.g. users)") ?? defaults.UsersPath,
-            Word(ConfigKeys.VaultOidcMount, VaultPathPattern(), "a plain Vault auth mount path (e.g. oidc)") ?? defaults.OidcMountPath);
+            Word(ConfigKeys.VaultKvMount, StackValues.VaultPath(), "a plain Vault mount path (e.g. secret)") ?? defaults.KvMount,
+            Word(ConfigKeys.VaultUsersPath, StackValues.VaultPath(), "a plain Vault path (e.g. users)") ?? defaults.UsersPath,
+            Word(ConfigKeys.VaultOidcMount, StackValues.VaultPath(), StackValues.VaultOidcMountForm) ?? defaults.OidcMountPath);
         try
         {
             // The policy builder has the last word on what may become the policy's root.
@@ -403,7 +396,7 @@ public sealed partial record StackSettings(
             site.VaultAddr,
             OptionalSecret(ConfigKeys.VaultToken),
             vaultOptions,
-            Word(ConfigKeys.VaultOidcMountAccessor, AccessorPattern(), "a Vault mount accessor (e.g. auth_oidc_1a2b3c4d)"));
+            Word(ConfigKeys.VaultOidcMountAccessor, StackValues.VaultAccessor(), StackValues.VaultAccessorForm));
 
         AuthentikSettings? Authentik()
         {
@@ -413,8 +406,8 @@ public sealed partial record StackSettings(
                 errors.Add(new ConfigError(ConfigKeys.AuthentikToken,
                     $"required: an Authentik API token, as a secret: `pulumi config set --secret {ConfigKeys.AuthentikToken} TOKEN`"));
             var slug = Required(ConfigKeys.AuthentikT3AppSlug, "the slug of the t3 application in Authentik");
-            if (slug.Length > 0 && !SlugPattern().IsMatch(slug))
-                errors.Add(new ConfigError(ConfigKeys.AuthentikT3AppSlug, $"'{Printable(slug)}' is not an Authentik application slug (letters, digits, '-' and '_')"));
+            if (slug.Length > 0 && !StackValues.AuthentikSlug().IsMatch(slug))
+                errors.Add(new ConfigError(ConfigKeys.AuthentikT3AppSlug, StackValues.NotA(slug, StackValues.AuthentikSlugForm)));
             return authentikToken is null ? null : new AuthentikSettings(authentikUrl, authentikToken, slug);
         }
         var authentik = withAuthentik ? Authentik() : null;
@@ -467,7 +460,7 @@ public sealed partial record StackSettings(
         SharedSecret? Known(string key, string name)
         {
             if (SharedSecrets.Parse(name) is { } s) return s;
-            errors.Add(new ConfigError($"{key}[\"{Printable(name)}\"]", $"is not a shared secret: known are {string.Join(", ", SharedSecrets.All.Select(x => x.Name()))}"));
+            errors.Add(new ConfigError($"{key}[\"{StackValues.Printable(name)}\"]", $"is not a shared secret: known are {string.Join(", ", SharedSecrets.All.Select(x => x.Name()))}"));
             return null;
         }
 
@@ -484,23 +477,9 @@ public sealed partial record StackSettings(
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0 &&
         (uri.UserInfo.Contains(':') || uri.Scheme is "http" or "https");
 
-    private static string Printable(string value) => string.Concat(value.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
-
-    [GeneratedRegex(@"^[A-Za-z0-9_.@:/-]{1,253}\z")]
-    private static partial Regex ContextPattern();
-
     /// <summary>PATH#FIELD: a KV v2 path (plain segments) and a field name.</summary>
     [GeneratedRegex(@"^([A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*)#([A-Za-z0-9_.-]{1,128})\z")]
     private static partial Regex VaultFieldPattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\z")]
-    private static partial Regex VaultPathPattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,128}\z")]
-    private static partial Regex AccessorPattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,50}\z")]
-    private static partial Regex SlugPattern();
 
     [GeneratedRegex(@"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}( [^\r\n]*)?$")]
     private static partial Regex HostKeyPattern();

@@ -43,43 +43,37 @@ public sealed partial record ImportStack(
     /// <summary>
     /// The stack's facts from the plain values of its file (<see cref="StackFile"/>), or every
     /// problem as (key, message). The stack's name is the file's: Pulumi.STACK.yaml. Values are
-    /// checked as the program checks them, since they end up in URLs and command lines.
+    /// checked with the program's rules (<see cref="StackValues"/>), and URLs more strictly, since
+    /// they end up in the script's URLs and command lines.
     /// </summary>
     public static (ImportStack? Stack, IReadOnlyList<(string Key, string Message)> Errors) FromConfig(string stackFileName, Func<string, string?> get)
     {
         var errors = new List<(string, string)>();
         var stackName = StackFileName().Match(stackFileName) is { Success: true } m ? m.Groups[1].Value : null;
-        if (stackName is null) errors.Add(("(file)", $"'{Printable(stackFileName)}' is not named Pulumi.STACK.yaml, so it names no stack"));
+        if (stackName is null) errors.Add(("(file)", $"'{StackValues.Printable(stackFileName)}' is not named Pulumi.STACK.yaml, so it names no stack"));
 
         bool Enabled(string key)
         {
-            var text = get(key);
-            if (string.IsNullOrEmpty(text) || text == "true") return true;
-            if (text == "false") return false;
-            errors.Add((key, $"'{Printable(text)}' is not true or false"));
-            return true;
+            var (on, error) = StackValues.Switch(get(key));
+            if (error is not null) errors.Add((key, error));
+            return on;
         }
-        // What a value is (for "required: ...") and the form it must have.
+        // An optional value of the pattern's form; with required (what the value is), unset is an error too.
         string? Word(string key, Regex pattern, string form, string? required = null)
         {
-            var value = get(key);
-            if (string.IsNullOrEmpty(value))
-            {
-                if (required is not null) errors.Add((key, $"required: {required}; set it in the stack file first (the program needs it too)"));
-                return null;
-            }
-            if (pattern.IsMatch(value)) return value;
-            errors.Add((key, $"'{Printable(value)}' is not {form}"));
-            return null;
+            var (value, error) = StackValues.Word(get(key), pattern, form);
+            if (error is not null) errors.Add((key, error));
+            else if (value is null && required is not null) errors.Add((key, $"required: {required}; set it in the stack file first (the program needs it too)"));
+            return value;
         }
 
         var (k8s, vault, authentik) = (Enabled(Keys.EnableKubernetes), Enabled(Keys.EnableVault), Enabled(Keys.EnableAuthentik));
-        var context = k8s ? Word(Keys.KubeContext, ContextPattern(), "a kubeconfig context name (one word)") : null;
+        var context = k8s ? Word(Keys.KubeContext, StackValues.KubeContext(), "a kubeconfig context name (one word)") : null;
         var vaultAddr = vault ? Word(Keys.VaultAddr, UrlPattern(), Url, required: "Vault's address") : null;
-        var mount = vault ? Word(Keys.VaultOidcMount, VaultPathPattern(), "a plain Vault auth mount path (e.g. oidc)") ?? "oidc" : "oidc";
-        var accessor = vault ? Word(Keys.VaultOidcMountAccessor, AccessorPattern(), "a Vault mount accessor (e.g. auth_oidc_1a2b3c4d)") : null;
+        var mount = (vault ? Word(Keys.VaultOidcMount, StackValues.VaultPath(), StackValues.VaultOidcMountForm) : null) ?? VaultOptions.Default.OidcMountPath;
+        var accessor = vault ? Word(Keys.VaultOidcMountAccessor, StackValues.VaultAccessor(), StackValues.VaultAccessorForm) : null;
         var authentikUrl = authentik ? Word(Keys.AuthentikUrl, UrlPattern(), Url, required: "Authentik's base URL") : null;
-        var slug = authentik ? Word(Keys.AuthentikT3AppSlug, SlugPattern(), "an Authentik application slug (letters, digits, '-' and '_')", required: "the slug of the t3 application in Authentik") : null;
+        var slug = authentik ? Word(Keys.AuthentikT3AppSlug, StackValues.AuthentikSlug(), StackValues.AuthentikSlugForm, required: "the slug of the t3 application in Authentik") : null;
 
         if (errors.Count > 0) return (null, errors);
         return (new ImportStack(stackName!, StackFile.Project, k8s, vault, authentik, context,
@@ -88,26 +82,12 @@ public sealed partial record ImportStack(
 
     private const string Url = "an http(s) URL without credentials, spaces or quotes";
 
-    private static string Printable(string value) => string.Concat(value.Select(c => char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString()));
-
     [GeneratedRegex(@"^Pulumi\.([A-Za-z0-9_.-]{1,100})\.ya?ml\z")]
     private static partial Regex StackFileName();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_.@:/-]{1,253}\z")]
-    private static partial Regex ContextPattern();
-
-    /// <summary>No user part (no credentials in a script), nothing a shell or a URL would read twice.</summary>
+    /// <summary>Stricter than the program's URL check: no user part (no credentials in a script), nothing a shell or a URL would read twice.</summary>
     [GeneratedRegex(@"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?\z")]
     private static partial Regex UrlPattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\z")]
-    private static partial Regex VaultPathPattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,128}\z")]
-    private static partial Regex AccessorPattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,50}\z")]
-    private static partial Regex SlugPattern();
 }
 
 /// <summary>How the script finds a resource's import ID.</summary>
@@ -316,7 +296,7 @@ public static partial class Imports
     private static string Group(ImportEntry e) =>
         e.Parent is null ? "shared: the cluster"
         : e.Type.StartsWith("authentik:", StringComparison.Ordinal) ? "Authentik: the t3 edge"
-        : $"{Comment(e.Parent[(e.Parent.LastIndexOf("::", StringComparison.Ordinal) + 2)..])}";
+        : Comment(e.Parent[(e.Parent.LastIndexOf("::", StringComparison.Ordinal) + 2)..]);
 
     private static string Header(string generatedBy, string stack) => $$"""
         #!/usr/bin/env bash

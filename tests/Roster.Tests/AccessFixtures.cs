@@ -5,10 +5,11 @@ namespace Workstation.Roster.Tests;
 /// <summary>A fixed roster for the access tests: one person per case, so the tables don't move when roster.yaml does.</summary>
 internal static class AccessFixtures
 {
-    public const string RosterYaml = """
-        settings:
-          t3_base_port: 3773
-          playwright_base_port: 8931
+    /// <summary>
+    /// The people the access and import fixtures share: the admin wiz, the power-user alice, and the
+    /// namespace-owner bob up to his namespaces, which each fixture goes on with (then his ports).
+    /// </summary>
+    public const string People = """
         admin:
           os_user: wiz
           authentik_user: wiz.admin
@@ -26,18 +27,27 @@ internal static class AccessFixtures
             k8s_user: bob
             email: bob@example.test
             tier: namespace-owner
-            namespaces: [team-b2, team-b]
-            ports: { t3: 3775, playwright: 8933 }
-          dora:
-            authentik_user: dora.d
-            k8s_user: dora
-            email: dora@example.test
-            tier: namespace-owner
-            namespaces: [plotting-book]
-            external_bindings: { plotting-book: oidc-ns-owner-dora }
-            ports: { t3: 3776, playwright: 8934 }
-        retired: {}
+
         """;
+
+    public const string RosterYaml = """
+        settings:
+          t3_base_port: 3773
+          playwright_base_port: 8931
+
+        """ + People + """
+                namespaces: [team-b2, team-b]
+                ports: { t3: 3775, playwright: 8933 }
+              dora:
+                authentik_user: dora.d
+                k8s_user: dora
+                email: dora@example.test
+                tier: namespace-owner
+                namespaces: [plotting-book]
+                external_bindings: { plotting-book: oidc-ns-owner-dora }
+                ports: { t3: 3776, playwright: 8934 }
+            retired: {}
+            """;
 
     public static DerivedRoster Roster(string yaml = RosterYaml) => Derivation.Derive(RosterLoader.Load(yaml).ModelOrThrow());
 

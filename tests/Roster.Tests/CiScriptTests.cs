@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Workstation.Roster.Tests;
@@ -15,46 +10,17 @@ namespace Workstation.Roster.Tests;
 public sealed class CiScriptTests : IDisposable
 {
     private const string Token = "forge-T0k3n-9f8e7d";
-    private readonly HttpListener _listener = new();
     private readonly List<JsonObject> _comments = [];
     private readonly List<string> _requests = [];
-    private readonly string _api;
+    private readonly LoopbackServer _server;
 
-    public CiScriptTests()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        _api = $"http://127.0.0.1:{port}/api/v1";
-        _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        _listener.Start();
-        _ = Task.Run(ServeAsync);
-    }
+    public CiScriptTests() => _server = new LoopbackServer((req, body) => Handle(req.HttpMethod, req.Url!.AbsolutePath, body, req.Headers["Authorization"]));
 
-    public void Dispose() => _listener.Close();
-
-    private async Task ServeAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext ctx;
-            try { ctx = await _listener.GetContextAsync(); }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
-            var req = ctx.Request;
-            var body = await new StreamReader(req.InputStream).ReadToEndAsync();
-            var path = req.Url!.AbsolutePath;
-            lock (_requests) _requests.Add($"{req.HttpMethod} {path} auth={req.Headers["Authorization"]}");
-            var (status, reply) = Handle(req.HttpMethod, path, body, req.Headers["Authorization"]);
-            ctx.Response.StatusCode = status;
-            var bytes = Encoding.UTF8.GetBytes(reply);
-            await ctx.Response.OutputStream.WriteAsync(bytes);
-            ctx.Response.Close();
-        }
-    }
+    public void Dispose() => _server.Dispose();
 
     private (int, string) Handle(string method, string path, string body, string? auth)
     {
+        lock (_requests) _requests.Add($"{method} {path} auth={auth}");
         if (auth != $"token {Token}") return (401, """{"message":"bad token"}""");
         lock (_comments)
         {
@@ -79,20 +45,14 @@ public sealed class CiScriptTests : IDisposable
 
     private (int Code, string Out, string Err) Ci(string file, bool traced = false, string pr = "7")
     {
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (traced) psi.ArgumentList.Add("-x");
-        psi.ArgumentList.Add(Path.Combine(TestFiles.Root, "scripts", "ci.sh"));
-        psi.ArgumentList.Add("comment");
-        psi.ArgumentList.Add(file);
-        psi.Environment["FORGE_API"] = _api;
-        psi.Environment["FORGE_REPO"] = "owner/infra";
-        psi.Environment["FORGE_PR"] = pr;
-        psi.Environment["FORGE_TOKEN"] = Token;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)), "ci.sh did not finish in 30 s");
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        string[] args = [Path.Combine(TestFiles.Root, "scripts", "ci.sh"), "comment", file];
+        return Processes.Run("bash", traced ? ["-x", .. args] : args, new Dictionary<string, string?>
+        {
+            ["FORGE_API"] = _server.Url + "/api/v1",
+            ["FORGE_REPO"] = "owner/infra",
+            ["FORGE_PR"] = pr,
+            ["FORGE_TOKEN"] = Token,
+        }, seconds: 30);
     }
 
     [Fact]

@@ -1,8 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using System.Text.Json.Nodes;
 
 namespace Workstation.Roster.Tests;
 
@@ -20,9 +16,8 @@ public sealed class ImportScriptTests : IDisposable
     private const string Accessor = "auth_oidc_7c1d";
     private const char Sep = '\x1f';
 
-    private readonly HttpListener _listener = new();
+    private readonly LoopbackServer _server;
     private readonly List<string> _requests = [];
-    private readonly string _url;
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("import-script-");
 
     /// <summary>What the fake servers hold, and which of them answer with an error.</summary>
@@ -30,42 +25,19 @@ public sealed class ImportScriptTests : IDisposable
 
     public ImportScriptTests()
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        _url = $"http://127.0.0.1:{port}";
-        _listener.Prefixes.Add(_url + "/");
-        _listener.Start();
-        _ = Task.Run(ServeAsync);
+        _server = new LoopbackServer((req, _) => Handle(req));
         WriteStubs();
     }
 
     public void Dispose()
     {
-        _listener.Close();
+        _server.Dispose();
         _dir.Delete(recursive: true);
-    }
-
-    private async Task ServeAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext ctx;
-            try { ctx = await _listener.GetContextAsync(); }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
-            var req = ctx.Request;
-            lock (_requests) _requests.Add($"{req.HttpMethod} {req.Url!.PathAndQuery}");
-            var (status, reply) = Handle(req);
-            ctx.Response.StatusCode = status;
-            var bytes = Encoding.UTF8.GetBytes(reply);
-            await ctx.Response.OutputStream.WriteAsync(bytes);
-            ctx.Response.Close();
-        }
     }
 
     private (int, string) Handle(HttpListenerRequest req)
     {
+        lock (_requests) _requests.Add($"{req.HttpMethod} {req.Url!.PathAndQuery}");
         var path = req.Url!.AbsolutePath;
         const string missing = """{"errors":[]}""";
         if (path.StartsWith("/v1/", StringComparison.Ordinal))
@@ -139,23 +111,20 @@ public sealed class ImportScriptTests : IDisposable
 
     private (int Code, string Err) RunScript(bool kubectlFails = false)
     {
-        var stack = ImportPlanTests.Stack with { VaultAddr = _url, AuthentikUrl = _url };
+        var stack = ImportPlanTests.Stack with { VaultAddr = _server.Url, AuthentikUrl = _server.Url };
         var script = Path.Combine(_dir.FullName, "import.sh");
         File.WriteAllText(script, Imports.Script(ImportPlanTests.SmallPlan(stack), "test"));
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(script);
-        psi.Environment["PATH"] = Path.Combine(_dir.FullName, "bin") + ":" + Environment.GetEnvironmentVariable("PATH");
-        psi.Environment["HOME"] = _dir.FullName;
-        psi.Environment["STUB_DIR"] = _dir.FullName;
-        psi.Environment["VAULT_TOKEN"] = VaultToken;
-        psi.Environment["AUTHENTIK_TOKEN"] = AuthentikToken;
-        psi.Environment.Remove("KUBECONFIG");
-        if (kubectlFails) psi.Environment["KUBECTL_FAILS"] = "1";
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(60)), "the import script did not finish in 60 s");
-        return (p.ExitCode, stderr.Result + stdout.Result);
+        var (code, stdout, stderr) = Processes.Run("bash", [script], new Dictionary<string, string?>
+        {
+            ["PATH"] = Path.Combine(_dir.FullName, "bin") + ":" + Environment.GetEnvironmentVariable("PATH"),
+            ["HOME"] = _dir.FullName,
+            ["STUB_DIR"] = _dir.FullName,
+            ["VAULT_TOKEN"] = VaultToken,
+            ["AUTHENTIK_TOKEN"] = AuthentikToken,
+            ["KUBECONFIG"] = null,
+            ["KUBECTL_FAILS"] = kubectlFails ? "1" : null,
+        });
+        return (code, stderr + stdout);
     }
 
     /// <summary>Each recorded call of a stand-in, its arguments split.</summary>
