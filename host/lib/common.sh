@@ -227,11 +227,30 @@ redact_secrets() {
   sed -E "${sed_args[@]}"
 }
 
+# masked_view KIND: stdin as a diff may show it. For KIND json, an object's "env" values are
+# masked whatever they look like (a hand-made managed-settings.json keeps tokens there), and
+# the object is shown as jq prints it; anything else as it is.
+masked_view() {
+  local text
+  text="$(cat)"
+  if [[ "$1" == json ]] && jq -e 'type == "object"' <<<"$text" >/dev/null 2>&1; then
+    jq 'if (.env | type) == "object" then .env |= map_values("[masked]") else . end' <<<"$text"
+  else
+    printf '%s\n' "$text"
+  fi
+}
+
 # show_shared_diff PATH NEWFILE: on stderr, the unified diff from what PATH holds to what
-# Workstation writes there, secrets masked.
+# Workstation writes there, with env values and known secret shapes masked (it goes to the
+# step's log, and so to Pulumi's).
 show_shared_diff() {
   [[ -f "$1" && ! -L "$1" ]] || { printf '  %s is not a regular file\n' "$1" >&2; return 0; }
-  { diff -u --label "$1 (on this host)" --label "$1 (Workstation's)" -- "$1" "$2" || true; } | redact_secrets | sed 's/^/  /' >&2
+  local old new kind=text
+  [[ "$1" != *.json ]] || kind=json
+  old="$(masked_view "$kind" <"$1")"
+  new="$(masked_view "$kind" <"$2")"
+  { diff -u --label "$1 (on this host)" --label "$1 (Workstation's)" <(printf '%s\n' "$old") <(printf '%s\n' "$new") || true; } |
+    redact_secrets | sed 's/^/  /' >&2
 }
 
 # The paths this run may take over (--take-over; the stack's takeOver): a foreign file there

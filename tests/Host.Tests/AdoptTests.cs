@@ -104,7 +104,8 @@ public sealed class AdoptTests(SandboxFixture box)
     private const string Tmux = "/etc/skel/.tmux.conf";
     private const string Timer = "/etc/systemd/system/playwright-snapshot-refresh@.timer";
     private const string Key = "sk-ant-api03-Hq4rT8vLm2XcN7wPz5KbJ3Ys6Dg9FeAu";
-    private const string ForeignSettings = "{\"env\": {\"DISABLE_AUTOUPDATER\": \"1\", \"ANTHROPIC_API_KEY\": \"" + Key + "\"}}\n";
+    private const string Plain = "hunter2-correct-horse-7731";
+    private const string ForeignSettings = "{\"env\": {\"DISABLE_AUTOUPDATER\": \"1\", \"HA_TOKEN\": \"" + Plain + "\"}, \"apiKeyHelper\": \"echo " + Key + "\"}\n";
     private const string ForeignTimer = "# hand-made\n[Timer]\nOnCalendar=hourly\n";
     private static readonly string TakeOverBytes = $"sha256sum {Settings} {Tmux} {Timer} /etc/workstation/owned.sha256; ls /var/backups/workstation/adopted 2>/dev/null | sort || true";
 
@@ -131,6 +132,9 @@ public sealed class AdoptTests(SandboxFixture box)
             Assert.Contains($"  +++ {Settings} (Workstation's)", refused.Stderr, StringComparison.Ordinal);
             Assert.Contains("[redacted: an Anthropic API key]", refused.Stderr, StringComparison.Ordinal);
             Assert.DoesNotContain(Key, refused.Stdout + refused.Stderr, StringComparison.Ordinal);
+            // An env value is masked whatever it looks like.
+            Assert.Contains("  -    \"HA_TOKEN\": \"[masked]\"", refused.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(Plain, refused.Stdout + refused.Stderr, StringComparison.Ordinal);
             Assert.Equal(before, (await box.MustAsync(TakeOverBytes)).Stdout);
 
             // Only one of the two taken over: still refused, and nothing adopted on the way.
@@ -142,6 +146,7 @@ public sealed class AdoptTests(SandboxFixture box)
 
             var taken = await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot, takeOver: [Settings, Tmux]), timeout: Bounded);
             Assert.DoesNotContain(Key, taken.Stdout + taken.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(Plain, taken.Stdout + taken.Stderr, StringComparison.Ordinal);
             Assert.Contains("[redacted: an Anthropic API key]", taken.Stderr, StringComparison.Ordinal);
             foreach (var (path, original) in new[] { (Settings, ForeignSettings), (Tmux, "set -g mouse on\n") })
             {
@@ -167,7 +172,7 @@ public sealed class AdoptTests(SandboxFixture box)
         finally
         {
             await box.ScriptAsync($"""
-                grep -q ANTHROPIC_API_KEY {Settings} && rm -f {Settings} || true
+                grep -q HA_TOKEN {Settings} && rm -f {Settings} || true
                 grep -q 'mouse on' {Tmux} && rm -f {Tmux} || true
                 grep -q hand-made {Timer} && rm -f {Timer} || true
                 rm -rf /var/backups/workstation/adopted
