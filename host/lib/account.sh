@@ -69,7 +69,7 @@ ensure_account() {
     : >"$WS_PENDING_DIR/$user"
     local -a uid_opt=()
     [[ -z "$uid" ]] || uid_opt=(-u "$uid")
-    # No subordinate ids from useradd: its are first come, first served; ensure_subids gives a slot per uid.
+    # No subordinate ids from useradd: its own are first come, first served; ensure_subids gives a slot per uid.
     useradd -m -s /bin/zsh -U -G "$WS_MARKER_GROUP" -K HOME_MODE=0700 -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "${uid_opt[@]}" -- "$user"
     changed "account $user"
   fi
