@@ -24,7 +24,8 @@ public static class RosterLoader
     /// <summary>Large enough for tens of thousands of users, small enough to refuse junk early.</summary>
     public const long MaxBytes = 8 * 1024 * 1024;
 
-    public static RosterResult LoadFile(string path)
+    /// <param name="claim">The stack's Vault OIDC user claim: with email, every person needs an email (it names their Vault alias).</param>
+    public static RosterResult LoadFile(string path, Access.VaultUserClaim claim = Access.VaultUserClaim.PreferredUsername)
     {
         var name = Path.GetFileName(path);
         try
@@ -34,7 +35,7 @@ public static class RosterLoader
             if (info.Length > MaxBytes)
                 return Fail(name, "(file)", $"the roster is {info.Length} bytes; the limit is {MaxBytes} bytes");
             var bytes = File.ReadAllBytes(path);
-            return Load(bytes, name);
+            return Load(bytes, name, claim);
         }
         catch (IOException e)
         {
@@ -49,7 +50,12 @@ public static class RosterLoader
     public static RosterResult Load(string text, string fileName = "roster.yaml") =>
         Load(Encoding.UTF8.GetBytes(text), fileName);
 
-    public static RosterResult Load(byte[] bytes, string fileName)
+    public static RosterResult Load(string text, string fileName, Access.VaultUserClaim claim) =>
+        Load(Encoding.UTF8.GetBytes(text), fileName, claim);
+
+    public static RosterResult Load(byte[] bytes, string fileName) => Load(bytes, fileName, Access.VaultUserClaim.PreferredUsername);
+
+    public static RosterResult Load(byte[] bytes, string fileName, Access.VaultUserClaim claim)
     {
         if (bytes.Length > MaxBytes)
             return Fail(fileName, "(file)", $"the roster is {bytes.Length} bytes; the limit is {MaxBytes} bytes");
@@ -63,7 +69,7 @@ public static class RosterLoader
             return Fail(fileName, "(file)", "the roster is not valid UTF-8");
         }
         if (text.StartsWith('\uFEFF')) text = text[1..]; // a UTF-8 byte order mark, as some editors write
-        var reader = new Reader(fileName);
+        var reader = new Reader(fileName, claim);
         var model = reader.Read(text);
         var errors = reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList();
         return new RosterResult(errors.Count == 0 ? model : null, errors);
@@ -73,8 +79,11 @@ public static class RosterLoader
         new(null, [new RosterError(file, 1, 1, field, message)]);
 
     /// <summary>One pass over the tree, collecting errors as it goes.</summary>
-    private sealed class Reader(string file)
+    private sealed class Reader(string file, Access.VaultUserClaim claim)
     {
+        /// <summary>What the stack's Vault OIDC role names logins by (the roster must hold it for everyone).</summary>
+        public Access.VaultUserClaim Claim { get; } = claim;
+
         public List<RosterError> Errors { get; } = [];
 
         /// <summary>Read first: an entry's budget is checked over its tier's.</summary>
@@ -588,6 +597,9 @@ public static class RosterLoader
             {
                 CheckIdentity(p, "authentik_user", p.Value.AuthentikUser, Rules.AuthentikUser(), authentik);
                 CheckIdentity(p, "k8s_user", p.Value.K8sUser, Rules.K8sUser(), k8s);
+                if (reader.Claim == Access.VaultUserClaim.Email && p.Value.Email is null)
+                    reader.Report(p.At, p.Path + ".email",
+                        $"required: the stack's Vault OIDC role names logins by email ({StackFile.Project}:{Access.VaultUserClaims.ConfigKey}: email), so the email names this person's Vault alias");
                 if (p.Value.Email is not { } email || !p.Fields.TryGetValue("email", out var en)) continue;
                 if (!Rules.Email().IsMatch(email))
                     reader.Report(en.At, p.Path + ".email", $"'{email}' is not a valid email address: {Rules.WhyInvalid(email, Rules.Email())}");

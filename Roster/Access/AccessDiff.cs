@@ -77,7 +77,7 @@ public static class AccessDiffs
             result[m.OsUser] = m switch
             {
                 Member.Active { User: var u } => (m.State, ActiveFacts(u, k8s, vault, members)),
-                Member.Retired { Tombstone: var t } => (m.State, RetiredFacts(t)),
+                Member.Retired { Tombstone: var t } => (m.State, RetiredFacts(t, vault)),
                 _ => throw new InvalidOperationException($"unknown member {m.GetType().Name}"),
             };
         }
@@ -125,7 +125,7 @@ public static class AccessDiffs
         static AccessFact Host(string text) => new(DiffLayer.Host, text);
     }
 
-    private static List<AccessFact> RetiredFacts(RetiredUser t)
+    private static List<AccessFact> RetiredFacts(RetiredUser t, VaultOptions vault)
     {
         var facts = new List<AccessFact>
         {
@@ -140,7 +140,7 @@ public static class AccessDiffs
         }
         facts.Add(new(DiffLayer.Host, $"account {t.OsUser}{uid}: cut (locked and expired, home kept)"));
         facts.Add(new(DiffLayer.Vault, $"entity {t.OsUser}: disabled, policy {VaultAccess.PolicyName(t.OsUser)} detached"));
-        if (t.AuthentikUser is { } login)
+        if (VaultAccess.AliasName(t, vault.UserClaim) is { } login)
             facts.Add(new(DiffLayer.Vault, $"login {login} maps to the disabled entity {t.OsUser} (refused)"));
         return facts;
     }

@@ -142,9 +142,10 @@ public class ImportPlanTests
         Assert.Equal(ConfigKeys.Project, StackFile.Project);
         Assert.Equal(
             [ConfigKeys.EnableKubernetes, ConfigKeys.EnableVault, ConfigKeys.EnableAuthentik, ConfigKeys.KubeContext, ConfigKeys.VaultAddr,
-             ConfigKeys.VaultOidcMount, ConfigKeys.VaultOidcMountAccessor, ConfigKeys.AuthentikUrl, ConfigKeys.AuthentikT3AppSlug],
+             ConfigKeys.VaultOidcMount, ConfigKeys.VaultOidcMountAccessor, ConfigKeys.AuthentikUrl, ConfigKeys.AuthentikT3AppSlug, ConfigKeys.VaultOidcUserClaim],
             [ImportStack.Keys.EnableKubernetes, ImportStack.Keys.EnableVault, ImportStack.Keys.EnableAuthentik, ImportStack.Keys.KubeContext, ImportStack.Keys.VaultAddr,
-             ImportStack.Keys.VaultOidcMount, ImportStack.Keys.VaultOidcMountAccessor, ImportStack.Keys.AuthentikUrl, ImportStack.Keys.AuthentikT3AppSlug]);
+             ImportStack.Keys.VaultOidcMount, ImportStack.Keys.VaultOidcMountAccessor, ImportStack.Keys.AuthentikUrl, ImportStack.Keys.AuthentikT3AppSlug,
+             ImportStack.Keys.VaultOidcUserClaim]);
         // The fixture stack's facts, read as the roster CLI reads a stack file.
         Assert.Equal(new ImportStack("devvm", "workstation", true, true, true, "fixture-admin", "https://vault.example.test", "oidc", null,
             "https://auth.example.test", Fixture.T3AppSlug), StackOf(Fixture.Config()));
