@@ -26,6 +26,7 @@ public class AccessDiffTests
         { "namespace", "tests/golden/roster.yaml", "tests/golden/diff/namespace.yaml" },
         { "budget", "tests/golden/roster.yaml", "tests/golden/diff/budget.yaml" },
         { "secrets", "tests/golden/roster.yaml", "tests/golden/diff/secrets.yaml" },
+        { "leaver-external", "tests/golden/diff/external.yaml", "tests/golden/diff/retire.yaml" },
     };
 
     [Theory]
@@ -125,6 +126,33 @@ public class AccessDiffTests
         {
             File.Delete(bad);
         }
+    }
+
+    /// <summary>
+    /// §5 (issue 24): bob leaves while another stack's RoleBinding makes him admin in team-c.
+    /// Offboarding leaves that binding in place, so the diff must not call it revoked: it is
+    /// listed under "Still to remove by hand" with the change to make where it is owned.
+    /// </summary>
+    [Theory]
+    [InlineData("tests/golden/diff/retire.yaml")]
+    [InlineData("tests/golden/diff/remove.yaml")]
+    public void S5_a_leavers_external_binding_is_still_to_remove_by_hand_not_revoked(string head)
+    {
+        var diff = AccessDiffs.Diff(Derive(Golden("external.yaml")), Derive(Path.Combine(TestFiles.Root, head)));
+        var bob = diff.People.Single(p => p.OsUser == "bob");
+        Assert.DoesNotContain(bob.Changes, c => c.Text.Contains("made-elsewhere", StringComparison.Ordinal));
+        var left = Assert.Single(bob.StillToRemove);
+        Assert.Equal(("team-c", "made-elsewhere", "User", "bob@example.test"), (left.Namespace, left.BindingName, left.Subject.Kind, left.Subject.Name));
+        Assert.DoesNotContain(diff.Warnings, w => w.Text.Contains("cluster and Vault access revoked", StringComparison.Ordinal));
+        Assert.Contains(diff.Warnings, w => w.OsUser == "bob" && w.Text.Contains("RoleBinding team-c/made-elsewhere stays", StringComparison.Ordinal));
+
+        var md = AccessDiffs.Markdown(diff, "a", "b");
+        Assert.Contains("#### Still to remove by hand: what another stack grants bob\n", md, StringComparison.Ordinal);
+        Assert.Contains("- RoleBinding `made-elsewhere` in namespace `team-c`: remove the subject `User bob@example.test`", md, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(AccessDiffs.Json(diff));
+        var entry = json.RootElement.GetProperty("people").EnumerateArray().Single(p => p.GetProperty("os_user").GetString() == "bob")
+            .GetProperty("still_to_remove").EnumerateArray().Single();
+        Assert.Equal("team-c/made-elsewhere", entry.GetProperty("binding").GetString());
     }
 
     private static (int Code, string Stdout, string Stderr) Run(params string[] args)
