@@ -270,6 +270,8 @@ public sealed class WorkstationUser : ComponentResource
             verified.Add(Output.Tuple(read.Metadata, read.RoleRef, read.Subjects)
                 .Apply(t => K8sRbac.Assert(e, K8sRbac.Observed(t.Item1, t.Item2, t.Item3), hint)));
         }
+        // Bindings other stacks made cluster-wide: read and held to the tier (§5 of issue 24).
+        verified.AddRange(k8s.ClusterBindings.Select(c => K8sRbac.ReadClusterBinding(c, this, access.K8s!, hint)));
         return (bindings, reads, Output.All(verified));
     }
 

@@ -241,7 +241,7 @@ public static class RosterLoader
         }
 
         private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget", "ha", "memory", "claude_login"];
-        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget", "ha", "memory", "claude_login"];
+        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "cluster_bindings", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget", "ha", "memory", "claude_login"];
 
         /// <summary>Reads the admin (keyed by its os_user field) or a user (keyed by the map key).</summary>
         private Located<Person>? ReadPerson(YNode node, string path, YScalar? key, bool isAdmin)
@@ -293,7 +293,10 @@ public static class RosterLoader
                 budget,
                 f.TryGetValue("ha", out var ha) && (Bool(ha, path + ".ha") ?? false),
                 f.TryGetValue("memory", out var me) ? Choice(me, path + ".memory", Enum.GetValues<MemoryAccess>(), SharedSecrets.ToYaml) ?? MemoryAccess.Shared : MemoryAccess.Shared,
-                f.TryGetValue("claude_login", out var cl) ? Choice(cl, path + ".claude_login", Enum.GetValues<ClaudeLogin>(), SharedSecrets.ToYaml) ?? ClaudeLogin.Interactive : ClaudeLogin.Interactive);
+                f.TryGetValue("claude_login", out var cl) ? Choice(cl, path + ".claude_login", Enum.GetValues<ClaudeLogin>(), SharedSecrets.ToYaml) ?? ClaudeLogin.Interactive : ClaudeLogin.Interactive)
+            {
+                ClusterBindings = ReadClusterBindings(f, path),
+            };
             return new Located<Person>(person, path, osNode?.At ?? map.At, f, ports, map.At);
         }
 
@@ -412,6 +415,24 @@ public static class RosterLoader
                 else if (!Rules.Dns1123Subdomain().IsMatch(name))
                     Error(value.At, at, $"'{name}' is not a valid RoleBinding name (a DNS-1123 subdomain): {Rules.WhyInvalid(name, Rules.Dns1123Subdomain())}");
                 else if (known) result[ns] = name;
+            }
+            return result;
+        }
+
+        /// <summary>cluster_bindings: names of ClusterRoleBindings another stack made (read by name: it can't be guessed).</summary>
+        private List<string> ReadClusterBindings(Dictionary<string, YNode> f, string path)
+        {
+            var result = new List<string>();
+            if (!f.TryGetValue("cluster_bindings", out var node)) return result;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (item, field) in List(node, $"{path}.cluster_bindings"))
+            {
+                if (Str(item, field) is not { } name) continue;
+                if (name.Length == 0 || name.Length > Rules.MaxDns1123Subdomain || !Rules.Dns1123Subdomain().IsMatch(name))
+                    Error(item.At, field, $"'{name}' is not a valid ClusterRoleBinding name (a DNS-1123 subdomain of at most {Rules.MaxDns1123Subdomain} characters)");
+                else if (!seen.Add(name))
+                    Error(item.At, field, $"ClusterRoleBinding '{name}' is listed twice");
+                else result.Add(name);
             }
             return result;
         }

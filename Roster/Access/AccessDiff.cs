@@ -12,7 +12,19 @@ public enum DiffLayer { Host, Kubernetes, Vault, Authentik }
 /// Secret: the shared secret the fact is about (a host fact: the secrets step stages it), if any.
 /// External: the binding another stack owns that the fact is about, if any: losing it revokes nothing.
 /// </summary>
-public sealed record AccessFact(DiffLayer Layer, string Text, SharedSecret? Secret = null, ExternalBindingExpectation? External = null);
+public sealed record AccessFact(DiffLayer Layer, string Text, SharedSecret? Secret = null, ForeignBinding? External = null);
+
+/// <summary>
+/// A binding another stack made for a person (roster external_bindings: a RoleBinding, Namespace
+/// set; cluster_bindings: a ClusterRoleBinding). Workstation reads it, never owns or removes it.
+/// </summary>
+public sealed record ForeignBinding(string Kind, string? Namespace, string Name, K8sSubject Subject, string Grants)
+{
+    /// <summary>namespace/name, or the name of a cluster-wide one.</summary>
+    public string Id => Namespace is null ? Name : $"{Namespace}/{Name}";
+
+    public override string ToString() => $"{Kind} {Id}";
+}
 
 /// <summary>One gained (+) or lost (−) fact.</summary>
 public sealed record AccessChange(DiffLayer Layer, bool Gained, string Text, SharedSecret? Secret = null);
@@ -29,7 +41,7 @@ public sealed record PersonDiff(string OsUser, string Before, string After, IRea
 {
     public IReadOnlyList<SharedSecret> Rotate { get; init; } = [];
 
-    public IReadOnlyList<ExternalBindingExpectation> StillToRemove { get; init; } = [];
+    public IReadOnlyList<ForeignBinding> StillToRemove { get; init; } = [];
 }
 
 /// <summary>A change a reviewer should look at twice.</summary>
@@ -60,8 +72,8 @@ public static class AccessDiffs
             var (stateB, factsB) = b.GetValueOrDefault(name, (Absent, []));
             var lost = factsA.Except(factsB).ToList();
             // Another stack's binding the roster stops naming stays in the cluster: not a loss, a to-do.
-            var leftovers = lost.Select(f => f.External).OfType<ExternalBindingExpectation>()
-                .OrderBy(e => e.Namespace, StringComparer.Ordinal).ThenBy(e => e.BindingName, StringComparer.Ordinal).ToList();
+            var leftovers = lost.Select(f => f.External).OfType<ForeignBinding>()
+                .OrderBy(e => e.Kind, StringComparer.Ordinal).ThenBy(e => e.Id, StringComparer.Ordinal).ToList();
             var changes = lost.Where(f => f.External is null).Select(f => new AccessChange(f.Layer, false, f.Text, f.Secret))
                 .Concat(factsB.Except(factsA).Select(f => new AccessChange(f.Layer, true, f.Text, f.Secret)))
                 .OrderBy(c => c.Layer).ThenBy(c => c.Gained).ThenBy(c => c.Text, StringComparer.Ordinal).ToList();
@@ -121,7 +133,12 @@ public static class AccessDiffs
         }
         foreach (var e in access.ExternalBindings)
             facts.Add(new AccessFact(DiffLayer.Kubernetes,
-                $"{RoleInWords(e.RoleRefName)} in namespace {e.Namespace} through another stack's RoleBinding {e.BindingName} (checked, not owned)", External: e));
+                $"{RoleInWords(e.RoleRefName)} in namespace {e.Namespace} through another stack's RoleBinding {e.BindingName} (checked, not owned)",
+                External: new ForeignBinding(K8sAccess.RoleBinding, e.Namespace, e.BindingName, e.Subject, $"{e.RoleRefKind} {e.RoleRefName}")));
+        foreach (var c in access.ClusterBindings)
+            facts.Add(new AccessFact(DiffLayer.Kubernetes,
+                $"cluster-wide through another stack's ClusterRoleBinding {c.BindingName} (held to the tier at every preview, not owned)",
+                External: new ForeignBinding(K8sAccess.ClusterRoleBinding, null, c.BindingName, c.Subject, "what its ClusterRole grants")));
 
         var v = VaultAccess.For(u, vault);
         facts.Add(new AccessFact(DiffLayer.Vault, $"entity {v.Entity.Name}: enabled, policy {v.Policy.Name}"));
@@ -165,11 +182,11 @@ public static class AccessDiffs
         _ => $"ClusterRole {clusterRole}",
     };
 
-    private static IEnumerable<DiffWarning> Warn(string name, Member? before, Member? after, IReadOnlyList<ExternalBindingExpectation> leftovers)
+    private static IEnumerable<DiffWarning> Warn(string name, Member? before, Member? after, IReadOnlyList<ForeignBinding> leftovers)
     {
         // What offboarding leaves in the cluster, said where it claims what it revokes.
         var stays = leftovers.Count == 0 ? "" :
-            $"{string.Join(", ", leftovers.Select(e => $"RoleBinding {e.Namespace}/{e.BindingName}"))} {(leftovers.Count == 1 ? "stays" : "stay")} " +
+            $"{string.Join(", ", leftovers)} {(leftovers.Count == 1 ? "stays" : "stay")} " +
             "(another stack's): remove by hand, see below";
         var a = (before as Member.Active)?.User;
         var b = (after as Member.Active)?.User;
@@ -276,13 +293,13 @@ public static class AccessDiffs
     }
 
     /// <summary>The change to make in the stack that owns the binding.</summary>
-    public static string HandChange(ExternalBindingExpectation e) =>
-        $"RoleBinding `{e.BindingName}` in namespace `{e.Namespace}`: remove the subject `{e.Subject.Kind} {e.Subject.Name}` " +
-        $"(or the binding, if it binds no one else; it grants {e.RoleRefKind} {e.RoleRefName})";
+    public static string HandChange(ForeignBinding e) =>
+        $"{e.Kind} `{e.Name}`{(e.Namespace is null ? "" : $" in namespace `{e.Namespace}`")}: remove the subject `{e.Subject.Kind} {e.Subject.Name}` " +
+        $"(or the binding, if it binds no one else; it grants {e.Grants})";
 
     /// <summary>A read-only check of the binding's subjects: done when the person is not listed (or the binding is not found).</summary>
-    public static string CheckLine(ExternalBindingExpectation e) =>
-        $"kubectl -n {e.Namespace} get rolebinding {e.BindingName} -o jsonpath='{{.subjects}}'  # done when {e.Subject.Name} is not listed";
+    public static string CheckLine(ForeignBinding e) =>
+        $"kubectl {(e.Namespace is null ? "" : $"-n {e.Namespace} ")}get {e.Kind.ToLowerInvariant()} {e.Name} -o jsonpath='{{.subjects}}'  # done when {e.Subject.Name} is not listed";
 
     /// <summary>The same as JSON (indented, LF, trailing newline).</summary>
     public static string Json(RosterDiff diff)

@@ -142,7 +142,7 @@ public class AccessDiffTests
         var bob = diff.People.Single(p => p.OsUser == "bob");
         Assert.DoesNotContain(bob.Changes, c => c.Text.Contains("made-elsewhere", StringComparison.Ordinal));
         var left = Assert.Single(bob.StillToRemove);
-        Assert.Equal(("team-c", "made-elsewhere", "User", "bob@example.test"), (left.Namespace, left.BindingName, left.Subject.Kind, left.Subject.Name));
+        Assert.Equal(("RoleBinding", "team-c", "made-elsewhere", "User", "bob@example.test"), (left.Kind, left.Namespace, left.Name, left.Subject.Kind, left.Subject.Name));
         Assert.DoesNotContain(diff.Warnings, w => w.Text.Contains("cluster and Vault access revoked", StringComparison.Ordinal));
         Assert.Contains(diff.Warnings, w => w.OsUser == "bob" && w.Text.Contains("RoleBinding team-c/made-elsewhere stays", StringComparison.Ordinal));
 
@@ -153,6 +153,35 @@ public class AccessDiffTests
         var entry = json.RootElement.GetProperty("people").EnumerateArray().Single(p => p.GetProperty("os_user").GetString() == "bob")
             .GetProperty("still_to_remove").EnumerateArray().Single();
         Assert.Equal("team-c/made-elsewhere", entry.GetProperty("binding").GetString());
+    }
+
+    [Fact]
+    public void S5_a_leavers_cluster_binding_from_another_stack_is_still_to_remove_by_hand()
+    {
+        var text = File.ReadAllText(TestFiles.GoldenRoster).Replace("    tier: power-user\n", "    tier: power-user\n    cluster_bindings: [oidc-power-user-alice]\n", StringComparison.Ordinal);
+        var before = Derivation.Derive(RosterLoader.Load(text).ModelOrThrow());
+        var after = Derivation.Derive(RosterLoader.Load(RosterEditText.Without(text, "alice")).ModelOrThrow());
+        var alice = AccessDiffs.Diff(before, after).People.Single(p => p.OsUser == "alice");
+        var left = Assert.Single(alice.StillToRemove);
+        Assert.Equal("ClusterRoleBinding oidc-power-user-alice", left.ToString());
+        Assert.Contains("kubectl get clusterrolebinding oidc-power-user-alice -o jsonpath='{.subjects}'  # done when alice@example.test is not listed\n",
+            AccessDiffs.Markdown(AccessDiffs.Diff(before, after), "a", "b"), StringComparison.Ordinal);
+    }
+
+    /// <summary>Removes a user's entry from roster text (its lines up to the next user or section).</summary>
+    private static class RosterEditText
+    {
+        public static string Without(string text, string osUser)
+        {
+            var start = text.IndexOf($"  {osUser}:\n", StringComparison.Ordinal);
+            var end = start + 1;
+            while (true)
+            {
+                end = text.IndexOf('\n', end) + 1;
+                if (end >= text.Length || !text[end..].StartsWith("    ", StringComparison.Ordinal)) break;
+            }
+            return text[..start] + text[end..];
+        }
     }
 
     private static (int Code, string Stdout, string Stderr) Run(params string[] args)
