@@ -40,7 +40,7 @@ public sealed class AccessLayer
                 new CustomResourceOptions { AdditionalSecretOutputs = { "kubeconfig" } });
             var role = K8sAccess.PowerUserReadOnlyRole;
             PowerUserRole = new ClusterRole(ResourceNames.PowerUserRole, K8sRbac.ClusterRole(role),
-                new CustomResourceOptions { Provider = K8s, DeleteBeforeReplace = true });
+                new CustomResourceOptions { Provider = K8s, DeleteBeforeReplace = true }.With(ResourceTypes.ClusterRole));
         }
 
         if (settings.Vault is { } vault)

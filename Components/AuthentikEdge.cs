@@ -71,14 +71,14 @@ public sealed class AuthentikEdge : ComponentResource
             Name = AuthentikAccess.GroupName,
             Users = userPks,
             IsSuperuser = false,
-        }, Mine());
+        }, Mine().With(ResourceTypes.AuthentikGroup));
 
         Policy = new PolicyExpression(ResourceNames.T3UsersOnly(name), new PolicyExpressionArgs
         {
             Name = PolicyName,
             Expression = AuthentikAccess.PolicyExpression(),
             ExecutionLogging = false,
-        }, Mine(after: Group));
+        }, Mine(after: Group).With(ResourceTypes.AuthentikPolicyExpression));
 
         // failureResult false: if the expression errors, the answer is "no".
         Binding = new PolicyBinding(ResourceNames.T3UsersOnlyBinding(name), new PolicyBindingArgs
@@ -89,7 +89,7 @@ public sealed class AuthentikEdge : ComponentResource
             Enabled = true,
             Negate = false,
             FailureResult = false,
-        }, Mine());
+        }, Mine().With(ResourceTypes.AuthentikPolicyBinding));
 
         Members = Output.Create(AuthentikAccess.Members(args.People).ToImmutableArray());
         RegisterOutputs(new Dictionary<string, object?> { ["members"] = Members });

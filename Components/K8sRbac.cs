@@ -60,6 +60,41 @@ public static class K8sRbac
                 "Fix the binding in the stack that owns it, or the name in roster.yaml; Workstation does not create or change it." + offboardHint)
             : expected.Id;
 
+    /// <summary>
+    /// Reads a ClusterRoleBinding another stack made for the person, and the ClusterRole it binds
+    /// (the provider's reads: never created, changed or imported), and holds them to the tier:
+    /// the returned output fails the preview, naming the binding, when it grants more.
+    /// </summary>
+    public static Output<string> ReadClusterBinding(ClusterBindingExpectation e, Resource parent, ProviderResource provider, string offboardHint = "")
+    {
+        var binding = Pulumi.Kubernetes.Rbac.V1.ClusterRoleBinding.Get(ResourceNames.ClusterBindingRead(e), e.BindingName,
+            new CustomResourceOptions { Parent = parent, Provider = provider });
+        var role = Pulumi.Kubernetes.Rbac.V1.ClusterRole.Get(ResourceNames.ClusterBindingRoleRead(e), binding.RoleRef.Apply(r => r.Name),
+            new CustomResourceOptions { Parent = parent, Provider = provider });
+        return Output.Tuple(binding.Metadata, binding.RoleRef, binding.Subjects, role.Rules)
+            .Apply(t => AssertCluster(e, ObservedCluster(t.Item1, t.Item2, t.Item3, t.Item4), offboardHint));
+    }
+
+    /// <summary>A ClusterRoleBinding and its role's rules as read; null when the read came back empty.</summary>
+    public static ObservedClusterBinding? ObservedCluster(K8sOut.Meta.V1.ObjectMeta? meta, K8sOut.Rbac.V1.RoleRef? roleRef,
+        ImmutableArray<K8sOut.Rbac.V1.Subject> subjects, ImmutableArray<K8sOut.Rbac.V1.PolicyRule> rules) =>
+        meta?.Name is null || roleRef is null
+            ? null
+            : new ObservedClusterBinding(meta.Name, roleRef.Kind ?? "", roleRef.Name ?? "",
+                subjects.IsDefault ? [] : subjects.Select(s => new K8sSubject(s.Kind ?? "", s.Name ?? "")).ToList(),
+                rules.IsDefault ? [] : rules.Select(r => new ObservedRule(List(r.ApiGroups), List(r.Resources), List(r.Verbs), List(r.NonResourceURLs))).ToList());
+
+    private static IReadOnlyList<string> List(ImmutableArray<string> a) => a.IsDefault ? [] : a;
+
+    /// <summary>Throws a RunException (no stack trace) that stops the preview, naming the roster entry and the binding.</summary>
+    public static string AssertCluster(ClusterBindingExpectation expected, ObservedClusterBinding? observed, string offboardHint = "") =>
+        ClusterBindingCheck.Check(expected, observed) is { } problem
+            ? throw new RunException(
+                $"cluster binding check failed for roster.yaml users.{expected.OsUser}.cluster_bindings ({expected.BindingName}): {problem}. " +
+                "The workstation tier and the cluster tier must agree: fix the binding in the stack that owns it, or the tier in roster.yaml; " +
+                "Workstation does not create or change it." + offboardHint)
+            : expected.BindingName;
+
     private static ObjectMetaArgs Meta(string name, string? ns, IReadOnlyDictionary<string, string> labels)
     {
         // Explicit names: the provider would otherwise add a random suffix, and a rename would be a new object.

@@ -77,6 +77,7 @@ public static class ConfigKeys
     public const string VaultUsersPath = "vaultUsersPath";
     public const string VaultOidcMount = "vaultOidcMount";
     public const string VaultOidcMountAccessor = "vaultOidcMountAccessor";
+    public const string VaultOidcUserClaim = VaultUserClaims.ConfigKey;
     public const string EnableKubernetes = "enableKubernetes";
     public const string EnableVault = "enableVault";
     public const string EnableAuthentik = "enableAuthentik";
@@ -379,10 +380,13 @@ public sealed partial record StackSettings(
             Word(ConfigKeys.KubeContext, StackValues.KubeContext(), "a kubeconfig context name (one word, no whitespace)"));
 
         var defaults = VaultOptions.Default;
+        var (userClaim, claimError) = withVault ? VaultUserClaims.Parse(config.Get(ConfigKeys.VaultOidcUserClaim)) : (defaults.UserClaim, null);
+        if (claimError is not null) errors.Add(new ConfigError(ConfigKeys.VaultOidcUserClaim, claimError));
         var vaultOptions = new VaultOptions(
             Word(ConfigKeys.VaultKvMount, StackValues.VaultPath(), "a plain Vault mount path (e.g. secret)") ?? defaults.KvMount,
             Word(ConfigKeys.VaultUsersPath, StackValues.VaultPath(), "a plain Vault path (e.g. users)") ?? defaults.UsersPath,
-            Word(ConfigKeys.VaultOidcMount, StackValues.VaultPath(), StackValues.VaultOidcMountForm) ?? defaults.OidcMountPath);
+            Word(ConfigKeys.VaultOidcMount, StackValues.VaultPath(), StackValues.VaultOidcMountForm) ?? defaults.OidcMountPath,
+            userClaim);
         try
         {
             // The policy builder has the last word on what may become the policy's root.

@@ -1,6 +1,7 @@
 using Pulumi;
 using Pulumi.Command.Remote;
 using Workstation.Roster;
+using Workstation.Roster.Access;
 
 namespace Workstation.Components;
 
@@ -110,7 +111,8 @@ public static class WorkstationProgram
             throw new RunException("invalid stack configuration:\n" + string.Join('\n', configErrors.Select(e => "  " + e)));
 
         var rosterPath = Path.Combine(dir, settings.RosterPath);
-        var roster = RosterLoader.LoadFile(rosterPath);
+        // The Vault OIDC role's claim decides what the roster must hold (an email for everyone, with `email`).
+        var roster = RosterLoader.LoadFile(rosterPath, settings.Vault?.Options.UserClaim ?? VaultUserClaim.PreferredUsername);
         if (!roster.Ok)
             throw new RunException(
                 $"invalid roster ({Path.GetFullPath(rosterPath)}); nothing was changed:\n" +

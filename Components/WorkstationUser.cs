@@ -106,10 +106,14 @@ public sealed class WorkstationUser : ComponentResource
     [Output("state")]
     public Output<string> State { get; }
 
+    /// <summary>The admin's Vault identity is retained and protected (<see cref="Retention.For"/>).</summary>
+    private readonly bool _ofAdmin;
+
     public WorkstationUser(WorkstationUserArgs args, ComponentResourceOptions? options = null)
         : base(Type, ResourceNames.User(args.Member.OsUser), options)
     {
         var access = args.Access;
+        _ofAdmin = args.Member is Member.Active { User.IsAdmin: true };
         switch (args.Member)
         {
             case Member.Active { User: var u }:
@@ -124,7 +128,7 @@ public sealed class WorkstationUser : ComponentResource
                     {
                         Name = v.Policy.Name,
                         PolicyContents = v.Policy.Json,
-                    }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
+                    }, new CustomResourceOptions { Parent = this, Provider = access.Vault }.With(ResourceTypes.VaultPolicy, u.IsAdmin));
                     // Created before the first login, so the login's alias lands on this entity and its policy.
                     // The policy name is a constant (readable in a preview); DependsOn orders it after the policy.
                     VaultEntity = AddEntity(v.Entity, access, VaultPolicy);
@@ -266,6 +270,8 @@ public sealed class WorkstationUser : ComponentResource
             verified.Add(Output.Tuple(read.Metadata, read.RoleRef, read.Subjects)
                 .Apply(t => K8sRbac.Assert(e, K8sRbac.Observed(t.Item1, t.Item2, t.Item3), hint)));
         }
+        // Bindings other stacks made cluster-wide: read and held to the tier (§5 of issue 24).
+        verified.AddRange(k8s.ClusterBindings.Select(c => K8sRbac.ReadClusterBinding(c, this, access.K8s!, hint)));
         return (bindings, reads, Output.All(verified));
     }
 
@@ -276,7 +282,7 @@ public sealed class WorkstationUser : ComponentResource
     /// </summary>
     private Entity AddEntity(VaultEntitySpec spec, AccessLayer access, Resource? after)
     {
-        var options = new CustomResourceOptions { Parent = this, Provider = access.Vault };
+        var options = new CustomResourceOptions { Parent = this, Provider = access.Vault }.With(ResourceTypes.VaultEntity, _ofAdmin);
         if (after is not null) options.DependsOn.Add(after);
         return new Entity(ResourceNames.VaultEntity(spec.Name), new EntityArgs
         {
@@ -293,5 +299,5 @@ public sealed class WorkstationUser : ComponentResource
             Name = spec.Name,
             MountAccessor = access.OidcMountAccessor!,
             CanonicalId = VaultEntity!.Id,
-        }, new CustomResourceOptions { Parent = this, Provider = access.Vault });
+        }, new CustomResourceOptions { Parent = this, Provider = access.Vault }.With(ResourceTypes.VaultEntityAlias, _ofAdmin));
 }

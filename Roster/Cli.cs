@@ -148,8 +148,6 @@ public static class Cli
     /// </summary>
     private static int PrintImportPlan(string rosterPath, string stackPath, TextWriter stdout, TextWriter stderr)
     {
-        var result = RosterLoader.LoadFile(rosterPath);
-        if (!result.Ok) return Fail(result, stderr);
         var (config, why) = StackFile.Read(stackPath);
         if (config is null)
         {
@@ -161,6 +159,9 @@ public static class Cli
         foreach (var (key, message) in errors)
             stderr.WriteLine(key == "(file)" ? $"{file}: {message}" : $"{file}: {StackFile.Project}:{key}: {message}");
         if (stack is null) return 1;
+        // After the stack: its Vault OIDC claim says what the roster must hold (an email for everyone, with `email`).
+        var result = RosterLoader.LoadFile(rosterPath, stack.VaultOidcUserClaim);
+        if (!result.Ok) return Fail(result, stderr);
         var generatedBy = string.Concat($"roster import-plan {rosterPath} --stack {stackPath}".Select(c => char.IsControl(c) ? '?' : c));
         stdout.Write(Imports.Script(Imports.Plan(Derivation.Derive(result.Model!), stack), generatedBy));
         return 0;

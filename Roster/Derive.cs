@@ -25,7 +25,11 @@ public sealed record DerivedUser(
     IReadOnlyDictionary<string, string> ExternalBindings,
     K8sSubject K8sSubject,
     Budget Budget,
-    IReadOnlyList<SharedSecret> Secrets);
+    IReadOnlyList<SharedSecret> Secrets)
+{
+    /// <summary><see cref="Person.ClusterBindings"/>, sorted.</summary>
+    public IReadOnlyList<string> ClusterBindings { get; init; } = [];
+}
 
 /// <summary>
 /// One roster entry in its lifecycle state: the one type every layer switches on, from the
@@ -94,7 +98,10 @@ public static class Derivation
         new SortedDictionary<string, string>(p.ExternalBindings.ToDictionary(), StringComparer.Ordinal),
         new K8sSubject("User", settings.K8sUsernamePrefix + (settings.K8sUsernameClaim == K8sUsernameClaim.Email && p.Email is { } e ? e : p.K8sUser)),
         (p.Budget ?? BudgetOverride.None).Over(settings.BudgetOf(p.Tier)),
-        SharedSecrets.Eligible(p.Ha, p.Memory, p.ClaudeLogin));
+        SharedSecrets.Eligible(p.Ha, p.Memory, p.ClaudeLogin))
+    {
+        ClusterBindings = p.ClusterBindings.Order(StringComparer.Ordinal).ToList(),
+    };
 
     /// <summary>The systemd units a user runs (instances of the templates in host/units).</summary>
     public static IReadOnlyList<string> Services(string osUser) =>

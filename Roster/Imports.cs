@@ -13,6 +13,7 @@ namespace Workstation.Roster;
 /// <param name="VaultOidcMountAccessor">workstation:vaultOidcMountAccessor; null: looked up by the mount's path, as the program does.</param>
 /// <param name="AuthentikUrl">workstation:authentikUrl, without a trailing '/'; required with Authentik.</param>
 /// <param name="AuthentikT3AppSlug">workstation:authentikT3AppSlug; required with Authentik.</param>
+/// <param name="VaultOidcUserClaim">workstation:vaultOidcUserClaim: what the aliases are named by (<see cref="VaultAccess.AliasName(DerivedUser, VaultUserClaim)"/>).</param>
 public sealed partial record ImportStack(
     string Stack,
     string Project,
@@ -24,7 +25,8 @@ public sealed partial record ImportStack(
     string VaultOidcMount = "oidc",
     string? VaultOidcMountAccessor = null,
     string? AuthentikUrl = null,
-    string? AuthentikT3AppSlug = null)
+    string? AuthentikT3AppSlug = null,
+    VaultUserClaim VaultOidcUserClaim = VaultUserClaim.PreferredUsername)
 {
     /// <summary>The config keys the plan reads (Pulumi.yaml declares them; the program's StackSettings reads the same).</summary>
     public static class Keys
@@ -38,6 +40,7 @@ public sealed partial record ImportStack(
         public const string VaultOidcMountAccessor = "vaultOidcMountAccessor";
         public const string AuthentikUrl = "authentikUrl";
         public const string AuthentikT3AppSlug = "authentikT3AppSlug";
+        public const string VaultOidcUserClaim = VaultUserClaims.ConfigKey;
     }
 
     /// <summary>
@@ -72,12 +75,14 @@ public sealed partial record ImportStack(
         var vaultAddr = vault ? Word(Keys.VaultAddr, UrlPattern(), Url, required: "Vault's address") : null;
         var mount = (vault ? Word(Keys.VaultOidcMount, StackValues.VaultPath(), StackValues.VaultOidcMountForm) : null) ?? VaultOptions.Default.OidcMountPath;
         var accessor = vault ? Word(Keys.VaultOidcMountAccessor, StackValues.VaultAccessor(), StackValues.VaultAccessorForm) : null;
+        var (claim, claimError) = vault ? VaultUserClaims.Parse(get(Keys.VaultOidcUserClaim)) : (VaultUserClaim.PreferredUsername, null);
+        if (claimError is not null) errors.Add((Keys.VaultOidcUserClaim, claimError));
         var authentikUrl = authentik ? Word(Keys.AuthentikUrl, UrlPattern(), Url, required: "Authentik's base URL") : null;
         var slug = authentik ? Word(Keys.AuthentikT3AppSlug, StackValues.AuthentikSlug(), StackValues.AuthentikSlugForm, required: "the slug of the t3 application in Authentik") : null;
 
         if (errors.Count > 0) return (null, errors);
         return (new ImportStack(stackName!, StackFile.Project, k8s, vault, authentik, context,
-            vaultAddr?.TrimEnd('/'), mount, accessor, authentikUrl?.TrimEnd('/'), slug), errors);
+            vaultAddr?.TrimEnd('/'), mount, accessor, authentikUrl?.TrimEnd('/'), slug, claim), errors);
     }
 
     private const string Url = "an http(s) URL without credentials, spaces or quotes";
@@ -155,7 +160,7 @@ public static partial class Imports
         }
 
         var k8sOptions = K8sOptions.From(roster.Settings);
-        var vaultOptions = VaultOptions.Default with { OidcMountPath = s.VaultOidcMount };
+        var vaultOptions = VaultOptions.Default with { OidcMountPath = s.VaultOidcMount, UserClaim = s.VaultOidcUserClaim };
         foreach (var member in roster.Members)
         {
             var parent = Urn(ResourceTypes.WorkstationUser, ResourceNames.User(member.OsUser));
@@ -267,7 +272,7 @@ public static partial class Imports
         Add(Header(Comment(generatedBy), s.Stack));
         Add($"\n# The stack's facts.\nstack={Quote(s.Stack)}\nproject={Quote(s.Project)}\n");
         if (s.Kubernetes) Add($"kube_context={Quote(s.KubeContext ?? "")}\n");
-        if (s.Vault) Add($"vault_addr={Quote(s.VaultAddr ?? Missing(nameof(s.VaultAddr)))}\noidc_mount={Quote(s.VaultOidcMount)}\noidc_accessor={Quote(s.VaultOidcMountAccessor ?? "")}\n");
+        if (s.Vault) Add($"vault_addr={Quote(s.VaultAddr ?? Missing(nameof(s.VaultAddr)))}\noidc_mount={Quote(s.VaultOidcMount)}\noidc_accessor={Quote(s.VaultOidcMountAccessor ?? "")}\noidc_user_claim={Quote(s.VaultOidcUserClaim.ToConfig())}\n");
         if (s.Authentik) Add($"authentik_url={Quote(s.AuthentikUrl ?? Missing(nameof(s.AuthentikUrl)))}\n");
         Add("\n" + Common);
         if (s.Kubernetes) Add(KubernetesHelpers);
@@ -387,11 +392,25 @@ public static partial class Imports
         }
         # vault_entity NAME [ALIAS]: the id of the entity NAME; without one, of the entity Vault made
         # for the alias ALIAS at an earlier login (adopted, so the person keeps one identity).
+        # Refused (2, with why) when the entity NAME logs in on the OIDC mount under another alias
+        # name: the OIDC role's user_claim is not what the stack says, and adopting it would split
+        # the person's logins between that alias and the one the program makes.
         vault_entity() {
-          local json rc=0
+          local json rc=0 other
           json=$(vault_get "identity/entity/name/$1") || rc=$?
           case $rc in
-            0) jq -er '.data.id' <<<"$json" || return 2 ;;
+            0)
+              if [ -n "${2:-}" ]; then
+                other=$(jq -r --arg a "$oidc_accessor" --arg n "$2" \
+                  '[.data.aliases // [] | .[] | select(.mount_accessor == $a) | .name] | if any(. == $n) then "" else (first(.[]) // "") end' <<<"$json") || return 2
+                if [ -n "$other" ]; then
+                  say "refused: Vault entity '$1' logs in on auth/$oidc_mount/ as '$other', but workstation:vaultOidcUserClaim ($oidc_user_claim) makes its alias '$2':" \
+                    "set vaultOidcUserClaim to the claim the OIDC role's user_claim reads, or that role's user_claim to $oidc_user_claim"
+                  return 2
+                fi
+              fi
+              jq -er '.data.id' <<<"$json" || return 2
+              ;;
             1) [ -n "${2:-}" ] || return 1; vault_alias "$2" canonical_id ;;
             *) return 2 ;;
           esac

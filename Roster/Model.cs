@@ -33,7 +33,14 @@ public sealed record Person(
     BudgetOverride? Budget = null,
     bool Ha = false,
     MemoryAccess Memory = MemoryAccess.Shared,
-    ClaudeLogin ClaudeLogin = ClaudeLogin.Interactive);
+    ClaudeLogin ClaudeLogin = ClaudeLogin.Interactive)
+{
+    /// <summary>
+    /// `cluster_bindings`: the ClusterRoleBindings another stack made for this person (e.g. the
+    /// seed's k8s_users). Read at every preview: one that grants more than the tier stops it.
+    /// </summary>
+    public IReadOnlyList<string> ClusterBindings { get; init; } = [];
+}
 
 /// <summary>
 /// A tombstone: a retired user whose uid and ports stay reserved for them. AuthentikUser (null:

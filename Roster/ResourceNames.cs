@@ -78,6 +78,12 @@ public static class ResourceNames
     /// <summary>The read of a binding another stack owns (a read: never created, never imported).</summary>
     public static string ExternalBindingRead(ExternalBindingExpectation e) => $"{e.OsUser}-k8s-{e.Namespace}-external";
 
+    /// <summary>The read of a ClusterRoleBinding another stack made for the person (roster cluster_bindings).</summary>
+    public static string ClusterBindingRead(ClusterBindingExpectation e) => $"{e.OsUser}-k8s-cluster-{e.BindingName}-external";
+
+    /// <summary>The read of the ClusterRole that binding binds (its rules are held to the tier).</summary>
+    public static string ClusterBindingRoleRead(ClusterBindingExpectation e) => $"{e.OsUser}-k8s-cluster-{e.BindingName}-external-role";
+
     public static string VaultPolicy(string osUser) => $"{osUser}-vault-policy";
 
     public static string VaultEntityPolicies(string osUser) => $"{osUser}-vault-policies";

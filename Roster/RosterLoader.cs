@@ -24,7 +24,8 @@ public static class RosterLoader
     /// <summary>Large enough for tens of thousands of users, small enough to refuse junk early.</summary>
     public const long MaxBytes = 8 * 1024 * 1024;
 
-    public static RosterResult LoadFile(string path)
+    /// <param name="claim">The stack's Vault OIDC user claim: with email, every person needs an email (it names their Vault alias).</param>
+    public static RosterResult LoadFile(string path, Access.VaultUserClaim claim = Access.VaultUserClaim.PreferredUsername)
     {
         var name = Path.GetFileName(path);
         try
@@ -34,7 +35,7 @@ public static class RosterLoader
             if (info.Length > MaxBytes)
                 return Fail(name, "(file)", $"the roster is {info.Length} bytes; the limit is {MaxBytes} bytes");
             var bytes = File.ReadAllBytes(path);
-            return Load(bytes, name);
+            return Load(bytes, name, claim);
         }
         catch (IOException e)
         {
@@ -49,7 +50,12 @@ public static class RosterLoader
     public static RosterResult Load(string text, string fileName = "roster.yaml") =>
         Load(Encoding.UTF8.GetBytes(text), fileName);
 
-    public static RosterResult Load(byte[] bytes, string fileName)
+    public static RosterResult Load(string text, string fileName, Access.VaultUserClaim claim) =>
+        Load(Encoding.UTF8.GetBytes(text), fileName, claim);
+
+    public static RosterResult Load(byte[] bytes, string fileName) => Load(bytes, fileName, Access.VaultUserClaim.PreferredUsername);
+
+    public static RosterResult Load(byte[] bytes, string fileName, Access.VaultUserClaim claim)
     {
         if (bytes.Length > MaxBytes)
             return Fail(fileName, "(file)", $"the roster is {bytes.Length} bytes; the limit is {MaxBytes} bytes");
@@ -63,7 +69,7 @@ public static class RosterLoader
             return Fail(fileName, "(file)", "the roster is not valid UTF-8");
         }
         if (text.StartsWith('\uFEFF')) text = text[1..]; // a UTF-8 byte order mark, as some editors write
-        var reader = new Reader(fileName);
+        var reader = new Reader(fileName, claim);
         var model = reader.Read(text);
         var errors = reader.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList();
         return new RosterResult(errors.Count == 0 ? model : null, errors);
@@ -73,8 +79,11 @@ public static class RosterLoader
         new(null, [new RosterError(file, 1, 1, field, message)]);
 
     /// <summary>One pass over the tree, collecting errors as it goes.</summary>
-    private sealed class Reader(string file)
+    private sealed class Reader(string file, Access.VaultUserClaim claim)
     {
+        /// <summary>What the stack's Vault OIDC role names logins by (the roster must hold it for everyone).</summary>
+        public Access.VaultUserClaim Claim { get; } = claim;
+
         public List<RosterError> Errors { get; } = [];
 
         /// <summary>Read first: an entry's budget is checked over its tier's.</summary>
@@ -232,7 +241,7 @@ public static class RosterLoader
         }
 
         private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget", "ha", "memory", "claude_login"];
-        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget", "ha", "memory", "claude_login"];
+        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "cluster_bindings", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget", "ha", "memory", "claude_login"];
 
         /// <summary>Reads the admin (keyed by its os_user field) or a user (keyed by the map key).</summary>
         private Located<Person>? ReadPerson(YNode node, string path, YScalar? key, bool isAdmin)
@@ -284,7 +293,10 @@ public static class RosterLoader
                 budget,
                 f.TryGetValue("ha", out var ha) && (Bool(ha, path + ".ha") ?? false),
                 f.TryGetValue("memory", out var me) ? Choice(me, path + ".memory", Enum.GetValues<MemoryAccess>(), SharedSecrets.ToYaml) ?? MemoryAccess.Shared : MemoryAccess.Shared,
-                f.TryGetValue("claude_login", out var cl) ? Choice(cl, path + ".claude_login", Enum.GetValues<ClaudeLogin>(), SharedSecrets.ToYaml) ?? ClaudeLogin.Interactive : ClaudeLogin.Interactive);
+                f.TryGetValue("claude_login", out var cl) ? Choice(cl, path + ".claude_login", Enum.GetValues<ClaudeLogin>(), SharedSecrets.ToYaml) ?? ClaudeLogin.Interactive : ClaudeLogin.Interactive)
+            {
+                ClusterBindings = ReadClusterBindings(f, path),
+            };
             return new Located<Person>(person, path, osNode?.At ?? map.At, f, ports, map.At);
         }
 
@@ -403,6 +415,24 @@ public static class RosterLoader
                 else if (!Rules.Dns1123Subdomain().IsMatch(name))
                     Error(value.At, at, $"'{name}' is not a valid RoleBinding name (a DNS-1123 subdomain): {Rules.WhyInvalid(name, Rules.Dns1123Subdomain())}");
                 else if (known) result[ns] = name;
+            }
+            return result;
+        }
+
+        /// <summary>cluster_bindings: names of ClusterRoleBindings another stack made (read by name: it can't be guessed).</summary>
+        private List<string> ReadClusterBindings(Dictionary<string, YNode> f, string path)
+        {
+            var result = new List<string>();
+            if (!f.TryGetValue("cluster_bindings", out var node)) return result;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (item, field) in List(node, $"{path}.cluster_bindings"))
+            {
+                if (Str(item, field) is not { } name) continue;
+                if (name.Length == 0 || name.Length > Rules.MaxDns1123Subdomain || !Rules.Dns1123Subdomain().IsMatch(name))
+                    Error(item.At, field, $"'{name}' is not a valid ClusterRoleBinding name (a DNS-1123 subdomain of at most {Rules.MaxDns1123Subdomain} characters)");
+                else if (!seen.Add(name))
+                    Error(item.At, field, $"ClusterRoleBinding '{name}' is listed twice");
+                else result.Add(name);
             }
             return result;
         }
@@ -588,6 +618,9 @@ public static class RosterLoader
             {
                 CheckIdentity(p, "authentik_user", p.Value.AuthentikUser, Rules.AuthentikUser(), authentik);
                 CheckIdentity(p, "k8s_user", p.Value.K8sUser, Rules.K8sUser(), k8s);
+                if (reader.Claim == Access.VaultUserClaim.Email && p.Value.Email is null)
+                    reader.Report(p.At, p.Path + ".email",
+                        $"required: the stack's Vault OIDC role names logins by email ({StackFile.Project}:{Access.VaultUserClaims.ConfigKey}: email), so the email names this person's Vault alias");
                 if (p.Value.Email is not { } email || !p.Fields.TryGetValue("email", out var en)) continue;
                 if (!Rules.Email().IsMatch(email))
                     reader.Report(en.At, p.Path + ".email", $"'{email}' is not a valid email address: {Rules.WhyInvalid(email, Rules.Email())}");

@@ -10,8 +10,21 @@ public enum DiffLayer { Host, Kubernetes, Vault, Authentik }
 /// <summary>
 /// One fact of a person's access, in words a reviewer reads (e.g. "admin in namespace team-b").
 /// Secret: the shared secret the fact is about (a host fact: the secrets step stages it), if any.
+/// External: the binding another stack owns that the fact is about, if any: losing it revokes nothing.
 /// </summary>
-public sealed record AccessFact(DiffLayer Layer, string Text, SharedSecret? Secret = null);
+public sealed record AccessFact(DiffLayer Layer, string Text, SharedSecret? Secret = null, ForeignBinding? External = null);
+
+/// <summary>
+/// A binding another stack made for a person (roster external_bindings: a RoleBinding, Namespace
+/// set; cluster_bindings: a ClusterRoleBinding). Workstation reads it, never owns or removes it.
+/// </summary>
+public sealed record ForeignBinding(string Kind, string? Namespace, string Name, K8sSubject Subject, string Grants)
+{
+    /// <summary>namespace/name, or the name of a cluster-wide one.</summary>
+    public string Id => Namespace is null ? Name : $"{Namespace}/{Name}";
+
+    public override string ToString() => $"{Kind} {Id}";
+}
 
 /// <summary>One gained (+) or lost (−) fact.</summary>
 public sealed record AccessChange(DiffLayer Layer, bool Gained, string Text, SharedSecret? Secret = null);
@@ -20,10 +33,15 @@ public sealed record AccessChange(DiffLayer Layer, bool Gained, string Text, Sha
 /// What changes for one person between two rosters; State is active, retired, purged or absent.
 /// Rotate: for a person active in BASE and retired or gone in HEAD, every shared secret they held
 /// (sorted by name): shared values they keep knowing, so each is rotated in Vault.
+/// StillToRemove: bindings another stack made for the person that the roster no longer names
+/// (they left, or the entry dropped it): Workstation never owned them, so nothing here removes
+/// them; they are not in Changes, since that access is not lost until their owner drops it.
 /// </summary>
 public sealed record PersonDiff(string OsUser, string Before, string After, IReadOnlyList<AccessChange> Changes)
 {
     public IReadOnlyList<SharedSecret> Rotate { get; init; } = [];
+
+    public IReadOnlyList<ForeignBinding> StillToRemove { get; init; } = [];
 }
 
 /// <summary>A change a reviewer should look at twice.</summary>
@@ -52,14 +70,18 @@ public static class AccessDiffs
         {
             var (stateA, factsA) = a.GetValueOrDefault(name, (Absent, []));
             var (stateB, factsB) = b.GetValueOrDefault(name, (Absent, []));
-            var changes = factsA.Except(factsB).Select(f => new AccessChange(f.Layer, false, f.Text, f.Secret))
+            var lost = factsA.Except(factsB).ToList();
+            // Another stack's binding the roster stops naming stays in the cluster: not a loss, a to-do.
+            var leftovers = lost.Select(f => f.External).OfType<ForeignBinding>()
+                .OrderBy(e => e.Kind, StringComparer.Ordinal).ThenBy(e => e.Id, StringComparer.Ordinal).ToList();
+            var changes = lost.Where(f => f.External is null).Select(f => new AccessChange(f.Layer, false, f.Text, f.Secret))
                 .Concat(factsB.Except(factsA).Select(f => new AccessChange(f.Layer, true, f.Text, f.Secret)))
                 .OrderBy(c => c.Layer).ThenBy(c => c.Gained).ThenBy(c => c.Text, StringComparer.Ordinal).ToList();
-            if (changes.Count == 0 && stateA == stateB) continue;
+            if (changes.Count == 0 && leftovers.Count == 0 && stateA == stateB) continue;
             var (memberA, memberB) = (Member(before, name), Member(after, name));
             var rotate = memberA is Roster.Member.Active { User: var held } && memberB is not Roster.Member.Active ? held.Secrets : [];
-            people.Add(new PersonDiff(name, stateA, stateB, changes) { Rotate = rotate });
-            warnings.AddRange(Warn(name, memberA, memberB));
+            people.Add(new PersonDiff(name, stateA, stateB, changes) { Rotate = rotate, StillToRemove = leftovers });
+            warnings.AddRange(Warn(name, memberA, memberB, leftovers));
         }
         return new RosterDiff(people, warnings);
     }
@@ -77,7 +99,7 @@ public static class AccessDiffs
             result[m.OsUser] = m switch
             {
                 Member.Active { User: var u } => (m.State, ActiveFacts(u, k8s, vault, members)),
-                Member.Retired { Tombstone: var t } => (m.State, RetiredFacts(t)),
+                Member.Retired { Tombstone: var t } => (m.State, RetiredFacts(t, vault)),
                 _ => throw new InvalidOperationException($"unknown member {m.GetType().Name}"),
             };
         }
@@ -111,7 +133,12 @@ public static class AccessDiffs
         }
         foreach (var e in access.ExternalBindings)
             facts.Add(new AccessFact(DiffLayer.Kubernetes,
-                $"{RoleInWords(e.RoleRefName)} in namespace {e.Namespace} through another stack's RoleBinding {e.BindingName} (checked, not owned)"));
+                $"{RoleInWords(e.RoleRefName)} in namespace {e.Namespace} through another stack's RoleBinding {e.BindingName} (checked, not owned)",
+                External: new ForeignBinding(K8sAccess.RoleBinding, e.Namespace, e.BindingName, e.Subject, $"{e.RoleRefKind} {e.RoleRefName}")));
+        foreach (var c in access.ClusterBindings)
+            facts.Add(new AccessFact(DiffLayer.Kubernetes,
+                $"cluster-wide through another stack's ClusterRoleBinding {c.BindingName} (held to the tier at every preview, not owned)",
+                External: new ForeignBinding(K8sAccess.ClusterRoleBinding, null, c.BindingName, c.Subject, "what its ClusterRole grants")));
 
         var v = VaultAccess.For(u, vault);
         facts.Add(new AccessFact(DiffLayer.Vault, $"entity {v.Entity.Name}: enabled, policy {v.Policy.Name}"));
@@ -125,7 +152,7 @@ public static class AccessDiffs
         static AccessFact Host(string text) => new(DiffLayer.Host, text);
     }
 
-    private static List<AccessFact> RetiredFacts(RetiredUser t)
+    private static List<AccessFact> RetiredFacts(RetiredUser t, VaultOptions vault)
     {
         var facts = new List<AccessFact>
         {
@@ -140,7 +167,7 @@ public static class AccessDiffs
         }
         facts.Add(new(DiffLayer.Host, $"account {t.OsUser}{uid}: cut (locked and expired, home kept)"));
         facts.Add(new(DiffLayer.Vault, $"entity {t.OsUser}: disabled, policy {VaultAccess.PolicyName(t.OsUser)} detached"));
-        if (t.AuthentikUser is { } login)
+        if (VaultAccess.AliasName(t, vault.UserClaim) is { } login)
             facts.Add(new(DiffLayer.Vault, $"login {login} maps to the disabled entity {t.OsUser} (refused)"));
         return facts;
     }
@@ -155,8 +182,12 @@ public static class AccessDiffs
         _ => $"ClusterRole {clusterRole}",
     };
 
-    private static IEnumerable<DiffWarning> Warn(string name, Member? before, Member? after)
+    private static IEnumerable<DiffWarning> Warn(string name, Member? before, Member? after, IReadOnlyList<ForeignBinding> leftovers)
     {
+        // What offboarding leaves in the cluster, said where it claims what it revokes.
+        var stays = leftovers.Count == 0 ? "" :
+            $"{string.Join(", ", leftovers)} {(leftovers.Count == 1 ? "stays" : "stay")} " +
+            "(another stack's): remove by hand, see below";
         var a = (before as Member.Active)?.User;
         var b = (after as Member.Active)?.User;
         if (b is not null)
@@ -174,11 +205,15 @@ public static class AccessDiffs
         if (portsA is not null && portsB is not null && portsA != portsB)
             yield return new(name, $"ports move: t3 {portsA.T3} → {portsB.T3}, playwright {portsA.Playwright} → {portsB.Playwright}");
         if (before is Member.Active && after is Member.Retired)
-            yield return new(name, "retired: the account is cut, cluster and Vault access revoked");
+            yield return new(name, leftovers.Count == 0
+                ? "retired: the account is cut, cluster and Vault access revoked"
+                : $"retired: the account is cut, Vault access and Workstation's own cluster bindings revoked; {stays}");
         if (after is Member.Retired { Tombstone.Purge: true } && before is not Member.Retired { Tombstone.Purge: true })
             yield return new(name, "purge: the home is archived, then the account and the Vault identity are deleted");
         if (before is not null && after is null)
-            yield return new(name, "removed outright: cut, and the Vault identity deleted; nothing stays reserved");
+            yield return new(name, "removed outright: cut, and the Vault identity deleted; nothing stays reserved" + (stays.Length == 0 ? "" : $"; {stays}"));
+        if (before is Member.Active && after is Member.Active && leftovers.Count > 0)
+            yield return new(name, $"external_bindings no longer names it: {stays}");
         if (a is { Secrets.Count: > 0 } && b is null)
             yield return new(name, $"held the shared secrets {string.Join(", ", a.Secrets.Select(SharedSecrets.Name))}: rotate each in Vault, then bump its serial");
     }
@@ -207,13 +242,16 @@ public static class AccessDiffs
             if (p.Changes.Count == 0)
             {
                 sb.Append("No change in access.\n\n");
-                continue;
             }
-            sb.Append("| layer | | change |\n| --- | --- | --- |\n");
-            foreach (var c in p.Changes)
-                sb.Append("| ").Append(LayerName(c.Layer)).Append(" | ").Append(Sign(c.Gained)).Append(" | ").Append(c.Text.Replace("|", "\\|", StringComparison.Ordinal)).Append(" |\n");
-            sb.Append('\n');
-            Revoke(sb, p);
+            else
+            {
+                sb.Append("| layer | | change |\n| --- | --- | --- |\n");
+                foreach (var c in p.Changes)
+                    sb.Append("| ").Append(LayerName(c.Layer)).Append(" | ").Append(Sign(c.Gained)).Append(" | ").Append(c.Text.Replace("|", "\\|", StringComparison.Ordinal)).Append(" |\n");
+                sb.Append('\n');
+                Revoke(sb, p);
+            }
+            StillToRemove(sb, p);
         }
         return sb.ToString();
     }
@@ -236,6 +274,32 @@ public static class AccessDiffs
         foreach (var s in p.Rotate) sb.Append(SharedSecrets.RotationLine(s)).Append('\n');
         sb.Append("```\n\n");
     }
+
+    /// <summary>
+    /// The bindings another stack made for the person that nothing here removes: the change to
+    /// make in that stack, and the read-only command that shows whether it is done.
+    /// </summary>
+    private static void StillToRemove(StringBuilder sb, PersonDiff p)
+    {
+        if (p.StillToRemove.Count == 0) return;
+        sb.Append("#### Still to remove by hand: what another stack grants ").Append(p.OsUser).Append("\n\n");
+        sb.Append("Workstation never made these bindings, so nothing it does removes them: ").Append(p.OsUser)
+            .Append(" keeps this access in the cluster until the stack that owns each binding drops it. ")
+            .Append("Make the change there (in the seed's RBAC stack: the person's `k8s_users` entry), then check:\n\n");
+        foreach (var e in p.StillToRemove) sb.Append("- ").Append(HandChange(e)).Append('\n');
+        sb.Append("\n```sh\n");
+        foreach (var e in p.StillToRemove) sb.Append(CheckLine(e)).Append('\n');
+        sb.Append("```\n\n");
+    }
+
+    /// <summary>The change to make in the stack that owns the binding.</summary>
+    public static string HandChange(ForeignBinding e) =>
+        $"{e.Kind} `{e.Name}`{(e.Namespace is null ? "" : $" in namespace `{e.Namespace}`")}: remove the subject `{e.Subject.Kind} {e.Subject.Name}` " +
+        $"(or the binding, if it binds no one else; it grants {e.Grants})";
+
+    /// <summary>A read-only check of the binding's subjects: done when the person is not listed (or the binding is not found).</summary>
+    public static string CheckLine(ForeignBinding e) =>
+        $"kubectl {(e.Namespace is null ? "" : $"-n {e.Namespace} ")}get {e.Kind.ToLowerInvariant()} {e.Name} -o jsonpath='{{.subjects}}'  # done when {e.Subject.Name} is not listed";
 
     /// <summary>The same as JSON (indented, LF, trailing newline).</summary>
     public static string Json(RosterDiff diff)
@@ -270,6 +334,17 @@ public static class AccessDiffs
                     w.WriteString("secret", s.Name());
                     w.WriteString("where", s.Where());
                     w.WriteString("line", SharedSecrets.RotationLine(s));
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteStartArray("still_to_remove");
+                foreach (var e in p.StillToRemove)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("binding", e.Id);
+                    w.WriteString("subject", $"{e.Subject.Kind} {e.Subject.Name}");
+                    w.WriteString("change", HandChange(e));
+                    w.WriteString("check", CheckLine(e));
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();

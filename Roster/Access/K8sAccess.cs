@@ -30,7 +30,11 @@ public sealed record ExternalBindingExpectation(string OsUser, string Namespace,
 }
 
 /// <summary>Everything Workstation does in the cluster for one user.</summary>
-public sealed record K8sUserAccess(string OsUser, IReadOnlyList<BindingSpec> Bindings, IReadOnlyList<ExternalBindingExpectation> ExternalBindings);
+public sealed record K8sUserAccess(string OsUser, IReadOnlyList<BindingSpec> Bindings, IReadOnlyList<ExternalBindingExpectation> ExternalBindings)
+{
+    /// <summary>The ClusterRoleBindings other stacks made for the person (roster cluster_bindings): read and held to the tier.</summary>
+    public IReadOnlyList<ClusterBindingExpectation> ClusterBindings { get; init; } = [];
+}
 
 /// <summary>
 /// How the apiserver names OIDC users: its --oidc-username-prefix and which claim it reads.
@@ -106,6 +110,10 @@ public static class K8sAccess
             .ToList(),
         AccessLabels.Shared);
 
+    /// <summary>Every (apiGroup, resource, verb) the power-user role grants: the power-user tier's ceiling.</summary>
+    public static IReadOnlySet<(string Group, string Resource, string Verb)> PowerUserGrants { get; } =
+        PowerUserReadable.SelectMany(g => g.Resources.SelectMany(r => ReadVerbs.Select(v => (g.Group, r, v)))).ToHashSet();
+
     /// <summary>The ClusterRoles Workstation owns (created whether or not anyone is bound, so a tier change never has to create it).</summary>
     public static IReadOnlyList<ClusterRoleSpec> ClusterRoles { get; } = [PowerUserReadOnlyRole];
 
@@ -122,6 +130,12 @@ public static class K8sAccess
     {
         var subject = Subject(u, o);
         var labels = AccessLabels.ForUser(u.OsUser);
+        var cluster = u.ClusterBindings.Select(n => new ClusterBindingExpectation(u.OsUser, n, u.Tier, subject)).ToList();
+        return ForTier(u, o, subject, labels) with { ClusterBindings = cluster };
+    }
+
+    private static K8sUserAccess ForTier(DerivedUser u, K8sOptions o, K8sSubject subject, IReadOnlyDictionary<string, string> labels)
+    {
         switch (u.Tier)
         {
             case Tier.Admin:

@@ -7,10 +7,46 @@ namespace Workstation.Roster.Access;
 /// <summary>
 /// Where user secrets live in Vault and which auth mount users log in through.
 /// KvMount is a KV v2 mount; a user's secrets sit under KvMount/{data,metadata}/UsersPath/&lt;user&gt;/.
+/// UserClaim is the claim the mount's OIDC role reads as the alias name (its `user_claim`).
 /// </summary>
-public sealed record VaultOptions(string KvMount = "secret", string UsersPath = "users", string OidcMountPath = "oidc")
+public sealed record VaultOptions(string KvMount = "secret", string UsersPath = "users", string OidcMountPath = "oidc",
+    VaultUserClaim UserClaim = VaultUserClaim.PreferredUsername)
 {
     public static VaultOptions Default { get; } = new();
+}
+
+/// <summary>
+/// The OIDC role's `user_claim`: what Vault names a login's alias after. A login whose alias
+/// name no entity holds gets a new, empty entity, so the program must name aliases the same way.
+/// </summary>
+public enum VaultUserClaim { PreferredUsername, Email, Sub }
+
+public static class VaultUserClaims
+{
+    /// <summary>The stack config key (workstation:KEY) that says which claim it is.</summary>
+    public const string ConfigKey = "vaultOidcUserClaim";
+
+    public static string ToConfig(this VaultUserClaim claim) => claim switch
+    {
+        VaultUserClaim.PreferredUsername => "preferred_username",
+        VaultUserClaim.Email => "email",
+        VaultUserClaim.Sub => "sub",
+        _ => throw new ArgumentOutOfRangeException(nameof(claim)),
+    };
+
+    /// <summary>
+    /// The config value: unset or '' is preferred_username. `sub` is refused: Authentik's sub is a
+    /// hash of its own user id (per provider), which the roster doesn't hold, so no alias name could follow it.
+    /// </summary>
+    public static (VaultUserClaim Claim, string? Error) Parse(string? value) => value switch
+    {
+        null or "" or "preferred_username" => (VaultUserClaim.PreferredUsername, null),
+        "email" => (VaultUserClaim.Email, null),
+        "sub" => (VaultUserClaim.Sub,
+            "is sub, Authentik's hashed per-user id, which the roster doesn't hold, so no alias can be named after it: " +
+            "set the Vault OIDC role's user_claim to preferred_username (the roster's authentik_user) or email (its email), and this key to match"),
+        _ => (VaultUserClaim.PreferredUsername, $"'{StackValues.Printable(value)}' is not preferred_username, email or sub (the Vault OIDC role's user_claim)"),
+    };
 }
 
 /// <summary>One path block of a Vault policy.</summary>
@@ -85,17 +121,37 @@ public static class VaultAccess
         var policy = new VaultPolicySpec(PolicyName(u.OsUser), PolicyJson(u, o));
         return new(u.OsUser,
             new VaultEntitySpec(u.OsUser, Metadata(u.OsUser, u.AuthentikUser), [policy.Name]),
-            new VaultEntityAliasSpec(u.AuthentikUser, o.OidcMountPath, u.OsUser),
+            new VaultEntityAliasSpec(AliasName(u, o.UserClaim), o.OidcMountPath, u.OsUser),
             policy);
     }
 
     /// <summary>
+    /// The name Vault gives this person's login on the OIDC mount: the claim the role reads. The
+    /// one derivation, for the component, the diff and the import plan. The roster check
+    /// (<see cref="RosterLoader.Load(string, string, VaultUserClaim)"/>) makes sure every person has what the claim needs.
+    /// </summary>
+    public static string AliasName(DerivedUser u, VaultUserClaim claim) => claim switch
+    {
+        VaultUserClaim.PreferredUsername => u.AuthentikUser,
+        VaultUserClaim.Email => u.Email ?? throw new ArgumentException($"{u.OsUser} has no email, and the Vault OIDC role names logins by email", nameof(u)),
+        _ => throw new ArgumentException($"no alias name follows the claim {claim.ToConfig()}", nameof(claim)),
+    };
+
+    /// <summary>A tombstone's alias name; null when it doesn't record what the claim needs (a tombstone records no email).</summary>
+    public static string? AliasName(RetiredUser r, VaultUserClaim claim) => claim switch
+    {
+        VaultUserClaim.PreferredUsername => r.AuthentikUser,
+        VaultUserClaim.Email => null,
+        _ => throw new ArgumentException($"no alias name follows the claim {claim.ToConfig()}", nameof(claim)),
+    };
+
+    /// <summary>
     /// A tombstone's Vault objects: the same entity (same name, so an update in place), disabled and
-    /// with no policies; the same alias when the tombstone records authentik_user. No policy.
+    /// with no policies; the same alias when the tombstone records its login (<see cref="AliasName(RetiredUser, VaultUserClaim)"/>). No policy.
     /// </summary>
     public static VaultRetiredAccess For(RetiredUser r, VaultOptions o) => new(r.OsUser,
         new VaultEntitySpec(r.OsUser, Metadata(r.OsUser, r.AuthentikUser), [], Disabled: true),
-        r.AuthentikUser is { } login ? new VaultEntityAliasSpec(login, o.OidcMountPath, r.OsUser) : null);
+        AliasName(r, o.UserClaim) is { } login ? new VaultEntityAliasSpec(login, o.OidcMountPath, r.OsUser) : null);
 
     // No tier and no state in the metadata: a tier change must not touch Vault, and retiring
     // changes only Disabled and the policies.

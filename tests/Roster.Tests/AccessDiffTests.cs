@@ -26,6 +26,7 @@ public class AccessDiffTests
         { "namespace", "tests/golden/roster.yaml", "tests/golden/diff/namespace.yaml" },
         { "budget", "tests/golden/roster.yaml", "tests/golden/diff/budget.yaml" },
         { "secrets", "tests/golden/roster.yaml", "tests/golden/diff/secrets.yaml" },
+        { "leaver-external", "tests/golden/diff/external.yaml", "tests/golden/diff/retire.yaml" },
     };
 
     [Theory]
@@ -124,6 +125,62 @@ public class AccessDiffTests
         finally
         {
             File.Delete(bad);
+        }
+    }
+
+    /// <summary>
+    /// §5 (issue 24): bob leaves while another stack's RoleBinding makes him admin in team-c.
+    /// Offboarding leaves that binding in place, so the diff must not call it revoked: it is
+    /// listed under "Still to remove by hand" with the change to make where it is owned.
+    /// </summary>
+    [Theory]
+    [InlineData("tests/golden/diff/retire.yaml")]
+    [InlineData("tests/golden/diff/remove.yaml")]
+    public void S5_a_leavers_external_binding_is_still_to_remove_by_hand_not_revoked(string head)
+    {
+        var diff = AccessDiffs.Diff(Derive(Golden("external.yaml")), Derive(Path.Combine(TestFiles.Root, head)));
+        var bob = diff.People.Single(p => p.OsUser == "bob");
+        Assert.DoesNotContain(bob.Changes, c => c.Text.Contains("made-elsewhere", StringComparison.Ordinal));
+        var left = Assert.Single(bob.StillToRemove);
+        Assert.Equal(("RoleBinding", "team-c", "made-elsewhere", "User", "bob@example.test"), (left.Kind, left.Namespace, left.Name, left.Subject.Kind, left.Subject.Name));
+        Assert.DoesNotContain(diff.Warnings, w => w.Text.Contains("cluster and Vault access revoked", StringComparison.Ordinal));
+        Assert.Contains(diff.Warnings, w => w.OsUser == "bob" && w.Text.Contains("RoleBinding team-c/made-elsewhere stays", StringComparison.Ordinal));
+
+        var md = AccessDiffs.Markdown(diff, "a", "b");
+        Assert.Contains("#### Still to remove by hand: what another stack grants bob\n", md, StringComparison.Ordinal);
+        Assert.Contains("- RoleBinding `made-elsewhere` in namespace `team-c`: remove the subject `User bob@example.test`", md, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(AccessDiffs.Json(diff));
+        var entry = json.RootElement.GetProperty("people").EnumerateArray().Single(p => p.GetProperty("os_user").GetString() == "bob")
+            .GetProperty("still_to_remove").EnumerateArray().Single();
+        Assert.Equal("team-c/made-elsewhere", entry.GetProperty("binding").GetString());
+    }
+
+    [Fact]
+    public void S5_a_leavers_cluster_binding_from_another_stack_is_still_to_remove_by_hand()
+    {
+        var text = File.ReadAllText(TestFiles.GoldenRoster).Replace("    tier: power-user\n", "    tier: power-user\n    cluster_bindings: [oidc-power-user-alice]\n", StringComparison.Ordinal);
+        var before = Derivation.Derive(RosterLoader.Load(text).ModelOrThrow());
+        var after = Derivation.Derive(RosterLoader.Load(RosterEditText.Without(text, "alice")).ModelOrThrow());
+        var alice = AccessDiffs.Diff(before, after).People.Single(p => p.OsUser == "alice");
+        var left = Assert.Single(alice.StillToRemove);
+        Assert.Equal("ClusterRoleBinding oidc-power-user-alice", left.ToString());
+        Assert.Contains("kubectl get clusterrolebinding oidc-power-user-alice -o jsonpath='{.subjects}'  # done when alice@example.test is not listed\n",
+            AccessDiffs.Markdown(AccessDiffs.Diff(before, after), "a", "b"), StringComparison.Ordinal);
+    }
+
+    /// <summary>Removes a user's entry from roster text (its lines up to the next user or section).</summary>
+    private static class RosterEditText
+    {
+        public static string Without(string text, string osUser)
+        {
+            var start = text.IndexOf($"  {osUser}:\n", StringComparison.Ordinal);
+            var end = start + 1;
+            while (true)
+            {
+                end = text.IndexOf('\n', end) + 1;
+                if (end >= text.Length || !text[end..].StartsWith("    ", StringComparison.Ordinal)) break;
+            }
+            return text[..start] + text[end..];
         }
     }
 

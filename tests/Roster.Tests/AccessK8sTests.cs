@@ -300,4 +300,17 @@ public class AccessK8sTests
         Assert.True(admin.Allows(new("u", "delete", "apps", "deployments", null, "any")));
         Assert.False(admin.Allows(new("u", "list", "", "nodes", null, null)));
     }
+
+    /// <summary>§5 (issue 24): what a ClusterRole another stack bound grants beyond the tier.</summary>
+    [Fact]
+    public void S5_a_cluster_roles_rules_are_held_to_the_tiers_ceiling()
+    {
+        ObservedRule R(string g, string r, params string[] verbs) => new([g], [r], verbs, []);
+        Assert.Empty(ClusterBindingCheck.Beyond(Tier.PowerUser, [R("", "pods", "get", "list", "watch"), R("apps", "deployments", "watch")]));
+        Assert.Equal(["get secrets", "list secrets"], ClusterBindingCheck.Beyond(Tier.PowerUser, [R("", "secrets", "get", "list")]));
+        Assert.Equal(["* */*", "* /*"], ClusterBindingCheck.Beyond(Tier.PowerUser, [new(["*"], ["*"], ["*"], []), new([], [], ["*"], ["/*"])]));
+        Assert.Equal(["get pods"], ClusterBindingCheck.Beyond(Tier.NamespaceOwner, [R("", "pods", "get")]));
+        Assert.Empty(ClusterBindingCheck.Beyond(Tier.PowerUser, [new([], [], ["get"], ["/healthz"])]));
+        Assert.Empty(ClusterBindingCheck.Beyond(Tier.Admin, [new(["*"], ["*"], ["*"], [])]));
+    }
 }

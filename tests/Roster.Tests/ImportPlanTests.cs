@@ -249,7 +249,7 @@ public sealed partial class ImportPlanTests
     {
         var script = Imports.Script(SmallPlan(Stack with { VaultOidcMount = "oidc/corp", VaultOidcMountAccessor = "auth_oidc_1a2b" }), "test");
         Assert.Contains("\n# The stack's facts.\nstack='devvm'\nproject='workstation'\nkube_context='admin@cluster'\nvault_addr='https://vault.example.test'\n" +
-            "oidc_mount='oidc/corp'\noidc_accessor='auth_oidc_1a2b'\nauthentik_url='https://auth.example.test'\n", script, StringComparison.Ordinal);
+            "oidc_mount='oidc/corp'\noidc_accessor='auth_oidc_1a2b'\noidc_user_claim='preferred_username'\nauthentik_url='https://auth.example.test'\n", script, StringComparison.Ordinal);
         Assert.Contains("if [ -z \"$oidc_accessor\" ]; then", script, StringComparison.Ordinal);
     }
 

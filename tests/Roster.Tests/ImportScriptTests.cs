@@ -23,6 +23,9 @@ public sealed class ImportScriptTests : IDisposable
     /// <summary>What the fake servers hold, and which of them answer with an error.</summary>
     private bool _vaultFails, _authentikFails, _empty;
 
+    /// <summary>§7: alice's entity logs in on the OIDC mount under her email, not her authentik_user.</summary>
+    private bool _aliceAliasIsHerEmail;
+
     public ImportScriptTests()
     {
         _server = new LoopbackServer((req, _) => Handle(req));
@@ -48,6 +51,11 @@ public sealed class ImportScriptTests : IDisposable
             if (_empty) return (404, missing);
             return path switch
             {
+                "/v1/identity/entity/name/alice" when _aliceAliasIsHerEmail => (200, """
+                    {"data":{"id":"ent-alice","name":"alice","policies":["hand-made"],"aliases":[
+                      {"id":"al-gh","name":"alice-gh","mount_accessor":"auth_github_0000"},
+                      {"id":"al-mail","name":"alice@example.test","mount_accessor":"ACCESSOR"}]}}
+                    """.Replace("ACCESSOR", Accessor, StringComparison.Ordinal)),
                 "/v1/identity/entity/name/alice" => (200, """{"data":{"id":"ent-alice","name":"alice","policies":["hand-made"]}}"""),
                 "/v1/identity/entity-alias/id" when req.QueryString["list"] == "true" => (200, """
                     {"data":{"keys":["al-alice","al-bob","al-wiz"],"key_info":{
@@ -197,6 +205,20 @@ public sealed class ImportScriptTests : IDisposable
         // A refusal is not "absent": nothing was imported, not even the targeted up ran.
         Assert.All(Calls("pulumi"), c => Assert.Equal("config", c[0]));
         NoCredentialIsAnArgument();
+    }
+
+    [Fact]
+    public void S7_an_existing_entity_whose_oidc_alias_is_not_the_derived_name_is_refused_and_the_script_says_why()
+    {
+        // The OIDC role reads email, but the stack says preferred_username: adopting the entity
+        // would leave her logins on an alias the program doesn't manage, and make a second one.
+        _aliceAliasIsHerEmail = true;
+        var (code, err) = RunScript();
+        Assert.Equal(1, code);
+        Assert.Contains("Vault entity 'alice' logs in on auth/oidc/ as 'alice@example.test', but " +
+            "workstation:vaultOidcUserClaim (preferred_username) makes its alias 'alice.a'", err, StringComparison.Ordinal);
+        Assert.Contains("import plan: could not look up alice-vault-entity (vault:identity/entity:Entity); nothing was imported", err, StringComparison.Ordinal);
+        Assert.All(Calls("pulumi"), c => Assert.Equal("config", c[0]));
     }
 
     [Fact]

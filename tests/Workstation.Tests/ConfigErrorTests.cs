@@ -56,6 +56,9 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.AuthentikT3AppSlug, null, "workstation:authentikT3AppSlug: required:")]
     [InlineData(ConfigKeys.AuthentikT3AppSlug, "t3 app", "workstation:authentikT3AppSlug: 't3 app' is not an Authentik application slug")]
     [InlineData(ConfigKeys.KubeContext, "a b", "workstation:kubeContext: 'a b' is not a kubeconfig context name")]
+    // §7: sub can't name an alias (the roster doesn't hold Authentik's hashed id); a typo is named too.
+    [InlineData(ConfigKeys.VaultOidcUserClaim, "sub", "workstation:vaultOidcUserClaim: is sub, Authentik's hashed per-user id, which the roster doesn't hold")]
+    [InlineData(ConfigKeys.VaultOidcUserClaim, "mail", "workstation:vaultOidcUserClaim: 'mail' is not preferred_username, email or sub")]
     [InlineData(ConfigKeys.VaultKvMount, "sys", "workstation:vaultKvMount: the KV mount can't be under sys/")]
     [InlineData(ConfigKeys.VaultKvMount, "../secret", "workstation:vaultKvMount: '../secret' is not a plain Vault mount path")]
     [InlineData(ConfigKeys.VaultUsersPath, "users/*", "workstation:vaultUsersPath: 'users/*' is not a plain Vault path")]
@@ -214,6 +217,18 @@ public class ConfigErrorTests
         var (message, registered) = await FailingRun(Fixture.Config().With(ConfigKeys.Roster, "bad.yaml"), dir.Path);
         var first = message.Split('\n').First(l => l.TrimStart().StartsWith("bad.yaml:", StringComparison.Ordinal)).Trim();
         Assert.StartsWith($"bad.yaml:{line + 1}:{column}: users.alice.tier: unknown tier 'wizard'", first, StringComparison.Ordinal);
+        Assert.Equal(0, registered);
+    }
+
+    [Fact]
+    public async Task S7_with_the_email_claim_a_person_without_an_email_stops_the_program_naming_file_line_and_field()
+    {
+        // The golden admin has no email: with the OIDC role reading email, no alias could be named for them.
+        using var dir = new TempHostDir();
+        File.Copy(Repo.Golden("roster.yaml"), System.IO.Path.Combine(dir.Path, "roster.yaml"));
+        var line = Array.FindIndex(Fixture.RosterText.Split('\n'), l => l == "admin:") + 2;
+        var (message, registered) = await FailingRun(Fixture.Config().With(ConfigKeys.VaultOidcUserClaim, "email"), dir.Path);
+        Assert.Contains($"roster.yaml:{line}:3: admin.email: required: the stack's Vault OIDC role names logins by email", message, StringComparison.Ordinal);
         Assert.Equal(0, registered);
     }
 

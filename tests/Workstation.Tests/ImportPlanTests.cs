@@ -102,7 +102,7 @@ public class ImportPlanTests
         var reads = new HashSet<Resource>();
         foreach (var c in constructed)
             if (await IsReadAsync(c)) reads.Add(c.Resource);
-        Assert.Equal(roster.Everyone.Sum(p => p.ExternalBindings.Count) + (StackOf(config).Authentik ? 1 : 0), reads.Count);
+        Assert.Equal(roster.Everyone.Sum(p => p.ExternalBindings.Count + 2 * p.ClusterBindings.Count) + (StackOf(config).Authentik ? 1 : 0), reads.Count);
         var registered = constructed
             .Where(c => Outside(c.Resource.GetResourceType()) && !reads.Contains(c.Resource))
             .Select(c => new Resource4(c.Resource.GetResourceType(), c.Resource.GetResourceName(), urns.ParentOf(c),
@@ -142,9 +142,10 @@ public class ImportPlanTests
         Assert.Equal(ConfigKeys.Project, StackFile.Project);
         Assert.Equal(
             [ConfigKeys.EnableKubernetes, ConfigKeys.EnableVault, ConfigKeys.EnableAuthentik, ConfigKeys.KubeContext, ConfigKeys.VaultAddr,
-             ConfigKeys.VaultOidcMount, ConfigKeys.VaultOidcMountAccessor, ConfigKeys.AuthentikUrl, ConfigKeys.AuthentikT3AppSlug],
+             ConfigKeys.VaultOidcMount, ConfigKeys.VaultOidcMountAccessor, ConfigKeys.AuthentikUrl, ConfigKeys.AuthentikT3AppSlug, ConfigKeys.VaultOidcUserClaim],
             [ImportStack.Keys.EnableKubernetes, ImportStack.Keys.EnableVault, ImportStack.Keys.EnableAuthentik, ImportStack.Keys.KubeContext, ImportStack.Keys.VaultAddr,
-             ImportStack.Keys.VaultOidcMount, ImportStack.Keys.VaultOidcMountAccessor, ImportStack.Keys.AuthentikUrl, ImportStack.Keys.AuthentikT3AppSlug]);
+             ImportStack.Keys.VaultOidcMount, ImportStack.Keys.VaultOidcMountAccessor, ImportStack.Keys.AuthentikUrl, ImportStack.Keys.AuthentikT3AppSlug,
+             ImportStack.Keys.VaultOidcUserClaim]);
         // The fixture stack's facts, read as the roster CLI reads a stack file.
         Assert.Equal(new ImportStack("devvm", "workstation", true, true, true, "fixture-admin", "https://vault.example.test", "oidc", null,
             "https://auth.example.test", Fixture.T3AppSlug), StackOf(Fixture.Config()));

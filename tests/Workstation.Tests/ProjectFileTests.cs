@@ -87,6 +87,7 @@ public class ProjectFileTests
             [ConfigKeys.VaultUsersPath] = vault.UsersPath,
             [ConfigKeys.VaultOidcMount] = vault.OidcMountPath,
             [ConfigKeys.VaultOidcMountAccessor] = "",
+            [ConfigKeys.VaultOidcUserClaim] = Workstation.Roster.Access.VaultUserClaims.ToConfig(vault.UserClaim),
             [ConfigKeys.EdgeUser] = "",
             [ConfigKeys.SnapshotUrl] = "",
             [ConfigKeys.MemoryMcpUrl] = "",

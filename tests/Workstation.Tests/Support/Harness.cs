@@ -200,6 +200,14 @@ public sealed record MockWorld
     public IReadOnlyDictionary<string, ImmutableDictionary<string, object>> RoleBindings { get; init; } =
         ImmutableDictionary<string, ImmutableDictionary<string, object>>.Empty;
 
+    /// <summary>Existing ClusterRoleBindings by name (another stack's, e.g. the seed's k8s_users); reading another fails like a missing object.</summary>
+    public IReadOnlyDictionary<string, ImmutableDictionary<string, object>> ClusterRoleBindings { get; init; } =
+        ImmutableDictionary<string, ImmutableDictionary<string, object>>.Empty;
+
+    /// <summary>Existing ClusterRoles by name, with their rules.</summary>
+    public IReadOnlyDictionary<string, ImmutableDictionary<string, object>> ClusterRoles { get; init; } =
+        ImmutableDictionary<string, ImmutableDictionary<string, object>>.Empty;
+
     /// <summary>The OIDC mount's type as Vault reports it.</summary>
     public string AuthBackendType { get; init; } = "oidc";
 
@@ -226,9 +234,27 @@ public sealed record MockWorld
             .Add("subjects", subjects.Select(s => (object)ImmutableDictionary<string, object>.Empty
                 .Add("apiGroup", "rbac.authorization.k8s.io").Add("kind", s.Kind).Add("name", s.Name)).ToImmutableArray());
 
+    /// <summary>A ClusterRoleBinding as the Kubernetes provider would read it back.</summary>
+    public static ImmutableDictionary<string, object> ClusterBinding(string name, string role, params (string Kind, string Name)[] subjects) =>
+        Binding("", name, "ClusterRole", role, subjects).SetItem("kind", "ClusterRoleBinding")
+            .SetItem("metadata", ImmutableDictionary<string, object>.Empty.Add("name", name));
+
+    /// <summary>A ClusterRole as read back: each rule is (apiGroups, resources, verbs).</summary>
+    public static ImmutableDictionary<string, object> Role(string name, params (string[] Groups, string[] Resources, string[] Verbs)[] rules) =>
+        ImmutableDictionary<string, object>.Empty
+            .Add("apiVersion", "rbac.authorization.k8s.io/v1")
+            .Add("kind", "ClusterRole")
+            .Add("metadata", ImmutableDictionary<string, object>.Empty.Add("name", name))
+            .Add("rules", rules.Select(r => (object)ImmutableDictionary<string, object>.Empty
+                .Add("apiGroups", r.Groups.Cast<object>().ToImmutableArray())
+                .Add("resources", r.Resources.Cast<object>().ToImmutableArray())
+                .Add("verbs", r.Verbs.Cast<object>().ToImmutableArray())).ToImmutableArray());
+
     public object Read(string type, string id) => type switch
     {
         Types.RoleBinding => RoleBindings.TryGetValue(id, out var state) ? state : throw new InvalidOperationException($"reading resource: resource '{id}' does not exist"),
+        Types.ClusterRoleBinding => ClusterRoleBindings.TryGetValue(id, out var crb) ? crb : throw new InvalidOperationException($"reading resource: resource '{id}' does not exist"),
+        Types.ClusterRole => ClusterRoles.TryGetValue(id, out var role) ? role : throw new InvalidOperationException($"reading resource: resource '{id}' does not exist"),
         Types.AuthentikApp => ImmutableDictionary<string, object>.Empty.Add("slug", id).Add("name", id).Add("uuid", AppUuid(id)),
         _ => throw new InvalidOperationException($"the mock world has nothing to read for {type} {id}"),
     };
