@@ -52,13 +52,12 @@ ensure_pulumi_cli() {
 
 # A folder of our own outside the repo: the backend's state and the passphrase live there.
 ensure_home() {
-  mkdir -p -- "$home"
-  home="$(cd "$home" && pwd -P)"
+  home="$(realpath -m -- "$home")"
   case "$home/" in
-    "$(cd "$repo_root" && pwd -P)/"*) die "WORKSTATION_QUICKSTART_HOME ($home) must be outside the repo" ;;
+    "$(realpath -- "$repo_root")/"*) die "WORKSTATION_QUICKSTART_HOME ($home) must be outside the repo" ;;
   esac
-  chmod 700 "$home"
   mkdir -p -- "$home/state"
+  chmod 700 -- "$home" "$home/state"
 }
 
 # The passphrase that encrypts the stack's secrets: generated once, 0600, written atomically.
