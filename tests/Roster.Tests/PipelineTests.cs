@@ -383,6 +383,18 @@ public sealed partial class PipelineTests : IDisposable
     }
 
     [Fact]
+    public void Another_pulumi_cli_than_the_pinned_one_is_replaced_by_the_pin_or_the_job_stops()
+    {
+        _env["WS_PULUMI_VERSION"] = "3.112.1";
+        var run = Run(Woodpecker("deploy", "deployment"));
+        Assert.NotEqual(0, run.Code);
+        Assert.Contains($"ci: Pulumi CLI 3.112.1: installing the pinned {Pinned("PULUMI_CLI_VERSION")}", run.Log, StringComparison.Ordinal);
+        Assert.Contains($"ci: could not install Pulumi CLI {Pinned("PULUMI_CLI_VERSION")}", run.Log, StringComparison.Ordinal);
+        Assert.Contains(_stand.Recorded(), c => c[0] == "curl" && c.Contains("https://get.pulumi.com"));
+        Assert.Empty(PulumiCalls());
+    }
+
+    [Fact]
     public void Another_dotnet_than_the_pinned_one_is_refused()
     {
         _env["WS_DOTNET_VERSION"] = "9.0.100";

@@ -219,8 +219,11 @@ public sealed partial class ProjectConfigTests
         var yaml = Read("Pulumi.yaml");
         Assert.Contains("\npackages:", yaml, StringComparison.Ordinal);
         Assert.Contains("type: object", yaml, StringComparison.Ordinal);
-        // The README names the same pin.
+        // The README names the same pin, and no doc names another CLI version as the one to use.
         Assert.Contains($"Pulumi CLI {version}", Read("README.md"), StringComparison.Ordinal);
+        foreach (var doc in new[] { "README.md" }.Concat(Directory.GetFiles(Path.Combine(TestFiles.Root, "docs"), "*.md", SearchOption.AllDirectories)))
+            foreach (Match m in Regex.Matches(File.ReadAllText(Path.Combine(TestFiles.Root, doc)), @"Pulumi CLI (\d+\.\d+\.\d+)"))
+                Assert.True(m.Groups[1].Value == version.ToString(), $"{doc} names Pulumi CLI {m.Groups[1].Value}; the pin is {version}");
     }
 
     // --- the model itself can fail, each way Pulumi does -----------------------------------------
