@@ -180,9 +180,17 @@ cmd_pr() (
   cat -- "$dir/diff"
   log "the fast test layers"
   WORKSTATION_SKIP_HOST=1 scripts/test.sh
-  pulumi_session
-  log "pulumi preview --diff --stack $stack"
-  pulumi preview --stack "$stack" --diff --non-interactive --color never >"$dir/preview" 2>&1 || status=$?
+  # A subshell: whatever stops the session or the preview, the access diff is still posted. Not
+  # in a `||` (that would switch errexit off inside it): set +e around it, set -e within.
+  set +e
+  (
+    set -e
+    pulumi_session
+    log "pulumi preview --diff --stack $stack"
+    pulumi preview --stack "$stack" --diff --non-interactive --color never
+  ) >"$dir/preview" 2>&1
+  status=$?
+  set -e
   cat -- "$dir/preview"
   {
     cat -- "$dir/diff"

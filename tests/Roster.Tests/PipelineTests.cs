@@ -373,6 +373,13 @@ public sealed partial class PipelineTests : IDisposable
         Assert.NotEqual(0, run.Code);
         Assert.Contains("PULUMI_BACKEND_URL is not set", run.Log, StringComparison.Ordinal);
         Assert.DoesNotContain(PulumiCalls(), c => c.StartsWith("preview", StringComparison.Ordinal));
+        lock (_comments)
+        {
+            // The access diff is still posted, with the preview's failure.
+            var comment = Assert.Single(_comments)["body"]!.GetValue<string>();
+            Assert.Contains("+ alice: power-user", comment, StringComparison.Ordinal);
+            Assert.Contains("The preview failed (exit 1): see the pipeline log.", comment, StringComparison.Ordinal);
+        }
 
         var noPassphrase = GitHub("deploy");
         noPassphrase.Env["PULUMI_CONFIG_PASSPHRASE"] = "";
@@ -392,6 +399,19 @@ public sealed partial class PipelineTests : IDisposable
         Assert.Contains($"ci: could not install Pulumi CLI {Pinned("PULUMI_CLI_VERSION")}", run.Log, StringComparison.Ordinal);
         Assert.Contains(_stand.Recorded(), c => c[0] == "curl" && c.Contains("https://get.pulumi.com"));
         Assert.Empty(PulumiCalls());
+    }
+
+    [Theory]
+    [InlineData("login")]
+    [InlineData("install")]
+    public void A_failed_login_or_install_stops_the_job_before_the_preview(string step)
+    {
+        _env["WS_PULUMI_FAIL"] = step;
+        var run = Run(GitHub("pr"));
+        Assert.NotEqual(0, run.Code);
+        Assert.Contains($"error: stand-in {step} failed", run.Log, StringComparison.Ordinal);
+        Assert.Equal(step, PulumiCalls()[^1].Split(' ')[0]);
+        lock (_comments) Assert.Contains("The preview failed (exit 255)", Assert.Single(_comments)["body"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]

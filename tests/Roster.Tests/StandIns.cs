@@ -51,6 +51,7 @@ internal sealed class StandIns : IDisposable
     /// </summary>
     public void AddPulumi() => Add("pulumi", """
         state="$WS_STATE"
+        if [[ -n "${WS_PULUMI_FAIL:-}" && "${1:-}" == "$WS_PULUMI_FAIL" ]]; then echo "error: stand-in $1 failed" >&2; exit 255; fi
         stack_of() { local a prev=""; for a in "$@"; do [[ "$prev" == --stack || "$prev" == -s ]] && { echo "$a"; return; }; prev="$a"; done; cat "$state/current" 2>/dev/null || true; }
         case "${1:-}" in
           version) echo "v$WS_PULUMI_VERSION" ;;
