@@ -18,6 +18,7 @@
 # backend and the passphrase), WORKSTATION_CACHE and SANDBOX_SSH_PORT (scripts/sandbox.sh's),
 # WORKSTATION_SANDBOX_SCRIPT (default scripts/sandbox.sh; the tests put a stand-in there).
 set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) stops the script too
 
 readonly STACK=sandbox
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,7 +82,7 @@ ensure_sandbox() {
     log "the sandbox is running"
   else
     log "booting the sandbox ($sandbox up)"
-    "$sandbox" up >/dev/null
+    "$sandbox" up >/dev/null || die "'$sandbox up' failed"
     echo fresh
   fi
 }

@@ -21,7 +21,8 @@ public sealed class QuickstartTests : IDisposable
         _stand.Add("sandbox", """
             case "${1:-}" in
               status) if [[ -e "$WS_STATE/box" ]]; then echo running; else echo stopped; exit 3; fi ;;
-              up) touch "$WS_STATE/box"; echo "SANDBOX_SSH_HOST=127.0.0.1" ;;
+              up) [[ -z "${WS_SANDBOX_FAIL:-}" ]] || { echo "sandbox: not ready within 90s" >&2; exit 1; }
+                  touch "$WS_STATE/box"; echo "SANDBOX_SSH_HOST=127.0.0.1" ;;
               env) printf "SANDBOX_SSH_HOST=127.0.0.1\nSANDBOX_SSH_PORT=2231\nSANDBOX_SSH_USER=root\nSANDBOX_SSH_KEY='%s'\nSANDBOX_HOST_KEY='%s'\n" \
                      "$WS_STATE/id_ed25519" "$WS_HOST_KEY" ;;
               *) exit 1 ;;
@@ -138,6 +139,18 @@ public sealed class QuickstartTests : IDisposable
         Assert.Equal(1, missing.Code);
         Assert.Contains($"quickstart: the Pulumi CLI is missing; install {Pinned()} with: {install}", missing.Log, StringComparison.Ordinal);
         Assert.Empty(Calls("sandbox"));
+    }
+
+    [Fact]
+    public void A_box_that_does_not_boot_stops_it_before_any_stack_or_config()
+    {
+        _env["WS_SANDBOX_FAIL"] = "1";
+        var run = Quickstart();
+        Assert.Equal(1, run.Code);
+        Assert.Contains("sandbox: not ready within 90s", run.Log, StringComparison.Ordinal);
+        Assert.Contains("up' failed", run.Log, StringComparison.Ordinal);
+        Assert.Equal(["status", "up"], Calls("sandbox"));
+        Assert.DoesNotContain(Calls("pulumi"), c => c.StartsWith("stack", StringComparison.Ordinal) || c.StartsWith("config", StringComparison.Ordinal));
     }
 
     [Fact]
