@@ -35,6 +35,7 @@
 # curl in a header file, and every credential reaches pulumi on stdin or in its environment,
 # never in an argument.
 set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) stops the script too
 
 readonly MARKER='<!-- workstation-roster-diff -->'
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
