@@ -25,7 +25,20 @@ public sealed class PulumiStackConfig(Config config) : IStackConfig
     public Output<string>? GetSecret(string key) => config.GetSecret(key);
 }
 
-/// <summary>The config keys, as declared in Pulumi.yaml.</summary>
+/// <summary>
+/// Reads a stack's config as Pulumi hands it to the program: a key the stack does not set reads as
+/// its Pulumi.yaml default (pulumi/pulumi pkg/workspace/config.go, mergeConfig, merges it in), from
+/// the one key catalogue <see cref="ProjectConfig"/>. So a run without Pulumi's merge (the test
+/// mocks) reads the same values as a deployment. Secret keys have no default.
+/// </summary>
+public sealed class WithProjectDefaults(IStackConfig config) : IStackConfig
+{
+    public string? Get(string key) => config.Get(key) ?? ProjectConfig.DefaultOf(key);
+
+    public Output<string>? GetSecret(string key) => config.GetSecret(key);
+}
+
+/// <summary>The config keys, as declared in Pulumi.yaml (Roster/ProjectConfig.cs is their catalogue: types, defaults, secretness).</summary>
 public static class ConfigKeys
 {
     public const string Project = "workstation";
@@ -65,7 +78,10 @@ public static class ConfigKeys
     public const string BackupKeepWeekly = "backupKeepWeekly";
     public const string BackupKeepMonthly = "backupKeepMonthly";
     public const string BackupOnCalendar = "backupOnCalendar";
-    /// <summary>No longer read: the snapshot token comes from Vault (vaultSecrets); set, it is an error that says so.</summary>
+    /// <summary>
+    /// Retired (<see cref="ProjectConfig.Retired"/>): no longer declared in Pulumi.yaml, so no stack
+    /// needs it; a stack that still sets it gets the error that says where it moved.
+    /// </summary>
     public const string SnapshotToken = "snapshotToken";
     public const string VaultSecrets = "vaultSecrets";
     public const string Rotate = "rotate";
@@ -160,8 +176,8 @@ public sealed partial record StackSettings(
     IReadOnlyList<SharedFiles.Target>? TakeOver = null,
     string? T3Package = null)
 {
-    // Pulumi.yaml declares the same defaults (a test keeps them equal); these apply where a
-    // stack is run without the project's defaults merged in, e.g. under the test mocks.
+    // The catalogue's defaults (Roster/ProjectConfig.cs) as typed values: Load reads an unset key
+    // as its catalogue default already; tests/Workstation.Tests/ProjectFileTests keeps these equal.
     public const string DefaultRosterPath = "roster.yaml";
     public const int DefaultSshPort = 22;
     public const string DefaultSshUser = "root";
@@ -170,8 +186,9 @@ public sealed partial record StackSettings(
     public static readonly BackupSettings DefaultBackup = new("", 7, 4, 6, "daily");
 
     /// <summary>Reads and checks every key; returns all problems at once.</summary>
-    public static (StackSettings? Settings, IReadOnlyList<ConfigError> Errors) Load(IStackConfig config)
+    public static (StackSettings? Settings, IReadOnlyList<ConfigError> Errors) Load(IStackConfig stackConfig)
     {
+        var config = new WithProjectDefaults(stackConfig);
         var errors = new List<ConfigError>();
         string Required(string key, string what)
         {
@@ -279,11 +296,13 @@ public sealed partial record StackSettings(
             return (settings, password);
         }
 
-        // Unset: the host's default (20 minutes).
+        // The default (20 minutes) is also the host's own: the site command then leaves the flag
+        // out, so its string, and every host step's, is what it was before the key had a default.
         int? RestartIdleMinutes()
         {
             if (config.Get(ConfigKeys.RestartIdleMinutes) is not { Length: > 0 } text) return null;
-            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= Rules.MaxRestartIdleMinutes) return n;
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= Rules.MaxRestartIdleMinutes)
+                return n == Rules.DefaultRestartIdleMinutes ? null : n;
             errors.Add(new ConfigError(ConfigKeys.RestartIdleMinutes, StackValues.NotA(text, $"a number of minutes (0-{Rules.MaxRestartIdleMinutes})")));
             return null;
         }
@@ -358,7 +377,8 @@ public sealed partial record StackSettings(
             return null;
         }
 
-        // The token was once a config copy of a Vault value; now Vault is read directly.
+        // The token was once a config copy of a Vault value; now Vault is read directly. Retired:
+        // Pulumi.yaml no longer declares it, but a stack that still sets it is told where it moved.
         if (!string.IsNullOrEmpty(config.Get(ConfigKeys.SnapshotToken)))
             errors.Add(new ConfigError(ConfigKeys.SnapshotToken,
                 "is no longer read: the snapshot token comes from Vault. Name its field with " +

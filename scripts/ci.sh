@@ -2,27 +2,40 @@
 # The pipelines' one script (.woodpecker/roster.yaml and .github/workflows/roster.yml call it),
 # so their logic is written once.
 #
-#   scripts/ci.sh pr        validate the roster, post (or update) the roster diff as one PR
-#                           comment, run the fast test layers, and `pulumi preview --diff`
-#                           when the pipeline holds the credentials
-#   scripts/ci.sh deploy    on the main branch, behind the forge's manual approval: pulumi up
+#   scripts/ci.sh pr        validate the roster, run the fast test layers, then, in order: the
+#                           pinned .NET SDK and Pulumi CLI (.ci/versions), `pulumi login` to the
+#                           self-hosted backend, `pulumi install`, the provider credentials into
+#                           the stack's secrets, `pulumi preview --diff`; the roster diff and the
+#                           preview's summary go into one PR comment (posted, or updated)
+#   scripts/ci.sh deploy    on the main branch, behind the forge's manual approval: the same
+#                           steps, then `pulumi up`
 #   scripts/ci.sh drift     (scheduled) the devvm's `workstation status --json` against
 #                           roster.yaml: exits non-zero listing every drifted fact
 #   scripts/ci.sh comment FILE   post FILE as the PR's roster-diff comment, or update the one
 #                           posted before (never a second one)
 #
-# Environment (secrets come only from the forge's secret store, never from the repo):
+# Environment (secrets come only from the forge's secret store, never from the repo;
+# docs/pipelines.md says which to create, with the least privilege each needs):
 #   FORGE_API      API base: https://FORGEJO/api/v1 or https://api.github.com
 #   FORGE_REPO     owner/name
 #   FORGE_PR       the pull request's number
 #   FORGE_TOKEN    a token that may comment (secret)
 #   BASE_REF       the branch the PR goes into (default main)
+#   PULUMI_STACK   default devvm
+#   PULUMI_BACKEND_URL   the self-hosted state: file:///PATH (a runner volume) or s3://BUCKET...
+#                  (an S3-compatible store; its keys as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
+#   PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE   the stack's passphrase (secret);
+#                  Pulumi reads it from the environment, never from an argument
+#   WORKSTATION_SSH_KEY, WORKSTATION_KUBECONFIG, WORKSTATION_VAULT_TOKEN,
+#   WORKSTATION_AUTHENTIK_TOKEN (secrets): the stack's sshPrivateKey, kubeconfig, vaultToken and
+#                  authentikToken, set with `pulumi config set --secret` from stdin
+#   WORKSTATION_BACKUP_PASSWORD (secret, optional): backupPassword; unset: '' (no backups)
 #   DEVVM_HOST, DEVVM_HOST_KEY ('TYPE BASE64'), DEVVM_SSH_KEY (secret): for drift
-#   PULUMI_STACK   default devvm; preview and deploy run only when PULUMI_CONFIG_PASSPHRASE
-#                  (or PULUMI_ACCESS_TOKEN) is set
-# The script never prints a secret: it refuses to run traced (bash -x), and the token reaches
-# curl in a header file, never in an argument.
+# The script never prints a secret: it refuses to run traced (bash -x), the forge token reaches
+# curl in a header file, and every credential reaches pulumi on stdin or in its environment,
+# never in an argument.
 set -euo pipefail
+shopt -s inherit_errexit # a failure inside $(...) stops the script too
 
 readonly MARKER='<!-- workstation-roster-diff -->'
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -75,27 +88,126 @@ cmd_comment() (
   fi
 )
 
-has_pulumi_credentials() { [[ -n "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}${PULUMI_ACCESS_TOKEN:-}" ]]; }
+# pinned NAME: its X.Y[.Z] in .ci/versions, the one place the tool versions are pinned.
+pinned() {
+  local v
+  v="$(sed -n "s/^$1=\([0-9][0-9.]*\)\$/\1/p" "$repo_root/.ci/versions")"
+  [[ -n "$v" ]] || die ".ci/versions has no $1=X.Y[.Z] line"
+  printf '%s\n' "$v"
+}
+
+ensure_dotnet() {
+  local want have
+  want="$(pinned DOTNET_SDK_VERSION)"
+  have="$(dotnet --version 2>/dev/null)" || die "the .NET SDK is missing (.ci/versions pins $want)"
+  [[ "$have" == "$want".* ]] || die ".NET SDK $have, but .ci/versions pins $want"
+}
+
+pulumi_version() {
+  local v
+  v="$(pulumi version 2>/dev/null)" || return 1
+  printf '%s\n' "${v#v}"
+}
+
+# The pinned Pulumi CLI: installed (get.pulumi.com, into ~/.pulumi/bin) when missing or another version.
+ensure_pulumi() {
+  local want have
+  want="$(pinned PULUMI_CLI_VERSION)"
+  have="$(pulumi_version || true)"
+  if [[ "$have" != "$want" ]]; then
+    log "Pulumi CLI ${have:-missing}: installing the pinned $want"
+    curl -fsSL --max-time 120 https://get.pulumi.com | sh -s -- --version "$want" >&2 ||
+      die "could not install Pulumi CLI $want"
+    export PATH="$HOME/.pulumi/bin:$PATH"
+    have="$(pulumi_version || true)"
+  fi
+  [[ "$have" == "$want" ]] || die "Pulumi CLI ${have:-missing}, but .ci/versions pins $want"
+}
+
+stack_name() {
+  local stack="${PULUMI_STACK:-devvm}"
+  [[ "$stack" =~ ^[A-Za-z0-9_.-]+$ ]] || die "PULUMI_STACK must be a stack name, not '$stack'"
+  printf '%s\n' "$stack"
+}
+
+# set_secret KEY VAR: $VAR's value becomes the stack's secret KEY, on pulumi's stdin (printf is a
+# builtin: the value is in no process's arguments).
+set_secret() {
+  local key="$1" var="$2"
+  printf '%s' "${!var:-}" | pulumi config set --stack "$stack" --secret "$key" >/dev/null ||
+    die "could not set the stack's $key from $var"
+}
+
+# Everything before a preview or an up, in order: the pinned .NET SDK and Pulumi CLI, the login
+# to the self-hosted backend, the passphrase (from the environment), `pulumi install` (the
+# Authentik SDK is generated, never committed), the stack, and the provider credentials.
+pulumi_session() {
+  ensure_dotnet
+  ensure_pulumi
+  log "Pulumi CLI $(pulumi_version), .NET SDK $(dotnet --version)"
+  need PULUMI_BACKEND_URL
+  case "$PULUMI_BACKEND_URL" in
+    file:///* | s3://*) ;;
+    *) die "PULUMI_BACKEND_URL must be file:///PATH (a runner volume) or s3://BUCKET... (an S3-compatible store)" ;;
+  esac
+  [[ -n "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]] ||
+    die "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set (the pipeline sets it from the forge)"
+  need WORKSTATION_SSH_KEY WORKSTATION_KUBECONFIG WORKSTATION_VAULT_TOKEN WORKSTATION_AUTHENTIK_TOKEN
+  log "pulumi login (the backend named by PULUMI_BACKEND_URL)"
+  pulumi login --non-interactive "$PULUMI_BACKEND_URL" >&2
+  log "pulumi install"
+  pulumi install --non-interactive >&2
+  pulumi stack select --create --non-interactive "$stack" >&2
+  log "the provider credentials, into the stack's secrets"
+  set_secret sshPrivateKey WORKSTATION_SSH_KEY
+  set_secret kubeconfig WORKSTATION_KUBECONFIG
+  set_secret vaultToken WORKSTATION_VAULT_TOKEN
+  set_secret authentikToken WORKSTATION_AUTHENTIK_TOKEN
+  set_secret backupPassword WORKSTATION_BACKUP_PASSWORD
+}
 
 cmd_pr() (
-  local base="${BASE_REF:-main}" diff
+  local base="${BASE_REF:-main}" stack dir status=0
+  stack="$(stack_name)"
   cd "$repo_root"
-  log "validate (and the capacity ceiling of the devvm stack)"
-  roster validate roster.yaml --stack "Pulumi.${PULUMI_STACK:-devvm}.yaml"
+  dir="$(mktemp -d)"
+  trap 'rm -rf "$dir"' EXIT
+  ensure_dotnet
+  log "validate (and the capacity ceiling of the $stack stack)"
+  roster validate roster.yaml --stack "Pulumi.$stack.yaml"
   log "roster diff against $base"
   git fetch --quiet --depth=1 origin "$base" 2>/dev/null || true
-  diff="$(mktemp)"
-  trap 'rm -f "$diff"' EXIT
-  roster diff "origin/$base:roster.yaml" roster.yaml >"$diff"
-  cat -- "$diff"
-  if [[ -n "${FORGE_TOKEN:-}" ]]; then cmd_comment "$diff"; else log "no FORGE_TOKEN: the diff is not posted"; fi
+  roster diff "origin/$base:roster.yaml" roster.yaml >"$dir/diff"
+  cat -- "$dir/diff"
   log "the fast test layers"
   WORKSTATION_SKIP_HOST=1 scripts/test.sh
-  if has_pulumi_credentials; then
-    pulumi preview --stack "${PULUMI_STACK:-devvm}" --diff --non-interactive
-  else
-    log "no Pulumi credentials here: pulumi preview is skipped (it runs where the pipeline holds them)"
-  fi
+  # A subshell: whatever stops the session or the preview, the access diff is still posted. Not
+  # in a `||` (that would switch errexit off inside it): set +e around it, set -e within.
+  set +e
+  (
+    set -e
+    pulumi_session
+    log "pulumi preview --diff --stack $stack"
+    pulumi preview --stack "$stack" --diff --non-interactive --color never
+  ) >"$dir/preview" 2>&1
+  status=$?
+  set -e
+  cat -- "$dir/preview"
+  {
+    cat -- "$dir/diff"
+    # shellcheck disable=SC2016 # the backticks are Markdown
+    printf '\n### `pulumi preview --diff --stack %s`\n\n' "$stack"
+    if ((status == 0)); then
+      printf '```\n'
+      # The summary: from "Resources:" to the end (Pulumi shows secrets as [secret]).
+      sed -n '/^Resources:/,$p' "$dir/preview"
+      printf '```\n'
+    else
+      printf 'The preview failed (exit %s): see the pipeline log.\n' "$status"
+    fi
+  } >"$dir/comment"
+  if [[ -n "${FORGE_TOKEN:-}" ]]; then cmd_comment "$dir/comment"; else log "no FORGE_TOKEN: the comment is not posted"; fi
+  ((status == 0)) || die "pulumi preview failed (exit $status)"
 )
 
 # drift: read the host's report over SSH (a subshell: the key file goes whatever happens).
@@ -115,12 +227,16 @@ cmd_drift() (
   roster drift "$dir/report.json" roster.yaml
 )
 
-cmd_deploy() {
+cmd_deploy() (
+  local stack
+  stack="$(stack_name)"
   cd "$repo_root"
-  has_pulumi_credentials || die "deploy needs the Pulumi credentials from the forge's secret store"
-  roster validate roster.yaml --stack "Pulumi.${PULUMI_STACK:-devvm}.yaml"
-  pulumi up --stack "${PULUMI_STACK:-devvm}" --yes --non-interactive
-}
+  ensure_dotnet
+  roster validate roster.yaml --stack "Pulumi.$stack.yaml"
+  pulumi_session
+  log "pulumi up --stack $stack"
+  pulumi up --stack "$stack" --yes --non-interactive --color never
+)
 
 case "${1:-}" in
   pr) cmd_pr ;;

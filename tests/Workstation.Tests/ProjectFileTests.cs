@@ -10,7 +10,7 @@ namespace Workstation.Tests;
 public class ProjectFileTests
 {
     private static readonly string[] SecretKeys =
-        [ConfigKeys.SshPrivateKey, ConfigKeys.SnapshotToken, ConfigKeys.Kubeconfig, ConfigKeys.VaultToken, ConfigKeys.AuthentikToken, ConfigKeys.BackupPassword];
+        [ConfigKeys.SshPrivateKey, ConfigKeys.Kubeconfig, ConfigKeys.VaultToken, ConfigKeys.AuthentikToken, ConfigKeys.BackupPassword];
 
     private static YamlMappingNode Load(string file)
     {
@@ -27,7 +27,18 @@ public class ProjectFileTests
     private static IEnumerable<string> ProgramKeys() =>
         typeof(ConfigKeys).GetFields(BindingFlags.Public | BindingFlags.Static)
             .Where(f => f.IsLiteral && f.Name != nameof(ConfigKeys.Project))
-            .Select(f => (string)f.GetRawConstantValue()!);
+            .Select(f => (string)f.GetRawConstantValue()!)
+            .Where(k => !Workstation.Roster.ProjectConfig.Retired.Contains(k));
+
+    /// <summary>The program's key names are the catalogue's (Roster/ProjectConfig.cs), and so are its secret keys; a retired key is still read, to say where it moved.</summary>
+    [Fact]
+    public void The_programs_keys_are_the_catalogues_and_a_retired_key_is_still_named()
+    {
+        var catalogue = Workstation.Roster.ProjectConfig.Entries;
+        Assert.Equal(catalogue.Select(e => e.Key).Order(StringComparer.Ordinal), ProgramKeys().Order(StringComparer.Ordinal));
+        Assert.Equal(catalogue.Where(e => e.Secret).Select(e => e.Key).Order(StringComparer.Ordinal), SecretKeys.Order(StringComparer.Ordinal));
+        Assert.Equal([ConfigKeys.SnapshotToken], Workstation.Roster.ProjectConfig.Retired);
+    }
 
     [Fact]
     public void The_project_declares_every_key_the_program_reads_and_no_other()
@@ -74,8 +85,9 @@ public class ProjectFileTests
         }
         Assert.Equal("integer", Scalar(Map(config, ConfigKeys.SshPort), "type"));
 
-        // Where the program falls back on its own (a stack run without the project defaults
-        // merged in), it must fall back to what Pulumi.yaml declares.
+        // The program reads an unset key as the catalogue's default (WithProjectDefaults), and
+        // tests/Roster.Tests/ProjectConfigTests checks Pulumi.yaml against the same catalogue;
+        // its typed fallbacks must say the same.
         var vault = Workstation.Roster.Access.VaultOptions.Default;
         var programDefaults = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
@@ -113,18 +125,20 @@ public class ProjectFileTests
             [ConfigKeys.BackupOnCalendar] = StackSettings.DefaultBackup.OnCalendar,
             // No fallback in the program: required there, so Pulumi.yaml's default is the only one.
             [ConfigKeys.T3Command] = "t3 serve --host 127.0.0.1 --port ${T3_PORT}",
+            [ConfigKeys.T3Package] = "",
+            [ConfigKeys.TakeOver] = "[]",
+            [ConfigKeys.RestartIdleMinutes] = Workstation.Roster.Rules.DefaultRestartIdleMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ConfigKeys.VaultSecrets] = "{}",
+            [ConfigKeys.Rotate] = "{}",
         };
-        var declared = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in config.Children)
-        {
-            if (Scalar((YamlMappingNode)v, "default") is { } d) declared[((YamlScalarNode)k).Value!] = d;
-        }
-        Assert.Equal(programDefaults, declared);
+        var catalogueDefaults = Workstation.Roster.ProjectConfig.Entries.Where(e => e.Default is not null)
+            .ToDictionary(e => e.Key, e => e.Default!, StringComparer.Ordinal);
+        Assert.Equal(programDefaults, new SortedDictionary<string, string>(catalogueDefaults, StringComparer.Ordinal));
 
         // And the program really uses those fallbacks when the keys are unset.
         // (Without memory-key staged: memoryMcpUrl is required exactly with it.)
         var unset = Fixture.Config().With(ConfigKeys.VaultSecrets, null);
-        foreach (var key in programDefaults.Keys.Where(k => k != ConfigKeys.T3Command)) unset = unset.With(key, null);
+        foreach (var key in programDefaults.Keys) unset = unset.With(key, null);
         var (settings, errors) = StackSettings.Load(unset);
         Assert.Empty(errors);
         Assert.Equal(StackSettings.DefaultRosterPath, settings!.RosterPath);
@@ -148,6 +162,12 @@ public class ProjectFileTests
         Assert.NotNull(settings.K8s);
         Assert.NotNull(settings.Vault);
         Assert.NotNull(settings.Authentik);
+        Assert.Null(settings.T3Package);
+        Assert.Empty(settings.TakeOver!);
+        Assert.Empty(settings.Secrets.Fields);
+        Assert.Empty(settings.Secrets.Rotate);
+        Assert.Null(settings.Site.RestartIdleMinutes); // the host's own default: the flag stays off the site command
+        Assert.Equal("t3 serve --host 127.0.0.1 --port ${T3_PORT}", settings.Site.T3Command);
     }
 
     [Fact]
