@@ -87,6 +87,7 @@ public static class ProjectConfig
         S("vaultUsersPath", "users"),
         S("vaultOidcMount", "oidc"),
         S("vaultOidcMountAccessor", ""),
+        S("vaultOidcUserClaim", "preferred_username"),
         B("enableKubernetes", true),
         B("enableVault", true),
         B("enableAuthentik", true),
