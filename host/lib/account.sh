@@ -6,6 +6,10 @@
 
 readonly WS_SUSPENDED_DIR="$WS_ETC/suspended"
 readonly WS_PENDING_DIR="$WS_ETC/pending"
+# cron's and atd's spools (Debian's), and where the cut keeps a person's jobs
+# until resume: beside them, so a hard link moves a job without reading it.
+readonly WS_CRONTABS=/var/spool/cron/crontabs WS_ATJOBS=/var/spool/cron/atjobs
+readonly WS_JOBS_ASIDE=/var/spool/cron/workstation-suspended
 
 # passwd -S status: L (locked), P (usable password), NP (no password).
 lock_status() { passwd -S -- "$1" | awk '{print $2}'; }
@@ -229,8 +233,67 @@ ensure_resumed() {
     usermod -U -- "$user"
     changed "$user: password unlocked (it was usable before the suspension)"
   fi
+  ensure_jobs_restored "$user"
   rm -f -- "$file"
   changed "$user resumed"
+}
+
+# move_job SRC DST: a job file moved by hard link (same filesystem: never read,
+# whatever its size), its owner and mode kept; a symlink or other non-file is left.
+move_job() {
+  [[ -f "$1" && ! -L "$1" ]] || return 1
+  ln -- "$1" "$2" && rm -f -- "$1"
+}
+
+# ensure_jobs_aside USER: the person's crontab and at jobs out of cron's and
+# atd's reach, into a root-only folder, for resume to put back. (Both also
+# refuse an expired account's jobs; this holds when their PAM does not ask.)
+ensure_jobs_aside() {
+  local user="$1" uid dir f n=0
+  uid="$(id -u -- "$user")"
+  dir="$WS_JOBS_ASIDE/$user"
+  [[ -f "$WS_CRONTABS/$user" || -d "$WS_ATJOBS" ]] || return 0
+  ensure_dir "$WS_JOBS_ASIDE" 0700
+  ensure_dir "$dir" 0700
+  if [[ -f "$WS_CRONTABS/$user" ]]; then
+    if [[ -e "$dir/crontab" ]]; then
+      warn "$dir/crontab exists already: $user's crontab is left in place (cron refuses an expired account's jobs)"
+    else
+      move_job "$WS_CRONTABS/$user" "$dir/crontab" && n=$((n + 1))
+    fi
+  fi
+  if [[ -d "$WS_ATJOBS" ]]; then
+    ensure_dir "$dir/atjobs" 0700
+    while IFS= read -r -d '' f; do
+      [[ ! -e "$dir/atjobs/${f##*/}" ]] || continue
+      move_job "$f" "$dir/atjobs/${f##*/}" && n=$((n + 1))
+    done < <(find "$WS_ATJOBS" -mindepth 1 -maxdepth 1 -type f -uid "$uid" -print0 2>/dev/null)
+  fi
+  ((n == 0)) || changed "$user: $n cron or at job(s) put aside in $dir until resume"
+}
+
+# ensure_jobs_restored USER: what ensure_jobs_aside put aside, back in the
+# spools (a crontab made meanwhile is kept, and the old one stays aside).
+ensure_jobs_restored() {
+  local user="$1" dir f n=0
+  dir="$WS_JOBS_ASIDE/$user"
+  [[ -d "$dir" && ! -L "$dir" ]] || return 0
+  if [[ -f "$dir/crontab" ]]; then
+    if [[ -e "$WS_CRONTABS/$user" ]]; then
+      warn "$user has a new crontab; the one from before the suspension stays in $dir/crontab"
+    else
+      move_job "$dir/crontab" "$WS_CRONTABS/$user" && n=$((n + 1))
+    fi
+  fi
+  if [[ -d "$dir/atjobs" ]]; then
+    for f in "$dir"/atjobs/*; do
+      [[ -f "$f" && ! -e "$WS_ATJOBS/${f##*/}" ]] || continue
+      move_job "$f" "$WS_ATJOBS/${f##*/}" && n=$((n + 1))
+    done
+    rmdir --ignore-fail-on-non-empty -- "$dir/atjobs"
+  fi
+  rmdir --ignore-fail-on-non-empty -- "$dir"
+  ((n == 0)) || changed "$user: $n cron or at job(s) back from $dir"
 }
 
 # --- the cut (user suspend) --------------------------------------------------------

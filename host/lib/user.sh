@@ -286,6 +286,8 @@ cmd_user_suspend() {
   # A run that held the lock may have started them again before it let go.
   ensure_units_stopped "$user" kill
   drop_pending "$user"
+  step "jobs"
+  ensure_jobs_aside "$user"
   step "firewall"
   firewall_apply
   step "processes"

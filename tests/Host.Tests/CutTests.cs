@@ -96,6 +96,64 @@ public sealed class CutTests(SandboxFixture box)
     }
 
     /// <summary>
+    /// cron and atd are not in the sandbox (host/packages.txt), so their spools are laid out as
+    /// Debian's packages make them and a job is stood in for by a process of the person's in a
+    /// system unit of its own (where a cron or at job runs: outside the person's slices). The
+    /// cut ends the job, puts the crontab and the at job aside in a root-only folder, and resume
+    /// brings both back, owner and mode unchanged.
+    /// </summary>
+    [Fact]
+    public async Task The_cut_ends_a_running_cron_job_and_puts_the_persons_cron_and_at_jobs_aside_until_resume()
+    {
+        await HostWorld.ReadyAsync(box);
+        var cj = new TestUser("cjb", 2254, 4454, 4554);
+        await box.MustAsync(cj.Apply(), stdin: cj.TokenStdin, timeout: Bounded);
+        const string Spool = """
+            echo "crontab=$(stat -c '%U %a' /var/spool/cron/crontabs/cjb 2>/dev/null || echo none)"
+            echo "atjob=$(stat -c '%U %a' /var/spool/cron/atjobs/a0000101b2c3d4 2>/dev/null || echo none)"
+            echo "job=$(pgrep -u cjb -f '^(/usr/bin/)?sleep 1007$' | wc -l)"
+            """;
+        var before = OnboardingTests.Facts(await box.ScriptAsync("""
+            set -euo pipefail
+            getent group crontab >/dev/null || groupadd -r crontab
+            install -d -o root -g crontab -m 1730 /var/spool/cron/crontabs
+            install -d -o daemon -g daemon -m 1770 /var/spool/cron/atjobs
+            printf '* * * * * echo hi\n' > /var/spool/cron/crontabs/cjb
+            chown cjb:crontab /var/spool/cron/crontabs/cjb && chmod 0600 /var/spool/cron/crontabs/cjb
+            printf '#!/bin/sh\necho hi\n' > /var/spool/cron/atjobs/a0000101b2c3d4
+            chown cjb:daemon /var/spool/cron/atjobs/a0000101b2c3d4 && chmod 0700 /var/spool/cron/atjobs/a0000101b2c3d4
+            systemd-run --quiet --unit=ws-standin-cron-job -p User=cjb sleep 1007
+            for _ in $(seq 1 50); do pgrep -u cjb -f '^(/usr/bin/)?sleep 1007$' >/dev/null && break; sleep 0.1; done
+            """ + "\n" + Spool));
+        Assert.Equal("cjb 600", before["crontab"]);
+        Assert.Equal("cjb 700", before["atjob"]);
+        Assert.Equal("1", before["job"]);
+        var status = JsonDocument.Parse((await box.MustAsync(cj.Status())).Stdout).RootElement.GetProperty("cut");
+        Assert.Equal(1, status.GetProperty("cron_jobs").GetInt32());
+
+        var cut = await box.MustAsync(cj.Suspend(), timeout: Bounded);
+        Assert.Contains(cut.Changes(), l => l.EndsWith("cjb: 2 cron or at job(s) put aside in /var/spool/cron/workstation-suspended/cjb until resume", StringComparison.Ordinal));
+        var aside = OnboardingTests.Facts(await box.ScriptAsync(Spool + "\n" + """
+            echo "folder=$(stat -c '%U %a' /var/spool/cron/workstation-suspended/cjb)"
+            echo "kept=$(stat -c '%U %a' /var/spool/cron/workstation-suspended/cjb/crontab /var/spool/cron/workstation-suspended/cjb/atjobs/a0000101b2c3d4 | paste -sd,)"
+            """));
+        Assert.Equal("none", aside["crontab"]);
+        Assert.Equal("none", aside["atjob"]);
+        Assert.Equal("0", aside["job"]);
+        Assert.Equal("root 700", aside["folder"]);
+        Assert.Equal("cjb 600,cjb 700", aside["kept"]);
+        Assert.Equal(0, JsonDocument.Parse((await box.MustAsync(cj.Status())).Stdout).RootElement.GetProperty("cut").GetProperty("cron_jobs").GetInt32());
+
+        var back = await box.MustAsync(cj.Resume(), timeout: Bounded);
+        Assert.Contains(back.Changes(), l => l.EndsWith("cjb: 2 cron or at job(s) back from /var/spool/cron/workstation-suspended/cjb", StringComparison.Ordinal));
+        var restored = OnboardingTests.Facts(await box.ScriptAsync(Spool + "\n" + """echo "folder=$(ls /var/spool/cron/workstation-suspended/cjb 2>/dev/null || echo gone)" """));
+        Assert.Equal("cjb 600", restored["crontab"]);
+        Assert.Equal("cjb 700", restored["atjob"]);
+        Assert.Equal("gone", restored["folder"]);
+        await box.RunAsync("systemctl reset-failed ws-standin-cron-job.service 2>/dev/null; rm -f /var/spool/cron/crontabs/cjb /var/spool/cron/atjobs/a0000101b2c3d4");
+    }
+
+    /// <summary>
     /// An admin demoted with their groups revoked: their t3 (where their terminals run) restarts
     /// at once without the docker gid, and every other process of theirs still holding it (a
     /// session of theirs, one in a user namespace, which keeps the groups it started with) is
