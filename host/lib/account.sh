@@ -444,6 +444,12 @@ stop_logins() {
   uid="$(id -u -- "$user")"
   for slice in "user-$uid.slice" "workstation-$user.slice"; do
     systemctl is-active --quiet -- "$slice" 2>/dev/null || continue
+    # The admin cut by hand from their own session: killing the slice would
+    # kill this run; the sweeps end their processes, the rest goes at logout.
+    if grep -q "/$slice/" "/proc/$BASHPID/cgroup" 2>/dev/null; then
+      warn "this run is in $slice: $user's sessions are left to the sweeps of their processes"
+      continue
+    fi
     timeout 10 systemctl kill --signal=SIGKILL -- "$slice" 2>/dev/null || true
     timeout 20 systemctl stop -- "$slice" 2>/dev/null || warn "$slice did not stop within 20s"
     stopped=1

@@ -410,8 +410,7 @@ cmd_status() {
 # and cron or at jobs (which cron and atd also refuse for an expired account).
 # holds: all of these say the person is out.
 cut_json() {
-  local user="$1" uid expiry today expired=0 password key procs units_off=true unit maps=absent cron=0 at=0 jobs
-  uid="$(id -u -- "$user")"
+  local user="$1" expiry today expired=0 password key procs units_off=true unit maps=absent cron=0 at=0 jobs
   expiry="$(expiry_days "$user")"
   today=$(($(date -u +%s) / 86400))
   [[ -n "$expiry" && "$expiry" -le "$today" ]] && expired=1
