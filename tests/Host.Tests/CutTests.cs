@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Workstation.Roster;
+using Xunit.Abstractions;
 
 namespace Host.Tests;
 
@@ -11,7 +12,7 @@ namespace Host.Tests;
 /// processes too, not only from /etc/group.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class CutTests(SandboxFixture box)
+public sealed class CutTests(SandboxFixture box, ITestOutputHelper output)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(150);
     private static readonly TestUser Cta = new("cta", 2251, 4451, 4551);
@@ -35,11 +36,13 @@ public sealed class CutTests(SandboxFixture box)
         """;
 
     /// <summary>
-    /// The person leaves behind what `kill -1` as them can't reach: a process running as one of
-    /// their subordinate uids in a user namespace of their own, and a setuid binary owned by
-    /// another of them that drops to it for good; plus, in their t3 unit, a process that ignores
-    /// SIGTERM, and their user manager. The cut ends every one of them, `user status` counted
-    /// them before, and the whole cut takes seconds.
+    /// The person leaves behind what `kill -1` as them can't reach: a setuid binary owned by one
+    /// of their subordinate uids (made in a user namespace of their own) that drops to it for
+    /// good, outside the namespace; and a process running as another inside the namespace
+    /// (`kill -1` reaches that one only as the namespace's owner, and `user status` did not count
+    /// it). Plus, in their t3 and MCP units, a process that ignores SIGTERM, and their user
+    /// manager. The cut ends every one of them, `user status` counted them before, and the whole
+    /// cut takes seconds.
     /// </summary>
     [Fact]
     public async Task The_cut_ends_processes_running_as_the_persons_subordinate_ids_and_those_ignoring_sigterm_in_seconds()
@@ -54,15 +57,19 @@ public sealed class CutTests(SandboxFixture box)
             {{As(Cta)}} sh -c 'cp /usr/bin/setpriv ./sp && unshare --user {{map}} --map-root-user sh -c "chown 2:2 sp && chmod 4755 sp" &&
               setsid -f ./sp --reuid {{s + 1}} --regid {{Cta.Uid}} --keep-groups sleep 1002 </dev/null >/dev/null 2>&1'
             {{As(Cta)}} sh -c 'setsid -f sh -c "trap \"\" TERM; exec sleep 1003" </dev/null >/dev/null 2>&1'
+            {{As(Cta)}} sh -c 'setsid -f sh -c "trap \"\" TERM; exec sleep 1008" </dev/null >/dev/null 2>&1'
             systemctl start user@{{Cta.Uid}}.service
-            for _ in $(seq 1 50); do [ "$(pgrep -f '^sleep 100[123]$' | wc -l)" = 3 ] && break; sleep 0.1; done
-            # Into t3's cgroup, as a terminal t3 opened would be (hybrid or unified cgroups).
-            pid=$(pgrep -u cta -f '^sleep 1003$')
-            cg=$(systemctl show -p ControlGroup --value t3-serve@cta.service)
-            for h in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
-              if [ -f "$h$cg/cgroup.procs" ]; then echo "$pid" > "$h$cg/cgroup.procs"; fi
+            for _ in $(seq 1 50); do [ "$(pgrep -f '^sleep 100[1238]$' | wc -l)" = 4 ] && break; sleep 0.1; done
+            # Into t3's and the MCP server's cgroups, as a terminal t3 opened or a
+            # browser the server started would be (hybrid or unified cgroups).
+            for pair in 1003:t3-serve@cta.service 1008:playwright-mcp@cta.service; do
+              pid=$(pgrep -u cta -f "^sleep ${pair%%:*}$")
+              cg=$(systemctl show -p ControlGroup --value "${pair#*:}")
+              for h in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
+                if [ -f "$h$cg/cgroup.procs" ]; then echo "$pid" > "$h$cg/cgroup.procs"; fi
+              done
+              systemctl status --no-pager "${pair#*:}" | grep -q "sleep ${pair%%:*}"
             done
-            systemctl status --no-pager t3-serve@cta.service | grep -q 'sleep 1003'
             echo "subid=$(ps -o ruid=,euid=,suid= -p "$(pgrep -f '^sleep 1001$')" | xargs)"
             echo "setuid=$(ps -o ruid=,euid=,suid= -p "$(pgrep -f '^sleep 1002$')" | xargs)"
             echo "own=$(pgrep -u cta | wc -l)"
@@ -76,12 +83,13 @@ public sealed class CutTests(SandboxFixture box)
         var clock = Stopwatch.StartNew();
         var cut = await box.RunAsync(Cta.Suspend(), timeout: Bounded);
         clock.Stop();
+        output.WriteLine($"the cut took {clock.Elapsed.TotalSeconds:F1} s");
         Assert.True(cut.ExitCode == 0, cut.ToString());
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the cut took {clock.Elapsed}");
 
         var after = OnboardingTests.Facts(await box.ScriptAsync($$"""
             sleep 0.5
-            echo "sleeps=$(pgrep -f '^sleep 100[123]$' | wc -l)"
+            echo "sleeps=$(pgrep -f '^sleep 100[1238]$' | wc -l)"
             echo "manager=$(systemctl is-active user@{{Cta.Uid}}.service || true)"
             {{CountIds(Cta)}}
             """));
