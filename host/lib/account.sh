@@ -6,6 +6,10 @@
 
 readonly WS_SUSPENDED_DIR="$WS_ETC/suspended"
 readonly WS_PENDING_DIR="$WS_ETC/pending"
+# cron's and atd's spools (Debian's), and where the cut keeps a person's jobs
+# until resume: beside them, so a hard link moves a job without reading it.
+readonly WS_CRONTABS=/var/spool/cron/crontabs WS_ATJOBS=/var/spool/cron/atjobs
+readonly WS_JOBS_ASIDE=/var/spool/cron/workstation-suspended
 
 # passwd -S status: L (locked), P (usable password), NP (no password).
 lock_status() { passwd -S -- "$1" | awk '{print $2}'; }
@@ -147,6 +151,56 @@ ensure_revoked() {
   done
 }
 
+# lost_gids USER: "GID GROUP" for each privileged group (privileged_groups)
+# that exists and that the account does not hold (any more): what none of the
+# person's processes may still carry.
+lost_gids() {
+  local user="$1" g gid
+  while IFS= read -r g; do
+    [[ -n "$g" ]] || continue
+    gid="$(getent group "$g" | cut -d: -f3)" || continue
+    [[ "$gid" =~ ^[0-9]+$ ]] || continue
+    in_group "$user" "$g" || printf '%s %s\n' "$gid" "$g"
+  done < <(privileged_groups)
+}
+
+# ensure_groups_released USER: a group taken away (revoke_groups, or by hand)
+# is gone from running processes too: /etc/group is read only at login, and a
+# process holding the docker gid is root. Each of the person's units whose
+# main process still holds a lost privileged group is restarted at once: a
+# security change does not wait for the idle gate (the restart is the revoke;
+# the person may lose a terminal mid-sentence). Then every other process of
+# theirs still holding one (an SSH session, tmux, their user manager, one in
+# a user namespace) is ended.
+ensure_groups_released() {
+  local user="$1" gid g unit main restarted=0
+  local -a gids=() names=()
+  while read -r gid g; do
+    gids+=("$gid")
+    names+=("$g")
+  done < <(lost_gids "$user")
+  ((${#gids[@]})) || return 0
+  local holders
+  holders=" $(person_procs "$user" "${gids[@]}" | awk '{ print $1 }' | paste -sd' ') "
+  [[ "$holders" != "  " ]] || return 0
+  while IFS= read -r unit; do
+    [[ "$unit" == *.service ]] || continue
+    systemctl is-active --quiet -- "$unit" || continue
+    main="$(systemctl show -p MainPID --value -- "$unit" 2>/dev/null || true)"
+    [[ "$main" =~ ^[1-9][0-9]*$ && "$holders" == *" $main "* ]] || continue
+    timeout 30 systemctl restart -- "$unit"
+    changed "restarted $unit at once: it held group ${names[*]}, which $user no longer has"
+    if [[ -f "$WS_RESTART_PENDING_DIR/$unit" ]]; then
+      remove_file "$WS_RESTART_PENDING_DIR/$unit"
+      restarted=1
+    fi
+  done < <(user_units "$user")
+  # A pending restart just done: its old port leaves the firewall.
+  ((!restarted)) || firewall_apply
+  end_processes "$user" "${gids[@]}" ||
+    warn "drift: processes of $user still hold group ${names[*]}: $(person_procs "$user" "${gids[@]}" | awk '{ print $1 }' | paste -sd' ')"
+}
+
 # ensure_private_home USER HOME: the roster's explicit private_home: 0700.
 ensure_private_home() {
   local mode
@@ -179,8 +233,67 @@ ensure_resumed() {
     usermod -U -- "$user"
     changed "$user: password unlocked (it was usable before the suspension)"
   fi
+  ensure_jobs_restored "$user"
   rm -f -- "$file"
   changed "$user resumed"
+}
+
+# move_job SRC DST: a job file moved by hard link (same filesystem: never read,
+# whatever its size), its owner and mode kept; a symlink or other non-file is left.
+move_job() {
+  [[ -f "$1" && ! -L "$1" ]] || return 1
+  ln -- "$1" "$2" && rm -f -- "$1"
+}
+
+# ensure_jobs_aside USER: the person's crontab and at jobs out of cron's and
+# atd's reach, into a root-only folder, for resume to put back. (Both also
+# refuse an expired account's jobs; this holds when their PAM does not ask.)
+ensure_jobs_aside() {
+  local user="$1" uid dir f n=0
+  uid="$(id -u -- "$user")"
+  dir="$WS_JOBS_ASIDE/$user"
+  [[ -f "$WS_CRONTABS/$user" || -d "$WS_ATJOBS" ]] || return 0
+  ensure_dir "$WS_JOBS_ASIDE" 0700
+  ensure_dir "$dir" 0700
+  if [[ -f "$WS_CRONTABS/$user" ]]; then
+    if [[ -e "$dir/crontab" ]]; then
+      warn "$dir/crontab exists already: $user's crontab is left in place (cron refuses an expired account's jobs)"
+    else
+      move_job "$WS_CRONTABS/$user" "$dir/crontab" && n=$((n + 1))
+    fi
+  fi
+  if [[ -d "$WS_ATJOBS" ]]; then
+    ensure_dir "$dir/atjobs" 0700
+    while IFS= read -r -d '' f; do
+      [[ ! -e "$dir/atjobs/${f##*/}" ]] || continue
+      move_job "$f" "$dir/atjobs/${f##*/}" && n=$((n + 1))
+    done < <(find "$WS_ATJOBS" -mindepth 1 -maxdepth 1 -type f -uid "$uid" -print0 2>/dev/null)
+  fi
+  ((n == 0)) || changed "$user: $n cron or at job(s) put aside in $dir until resume"
+}
+
+# ensure_jobs_restored USER: what ensure_jobs_aside put aside, back in the
+# spools (a crontab made meanwhile is kept, and the old one stays aside).
+ensure_jobs_restored() {
+  local user="$1" dir f n=0
+  dir="$WS_JOBS_ASIDE/$user"
+  [[ -d "$dir" && ! -L "$dir" ]] || return 0
+  if [[ -f "$dir/crontab" ]]; then
+    if [[ -e "$WS_CRONTABS/$user" ]]; then
+      warn "$user has a new crontab; the one from before the suspension stays in $dir/crontab"
+    else
+      move_job "$dir/crontab" "$WS_CRONTABS/$user" && n=$((n + 1))
+    fi
+  fi
+  if [[ -d "$dir/atjobs" ]]; then
+    for f in "$dir"/atjobs/*; do
+      [[ -f "$f" && ! -e "$WS_ATJOBS/${f##*/}" ]] || continue
+      move_job "$f" "$WS_ATJOBS/${f##*/}" && n=$((n + 1))
+    done
+    rmdir --ignore-fail-on-non-empty -- "$dir/atjobs"
+  fi
+  rmdir --ignore-fail-on-non-empty -- "$dir"
+  ((n == 0)) || changed "$user: $n cron or at job(s) back from $dir"
 }
 
 # --- the cut (user suspend) --------------------------------------------------------
@@ -211,27 +324,137 @@ live_pids() {
   ps -U "$1" -o pid=,stat= 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' | paste -sd' ' || true
 }
 
-# end_processes USER: SIGKILL every process of USER's uid. kill(-1) sent as the
-# user reaches exactly the processes the user could signal (its own) in one
-# atomic sweep, so a forking job cannot outrun it. setpriv, not runuser: no
-# PAM, so it works on the expired account. Never for a uid below WS_MIN_UID.
-# Returns non-zero when a process is still alive 5 seconds later.
-end_processes() {
-  local user="$1" uid gid i
+# subid_ranges USER FILE: "START COUNT" for each range FILE (/etc/subuid or
+# /etc/subgid) gives USER, by name or uid. Only ranges wholly above 65535:
+# a hand-written one over system or login ids is nobody's to sweep.
+subid_ranges() {
+  local user="$1" file="$2" uid name s c
   uid="$(id -u -- "$user")"
-  gid="$(id -g -- "$user")"
+  [[ -f "$file" ]] || return 0
+  while IFS=: read -r name s c; do
+    [[ ("$name" == "$user" || "$name" == "$uid") && "$s" =~ ^[0-9]{1,10}$ && "$c" =~ ^[0-9]{1,10}$ ]] || continue
+    ((10#$s > 65535 && 10#$c > 0)) && printf '%s %s\n' "$((10#$s))" "$((10#$c))"
+  done <"$file"
+  return 0
+}
+
+# person_procs USER [GID...]: "PID RUID SUID" for each live process that is the
+# person's: one of its uids (real, effective, saved, filesystem) is theirs or
+# in their subordinate uids, or one of its gids is in their subordinate gids.
+# Inside a user namespace a person can run, or make a setuid binary, as a
+# subordinate id, which kill(-1) as them can't reach. With GIDs, only those of
+# the person's processes that hold one of them (as a gid or a supplementary
+# group). One pass over /proc, in two processes whatever the process count.
+person_procs() {
+  local user="$1" uid ur gr
+  shift
+  uid="$(id -u -- "$user")"
+  ur="$(subid_ranges "$user" /etc/subuid | paste -sd' ')"
+  gr="$(subid_ranges "$user" /etc/subgid | paste -sd' ')"
+  grep -s -E '^(State|Uid|Gid|Groups):' /proc/[0-9]*/status 2>/dev/null |
+    awk -v uid="$uid" -v ur="$ur" -v gr="$gr" -v want=" $* " -v self="$BASHPID" '
+      function inr(x, r,   n, a, i) {
+        n = split(r, a, " ")
+        for (i = 1; i < n; i += 2) if (x + 0 >= a[i] + 0 && x + 0 < a[i] + a[i + 1]) return 1
+        return 0
+      }
+      function done_pid(   ok, held, i) {
+        if (pid == "" || pid == self || state == "Z") return
+        ok = 0
+        for (i = 2; i <= 5; i++) if (u[i] == uid || inr(u[i], ur)) ok = 1
+        for (i = 2; i <= 5; i++) if (inr(g[i], gr)) ok = 1
+        if (!ok) return
+        if (want != "  ") {
+          held = 0
+          for (i = 2; i <= 5; i++) if (index(want, " " g[i] " ")) held = 1
+          for (i = 1; i <= ng; i++) if (index(want, " " gs[i] " ")) held = 1
+          if (!held) return
+        }
+        print pid, u[2], u[4]
+      }
+      {
+        # $1 is /proc/PID/status:KEY:
+        split($1, p, "/")
+        split(p[4], k, ":")
+        key = k[2]
+        if (p[3] != pid) { done_pid(); pid = p[3]; state = ""; ng = 0; split("", u); split("", g); split("", gs) }
+        if (key == "State") state = $2
+        else if (key == "Uid") for (i = 2; i <= 5; i++) u[i] = $i
+        else if (key == "Gid") for (i = 2; i <= 5; i++) g[i] = $i
+        else if (key == "Groups") { ng = 0; for (i = 2; i <= NF; i++) gs[++ng] = $i }
+      }
+      END { done_pid() }' || true
+}
+
+# end_processes USER [GID...]: SIGKILL every process of the person's
+# (person_procs; with GIDs, only those holding one of them). Each round first
+# sends kill(-1) as each uid they run under: it reaches exactly what that uid
+# could signal (its own), in one atomic sweep, so a forking job cannot outrun
+# it; then by pid what remains (a process only a subordinate gid names).
+# setpriv, not runuser: no PAM, so it works on the expired account. Never for
+# a uid below WS_MIN_UID. Returns non-zero when a process is still alive
+# 5 seconds later.
+end_processes() {
+  local user="$1" uid i pid ruid suid u ended=0
+  shift
+  uid="$(id -u -- "$user")"
   if ((uid < WS_MIN_UID)); then
     warn "$user has uid $uid (< $WS_MIN_UID): its processes are left alone"
     return 0
   fi
-  [[ -n "$(live_pids "$uid")" ]] || return 0
+  local -a pids
+  local -A uids
   for ((i = 0; i < 50; i++)); do
-    setpriv --reuid "$uid" --regid "$gid" --clear-groups -- kill -KILL -1 2>/dev/null || true
+    pids=()
+    uids=()
+    while read -r pid ruid suid; do
+      pids+=("$pid")
+      for u in "$ruid" "$suid"; do
+        ((u < WS_MIN_UID)) || uids[$u]=1
+      done
+    done < <(person_procs "$user" "$@")
+    ((${#pids[@]})) || break
+    ended=1
+    # With GIDs, only the processes named (another of the person's may be innocent).
+    if (($# == 0)); then
+      # Bounded: a person with more uids than this in play is swept by pid below.
+      for u in $(printf '%s\n' "${!uids[@]}" | head -n 64); do
+        setpriv --reuid "$u" --regid "$u" --clear-groups -- kill -KILL -1 2>/dev/null || true
+      done
+    fi
+    kill -KILL -- "${pids[@]}" 2>/dev/null || true
     sleep 0.1
-    [[ -n "$(live_pids "$uid")" ]] || break
   done
-  changed "$user: ended every process running as $user"
-  [[ -z "$(live_pids "$uid")" ]]
+  if ((ended)); then
+    if (($#)); then
+      changed "$user: ended every process of theirs still holding gid $*"
+    else
+      changed "$user: ended every process running as $user or as one of their subordinate ids"
+    fi
+  fi
+  [[ -z "$(person_procs "$user" "$@")" ]]
+}
+
+# stop_logins USER: the person's login sessions and user manager, once their
+# processes are dead: whatever is left in their slices (a root helper of a
+# session, such as sshd's own half) is killed, then the slices are stopped,
+# each bounded. A later login is refused (the account is expired).
+stop_logins() {
+  local user="$1" uid slice stopped=0
+  uid="$(id -u -- "$user")"
+  for slice in "user-$uid.slice" "workstation-$user.slice"; do
+    systemctl is-active --quiet -- "$slice" 2>/dev/null || continue
+    # The admin cut by hand from their own session: killing the slice would
+    # kill this run; the sweeps end their processes, the rest goes at logout.
+    if grep -q "/$slice/" "/proc/$BASHPID/cgroup" 2>/dev/null; then
+      warn "this run is in $slice: $user's sessions are left to the sweeps of their processes"
+      continue
+    fi
+    timeout 10 systemctl kill --signal=SIGKILL -- "$slice" 2>/dev/null || true
+    timeout 20 systemctl stop -- "$slice" 2>/dev/null || warn "$slice did not stop within 20s"
+    stopped=1
+  done
+  ((!stopped)) || changed "$user: stopped their login sessions and user manager"
 }
 
 # --- drift: what an account holds beyond its tier ----------------------------------
@@ -246,11 +469,18 @@ privileged_groups() {
 
 # drift_lines USER HOME GRANTED...: one line per drift, "KIND VALUE DETAIL":
 #   privileged-group GROUP  held, not granted by the tier (fix: revoke_groups);
-#   home-mode MODE          the home is open to others (fix: private_home).
+#   home-mode MODE          the home is open to others (fix: private_home);
+#   stale-group GROUP       a process of theirs still holds a privileged group
+#                           the account no longer has (fix: the account step ends it).
 drift_lines() {
-  local user="$1" home="$2" g mode group
+  local user="$1" home="$2" g mode group gid n
   shift 2
   local granted=" $* "
+  while read -r gid g; do
+    n="$(person_procs "$user" "$gid" | wc -l)"
+    ((n == 0)) ||
+      echo "stale-group $g $n running process(es) of $user still hold group $g, which the account no longer has (fix: workstation user account apply $user ends them)"
+  done < <(lost_gids "$user")
   while IFS= read -r g; do
     [[ -n "$g" && "$granted" != *" $g "* ]] || continue
     if in_group "$user" "$g"; then

@@ -62,10 +62,20 @@ ensure_tier_dropins() {
   after="$(cat -- "$file" 2>/dev/null || true)"
   [[ "$before" != "$after" ]] || return 0
   systemctl daemon-reload
-  # A running t3 keeps the sandbox it started with until its person is idle.
-  if systemctl is-active --quiet "$unit"; then
-    mark_restart_pending "$unit" "$(port_in "$(user_path "$WS_T3_ENV_FILE" "$user")" T3_PORT || true)" "its tier settings changed"
+  systemctl is-active --quiet "$unit" || return 0
+  if [[ -n "$before" && -z "$after" ]]; then
+    # A demotion out of the admin tier: a lost privilege does not wait for the
+    # idle gate (the admin's writable system must not outlive it in a terminal).
+    timeout 30 systemctl restart -- "$unit"
+    changed "restarted $unit at once: $user left the admin tier"
+    if [[ -f "$WS_RESTART_PENDING_DIR/$unit" ]]; then
+      remove_file "$WS_RESTART_PENDING_DIR/$unit"
+      firewall_apply
+    fi
+    return 0
   fi
+  # A running t3 keeps the sandbox it started with until its person is idle.
+  mark_restart_pending "$unit" "$(port_in "$(user_path "$WS_T3_ENV_FILE" "$user")" T3_PORT || true)" "its tier settings changed"
 }
 
 # The budget's drop-in, on both slices a person's processes run in: their
@@ -165,16 +175,22 @@ ensure_units_running() {
   done < <(user_units "$1")
 }
 
-# ensure_units_stopped USER: every unit disabled and stopped, whatever mix of
+# ensure_units_stopped USER [kill]: every unit disabled and stopped, whatever mix of
 # enabled and running it was in: an enabled but crashed unit would start again
 # at boot, as the user, and one whose process was just killed is waiting to
-# restart ("activating"), which is not "active".
+# restart ("activating"), which is not "active". With kill (the cut), every
+# process in a unit's cgroup is SIGKILLed first: nothing of the person's can
+# hold the stop up by ignoring SIGTERM (the templates' TimeoutStopSec bounds
+# a plain stop).
 ensure_units_stopped() {
   local unit state
   while IFS= read -r unit; do
     state="$(systemctl is-active "$unit" 2>/dev/null || true)"
+    if [[ "${2:-}" == kill && "$unit" == *.service && "$state" != inactive && "$state" != failed ]]; then
+      timeout 10 systemctl kill --signal=SIGKILL -- "$unit" 2>/dev/null || true
+    fi
     if systemctl is-enabled --quiet "$unit" 2>/dev/null || [[ "$state" != inactive && "$state" != failed ]]; then
-      systemctl disable --now --quiet "$unit"
+      timeout 30 systemctl disable --now --quiet "$unit"
       changed "disabled and stopped $unit"
     fi
   done < <(user_units "$1")

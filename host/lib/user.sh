@@ -146,6 +146,9 @@ account_step() {
   )"
   step "unit drop-ins"
   ensure_tier_dropins "$user" "${ARG[tier]}"
+  # After the drop-ins: a demoted admin's t3 restarts once, for both.
+  step "revoked groups in use"
+  ensure_groups_released "$user"
   step "vault.sh"
   ensure_vault_sh "$user" "$home"
   step "kubeconfig"
@@ -271,21 +274,25 @@ cmd_user_suspend() {
   ensure_locked "$user"
   unlock accounts
   step "units"
-  ensure_units_stopped "$user"
+  ensure_units_stopped "$user" kill
   step "processes"
   end_processes "$user" || true
+  step "logins"
+  stop_logins "$user"
 
   step "units"
   lock "user-$user"
   stop_as_user_leftovers "$user"
   # A run that held the lock may have started them again before it let go.
-  ensure_units_stopped "$user"
+  ensure_units_stopped "$user" kill
   drop_pending "$user"
+  step "jobs"
+  ensure_jobs_aside "$user"
   step "firewall"
   firewall_apply
   step "processes"
   end_processes "$user" ||
-    die "processes of $user survive SIGKILL: $(live_pids "$(id -u -- "$user")")"
+    die "processes of $user survive SIGKILL: $(person_procs "$user" | awk '{ print $1 }' | paste -sd' ')"
   # The proof, in the output Pulumi keeps with the delete.
   local cut
   cut="$(cut_json "$user")"
@@ -399,18 +406,17 @@ cmd_status() {
 # cut_json USER: the probes that show a cut holds, as one JSON object:
 # password and SSH key login (an expired account is refused by PAM's account
 # phase whatever the credential; a locked password refuses a password too),
-# processes left, units (each inactive and disabled), presence in either map,
+# processes left (theirs or running as one of their subordinate ids), units (each inactive and disabled), presence in either map,
 # and cron or at jobs (which cron and atd also refuse for an expired account).
 # holds: all of these say the person is out.
 cut_json() {
-  local user="$1" uid expiry today expired=0 password key procs units_off=true unit maps=absent cron=0 at=0 jobs
-  uid="$(id -u -- "$user")"
+  local user="$1" expiry today expired=0 password key procs units_off=true unit maps=absent cron=0 at=0 jobs
   expiry="$(expiry_days "$user")"
   today=$(($(date -u +%s) / 86400))
   [[ -n "$expiry" && "$expiry" -le "$today" ]] && expired=1
   if ((expired)) || [[ "$(lock_status "$user")" != P ]]; then password=refused; else password=allowed; fi
   if ((expired)); then key=refused; else key=allowed; fi
-  procs="$(live_pids "$uid" | wc -w)"
+  procs="$(person_procs "$user" | wc -l)"
   while IFS= read -r unit; do
     [[ "$(systemctl is-active "$unit" 2>/dev/null || true)" != active &&
       "$(systemctl is-enabled "$unit" 2>/dev/null || true)" != enabled ]] || units_off=false
