@@ -165,17 +165,54 @@ ensure_units_running() {
   done < <(user_units "$1")
 }
 
+# How long the units' processes get to stop on SIGTERM before they are killed:
+# a person's terminal under t3 may ignore SIGTERM, and the unit's own stop
+# timeout (90 s by default) would hold up the cut that long.
+readonly WS_UNIT_STOP_GRACE=5
+
+# units_not_off UNIT...: those of UNIT that are neither inactive nor failed.
+units_not_off() {
+  local unit state
+  for unit in "$@"; do
+    state="$(systemctl is-active "$unit" 2>/dev/null || true)"
+    [[ "$state" == inactive || "$state" == failed ]] || printf '%s\n' "$unit"
+  done
+}
+
+# wait_units_off SECONDS UNIT...: true once every UNIT is off, false when SECONDS pass first.
+wait_units_off() {
+  local deadline=$((SECONDS + $1))
+  shift
+  while [[ -n "$(units_not_off "$@")" ]]; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
 # ensure_units_stopped USER: every unit disabled and stopped, whatever mix of
 # enabled and running it was in: an enabled but crashed unit would start again
 # at boot, as the user, and one whose process was just killed is waiting to
-# restart ("activating"), which is not "active".
+# restart ("activating"), which is not "active". Bounded: what has not stopped
+# WS_UNIT_STOP_GRACE seconds after SIGTERM is sent SIGKILL; a unit still up
+# after that fails the step (it is the cut that did not happen).
 ensure_units_stopped() {
   local unit state
+  local -a stopping=() left=()
   while IFS= read -r unit; do
     state="$(systemctl is-active "$unit" 2>/dev/null || true)"
     if systemctl is-enabled --quiet "$unit" 2>/dev/null || [[ "$state" != inactive && "$state" != failed ]]; then
-      systemctl disable --now --quiet "$unit"
-      changed "disabled and stopped $unit"
+      systemctl disable --quiet "$unit"
+      systemctl stop --no-block --quiet "$unit"
+      stopping+=("$unit")
     fi
   done < <(user_units "$1")
+  ((${#stopping[@]})) || return 0
+  if ! wait_units_off "$WS_UNIT_STOP_GRACE" "${stopping[@]}"; then
+    mapfile -t left < <(units_not_off "${stopping[@]}")
+    warn "$1: ${left[*]} did not stop within ${WS_UNIT_STOP_GRACE}s of SIGTERM: killed"
+    systemctl kill --kill-whom=all --signal=SIGKILL "${left[@]}" 2>/dev/null || true
+    wait_units_off "$WS_UNIT_STOP_GRACE" "${stopping[@]}" ||
+      die "$1: $(units_not_off "${stopping[@]}" | paste -sd' ') still running after SIGKILL"
+  fi
+  for unit in "${stopping[@]}"; do changed "disabled and stopped $unit"; done
 }
