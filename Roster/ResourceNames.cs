@@ -14,6 +14,9 @@ public static class ResourceTypes
     public const string WorkstationUser = "workstation:index:WorkstationUser";
     public const string AuthentikEdge = "workstation:index:AuthentikEdge";
 
+    /// <summary>pulumi-command's remote Command: every host step.</summary>
+    public const string Command = "command:remote:Command";
+
     public const string K8sProvider = "pulumi:providers:kubernetes";
     public const string VaultProvider = "pulumi:providers:vault";
     public const string AuthentikProvider = "pulumi:providers:authentik";
@@ -110,6 +113,9 @@ public static class ResourceNames
 
     /// <summary>The Authentik component.</summary>
     public const string AuthentikEdge = "workstation-authentik";
+
+    /// <summary>The maps step (top level: it follows every active person).</summary>
+    public const string Maps = "workstation-maps";
 
     /// <summary>The cluster's provider (top level: its URN never moves).</summary>
     public const string K8sProvider = "workstation-k8s";
