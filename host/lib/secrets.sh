@@ -274,9 +274,8 @@ cmd_user_secrets_apply() {
 
 # --- the secrets step's delete: it always finishes ---------------------------------
 
-# How long one thing done as the person at the cut may take: the delete of a
-# person's secrets step must finish in bounded time whatever they left behind.
-readonly WS_UNSTAGE_TIMEOUT=30
+# WS_UNSTAGE_TIMEOUT (rules.sh) bounds each thing done as the person here: the
+# delete of a person's secrets step finishes in bounded time whatever they left.
 
 # left_in_place USER WHAT WHY: what the cut could not take out of the home, on
 # stderr (the stream the secrets step logs), by name, never a value.

@@ -165,11 +165,6 @@ ensure_units_running() {
   done < <(user_units "$1")
 }
 
-# How long the units' processes get to stop on SIGTERM before they are killed:
-# a person's terminal under t3 may ignore SIGTERM, and the unit's own stop
-# timeout (90 s by default) would hold up the cut that long.
-readonly WS_UNIT_STOP_GRACE=5
-
 # units_not_off UNIT...: those of UNIT that are neither inactive nor failed.
 units_not_off() {
   local unit state
@@ -193,8 +188,10 @@ wait_units_off() {
 # enabled and running it was in: an enabled but crashed unit would start again
 # at boot, as the user, and one whose process was just killed is waiting to
 # restart ("activating"), which is not "active". Bounded: what has not stopped
-# WS_UNIT_STOP_GRACE seconds after SIGTERM is sent SIGKILL; a unit still up
-# after that fails the step (it is the cut that did not happen).
+# WS_UNIT_STOP_GRACE seconds (rules.sh) after SIGTERM is sent SIGKILL, for a
+# person's terminal under t3 may ignore SIGTERM and the unit's own stop timeout
+# (90 s by default) would hold up the cut that long; a unit still up after that
+# fails the step (it is the cut that did not happen).
 ensure_units_stopped() {
   local unit state
   local -a stopping=() left=()
