@@ -183,8 +183,10 @@ public static class MultiTenancyDoc
         Line("- a directory where `~/.config/workstation/snapshot-token` was: left in place and named");
         Line("  (`A_directory_where_the_snapshot_token_was_does_not_hold_up_the_cut`);");
         Line("- a FIFO at `~/.claude.json`: never opened, named (`A_fifo_at_claude_json_does_not_hold_up_the_cut`);");
-        Line("- a `~/.claude.json` that makes `claude mcp remove` fail: jq, as the person, takes the server out, or");
-        Line("  it is named (`A_claude_json_the_cli_cannot_rewrite_does_not_hold_up_the_cut`);");
+        Line("- a `~/.claude.json` that makes `claude mcp remove` fail: named when jq, as the person, can't rewrite it");
+        Line("  either (`A_claude_json_the_cli_cannot_rewrite_does_not_hold_up_the_cut`);");
+        Line("- a `~/.claude.json.lock` the CLI waits on and never gets: jq, as the person, takes the server out");
+        Line("  (`A_lock_the_claude_cli_never_gets_does_not_keep_the_server_in_claude_json`);");
         Line($"- a terminal under t3 that ignores SIGTERM: killed {Rules.UnitStopGraceSeconds} seconds after it");
         Line("  (`A_terminal_that_ignores_sigterm_does_not_hold_up_the_cut`).");
         Line();

@@ -154,6 +154,28 @@ public sealed class CutTests(SandboxFixture box)
     }
 
     /// <summary>
+    /// A lock the CLI waits on and never gets (a `~/.claude.json.lock` that is never stale):
+    /// `claude mcp remove` fails, so jq, as the person, writes the file without the server beside
+    /// it and renames it over the old one. The server is gone, their other settings kept.
+    /// </summary>
+    [Fact]
+    public async Task A_lock_the_claude_cli_never_gets_does_not_keep_the_server_in_claude_json()
+    {
+        var u = new TestUser("lv6", 2526, 4526, 4626);
+        await OnboardAsync(u);
+        await box.ScriptAsync($"runuser -u {u.Name} -- sh -c 'cd && mkdir .claude.json.lock && touch -d 2099-01-01 .claude.json.lock'");
+
+        var (ran, took) = await RetireAsync(u);
+        await AssertCutHoldsAsync(u, ran, took);
+        var secrets = ran.Single(r => r.Step == HostStep.Secrets).Result!;
+        Assert.True(secrets.Stdout.Contains($"/home/{u.Name}/.claude.json: removed the claude_memory MCP server (by jq: the claude CLI failed)", StringComparison.Ordinal),
+            secrets.ToString());
+        Assert.Equal("[\"playwright\"] lv6 600",
+            (await box.ScriptAsync($"echo \"$(jq -c '.mcpServers | keys' {u.Home}/.claude.json) $(stat -c '%U %a' {u.Home}/.claude.json)\"")).Trim());
+        Assert.Equal("", (await box.ScriptAsync(Left(u))).Trim());
+    }
+
+    /// <summary>
     /// t3 runs the person's terminals: one that ignores SIGTERM would hold a unit's stop for its
     /// whole stop timeout (90 s), and the cut with it. The site's t3 command here starts the
     /// person's own ~/t3-terminal beside it, as t3 does a terminal.
