@@ -15,7 +15,7 @@ public static class WorkstationStack
     public const string AuthentikName = ResourceNames.AuthentikEdge;
 
     /// <summary>The maps step's name (top level: it follows every user, not the base).</summary>
-    public const string MapsName = "workstation-maps";
+    public const string MapsName = ResourceNames.Maps;
 
     public sealed record Result(
         WorkstationBase Base,
@@ -47,7 +47,9 @@ public static class WorkstationStack
                 settings.Backup, settings.BackupPassword, settings.Swappiness, settings.ToolsMirror, settings.PinnedTools, settings.OwnLauncher, settings.ConfigBase, settings.ClaudeCodeIfMissing,
                 settings.TakeOver, settings.T3Package));
         // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
-        var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired);
+        var shape = new StackShape(StagesSecrets: secrets.Values.Count > 0, K8s: access.K8s is not null, Vault: access.Vault is not null,
+            Authentik: settings.Authentik is not null);
+        var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired, shape);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
         foreach (var m in derived.Members)
             users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, secrets, @base.Ready, access, settings.PurgeArchiveDir, hint));
@@ -74,7 +76,7 @@ public static class WorkstationStack
         return new Result(@base, maps, access, users, authentik, outputs);
     }
 
-    /// <summary>A user's host steps (none when retired): the maps step comes after them.</summary>
+    /// <summary>A user's host steps that run something on create (none when retired): the maps step comes after them.</summary>
     private static IEnumerable<Resource> HostSteps(WorkstationUser u) =>
         new Resource?[] { u.AccountStep, u.CodeStep, u.ServicesStep, u.SecretsStep }.OfType<Resource>();
 

@@ -27,7 +27,7 @@ public sealed record SecretStaging(IReadOnlyDictionary<SharedSecret, Output<stri
 }
 
 /// <summary>
-/// One person's workstation: on the devvm, in the cluster and in Vault. On the host, three
+/// One person's workstation: on the devvm, in the cluster and in Vault. On the host, up to five
 /// Commands, one SSH session each, so a preview names the step that changes and one failing
 /// step leaves the others' state true:
 /// - `<os_user>-account`: `user account apply` (account, groups, lock state, what the tier grants
@@ -37,8 +37,12 @@ public sealed record SecretStaging(IReadOnlyDictionary<SharedSecret, Output<stri
 ///   `user services stop`, runs before the account's (it depends on the account);
 /// - `<os_user>-secrets` (when the stack stages any): `user secrets apply`, the shared secrets the
 ///   person is eligible for, their values on stdin; its delete, `user secrets remove`, takes them
-///   out of the home at the cut.
-/// The admin's steps have no delete at all: automation never cuts the admin.
+///   out of the home at the cut;
+/// - `<os_user>-cut` (never the admin's): no create; it depends on all the others, so its delete,
+///   `user suspend`, is the first of a retire: the account is locked, the units stopped and the
+///   processes ended before any other delete reads the home.
+/// The steps come from one list, <see cref="HostStep.All"/>, which the targeted offboarding
+/// command reads too. The admin's steps have no delete at all: automation never cuts the admin.
 /// Beside them:
 /// the tier's bindings (`<os_user>-k8s-...`), reads of bindings other stacks own, and a Vault
 /// entity, alias and policy. Every child is named by os_user, so adding, removing or reordering
@@ -63,6 +67,9 @@ public sealed class WorkstationUser : ComponentResource
 
     /// <summary>The secrets step; null when retired or when the stack stages no secret.</summary>
     public Command? SecretsStep { get; }
+
+    /// <summary>The cut step (no create; its delete, `user suspend`, runs before every other delete); null when retired, and for the admin.</summary>
+    public Command? CutStep { get; }
 
     /// <summary>The tier's ClusterRoleBinding or RoleBindings (none for the admin or a retired user).</summary>
     public IReadOnlyList<CustomResource> K8sBindings { get; }
@@ -117,7 +124,12 @@ public sealed class WorkstationUser : ComponentResource
         switch (args.Member)
         {
             case Member.Active { User: var u }:
-                (AccountStep, CodeStep, ServicesStep, SecretsStep) = AddHostSteps(u, args);
+                var steps = AddHostSteps(u, args);
+                AccountStep = steps[HostStep.Account];
+                CodeStep = steps[HostStep.Code];
+                ServicesStep = steps[HostStep.Services];
+                SecretsStep = steps.GetValueOrDefault(HostStep.Secrets);
+                CutStep = steps.GetValueOrDefault(HostStep.Cut);
                 (K8sBindings, ExternalBindingReads, ExternalBindings) = access.K8s is null
                     ? ([], [], Output.Create(ImmutableArray<string>.Empty))
                     : AddCluster(u, access, args.OffboardHint);
@@ -144,7 +156,8 @@ public sealed class WorkstationUser : ComponentResource
                 break;
 
             case Member.Retired { Tombstone: var r }:
-                // No host steps: deleting them ran `user services stop` and `user suspend`; no bindings, no policy.
+                // No host steps: deleting them ran `user suspend` first (the cut step), then `user secrets remove`,
+                // `user services stop` and `user suspend` again (the account's); no bindings, no policy.
                 // The entity stays, disabled, so Vault refuses a login or a token of it until the person comes back.
                 // Purged (`purge: true`): the purge step archives the home and deletes the account, and
                 // the Vault identity goes (deleted here, only here); the tombstone keeps uid and ports.
@@ -175,17 +188,29 @@ public sealed class WorkstationUser : ComponentResource
     }
 
     /// <summary>
-    /// The host steps, in dependency order: code and services after the account, secrets after
-    /// both (the beads key goes into the clone; the CLI's file is the services step's first).
+    /// The host steps, from the one list (<see cref="HostStep.For"/>) in its order, each after the
+    /// steps it names: code and services after the account, secrets after both (the beads key goes
+    /// into the clone; the CLI's file is the services step's first), the cut after all of them.
     /// </summary>
-    private (Command Account, Command Code, Command Services, Command? Secrets) AddHostSteps(DerivedUser u, WorkstationUserArgs args)
+    private IReadOnlyDictionary<HostStep, Command> AddHostSteps(DerivedUser u, WorkstationUserArgs args)
     {
         var remote = args.Remote;
-        var account = HostStep("account", HostCommands.Account(u), HostCommands.Suspend(u), args.After);
-        var code = HostStep("code", HostCommands.Code(u), delete: null, [account]);
-        var services = HostStep("services", HostCommands.Services(u), HostCommands.StopServices(u), [account]);
-        Command? secrets = null;
-        if (args.Secrets.Values.Count > 0)
+        var made = new Dictionary<HostStep, Command>();
+        foreach (var step in HostStep.For(u.IsAdmin, stagesSecrets: args.Secrets.Values.Count > 0))
+        {
+            var after = step.After.Count == 0
+                ? args.After
+                : made.Where(m => step.After.Contains(m.Key.Name)).Select(m => (Resource)m.Value).ToList();
+            made[step] = step == HostStep.Secrets ? AddSecrets(after)
+                : Add(step, step == HostStep.Account ? HostCommands.Account(u)
+                    : step == HostStep.Code ? HostCommands.Code(u)
+                    : step == HostStep.Services ? HostCommands.Services(u)
+                    : step.CreateVerb is null ? null
+                    : throw new InvalidOperationException($"no create command for the host step {step.Name}"), after);
+        }
+        return made;
+
+        Command AddSecrets(IEnumerable<Resource> after)
         {
             var held = StagedSecrets.For(u, args.Secrets.Values);
             var secretsArgs = new CommandArgs
@@ -197,24 +222,27 @@ public sealed class WorkstationUser : ComponentResource
             };
             var secretsOptions = new CustomResourceOptions();
             secretsOptions.AdditionalSecretOutputs.AddRange(["stdin", "stdout", "stderr"]);
-            secrets = HostStep("secrets", HostCommands.Secrets(u, held, args.Secrets.Settings.Rotate, args.Secrets.Settings.MemoryMcpUrl),
-                HostCommands.RemoveSecrets(u), [code, services], secretsArgs, secretsOptions);
+            return Add(HostStep.Secrets, HostCommands.Secrets(u, held, args.Secrets.Settings.Rotate, args.Secrets.Settings.MemoryMcpUrl),
+                after, secretsArgs, secretsOptions);
         }
-        return (account, code, services, secrets);
 
-        Command HostStep(string step, string apply, string? delete, IEnumerable<Resource> after,
+        // apply null: a step with no create or update (the cut); its delete is stored all the same.
+        Command Add(HostStep step, string? apply, IEnumerable<Resource> after,
             CommandArgs? commandArgs = null, CustomResourceOptions? commandOptions = null)
         {
             commandArgs ??= new CommandArgs();
             commandArgs.Connection = remote.Connection;
-            commandArgs.Create = remote.AsRoot(apply);
-            commandArgs.Update = remote.AsRoot(apply);
-            if (delete is not null) commandArgs.Delete = remote.AsRoot(delete);
+            if (apply is not null)
+            {
+                commandArgs.Create = remote.AsRoot(apply);
+                commandArgs.Update = remote.AsRoot(apply);
+            }
+            if (HostCommands.Delete(step, u) is { } delete) commandArgs.Delete = remote.AsRoot(delete);
             commandArgs.AddPreviousOutputInEnv = false;
             commandOptions ??= new CustomResourceOptions();
             commandOptions.Parent = this;
             foreach (var r in after) commandOptions.DependsOn.Add(r);
-            return new Command($"{u.OsUser}-{step}", commandArgs, commandOptions);
+            return new Command(step.ResourceName(u.OsUser), commandArgs, commandOptions);
         }
     }
 

@@ -45,7 +45,7 @@ public static class HostCommands
     /// The account step (create and update): the account, groups, lock state, home mode, what the
     /// tier grants on the host, the shell files. Everything here follows the tier, nothing the ports.
     /// </summary>
-    public static string Account(DerivedUser u) => $"{Cli} user account apply {u.OsUser}{AccountOptions(u)}";
+    public static string Account(DerivedUser u) => $"{Cli} {HostStep.Account.CreateVerb} {u.OsUser}{AccountOptions(u)}";
 
     /// <summary>The account step's options, in the order docs/host.md gives them.</summary>
     private static string AccountOptions(DerivedUser u)
@@ -71,13 +71,13 @@ public static class HostCommands
     /// The account step's delete: the reversible cut. None for the admin: automation never cuts
     /// the admin (the host refuses it too, see <see cref="Manual.ForceSuspend"/>).
     /// </summary>
-    public static string? Suspend(DerivedUser u) => u.IsAdmin ? null : $"{Cli} user suspend {u.OsUser}";
+    public static string? Suspend(DerivedUser u) => Delete(HostStep.Account, u);
 
     /// <summary>The ~/code step (create; its delete does nothing: homes are kept). The repository is a site value.</summary>
-    public static string Code(DerivedUser u) => $"{Cli} user code apply {u.OsUser}";
+    public static string Code(DerivedUser u) => $"{Cli} {HostStep.Code.CreateVerb} {u.OsUser}";
 
     /// <summary>The services step (create and update): ports, the slices' budget, the MCP entry, the firewall, the units.</summary>
-    public static string Services(DerivedUser u) => $"{Cli} user services apply {u.OsUser}{ServicesOptions(u)}";
+    public static string Services(DerivedUser u) => $"{Cli} {HostStep.Services.CreateVerb} {u.OsUser}{ServicesOptions(u)}";
 
     /// <summary>
     /// The secrets step (create and update): the names of the secrets the person holds (their
@@ -87,7 +87,7 @@ public static class HostCommands
     /// </summary>
     public static string Secrets(DerivedUser u, IReadOnlyCollection<SharedSecret> held, IReadOnlyDictionary<SharedSecret, int> rotate, string? memoryUrl)
     {
-        var sb = new StringBuilder($"{Cli} user secrets apply {u.OsUser}");
+        var sb = new StringBuilder($"{Cli} {HostStep.Secrets.CreateVerb} {u.OsUser}");
         var names = held.Select(s => s.Name()).Order(StringComparer.Ordinal).ToList();
         if (names.Count > 0) sb.Append(" --secrets ").Append(string.Join(',', names)).Append(" --values-stdin");
         var serials = held.Where(s => rotate.GetValueOrDefault(s) > 0).OrderBy(s => s.Name(), StringComparer.Ordinal)
@@ -98,10 +98,18 @@ public static class HostCommands
     }
 
     /// <summary>The secrets step's delete, at the cut: every secret leaves the home. None for the admin (see <see cref="Suspend"/>).</summary>
-    public static string? RemoveSecrets(DerivedUser u) => u.IsAdmin ? null : $"{Cli} user secrets remove {u.OsUser}";
+    public static string? RemoveSecrets(DerivedUser u) => Delete(HostStep.Secrets, u);
 
     /// <summary>The services step's delete: units off, ports out of the firewall. None for the admin (see <see cref="Suspend"/>).</summary>
-    public static string? StopServices(DerivedUser u) => u.IsAdmin ? null : $"{Cli} user services stop {u.OsUser}";
+    public static string? StopServices(DerivedUser u) => Delete(HostStep.Services, u);
+
+    /// <summary>
+    /// A host step's delete for <paramref name="u"/>: `workstation DELETE-VERB USER`, what Pulumi
+    /// stores with the step and replays when it deletes it. None for a step without a delete verb,
+    /// and none for the admin: automation never cuts the admin.
+    /// </summary>
+    public static string? Delete(HostStep step, DerivedUser u) =>
+        u.IsAdmin || step.DeleteVerb is null ? null : $"{Cli} {step.DeleteVerb} {u.OsUser}";
 
     /// <summary>
     /// The files of host/ the base step reads (folders: every file below), relative to host/. Their

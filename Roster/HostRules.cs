@@ -50,6 +50,9 @@ public static class HostRules
         Line($"readonly WS_MIN_SWAPPINESS={Num(Rules.MinSwappiness)} WS_MAX_SWAPPINESS={Num(Rules.MaxSwappiness)}");
         Line($"readonly WS_MAX_RESTART_IDLE_MINUTES={Num(Rules.MaxRestartIdleMinutes)}");
         Line();
+        Line("# Bounds at the cut, in seconds.");
+        Line($"readonly WS_UNIT_STOP_GRACE={Num(Rules.UnitStopGraceSeconds)} WS_UNSTAGE_TIMEOUT={Num(Rules.UnstageTimeoutSeconds)}");
+        Line();
         Line("# Names: space-delimited lists, with a space at both ends for \" $name \" matching.");
         Line($"readonly WS_MARKER_GROUP={Sh(Rules.MarkerGroup)}");
         Line($"readonly WS_TIERS={Sh(Spaced(Enum.GetValues<Tier>().Select(t => t.ToYaml())))}");

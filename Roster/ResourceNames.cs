@@ -14,6 +14,9 @@ public static class ResourceTypes
     public const string WorkstationUser = "workstation:index:WorkstationUser";
     public const string AuthentikEdge = "workstation:index:AuthentikEdge";
 
+    /// <summary>pulumi-command's remote Command: every host step.</summary>
+    public const string Command = "command:remote:Command";
+
     public const string K8sProvider = "pulumi:providers:kubernetes";
     public const string VaultProvider = "pulumi:providers:vault";
     public const string AuthentikProvider = "pulumi:providers:authentik";
@@ -33,6 +36,70 @@ public static class ResourceTypes
 }
 
 /// <summary>
+/// One of a person's host steps: a Command named `&lt;os_user&gt;-&lt;Name&gt;` under their component,
+/// one SSH session each. The program builds them from <see cref="All"/> in this order, the
+/// targeted offboarding command names them from it, and the host tests replay their deletes in
+/// the order it gives (<see cref="DeleteOrder"/>), so the three can't drift apart.
+/// </summary>
+/// <param name="Name">What follows the os_user in the resource name.</param>
+/// <param name="CreateVerb">The host verb its create and update run (`workstation VERB USER ...`); null: none, the step is there for its delete.</param>
+/// <param name="DeleteVerb">The host verb its delete runs (`workstation VERB USER`); null: deleting it leaves the host alone. The admin's steps never have one.</param>
+/// <param name="After">The steps it depends on, by name: Pulumi creates it after them and deletes it before them.</param>
+/// <param name="SecretsOnly">Only in a stack that stages a secret.</param>
+/// <param name="AdminToo">The admin has it as well (the cut step is for people who can be cut, which the admin never is by automation).</param>
+public sealed record HostStep(string Name, string? CreateVerb, string? DeleteVerb, IReadOnlyList<string> After, bool SecretsOnly = false, bool AdminToo = true)
+{
+    /// <summary>`user account apply`: account, groups, lock state; its delete is the reversible cut.</summary>
+    public static readonly HostStep Account = new("account", "user account apply", "user suspend", []);
+
+    /// <summary>`user code apply`: the ~/code clone; no delete, homes are kept.</summary>
+    public static readonly HostStep Code = new("code", "user code apply", null, ["account"]);
+
+    /// <summary>`user services apply`: ports, budget, MCP entry, firewall, units; its delete turns them off.</summary>
+    public static readonly HostStep Services = new("services", "user services apply", "user services stop", ["account"]);
+
+    /// <summary>`user secrets apply`: the shared secrets, values on stdin; its delete takes them out of the home.</summary>
+    public static readonly HostStep Secrets = new("secrets", "user secrets apply", "user secrets remove", ["code", "services"], SecretsOnly: true);
+
+    /// <summary>
+    /// The cut: no create; its delete is `user suspend`. It depends on every other step, so on a
+    /// retire the engine runs it before any other delete (a dependent is deleted before what it
+    /// depends on): the account is locked, the units stopped and the processes ended before
+    /// anything reads the home. Never the admin's.
+    /// </summary>
+    public static readonly HostStep Cut = new("cut", null, "user suspend", ["account", "code", "services", "secrets"], AdminToo: false);
+
+    /// <summary>Every host step, in creation order (each after the ones it depends on).</summary>
+    public static IReadOnlyList<HostStep> All { get; } = [Account, Code, Services, Secrets, Cut];
+
+    /// <summary>The steps a person has: the admin no cut; a stack that stages no secret no secrets step.</summary>
+    public static IReadOnlyList<HostStep> For(bool isAdmin, bool stagesSecrets) =>
+        All.Where(s => (stagesSecrets || !s.SecretsOnly) && (s.AdminToo || !isAdmin)).ToList();
+
+    public string ResourceName(string osUser) => $"{osUser}-{Name}";
+
+    /// <summary>
+    /// The order the engine deletes <paramref name="steps"/> in when they all go: rounds, each
+    /// round's steps depending on none still to delete, last round first (Pulumi's ScheduleDeletes,
+    /// pkg/resource/deploy/step_generator.go). A dependency not among the steps is ignored.
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<HostStep>> DeleteOrder(IReadOnlyList<HostStep> steps)
+    {
+        var left = steps.ToList();
+        var rounds = new List<IReadOnlyList<HostStep>>();
+        while (left.Count > 0)
+        {
+            var round = left.Where(s => !s.After.Any(d => left.Any(o => o.Name == d))).ToList();
+            if (round.Count == 0) throw new InvalidOperationException("the host steps depend on each other in a cycle");
+            rounds.Add(round);
+            left.RemoveAll(round.Contains);
+        }
+        rounds.Reverse();
+        return rounds;
+    }
+}
+
+/// <summary>
 /// The Pulumi names of every Kubernetes, Vault and Authentik resource the program registers, and
 /// of the components and providers above them: the one place they are spelled, so the program
 /// and the import plan (<see cref="Imports"/>) can't drift apart. A name is part of the URN:
@@ -47,6 +114,9 @@ public static class ResourceNames
     /// <summary>The Authentik component.</summary>
     public const string AuthentikEdge = "workstation-authentik";
 
+    /// <summary>The maps step (top level: it follows every active person).</summary>
+    public const string Maps = "workstation-maps";
+
     /// <summary>The cluster's provider (top level: its URN never moves).</summary>
     public const string K8sProvider = "workstation-k8s";
 
@@ -55,6 +125,9 @@ public static class ResourceNames
 
     /// <summary>A person's component: their os_user.</summary>
     public static string User(string osUser) => osUser;
+
+    /// <summary>A person's host steps (<see cref="HostStep.All"/>), in creation order.</summary>
+    public static IReadOnlyList<HostStep> HostSteps => HostStep.All;
 
     /// <summary>The shared power-user ClusterRole: its Kubernetes name.</summary>
     public static string PowerUserRole => K8sAccess.PowerUserRoleName;

@@ -34,6 +34,12 @@ public static partial class Rules
 
     /// <summary>The idle gate's longest wait before a changed service restarts (a day), and its default.</summary>
     public const int MaxRestartIdleMinutes = 1440;
+
+    /// <summary>How long a unit's processes get after SIGTERM at a stop before they are sent SIGKILL: a terminal that ignores SIGTERM can't hold up the cut.</summary>
+    public const int UnitStopGraceSeconds = 5;
+
+    /// <summary>How long one thing done as the person by `user secrets remove` may take: the delete finishes in bounded time whatever they left behind.</summary>
+    public const int UnstageTimeoutSeconds = 30;
     public const int DefaultRestartIdleMinutes = 20;
 
     /// <summary>vm.swappiness's range (the kernel's, since 5.8).</summary>

@@ -95,7 +95,7 @@ public static class MultiTenancyDoc
         Line();
         Line("| where | retire (`retired:`) | delete (entry removed) |");
         Line("| --- | --- | --- |");
-        Line("| host | the host steps are deleted: `user services stop` (units off, ports out of the firewall), then `user suspend` (account locked and expired, processes ended); home kept; the roster keeps the uid and ports reserved | the same, but the uid and ports are no longer reserved |");
+        Line("| host | the host steps are deleted, the cut first: `user suspend` (account locked and expired, units stopped, processes ended), then `user secrets remove` (the shared secrets out of the home), `user services stop` (units off, ports out of the firewall) and `user suspend` again; home kept; the roster keeps the uid and ports reserved | the same, but the uid and ports are no longer reserved |");
         Line("| cluster | the user's ClusterRoleBinding or RoleBindings are deleted; an `external_bindings` one is another stack's to remove | the same |");
         Line($"| Vault policy | `{VaultAccess.PolicyName("<user>")}` is deleted | the same |");
         Line($"| Vault entity | kept, updated in place: `disabled: true`, and `{VaultAccess.PolicyName("<user>")}` detached (only it: a policy attached outside Workstation stays); Vault refuses its logins and tokens | deleted |");
@@ -114,8 +114,43 @@ public static class MultiTenancyDoc
         Line("never cut by automation: their steps have no delete, and the host refuses to suspend them.");
         Line("The whole path (cut, proof that it holds, cluster and identity revoke, purge, restore) is");
         Line("[runbooks/offboard-user.md](runbooks/offboard-user.md).");
+        TheCutGoesFirst(Line);
         HostThreatModel(Line);
         return sb.ToString();
+    }
+
+    /// <summary>Why the cut is the first delete of a retire, and the rule every delete step keeps.</summary>
+    private static void TheCutGoesFirst(Action<string> line)
+    {
+        void Line(string s = "") => line(s);
+        Line();
+        Line("### The cut goes first");
+        Line();
+        Line("The leaver is the attacker here: whatever they leave in their home must not keep them in.");
+        Line($"Each person but the admin has a host step `<user>-{HostStep.Cut.Name}` with no create; its delete is");
+        Line($"`{HostStep.Cut.DeleteVerb}`, and it depends on every other host step. Pulumi deletes a resource before");
+        Line("the ones it depends on (pkg/resource/deploy/step_generator.go, `ScheduleDeletes`), so on a retire the");
+        Line("account is locked and expired, the units stopped and the processes ended before any delete reads the");
+        Line("home; and when a later delete fails, the engine skips only what that one depends on");
+        Line("(deployment_executor.go, `erroredDeps`): the cut has already run. We chose the order over a suspend");
+        Line("inside the first delete verb because `user secrets remove` also runs for a person who stays (the stack");
+        Line("stops staging secrets), and no host verb can tell a leaver from a stayer: the roster is not on the");
+        Line("host, and a delete replays the string stored at the step's last update. Only the cut step's delete");
+        Line("means \"this person is leaving\", and the admin has no cut step.");
+        Line();
+        Line("The rule for every delete step: it always finishes. It removes what it can as the person, bounded in");
+        Line("time, names on stderr what it could not (never a value), and exits 0, unless the failure means the");
+        Line("cut itself did not happen (`user suspend`: processes that survive SIGKILL; a unit still up after");
+        Line($"SIGKILL). A unit's processes get {Rules.UnitStopGraceSeconds} seconds after SIGTERM, then SIGKILL, so a terminal that ignores");
+        Line("SIGTERM can't stretch the cut to the unit's stop timeout. Each secret is shared, so what matters");
+        Line("beyond the cut is rotation: `user secrets remove` names each with its rotation line, taken out or not.");
+        Line();
+        Line("People already on the roster get their cut step from the first `up` of a program that has it (a");
+        Line("create that runs nothing); a person retired in that same `up` has none yet, and their deletes run in");
+        Line("the old order (secrets first), which the rule above keeps from blocking. When a run stops on someone");
+        Line("else's problem, its error names the targeted `up` that cuts the retired now; its targets come from");
+        Line("the same step list (`HostStep`), and are exactly what a retire deletes or updates (the maps step and");
+        Line("the T3 Users group included).");
     }
 
     /// <summary>What each tier can and cannot reach on the devvm itself, and what stays open.</summary>
@@ -139,11 +174,39 @@ public static class MultiTenancyDoc
         Line("| processes | yes, as root | no (Unix: signals and `/proc` across uids are refused) |");
         Line("| locks and Workstation's run state | yes, as root | no: `/run/workstation` is root's, 0700, checked before use; never the world-writable `/run/lock` |");
         Line("| root's work on their behalf | - | can't hold it: work run as them (the clone, the claude CLI, file writes in their home) runs as a transient unit with no descriptor of root's, its own session, a deadline; git reads no config or hook of theirs; a FIFO where a file is expected is refused; the cut (`user suspend`) locks them out and kills their processes before it waits for anything |");
+        Line("| their own cut | - | can't block it: the cut is the first delete of their retire, and every delete finishes whatever they left behind (see the list below) |");
+        Line();
+        Line("The leaver's attacks on their own cut, each an attack test in `tests/Host.Tests/CutTests.cs` that runs");
+        Line("the retire's deletes in the engine's order, as the person shaped the home, and asserts that every delete");
+        Line("exits 0, the cut holds (`user status`) and the whole retire takes under 60 seconds:");
+        Line();
+        Line("- a directory where `~/.config/workstation/snapshot-token` was: left in place and named");
+        Line("  (`A_directory_where_the_snapshot_token_was_does_not_hold_up_the_cut`);");
+        Line("- a FIFO at `~/.claude.json`: never opened, named (`A_fifo_at_claude_json_does_not_hold_up_the_cut`);");
+        Line("- a `~/.claude.json` that makes `claude mcp remove` fail: named when jq, as the person, can't rewrite it");
+        Line("  either (`A_claude_json_the_cli_cannot_rewrite_does_not_hold_up_the_cut`);");
+        Line("- a `~/.claude.json.lock` the CLI waits on and never gets: jq, as the person, takes the server out");
+        Line("  (`A_lock_the_claude_cli_never_gets_does_not_keep_the_server_in_claude_json`);");
+        Line($"- a terminal under t3 that ignores SIGTERM: killed {Rules.UnitStopGraceSeconds} seconds after it");
+        Line("  (`A_terminal_that_ignores_sigterm_does_not_hold_up_the_cut`).");
         Line();
         Line($"Tiers hold on existing accounts too: a privileged group ({privileged}, and");
         Line("`settings.privileged_groups`) held beyond the tier, say by a demoted admin, is reported by");
         Line("every `user account apply` and by `workstation user status USER --json`, and removed only by the");
         Line("roster's `revoke_groups`, which shows in review. Nothing is removed implicitly.");
+        Line();
+        Line("What a person leaves running must not outlast what was taken from them. Each case below is");
+        Line("played by the person in the sandbox (`tests/Host.Tests/ProcessSweepTests.cs`), and each test failed on");
+        Line("the code before its fix:");
+        Line();
+        Line("| the person tries to keep … | what the host does | test |");
+        Line("| --- | --- | --- |");
+        Line("| a process past the cut, running as one of their subordinate ids (a setuid binary owned by one, made in their own user namespace, that drops to it for good; or a process in the namespace) | the cut ends every process whose uid or gid is theirs or in their subordinate range (one pass over `/proc`, SIGKILL, bounded re-scans), and stops their login sessions and user manager; `user status`'s `cut.processes` counts them | `The_cut_ends_processes_running_as_the_persons_subordinate_ids_and_those_ignoring_sigterm_in_seconds` |");
+        Line("| the cut waiting on them: a process ignoring SIGTERM in their t3 or MCP unit | the cut SIGKILLs a unit before it stops it, and the templates' `TimeoutStopSec=10s` bounds any other stop; the whole cut takes seconds (it took 90 s and more before) | the same |");
+        Line("| cron and at jobs | a job running at the cut is ended (it runs as them, outside their slices); their crontab and at jobs are put aside in a root-only folder until resume; cron and atd also refuse an expired account's jobs | `The_cut_ends_a_running_cron_job_and_puts_the_persons_cron_and_at_jobs_aside_until_resume` |");
+        Line("| a revoked group (`docker` is root) in running processes: their t3, SSH sessions, tmux, user manager, a user namespace | the account step restarts each of their units still holding it at once (no idle gate: the restart is the revoke), and ends every other process of theirs holding it | `A_revoke_restarts_the_persons_units_and_ends_every_process_still_holding_the_group` |");
+        Line("| an admin's writable system after a demotion | their t3 restarts at once without the admin drop-in | `HardeningTests.The_admins_t3_may_write_to_etc_and_a_power_users_may_not`, and the revoke test above (an admin demoted with `revoke_groups`) |");
+        Line("| a group taken away by hand, outside the roster | `user status` reports `stale-group` drift for every process still holding it; the next account step ends them | `A_process_holding_a_group_the_account_lost_is_drift_until_the_account_step_ends_it` |");
         Line();
         Line("### Residual risks");
         Line();
@@ -168,6 +231,13 @@ public static class MultiTenancyDoc
         Line("  there, and `exec` into its pods.");
         Line("- **Drift is reported, not fixed.** A privileged group or an open home stays until the roster");
         Line("  says `revoke_groups` or `private_home`; the warning repeats on every apply until then.");
+        Line("- **cron and at jobs run outside the person's budget.** If the devvm runs cron or atd, a job");
+        Line("  runs in `cron.service` or `atd.service`, not in the person's slices: their budget does not");
+        Line("  cap it (the cut still ends it and puts their jobs aside). Debian's `/etc/pam.d/cron` has no");
+        Line("  `pam_systemd`, which would give each job a session in `user-UID.slice`; Workstation does not");
+        Line("  edit that package file. The sandbox has neither cron nor atd (`host/packages.txt`), so the");
+        Line("  tests lay out their spools and stand a job in with a process of the person's in a system unit");
+        Line("  of its own: what they show is the cut's side, not cron's or atd's own behaviour.");
         Line("- **Budgets hold per person, on the host.** Each person's services slice and login-session slice");
         Line("  carry their roster budget (MemoryHigh, MemoryMax, CPUWeight, TasksMax): a memory hog is killed");
         Line("  inside its own slice (docs/capacity.md). systemd reads `-` in a slice name as nesting, so the roster");

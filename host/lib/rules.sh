@@ -27,6 +27,9 @@ readonly WS_MIN_TASKS_MAX=16 WS_MAX_TASKS_MAX=4194304
 readonly WS_MIN_SWAPPINESS=0 WS_MAX_SWAPPINESS=200
 readonly WS_MAX_RESTART_IDLE_MINUTES=1440
 
+# Bounds at the cut, in seconds.
+readonly WS_UNIT_STOP_GRACE=5 WS_UNSTAGE_TIMEOUT=30
+
 # Names: space-delimited lists, with a space at both ends for " $name " matching.
 readonly WS_MARKER_GROUP='workstation'
 readonly WS_TIERS=' admin power-user namespace-owner '

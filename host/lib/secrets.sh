@@ -272,9 +272,67 @@ cmd_user_secrets_apply() {
   log "user secrets apply $user: done"
 }
 
+# --- the secrets step's delete: it always finishes ---------------------------------
+
+# WS_UNSTAGE_TIMEOUT (rules.sh) bounds each thing done as the person here: the
+# delete of a person's secrets step finishes in bounded time whatever they left.
+
+# left_in_place USER WHAT WHY: what the cut could not take out of the home, on
+# stderr (the stream the secrets step logs), by name, never a value.
+left_in_place() { warn "$1: could not remove $2 ($3); it is left in place"; }
+
+# unstage_at_cut USER HOME NAME: like unstage_secret, but nothing the person left
+# where a secret was can stop it: each part is done as the person, bounded in
+# time, and what could not be done is reported; it always returns 0.
+unstage_at_cut() {
+  local user="$1" home="$2" name="$3"
+  if [[ -z "${WS_SECRET_MCP[$name]:-}" ]]; then
+    local rel="${WS_SECRET_FILE[$name]}"
+    WS_TIMEOUT="$WS_UNSTAGE_TIMEOUT" as_user "$user" "$home" "$WS_AS_USER" remove "$home/$rel" 2>/dev/null ||
+      left_in_place "$user" "'~/$rel'" "not a file, or not removable as $user"
+    return 0
+  fi
+  local server="${WS_SECRET_MCP[$name]}" json="$home/.claude.json" kind
+  kind="$(WS_TIMEOUT="$WS_UNSTAGE_TIMEOUT" path_kind "$user" "$home" "$json" 2>/dev/null)" || kind=unknown
+  case "$kind" in
+    absent) ;;
+    regular) remove_mcp_at_cut "$user" "$home" "$server" ;;
+    *) left_in_place "$user" "the $server MCP server from '~/.claude.json'" "it is not a regular file ($kind): not read" ;;
+  esac
+  # The value also sits in backups of the file and in the CLI's logs of the server.
+  WS_TIMEOUT="$WS_UNSTAGE_TIMEOUT" as_user "$user" "$home" "$WS_AS_USER" drop-mcp-copies "$server" ||
+    left_in_place "$user" "the copies of '~/.claude.json' and the CLI's logs that hold the $server server" "as $user, it failed"
+  return 0
+}
+
+# remove_mcp_at_cut USER HOME SERVER: the server out of ~/.claude.json, as the
+# person: by the CLI; if the CLI fails, by jq into a new file renamed over the old.
+remove_mcp_at_cut() {
+  local user="$1" home="$2" server="$3" json="$2/.claude.json"
+  WS_TIMEOUT="$WS_UNSTAGE_TIMEOUT" has_user_mcp "$user" "$home" "$server" || return 0
+  if command -v claude >/dev/null && lock_try "claude-$user" "$WS_UNSTAGE_TIMEOUT"; then
+    # Neither stream is kept: the CLI's messages may quote the file.
+    if WS_TIMEOUT="$WS_UNSTAGE_TIMEOUT" as_user "$user" "$home" "${WS_CLAUDE[@]}" mcp remove --scope user "$server" >/dev/null 2>&1; then
+      unlock "claude-$user"
+      changed "$json: removed the $server MCP server"
+      return 0
+    fi
+    unlock "claude-$user"
+  fi
+  # shellcheck disable=SC2016 # the inner shell's and jq's variables
+  if WS_TIMEOUT="$WS_UNSTAGE_TIMEOUT" as_user "$user" "$home" sh -c 'umask 077 && t=$(mktemp "$1.ws-tmp.XXXXXX") &&
+      if jq --arg s "$2" "del(.mcpServers[\$s])" "$1" >"$t" && mv -f -T -- "$t" "$1"; then :; else rm -f -- "$t"; exit 1; fi' \
+      sh "$json" "$server" >/dev/null 2>&1; then
+    changed "$json: removed the $server MCP server (by jq: the claude CLI failed)"
+  else
+    left_in_place "$user" "the $server MCP server from '~/.claude.json'" "the claude CLI and jq, as $user, both failed"
+  fi
+}
+
 # user secrets remove: the secrets step's delete, at the cut. Every secret the
-# person held leaves the home; each was shared, so each is named with the line
-# that rotates it once Vault holds a new value.
+# person held leaves the home as far as it can; each was shared, so each is
+# named with the line that rotates it once Vault holds a new value. Whatever the
+# person left where a secret was, it finishes (exit 0) and says what it left.
 cmd_user_secrets_remove() {
   one_user_args "workstation user secrets remove USER [--force]" "" "--force" "$@"
   local user="$ONE_USER" name home
@@ -294,7 +352,8 @@ cmd_user_secrets_remove() {
   step "unstage"
   for name in $(printf '%s\n' "${!HELD[@]}" | sort); do
     local serial="${HELD[$name]}"
-    [[ ! -d "$home" ]] || unstage_secret "$user" "$home" "$name"
+    [[ ! -d "$home" ]] || unstage_at_cut "$user" "$home" "$name"
+    unset "HELD[$name]"
     write_record "$user"
     # On stderr: the one stream the secrets step's Command logs.
     warn "revoke: $user held the shared secret $name; rotate it in Vault, then: pulumi config set --path 'rotate[\"$name\"]' $((serial + 1))"

@@ -175,23 +175,55 @@ ensure_units_running() {
   done < <(user_units "$1")
 }
 
+# units_not_off UNIT...: those of UNIT that are neither inactive nor failed.
+units_not_off() {
+  local unit state
+  for unit in "$@"; do
+    state="$(systemctl is-active "$unit" 2>/dev/null || true)"
+    [[ "$state" == inactive || "$state" == failed ]] || printf '%s\n' "$unit"
+  done
+}
+
+# wait_units_off SECONDS UNIT...: true once every UNIT is off, false when SECONDS pass first.
+wait_units_off() {
+  local deadline=$((SECONDS + $1))
+  shift
+  while [[ -n "$(units_not_off "$@")" ]]; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
 # ensure_units_stopped USER [kill]: every unit disabled and stopped, whatever mix of
 # enabled and running it was in: an enabled but crashed unit would start again
 # at boot, as the user, and one whose process was just killed is waiting to
-# restart ("activating"), which is not "active". With kill (the cut), every
-# process in a unit's cgroup is SIGKILLed first: nothing of the person's can
-# hold the stop up by ignoring SIGTERM (the templates' TimeoutStopSec bounds
-# a plain stop).
+# restart ("activating"), which is not "active". Bounded: what has not stopped
+# WS_UNIT_STOP_GRACE seconds (rules.sh) after SIGTERM is sent SIGKILL, for a
+# person's terminal under t3 may ignore SIGTERM and the unit's own stop timeout
+# (90 s by default) would hold up the cut that long; a unit still up after that
+# fails the step (it is the cut that did not happen). With kill (the cut), every
+# process in a unit's cgroup is SIGKILLed first, so nothing waits on SIGTERM at all.
 ensure_units_stopped() {
   local unit state
+  local -a stopping=() left=()
   while IFS= read -r unit; do
     state="$(systemctl is-active "$unit" 2>/dev/null || true)"
     if [[ "${2:-}" == kill && "$unit" == *.service && "$state" != inactive && "$state" != failed ]]; then
       timeout 10 systemctl kill --signal=SIGKILL -- "$unit" 2>/dev/null || true
     fi
     if systemctl is-enabled --quiet "$unit" 2>/dev/null || [[ "$state" != inactive && "$state" != failed ]]; then
-      timeout 30 systemctl disable --now --quiet "$unit"
-      changed "disabled and stopped $unit"
+      timeout 10 systemctl disable --quiet "$unit" || true
+      timeout 10 systemctl stop --no-block --quiet "$unit" || true
+      stopping+=("$unit")
     fi
   done < <(user_units "$1")
+  ((${#stopping[@]})) || return 0
+  if ! wait_units_off "$WS_UNIT_STOP_GRACE" "${stopping[@]}"; then
+    mapfile -t left < <(units_not_off "${stopping[@]}")
+    warn "$1: ${left[*]} did not stop within ${WS_UNIT_STOP_GRACE}s of SIGTERM: killed"
+    timeout 10 systemctl kill --kill-whom=all --signal=SIGKILL "${left[@]}" 2>/dev/null || true
+    wait_units_off "$WS_UNIT_STOP_GRACE" "${stopping[@]}" ||
+      die "$1: $(units_not_off "${stopping[@]}" | paste -sd' ') still running after SIGKILL"
+  fi
+  for unit in "${stopping[@]}"; do changed "disabled and stopped $unit"; done
 }

@@ -1,234 +1,208 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Workstation.Roster;
-using Xunit.Abstractions;
 
 namespace Host.Tests;
 
 /// <summary>
-/// The cut of a hostile person, and a revoked privilege, played by the person in the sandbox:
-/// nothing they leave running survives the cut, whatever id it runs as (their subordinate ids
-/// included) or however it treats SIGTERM; and a group taken away is gone from their running
-/// processes too, not only from /etc/group.
+/// Issue 25 §1, the leaver can't block the cut. The person, as themselves, shapes what the deletes
+/// of their retire touch (a directory where a secret file was, a FIFO or a file the CLI can't
+/// rewrite at ~/.claude.json, a terminal that ignores SIGTERM); then the retire's deletes run in
+/// the order the engine runs them (<see cref="HostStep.DeleteOrder"/> over the person's steps, the
+/// same list the program builds them from), a failed delete skipping what it depends on as the
+/// engine does. Every delete finishes with exit 0, the cut holds, and it all takes seconds.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class CutTests(SandboxFixture box, ITestOutputHelper output)
+public sealed class CutTests(SandboxFixture box)
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(150);
-    private static readonly TestUser Cta = new("cta", 2251, 4451, 4551);
-    private static readonly TestUser Rvk = new("rvk", 2252, 4452, 4552, "admin", ["code-shared", "docker", "sudo"]);
-    private static readonly TestUser Rvs = new("rvs", 2253, 4453, 4553);
+    /// <summary>The whole cut of a hostile person, every delete included.</summary>
+    private static readonly TimeSpan CutBound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Setup = TimeSpan.FromSeconds(180);
+    private const string MemoryUrl = "http://127.0.0.1:9/memory";
 
-    /// <summary>A script line: runs the rest of the line as USER in a clean environment, from their home, bounded.</summary>
-    private static string As(TestUser u) =>
-        $"cd {u.Home} && timeout 20 runuser -u {u.Name} -- env -i HOME={u.Home} USER={u.Name} LOGNAME={u.Name} PATH=/usr/local/bin:/usr/bin:/bin";
+    /// <summary>The secrets staged for the test: a file and an MCP server in ~/.claude.json.</summary>
+    private static string Bundle(TestUser u) =>
+        JsonSerializer.Serialize(new Dictionary<string, string> { ["memory-key"] = $"mem-{u.Name}-5b1e", ["snapshot-token"] = $"snap-{u.Name}-9d0c" });
 
-    /// <summary>
-    /// Prints "ids=N": the processes with a uid or gid of USER's or in their subordinate range,
-    /// counted from ps (not the host's own scan).
-    /// </summary>
-    private static string CountIds(TestUser u) =>
-        $$"""
-        echo "ids=$(ps -e -o ruid=,euid=,suid=,rgid=,egid=,sgid=,stat= | awk -v me={{u.Uid}} -v s={{Rules.SubIdStart(u.Uid!.Value)}} -v n={{Rules.SubIdCount}} '
-          $7 !~ /^Z/ { hit = 0; for (i = 1; i <= 3; i++) if ($i == me || ($i >= s && $i < s + n)) hit = 1
-                       for (i = 4; i <= 6; i++) if ($i >= s && $i < s + n) hit = 1
-                       c += hit } END { print c + 0 }')"
-        """;
-
-    /// <summary>
-    /// The person leaves behind what `kill -1` as them can't reach: a setuid binary owned by one
-    /// of their subordinate uids (made in a user namespace of their own) that drops to it for
-    /// good, outside the namespace; and a process running as another inside the namespace
-    /// (`kill -1` reaches that one only as the namespace's owner, and `user status` did not count
-    /// it). Plus, in their t3 and MCP units, a process that ignores SIGTERM, and their user
-    /// manager. The cut ends every one of them, `user status` counted them before, and the whole
-    /// cut takes seconds.
-    /// </summary>
-    [Fact]
-    public async Task The_cut_ends_processes_running_as_the_persons_subordinate_ids_and_those_ignoring_sigterm_in_seconds()
+    /// <summary>Onboards <paramref name="u"/> as the program does, with the snapshot token and the claude_memory server staged.</summary>
+    private async Task OnboardAsync(TestUser u)
     {
         await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Cta.Apply(), stdin: Cta.TokenStdin, timeout: Bounded);
-        var s = Rules.SubIdStart(Cta.Uid!.Value);
-        var map = $"--map-users={s},1,{Rules.SubIdCount} --map-groups={s},1,{Rules.SubIdCount}";
-        var planted = OnboardingTests.Facts(await box.ScriptAsync($$"""
-            set -euo pipefail
-            {{As(Cta)}} sh -c 'setsid -f unshare --user {{map}} --setuid 1 --setgid 1 sleep 1001 </dev/null >/dev/null 2>&1'
-            {{As(Cta)}} sh -c 'cp /usr/bin/setpriv ./sp && unshare --user {{map}} --map-root-user sh -c "chown 2:2 sp && chmod 4755 sp" &&
-              setsid -f ./sp --reuid {{s + 1}} --regid {{Cta.Uid}} --keep-groups sleep 1002 </dev/null >/dev/null 2>&1'
-            {{As(Cta)}} sh -c 'setsid -f sh -c "trap \"\" TERM; exec sleep 1003" </dev/null >/dev/null 2>&1'
-            {{As(Cta)}} sh -c 'setsid -f sh -c "trap \"\" TERM; exec sleep 1008" </dev/null >/dev/null 2>&1'
-            systemctl start user@{{Cta.Uid}}.service
-            for _ in $(seq 1 50); do [ "$(pgrep -f '^sleep 100[1238]$' | wc -l)" = 4 ] && break; sleep 0.1; done
-            # Into t3's and the MCP server's cgroups, as a terminal t3 opened or a
-            # browser the server started would be (hybrid or unified cgroups).
-            for pair in 1003:t3-serve@cta.service 1008:playwright-mcp@cta.service; do
-              pid=$(pgrep -u cta -f "^sleep ${pair%%:*}$")
-              cg=$(systemctl show -p ControlGroup --value "${pair#*:}")
-              for h in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
-                if [ -f "$h$cg/cgroup.procs" ]; then echo "$pid" > "$h$cg/cgroup.procs"; fi
-              done
-              systemctl status --no-pager "${pair#*:}" | grep -q "sleep ${pair%%:*}"
-            done
-            echo "subid=$(ps -o ruid=,euid=,suid= -p "$(pgrep -f '^sleep 1001$')" | xargs)"
-            echo "setuid=$(ps -o ruid=,euid=,suid= -p "$(pgrep -f '^sleep 1002$')" | xargs)"
-            echo "own=$(pgrep -u cta | wc -l)"
-            {{CountIds(Cta)}}
-            """));
-        Assert.Equal($"{s} {s} {s}", planted["subid"]);
-        Assert.Equal($"{s + 1} {s + 1} {s + 1}", planted["setuid"]);
-        var status = JsonDocument.Parse((await box.MustAsync(Cta.Status())).Stdout).RootElement.GetProperty("cut");
-        Assert.True(status.GetProperty("processes").GetInt32() >= int.Parse(planted["own"]) + 2, $"{status} {planted["own"]}");
+        await box.MustAsync(u.Apply(tokenStdin: false), timeout: Setup);
+        await box.MustAsync(HostCommands.Secrets(u.Derived(), [SharedSecret.MemoryKey, SharedSecret.SnapshotToken], new Dictionary<SharedSecret, int>(), MemoryUrl),
+            stdin: Bundle(u), timeout: Setup);
+        // A session of theirs, still running when the cut starts.
+        await box.ScriptAsync($"runuser -u {u.Name} -- setsid -f sleep 1000 </dev/null >/dev/null 2>&1");
+    }
 
+    private sealed record Ran(HostStep Step, SshResult? Result);
+
+    /// <summary>
+    /// What Pulumi runs when the person retires: each host step's stored delete, round by round
+    /// in the engine's order; a delete that fails skips the steps it depends on (pkg/resource/deploy
+    /// deployment_executor.go: erroredDeps). Returns every step, with null for one skipped or without a delete.
+    /// </summary>
+    private async Task<(List<Ran> Ran, TimeSpan Took)> RetireAsync(TestUser u)
+    {
+        var steps = HostStep.For(isAdmin: false, stagesSecrets: true);
+        var skipped = new HashSet<string>(StringComparer.Ordinal);
+        var ran = new List<Ran>();
         var clock = Stopwatch.StartNew();
-        var cut = await box.RunAsync(Cta.Suspend(), timeout: Bounded);
-        clock.Stop();
-        output.WriteLine($"the cut took {clock.Elapsed.TotalSeconds:F1} s");
-        Assert.True(cut.ExitCode == 0, cut.ToString());
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the cut took {clock.Elapsed}");
+        foreach (var round in HostStep.DeleteOrder(steps))
+        {
+            foreach (var step in round)
+            {
+                var delete = HostCommands.Delete(step, u.Derived());
+                if (delete is null || skipped.Contains(step.Name))
+                {
+                    ran.Add(new Ran(step, null));
+                    continue;
+                }
+                var r = await box.RunAsync(delete, timeout: CutBound);
+                ran.Add(new Ran(step, r));
+                if (r.ExitCode != 0) Skip(step);
+            }
+        }
+        return (ran, clock.Elapsed);
 
-        var after = OnboardingTests.Facts(await box.ScriptAsync($$"""
-            sleep 0.5
-            echo "sleeps=$(pgrep -f '^sleep 100[1238]$' | wc -l)"
-            echo "manager=$(systemctl is-active user@{{Cta.Uid}}.service || true)"
-            {{CountIds(Cta)}}
-            """));
-        Assert.Equal("0", after["sleeps"]);
-        Assert.Equal("0", after["ids"]);
-        Assert.NotEqual("active", after["manager"]);
-        var proof = JsonDocument.Parse((await box.MustAsync(Cta.Status())).Stdout).RootElement.GetProperty("cut");
-        Assert.Equal(0, proof.GetProperty("processes").GetInt32());
-        Assert.True(proof.GetProperty("holds").GetBoolean(), proof.ToString());
-
-        await box.MustAsync(Cta.Resume(), timeout: Bounded);
+        void Skip(HostStep failed)
+        {
+            foreach (var d in failed.After)
+                if (skipped.Add(d)) Skip(steps.Single(s => s.Name == d));
+        }
     }
 
-    /// <summary>
-    /// cron and atd are not in the sandbox (host/packages.txt), so their spools are laid out as
-    /// Debian's packages make them and a job is stood in for by a process of the person's in a
-    /// system unit of its own (where a cron or at job runs: outside the person's slices). The
-    /// cut ends the job, puts the crontab and the at job aside in a root-only folder, and resume
-    /// brings both back, owner and mode unchanged.
-    /// </summary>
-    [Fact]
-    public async Task The_cut_ends_a_running_cron_job_and_puts_the_persons_cron_and_at_jobs_aside_until_resume()
+    /// <summary>Every delete ran and exited 0, the whole retire took under the bound, and the host's own probes say the cut holds.</summary>
+    private async Task<string> AssertCutHoldsAsync(TestUser u, List<Ran> ran, TimeSpan took)
     {
-        await HostWorld.ReadyAsync(box);
-        var cj = new TestUser("cjb", 2254, 4454, 4554);
-        await box.MustAsync(cj.Apply(), stdin: cj.TokenStdin, timeout: Bounded);
-        const string Spool = """
-            echo "crontab=$(stat -c '%U %a' /var/spool/cron/crontabs/cjb 2>/dev/null || echo none)"
-            echo "atjob=$(stat -c '%U %a' /var/spool/cron/atjobs/a0000101b2c3d4 2>/dev/null || echo none)"
-            echo "job=$(pgrep -u cjb -f '^(/usr/bin/)?sleep 1007$' | wc -l)"
-            """;
-        var before = OnboardingTests.Facts(await box.ScriptAsync("""
-            set -euo pipefail
-            getent group crontab >/dev/null || groupadd -r crontab
-            install -d -o root -g crontab -m 1730 /var/spool/cron/crontabs
-            install -d -o daemon -g daemon -m 1770 /var/spool/cron/atjobs
-            printf '* * * * * echo hi\n' > /var/spool/cron/crontabs/cjb
-            chown cjb:crontab /var/spool/cron/crontabs/cjb && chmod 0600 /var/spool/cron/crontabs/cjb
-            printf '#!/bin/sh\necho hi\n' > /var/spool/cron/atjobs/a0000101b2c3d4
-            chown cjb:daemon /var/spool/cron/atjobs/a0000101b2c3d4 && chmod 0700 /var/spool/cron/atjobs/a0000101b2c3d4
-            systemd-run --quiet --unit=ws-standin-cron-job -p User=cjb sleep 1007
-            for _ in $(seq 1 50); do pgrep -u cjb -f '^(/usr/bin/)?sleep 1007$' >/dev/null && break; sleep 0.1; done
-            """ + "\n" + Spool));
-        Assert.Equal("cjb 600", before["crontab"]);
-        Assert.Equal("cjb 700", before["atjob"]);
-        Assert.Equal("1", before["job"]);
-        var status = JsonDocument.Parse((await box.MustAsync(cj.Status())).Stdout).RootElement.GetProperty("cut");
-        Assert.Equal(1, status.GetProperty("cron_jobs").GetInt32());
-
-        var cut = await box.MustAsync(cj.Suspend(), timeout: Bounded);
-        Assert.Contains(cut.Changes(), l => l.EndsWith("cjb: 2 cron or at job(s) put aside in /var/spool/cron/workstation-suspended/cjb until resume", StringComparison.Ordinal));
-        var aside = OnboardingTests.Facts(await box.ScriptAsync(Spool + "\n" + """
-            echo "folder=$(stat -c '%U %a' /var/spool/cron/workstation-suspended/cjb)"
-            echo "kept=$(stat -c '%U %a' /var/spool/cron/workstation-suspended/cjb/crontab /var/spool/cron/workstation-suspended/cjb/atjobs/a0000101b2c3d4 | paste -sd,)"
-            """));
-        Assert.Equal("none", aside["crontab"]);
-        Assert.Equal("none", aside["atjob"]);
-        Assert.Equal("0", aside["job"]);
-        Assert.Equal("root 700", aside["folder"]);
-        Assert.Equal("cjb 600,cjb 700", aside["kept"]);
-        Assert.Equal(0, JsonDocument.Parse((await box.MustAsync(cj.Status())).Stdout).RootElement.GetProperty("cut").GetProperty("cron_jobs").GetInt32());
-
-        var back = await box.MustAsync(cj.Resume(), timeout: Bounded);
-        Assert.Contains(back.Changes(), l => l.EndsWith("cjb: 2 cron or at job(s) back from /var/spool/cron/workstation-suspended/cjb", StringComparison.Ordinal));
-        var restored = OnboardingTests.Facts(await box.ScriptAsync(Spool + "\n" + """echo "folder=$(ls /var/spool/cron/workstation-suspended/cjb 2>/dev/null || echo gone)" """));
-        Assert.Equal("cjb 600", restored["crontab"]);
-        Assert.Equal("cjb 700", restored["atjob"]);
-        Assert.Equal("gone", restored["folder"]);
-        await box.RunAsync("systemctl reset-failed ws-standin-cron-job.service 2>/dev/null; rm -f /var/spool/cron/crontabs/cjb /var/spool/cron/atjobs/a0000101b2c3d4");
+        var report = string.Join("\n", ran.Select(r => $"{r.Step.Name}: {(r.Result is null ? "not run" : r.Result.ToString())}"));
+        foreach (var r in ran.Where(r => r.Step.DeleteVerb is not null))
+            Assert.True(r.Result is { ExitCode: 0 }, $"the delete of {u.Name}-{r.Step.Name} did not finish with exit 0:\n{report}");
+        Assert.True(took < CutBound, $"the retire took {took.TotalSeconds:F0}s:\n{report}");
+        var status = JsonDocument.Parse((await box.MustAsync(u.Status())).Stdout).RootElement;
+        var cut = status.GetProperty("cut");
+        Assert.True(cut.GetProperty("holds").GetBoolean(), $"the cut does not hold: {cut}\n{report}");
+        Assert.Equal(0, cut.GetProperty("processes").GetInt32());
+        Assert.Equal("suspended", status.GetProperty("state").GetString());
+        return report;
     }
 
-    /// <summary>
-    /// An admin demoted with their groups revoked: their t3 (where their terminals run) restarts
-    /// at once without the docker gid, and every other process of theirs still holding it (a
-    /// session of theirs, one in a user namespace, which keeps the groups it started with) is
-    /// ended; nothing waits for them to be idle.
-    /// </summary>
-    [Fact]
-    public async Task A_revoke_restarts_the_persons_units_and_ends_every_process_still_holding_the_group()
-    {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Rvk.Apply(), stdin: Rvk.TokenStdin, timeout: Bounded);
-        var s = Rules.SubIdStart(Rvk.Uid!.Value);
-        string Holders() => $$"""
-            gid=$(getent group docker | cut -d: -f3)
-            echo "t3=$(systemctl show -p MainPID --value t3-serve@rvk.service)"
-            echo "holders=$(for f in /proc/[0-9]*/status; do
-              awk -v g="$gid" -v me={{Rvk.Uid}} -v s={{s}} -v n={{Rules.SubIdCount}} '
-                $1 == "Uid:" { u = $2 } $1 == "Groups:" { for (i = 2; i <= NF; i++) if ($i == g) held = 1 }
-                END { if (held && (u == me || (u >= s && u < s + n))) print FILENAME }' "$f" 2>/dev/null
-            done | wc -l)"
-            """;
-        var before = OnboardingTests.Facts(await box.ScriptAsync($$"""
-            set -euo pipefail
-            setsid -f runuser -u rvk -- sleep 1004 </dev/null >/dev/null 2>&1
-            {{As(Rvk)}} sh -c 'setsid -f unshare --user --map-users={{s}},1,{{Rules.SubIdCount}} --map-groups={{s}},1,{{Rules.SubIdCount}} --setuid 1 sleep 1005 </dev/null >/dev/null 2>&1'
-            for _ in $(seq 1 50); do [ "$(pgrep -f '^sleep 100[45]$' | wc -l)" = 2 ] && break; sleep 0.1; done
-            {{Holders()}}
-            """));
-        Assert.True(int.Parse(before["holders"]) >= 3, before["holders"]); // t3, the session, the namespace
+    private static string Stderr(List<Ran> ran, HostStep step) => ran.Single(r => r.Step == step).Result?.Stderr ?? "";
 
-        var demoted = await box.MustAsync(HostCommands.Account(Rvk.Derived(tier: "power-user", groups: [], revokeGroups: ["code-shared", "docker", "sudo"])), timeout: Bounded);
-        Assert.Contains(demoted.Changes(), l => l.Contains("rvk removed from group docker (revoke_groups)", StringComparison.Ordinal));
-        Assert.DoesNotContain("restart pending", demoted.Stdout, StringComparison.Ordinal);
-        var after = OnboardingTests.Facts(await box.ScriptAsync(Holders() + "\n" + """echo "sleeps=$(pgrep -f '^sleep 100[45]$' | wc -l)" """));
-        Assert.Equal("0", after["holders"]);
-        Assert.Equal("0", after["sleeps"]);
-        Assert.NotEqual(before["t3"], after["t3"]);
-        Assert.Equal("active", (await box.RunAsync("systemctl is-active t3-serve@rvk.service")).Stdout.Trim());
-        var drift = JsonDocument.Parse((await box.MustAsync(Rvk.Status())).Stdout).RootElement.GetProperty("drift");
-        Assert.Equal(0, drift.GetArrayLength());
-    }
+    /// <summary>Whether the staged values are still anywhere in the home (as root: a search, not the host's code path).</summary>
+    private static string Left(TestUser u) =>
+        $"grep -rlF -e mem-{u.Name}-5b1e -e snap-{u.Name}-9d0c {u.Home} 2>/dev/null | sort || true";
 
-    /// <summary>
-    /// A group taken away by hand (not through the roster) leaves a process holding it: `user
-    /// status` reports it as drift, and the next account step ends it.
-    /// </summary>
     [Fact]
-    public async Task A_process_holding_a_group_the_account_lost_is_drift_until_the_account_step_ends_it()
+    public async Task A_directory_where_the_snapshot_token_was_does_not_hold_up_the_cut()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Rvs.Apply(), stdin: Rvs.TokenStdin, timeout: Bounded);
-        await box.ScriptAsync("""
-            set -euo pipefail
-            getent group docker >/dev/null || groupadd -r docker
-            gpasswd -a rvs docker >/dev/null
-            setsid -f runuser -u rvs -- sleep 1006 </dev/null >/dev/null 2>&1
-            for _ in $(seq 1 50); do pgrep -f '^sleep 1006$' >/dev/null && break; sleep 0.1; done
-            gpasswd -d rvs docker >/dev/null
+        var u = new TestUser("lv1", 2521, 4521, 4621);
+        await OnboardAsync(u);
+        await box.ScriptAsync($"""
+            runuser -u {u.Name} -- sh -c 'cd && rm .config/workstation/snapshot-token && mkdir .config/workstation/snapshot-token && echo keep > .config/workstation/snapshot-token/x'
             """);
-        var drift = JsonDocument.Parse((await box.MustAsync(Rvs.Status())).Stdout).RootElement.GetProperty("drift");
-        var stale = Assert.Single(drift.EnumerateArray(), d => d.GetProperty("kind").GetString() == "stale-group");
-        Assert.Equal("docker", stale.GetProperty("value").GetString());
-        Assert.Contains("still hold group docker", stale.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
-        var applied = await box.MustAsync(Rvs.Account(), timeout: Bounded);
-        Assert.Contains(applied.Changes(), l => l.Contains("rvs: ended every process of theirs still holding gid", StringComparison.Ordinal));
-        Assert.Equal("0", (await box.MustAsync("pgrep -f '^sleep 1006$' | wc -l")).Stdout.Trim());
-        drift = JsonDocument.Parse((await box.MustAsync(Rvs.Status())).Stdout).RootElement.GetProperty("drift");
-        Assert.DoesNotContain(drift.EnumerateArray(), d => d.GetProperty("kind").GetString() == "stale-group");
+        var (ran, took) = await RetireAsync(u);
+        await AssertCutHoldsAsync(u, ran, took);
+        // The rest went: the server is out of ~/.claude.json; the directory is theirs and stays, named on stderr.
+        Assert.Contains("~/.config/workstation/snapshot-token", Stderr(ran, HostStep.Secrets), StringComparison.Ordinal);
+        Assert.Equal("", (await box.ScriptAsync(Left(u))).Trim());
+        Assert.Equal("keep", (await box.ScriptAsync($"cat {u.Home}/.config/workstation/snapshot-token/x")).Trim());
+        Assert.Equal("no-record", (await box.ScriptAsync($"test -e /etc/workstation/secrets-{u.Name}.env && echo record || echo no-record")).Trim());
+    }
+
+    [Fact]
+    public async Task A_fifo_at_claude_json_does_not_hold_up_the_cut()
+    {
+        var u = new TestUser("lv2", 2522, 4522, 4622);
+        await OnboardAsync(u);
+        // Their file moved aside (the value is in it: rotation is what revokes a copy), a FIFO in its place.
+        await box.ScriptAsync($"runuser -u {u.Name} -- sh -c 'cd && mv .claude.json .claude.json.mine && mkfifo .claude.json'");
+
+        var (ran, took) = await RetireAsync(u);
+        await AssertCutHoldsAsync(u, ran, took);
+        var err = Stderr(ran, HostStep.Secrets);
+        Assert.Contains("~/.claude.json", err, StringComparison.Ordinal);
+        Assert.Contains("revoke: lv2 held the shared secret memory-key", err, StringComparison.Ordinal);
+        Assert.DoesNotContain($"mem-{u.Name}-5b1e", err, StringComparison.Ordinal);
+        // The token file went; the FIFO is still a FIFO (nothing of ours read or replaced it).
+        Assert.Equal($"{u.Home}/.claude.json.mine", (await box.ScriptAsync(Left(u))).Trim());
+        Assert.Equal("fifo", (await box.ScriptAsync($"stat -c %F {u.Home}/.claude.json | cut -c1-4")).Trim());
+    }
+
+    [Fact]
+    public async Task A_claude_json_the_cli_cannot_rewrite_does_not_hold_up_the_cut()
+    {
+        var u = new TestUser("lv3", 2523, 4523, 4623);
+        await OnboardAsync(u);
+        // `claude mcp remove` fails: the file is read-only and the home refuses new names (the CLI's temp file).
+        await box.ScriptAsync($"runuser -u {u.Name} -- sh -c 'cd && chmod 0400 .claude.json && chmod 0500 .'");
+
+        var (ran, took) = await RetireAsync(u);
+        try
+        {
+            await AssertCutHoldsAsync(u, ran, took);
+            var err = Stderr(ran, HostStep.Secrets);
+            Assert.Contains("lv3: could not remove the claude_memory MCP server from '~/.claude.json'", err, StringComparison.Ordinal);
+            Assert.DoesNotContain($"mem-{u.Name}-5b1e", err, StringComparison.Ordinal);
+            Assert.Contains("revoke: lv3 held the shared secret memory-key", err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await box.ScriptAsync($"chmod 0700 {u.Home}");
+        }
+    }
+
+    /// <summary>
+    /// A lock the CLI waits on and never gets (a `~/.claude.json.lock` that is never stale):
+    /// `claude mcp remove` fails, so jq, as the person, writes the file without the server beside
+    /// it and renames it over the old one. The server is gone, their other settings kept.
+    /// </summary>
+    [Fact]
+    public async Task A_lock_the_claude_cli_never_gets_does_not_keep_the_server_in_claude_json()
+    {
+        var u = new TestUser("lv6", 2526, 4526, 4626);
+        await OnboardAsync(u);
+        await box.ScriptAsync($"runuser -u {u.Name} -- sh -c 'cd && mkdir .claude.json.lock && touch -d 2099-01-01 .claude.json.lock'");
+
+        var (ran, took) = await RetireAsync(u);
+        await AssertCutHoldsAsync(u, ran, took);
+        var secrets = ran.Single(r => r.Step == HostStep.Secrets).Result!;
+        Assert.True(secrets.Stdout.Contains($"/home/{u.Name}/.claude.json: removed the claude_memory MCP server (by jq: the claude CLI failed)", StringComparison.Ordinal),
+            secrets.ToString());
+        Assert.Equal("[\"playwright\"] lv6 600",
+            (await box.ScriptAsync($"echo \"$(jq -c '.mcpServers | keys' {u.Home}/.claude.json) $(stat -c '%U %a' {u.Home}/.claude.json)\"")).Trim());
+        Assert.Equal("", (await box.ScriptAsync(Left(u))).Trim());
+    }
+
+    /// <summary>
+    /// t3 runs the person's terminals: one that ignores SIGTERM would hold a unit's stop for its
+    /// whole stop timeout (90 s), and the cut with it. The site's t3 command here starts the
+    /// person's own ~/t3-terminal beside it, as t3 does a terminal.
+    /// </summary>
+    [Fact]
+    public async Task A_terminal_that_ignores_sigterm_does_not_hold_up_the_cut()
+    {
+        var u = new TestUser("lv4", 2524, 4524, 4624);
+        await OnboardAsync(u);
+        try
+        {
+            await box.MustAsync(HostWorld.SiteCommand(t3Command: "/bin/sh -c 'if [ -x ./t3-terminal ]; then ./t3-terminal & fi; exec sleep infinity'"));
+            await box.ScriptAsync($$"""
+                runuser -u {{u.Name}} -- sh -c 'cd && printf "#!/bin/sh\ntrap \"\" TERM\nexec sleep infinity\n" > t3-terminal && chmod 755 t3-terminal'
+                systemctl restart t3-serve@{{u.Name}}.service
+                # t3 and the terminal: two `sleep infinity` of theirs.
+                for i in $(seq 50); do [ "$(pgrep -c -u {{u.Name}} -x -f 'sleep infinity')" -ge 2 ] && break; sleep 0.2; done
+                test "$(pgrep -c -u {{u.Name}} -x -f 'sleep infinity')" -ge 2
+                """);
+
+            var (ran, took) = await RetireAsync(u);
+            await AssertCutHoldsAsync(u, ran, took);
+            Assert.Contains($"t3-serve@{u.Name}.service did not stop within", Stderr(ran, HostStep.Cut), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await box.MustAsync(HostWorld.SiteCommand());
+        }
     }
 }

@@ -25,19 +25,27 @@ public sealed class GoldenChainTests(SandboxFixture box)
     }
 
     /// <summary>
-    /// What Pulumi runs to delete a person: the services step's delete, then the account's (the
-    /// clone's has none). The admin's steps have none at all: the golden file has no line for them.
+    /// What Pulumi runs to delete a person: each host step's stored delete, in the engine's order
+    /// (<see cref="HostStep.DeleteOrder"/>: the cut first, then secrets, services, the account; the
+    /// clone's step has none), each a golden line. The admin's steps have none at all: the golden
+    /// file has no line for them.
     /// </summary>
     private async Task OffboardAsync(Dictionary<string, string> g, string u)
     {
+        var person = Derivation.Derive(RosterLoader.Load(File.ReadAllText(Path.Combine(box.RepoRoot, "tests", "golden", "roster.yaml"))).ModelOrThrow())
+            .Users.Single(d => d.OsUser == u);
         if (u == "wiz")
         {
             Assert.False(g.ContainsKey("stop:wiz") || g.ContainsKey("suspend:wiz") || g.ContainsKey("remove-secrets:wiz"), "the admin's steps have a delete");
+            Assert.All(HostStep.All, s => Assert.Null(HostCommands.Delete(s, person)));
             return;
         }
-        await box.MustAsync(g[$"remove-secrets:{u}"]);
-        await box.MustAsync(g[$"stop:{u}"]);
-        await box.MustAsync(g[$"suspend:{u}"]);
+        foreach (var step in HostStep.DeleteOrder(HostStep.For(person.IsAdmin, stagesSecrets: true)).SelectMany(r => r))
+        {
+            if (HostCommands.Delete(step, person) is not { } delete) continue;
+            Assert.Contains(delete, g.Values);
+            await box.MustAsync(delete);
+        }
     }
 
     private Dictionary<string, string> Golden() => Golden(box.RepoRoot);

@@ -165,6 +165,26 @@ public class HostCommandsTests
     }
 
     [Fact]
+    public void Each_host_line_runs_its_steps_verb_and_a_retire_deletes_the_cut_first()
+    {
+        var alice = Derive(File.ReadAllText(TestFiles.GoldenRoster)).Users.Single(u => u.OsUser == "alice");
+        var none = new Dictionary<SharedSecret, int>();
+        foreach (var (step, line) in new[] { (HostStep.Account, HostCommands.Account(alice)), (HostStep.Code, HostCommands.Code(alice)),
+                     (HostStep.Services, HostCommands.Services(alice)), (HostStep.Secrets, HostCommands.Secrets(alice, alice.Secrets, none, GoldenMemoryUrl)) })
+            Assert.StartsWith($"{HostCommands.Cli} {step.CreateVerb} alice", line, StringComparison.Ordinal);
+        Assert.Equal([HostCommands.Suspend(alice), HostCommands.StopServices(alice), HostCommands.RemoveSecrets(alice), HostCommands.Suspend(alice)],
+            new[] { HostStep.Account, HostStep.Services, HostStep.Secrets, HostStep.Cut }.Select(s => HostCommands.Delete(s, alice)));
+        Assert.Null(HostCommands.Delete(HostStep.Code, alice));
+        // The engine deletes dependents first: the cut alone, then secrets, then code and services, then the account.
+        Assert.Equal([["cut"], ["secrets"], ["code", "services"], ["account"]],
+            HostStep.DeleteOrder(HostStep.For(isAdmin: false, stagesSecrets: true)).Select(r => r.Select(s => s.Name)));
+        Assert.Equal([["cut"], ["code", "services"], ["account"]],
+            HostStep.DeleteOrder(HostStep.For(isAdmin: false, stagesSecrets: false)).Select(r => r.Select(s => s.Name)));
+        // Every step's dependencies come before it in the list (the order the program creates them in).
+        Assert.All(HostStep.All.Select((s, i) => (s, i)), p => Assert.All(p.s.After, d => Assert.Contains(d, HostStep.All.Take(p.i).Select(s => s.Name))));
+    }
+
+    [Fact]
     public void The_manual_user_apply_carries_the_account_and_services_options_of_the_program_steps()
     {
         var roster = Derive(File.ReadAllText(TestFiles.GoldenRoster));

@@ -27,7 +27,7 @@ public class DiffTests
     {
         var first = await RunAsync(Fixture.RosterText);
         var second = await RunAsync(Fixture.RosterText);
-        Assert.Equal(45, first.Registrations.Count);
+        Assert.Equal(47, first.Registrations.Count);
         Assert.Equal(first.Canonical, second.Canonical);
     }
 
@@ -45,6 +45,7 @@ public class DiffTests
                 Types.T3UsersGroupKey, // bob's pk leaves the member list
                 $"{Types.Command}::bob-account",
                 $"{Types.Command}::bob-code",
+                $"{Types.Command}::bob-cut",
                 $"{Types.Command}::bob-secrets",
                 $"{Types.Command}::bob-services",
                 $"{Types.Command}::workstation-maps",
@@ -73,13 +74,14 @@ public class DiffTests
         // The new user goes first in the file: position must not matter either.
         var after = await RunAsync(Fixture.GeneratedRoster(101, order: Enumerable.Range(0, 100).Prepend(100)));
 
-        // Per person: component, three host steps, Vault entity, alias, policy and its attachment, one binding (none for the admin).
-        Assert.Equal(10 * 101 - 1 + 14, before.Registrations.Count);
+        // Per person: component, five host steps, Vault entity, alias, policy and its attachment, one binding (the admin: no binding, no cut).
+        Assert.Equal(11 * 101 - 2 + 14, before.Registrations.Count);
         Assert.Equal(
             [
                 Types.T3UsersGroupKey, // the one shared change outside the host: u100's pk joins the member list
                 $"{Types.Command}::u100-account",
                 $"{Types.Command}::u100-code",
+                $"{Types.Command}::u100-cut",
                 $"{Types.Command}::u100-secrets",
                 $"{Types.Command}::u100-services",
                 $"{Types.Command}::workstation-maps",

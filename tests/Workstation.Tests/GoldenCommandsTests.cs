@@ -64,11 +64,22 @@ public class GoldenCommandsTests
             Assert.Equal(Line($"secrets:{user}"), secrets.Str("create"));
             Assert.Equal(Line($"secrets:{user}"), secrets.Str("update"));
             Assert.Equal(user == "wiz" ? null : Line($"remove-secrets:{user}"), secrets.Str("delete"));
+            // The cut step: no create; its delete is the same `user suspend` line, run first. None for the admin.
+            var cut = run.Registrations.SingleOrDefault(r => r.Type == Types.Command && r.Name == $"{user}-cut");
+            if (user == "wiz")
+            {
+                Assert.Null(cut);
+                continue;
+            }
+            Assert.NotNull(cut);
+            Assert.Null(cut.Str("create"));
+            Assert.Null(cut.Str("update"));
+            Assert.Equal(Line($"suspend:{user}"), cut.Str("delete"));
         }
 
         Assert.Equal(golden.Keys.Order(StringComparer.Ordinal), used.Order(StringComparer.Ordinal));
         // Nothing else runs on the host.
-        Assert.Equal(16, run.Registrations.Count(r => r.Type == Types.Command));
+        Assert.Equal(18, run.Registrations.Count(r => r.Type == Types.Command));
     }
 
     [Fact]

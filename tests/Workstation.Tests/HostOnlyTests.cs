@@ -35,7 +35,7 @@ public class HostOnlyTests
         static IEnumerable<(string, string)> Host(Run run) => run.Registrations
             .Where(r => r.Type == Types.Command && !r.Name.EndsWith("-secrets", StringComparison.Ordinal)).Select(r => (r.Key, r.Canonical)).Order();
         Assert.Equal(Host(full), Host(hostOnly));
-        Assert.Equal(13, Host(hostOnly).Count());
+        Assert.Equal(15, Host(hostOnly).Count());
         Assert.DoesNotContain(hostOnly.Registrations, r => r.Name.EndsWith("-secrets", StringComparison.Ordinal));
         // The components are still there, one per person, so adding a layer later moves no URN.
         Assert.Equal(full.Registrations.Count(r => r.Type == WorkstationUser.Type), hostOnly.Registrations.Count(r => r.Type == WorkstationUser.Type));

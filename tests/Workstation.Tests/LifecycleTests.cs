@@ -30,6 +30,7 @@ public class LifecycleTests
         Types.T3UsersGroupKey, // bob's pk leaves the member list
         $"{Types.Command}::bob-account", // deleted: `user suspend`, after the services step
         $"{Types.Command}::bob-code", // deleted: nothing runs, the home is kept
+        $"{Types.Command}::bob-cut", // deleted first: `user suspend`, the cut, before anything reads the home
         $"{Types.Command}::bob-secrets", // deleted: `user secrets remove`, before the account's
         $"{Types.Command}::bob-services", // deleted: `user services stop`
         $"{Types.Command}::workstation-maps",
@@ -116,59 +117,143 @@ public class LifecycleTests
         Assert.Contains(purged.Registrations, r => r.Key == $"{Types.VaultEntity}::carol-vault-entity");
     }
 
+    /// <summary>The targets of the targeted up an error names (what the operator copies).</summary>
+    private static List<string> HintTargets(Exception e) =>
+        System.Text.RegularExpressions.Regex.Matches(
+                System.Text.RegularExpressions.Regex.Match(e.ToString(), "To cut them now: pulumi up --stack devvm ((?:--target '[^']*' ?)+)").Groups[1].Value,
+                "--target '([^']*)'")
+            .Select(m => m.Groups[1].Value).ToList();
+
     /// <summary>
     /// One person's problem (here an Authentik name for alice) stops the whole up, so the deletes
     /// that cut the people under retired: never run. The error ends with the targeted up that cuts
-    /// them now: every resource a retire deletes or updates, by URN, nobody else's.
+    /// them now: every resource a retire deletes or updates, the secrets and cut steps included,
+    /// nobody else's.
     /// </summary>
     [Fact]
     public async Task An_error_about_someone_else_names_the_targeted_up_that_cuts_the_retired_now()
     {
         var world = new MockWorld { UnknownAuthentikUsers = new HashSet<string> { "alice.a" } };
+        var roster = Fixture.Roster(BobRetired(withLogins: true));
         var e = await Assert.ThrowsAnyAsync<Exception>(() => Harness.RunAsync(
-            () => WorkstationStack.Build(Fixture.Roster(BobRetired(withLogins: true)), Fixture.Settings(), Fixture.Bundle).Outputs, world));
-        const string P = "--target 'urn:pulumi:devvm::workstation::workstation:index:WorkstationUser$";
+            () => WorkstationStack.Build(roster, Fixture.Settings(), Fixture.Bundle).Outputs, world));
+        const string P = "--target 'urn:pulumi:devvm::workstation::**$";
         Assert.Contains(
             "This also holds up the cut of the people under retired: (it runs at the end of a successful up). To cut them now: pulumi up --stack devvm " +
-            P + "command:remote:Command::bob-services' " +
-            P + "command:remote:Command::bob-code' " +
             P + "command:remote:Command::bob-account' " +
-            P + "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::bob-k8s-power-user-readonly' " +
+            P + "command:remote:Command::bob-code' " +
+            P + "command:remote:Command::bob-services' " +
+            P + "command:remote:Command::bob-secrets' " +
+            P + "command:remote:Command::bob-cut' " +
+            P + "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::bob-k8s-*' " +
             P + "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::bob-k8s-*-admin' " +
             P + "vault:index/policy:Policy::bob-vault-policy' " +
             P + "vault:identity/entityPolicies:EntityPolicies::bob-vault-policies' " +
             P + "vault:identity/entity:Entity::bob-vault-entity' " +
-            P + "command:remote:Command::carol-services' ",
+            P + "command:remote:Command::carol-account' ",
             e.ToString(), StringComparison.Ordinal);
+        // The program's hint is the one list, for the golden stack's shape: every retired (not purged) person, then the shared ones once.
+        var derived = Derivation.Derive(roster);
+        Assert.Equal(Offboarding.TargetedUp("devvm", "workstation", derived.Retired, StackShape.Full), "pulumi up --stack devvm " +
+            string.Join(' ', HintTargets(e).Select(t => $"--target '{t}'")));
+        Assert.Equal(Offboarding.Shared("devvm", "workstation", StackShape.Full), HintTargets(e).TakeLast(2));
         Assert.DoesNotContain("::alice-", e.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("::wiz-", e.ToString(), StringComparison.Ordinal);
     }
 
+    public static TheoryData<string, bool, bool> Retires() => new()
+    {
+        { "bob", true, true }, // a namespace-owner, keeping his login: the alias stays
+        { "bob", false, true }, // without it: the alias goes too
+        { "alice", true, true }, // a power-user: the ClusterRoleBinding
+        { "bob", true, false }, // a host-only stack: no cluster, Vault, Authentik or secrets
+    };
+
+    private static DictConfig HostOnly() => Fixture.Config()
+        .With(ConfigKeys.EnableKubernetes, "false").With(ConfigKeys.EnableVault, "false").With(ConfigKeys.EnableAuthentik, "false")
+        .With(ConfigKeys.AuthentikUrl, null).With(ConfigKeys.AuthentikToken, null).With(ConfigKeys.AuthentikT3AppSlug, null)
+        .With(ConfigKeys.Kubeconfig, null).With(ConfigKeys.VaultToken, null)
+        .With(ConfigKeys.VaultSecrets, null).With(ConfigKeys.MemoryMcpUrl, null);
+
     /// <summary>
-    /// The targets are the URNs the engine gives a person's resources: the component's type, then
-    /// the child's type and name (the root stack is left out of the chain; the mock monitor's own
-    /// URNs leave the parent out, so they are built here from each child's type, name and parent).
+    /// Issue 26 §1: the offboarding targets of a person are exactly the resources their retire
+    /// deletes or updates, as the engine matches them against what the stack holds before and after
+    /// (its glob rules): every one covered, nothing else. A literal target must name a URN the
+    /// stack holds (the engine refuses the whole up otherwise): the per-person ones are all globs.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Retires))]
+    public async Task The_offboarding_targets_are_exactly_what_a_retire_deletes_or_updates(string who, bool keepLogin, bool full)
+    {
+        var settings = full ? Fixture.Settings() : Fixture.Settings(HostOnly());
+        var shape = full ? StackShape.Full : new StackShape(false, false, false, false);
+        var activeText = Fixture.RosterText;
+        var retiredText = RosterEdit.Golden().Retire(who, keepLogin).Text();
+
+        var changed = DiffTests.Changed(
+            await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(activeText), settings, Fixture.Bundle).Outputs),
+            await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(retiredText), settings, Fixture.Bundle).Outputs));
+        var before = EngineUrns.Of((await Probe.RunAsync(() => WorkstationStack.Build(Fixture.Roster(activeText), settings, Fixture.Bundle).Outputs)).Constructed);
+        var after = EngineUrns.Of((await Probe.RunAsync(() => WorkstationStack.Build(Fixture.Roster(retiredText), settings, Fixture.Bundle).Outputs)).Constructed);
+        var urns = before.Concat(after).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
+
+        var tombstone = Derivation.Derive(Fixture.Roster(retiredText)).Retired.Single(r => r.OsUser == who);
+        var targets = Offboarding.Targets("devvm", "workstation", tombstone, shape).Concat(Offboarding.Shared("devvm", "workstation", shape)).ToList();
+        var matched = urns.Where(kv => targets.Any(t => EngineUrns.Matches(t, kv.Value))).Select(kv => kv.Key).Order(StringComparer.Ordinal);
+
+        Assert.Equal(changed, matched);
+        Assert.Contains($"{Types.Command}::{who}-cut", changed);
+        Assert.Equal(full, changed.Contains($"{Types.Command}::{who}-secrets"));
+        // A literal must exist before the up: only the shared ones are literals, and they do.
+        Assert.All(targets.Where(t => !t.Contains('*', StringComparison.Ordinal)), t => Assert.Contains(t, before.Values));
+        Assert.All(Offboarding.Targets("devvm", "workstation", tombstone, shape), t => Assert.Contains("::**$", t, StringComparison.Ordinal));
+        // A tombstone retired in an earlier up (carol): its targets match only what the stack still holds of her, her entity.
+        var carol = Derivation.Derive(Fixture.Roster(retiredText)).Retired.Single(r => r.OsUser == "carol");
+        Assert.Equal(full ? [$"{Types.VaultEntity}::carol-vault-entity"] : [],
+            after.Where(kv => Offboarding.Targets("devvm", "workstation", carol, shape).Any(t => EngineUrns.Matches(t, kv.Value))).Select(kv => kv.Key));
+        // A purged tombstone has nothing left to cut.
+        Assert.Null(Offboarding.TargetedUp("devvm", "workstation", [tombstone with { Purge = true }], shape));
+    }
+
+    /// <summary>
+    /// Issue 25 §1: the cut goes first. Each person but the admin has a `-cut` step: no create, its
+    /// delete the golden `user suspend` line, depending on every other host step. The engine
+    /// deletes in rounds, dependents first (ScheduleDeletes): computed here from the DependsOn the
+    /// program registers, the cut is the first round of a retire's host deletes, alone.
     /// </summary>
     [Fact]
-    public async Task The_offboarding_targets_name_the_resources_the_program_registers()
+    public async Task The_cut_step_is_the_first_delete_of_a_retire_and_the_admin_has_none()
     {
         var (constructed, _) = await Probe.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
-        var urns = constructed.Where(c => c.Options.Parent is WorkstationUser)
-            .Select(c => $"urn:pulumi:devvm::workstation::{WorkstationUser.Type}${c.Resource.GetResourceType()}::{c.Resource.GetResourceName()}")
-            .ToHashSet(StringComparer.Ordinal);
-        var targets = Offboarding.Targets("devvm", "workstation", "bob").ToList();
-        var glob = Assert.Single(targets, t => t.Contains('*', StringComparison.Ordinal));
-        // bob is a namespace-owner: every literal target but the power-user binding is one of his URNs ...
-        Assert.Equal(targets.Where(t => t != glob && !t.EndsWith("-power-user-readonly", StringComparison.Ordinal)),
-            targets.Where(t => t != glob && urns.Contains(t)));
-        // ... the glob (as the engine reads it: '*' within one URN part) matches his RoleBinding and nobody else's ...
-        var matcher = new System.Text.RegularExpressions.Regex(
-            "^" + System.Text.RegularExpressions.Regex.Escape(glob).Replace("\\*", "[^:]*", StringComparison.Ordinal) + "$");
-        Assert.Equal([$"urn:pulumi:devvm::workstation::{WorkstationUser.Type}${Types.RoleBinding}::bob-k8s-team-b-admin"], urns.Where(u => matcher.IsMatch(u)));
-        // ... and alice, a power-user, has the binding target.
-        Assert.Contains(Offboarding.Targets("devvm", "workstation", "alice").Single(t => t.EndsWith("-power-user-readonly", StringComparison.Ordinal)), urns);
-        // A purged tombstone has nothing left to cut.
-        Assert.Null(Offboarding.TargetedUp("devvm", "workstation", [new RetiredUser("bob", 2002, new Ports(3775, 8933), Purge: true)]));
+        var run = await RunAsync(Fixture.RosterText);
+        foreach (var who in new[] { "alice", "bob" })
+        {
+            var steps = constructed.Where(c => c.Resource.GetResourceType() == Types.Command && c.Options.Parent?.GetResourceName() == who).ToList();
+            var deps = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+            foreach (var c in steps)
+                deps[c.Resource.GetResourceName()] = (await Probe.DependsOnAsync(c)).Select(r => r.GetResourceName()).ToHashSet(StringComparer.Ordinal);
+            // The engine's rounds: repeatedly take what depends on nothing still to delete; the last round is deleted first.
+            var left = deps.Keys.ToHashSet(StringComparer.Ordinal);
+            var rounds = new List<string[]>();
+            while (left.Count > 0)
+            {
+                var round = left.Where(n => !deps[n].Overlaps(left)).Order(StringComparer.Ordinal).ToArray();
+                Assert.NotEmpty(round);
+                rounds.Insert(0, round);
+                left.ExceptWith(round);
+            }
+            Assert.Equal([$"{who}-cut"], rounds[0]);
+            Assert.Equal([[$"{who}-cut"], [$"{who}-secrets"], [$"{who}-code", $"{who}-services"], [$"{who}-account"]], rounds);
+            // The step list gives the host tests the same order.
+            Assert.Equal(rounds.Select(r => r.Select(n => n[(who.Length + 1)..])),
+                HostStep.DeleteOrder(HostStep.For(isAdmin: false, stagesSecrets: true)).Select(r => r.Select(s => s.Name).Order(StringComparer.Ordinal)));
+            var cut = run.Command($"{who}-cut");
+            Assert.Equal(Fixture.GoldenCommands()[$"suspend:{who}"], cut.Str("delete"));
+            Assert.Null(cut.Str("create"));
+            Assert.Null(cut.Str("update"));
+        }
+        Assert.DoesNotContain(run.Registrations, r => r.Name == "wiz-cut");
+        Assert.DoesNotContain(HostStep.Cut, HostStep.For(isAdmin: true, stagesSecrets: true));
     }
 
     /// <summary>A `pulumi destroy` (or anything that deletes the admin's steps) replays no delete for the admin.</summary>
@@ -176,8 +261,9 @@ public class LifecycleTests
     public async Task Automation_never_cuts_the_admin_their_host_steps_have_no_delete()
     {
         var run = await RunAsync(Fixture.RosterText);
-        foreach (var step in new[] { "account", "code", "services", "secrets" })
-            Assert.False(run.Command($"wiz-{step}").Inputs.ContainsKey("delete"), $"wiz-{step} has a delete");
+        foreach (var step in HostStep.For(isAdmin: true, stagesSecrets: true))
+            Assert.False(run.Command(step.ResourceName("wiz")).Inputs.ContainsKey("delete"), $"wiz-{step.Name} has a delete");
+        Assert.DoesNotContain(run.Registrations, r => r.Name == "wiz-cut");
         // Everyone else's cut is still there.
         Assert.Equal(Fixture.GoldenCommands()["suspend:alice"], run.Command("alice-account").Str("delete"));
         Assert.Equal(Fixture.GoldenCommands()["stop:alice"], run.Command("alice-services").Str("delete"));

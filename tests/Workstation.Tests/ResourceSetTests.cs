@@ -26,10 +26,12 @@ public class ResourceSetTests
             $"{Types.AuthentikPolicy}::workstation-authentik-t3-users-only",
             $"{Types.Command}::alice-account",
             $"{Types.Command}::alice-code",
+            $"{Types.Command}::alice-cut",
             $"{Types.Command}::alice-secrets",
             $"{Types.Command}::alice-services",
             $"{Types.Command}::bob-account",
             $"{Types.Command}::bob-code",
+            $"{Types.Command}::bob-cut",
             $"{Types.Command}::bob-secrets",
             $"{Types.Command}::bob-services",
             $"{Types.Command}::wiz-account",
@@ -87,6 +89,7 @@ public class ResourceSetTests
         [
             $"{Types.Command}::{user}-account",
             $"{Types.Command}::{user}-code",
+            .. user == "wiz" ? Array.Empty<string>() : [$"{Types.Command}::{user}-cut"], // never the admin's
             $"{Types.Command}::{user}-secrets",
             $"{Types.Command}::{user}-services",
             .. bindings,

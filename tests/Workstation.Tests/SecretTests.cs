@@ -35,7 +35,7 @@ public class SecretTests
     {
         var (constructed, _) = await ProbeAsync();
         var commands = constructed.Where(c => c.Resource is Command).ToList();
-        Assert.Equal(16, commands.Count);
+        Assert.Equal(18, commands.Count);
         foreach (var c in commands)
         {
             var args = (CommandArgs)c.Args;
@@ -119,7 +119,7 @@ public class SecretTests
     {
         var (constructed, _) = await ProbeAsync();
         var commands = constructed.Where(c => c.Resource is Command).ToList();
-        Assert.Equal(16, commands.Count);
+        Assert.Equal(18, commands.Count);
         foreach (var c in commands)
             Assert.True(Equals(false, (await Read(((CommandArgs)c.Args).AddPreviousOutputInEnv)).Value),
                 $"{c.Resource.GetResourceName()}: AddPreviousOutputInEnv must be false");
