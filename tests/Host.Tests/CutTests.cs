@@ -197,8 +197,9 @@ public sealed class CutTests(SandboxFixture box)
                 """);
 
             var (ran, took) = await RetireAsync(u);
+            // The bound is the point: before, `user suspend` waited out the unit's 90 s stop timeout.
+            // The cut SIGKILLs a unit before stopping it (ProcessSweepTests), so no warning is asserted here.
             await AssertCutHoldsAsync(u, ran, took);
-            Assert.Contains($"t3-serve@{u.Name}.service did not stop within", Stderr(ran, HostStep.Cut), StringComparison.Ordinal);
         }
         finally
         {
