@@ -55,6 +55,18 @@ die() { WS_RC=1; printf 'workstation: error: %s\n' "$*" >&2 || true; exit 1; }
 die_usage() { WS_RC=2; printf 'workstation: bad argument: %s\n' "$*" >&2 || true; exit 2; }
 die_refused() { WS_RC=3; printf 'workstation: refused: %s\n' "$*" >&2 || true; exit 3; }
 
+# quoted TEXT: TEXT as it may appear in one of our messages when a person chose it (a
+# process name, a file or link name): as it is when it holds only plain characters,
+# else shell-quoted ($'...'), so a newline or a control character in it can never
+# forge a line, or a key, of its own where it is printed.
+quoted() {
+  if [[ "$1" =~ ^[A-Za-z0-9@%+=:,./_~?-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    printf '%q' "$1"
+  fi
+}
+
 require_root() {
   [[ "$(id -u)" -eq 0 ]] || die "must run as root"
 }
