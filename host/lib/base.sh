@@ -13,6 +13,8 @@
 #     sha256 before any is installed (tools.sh);
 #   - the swap file of --swap-size, resized without a moment at zero swap, and
 #     vm.swappiness (swap.sh);
+#   - kernel.yama.ptrace_scope 1: a person's process may attach to (or copy a
+#     descriptor of) its own descendants only (ensure_ptrace_scope below);
 #   - the config base (--config-base, a secret-free git repository) checked out
 #     to one root-owned path after a scan, and everyone's ~/.claude links to
 #     its skills, agents and rules where they have none (configbase.sh);
@@ -210,6 +212,9 @@ cmd_base_apply() {
     ensure_swappiness "$swappiness"
   fi
 
+  step "ptrace scope"
+  ensure_ptrace_scope
+
   step "managed Claude settings, the shell layer and /etc/skel"
   for entry in "${WS_BASE_SHARED[@]}"; do
     read -r path name mode <<<"$entry"
@@ -225,4 +230,43 @@ cmd_base_apply() {
     changed "enabled and started workstation-pressure.timer"
   fi
   log "base apply: done"
+}
+
+# --- kernel.yama.ptrace_scope ----------------------------------------------------
+readonly WS_PTRACE_SYSCTL_FILE=/etc/sysctl.d/60-workstation-ptrace.conf
+readonly WS_PTRACE_SCOPE=/proc/sys/kernel/yama/ptrace_scope
+
+# ptrace_scope: the kernel's Yama ptrace scope (0 to 3), or "absent" when the kernel has
+# no Yama (then the classic rule holds: any process of the same uid, like scope 0).
+ptrace_scope() {
+  local v
+  v="$(cat "$WS_PTRACE_SCOPE" 2>/dev/null || true)"
+  if [[ "$v" =~ ^[0-3]$ ]]; then printf '%s' "$v"; else printf absent; fi
+}
+
+# ensure_ptrace_scope: scope 1 now and at every boot, unless the host is stricter already
+# (2 or 3: left as it is). At 0 any process of a person can attach to, and copy the
+# descriptors of (pidfd_getfd), every other process of theirs, among them the work root
+# runs as them. The cost: a person can no longer `gdb -p` or `strace -p` a process of
+# theirs they did not start under the debugger (docs/multi-tenancy.md).
+ensure_ptrace_scope() {
+  local have
+  have="$(ptrace_scope)"
+  [[ "$have" != [23] ]] || return 0
+  ensure_dir /etc/sysctl.d 0755
+  # "-": a kernel without Yama ignores the line at boot instead of failing the unit.
+  write_if_changed "$WS_PTRACE_SYSCTL_FILE" 0644 root:root "# Written by workstation base apply: a person's processes attach only to their own descendants.
+-kernel.yama.ptrace_scope = 1
+"
+  case "$have" in
+    1) ;;
+    0)
+      if sysctl -q -w kernel.yama.ptrace_scope=1 2>/dev/null; then
+        changed "kernel.yama.ptrace_scope=1"
+      else
+        warn "kernel.yama.ptrace_scope could not be set now (read-only /proc/sys?); $WS_PTRACE_SYSCTL_FILE sets it at boot"
+      fi
+      ;;
+    *) log "notice: this kernel has no Yama (kernel.yama.ptrace_scope): a person's processes may attach to any other process of theirs" ;;
+  esac
 }

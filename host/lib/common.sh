@@ -76,15 +76,22 @@ require_root() {
 # ensure_run_dir: $WS_RUN_DIR exists and is a directory only root can enter:
 # owned by root, mode 0700, not a symlink. Anything else is refused, never used.
 ensure_run_dir() {
-  if [[ ! -e "$WS_RUN_DIR" && ! -L "$WS_RUN_DIR" ]]; then
-    # Parallel runs (Pulumi applies users at once) may all find it missing after
-    # a reboot: losing the mkdir race is fine, the check below still runs.
-    mkdir -m 0700 -- "$WS_RUN_DIR" 2>/dev/null || true
+  ensure_root_dir "$WS_RUN_DIR"
+}
+
+# ensure_root_dir DIR: DIR exists and is a directory only root can enter (root's,
+# 0700, not a link); anything else is refused, never used. Parallel runs (Pulumi
+# applies users at once) may all find it missing after a reboot: losing the mkdir
+# race is fine, the check below still runs.
+ensure_root_dir() {
+  if [[ ! -e "$1" && ! -L "$1" ]]; then
+    [[ -d "$(dirname -- "$1")" ]] || mkdir -p -- "$(dirname -- "$1")"
+    mkdir -m 0700 -- "$1" 2>/dev/null || true
   fi
   local facts
-  facts="$(stat -c '%F %u %a' -- "$WS_RUN_DIR" 2>/dev/null)" || die "cannot create $WS_RUN_DIR"
+  facts="$(stat -c '%F %u %a' -- "$1" 2>/dev/null)" || die "cannot create $1"
   [[ "$facts" == "directory 0 700" ]] ||
-    die "$WS_RUN_DIR must be a root-owned 0700 directory, and is: $facts (type, owner uid, mode); refusing to use it"
+    die "$1 must be a root-owned 0700 directory, and is: $facts (type, owner uid, mode); refusing to use it"
 }
 
 # lock_holders FILE: the pids that have FILE open (for an error message).
@@ -394,30 +401,61 @@ site_get() { printf '%s' "${SITE[$1]:-}"; }
 
 # as_user USER HOME CMD...: run CMD as USER in a clean context, with stdin from
 # /dev/null. The command runs as a transient systemd service (not as our
-# child): it inherits no descriptor of ours but stdin/stdout/stderr (never a
-# held lock), starts its own session in the user's slice with a minimal
-# environment and the home as working directory, may not gain privileges, and
-# is killed with everything it started when it ends or when WS_TIMEOUT seconds
-# (default $WS_AS_USER_TIMEOUT) pass. A timeout exits 124.
+# child): it inherits no descriptor of ours at all (never a held lock, never our
+# stdout, a capture pipe or Pulumi's SSH channel), starts its own session in the
+# user's slice with a minimal environment and the home as working directory, may
+# not gain privileges, and is killed with everything it started when it ends or
+# when WS_TIMEOUT seconds (default $WS_AS_USER_TIMEOUT) pass. A timeout exits 124.
 as_user() {
   as_user_data "$@" </dev/null
 }
 
+# How much of what work run as a user prints root reads back: at most this many
+# bytes of stdout, and of stderr WS_AS_USER_MAX_STDERR (more is an error).
+readonly WS_AS_USER_MAX_OUTPUT=$((64 * 1024 * 1024))
+readonly WS_AS_USER_MAX_STDERR=$((1024 * 1024))
+# Where that output lands: root's, 0700, on disk (not /run: a copy of the descriptor
+# the person holds on to must not fill a tmpfs root needs).
+readonly WS_AS_USER_OUT_DIR=/var/lib/workstation/as-user
+
 # as_user_data USER HOME CMD...: the same, with our stdin as the command's
-# (for data meant for it, such as a file's content).
+# (for data meant for it, such as a file's content). The unit's descriptors 0-2
+# are files root makes fresh for each call: stdin a copy of ours (in
+# $WS_RUN_DIR: it may be a secret), stdout and stderr new files that systemd
+# opens for the unit. The person can copy those (pidfd_getfd, or /proc/PID/fd at
+# the same uid) and hold them, but root never waits on them: it reads them, size
+# bounded, once the unit has ended, and removes them.
 as_user_data() {
-  local user="$1" home="$2" t="${WS_TIMEOUT:-$WS_AS_USER_TIMEOUT}" arg
+  local user="$1" home="$2" t="${WS_TIMEOUT:-$WS_AS_USER_TIMEOUT}" arg in out rc=0 size
   shift 2
   [[ "$t" =~ ^[1-9][0-9]*$ ]] || die "as_user: bad timeout $t"
   # systemd expands $NAME in a service's command line; $$ is a literal $.
   local -a argv=()
   for arg in "$@"; do argv+=("${arg//\$/\$\$}"); done
-  systemd-run --quiet --wait --pipe --collect --service-type=exec \
+  ensure_run_dir
+  ensure_root_dir "$WS_AS_USER_OUT_DIR"
+  in="$(mktemp -d "$WS_RUN_DIR/as-user.XXXXXX")"
+  out="$(mktemp -d "$WS_AS_USER_OUT_DIR/run.XXXXXX")"
+  cat >"$in/stdin"
+  systemd-run --quiet --wait --collect --service-type=exec \
     --unit="workstation-as_${user}_${BASHPID}_$RANDOM" --slice="workstation-$user.slice" \
     --uid="$user" --working-directory="$home" \
     -p NoNewPrivileges=yes -p KillMode=control-group -p "RuntimeMaxSec=$((t + 10))" \
+    -p "StandardInput=file:$in/stdin" -p "StandardOutput=file:$out/stdout" -p "StandardError=file:$out/stderr" \
     --setenv=LANG=C.UTF-8 --setenv=PATH=/usr/local/bin:/usr/bin:/bin \
-    -- /usr/bin/timeout -k 5 "$t" "${argv[@]}"
+    -- /usr/bin/timeout -k 5 "$t" "${argv[@]}" </dev/null || rc=$?
+  rm -rf -- "$in"
+  size="$(stat -c %s -- "$out/stderr" 2>/dev/null || echo 0)"
+  head -c "$WS_AS_USER_MAX_STDERR" -- "$out/stderr" >&2 2>/dev/null || true
+  ((size <= WS_AS_USER_MAX_STDERR)) || warn "as $user: $((size - WS_AS_USER_MAX_STDERR)) more bytes on stderr not shown"
+  size="$(stat -c %s -- "$out/stdout" 2>/dev/null || echo 0)"
+  if ((size > WS_AS_USER_MAX_OUTPUT)); then
+    rm -rf -- "$out"
+    die "work run as $user printed over $WS_AS_USER_MAX_OUTPUT bytes: refusing to read it"
+  fi
+  head -c "$WS_AS_USER_MAX_OUTPUT" -- "$out/stdout" 2>/dev/null || true
+  rm -rf -- "$out"
+  return "$rc"
 }
 
 # stop_as_user_leftovers USER: stop what a killed earlier run left running as
