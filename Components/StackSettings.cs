@@ -52,6 +52,7 @@ public static class ConfigKeys
     public const string OwnLauncher = "ownLauncher";
     public const string ConfigBaseUrl = "configBaseUrl";
     public const string ConfigBaseRef = "configBaseRef";
+    public const string ConfigBaseHooks = "configBaseHooks";
     public const string ClaudeCodePolicy = "claudeCodePolicy";
     public const string TakeOver = "takeOver";
     public const string T3Package = "t3Package";
@@ -128,6 +129,7 @@ public sealed record SecretSettings(IReadOnlyDictionary<SharedSecret, VaultField
 /// <param name="ConfigBase">The config base's git URL and ref; null: none.</param>
 /// <param name="ClaudeCodeIfMissing">claudeCodePolicy if-missing: a Claude Code already installed keeps its version.</param>
 /// <param name="T3Package">The t3 server's npm package pinned to one version (NAME@X.Y.Z), installed by the base step; null: not installed by Workstation.</param>
+/// <param name="ConfigBaseHooks">configBaseHooks: the config base's hooks are merged even when configBaseRef is a branch or tag; false: only from a commit pinned by hash.</param>
 /// <param name="TakeOver">Shared files (base files, unit templates) the workstation owns even where a hand-made setup wrote them; none: such a file is refused.</param>
 /// <param name="PurgeArchiveDir">Where a purge archives a home on the devvm (root's, 0700).</param>
 /// <param name="Backup">restic backups of /home; null: none (backupRepository unset).</param>
@@ -157,7 +159,8 @@ public sealed partial record StackSettings(
     (string Url, string Ref)? ConfigBase = null,
     bool ClaudeCodeIfMissing = false,
     IReadOnlyList<SharedFiles.Target>? TakeOver = null,
-    string? T3Package = null)
+    string? T3Package = null,
+    bool ConfigBaseHooks = false)
 {
     // Pulumi.yaml declares the same defaults (a test keeps them equal); these apply where a
     // stack is run without the project's defaults merged in, e.g. under the test mocks.
@@ -464,9 +467,12 @@ public sealed partial record StackSettings(
             return null;
         }
 
+        // Off unless set: hooks from a moving ref run code as everyone, so allowing them is explicit.
+        var configBaseHooks = config.Get(ConfigKeys.ConfigBaseHooks) is { Length: > 0 } && Enabled(ConfigKeys.ConfigBaseHooks);
+
         if (errors.Count > 0) return (null, errors);
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, secrets,
-            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing", takeOver, t3Package), errors);
+            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing", takeOver, t3Package, configBaseHooks), errors);
     }
 
     /// <summary>

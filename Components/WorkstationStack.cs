@@ -44,7 +44,7 @@ public static class WorkstationStack
         var @base = new WorkstationBase(BaseName,
             new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.SwapSize,
                 settings.Backup, settings.BackupPassword, settings.Swappiness, settings.ToolsMirror, settings.PinnedTools, settings.OwnLauncher, settings.ConfigBase, settings.ClaudeCodeIfMissing,
-                settings.TakeOver, settings.T3Package));
+                settings.TakeOver, settings.T3Package, settings.ConfigBaseHooks));
         // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
         var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);

@@ -39,6 +39,7 @@ public static class HostRules
         Line($"readonly WS_RE_TOOLS_MIRROR={Sh(Bash(Rules.ToolsMirror()))}");
         Line($"readonly WS_RE_NPM_PIN={Sh(Bash(Rules.NpmPin()))}");
         Line($"readonly WS_RE_CONFIG_BASE_REF={Sh(Bash(Rules.ConfigBaseRef()))}");
+        Line($"readonly WS_RE_COMMIT_HASH={Sh(Bash(Rules.CommitHash()))}");
         Line();
         Line("# Ranges.");
         Line($"readonly WS_MIN_PORT={Num(Rules.MinPort)} WS_MAX_PORT={Num(Rules.MaxPort)}");

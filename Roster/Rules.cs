@@ -97,6 +97,13 @@ public static partial class Rules
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}\z")]
     public static partial Regex ConfigBaseRef();
 
+    /// <summary>
+    /// A git commit pinned by its full hash (40 lowercase hex digits): the only config-base ref whose
+    /// hooks are merged without the stack's configBaseHooks (a branch moves with whoever can push).
+    /// </summary>
+    [GeneratedRegex(@"^[0-9a-f]{40}\z")]
+    public static partial Regex CommitHash();
+
     /// <summary>A memory size in a budget: bytes, or K, M, G or T (powers of 1024), as systemd reads it (e.g. 4G).</summary>
     [GeneratedRegex(@"^[1-9][0-9]{0,12}[KMGT]?\z")]
     public static partial Regex MemorySize();

@@ -16,6 +16,7 @@ readonly WS_RE_MEMORY_SIZE='^[1-9][0-9]{0,12}[KMGT]?$'
 readonly WS_RE_TOOLS_MIRROR='^(https?://[A-Za-z0-9._~:/?=&%+-]+|/[A-Za-z0-9_-][A-Za-z0-9._/-]*)$'
 readonly WS_RE_NPM_PIN='^(@[a-z0-9][a-z0-9._-]{0,60}/)?[a-z0-9][a-z0-9._-]{0,100}@[0-9]+[.][0-9]+[.][0-9]+([-+][0-9A-Za-z.-]{1,40})?$'
 readonly WS_RE_CONFIG_BASE_REF='^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$'
+readonly WS_RE_COMMIT_HASH='^[0-9a-f]{40}$'
 
 # Ranges.
 readonly WS_MIN_PORT=1024 WS_MAX_PORT=65535

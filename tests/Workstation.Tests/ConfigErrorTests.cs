@@ -39,6 +39,7 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.EdgeUser, "t3 edge", "workstation:edgeUser: 't3 edge' is not a valid account name")]
     [InlineData(ConfigKeys.SwapSize, "8GB", "workstation:swapSize: '8GB' is not a swap size like 8G or 512M")]
     [InlineData(ConfigKeys.ConfigBaseUrl, "https://user:pw@git.example.test/c.git", "workstation:configBaseUrl: must not carry credentials")]
+    [InlineData(ConfigKeys.ConfigBaseHooks, "yes", "workstation:configBaseHooks: 'yes' is not true or false")]
     [InlineData(ConfigKeys.ClaudeCodePolicy, "latest", "workstation:claudeCodePolicy: 'latest' is not pinned or if-missing")]
     [InlineData(ConfigKeys.Swappiness, "201", "workstation:swappiness: '201' is not a swappiness (0-200)")]
     [InlineData(ConfigKeys.ToolsMirror, "srv/tools", "workstation:toolsMirror: 'srv/tools' is not an http(s) URL or an absolute folder on the devvm")]
