@@ -274,6 +274,7 @@ public sealed partial record StackSettings(
             if (settings.KeepDaily + settings.KeepWeekly + settings.KeepMonthly == 0)
                 errors.Add(new ConfigError(ConfigKeys.BackupKeepDaily, "a retention that keeps nothing: set backupKeepDaily, backupKeepWeekly or backupKeepMonthly above 0"));
             if (repository is null) return (null, null);
+            NoCredentials(ConfigKeys.BackupRepository, repository);
             var password = OptionalSecret(ConfigKeys.BackupPassword);
             if (password is null)
                 errors.Add(new ConfigError(ConfigKeys.BackupPassword,
@@ -479,9 +480,7 @@ public sealed partial record StackSettings(
     /// True when a URL names a password (any scheme) or, for http(s), any user at all (there it is
     /// a token: https://TOKEN@host/...). ssh://git@host/... and scp-like git@host:path pass.
     /// </summary>
-    public static bool CarriesCredentials(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0 &&
-        (uri.UserInfo.Contains(':') || uri.Scheme is "http" or "https");
+    public static bool CarriesCredentials(string url) => Rules.CarriesCredentials(url);
 
     /// <summary>PATH#FIELD: a KV v2 path (plain segments) and a field name.</summary>
     [GeneratedRegex(@"^([A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*)#([A-Za-z0-9_.-]{1,128})\z")]

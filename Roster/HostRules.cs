@@ -49,6 +49,7 @@ public static class HostRules
         Line($"readonly WS_MIN_CPU_WEIGHT={Num(Budgets.MinCpuWeight)} WS_MAX_CPU_WEIGHT={Num(Budgets.MaxCpuWeight)}");
         Line($"readonly WS_MIN_TASKS_MAX={Num(Budgets.MinTasksMax)} WS_MAX_TASKS_MAX={Num(Budgets.MaxTasksMax)}");
         Line($"readonly WS_MIN_SWAPPINESS={Num(Rules.MinSwappiness)} WS_MAX_SWAPPINESS={Num(Rules.MaxSwappiness)}");
+        Line($"readonly WS_DEFAULT_BACKUP_MAX_FILE_SIZE={Sh(Rules.DefaultBackupMaxFileSize)}");
         Line($"readonly WS_MAX_RESTART_IDLE_MINUTES={Num(Rules.MaxRestartIdleMinutes)}");
         Line();
         Line("# Names: space-delimited lists, with a space at both ends for \" $name \" matching.");

@@ -346,6 +346,51 @@ write_shared() {
   record_shared "$1"
 }
 
+# root_path_problem PATH: nothing when every existing component of PATH, from / down, is a
+# directory (never a link) of root's that no one else may write (no group or world write
+# bit, so no sticky /tmp either): then no one but root can rename, replace or add anything
+# on the way to it. Otherwise one line naming the first component that is not.
+root_path_problem() {
+  local rest="${1#/}" cur="" part facts
+  while [[ -n "$rest" ]]; do
+    part="${rest%%/*}"
+    if [[ "$rest" == */* ]]; then rest="${rest#*/}"; else rest=""; fi
+    [[ -n "$part" ]] || continue
+    cur="$cur/$part"
+    [[ -e "$cur" || -L "$cur" ]] || return 0 # the rest is missing: root makes it
+    if [[ -L "$cur" ]]; then
+      printf '%s is a link' "$(quoted "$cur")"
+      return 0
+    fi
+    facts="$(stat -c '%F %u %a' -- "$cur")"
+    read -r -a facts <<<"$facts"
+    if [[ "${facts[0]}" != directory ]]; then
+      printf '%s is not a directory' "$(quoted "$cur")"
+      return 0
+    fi
+    if [[ "${facts[-2]}" != 0 ]] || (((8#${facts[-1]} & 8#022) != 0)); then
+      printf '%s is not a directory only root can change (owner uid %s, mode %s)' "$(quoted "$cur")" "${facts[-2]}" "${facts[-1]}"
+      return 0
+    fi
+  done
+}
+
+# ensure_fresh_root_dir DIR WHAT: DIR is created now by root (mode 0700) under a path only
+# root can change, or is already such an empty directory (an earlier, interrupted run's).
+# Anything else refuses the run (exit 3) before anything is written: root writes a person's
+# files (a restore, an archive) only where no one else can swap a folder on the way.
+ensure_fresh_root_dir() {
+  local problem
+  problem="$(root_path_problem "$1")"
+  [[ -z "$problem" ]] || die_refused "$2 $1: $problem; root writes only below folders no one else can change; nothing was written"
+  if [[ -e "$1" ]]; then
+    [[ -z "$(ls -A -- "$1")" ]] || die_refused "$2 $1 exists and is not an empty folder"
+    return 0
+  fi
+  mkdir -p -- "$(dirname -- "$1")"
+  mkdir -m 0700 -- "$1"
+}
+
 # ensure_dir PATH MODE: create a root-owned directory when missing. Safe
 # against a parallel run creating it at the same moment (two users suspended
 # at once both create /etc/workstation/suspended).

@@ -24,6 +24,17 @@ public class ConfigErrorTests
         Assert.Equal("roster.yaml", settings.RosterPath);
     }
 
+    /// <summary>Issue 25 §5: a restic repository URL with credentials is refused, restic's rest:https:// included (the host's backup apply agrees).</summary>
+    [Theory]
+    [InlineData("rest:https://u:pw@backup.example.test/r")]
+    [InlineData("rest:https://token@backup.example.test/r")]
+    public void A_backup_repository_carrying_credentials_is_refused(string repository)
+    {
+        var error = Assert.Single(Errors(Fixture.Config().With(ConfigKeys.BackupRepository, repository).With(ConfigKeys.BackupPassword, "pw")));
+        Assert.StartsWith("workstation:backupRepository: must not carry credentials", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(repository, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_missing_host_key_is_an_error_not_a_silent_accept_anything()
     {
