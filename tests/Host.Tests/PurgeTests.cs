@@ -190,7 +190,7 @@ public sealed class PurgeTests(SandboxFixture box)
     }
     /// <summary>
     /// Attack (issue 25 §5): the purge reads everything in the home as root. prg leaves a name with
-    /// a newline, a 2G sparse file, a FIFO and a link to /etc/shadow; the purge archives them (the
+    /// a newline, a 512M sparse file, a FIFO and a link to /etc/shadow; the purge archives them (the
     /// sparse file as sparse, the FIFO and link as themselves) and its check counts a name with a
     /// newline once, so it completes; an archive folder below a folder prg owns is refused before
     /// anything is archived or deleted.
@@ -202,7 +202,7 @@ public sealed class PurgeTests(SandboxFixture box)
         var prg = new TestUser("prg", 2508, 4508, 4608);
         await box.MustAsync(prg.Apply(tokenStdin: false), timeout: Bounded);
         await box.ScriptAsync("""
-            runuser -u prg -- sh -ec 'cd ~; printf "two\n" > "$(printf "line\nbreak")"; truncate -s 2G sparse.img; mkfifo pipe; ln -s /etc/shadow shadow'
+            runuser -u prg -- sh -ec 'cd ~; printf "two\n" > "$(printf "line\nbreak")"; truncate -s 512M sparse.img; mkfifo pipe; ln -s /etc/shadow shadow'
             install -d -o prg -m 0755 /srv/prg-owned
             """);
         await box.MustAsync(prg.StopServices(), timeout: Bounded);
@@ -214,7 +214,7 @@ public sealed class PurgeTests(SandboxFixture box)
             Assert.Contains("/srv/prg-owned is not a directory only root can change", planted.Stderr, StringComparison.Ordinal);
             Assert.Equal("absent yes", (await box.ScriptAsync("echo \"$(test -e /srv/prg-owned/archives && echo present || echo absent) $(getent passwd prg >/dev/null && echo yes || echo no)\"")).Trim());
 
-            var purge = await box.MustAsync(prg.Purge(), timeout: TimeSpan.FromSeconds(90));
+            var purge = await box.MustAsync(prg.Purge(), timeout: TimeSpan.FromSeconds(120));
             Assert.Contains(purge.Changes(), l => l.Contains("purged prg (uid 2508)", StringComparison.Ordinal));
             var listing = await box.ScriptAsync("a=$(sed -n 's/^ARCHIVE=//p' /etc/workstation/purged/prg); tar -tvzf \"$a\"");
             Assert.Contains("prg/line\\nbreak", listing, StringComparison.Ordinal);
