@@ -65,6 +65,7 @@ public static class ConfigKeys
     public const string OwnLauncher = "ownLauncher";
     public const string ConfigBaseUrl = "configBaseUrl";
     public const string ConfigBaseRef = "configBaseRef";
+    public const string ConfigBaseHooks = "configBaseHooks";
     public const string ClaudeCodePolicy = "claudeCodePolicy";
     public const string TakeOver = "takeOver";
     public const string T3Package = "t3Package";
@@ -145,6 +146,7 @@ public sealed record SecretSettings(IReadOnlyDictionary<SharedSecret, VaultField
 /// <param name="ConfigBase">The config base's git URL and ref; null: none.</param>
 /// <param name="ClaudeCodeIfMissing">claudeCodePolicy if-missing: a Claude Code already installed keeps its version.</param>
 /// <param name="T3Package">The t3 server's npm package pinned to one version (NAME@X.Y.Z), installed by the base step; null: not installed by Workstation.</param>
+/// <param name="ConfigBaseHooks">configBaseHooks: the config base's hooks are merged even when configBaseRef is a branch or tag; false: only from a commit pinned by hash.</param>
 /// <param name="TakeOver">Shared files (base files, unit templates) the workstation owns even where a hand-made setup wrote them; none: such a file is refused.</param>
 /// <param name="PurgeArchiveDir">Where a purge archives a home on the devvm (root's, 0700).</param>
 /// <param name="Backup">restic backups of /home; null: none (backupRepository unset).</param>
@@ -174,7 +176,8 @@ public sealed partial record StackSettings(
     (string Url, string Ref)? ConfigBase = null,
     bool ClaudeCodeIfMissing = false,
     IReadOnlyList<SharedFiles.Target>? TakeOver = null,
-    string? T3Package = null)
+    string? T3Package = null,
+    bool ConfigBaseHooks = false)
 {
     // The catalogue's defaults (Roster/ProjectConfig.cs) as typed values: Load reads an unset key
     // as its catalogue default already; tests/Workstation.Tests/ProjectFileTests keeps these equal.
@@ -289,6 +292,7 @@ public sealed partial record StackSettings(
             if (settings.KeepDaily + settings.KeepWeekly + settings.KeepMonthly == 0)
                 errors.Add(new ConfigError(ConfigKeys.BackupKeepDaily, "a retention that keeps nothing: set backupKeepDaily, backupKeepWeekly or backupKeepMonthly above 0"));
             if (repository is null) return (null, null);
+            NoCredentials(ConfigKeys.BackupRepository, repository);
             var password = OptionalSecret(ConfigKeys.BackupPassword);
             if (password is null)
                 errors.Add(new ConfigError(ConfigKeys.BackupPassword,
@@ -488,18 +492,19 @@ public sealed partial record StackSettings(
             return null;
         }
 
+        // Off unless set: hooks from a moving ref run code as everyone, so allowing them is explicit.
+        var configBaseHooks = config.Get(ConfigKeys.ConfigBaseHooks) is { Length: > 0 } && Enabled(ConfigKeys.ConfigBaseHooks);
+
         if (errors.Count > 0) return (null, errors);
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, secrets,
-            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing", takeOver, t3Package), errors);
+            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing", takeOver, t3Package, configBaseHooks), errors);
     }
 
     /// <summary>
     /// True when a URL names a password (any scheme) or, for http(s), any user at all (there it is
     /// a token: https://TOKEN@host/...). ssh://git@host/... and scp-like git@host:path pass.
     /// </summary>
-    public static bool CarriesCredentials(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0 &&
-        (uri.UserInfo.Contains(':') || uri.Scheme is "http" or "https");
+    public static bool CarriesCredentials(string url) => Rules.CarriesCredentials(url);
 
     /// <summary>PATH#FIELD: a KV v2 path (plain segments) and a field name.</summary>
     [GeneratedRegex(@"^([A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*)#([A-Za-z0-9_.-]{1,128})\z")]

@@ -131,14 +131,16 @@ public static class HostCommands
     /// <param name="claudeCodeIfMissing">true: a Claude Code already installed is kept at its version; false: it follows the pin.</param>
     /// <param name="t3Package">The t3 server's npm package, pinned (NAME@X.Y.Z), installed with the npm globals; null: t3 is installed some other way.</param>
     /// <param name="takeOver">Base files (SharedFiles.Base) the workstation owns even where another deployer wrote them: backed up, diffed, replaced.</param>
+    /// <param name="configBaseHooks">true: the config base's hooks are merged even from a branch or tag (the stack's configBaseHooks); false: only from a commit pinned by hash.</param>
     public static string Base(string inputsSha256, string? swapSize, int? swappiness = null, string? toolsMirror = null, bool pinnedTools = true, bool ownLauncher = true,
-        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null, string? t3Package = null) =>
+        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null, string? t3Package = null,
+        bool configBaseHooks = false) =>
         $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}") +
         (swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "") +
         (toolsMirror is null ? "" : $" --tools-mirror {Quote(toolsMirror)}") +
         (pinnedTools ? "" : " --no-pinned-tools") +
         (ownLauncher ? "" : " --no-launcher") +
-        (configBase is { } c ? $" --config-base {Quote(c.Url)} --config-base-ref {Quote(c.Ref)}" : "") +
+        (configBase is { } c ? $" --config-base {Quote(c.Url)} --config-base-ref {Quote(c.Ref)}" + (configBaseHooks ? " --config-base-hooks" : "") : "") +
         (claudeCodeIfMissing ? " --claude-code if-missing" : "") +
         (t3Package is null ? "" : $" --t3-package {Quote(t3Package)}") +
         string.Concat((takeOver ?? []).Select(p => $" --take-over {Quote(p)}"));

@@ -39,6 +39,7 @@ public static class HostRules
         Line($"readonly WS_RE_TOOLS_MIRROR={Sh(Bash(Rules.ToolsMirror()))}");
         Line($"readonly WS_RE_NPM_PIN={Sh(Bash(Rules.NpmPin()))}");
         Line($"readonly WS_RE_CONFIG_BASE_REF={Sh(Bash(Rules.ConfigBaseRef()))}");
+        Line($"readonly WS_RE_COMMIT_HASH={Sh(Bash(Rules.CommitHash()))}");
         Line();
         Line("# Ranges.");
         Line($"readonly WS_MIN_PORT={Num(Rules.MinPort)} WS_MAX_PORT={Num(Rules.MaxPort)}");
@@ -48,6 +49,7 @@ public static class HostRules
         Line($"readonly WS_MIN_CPU_WEIGHT={Num(Budgets.MinCpuWeight)} WS_MAX_CPU_WEIGHT={Num(Budgets.MaxCpuWeight)}");
         Line($"readonly WS_MIN_TASKS_MAX={Num(Budgets.MinTasksMax)} WS_MAX_TASKS_MAX={Num(Budgets.MaxTasksMax)}");
         Line($"readonly WS_MIN_SWAPPINESS={Num(Rules.MinSwappiness)} WS_MAX_SWAPPINESS={Num(Rules.MaxSwappiness)}");
+        Line($"readonly WS_DEFAULT_BACKUP_MAX_FILE_SIZE={Sh(Rules.DefaultBackupMaxFileSize)}");
         Line($"readonly WS_MAX_RESTART_IDLE_MINUTES={Num(Rules.MaxRestartIdleMinutes)}");
         Line();
         Line("# Bounds at the cut, in seconds.");

@@ -103,6 +103,37 @@ public static partial class Rules
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}\z")]
     public static partial Regex ConfigBaseRef();
 
+    /// <summary>
+    /// A git commit pinned by its full hash (40 lowercase hex digits): the only config-base ref whose
+    /// hooks are merged without the stack's configBaseHooks (a branch moves with whoever can push).
+    /// </summary>
+    [GeneratedRegex(@"^[0-9a-f]{40}\z")]
+    public static partial Regex CommitHash();
+
+    /// <summary>
+    /// True when a URL names a password (any scheme) or, for http(s), any user at all (there it is
+    /// a token: https://TOKEN@host/...). ssh://git@host/... and scp-like git@host:path pass. A
+    /// restic backend prefix counts as nothing (rest:https://user:pw@host/ carries credentials).
+    /// The host's no_credentials (validate.sh) reads a URL the same way: after the first "://",
+    /// up to "/", "?" or "#", the user part before the last "@".
+    /// </summary>
+    public static bool CarriesCredentials(string url)
+    {
+        var sep = url.IndexOf("://", StringComparison.Ordinal);
+        if (sep < 0) return false;
+        var rest = url[(sep + 3)..];
+        var end = rest.IndexOfAny(['/', '?', '#']);
+        var authority = end < 0 ? rest : rest[..end];
+        var at = authority.LastIndexOf('@');
+        if (at < 0) return false;
+        var scheme = url[..sep];
+        scheme = scheme[(scheme.LastIndexOf(':') + 1)..];
+        return authority[..at].Contains(':') || scheme is "http" or "https";
+    }
+
+    /// <summary>The largest file a backup reads by default (restic --exclude-larger-than); larger ones are skipped and reported.</summary>
+    public const string DefaultBackupMaxFileSize = "4G";
+
     /// <summary>A memory size in a budget: bytes, or K, M, G or T (powers of 1024), as systemd reads it (e.g. 4G).</summary>
     [GeneratedRegex(@"^[1-9][0-9]{0,12}[KMGT]?\z")]
     public static partial Regex MemorySize();

@@ -153,6 +153,47 @@ public static class MultiTenancyDoc
         Line("the T3 Users group included).");
     }
 
+    /// <summary>
+    /// Where root acts on something a person controls (issue 25), what bounds it, and the host test
+    /// that plays each attack as the person; then what the config base can do.
+    /// </summary>
+    private static void RootActingOnWhatAPersonControls(Action<string> line)
+    {
+        void Line(string s = "") => line(s);
+        Line("### Root acting on what a person controls");
+        Line();
+        Line("Each case below is an attack a person can mount from their own account; each has a host test");
+        Line("that plays it as that person in the sandbox (`tests/Host.Tests`).");
+        Line();
+        Line("| the person shapes … | what root does about it | test |");
+        Line("| --- | --- | --- |");
+        Line("| descriptors of root's work as them: a process of theirs copies fds 0-2 of the unit root starts as them (`pidfd_getfd` where Yama is off or at 0, `/proc/PID/fd`) and holds them | `as_user` hands the unit no descriptor of root's: stdin is a copy in a root-only file, stdout and stderr are fresh root-only files systemd opens for it; root reads them (stdout at most 64 MiB, stderr 1 MiB) once the unit has ended, and removes them. Nothing the person holds keeps root's reader or Pulumi's SSH channel open | `UserContextTests.Descriptors_a_person_copies_from_roots_work_as_them_cannot_hold_a_step_open` |");
+        Line("| the ptrace scope | the base step asks for `kernel.yama.ptrace_scope = 1` at every boot (`/etc/sysctl.d/60-workstation-ptrace.conf`, and now when the kernel is at 0; a host at 2 or 3 is left stricter) and `workstation status` reports the kernel's own value (`absent`: no Yama). Its cost: a person can no longer `gdb -p` or `strace -p` a process of theirs they did not start under the debugger; `gdb prog`, `strace prog` and debugging children still work | `HardeningTests.The_base_asks_for_ptrace_scope_1_and_status_reports_the_kernels_own_scope` |");
+        Line("| unit, cgroup and process names: a `--user` unit named after someone else's (`t3-serve@bob.service`) on their port | the port-holder check counts a listener as the person's own unit only when its uid is theirs and the kernel lists it in that system unit's cgroup (`cgroup.procs`); names never count | `PortHolderTests.A_persons_own_unit_named_after_someone_elses_is_not_theirs_and_a_process_name_cannot_forge_a_line` |");
+        Line("| process and file names in root's messages | printed shell-quoted when they hold anything but plain characters (`$'x\\nworkstation: …'`), so a newline can't forge a line | the same test |");
+        Line("| a pty's access time (the idle gate) | a time in the future counts as a keystroke now | `IdleGateTests.A_pty_access_time_set_in_the_future_counts_as_typing_now` |");
+        Line("| link targets and names recorded by the cutover | a target or name with a control character is refused before anything is recorded, so a newline can't add a key (`GROUPS=code-shared,`) that the rollback would act on | `CutoverTests.A_link_target_with_a_newline_cannot_add_a_key_to_the_cutover_record` |");
+        Line("| everything in their home, read by the backup: huge or sparse files, FIFOs, links, FUSE mounts, names with newlines | files larger than `MAX_FILE_SIZE` (default 4G, apparent size) are skipped and named, quoted; one file system (`--one-file-system`: no FUSE mount of theirs); FIFOs and links are kept as what they are, never read through; `workstation-backup.service` has `TimeoutStartSec` | `BackupTests.What_a_person_makes_in_their_home_cannot_stall_the_backup_or_choose_where_root_restores` (the sandbox has no `/dev/fuse`: a FUSE mount is not played) |");
+        Line("| everything in their home, read by a purge | the manifest is streamed (no list of every name in memory), reading the home is bounded in time (past it nothing is deleted), one file system, sparse files archived as sparse, a name with a newline counted once | `PurgeTests.What_a_person_leaves_in_their_home_neither_stalls_nor_breaks_the_purge_nor_chooses_its_folder` |");
+        Line("| folders on the way to where root writes their files (restore targets, archive folders, scratch) | every existing folder from `/` down must be root's and writable by no one else (no `/tmp`, no folder a person made or can rename); a restore target is new or empty; scratch is root's own `/var/lib/workstation/verify` | the two tests above |");
+        Line("| a repository URL (restic, git, the config base) | one with `user:password@` (or a user part in http(s), restic's `rest:https://` too) is refused by the stack and by the host alike; `backup.env` and the password file are root's 0600; world-readable files under `/etc/workstation` hold names and numbers only, but `site.env` (URLs and t3's command line, read by the person's t3) and `clone.gitconfig` (read by their clone) | `HostRulesTests.The_host_refuses_credentials_in_a_url_exactly_when_the_engine_does`; the backup test above lists `/etc/workstation` |");
+        Line();
+        Line("### What the config base can do");
+        Line();
+        Line("The config base's skills, agents and rules are read by everyone's Claude, and its");
+        Line("`managed/settings.json` becomes part of the managed settings. Its **hooks** are commands that");
+        Line("run in every person's Claude session, as that person: anyone who can push to the config base's");
+        Line("branch would run code as everyone. So hooks are merged only from a config base the stack pins");
+        Line("by commit (`configBaseRef` a full 40-hex hash, and the checkout installed is that commit; a");
+        Line("branch named after the hash is never taken for it), or when the stack allows them explicitly");
+        Line("(`configBaseHooks: true`, which trusts everyone who can push to that ref). Otherwise they are");
+        Line("left out and the base step warns. Pinning a commit puts every hook change through a review of");
+        Line("the stack's config. `permissions`, `claudeMd`, skills, agents and rules still follow a branch:");
+        Line("they shape what Claude does, but run nothing by themselves.");
+        Line("Test: `ConfigBaseTests.Hooks_come_only_from_a_config_base_pinned_by_commit_or_allowed_by_the_stack`.");
+        Line();
+    }
+
     /// <summary>What each tier can and cannot reach on the devvm itself, and what stays open.</summary>
     private static void HostThreatModel(Action<string> line)
     {
@@ -208,6 +249,7 @@ public static class MultiTenancyDoc
         Line("| an admin's writable system after a demotion | their t3 restarts at once without the admin drop-in | `HardeningTests.The_admins_t3_may_write_to_etc_and_a_power_users_may_not`, and the revoke test above (an admin demoted with `revoke_groups`) |");
         Line("| a group taken away by hand, outside the roster | `user status` reports `stale-group` drift for every process still holding it; the next account step ends them | `A_process_holding_a_group_the_account_lost_is_drift_until_the_account_step_ends_it` |");
         Line();
+        RootActingOnWhatAPersonControls(line);
         Line("### Residual risks");
         Line();
         Line("- **Playwright MCP runs code for whoever reaches it.** `@playwright/mcp` 0.0.76 always enables");

@@ -50,7 +50,7 @@ cmd_adopt_plan() {
     roster+=("$user $t3 $pw")
   done
   require_root
-  local conflicts=0 path kind src state f owner listening
+  local conflicts=0 path kind src state f listening
   conflict() { printf 'conflict: %s\n' "$*"; conflicts=$((conflicts + 1)); }
   ok() { printf 'ok: %s\n' "$*"; }
 
@@ -98,15 +98,15 @@ cmd_adopt_plan() {
       ok "$user: managed already"
     fi
     # Who listens, with the process and its unit; only the person's own system unit may.
-    local own pid comm holder
+    local own holder
     for port in "$t3:t3-serve@$user.service" "$pw:playwright-mcp@$user.service"; do
       own="${port#*:}"
       port="${port%%:*}"
       awk -v p="$port" '$1 == p { found = 1 } END { exit !found }' <<<"$listening" || continue
-      while read -r pid comm owner holder; do
-        [[ -n "$pid" && "$holder" != "$own" ]] || continue
-        conflict "port $port (roster: $user) is held by pid $pid ($comm, user $owner, unit $holder): that service must move or stop before $user's units start"
-      done < <(port_holders "$port")
+      while IFS= read -r holder; do
+        [[ -n "$holder" ]] || continue
+        conflict "port $port (roster: $user) is held by $holder: that service must move or stop before $user's units start"
+      done < <(foreign_port_holders "$port" "$user" "$own")
     done
   done
   printf 'adopt plan: %d conflict(s); nothing was changed\n' "$conflicts"

@@ -131,7 +131,7 @@ case "$cmd" in
     shopt -s nullglob
     for p in "$dir/$prefix"*; do
       rm -rf -- "$p"
-      changed "removed leftover $p"
+      changed "removed leftover $(quoted "$p")"
     done
     ;;
   drop-mcp-copies)
@@ -142,13 +142,13 @@ case "$cmd" in
       # shellcheck disable=SC2016 # $s is jq's variable
       if jq -e --arg s "$server" '(.mcpServers[$s] // empty) != null' "$f" >/dev/null 2>&1; then
         rm -f -- "$f"
-        changed "removed $f (a copy holding the $server server)"
+        changed "removed $(quoted "$f") (a copy holding the $server server)"
       fi
     done
     for d in "$HOME"/.cache/claude-cli-nodejs/*/mcp-logs-"$server"; do
       [[ -d "$d" && ! -L "$d" ]] || continue
       rm -rf -- "$d"
-      changed "removed $d"
+      changed "removed $(quoted "$d")"
     done
     ;;
   *)

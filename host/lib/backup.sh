@@ -3,7 +3,12 @@
 # restic backups of /home on a systemd timer. The repository and retention are
 # site values in /etc/workstation/backup.env (parsed, never sourced); the
 # repository password arrives on stdin and lives only in a root 0600 file,
-# handed to restic by path (RESTIC_PASSWORD_FILE), never in an argument.
+# handed to restic by path (RESTIC_PASSWORD_FILE), never in an argument; a
+# repository URL with credentials (user:password@) is refused. Root reads
+# everyone's files here, so the run is bounded: files larger than MAX_FILE_SIZE
+# (--max-file-size, default $WS_DEFAULT_BACKUP_MAX_FILE_SIZE) are skipped and
+# listed, no other file system (a person's FUSE mount) is entered, and the
+# service has a TimeoutStartSec.
 # Sourced by bin/workstation.
 
 readonly WS_BACKUP_ENV="$WS_ETC/backup.env"
@@ -23,7 +28,7 @@ restic_run() {
 }
 
 cmd_backup_apply() {
-  local repo="" daily="" weekly="" monthly="" calendar="daily" password_stdin=0 password=""
+  local repo="" daily="" weekly="" monthly="" calendar="daily" password_stdin=0 password="" max_size="$WS_DEFAULT_BACKUP_MAX_FILE_SIZE"
   while (($#)); do
     case "$1" in
       --repository) need_value "$@"; repo="$2"; shift 2 ;;
@@ -31,10 +36,12 @@ cmd_backup_apply() {
       --keep-weekly) need_value "$@"; weekly="$2"; shift 2 ;;
       --keep-monthly) need_value "$@"; monthly="$2"; shift 2 ;;
       --on-calendar) need_value "$@"; calendar="$2"; shift 2 ;;
+      --max-file-size) need_value "$@"; max_size="$2"; shift 2 ;;
       --password-stdin) password_stdin=1; shift ;;
       *) die_usage "unknown argument $(describe "$1")" ;;
     esac
   done
+  no_credentials "$repo" --repository
   [[ "$repo" =~ $WS_RE_RESTIC_REPO ]] || die_usage "--repository $(describe "$repo"): an absolute path or a restic URL (sftp:, rest:, s3:, …)"
   local n
   for n in "$daily" "$weekly" "$monthly"; do
@@ -42,6 +49,7 @@ cmd_backup_apply() {
   done
   ((daily + weekly + monthly > 0)) || die_usage "a retention that keeps nothing: give --keep-daily, --keep-weekly or --keep-monthly a count above 0"
   [[ "$calendar" =~ $WS_RE_ON_CALENDAR ]] || die_usage "--on-calendar $(describe "$calendar"): a systemd calendar expression"
+  [[ "$max_size" =~ $WS_RE_MEMORY_SIZE ]] || die_usage "--max-file-size $(describe "$max_size"): a size like 4G or 512M"
   ((password_stdin)) || die_usage "--password-stdin is required: the repository password comes on stdin, never as an argument"
   password="$(cat)"
   password="${password%$'\n'}"
@@ -53,8 +61,9 @@ cmd_backup_apply() {
 
   step "settings"
   ensure_dir "$WS_ETC" 0755
-  write_if_changed "$WS_BACKUP_ENV" 0644 root:root "$(printf '%s\n' "# Written by workstation backup apply; parsed, never sourced." \
-    "REPOSITORY=$repo" "KEEP_DAILY=$daily" "KEEP_WEEKLY=$weekly" "KEEP_MONTHLY=$monthly")"$'\n'
+  # 0600: the repository's address is more than a name (a bucket, a host and path).
+  write_if_changed "$WS_BACKUP_ENV" 0600 root:root "$(printf '%s\n' "# Written by workstation backup apply; parsed, never sourced." \
+    "REPOSITORY=$repo" "KEEP_DAILY=$daily" "KEEP_WEEKLY=$weekly" "KEEP_MONTHLY=$monthly" "MAX_FILE_SIZE=$max_size")"$'\n'
   if ! file_equals "$WS_BACKUP_PASSWORD" "$password"$'\n'; then
     write_if_changed "$WS_BACKUP_PASSWORD" 0600 root:root "$password"$'\n' >/dev/null
     changed "$WS_BACKUP_PASSWORD (the repository password; not shown)"
@@ -96,12 +105,35 @@ cmd_backup_run() {
   daily="$(site_get KEEP_DAILY)"
   weekly="$(site_get KEEP_WEEKLY)"
   monthly="$(site_get KEEP_MONTHLY)"
+  local max_size
+  max_size="$(site_get MAX_FILE_SIZE)"
+  [[ "$max_size" =~ $WS_RE_MEMORY_SIZE ]] || max_size="$WS_DEFAULT_BACKUP_MAX_FILE_SIZE"
+  step "skipped files"
+  report_large_files /home "$max_size"
   step "backup"
-  restic_run backup --one-file-system --exclude-caches --tag workstation /home
+  restic_run backup --one-file-system --exclude-caches --exclude-larger-than "$max_size" --tag workstation /home
   step "retention"
   restic_run forget --prune --tag workstation --keep-daily "$daily" --keep-weekly "$weekly" --keep-monthly "$monthly"
   unlock backup
   log "backup run: done"
+}
+
+# How many skipped files a run names (the count is always given).
+readonly WS_BACKUP_SKIPPED_SHOWN=50
+
+# report_large_files DIR SIZE: warn, naming them (quoted: a person chose the name), about
+# the regular files under DIR, on DIR's file system only, larger than SIZE (apparent size,
+# what restic compares: a sparse file counts at its full length). They are not backed up.
+report_large_files() {
+  local k bytes n=0 f
+  k="$(numfmt --from=iec -- "$2")" || return 0
+  bytes=$((k))
+  while IFS= read -r -d '' f; do
+    n=$((n + 1))
+    ((n > WS_BACKUP_SKIPPED_SHOWN)) || warn "not backed up (larger than $2): $(quoted "$f")"
+  done < <(find "$1" -xdev -type f -size +"$((bytes / 1024))k" -print0 2>/dev/null)
+  ((n <= WS_BACKUP_SKIPPED_SHOWN)) || warn "not backed up (larger than $2): $((n - WS_BACKUP_SKIPPED_SHOWN)) more files"
+  ((n == 0)) || log "backup: $n files larger than $2 skipped"
 }
 
 # backup snapshots: the repository's snapshots (read-only), for picking one to restore.
@@ -121,9 +153,7 @@ cmd_backup_restore() {
   [[ "$snapshot" == latest || "$snapshot" =~ ^[0-9a-f]{8,64}$ ]] || die_usage "--snapshot $(describe "$snapshot"): latest or a snapshot id"
   case "$target" in /home | /home/*) die_usage "--target $target: restore beside the live homes, never into /home" ;; esac
   require_root
-  if [[ -e "$target" ]]; then
-    [[ -d "$target" && ! -L "$target" && -z "$(ls -A -- "$target")" ]] || die_refused "$target exists and is not an empty folder"
-  fi
+  ensure_fresh_root_dir "$target" --target
   step "restore"
   restic_run restore "$snapshot" --target "$target" --include "/home/$user"
   [[ -d "$target/home/$user" ]] || die "snapshot $snapshot has no /home/$user"

@@ -13,12 +13,15 @@
 #     sha256 before any is installed (tools.sh);
 #   - the swap file of --swap-size, resized without a moment at zero swap, and
 #     vm.swappiness (swap.sh);
+#   - kernel.yama.ptrace_scope 1: a person's process may attach to (or copy a
+#     descriptor of) its own descendants only (ensure_ptrace_scope below);
 #   - the config base (--config-base, a secret-free git repository) checked out
 #     to one root-owned path after a scan, and everyone's ~/.claude links to
 #     its skills, agents and rules where they have none (configbase.sh);
 #   - the managed Claude settings (/etc/claude-code/managed-settings.json):
 #     base/managed-settings.json, plus the config base's managed/CLAUDE.md as
-#     claudeMd and the permissions and hooks of its managed/settings.json;
+#     claudeMd and the permissions of its managed/settings.json, and its hooks
+#     only from a config base pinned by commit or with --config-base-hooks;
 #   - the shell layer: /etc/profile.d/00-workstation.sh, /etc/zsh/zshrc.d/;
 #   - /etc/skel: .zshrc (sources /etc/zsh/zshrc.d/*.zsh and ~/.zshrc.d/*.sh),
 #     .tmux.conf (each window starts ~/start-claude.sh) and the launcher
@@ -39,21 +42,46 @@ base_shared_content() {
   if [[ "$1" == managed-settings.json ]]; then managed_settings_content; else cat -- "$WS_BASE/$1"; fi
 }
 
+# The config base's hooks run in every person's Claude session, as that person: whoever
+# can push to its branch would run code as everyone. So they are merged only from a
+# config base the stack pins by commit (--config-base-ref is a full 40-hex hash and the
+# installed checkout is that commit), or when the stack allows them explicitly
+# (--config-base-hooks, the stack's configBaseHooks). Set by base apply.
+WS_CONFIG_BASE_REF_ARG=""
+WS_CONFIG_BASE_HOOKS_ALLOWED=0
+
+# config_base_hooks_ok: the installed config base's hooks may be merged.
+config_base_hooks_ok() {
+  ((WS_CONFIG_BASE_HOOKS_ALLOWED)) && return 0
+  [[ "$WS_CONFIG_BASE_REF_ARG" =~ $WS_RE_COMMIT_HASH ]] &&
+    [[ "$(readlink -- "$WS_CONFIG_BASE" 2>/dev/null)" == "config-base-$WS_CONFIG_BASE_REF_ARG" ]]
+}
+
 # managed_settings_content: base/managed-settings.json, plus, from the installed config
 # base, managed/CLAUDE.md as claudeMd (the org guidance every session gets, verified with
-# the real CLI: docs/host.md) and the "permissions" and "hooks" of managed/settings.json
-# (the scan refused any other key). Without either, the file as it is, byte for byte.
+# the real CLI: docs/host.md) and the "permissions" of managed/settings.json, and its
+# "hooks" when config_base_hooks_ok (the scan refused any other key). Without either,
+# the file as it is, byte for byte.
 managed_settings_content() {
-  local managed="$WS_CONFIG_BASE/managed" md=/dev/null settings=/dev/null
+  local managed="$WS_CONFIG_BASE/managed" md=/dev/null settings=/dev/null hooks=false
   [[ ! -f "$managed/CLAUDE.md" ]] || md="$managed/CLAUDE.md"
   [[ ! -f "$managed/settings.json" ]] || settings="$managed/settings.json"
   if [[ "$md" == /dev/null && "$settings" == /dev/null ]]; then
     cat -- "$WS_BASE/managed-settings.json"
     return
   fi
-  jq --rawfile md "$md" --slurpfile s "$settings" \
-    '. + (($s[0] // {}) | with_entries(select(.key == "permissions" or .key == "hooks"))) + (if $md == "" then {} else {claudeMd: $md} end)' \
+  ! config_base_hooks_ok || hooks=true
+  jq --rawfile md "$md" --slurpfile s "$settings" --argjson hooks "$hooks" \
+    '. + (($s[0] // {}) | with_entries(select(.key == "permissions" or ($hooks and .key == "hooks")))) + (if $md == "" then {} else {claudeMd: $md} end)' \
     "$WS_BASE/managed-settings.json"
+}
+
+# warn_unmerged_hooks: say so when the config base has hooks that are left out.
+warn_unmerged_hooks() {
+  [[ -f "$WS_CONFIG_BASE/managed/settings.json" ]] || return 0
+  jq -e 'has("hooks")' "$WS_CONFIG_BASE/managed/settings.json" >/dev/null 2>&1 || return 0
+  config_base_hooks_ok ||
+    warn "the config base's managed/settings.json has hooks; they are not merged: they would run as everyone, so they come only from a config base pinned by commit (configBaseRef: a full 40-hex hash) or with configBaseHooks: true"
 }
 
 list_entries() { sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1"; }
@@ -125,6 +153,7 @@ cmd_base_apply() {
         config_base_ref="$2"
         shift 2
         ;;
+      --config-base-hooks) WS_CONFIG_BASE_HOOKS_ALLOWED=1; shift ;;
       --swappiness)
         need_value "$@"
         valid_range "$2" "$WS_MIN_SWAPPINESS" "$WS_MAX_SWAPPINESS" --swappiness
@@ -134,11 +163,12 @@ cmd_base_apply() {
       *) die_usage "unknown argument $(describe "$1")" ;;
     esac
   done
-  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF]] [--claude-code pinned|if-missing] [--t3-package NAME@X.Y.Z] [--take-over PATH]...)"
+  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF] [--config-base-hooks]] [--claude-code pinned|if-missing] [--t3-package NAME@X.Y.Z] [--take-over PATH]...)"
   local t
   for t in "${WS_TAKE_OVER[@]}"; do
     [[ "$t" != "$WS_LAUNCHER" ]] || ((launcher)) || die_usage "--take-over $WS_LAUNCHER with --no-launcher: another deployer owns the launcher"
   done
+  WS_CONFIG_BASE_REF_ARG="$config_base_ref"
   require_root
   lock base
   have="$(base_inputs_sha256)"
@@ -210,7 +240,11 @@ cmd_base_apply() {
     ensure_swappiness "$swappiness"
   fi
 
+  step "ptrace scope"
+  ensure_ptrace_scope
+
   step "managed Claude settings, the shell layer and /etc/skel"
+  warn_unmerged_hooks
   for entry in "${WS_BASE_SHARED[@]}"; do
     read -r path name mode <<<"$entry"
     # Another deployer's launcher is theirs: not written, not guarded, not reported.
@@ -225,4 +259,43 @@ cmd_base_apply() {
     changed "enabled and started workstation-pressure.timer"
   fi
   log "base apply: done"
+}
+
+# --- kernel.yama.ptrace_scope ----------------------------------------------------
+readonly WS_PTRACE_SYSCTL_FILE=/etc/sysctl.d/60-workstation-ptrace.conf
+readonly WS_PTRACE_SCOPE=/proc/sys/kernel/yama/ptrace_scope
+
+# ptrace_scope: the kernel's Yama ptrace scope (0 to 3), or "absent" when the kernel has
+# no Yama (then the classic rule holds: any process of the same uid, like scope 0).
+ptrace_scope() {
+  local v
+  v="$(cat "$WS_PTRACE_SCOPE" 2>/dev/null || true)"
+  if [[ "$v" =~ ^[0-3]$ ]]; then printf '%s' "$v"; else printf absent; fi
+}
+
+# ensure_ptrace_scope: scope 1 now and at every boot, unless the host is stricter already
+# (2 or 3: left as it is). At 0 any process of a person can attach to, and copy the
+# descriptors of (pidfd_getfd), every other process of theirs, among them the work root
+# runs as them. The cost: a person can no longer `gdb -p` or `strace -p` a process of
+# theirs they did not start under the debugger (docs/multi-tenancy.md).
+ensure_ptrace_scope() {
+  local have
+  have="$(ptrace_scope)"
+  [[ "$have" != [23] ]] || return 0
+  ensure_dir /etc/sysctl.d 0755
+  # "-": a kernel without Yama ignores the line at boot instead of failing the unit.
+  write_if_changed "$WS_PTRACE_SYSCTL_FILE" 0644 root:root "# Written by workstation base apply: a person's processes attach only to their own descendants.
+-kernel.yama.ptrace_scope = 1
+"
+  case "$have" in
+    1) ;;
+    0)
+      if sysctl -q -w kernel.yama.ptrace_scope=1 2>/dev/null; then
+        changed "kernel.yama.ptrace_scope=1"
+      else
+        warn "kernel.yama.ptrace_scope could not be set now (read-only /proc/sys?); $WS_PTRACE_SYSCTL_FILE sets it at boot"
+      fi
+      ;;
+    *) log "notice: this kernel has no Yama (kernel.yama.ptrace_scope): a person's processes may attach to any other process of theirs" ;;
+  esac
 }

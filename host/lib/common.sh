@@ -55,6 +55,18 @@ die() { WS_RC=1; printf 'workstation: error: %s\n' "$*" >&2 || true; exit 1; }
 die_usage() { WS_RC=2; printf 'workstation: bad argument: %s\n' "$*" >&2 || true; exit 2; }
 die_refused() { WS_RC=3; printf 'workstation: refused: %s\n' "$*" >&2 || true; exit 3; }
 
+# quoted TEXT: TEXT as it may appear in one of our messages when a person chose it (a
+# process name, a file or link name): as it is when it holds only plain characters,
+# else shell-quoted ($'...'), so a newline or a control character in it can never
+# forge a line, or a key, of its own where it is printed.
+quoted() {
+  if [[ "$1" =~ ^[A-Za-z0-9@%+=:,./_~?-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    printf '%q' "$1"
+  fi
+}
+
 require_root() {
   [[ "$(id -u)" -eq 0 ]] || die "must run as root"
 }
@@ -64,15 +76,22 @@ require_root() {
 # ensure_run_dir: $WS_RUN_DIR exists and is a directory only root can enter:
 # owned by root, mode 0700, not a symlink. Anything else is refused, never used.
 ensure_run_dir() {
-  if [[ ! -e "$WS_RUN_DIR" && ! -L "$WS_RUN_DIR" ]]; then
-    # Parallel runs (Pulumi applies users at once) may all find it missing after
-    # a reboot: losing the mkdir race is fine, the check below still runs.
-    mkdir -m 0700 -- "$WS_RUN_DIR" 2>/dev/null || true
+  ensure_root_dir "$WS_RUN_DIR"
+}
+
+# ensure_root_dir DIR: DIR exists and is a directory only root can enter (root's,
+# 0700, not a link); anything else is refused, never used. Parallel runs (Pulumi
+# applies users at once) may all find it missing after a reboot: losing the mkdir
+# race is fine, the check below still runs.
+ensure_root_dir() {
+  if [[ ! -e "$1" && ! -L "$1" ]]; then
+    [[ -d "$(dirname -- "$1")" ]] || mkdir -p -- "$(dirname -- "$1")"
+    mkdir -m 0700 -- "$1" 2>/dev/null || true
   fi
   local facts
-  facts="$(stat -c '%F %u %a' -- "$WS_RUN_DIR" 2>/dev/null)" || die "cannot create $WS_RUN_DIR"
+  facts="$(stat -c '%F %u %a' -- "$1" 2>/dev/null)" || die "cannot create $1"
   [[ "$facts" == "directory 0 700" ]] ||
-    die "$WS_RUN_DIR must be a root-owned 0700 directory, and is: $facts (type, owner uid, mode); refusing to use it"
+    die "$1 must be a root-owned 0700 directory, and is: $facts (type, owner uid, mode); refusing to use it"
 }
 
 # lock_holders FILE: the pids that have FILE open (for an error message).
@@ -327,6 +346,51 @@ write_shared() {
   record_shared "$1"
 }
 
+# root_path_problem PATH: nothing when every existing component of PATH, from / down, is a
+# directory (never a link) of root's that no one else may write (no group or world write
+# bit, so no sticky /tmp either): then no one but root can rename, replace or add anything
+# on the way to it. Otherwise one line naming the first component that is not.
+root_path_problem() {
+  local rest="${1#/}" cur="" part facts
+  while [[ -n "$rest" ]]; do
+    part="${rest%%/*}"
+    if [[ "$rest" == */* ]]; then rest="${rest#*/}"; else rest=""; fi
+    [[ -n "$part" ]] || continue
+    cur="$cur/$part"
+    [[ -e "$cur" || -L "$cur" ]] || return 0 # the rest is missing: root makes it
+    if [[ -L "$cur" ]]; then
+      printf '%s is a link' "$(quoted "$cur")"
+      return 0
+    fi
+    facts="$(stat -c '%F %u %a' -- "$cur")"
+    read -r -a facts <<<"$facts"
+    if [[ "${facts[0]}" != directory ]]; then
+      printf '%s is not a directory' "$(quoted "$cur")"
+      return 0
+    fi
+    if [[ "${facts[-2]}" != 0 ]] || (((8#${facts[-1]} & 8#022) != 0)); then
+      printf '%s is not a directory only root can change (owner uid %s, mode %s)' "$(quoted "$cur")" "${facts[-2]}" "${facts[-1]}"
+      return 0
+    fi
+  done
+}
+
+# ensure_fresh_root_dir DIR WHAT: DIR is created now by root (mode 0700) under a path only
+# root can change, or is already such an empty directory (an earlier, interrupted run's).
+# Anything else refuses the run (exit 3) before anything is written: root writes a person's
+# files (a restore, an archive) only where no one else can swap a folder on the way.
+ensure_fresh_root_dir() {
+  local problem
+  problem="$(root_path_problem "$1")"
+  [[ -z "$problem" ]] || die_refused "$2 $1: $problem; root writes only below folders no one else can change; nothing was written"
+  if [[ -e "$1" ]]; then
+    [[ -z "$(ls -A -- "$1")" ]] || die_refused "$2 $1 exists and is not an empty folder"
+    return 0
+  fi
+  mkdir -p -- "$(dirname -- "$1")"
+  mkdir -m 0700 -- "$1"
+}
+
 # ensure_dir PATH MODE: create a root-owned directory when missing. Safe
 # against a parallel run creating it at the same moment (two users suspended
 # at once both create /etc/workstation/suspended).
@@ -382,30 +446,61 @@ site_get() { printf '%s' "${SITE[$1]:-}"; }
 
 # as_user USER HOME CMD...: run CMD as USER in a clean context, with stdin from
 # /dev/null. The command runs as a transient systemd service (not as our
-# child): it inherits no descriptor of ours but stdin/stdout/stderr (never a
-# held lock), starts its own session in the user's slice with a minimal
-# environment and the home as working directory, may not gain privileges, and
-# is killed with everything it started when it ends or when WS_TIMEOUT seconds
-# (default $WS_AS_USER_TIMEOUT) pass. A timeout exits 124.
+# child): it inherits no descriptor of ours at all (never a held lock, never our
+# stdout, a capture pipe or Pulumi's SSH channel), starts its own session in the
+# user's slice with a minimal environment and the home as working directory, may
+# not gain privileges, and is killed with everything it started when it ends or
+# when WS_TIMEOUT seconds (default $WS_AS_USER_TIMEOUT) pass. A timeout exits 124.
 as_user() {
   as_user_data "$@" </dev/null
 }
 
+# How much of what work run as a user prints root reads back: at most this many
+# bytes of stdout, and of stderr WS_AS_USER_MAX_STDERR (more is an error).
+readonly WS_AS_USER_MAX_OUTPUT=$((64 * 1024 * 1024))
+readonly WS_AS_USER_MAX_STDERR=$((1024 * 1024))
+# Where that output lands: root's, 0700, on disk (not /run: a copy of the descriptor
+# the person holds on to must not fill a tmpfs root needs).
+readonly WS_AS_USER_OUT_DIR=/var/lib/workstation/as-user
+
 # as_user_data USER HOME CMD...: the same, with our stdin as the command's
-# (for data meant for it, such as a file's content).
+# (for data meant for it, such as a file's content). The unit's descriptors 0-2
+# are files root makes fresh for each call: stdin a copy of ours (in
+# $WS_RUN_DIR: it may be a secret), stdout and stderr new files that systemd
+# opens for the unit. The person can copy those (pidfd_getfd, or /proc/PID/fd at
+# the same uid) and hold them, but root never waits on them: it reads them, size
+# bounded, once the unit has ended, and removes them.
 as_user_data() {
-  local user="$1" home="$2" t="${WS_TIMEOUT:-$WS_AS_USER_TIMEOUT}" arg
+  local user="$1" home="$2" t="${WS_TIMEOUT:-$WS_AS_USER_TIMEOUT}" arg in out rc=0 size
   shift 2
   [[ "$t" =~ ^[1-9][0-9]*$ ]] || die "as_user: bad timeout $t"
   # systemd expands $NAME in a service's command line; $$ is a literal $.
   local -a argv=()
   for arg in "$@"; do argv+=("${arg//\$/\$\$}"); done
-  systemd-run --quiet --wait --pipe --collect --service-type=exec \
+  ensure_run_dir
+  ensure_root_dir "$WS_AS_USER_OUT_DIR"
+  in="$(mktemp -d "$WS_RUN_DIR/as-user.XXXXXX")"
+  out="$(mktemp -d "$WS_AS_USER_OUT_DIR/run.XXXXXX")"
+  cat >"$in/stdin"
+  systemd-run --quiet --wait --collect --service-type=exec \
     --unit="workstation-as_${user}_${BASHPID}_$RANDOM" --slice="workstation-$user.slice" \
     --uid="$user" --working-directory="$home" \
     -p NoNewPrivileges=yes -p KillMode=control-group -p "RuntimeMaxSec=$((t + 10))" \
+    -p "StandardInput=file:$in/stdin" -p "StandardOutput=file:$out/stdout" -p "StandardError=file:$out/stderr" \
     --setenv=LANG=C.UTF-8 --setenv=PATH=/usr/local/bin:/usr/bin:/bin \
-    -- /usr/bin/timeout -k 5 "$t" "${argv[@]}"
+    -- /usr/bin/timeout -k 5 "$t" "${argv[@]}" </dev/null || rc=$?
+  rm -rf -- "$in"
+  size="$(stat -c %s -- "$out/stderr" 2>/dev/null || echo 0)"
+  head -c "$WS_AS_USER_MAX_STDERR" -- "$out/stderr" >&2 2>/dev/null || true
+  ((size <= WS_AS_USER_MAX_STDERR)) || warn "as $user: $((size - WS_AS_USER_MAX_STDERR)) more bytes on stderr not shown"
+  size="$(stat -c %s -- "$out/stdout" 2>/dev/null || echo 0)"
+  if ((size > WS_AS_USER_MAX_OUTPUT)); then
+    rm -rf -- "$out"
+    die "work run as $user printed over $WS_AS_USER_MAX_OUTPUT bytes: refusing to read it"
+  fi
+  head -c "$WS_AS_USER_MAX_OUTPUT" -- "$out/stdout" 2>/dev/null || true
+  rm -rf -- "$out"
+  return "$rc"
 }
 
 # stop_as_user_leftovers USER: stop what a killed earlier run left running as

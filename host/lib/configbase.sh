@@ -70,7 +70,13 @@ ensure_config_base() {
     die "config base: could not clone $url: $(tail -n 1 "$stage/err")"
   fi
   local g=(env GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null git -c core.hooksPath=/dev/null -C "$stage/tree")
-  commit="$("${g[@]}" rev-parse --verify --quiet "origin/$ref^{commit}" || "${g[@]}" rev-parse --verify --quiet "$ref^{commit}" || true)"
+  if [[ "$ref" =~ $WS_RE_COMMIT_HASH ]]; then
+    # A commit pinned by hash is that commit, never a branch someone named after it.
+    commit="$("${g[@]}" rev-parse --verify --quiet "$ref^{commit}" || true)"
+    [[ "$commit" == "$ref" ]] || commit=""
+  else
+    commit="$("${g[@]}" rev-parse --verify --quiet "origin/$ref^{commit}" || "${g[@]}" rev-parse --verify --quiet "$ref^{commit}" || true)"
+  fi
   if [[ -z "$commit" ]]; then
     rm -rf -- "$stage"
     die "config base: $url has no branch, tag or commit $ref"

@@ -24,16 +24,35 @@ require_idle() {
     die_refused "$1 typed ${idle}s ago: $2 waits for ${need}s of idle (site.env RESTART_IDLE_MINUTES); nothing was changed, try again later"
 }
 
-# admin_links USER HOME ADMIN_HOME: "PATH TARGET" for each link in ~/.claude
-# (rules, agents, skills and each skill) that points into the admin's home.
+# The cutover's records (state, links) are lines of values the person chose (a link's
+# target, a skill's name): one with a control character (a newline would add a line, or
+# a key, of its own; a tab would split a field) is refused before anything is recorded.
+plain_value() { [[ "$1" != *[[:cntrl:]]* ]]; }
+
+# record_get FILE KEY: the value of the first KEY=... line of one of our records.
+record_get() {
+  awk -v k="$2" 'index($0, k "=") == 1 { print substr($0, length(k) + 2); exit }' "$1"
+}
+
+# admin_links USER HOME ADMIN_HOME: "PATH<TAB>TARGET" for each link in ~/.claude
+# (rules, agents, skills and each skill) that points into the admin's home. Read as
+# the person, NUL-separated, so any name arrives whole; one with a control character
+# is refused (exit 3).
 admin_links() {
-  local user="$1" home="$2" admin_home="$3"
-  # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
-  as_user "$user" "$home" sh -c 'for p in "$1/.claude/rules" "$1/.claude/agents" "$1/.claude/skills" "$1"/.claude/skills/*; do
+  local user="$1" home="$2" admin_home="$3" path target
+  while IFS= read -r -d '' path && IFS= read -r -d '' target; do
+    if ! plain_value "$path" || ! plain_value "$target"; then
+      die_refused "$(quoted "$path") links to $(quoted "$target"): a name with a control character can't be recorded; rename it, then cut over; nothing was changed"
+    fi
+    printf '%s\t%s\n' "$path" "$target"
+  done < <(
+    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+    as_user "$user" "$home" sh -c 'for p in "$1/.claude/rules" "$1/.claude/agents" "$1/.claude/skills" "$1"/.claude/skills/*; do
       [ -L "$p" ] || continue
-      t=$(readlink -- "$p")
-      case "$t" in "$2"/*) printf "%s %s\n" "$p" "$t" ;; esac
+      t=$(readlink -- "$p"; echo x); t=${t%??}
+      case "$t" in "$2"/*) printf "%s\0%s\0" "$p" "$t" ;; esac
     done' sh "$home" "$admin_home"
+  )
 }
 
 cmd_user_cutover() {
@@ -60,17 +79,21 @@ cmd_user_cutover() {
     return 0
   fi
   # shellcheck disable=SC2016 # $1 is the inner shell's
-  code_target="$(as_user "$user" "$home" sh -c '[ -L "$1" ] && readlink -- "$1" || true' sh "$home/code")"
+  code_target="$(as_user "$user" "$home" sh -c '[ -L "$1" ] && { readlink -- "$1"; echo x; } || true' sh "$home/code")"
   if [[ -z "$code_target" ]]; then
     log "$user's ~/code is not a link: nothing to cut over"
     return 0
   fi
+  code_target="${code_target%??}" # readlink's newline and the x that kept a trailing newline of the target
+  plain_value "$code_target" ||
+    die_refused "$home/code links to $(quoted "$code_target"): a target with a control character can't be recorded; point it elsewhere, then cut over; nothing was changed"
   require_idle "$user" "the cutover"
 
   # 1. The rollback state, before anything changes (root's, 0700).
   step "record"
   launcher="$home/$WS_LAUNCHER_NAME"
-  links="$(admin_links "$user" "$home" "$admin_home")"
+  # (A refusal in the subshell is the run's: its exit code, its message already shown.)
+  links="$(admin_links "$user" "$home" "$admin_home")" || { WS_RC=$?; exit "$WS_RC"; }
   groups="$(id -nG -- "$user" | tr ' ' '\n' | sort | paste -sd,)"
   # The launcher is read as the person, and only a plain file of theirs: a link
   # (to anything) is theirs to sort out, refused before anything changes.
@@ -97,11 +120,11 @@ cmd_user_cutover() {
   if ! (ensure_code_clone "$user" "$home"); then
     as_user "$user" "$home" ln -s -T -- "$code_target" "$home/code"
     rm -rf -- "$snap"
-    die "the clone failed; $home/code links to $code_target again and nothing else changed"
+    die "the clone failed; $home/code links to $(quoted "$code_target") again and nothing else changed"
   fi
   as_user "$user" "$home" test -d "$home/code" -a ! -L "$home/code" ||
     { as_user "$user" "$home" ln -s -T -- "$code_target" "$home/code"; rm -rf -- "$snap"; die "no clone at $home/code (is REPO_URL set in $WS_SITE_ENV?); the link is back"; }
-  changed "$home/code: $user's own clone (was a link to $code_target)"
+  changed "$home/code: $user's own clone (was a link to $(quoted "$code_target"))"
 
   # 3. The launcher cd's into their own clone.
   step "launcher"
@@ -113,10 +136,10 @@ cmd_user_cutover() {
   # 4. The ~/.claude links into the admin's home go; the shared base's come instead.
   step "claude links"
   local path _target
-  while read -r path _target; do
+  while IFS=$'\t' read -r path _target; do
     [[ -n "$path" ]] || continue
     as_user "$user" "$home" rm -- "$path"
-    changed "removed $path (a link into $admin_home)"
+    changed "removed $(quoted "$path") (a link into $admin_home)"
   done <<<"$links"
   [[ ! -e "$WS_CONFIG_BASE" ]] || ensure_claude_links "$user" "$home"
 
@@ -145,8 +168,8 @@ cmd_user_cutover_rollback() {
   require_ready "$user"
   home="$ACCOUNT_HOME"
   require_idle "$user" "the rollback"
-  code_target="$(sed -n 's/^CODE_TARGET=//p' "$snap/state")"
-  groups="$(sed -n 's/^GROUPS=//p' "$snap/state")"
+  code_target="$(record_get "$snap/state" CODE_TARGET)"
+  groups="$(record_get "$snap/state" GROUPS)"
 
   # ~/code: the link again; their clone is moved aside, never deleted.
   step "code"
@@ -158,7 +181,7 @@ cmd_user_cutover_rollback() {
       changed "moved $user's clone aside to $aside"
     fi
     as_user "$user" "$home" ln -s -T -- "$code_target" "$home/code"
-    changed "$home/code -> $code_target"
+    changed "$home/code -> $(quoted "$code_target")"
   fi
 
   step "launcher"
@@ -167,18 +190,24 @@ cmd_user_cutover_rollback() {
   fi
 
   step "claude links"
-  local path target
-  while read -r path target; do
-    [[ -n "$path" ]] || continue
+  local path target line
+  while IFS= read -r line; do
+    [[ -n "$line" ]] || continue
+    # PATH<TAB>TARGET; a record of an older cutover: PATH TARGET.
+    if [[ "$line" == *$'\t'* ]]; then
+      path="${line%%$'\t'*}" target="${line#*$'\t'}"
+    else
+      path="${line%% *}" target="${line#* }"
+    fi
     # A link the shared base made since is replaced; anything else of theirs is left.
     # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
     if as_user "$user" "$home" sh -c '[ -e "$1" ] && [ ! -L "$1" ]' sh "$path"; then
-      warn "$path is no longer a link (the person made it): left as it is, not linked to $target"
+      warn "$(quoted "$path") is no longer a link (the person made it): left as it is, not linked to $(quoted "$target")"
       continue
     fi
     # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
     as_user "$user" "$home" sh -c 'mkdir -p -- "$(dirname -- "$1")" && ln -s -f -n -T -- "$2" "$1"' sh "$path" "$target"
-    changed "$path -> $target"
+    changed "$(quoted "$path") -> $(quoted "$target")"
   done <"$snap/links"
 
   step "groups"

@@ -12,8 +12,8 @@ readonly WS_DEFAULT_RESTART_IDLE_MINUTES=20
 
 # idle_seconds USER: seconds since the person's last keystroke in any of their
 # terminals (SSH logins, and the t3/ttyd sessions their servers run: every pty
-# they own). The kernel stamps a pty's access time on input. No terminal: idle
-# for as long as the clock can say.
+# they own). The kernel stamps a pty's access time on input; a time in the future
+# is clamped to now. No terminal: idle for as long as the clock can say.
 idle_seconds() {
   local uid now idle=-1 pts owner atime
   uid="$(id -u -- "$1")"
@@ -21,7 +21,10 @@ idle_seconds() {
   for pts in /dev/pts/[0-9]*; do
     [[ -c "$pts" ]] || continue
     read -r owner atime < <(stat -c '%u %X' -- "$pts" 2>/dev/null) || continue
-    [[ "$owner" == "$uid" ]] || continue
+    [[ "$owner" == "$uid" && "$atime" =~ ^[0-9]+$ ]] || continue
+    # The person owns the pty and may set its access time to anything: one in the
+    # future counts as a keystroke now (never as "idle since the epoch").
+    ((atime <= now)) || atime="$now"
     if ((idle < 0 || now - atime < idle)); then idle=$((now - atime)); fi
   done
   ((idle >= 0)) || idle="$now"

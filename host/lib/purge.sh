@@ -9,22 +9,38 @@
 # same uid. Sourced by bin/workstation.
 
 readonly WS_PURGED_DIR="$WS_ETC/purged"
+readonly WS_VERIFY_DIR=/var/lib/workstation/verify
 
 purged_record() { printf '%s/%s' "$WS_PURGED_DIR" "$1"; }
 
 # ensure_archive_dir DIR: root's, 0700, a real directory (never through a link).
 ensure_archive_dir() {
-  local dir="$1"
+  local dir="$1" problem
+  problem="$(root_path_problem "$dir")"
+  [[ -z "$problem" ]] || die_refused "--archive-dir $dir: $problem; a home is archived only below folders no one else can change"
   ensure_dir "$dir" 0700
   [[ -d "$dir" && ! -L "$dir" && "$(stat -c '%u %a' -- "$dir")" == "0 700" ]] ||
     die_refused "$dir must be a directory of root's with mode 0700 (it holds whole homes)"
 }
 
+# How long a purge may spend reading a home (the manifest, then the archive) and the
+# check reading the archive back: the person shaped what is in it (huge or sparse files,
+# millions of names), so it is bounded; past it the purge fails and nothing is deleted.
+WS_PURGE_READ_TIMEOUT="${WS_PURGE_READ_TIMEOUT:-14400}"
+
 # home_manifest HOME: sha256sum lines of every regular file below HOME, paths
-# relative to it, in byte order. The person is cut (no process of theirs
-# runs), so nothing in the home changes while it is read.
+# relative to it, streamed as find meets them (no list of every name held in memory;
+# sha256sum -c needs no order; a name with a newline is escaped onto one line). The
+# person is cut (no process of theirs runs), so nothing in the home changes while it
+# is read; still, at most WS_PURGE_READ_TIMEOUT seconds.
 home_manifest() {
-  (cd -- "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+  (cd -- "$1" && timeout "$WS_PURGE_READ_TIMEOUT" find . -xdev -type f -print0 |
+    timeout "$WS_PURGE_READ_TIMEOUT" xargs -0 -r sha256sum --)
+}
+
+# file_count DIR: the regular files below DIR (names with newlines count once).
+file_count() {
+  (cd -- "$1" && find . -type f -printf . | wc -c)
 }
 
 # verify_archive USER ARCHIVE MANIFEST: the archive reads back, holds only
@@ -33,13 +49,15 @@ verify_archive() {
   local user="$1" archive="$2" manifest="$3" scratch bad have want
   bad="$(tar -tzf "$archive" | grep -v -e "^$user/" -e "^$user\$" | head -n 3 || true)"
   [[ -z "$bad" ]] || die "$archive holds entries outside $user/: $bad"
-  scratch="$(mktemp -d /var/tmp/workstation-verify.XXXXXX)"
-  if ! tar -xzf "$archive" --numeric-owner -C "$scratch" ||
-    ! (cd -- "$scratch/$user" && sha256sum --quiet --strict -c -- "$manifest" >/dev/null); then
+  # Root's own scratch (never the world-writable /var/tmp): the archive is unpacked there.
+  ensure_root_dir "$WS_VERIFY_DIR"
+  scratch="$(mktemp -d "$WS_VERIFY_DIR/verify.XXXXXX")"
+  if ! timeout "$WS_PURGE_READ_TIMEOUT" tar -xzf "$archive" --numeric-owner -C "$scratch" ||
+    ! (cd -- "$scratch/$user" && timeout "$WS_PURGE_READ_TIMEOUT" sha256sum --quiet --strict -c -- "$manifest" >/dev/null); then
     rm -rf -- "$scratch"
     die "$archive does not match its manifest $manifest"
   fi
-  have="$(cd -- "$scratch/$user" && find . -type f | wc -l)"
+  have="$(file_count "$scratch/$user")"
   want="$(wc -l <"$manifest")"
   rm -rf -- "$scratch"
   [[ "$have" == "$want" ]] || die "$archive holds $have files, its manifest $want"
@@ -95,9 +113,12 @@ cmd_user_purge() {
   base="$dir/$user-$uid-$stamp"
   archive="$base.tar.gz"
   manifest="$base.sha256"
-  home_manifest "$home" >"$manifest.ws-tmp"
-  tar --create --gzip --format=posix --numeric-owner --sparse --file "$archive.ws-tmp" \
-    -C "$(dirname -- "$home")" -- "$user"
+  if ! home_manifest "$home" >"$manifest.ws-tmp" ||
+    ! timeout "$WS_PURGE_READ_TIMEOUT" tar --create --gzip --format=posix --numeric-owner --sparse --one-file-system \
+      --file "$archive.ws-tmp" -C "$(dirname -- "$home")" -- "$user"; then
+    rm -f -- "$manifest.ws-tmp" "$archive.ws-tmp"
+    die "could not archive $home within ${WS_PURGE_READ_TIMEOUT}s (or at all); nothing was deleted"
+  fi
   sync -f "$archive.ws-tmp"
   mv -f -T -- "$manifest.ws-tmp" "$manifest"
   mv -f -T -- "$archive.ws-tmp" "$archive"
@@ -147,6 +168,10 @@ cmd_user_restore() {
   [[ -f "$record" ]] || die_refused "no purge of $user is recorded ($record): the uid to restore under is unknown"
   [[ -f "$archive" && ! -L "$archive" && -f "$manifest" && ! -L "$manifest" ]] ||
     die_refused "$archive and its manifest $manifest must both exist"
+  # Checked, then unpacked again: no one else may swap the archive in between.
+  local problem
+  problem="$(root_path_problem "$(dirname -- "$archive")")"
+  [[ -z "$problem" ]] || die_refused "--from $archive: $problem; an archive is restored only from folders no one else can change"
   load_site "$record" # KEY=VALUE lines, parsed the way site.env is
   uid="$(site_get UID)"
   gid="$(site_get GID)"

@@ -16,6 +16,7 @@ readonly WS_RE_MEMORY_SIZE='^[1-9][0-9]{0,12}[KMGT]?$'
 readonly WS_RE_TOOLS_MIRROR='^(https?://[A-Za-z0-9._~:/?=&%+-]+|/[A-Za-z0-9_-][A-Za-z0-9._/-]*)$'
 readonly WS_RE_NPM_PIN='^(@[a-z0-9][a-z0-9._-]{0,60}/)?[a-z0-9][a-z0-9._-]{0,100}@[0-9]+[.][0-9]+[.][0-9]+([-+][0-9A-Za-z.-]{1,40})?$'
 readonly WS_RE_CONFIG_BASE_REF='^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$'
+readonly WS_RE_COMMIT_HASH='^[0-9a-f]{40}$'
 
 # Ranges.
 readonly WS_MIN_PORT=1024 WS_MAX_PORT=65535
@@ -25,6 +26,7 @@ readonly WS_MIN_MEMORY=67108864 WS_MAX_MEMORY=17592186044416
 readonly WS_MIN_CPU_WEIGHT=1 WS_MAX_CPU_WEIGHT=10000
 readonly WS_MIN_TASKS_MAX=16 WS_MAX_TASKS_MAX=4194304
 readonly WS_MIN_SWAPPINESS=0 WS_MAX_SWAPPINESS=200
+readonly WS_DEFAULT_BACKUP_MAX_FILE_SIZE='4G'
 readonly WS_MAX_RESTART_IDLE_MINUTES=1440
 
 # Bounds at the cut, in seconds.

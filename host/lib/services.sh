@@ -124,11 +124,10 @@ remove_budget() { # USER UID
   done < <(budget_dropins "$1" "$2")
 }
 
-# port_holders PORT: "PID COMM USER UNIT" for each process listening on TCP
-# PORT (IPv4 or IPv6), from /proc: the socket's inode, the process holding it,
-# and the systemd unit its cgroup names.
-port_holders() {
-  local hex inodes inode fd pid unit
+# port_listener_pids PORT: the pids of the processes listening on TCP PORT
+# (IPv4 or IPv6), from /proc: the socket's inode, then the processes holding it.
+port_listener_pids() {
+  local hex inodes inode fd pid
   hex="$(printf '%04X' "$1")"
   inodes="$(awk -v p="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p) print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u)"
   [[ -n "$inodes" ]] || return 0
@@ -136,12 +135,45 @@ port_holders() {
     for fd in /proc/[0-9]*/fd/*; do
       [[ "$(readlink -- "$fd" 2>/dev/null)" == "socket:[$inode]" ]] || continue
       pid="${fd#/proc/}"
-      pid="${pid%%/*}"
-      unit="$(awk -F/ '{ print $NF }' "/proc/$pid/cgroup" 2>/dev/null | grep -E '\.(service|scope)$' | head -n 1 || true)"
-      printf '%s %s %s %s\n' "$pid" "$(cat "/proc/$pid/comm" 2>/dev/null || echo '?')" \
-        "$(stat -c %U "/proc/$pid" 2>/dev/null || echo '?')" "${unit:-none}"
+      printf '%s\n' "${pid%%/*}"
     done
-  done | sort -u
+  done | sort -un
+}
+
+# in_unit_cgroup PID UNIT: the kernel lists PID among the processes of UNIT's own
+# cgroup (systemd's ControlGroup for it, in whichever hierarchy this host has).
+in_unit_cgroup() {
+  local cg dir
+  cg="$(systemctl show -p ControlGroup --value -- "$2" 2>/dev/null || true)"
+  [[ "$cg" == /* ]] || return 1
+  for dir in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do
+    [[ -f "$dir$cg/cgroup.procs" ]] || continue
+    grep -qxF -- "$1" "$dir$cg/cgroup.procs"
+    return
+  done
+  return 1
+}
+
+# foreign_port_holders PORT USER UNIT: "pid N (COMM, user OWNER, unit HOLDER)" for each
+# process listening on PORT that is not USER's own system unit UNIT. Only the kernel's
+# facts count as "its own": the process runs as USER's uid and sits in UNIT's cgroup.
+# Names never do: a person can name a unit of their own (or a cgroup, or a process)
+# after anyone's. COMM and HOLDER are the person's choice, so they are quoted.
+foreign_port_holders() {
+  local port="$1" user="$2" unit="$3" uid pid owner comm holder
+  uid="$(id -u -- "$user" 2>/dev/null || echo none)"
+  while IFS= read -r pid; do
+    [[ -n "$pid" ]] || continue
+    owner="$(stat -c %u "/proc/$pid" 2>/dev/null || echo '?')"
+    if [[ "$owner" == "$uid" ]] && in_unit_cgroup "$pid" "$unit"; then
+      continue
+    fi
+    comm="$(head -c 64 "/proc/$pid/comm" 2>/dev/null || echo '?')"
+    comm="${comm%$'\n'}"
+    holder="$(awk -F/ '/^(0::|[0-9]+:name=systemd:)/ { print $NF }' "/proc/$pid/cgroup" 2>/dev/null | grep -E '\.(service|scope)$' | head -n 1 || true)"
+    printf 'pid %s (%s, user %s, unit %s)\n' "$pid" "$(quoted "$comm")" \
+      "$(quoted "$(stat -c %U "/proc/$pid" 2>/dev/null || echo '?')")" "$(quoted "${holder:-none}")"
+  done < <(port_listener_pids "$port")
 }
 
 # ensure_ports_free USER T3_PORT PLAYWRIGHT_PORT: each port is free, or held by
@@ -149,14 +181,14 @@ port_holders() {
 # same port, another process) fails this person's step before it changes
 # anything, naming the holder: enabled now, the system unit would crash-loop.
 ensure_ports_free() {
-  local user="$1" port unit pid comm owner holder held=""
+  local user="$1" port unit holder held=""
   for port in "$2:t3-serve@$user.service" "$3:playwright-mcp@$user.service"; do
     unit="${port#*:}"
     port="${port%%:*}"
-    while read -r pid comm owner holder; do
-      [[ -n "$pid" && "$holder" != "$unit" ]] || continue
-      held+=" port $port is held by pid $pid ($comm, user $owner, unit $holder);"
-    done < <(port_holders "$port")
+    while IFS= read -r holder; do
+      [[ -n "$holder" ]] || continue
+      held+=" port $port is held by $holder;"
+    done < <(foreign_port_holders "$port" "$user" "$unit")
   done
   [[ -z "$held" ]] ||
     die "$user's services can't start:${held%;}. Stop it first (a hand-made per-user unit: migrate it; see docs/adopting-a-live-devvm.md); nothing was changed"

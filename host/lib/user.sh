@@ -395,11 +395,13 @@ cmd_status() {
   local listening user report
   listening="$(listeners)"
   report="$(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' '\n' | sed '/^$/d' | LC_ALL=C sort -u |
-    while IFS= read -r user; do person_json "$user" "$listening"; done | jq -s -c '{people: .}')"
+    while IFS= read -r user; do person_json "$user" "$listening"; done |
+    jq -s -c --arg ptrace "$(ptrace_scope)" '{people: ., ptrace_scope: $ptrace}')"
   if ((json)); then
     printf '%s\n' "$report"
   else
     jq -r '.people[] | "\(.user): \(.state), tier \(.tier // "-"), ports \(.ports.t3 // "-")/\(.ports.playwright // "-")"' <<<"$report"
+    jq -r '"kernel.yama.ptrace_scope: \(.ptrace_scope)"' <<<"$report"
   fi
 }
 

@@ -132,13 +132,15 @@ valid_repo_url() {
 # token there): site values sit in site.env, logs and Pulumi state. The value is
 # not echoed. Same rule as StackSettings.CarriesCredentials; scp-like git@host:path
 # and ssh://git@host/ pass.
+# A restic backend prefix counts as nothing: rest:https://user:pw@host/ carries credentials.
 no_credentials() { # VALUE ARGNAME
   [[ "$1" == *://* ]] || return 0
-  local authority="${1#*://}"
+  local authority="${1#*://}" scheme="${1%%://*}"
   authority="${authority%%[/?#]*}"
+  scheme="${scheme##*:}"
   [[ "$authority" == *@* ]] || return 0
   local userinfo="${authority%@*}"
-  if [[ "$userinfo" == *:* || "$1" == http://* || "$1" == https://* ]]; then
+  if [[ "$userinfo" == *:* || "$scheme" == http || "$scheme" == https ]]; then
     die_usage "$2: must not carry credentials (user:password@, or a user part in an http(s) URL); give the host its own credentials"
   fi
 }

@@ -94,4 +94,72 @@ public sealed class BackupTests(SandboxFixture box)
         Assert.True(live.ExitCode == 2, live.ToString());
         await box.MustAsync($"rm -rf {Scratch}");
     }
+    private static readonly TestUser Bkx = new("bkx", 2507, 4507, 4607);
+
+    /// <summary>
+    /// Attack (issue 25 §5): what bkx can make in their home can't stall everyone's backup, and no
+    /// folder of theirs (or the world-writable /tmp) is ever where root restores. As bkx: a 64G
+    /// sparse file named with a newline, a FIFO, a link to /etc/shadow. The backup skips the big
+    /// file and names it quoted, within seconds; a restore target below a folder bkx owns, or below
+    /// /tmp, is refused with nothing written; a repository URL with user:password@ is refused; and
+    /// the files under /etc/workstation that hold more than names and numbers are root's 0600.
+    /// (The box has no /dev/fuse, so a FUSE mount in the home is not played here: the backup's
+    /// --one-file-system and the purge's --one-file-system are what keep one out.)
+    /// </summary>
+    [Fact]
+    public async Task What_a_person_makes_in_their_home_cannot_stall_the_backup_or_choose_where_root_restores()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Bkx.Apply(tokenStdin: false), timeout: Bounded);
+        try
+        {
+            await box.ScriptAsync("""
+                runuser -u bkx -- sh -ec 'cd ~; truncate -s 64G "$(printf "big\nfile")"; mkfifo pipe; ln -s /etc/shadow shadow; echo kept > small.txt'
+                install -d -o bkx -m 0755 /srv/bkx-owned
+                """);
+            var creds = await box.RunAsync(HostCommands.Backup(new BackupSettings("rest:https://u:pw@backup.example.test/r", 1, 0, 0, "daily")), stdin: "bkx-pW\n");
+            Assert.Equal(2, creds.ExitCode);
+            Assert.Contains("--repository: must not carry credentials", creds.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("pw@", creds.Stderr, StringComparison.Ordinal);
+
+            await box.MustAsync(HostCommands.Backup(new BackupSettings("/srv/restic-bkx", 1, 0, 0, "daily")), stdin: "bkx-pW\n", timeout: Bounded);
+            var run = await box.MustAsync(HostCommands.Manual.BackupRun, timeout: TimeSpan.FromSeconds(60));
+            Assert.Contains("not backed up (larger than 4G): $'/home/bkx/big\\nfile'", run.Stderr, StringComparison.Ordinal);
+            Assert.Contains("TimeoutStartSec=", (await box.MustAsync("systemctl cat workstation-backup.service")).Stdout, StringComparison.Ordinal);
+
+            foreach (var planted in new[] { "/srv/bkx-owned/restore", "/tmp/bkx-restore" })
+            {
+                var refused = await box.RunAsync(HostCommands.Manual.BackupRestore("bkx", planted), timeout: Bounded);
+                Assert.True(refused.ExitCode == 3, refused.ToString());
+                Assert.Contains("is not a directory only root can change", refused.Stderr, StringComparison.Ordinal);
+                Assert.Equal("absent", (await box.ScriptAsync($"test -e {planted} && echo present || echo absent")).Trim());
+            }
+
+            await box.MustAsync(HostCommands.Manual.BackupRestore("bkx", "/srv/restore-bkx"), timeout: Bounded);
+            var f = OnboardingTests.Facts(await box.ScriptAsync("""
+                cd /srv/restore-bkx/home/bkx
+                echo "small=$(cat small.txt)"
+                echo "big=$(find . -name 'big*' | wc -l)"
+                echo "pipe=$(test -p pipe && echo fifo || echo missing)"
+                echo "target=$(stat -c '%U %a' /srv/restore-bkx)"
+                """));
+            Assert.Equal("kept", f["small"]);
+            Assert.Equal("0", f["big"]);
+            Assert.Equal("fifo", f["pipe"]);
+            Assert.Equal("root 711", f["target"]);
+
+            // Readable by others: only files of names and numbers (ports, tiers and groups, uids and
+            // ports of the firewall's ruleset, hashes of files, tool pins), and the two a person's own processes read: site.env (t3's command
+            // line and the site's URLs, never a credential: those are refused) and clone.gitconfig.
+            var open = (await box.ScriptAsync("find /etc/workstation -type f -perm /044 -printf '%P\\n' | LC_ALL=C sort")).Trim().Split('\n');
+            var allowed = new System.Text.RegularExpressions.Regex(@"^(site\.env|clone\.gitconfig|owned\.sha256|firewall\.nft|(t3|playwright|user)-[a-z0-9_-]+\.env|tools/[A-Za-z0-9_.-]+)$");
+            Assert.All(open, p => Assert.Matches(allowed, p));
+            Assert.Equal("600 600", (await box.ScriptAsync("stat -c %a /etc/workstation/backup.env /etc/workstation/backup.password | paste -sd' '")).Trim());
+        }
+        finally
+        {
+            await box.RunAsync("rm -rf /srv/restore-bkx /srv/bkx-owned /srv/restic-bkx /tmp/bkx-restore; rm -f '/home/bkx/big'*; true");
+            await box.MustAsync(Bkx.Suspend());
+        }
+    }
 }

@@ -123,6 +123,42 @@ public sealed class CutoverTests(SandboxFixture box)
         }
     }
 
+    /// <summary>
+    /// Attack (issue 25 §6): the cutover records ~/code's link target, a value the person
+    /// chooses. A target holding a newline and "GROUPS=code-shared," would add a key to the
+    /// record, and the rollback would put the person in code-shared, a group they never had.
+    /// The cutover refuses such a target before it records or changes anything.
+    /// </summary>
+    [Fact]
+    public async Task A_link_target_with_a_newline_cannot_add_a_key_to_the_cutover_record()
+    {
+        await HostWorld.ReadyAsync(box);
+        var cut9 = new TestUser("cut9", 2504, 4504, 4604);
+        await box.MustAsync(cut9.Apply(tokenStdin: false), timeout: Bounded);
+        try
+        {
+            await box.ScriptAsync("""
+                set -euo pipefail
+                groupadd -f code-shared
+                rm -rf /home/cut9/code
+                runuser -u cut9 -- sh -ec 'ln -s "$(printf "/home/wiz/code\nGROUPS=code-shared,")" ~/code'
+                """);
+            var cutover = await box.RunAsync(HostCommands.Manual.Cutover("cut9"), timeout: Bounded);
+            await box.RunAsync(HostCommands.Manual.CutoverRollback("cut9"), timeout: Bounded);
+            Assert.DoesNotContain("code-shared", (await box.ScriptAsync("id -nG cut9")).Split(' ', '\n'));
+            Assert.Equal(3, cutover.ExitCode);
+            Assert.Contains("a target with a control character can't be recorded", cutover.Stderr, StringComparison.Ordinal);
+            Assert.Contains("$'/home/wiz/code\\nGROUPS=code-shared,'", cutover.Stderr, StringComparison.Ordinal);
+            Assert.Equal("no-record", (await box.ScriptAsync(
+                "test -e /var/lib/workstation/cutover/cut9 && echo record || echo no-record")).Trim());
+        }
+        finally
+        {
+            await box.RunAsync("rm -rf /var/lib/workstation/cutover/cut9; gpasswd -d cut9 code-shared 2>/dev/null; true");
+            await box.MustAsync(cut9.Suspend());
+        }
+    }
+
     [Fact]
     public async Task The_admin_is_never_cut_over()
     {

@@ -81,4 +81,32 @@ public sealed class IdleGateTests(SandboxFixture box)
             await box.MustAsync(Idl.Suspend());
         }
     }
+    private static readonly TestUser Idf = new("idf", 2503, 4503, 4603);
+
+    /// <summary>
+    /// Attack (issue 25 §6): idf owns their pty and sets its access time a day ahead. The gate
+    /// clamps it to now (typed just now), so the restart waits; it never reads as "idle since
+    /// the epoch", which restarted at once, mid-sentence.
+    /// </summary>
+    [Fact]
+    public async Task A_pty_access_time_set_in_the_future_counts_as_typing_now()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Idf.Apply(tokenStdin: false), timeout: Bounded);
+        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
+        try
+        {
+            var pts = (await box.ScriptAsync(HostWorld.OpenTypedTerminal("idf", "ws-idf-term"))).Trim();
+            // As idf: their own pty, its access time a day ahead.
+            await box.ScriptAsync($"runuser -u idf -- touch -a -d '+1 day' {pts}");
+            var moved = await box.MustAsync(HostCommands.Services((Idf with { PlaywrightPort = 4604 }).Derived()), timeout: Bounded);
+            Assert.Contains("restart pending: playwright-mcp@idf.service (idf typed 0s ago; it waits for 1200s of idle)", moved.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain(moved.Changes(), l => l.Contains("restarted playwright-mcp@idf.service", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-idf-term 2>/dev/null; systemctl reset-failed ws-idf-term 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
+            await box.MustAsync(Idf.Suspend());
+        }
+    }
 }

@@ -12,6 +12,58 @@ public sealed class PortHolderTests(SandboxFixture box)
     private static readonly TestUser Prt = new("prt", 2361, 4361, 4461);
     private static readonly TestUser Oth = new("oth", 2362, 4362, 4462);
 
+    private static readonly TestUser Mal = new("phm", 2501, 4501, 4601);
+    private static readonly TestUser Vic = new("phv", 2502, 4502, 4602);
+
+    /// <summary>
+    /// Attack (issue 25 §6): phm, in their own systemd --user manager, runs a unit named after
+    /// phv's t3 unit on phv's t3 port, and squats phv's playwright port with a process whose
+    /// name holds a newline and a forged "workstation: " line. Neither passes as phv's own: the
+    /// check compares the holder's uid and the kernel's member list of phv's unit's cgroup, not a
+    /// name; and the process name reaches root's message quoted, on the error's own line.
+    /// </summary>
+    [Fact]
+    public async Task A_persons_own_unit_named_after_someone_elses_is_not_theirs_and_a_process_name_cannot_forge_a_line()
+    {
+        await HostWorld.ReadyAsync(box);
+        var vic = Vic.Apply(tokenStdin: false);
+        await box.MustAsync(Mal.Apply(tokenStdin: false).Account, timeout: Bounded);
+        await box.MustAsync(vic.Account, timeout: Bounded);
+        await box.MustAsync(vic.Code, timeout: Bounded);
+        try
+        {
+            await box.ScriptAsync("""
+                set -euo pipefail
+                loginctl enable-linger phm
+                for _ in $(seq 1 60); do systemctl is-active --quiet user@2501.service && break; sleep 0.5; done
+                runuser -u phm -- env XDG_RUNTIME_DIR=/run/user/2501 systemd-run --user --quiet --unit t3-serve@phv \
+                  python3 -m http.server 4502 --bind 127.0.0.1
+                systemd-run --quiet --unit ws-forge -p User=phm python3 -c '
+                import ctypes, http.server
+                ctypes.CDLL(None).prctl(15, b"x\nworkstation: ", 0, 0, 0)
+                http.server.HTTPServer(("127.0.0.1", 4602), http.server.SimpleHTTPRequestHandler).serve_forever()'
+                for p in 4502 4602; do
+                  for _ in $(seq 1 40); do curl -sS -m 2 -o /dev/null http://127.0.0.1:$p/ && continue 2; sleep 0.25; done
+                  exit 1
+                done
+                """, Bounded);
+            var refused = await box.RunAsync(vic.Services, timeout: Bounded);
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Matches(@"port 4502 is held by pid \d+ \(python3, user phm, unit t3-serve@phv\.service\)", refused.Stderr);
+            Assert.Matches(@"port 4602 is held by pid \d+ \(\$'x\\nworkstation: ', user phm, unit ws-forge\.service\)", refused.Stderr);
+            // One message, one line: the process name added none.
+            Assert.Single(refused.Stderr.Split('\n'), l => l.StartsWith("workstation:", StringComparison.Ordinal));
+            Assert.Equal("inactive", (await box.ScriptAsync("systemctl is-active t3-serve@phv.service || true")).Trim());
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-forge 2>/dev/null; systemctl reset-failed ws-forge 2>/dev/null; " +
+                "runuser -u phm -- env XDG_RUNTIME_DIR=/run/user/2501 systemctl --user stop t3-serve@phv 2>/dev/null; loginctl disable-linger phm; true");
+            await box.MustAsync(Mal.Suspend());
+            await box.MustAsync(Vic.Suspend());
+        }
+    }
+
     [Fact]
     public async Task A_port_held_by_another_process_fails_only_that_persons_step_naming_the_holder()
     {

@@ -188,4 +188,42 @@ public sealed class PurgeTests(SandboxFixture box)
             rm -f /tmp/atk-listing
             """ + "\n" + NoShadow("zcat \"$a\""), Bounded);
     }
+    /// <summary>
+    /// Attack (issue 25 §5): the purge reads everything in the home as root. prg leaves a name with
+    /// a newline, a 512M sparse file, a FIFO and a link to /etc/shadow; the purge archives them (the
+    /// sparse file as sparse, the FIFO and link as themselves) and its check counts a name with a
+    /// newline once, so it completes; an archive folder below a folder prg owns is refused before
+    /// anything is archived or deleted.
+    /// </summary>
+    [Fact]
+    public async Task What_a_person_leaves_in_their_home_neither_stalls_nor_breaks_the_purge_nor_chooses_its_folder()
+    {
+        await HostWorld.ReadyAsync(box);
+        var prg = new TestUser("prg", 2508, 4508, 4608);
+        await box.MustAsync(prg.Apply(tokenStdin: false), timeout: Bounded);
+        await box.ScriptAsync("""
+            runuser -u prg -- sh -ec 'cd ~; printf "two\n" > "$(printf "line\nbreak")"; truncate -s 512M sparse.img; mkfifo pipe; ln -s /etc/shadow shadow'
+            install -d -o prg -m 0755 /srv/prg-owned
+            """);
+        await box.MustAsync(prg.StopServices(), timeout: Bounded);
+        await box.MustAsync(prg.Suspend(), timeout: Bounded);
+        try
+        {
+            var planted = await box.RunAsync(prg.Purge("/srv/prg-owned/archives"), timeout: Bounded);
+            Assert.True(planted.ExitCode == 3, planted.ToString());
+            Assert.Contains("/srv/prg-owned is not a directory only root can change", planted.Stderr, StringComparison.Ordinal);
+            Assert.Equal("absent yes", (await box.ScriptAsync("echo \"$(test -e /srv/prg-owned/archives && echo present || echo absent) $(getent passwd prg >/dev/null && echo yes || echo no)\"")).Trim());
+
+            var purge = await box.MustAsync(prg.Purge(), timeout: TimeSpan.FromSeconds(120));
+            Assert.Contains(purge.Changes(), l => l.Contains("purged prg (uid 2508)", StringComparison.Ordinal));
+            var listing = await box.ScriptAsync("a=$(sed -n 's/^ARCHIVE=//p' /etc/workstation/purged/prg); tar -tvzf \"$a\"");
+            Assert.Contains("prg/line\\nbreak", listing, StringComparison.Ordinal);
+            Assert.Contains("prg/sparse.img", listing, StringComparison.Ordinal);
+            Assert.Matches(@"(?m)^p.* prg/pipe$", listing);
+        }
+        finally
+        {
+            await box.RunAsync("rm -rf /srv/prg-owned; true");
+        }
+    }
 }

@@ -235,4 +235,109 @@ public sealed class UserContextTests(SandboxFixture box)
         Assert.True(int.Parse(f["timeout_took"], System.Globalization.CultureInfo.InvariantCulture) < 10, $"took {f["timeout_took"]}s");
         Assert.Equal("0", f["left"]);
     }
+    private static readonly TestUser Hld = new("hld", 2505, 4505, 4605);
+
+    /// <summary>
+    /// hld's background process (in a unit of its own, as their t3 server is): it copies
+    /// descriptors 0 to 2 of every new process of hld's that root's side started and holds them, logging what it got to
+    /// /home/hld/grabbed ("PID FD TARGET"). It uses pidfd_getfd (the same uid suffices where Yama
+    /// is off or at 0), and where that is refused, opens /proc/PID/fd/N (a pipe reopens so; that
+    /// needs only ptrace "read" access, which Yama's scope 1 still grants).
+    /// </summary>
+    private const string Grabber = """
+        systemd-run --quiet --unit ws-hld-grab -p User=hld python3 -c '
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        me, uid, held = os.getpid(), os.getuid(), []
+        seen = set(int(d) for d in os.listdir("/proc") if d.isdigit())
+        log = open("/home/hld/grabbed", "a", buffering=1)
+        log.write("ready\n")
+        while True:
+            for d in os.listdir("/proc"):
+                if not d.isdigit() or int(d) in seen:
+                    continue
+                pid = int(d)
+                try:
+                    # Not yet hld (systemd forks as root, then drops to hld): looked at again later.
+                    if os.stat("/proc/%d" % pid).st_uid != uid:
+                        continue
+                    seen.add(pid)
+                    # Only what root handed over: processes of hld that root (systemd) started,
+                    # not the pipes between hld own processes (holding those hangs only their own work).
+                    ppid = int(open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[1])
+                    if os.stat("/proc/%d" % ppid).st_uid != 0:
+                        continue
+                    pfd = os.pidfd_open(pid)
+                except OSError:
+                    continue
+                for n in (0, 1, 2):
+                    fd = libc.syscall(438, pfd, n, 0)
+                    if fd < 0:
+                        # pidfd_getfd refused (a seccomp filter: the sandbox box has one):
+                        # reopening a pipe through /proc needs only the same uid, Yama or not.
+                        try:
+                            fd = os.open("/proc/%d/fd/%d" % (pid, n), os.O_RDONLY if n == 0 else os.O_WRONLY)
+                        except OSError:
+                            continue
+                    held.append(fd)
+                    log.write("%d %d %s\n" % (pid, n, os.readlink("/proc/self/fd/%d" % fd)))
+                os.close(pfd)
+        '
+        for _ in $(seq 1 40); do grep -qx ready /home/hld/grabbed 2>/dev/null && exit 0; sleep 0.25; done
+        exit 1
+        """;
+
+    /// <summary>
+    /// Attack (issue 25 §3): root's work as a person (as_user) must not hand the person's unit
+    /// a descriptor root waits on. hld holds copies of every descriptor 0 to 2 their processes
+    /// get that they can copy; root's code step, full of work as hld whose output root reads, still ends within
+    /// seconds, and SSH (Pulumi's channel) sees its end: the unit writes to files of root's,
+    /// which root reads, bounded, once the unit has ended.
+    /// </summary>
+    [Fact]
+    public async Task Descriptors_a_person_copies_from_roots_work_as_them_cannot_hold_a_step_open()
+    {
+        await HostWorld.ReadyAsync(box);
+        var steps = Hld.Apply(tokenStdin: false);
+        await box.MustAsync(steps.Account, timeout: Bounded);
+        try
+        {
+            await box.ScriptAsync("rm -f /home/hld/grabbed; install -m 0644 -o hld /dev/null /home/hld/grabbed");
+            await box.ScriptAsync(Grabber, Bounded);
+            var started = Stopwatch.StartNew();
+            SshResult code;
+            try
+            {
+                code = await box.RunAsync(steps.Code, timeout: TimeSpan.FromSeconds(40));
+            }
+            catch (TimeoutException e)
+            {
+                // What was still running, and what hld held: the failure's own evidence.
+                var seen = await box.ScriptAsync("ps -eo pid,user,args --forest | grep -v ' \\[' | tail -n 40; cat /home/hld/grabbed", Bounded);
+                throw new TimeoutException($"{e.Message}\n--- the box ---\n{seen}", e);
+            }
+            Assert.True(code.ExitCode == 0, code.ToString());
+            Assert.True(started.Elapsed < TimeSpan.FromSeconds(40), $"took {started.Elapsed}");
+            // The attacker did copy descriptors of root's work as hld: the step ended anyway.
+            var grabbed = (await box.ScriptAsync("grep -c -v '^ready$' /home/hld/grabbed || true")).Trim();
+            Assert.NotEqual("0", grabbed);
+            // None of them is a pipe or socket of root's side: those are what root (and sshd) wait on.
+            var roots = (await box.ScriptAsync("""
+                awk '$3 ~ /^(pipe|socket):/ { print $3 }' /home/hld/grabbed | sort -u | while read -r t; do
+                  ino=${t#*[}; ino=${ino%]}
+                  for fd in /proc/[0-9]*/fd/*; do
+                    [ "$(readlink "$fd" 2>/dev/null)" = "$t" ] || continue
+                    p=${fd#/proc/}; p=${p%%/*}
+                    [ "$(stat -c %U /proc/$p)" = root ] && echo "$t held by root's pid $p ($(cat /proc/$p/comm))"
+                  done
+                done; true
+                """, Bounded)).Trim();
+            Assert.Equal("", roots);
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-hld-grab 2>/dev/null; systemctl reset-failed ws-hld-grab 2>/dev/null; true");
+            await box.MustAsync(Hld.Suspend());
+        }
+    }
 }

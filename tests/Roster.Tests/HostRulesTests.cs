@@ -77,6 +77,30 @@ public class HostRulesTests
     }
 
     /// <summary>Runs a validate.sh check in bash on the repository's host/lib; returns its exit code.</summary>
+    public static TheoryData<string> Urls() =>
+    [
+        "https://git.example.test/r.git", "https://tok@git.example.test/r.git", "https://u:pw@git.example.test/r.git",
+        "ssh://git@git.example.test/r.git", "ssh://git:pw@git.example.test/r.git", "git@git.example.test:org/r.git",
+        "/srv/restic", "sftp:backup@host:/srv/restic", "rest:https://host:8000/repo", "rest:https://u:pw@host:8000/repo",
+        "rest:https://tok@host:8000/repo", "rest:http://u:pw@host/", "s3:https://s3.example.test/bucket", "s3:s3.amazonaws.com/bucket",
+        "sftp://u:pw@host//srv/restic", "https://host/p@th", "https://host/?u=a:b@c", "file:///srv/repo.git", "",
+    ];
+
+    /// <summary>
+    /// Issue 25 §5: a repository URL (git or restic) with credentials is refused by the host's
+    /// no_credentials exactly when the engine's Rules.CarriesCredentials says so: the stack and the
+    /// host agree, restic's backend prefixes (rest:https://user:pw@host/) included.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Urls))]
+    public void The_host_refuses_credentials_in_a_url_exactly_when_the_engine_does(string url)
+    {
+        var engine = Rules.CarriesCredentials(url);
+        var host = HostCheck("no_credentials \"$1\" --repository", url);
+        Assert.True(engine == (host == 2), $"engine says {(engine ? "credentials" : "none")}, host exits {host} for '{url}'");
+        if (!engine) Assert.Equal(0, host);
+    }
+
     private static int HostCheck(string script, string arg)
     {
         var lib = Path.Combine(TestFiles.Root, "host", "lib");

@@ -24,6 +24,17 @@ public class ConfigErrorTests
         Assert.Equal("roster.yaml", settings.RosterPath);
     }
 
+    /// <summary>Issue 25 §5: a restic repository URL with credentials is refused, restic's rest:https:// included (the host's backup apply agrees).</summary>
+    [Theory]
+    [InlineData("rest:https://u:pw@backup.example.test/r")]
+    [InlineData("rest:https://token@backup.example.test/r")]
+    public void A_backup_repository_carrying_credentials_is_refused(string repository)
+    {
+        var error = Assert.Single(Errors(Fixture.Config().With(ConfigKeys.BackupRepository, repository).With(ConfigKeys.BackupPassword, "pw")));
+        Assert.StartsWith("workstation:backupRepository: must not carry credentials", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(repository, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_missing_host_key_is_an_error_not_a_silent_accept_anything()
     {
@@ -39,6 +50,7 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.EdgeUser, "t3 edge", "workstation:edgeUser: 't3 edge' is not a valid account name")]
     [InlineData(ConfigKeys.SwapSize, "8GB", "workstation:swapSize: '8GB' is not a swap size like 8G or 512M")]
     [InlineData(ConfigKeys.ConfigBaseUrl, "https://user:pw@git.example.test/c.git", "workstation:configBaseUrl: must not carry credentials")]
+    [InlineData(ConfigKeys.ConfigBaseHooks, "yes", "workstation:configBaseHooks: 'yes' is not true or false")]
     [InlineData(ConfigKeys.ClaudeCodePolicy, "latest", "workstation:claudeCodePolicy: 'latest' is not pinned or if-missing")]
     [InlineData(ConfigKeys.Swappiness, "201", "workstation:swappiness: '201' is not a swappiness (0-200)")]
     [InlineData(ConfigKeys.ToolsMirror, "srv/tools", "workstation:toolsMirror: 'srv/tools' is not an http(s) URL or an absolute folder on the devvm")]

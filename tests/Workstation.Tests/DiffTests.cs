@@ -147,6 +147,21 @@ public class DiffTests
         Assert.EndsWith(flag, after.Command("workstation-base").Str("update"), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// configBaseHooks (issue 25 §7) is the base step's --config-base-hooks, and only with a config
+    /// base: it allows the config base's hooks from a branch or tag, so it must show in review.
+    /// </summary>
+    [Fact]
+    public async Task Allowing_config_base_hooks_changes_only_the_base_step_and_says_so()
+    {
+        var withBase = Fixture.Config().With(ConfigKeys.ConfigBaseUrl, "https://git.example.test/config-base.git");
+        var before = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), Fixture.Settings(withBase), Fixture.Bundle).Outputs);
+        var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(Fixture.RosterText), Fixture.Settings(withBase.With(ConfigKeys.ConfigBaseHooks, "true")), Fixture.Bundle).Outputs);
+        Assert.Equal([$"{Types.Command}::workstation-base"], Changed(before, after));
+        Assert.EndsWith(" --config-base-ref main --config-base-hooks", after.Command("workstation-base").Str("update"), StringComparison.Ordinal);
+        Assert.DoesNotContain("--config-base-hooks", before.Command("workstation-base").Str("update"), StringComparison.Ordinal);
+    }
+
     /// <summary>A unit template taken over is the installer's flag: only the install step changes, and a unit host/ lacks stops the run.</summary>
     [Fact]
     public async Task Taking_over_a_unit_template_changes_only_the_install_step()

@@ -110,6 +110,7 @@ public class ProjectFileTests
             [ConfigKeys.OwnLauncher] = "true",
             [ConfigKeys.ConfigBaseUrl] = "",
             [ConfigKeys.ConfigBaseRef] = "main",
+            [ConfigKeys.ConfigBaseHooks] = "false",
             [ConfigKeys.ClaudeCodePolicy] = "pinned",
             [ConfigKeys.HostMemory] = "",
             [ConfigKeys.MemoryReserve] = Workstation.Roster.Sizes.Format(Workstation.Roster.HostCapacity.DefaultReserve),
