@@ -70,6 +70,7 @@ public static class ProjectConfig
         B("ownLauncher", true),
         S("configBaseUrl", ""),
         S("configBaseRef", "main"),
+        B("configBaseHooks", false),
         S("t3Package", ""),
         new("takeOver", ConfigType.Array, "[]", Items: ConfigType.String),
         S("claudeCodePolicy", "pinned"),
