@@ -7,6 +7,7 @@ namespace Workstation.Roster;
 /// <param name="EdgeUser">The account the edge/dispatcher runs as: besides the owner, the only one that may connect to t3 ports; null: none.</param>
 /// <param name="SnapshotUrl">Where the snapshot refresh fetches the chrome-service storage state; null: the refresh does nothing.</param>
 /// <param name="RestartIdleMinutes">How long a person must be keystroke-idle before a changed service of theirs restarts; null: the host's default (20).</param>
+/// <param name="OidcGrantType">The grant kubelogin uses in every person's kubeconfig (oidcGrantType).</param>
 public sealed record SiteSettings(
     string RepoUrl,
     string OidcIssuer,
@@ -17,7 +18,8 @@ public sealed record SiteSettings(
     string T3Command,
     string? EdgeUser = null,
     string? SnapshotUrl = null,
-    int? RestartIdleMinutes = null);
+    int? RestartIdleMinutes = null,
+    OidcGrantType OidcGrantType = Kubelogin.DefaultGrantType);
 
 /// <summary>restic backups of /home on the devvm (the password is separate: a secret, on stdin).</summary>
 /// <param name="Repository">The restic repository (an absolute path or a restic URL).</param>
@@ -187,6 +189,9 @@ public static class HostCommands
         if (s.SnapshotUrl is { } snapshot) sb.Append(" --snapshot-url ").Append(Quote(snapshot));
         if (s.EdgeUser is { } edge) sb.Append(" --edge-user ").Append(Quote(edge));
         if (s.RestartIdleMinutes is { } idle) sb.Append(CultureInfo.InvariantCulture, $" --restart-idle-minutes {idle}");
+        // The kubeconfig's login (issue 24 §3): a grant that works without a browser, and the scope the username claim needs.
+        sb.Append(" --oidc-grant-type ").Append(s.OidcGrantType.Name());
+        if (Kubelogin.ExtraScope(roster.K8sUsernameClaim) is { } scope) sb.Append(" --oidc-extra-scope ").Append(scope);
         if (roster.PrivilegedGroups.Count > 0)
             sb.Append(" --privileged-groups ").Append(string.Join(',', roster.PrivilegedGroups.Order(StringComparer.Ordinal)));
         return sb.ToString();

@@ -51,13 +51,19 @@ ensure_kubeconfig() { # USER HOME
   fi
 }
 
-# The OIDC exec kubeconfig (kubelogin), from site.env.
+# The OIDC exec kubeconfig (kubelogin), from site.env. The devvm has no browser:
+# kubelogin runs the site's grant (device-code unless site.env says otherwise;
+# a site.env from before the key has none), and asks for the extra scope the
+# apiserver's username claim needs (email).
 kubeconfig() {
-  local name server issuer client
+  local name server issuer client grant scope
   name="$(site_get CLUSTER_NAME)"
   server="$(site_get CLUSTER_SERVER)"
   issuer="$(site_get OIDC_ISSUER)"
   client="$(site_get OIDC_CLIENT_ID)"
+  grant="$(site_get OIDC_GRANT_TYPE)"
+  scope="$(site_get OIDC_EXTRA_SCOPE)"
+  [[ "$WS_OIDC_GRANT_TYPES" == *" $grant "* ]] || grant="$WS_DEFAULT_OIDC_GRANT_TYPE"
   cat <<EOF
 # Written once by workstation (user apply); yours to change, never rewritten.
 apiVersion: v1
@@ -83,8 +89,10 @@ users:
           - get-token
           - "--oidc-issuer-url=$issuer"
           - "--oidc-client-id=$client"
-        interactiveMode: IfAvailable
+          - "--grant-type=$grant"
 EOF
+  [[ -z "$scope" ]] || printf '          - "--oidc-extra-scope=%s"\n' "$scope"
+  printf '        interactiveMode: IfAvailable\n'
 }
 
 # ~/code: cloned only when nothing at all is at the path. The clone happens in

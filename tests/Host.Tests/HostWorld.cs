@@ -110,7 +110,8 @@ public static class HostWorld
     public const string Admin = "wiz";
 
     public static string SiteCommand(string repoUrl = FixtureRepoUrl, string t3Command = "/usr/bin/sleep infinity",
-        string? edgeUser = null, IReadOnlyList<string>? privilegedGroups = null, string admin = Admin, string? snapshotUrl = null) => HostCommands.Site(
+        string? edgeUser = null, IReadOnlyList<string>? privilegedGroups = null, string admin = Admin, string? snapshotUrl = null,
+        OidcGrantType grantType = Kubelogin.DefaultGrantType, K8sUsernameClaim usernameClaim = K8sUsernameClaim.Email) => HostCommands.Site(
         new SiteSettings(
             repoUrl,
             "https://auth.example.test/application/o/kubernetes/",
@@ -120,8 +121,9 @@ public static class HostWorld
             "https://vault.example.test",
             t3Command,
             edgeUser,
-            snapshotUrl),
-        RosterSettings.Default with { PrivilegedGroups = privilegedGroups ?? [] },
+            snapshotUrl,
+            OidcGrantType: grantType),
+        RosterSettings.Default with { PrivilegedGroups = privilegedGroups ?? [], K8sUsernameClaim = usernameClaim },
         admin);
 
     /// <summary>
