@@ -189,11 +189,11 @@ public static class HostCommands
         if (s.SnapshotUrl is { } snapshot) sb.Append(" --snapshot-url ").Append(Quote(snapshot));
         if (s.EdgeUser is { } edge) sb.Append(" --edge-user ").Append(Quote(edge));
         if (s.RestartIdleMinutes is { } idle) sb.Append(CultureInfo.InvariantCulture, $" --restart-idle-minutes {idle}");
+        if (roster.PrivilegedGroups.Count > 0)
+            sb.Append(" --privileged-groups ").Append(string.Join(',', roster.PrivilegedGroups.Order(StringComparer.Ordinal)));
         // The kubeconfig's login (issue 24 §3): a grant that works without a browser, and the scope the username claim needs.
         sb.Append(" --oidc-grant-type ").Append(s.OidcGrantType.Name());
         if (Kubelogin.ExtraScope(roster.K8sUsernameClaim) is { } scope) sb.Append(" --oidc-extra-scope ").Append(scope);
-        if (roster.PrivilegedGroups.Count > 0)
-            sb.Append(" --privileged-groups ").Append(string.Join(',', roster.PrivilegedGroups.Order(StringComparer.Ordinal)));
         return sb.ToString();
     }
 
