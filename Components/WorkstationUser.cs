@@ -182,7 +182,8 @@ public sealed class WorkstationUser : ComponentResource
     {
         var remote = args.Remote;
         var account = HostStep("account", HostCommands.Account(u), HostCommands.Suspend(u), args.After);
-        var code = HostStep("code", HostCommands.Code(u), delete: null, [account]);
+        // A private repository: the clone waits for the repo token the secrets step stages (issue 24 §4).
+        var code = HostStep("code", HostCommands.Code(u, args.Secrets.Values.ContainsKey(SharedSecret.RepoToken)), delete: null, [account]);
         var services = HostStep("services", HostCommands.Services(u), HostCommands.StopServices(u), [account]);
         Command? secrets = null;
         if (args.Secrets.Values.Count > 0)

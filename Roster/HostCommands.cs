@@ -76,7 +76,8 @@ public static class HostCommands
     public static string? Suspend(DerivedUser u) => u.IsAdmin ? null : $"{Cli} user suspend {u.OsUser}";
 
     /// <summary>The ~/code step (create; its delete does nothing: homes are kept). The repository is a site value.</summary>
-    public static string Code(DerivedUser u) => $"{Cli} user code apply {u.OsUser}";
+    /// <param name="repoToken">The stack stages repo-token: until the secrets step has staged it, the code step leaves the first clone to that step.</param>
+    public static string Code(DerivedUser u, bool repoToken = false) => $"{Cli} user code apply {u.OsUser}" + (repoToken ? " --repo-token" : "");
 
     /// <summary>The services step (create and update): ports, the slices' budget, the MCP entry, the firewall, the units.</summary>
     public static string Services(DerivedUser u) => $"{Cli} user services apply {u.OsUser}{ServicesOptions(u)}";
