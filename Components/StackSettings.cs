@@ -101,6 +101,7 @@ public static class ConfigKeys
     public const string AuthentikUrl = "authentikUrl";
     public const string AuthentikToken = "authentikToken";
     public const string AuthentikT3AppSlug = "authentikT3AppSlug";
+    public const string OidcGrantType = Kubelogin.GrantTypeKey;
 
     public static string Full(string key) => $"{Project}:{key}";
 }
@@ -270,7 +271,17 @@ public sealed partial record StackSettings(
             Required(ConfigKeys.T3Command, "the command line t3-serve runs"),
             EdgeUser(),
             SnapshotUrl(),
-            RestartIdleMinutes());
+            RestartIdleMinutes(),
+            OidcGrant());
+
+        // Unset: the headless default (device-code); see Roster/Kubelogin.cs.
+        OidcGrantType OidcGrant()
+        {
+            if (config.Get(ConfigKeys.OidcGrantType) is not { Length: > 0 } text) return Kubelogin.DefaultGrantType;
+            if (Kubelogin.Parse(text) is { } grant) return grant;
+            errors.Add(new ConfigError(ConfigKeys.OidcGrantType, StackValues.NotA(text, string.Join(" or ", Kubelogin.All.Select(g => g.Name())))));
+            return Kubelogin.DefaultGrantType;
+        }
 
         // Backups: off unless backupRepository is set; then the password is required, as a secret.
         (BackupSettings?, Output<string>?) Backup()

@@ -14,7 +14,7 @@ public static class WorkstationStack
     /// <summary>The Authentik component's name.</summary>
     public const string AuthentikName = ResourceNames.AuthentikEdge;
 
-    /// <summary>The maps step's name (top level: it follows every user, not the base).</summary>
+    /// <summary>The maps step's name (top level: it follows every user's account step, not the base).</summary>
     public const string MapsName = ResourceNames.Maps;
 
     public sealed record Result(
@@ -53,7 +53,10 @@ public static class WorkstationStack
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
         foreach (var m in derived.Members)
             users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, secrets, @base.Ready, access, settings.PurgeArchiveDir, hint));
-        var maps = AddMaps(remote, derived.Users, @base.Ready.Concat(users.Values.SelectMany(HostSteps)));
+        // Maps wait for the accounts only (issue 24 §4): one person's failing clone or services
+        // step must not hold up the edge's maps for everyone. The maps are pure routing from the
+        // command line; a route to a t3 port nothing listens on yet answers 502 until it does.
+        var maps = AddMaps(remote, derived.Users, @base.Ready.Concat(users.Values.Select(u => u.AccountStep).OfType<Resource>()));
         var authentik = settings.Authentik is { } edge ? new AuthentikEdge(AuthentikName, new AuthentikEdgeArgs(edge, derived.Users, hint)) : null;
 
         var perUser = new SortedDictionary<string, object?>(StringComparer.Ordinal);
@@ -75,10 +78,6 @@ public static class WorkstationStack
         };
         return new Result(@base, maps, access, users, authentik, outputs);
     }
-
-    /// <summary>A user's host steps that run something on create (none when retired): the maps step comes after them.</summary>
-    private static IEnumerable<Resource> HostSteps(WorkstationUser u) =>
-        new Resource?[] { u.AccountStep, u.CodeStep, u.ServicesStep, u.SecretsStep }.OfType<Resource>();
 
     /// <summary>
     /// `maps apply`: its command line lists every active person (sorted), so it changes exactly

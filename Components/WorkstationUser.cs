@@ -203,7 +203,8 @@ public sealed class WorkstationUser : ComponentResource
                 : made.Where(m => step.After.Contains(m.Key.Name)).Select(m => (Resource)m.Value).ToList();
             made[step] = step == HostStep.Secrets ? AddSecrets(after)
                 : Add(step, step == HostStep.Account ? HostCommands.Account(u)
-                    : step == HostStep.Code ? HostCommands.Code(u)
+                    // A private repository: the clone waits for the repo token the secrets step stages (issue 24 §4).
+                    : step == HostStep.Code ? HostCommands.Code(u, args.Secrets.Values.ContainsKey(SharedSecret.RepoToken))
                     : step == HostStep.Services ? HostCommands.Services(u)
                     : step.CreateVerb is null ? null
                     : throw new InvalidOperationException($"no create command for the host step {step.Name}"), after);

@@ -7,6 +7,7 @@ namespace Workstation.Roster;
 /// <param name="EdgeUser">The account the edge/dispatcher runs as: besides the owner, the only one that may connect to t3 ports; null: none.</param>
 /// <param name="SnapshotUrl">Where the snapshot refresh fetches the chrome-service storage state; null: the refresh does nothing.</param>
 /// <param name="RestartIdleMinutes">How long a person must be keystroke-idle before a changed service of theirs restarts; null: the host's default (20).</param>
+/// <param name="OidcGrantType">The grant kubelogin uses in every person's kubeconfig (oidcGrantType).</param>
 public sealed record SiteSettings(
     string RepoUrl,
     string OidcIssuer,
@@ -17,7 +18,8 @@ public sealed record SiteSettings(
     string T3Command,
     string? EdgeUser = null,
     string? SnapshotUrl = null,
-    int? RestartIdleMinutes = null);
+    int? RestartIdleMinutes = null,
+    OidcGrantType OidcGrantType = Kubelogin.DefaultGrantType);
 
 /// <summary>restic backups of /home on the devvm (the password is separate: a secret, on stdin).</summary>
 /// <param name="Repository">The restic repository (an absolute path or a restic URL).</param>
@@ -74,7 +76,8 @@ public static class HostCommands
     public static string? Suspend(DerivedUser u) => Delete(HostStep.Account, u);
 
     /// <summary>The ~/code step (create; its delete does nothing: homes are kept). The repository is a site value.</summary>
-    public static string Code(DerivedUser u) => $"{Cli} {HostStep.Code.CreateVerb} {u.OsUser}";
+    /// <param name="repoToken">The stack stages repo-token: until the secrets step has staged it, the code step leaves the first clone to that step.</param>
+    public static string Code(DerivedUser u, bool repoToken = false) => $"{Cli} {HostStep.Code.CreateVerb} {u.OsUser}" + (repoToken ? " --repo-token" : "");
 
     /// <summary>The services step (create and update): ports, the slices' budget, the MCP entry, the firewall, the units.</summary>
     public static string Services(DerivedUser u) => $"{Cli} {HostStep.Services.CreateVerb} {u.OsUser}{ServicesOptions(u)}";
@@ -199,6 +202,9 @@ public static class HostCommands
         if (s.RestartIdleMinutes is { } idle) sb.Append(CultureInfo.InvariantCulture, $" --restart-idle-minutes {idle}");
         if (roster.PrivilegedGroups.Count > 0)
             sb.Append(" --privileged-groups ").Append(string.Join(',', roster.PrivilegedGroups.Order(StringComparer.Ordinal)));
+        // The kubeconfig's login (issue 24 §3): a grant that works without a browser, and the scope the username claim needs.
+        sb.Append(" --oidc-grant-type ").Append(s.OidcGrantType.Name());
+        if (Kubelogin.ExtraScope(roster.K8sUsernameClaim) is { } scope) sb.Append(" --oidc-extra-scope ").Append(scope);
         return sb.ToString();
     }
 

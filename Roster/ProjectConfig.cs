@@ -50,6 +50,7 @@ public static class ProjectConfig
         S("repoUrl", null),
         S("oidcIssuer", null),
         S("oidcClientId", null),
+        S("oidcGrantType", "device-code"),
         S("clusterName", null),
         S("clusterServer", null),
         S("vaultAddr", null),

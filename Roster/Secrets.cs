@@ -5,7 +5,7 @@ namespace Workstation.Roster;
 /// name (the roster's, the stack config's `vaultSecrets`/`rotate` keys and the host's); where it
 /// lands is <see cref="SharedSecrets.Where"/>.
 /// </summary>
-public enum SharedSecret { BeadsKey, ClaudeCredentials, HaUrl, MemoryKey, SnapshotToken }
+public enum SharedSecret { BeadsKey, ClaudeCredentials, HaUrl, MemoryKey, SnapshotToken, RepoToken }
 
 /// <summary>`memory:` in a roster entry: the shared claude_memory key, or none. A per-person key can come later as a third value.</summary>
 public enum MemoryAccess { Shared, None }
@@ -26,6 +26,7 @@ public static class SharedSecrets
         SharedSecret.HaUrl => "ha-url",
         SharedSecret.MemoryKey => "memory-key",
         SharedSecret.SnapshotToken => "snapshot-token",
+        SharedSecret.RepoToken => "repo-token",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
@@ -39,16 +40,18 @@ public static class SharedSecrets
         SharedSecret.HaUrl => "the `ha` MCP server in ~/.claude.json",
         SharedSecret.MemoryKey => "the `claude_memory` MCP server in ~/.claude.json",
         SharedSecret.SnapshotToken => "~/.config/workstation/snapshot-token",
+        SharedSecret.RepoToken => "~/.config/workstation/repo-token (git's credential helper for ~/code reads it)",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
     /// <summary>
-    /// What a person may hold, from their entry: the snapshot token and the beads key go to
-    /// everyone (playwright and `bd` need them); the rest as the entry says.
+    /// What a person may hold, from their entry: the snapshot token, the beads key and the
+    /// repository token go to everyone (playwright, `bd` and the ~/code clone need them); the
+    /// rest as the entry says.
     /// </summary>
     public static IReadOnlyList<SharedSecret> Eligible(bool ha, MemoryAccess memory, ClaudeLogin login)
     {
-        var held = new List<SharedSecret> { SharedSecret.BeadsKey, SharedSecret.SnapshotToken };
+        var held = new List<SharedSecret> { SharedSecret.BeadsKey, SharedSecret.RepoToken, SharedSecret.SnapshotToken };
         if (ha) held.Add(SharedSecret.HaUrl);
         if (memory == MemoryAccess.Shared) held.Add(SharedSecret.MemoryKey);
         if (login == ClaudeLogin.Shared) held.Add(SharedSecret.ClaudeCredentials);

@@ -12,6 +12,11 @@ readonly WS_CLONE_TIMEOUT=1800
 # The one git config the clone reads (as its "global" one): neither the user's
 # nor the system's.
 readonly WS_CLONE_GITCONFIG="$WS_ETC/clone.gitconfig"
+# The clone's credential helper (docs/secrets.md): it reads the staged repo
+# token from a 0600 file of the person's, never from an argument.
+readonly WS_GIT_CREDENTIAL="$WS_ROOT/bin/git-credential-workstation"
+# The clone's one remote, the forge; `git push` goes there, to the person's own branch.
+readonly WS_CLONE_REMOTE=forgejo
 # The claude CLI as the host runs it in a person's home: no update, no telemetry.
 readonly -a WS_CLAUDE=(env CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1
   DISABLE_TELEMETRY=1 DISABLE_ERROR_REPORTING=1 claude)
@@ -51,13 +56,19 @@ ensure_kubeconfig() { # USER HOME
   fi
 }
 
-# The OIDC exec kubeconfig (kubelogin), from site.env.
+# The OIDC exec kubeconfig (kubelogin), from site.env. The devvm has no browser:
+# kubelogin runs the site's grant (device-code unless site.env says otherwise;
+# a site.env from before the key has none), and asks for the extra scope the
+# apiserver's username claim needs (email).
 kubeconfig() {
-  local name server issuer client
+  local name server issuer client grant scope
   name="$(site_get CLUSTER_NAME)"
   server="$(site_get CLUSTER_SERVER)"
   issuer="$(site_get OIDC_ISSUER)"
   client="$(site_get OIDC_CLIENT_ID)"
+  grant="$(site_get OIDC_GRANT_TYPE)"
+  scope="$(site_get OIDC_EXTRA_SCOPE)"
+  [[ "$WS_OIDC_GRANT_TYPES" == *" $grant "* ]] || grant="$WS_DEFAULT_OIDC_GRANT_TYPE"
   cat <<EOF
 # Written once by workstation (user apply); yours to change, never rewritten.
 apiVersion: v1
@@ -83,15 +94,21 @@ users:
           - get-token
           - "--oidc-issuer-url=$issuer"
           - "--oidc-client-id=$client"
-        interactiveMode: IfAvailable
+          - "--grant-type=$grant"
 EOF
+  [[ -z "$scope" ]] || printf '          - "--oidc-extra-scope=%s"\n' "$scope"
+  printf '        interactiveMode: IfAvailable\n'
 }
 
 # ~/code: cloned only when nothing at all is at the path. The clone happens in
 # a temp dir inside the home and is renamed into place, so an interrupted
 # clone never leaves a half ~/code (the leftover is removed on the next run).
 # git reads no config or hooks of the user's, nor the system's: only what the
-# command line says.
+# command line says. The seed's push model: the one remote is `forgejo`, the
+# person works on a branch named after them (the forge's branch of that name
+# when it has one), and `git push` sends the current branch there
+# (push.default=current); the forge protects master. Credentials come from the
+# helper, which reads the staged repo token; none is in the URL or the config.
 ensure_code_clone() { # USER HOME
   local user="$1" home="$2" repo code tmp
   code="$home/code"
@@ -105,19 +122,26 @@ ensure_code_clone() { # USER HOME
     return 0
   fi
   ensure_clone_gitconfig "$repo"
+  local -a git=(env GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL="$WS_CLONE_GITCONFIG" GIT_TERMINAL_PROMPT=0 git)
   tmp="$(as_user "$user" "$home" mktemp -d "$home/.code.clone-XXXXXX")"
-  # clone -c sets the config in the new repository before anything is checked
-  # out: without the git-crypt key, secrets stay ciphertext, the rest is plaintext.
+  # clone -c sets the config in the new repository before anything is fetched or
+  # checked out: without the git-crypt key, secrets stay ciphertext, the rest is plaintext.
   # --template= copies no hook into it; core.hooksPath runs none during the clone.
-  WS_TIMEOUT="$WS_CLONE_TIMEOUT" as_user "$user" "$home" env GIT_CONFIG_NOSYSTEM=1 \
-    GIT_CONFIG_GLOBAL="$WS_CLONE_GITCONFIG" GIT_TERMINAL_PROMPT=0 git clone --quiet --template= \
+  WS_TIMEOUT="$WS_CLONE_TIMEOUT" as_user "$user" "$home" "${git[@]}" clone --quiet --template= \
+    --origin "$WS_CLONE_REMOTE" -c credential.helper="$WS_GIT_CREDENTIAL" \
     -c filter.git-crypt.smudge=cat -c filter.git-crypt.clean=cat \
-    -c filter.git-crypt.required=false -c push.default=current \
+    -c filter.git-crypt.required=false -c push.default=current -c remote.pushDefault="$WS_CLONE_REMOTE" \
     -- "$repo" "$tmp/code"
+  # The person's branch: the forge's, tracked, when it exists; else a new one from the default branch.
+  if as_user "$user" "$home" "${git[@]}" -C "$tmp/code" rev-parse --verify --quiet "refs/remotes/$WS_CLONE_REMOTE/$user" >/dev/null; then
+    as_user "$user" "$home" "${git[@]}" -C "$tmp/code" switch --quiet --track -c "$user" "$WS_CLONE_REMOTE/$user"
+  else
+    as_user "$user" "$home" "${git[@]}" -C "$tmp/code" switch --quiet --no-track -c "$user"
+  fi
   as_user "$user" "$home" mv -n -T -- "$tmp/code" "$code"
   as_user "$user" "$home" rmdir -- "$tmp" 2>/dev/null || true
   as_user "$user" "$home" test -d "$code" || die "could not move the clone into $code"
-  changed "$code (cloned $repo)"
+  changed "$code (cloned $repo, branch $user)"
 }
 
 # ensure_clone_gitconfig REPO: the clone's only config. A local repository

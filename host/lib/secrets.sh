@@ -18,6 +18,7 @@ declare -rA WS_SECRET_FILE=(
   [beads-key]="code/.beads/.beads-credential-key"
   [claude-credentials]=".claude/.credentials.json"
   [snapshot-token]=".config/workstation/snapshot-token"
+  [repo-token]=".config/workstation/repo-token"
 )
 declare -rA WS_SECRET_MCP=([ha-url]=ha [memory-key]=claude_memory)
 # Largest bundle read from stdin: a few credentials, never megabytes.
@@ -258,9 +259,16 @@ cmd_user_secrets_apply() {
   require_ready "$user"
   recorded_serials "$user"
   step "stage"
-  for name in "${SECRET_LIST[@]}"; do
+  # The repo token first: with it the clone the code step left to us can happen,
+  # and only then can the beads key go into the clone.
+  for name in $(printf '%s\n' "${SECRET_LIST[@]}" | awk '$0 == "repo-token" { print; next } { rest = rest $0 "\n" } END { printf "%s", rest }'); do
     stage_secret "$user" "$ACCOUNT_HOME" "$name" "${ROTATE[$name]:-0}"
     write_record "$user"
+    if [[ "$name" == repo-token ]]; then
+      step "code clone"
+      ensure_code_clone "$user" "$ACCOUNT_HOME"
+      step "stage"
+    fi
   done
   step "unstage"
   for name in $(printf '%s\n' "${!HELD[@]}" | sort); do

@@ -7,10 +7,11 @@
 cmd_site_apply() {
   local repo_url="" oidc_issuer="" oidc_client_id="" cluster_name="" cluster_server="" vault_addr=""
   local t3_command="" snapshot_url="" edge_user="" privileged_groups="" admin="" idle_minutes=""
+  local grant_type="$WS_DEFAULT_OIDC_GRANT_TYPE" extra_scope=""
   local -A seen=()
   while (($#)); do
     case "$1" in
-      --repo-url | --oidc-issuer | --oidc-client-id | --cluster-name | --cluster-server | --vault-addr | --t3-command | --snapshot-url | --edge-user | --privileged-groups | --admin | --restart-idle-minutes)
+      --repo-url | --oidc-issuer | --oidc-client-id | --cluster-name | --cluster-server | --vault-addr | --t3-command | --snapshot-url | --edge-user | --privileged-groups | --admin | --restart-idle-minutes | --oidc-grant-type | --oidc-extra-scope)
         need_value "$@"
         [[ -z "${seen[$1]:-}" ]] || die_usage "$1 given twice"
         seen["$1"]=1
@@ -27,6 +28,8 @@ cmd_site_apply() {
           --privileged-groups) privileged_groups="$2" ;;
           --admin) admin="$2" ;;
           --restart-idle-minutes) idle_minutes="$2" ;;
+          --oidc-grant-type) grant_type="$2" ;;
+          --oidc-extra-scope) extra_scope="$2" ;;
         esac
         shift 2
         ;;
@@ -48,6 +51,10 @@ cmd_site_apply() {
   valid_command_line "$t3_command" --t3-command
   [[ -z "$snapshot_url" ]] || valid_url "$snapshot_url" --snapshot-url
   [[ -z "$edge_user" ]] || valid_group "$edge_user" --edge-user
+  [[ "$WS_OIDC_GRANT_TYPES" == *" $grant_type "* ]] ||
+    die_usage "--oidc-grant-type: $(describe "$grant_type") is not one of:$WS_OIDC_GRANT_TYPES"
+  [[ -z "$extra_scope" || "$extra_scope" =~ ^[a-z][a-z_]{0,31}$ ]] ||
+    die_usage "--oidc-extra-scope: $(describe "$extra_scope") is not one OIDC scope name"
   [[ -z "$idle_minutes" ]] || valid_range "$idle_minutes" 0 "$WS_MAX_RESTART_IDLE_MINUTES" --restart-idle-minutes
   local -a extra_groups=()
   group_list "$privileged_groups" --privileged-groups extra_groups
@@ -71,7 +78,9 @@ cmd_site_apply() {
     "EDGE_USER=$edge_user" \
     "PRIVILEGED_GROUPS=$privileged_groups" \
     "ADMIN_USER=$admin" \
-    "RESTART_IDLE_MINUTES=$idle_minutes")"$'\n'
+    "RESTART_IDLE_MINUTES=$idle_minutes" \
+    "OIDC_GRANT_TYPE=$grant_type" \
+    "OIDC_EXTRA_SCOPE=$extra_scope")"$'\n'
   lock site
   ensure_dir "$WS_ETC" 0755
   write_if_changed "$WS_SITE_ENV" 0644 root:root "$content"

@@ -20,7 +20,7 @@ declare -a ARG_GROUPS=() ARG_REVOKE=()
 parse_user_args() {
   local usage="$1" allowed="$2" groups="" revoke="" opt
   shift 2
-  ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [private_home]=0
+  ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [private_home]=0 [repo_token]=0
     [memory_high]="" [memory_max]="" [cpu_weight]="" [tasks_max]="")
   while (($#)); do
     opt="$1"
@@ -36,6 +36,7 @@ parse_user_args() {
       --revoke-groups) need_value "$@"; revoke="$2"; shift 2 ;;
       --private-home) ARG[private_home]=1; shift ;;
       --adopt) ARG[adopt]=1; shift ;;
+      --repo-token) ARG[repo_token]=1; shift ;;
       --memory-high) need_value "$@"; ARG[memory_high]="$2"; shift 2 ;;
       --memory-max) need_value "$@"; ARG[memory_max]="$2"; shift 2 ;;
       --cpu-weight) need_value "$@"; ARG[cpu_weight]="$2"; shift 2 ;;
@@ -157,8 +158,15 @@ account_step() {
   ensure_claude_links "$user" "$home"
 }
 
+# --repo-token: the repository needs the token the secrets step stages. The
+# code step runs before that step (the beads key goes into the clone), so until
+# the token is there it leaves the first clone to the secrets step.
 code_step() {
   step "code clone"
+  if ((ARG[repo_token])) && [[ "$(path_kind "${ARG[user]}" "$ACCOUNT_HOME" "$ACCOUNT_HOME/.config/workstation/repo-token")" != regular ]]; then
+    log "notice: no repo-token staged for ${ARG[user]} yet; the secrets step clones ~/code once it stages it"
+    return 0
+  fi
   ensure_code_clone "${ARG[user]}" "$ACCOUNT_HOME"
 }
 
@@ -209,7 +217,7 @@ cmd_user_account_apply() {
 }
 
 cmd_user_code_apply() {
-  parse_user_args "workstation user code apply USER" " " "$@"
+  parse_user_args "workstation user code apply USER [--repo-token]" " --repo-token " "$@"
   begin_user_step
   require_ready "${ARG[user]}"
   code_step

@@ -13,7 +13,7 @@ public sealed class GoldenChainTests(SandboxFixture box)
 
     /// <summary>What the golden stack reads from Vault for the golden roster's people (their default eligibility).</summary>
     internal static string Bundle(string u) =>
-        $"{{\"beads-key\":\"golden-beads-{u}\",\"memory-key\":\"golden-memory-{u}\",\"snapshot-token\":\"golden-token-{u}\"}}";
+        $"{{\"beads-key\":\"golden-beads-{u}\",\"memory-key\":\"golden-memory-{u}\",\"repo-token\":\"golden-repo-{u}\",\"snapshot-token\":\"golden-token-{u}\"}}";
 
     /// <summary>What Pulumi runs to create (or update) a person: the four steps in dependency order, one SSH session each.</summary>
     private async Task OnboardAsync(Dictionary<string, string> g, string u)
@@ -95,7 +95,7 @@ public sealed class GoldenChainTests(SandboxFixture box)
 
         // Offboard (Pulumi delete replays the stored strings): locked, stopped, nothing deleted.
         // The cut takes out the secrets she held (the file, and the MCP server in ~/.claude.json); the rest of the home stays.
-        const string Home = "find /home/alice ! -path '/home/alice/.claude*' ! -path /home/alice/.config/workstation/snapshot-token -printf '%P|%y|%m|%s\\n' | sort | sha256sum";
+        const string Home = "find /home/alice ! -path '/home/alice/.claude*' ! -path /home/alice/.config/workstation/snapshot-token ! -path /home/alice/.config/workstation/repo-token -printf '%P|%y|%m|%s\\n' | sort | sha256sum";
         var homes = await box.ScriptAsync(Home);
         await OffboardAsync(g, "alice");
         Assert.Equal("absent no-memory-server", (await box.ScriptAsync("""

@@ -110,7 +110,8 @@ public static class HostWorld
     public const string Admin = "wiz";
 
     public static string SiteCommand(string repoUrl = FixtureRepoUrl, string t3Command = "/usr/bin/sleep infinity",
-        string? edgeUser = null, IReadOnlyList<string>? privilegedGroups = null, string admin = Admin, string? snapshotUrl = null) => HostCommands.Site(
+        string? edgeUser = null, IReadOnlyList<string>? privilegedGroups = null, string admin = Admin, string? snapshotUrl = null,
+        OidcGrantType grantType = Kubelogin.DefaultGrantType, K8sUsernameClaim usernameClaim = K8sUsernameClaim.Email) => HostCommands.Site(
         new SiteSettings(
             repoUrl,
             "https://auth.example.test/application/o/kubernetes/",
@@ -120,8 +121,9 @@ public static class HostWorld
             "https://vault.example.test",
             t3Command,
             edgeUser,
-            snapshotUrl),
-        RosterSettings.Default with { PrivilegedGroups = privilegedGroups ?? [] },
+            snapshotUrl,
+            OidcGrantType: grantType),
+        RosterSettings.Default with { PrivilegedGroups = privilegedGroups ?? [], K8sUsernameClaim = usernameClaim },
         admin);
 
     /// <summary>
@@ -311,7 +313,9 @@ public static class HostWorld
           cd "/home/$u"
           find . -printf '%P|%y|%m|%u|%g|%s\n' | sort
           find . -type f ! -path './code/.git/index' ! -path './code/.git/logs/*' ! -name '.claude.json' ! -path './.claude/*' \
-            ! -path './.config/workstation/snapshot-token' -print0 | sort -z | xargs -0 -r sha256sum
+            ! -path './.config/workstation/snapshot-token' ! -path './code/.git/HEAD' -print0 | sort -z | xargs -0 -r sha256sum
+          # The clone's HEAD names the person's own branch (issue 24 §4): compared with the name normalised.
+          [ ! -f code/.git/HEAD ] || echo "HEAD: $(cat code/.git/HEAD)"
           echo "token: $(cat .config/workstation/snapshot-token)"
           runuser -u "$u" -- env HOME="/home/$u" jq -c '.mcpServers.playwright' "/home/$u/.claude.json"
         } | norm

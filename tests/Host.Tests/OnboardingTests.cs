@@ -56,7 +56,7 @@ public sealed class OnboardingTests(SandboxFixture box, ITestOutputHelper output
         Assert.Equal("PLAYWRIGHT_PORT=4201", facts["pwenv"]);
         Assert.Equal("T3_PORT=4101", facts["t3env"]);
         Assert.Equal($"600 ana {Ana.Token}", facts["token"]);
-        Assert.Equal("ana directory main", facts["code"]);
+        Assert.Equal("ana directory ana", facts["code"]); // on her own branch (issue 24 §4)
         Assert.Equal("active,active,active", facts["active"]);
         Assert.Equal("enabled,enabled,enabled", facts["enabled"]);
         Assert.Equal("ana,ana", facts["user"]);

@@ -26,7 +26,7 @@ public sealed class RealComponentsTests(SandboxFixture box)
             echo "smudge=$(as git config filter.git-crypt.smudge),$(as git config filter.git-crypt.clean),$(as git config filter.git-crypt.required)"
             echo "push=$(as git config push.default)"
             echo "branch=$(as git rev-parse --abbrev-ref HEAD)"
-            echo "origin=$(as git config remote.origin.url)"
+            echo "origin=$(as git config remote.forgejo.url) $(as git remote | paste -sd,) $(as git config remote.pushDefault)"
             echo "clean=$(as git status --porcelain | wc -l)"
             as sh -ec 'echo "rex was here" >> README.md; git -c user.name=rex -c user.email=rex@example.test commit -qam "rex edits"'
             echo "commit=$(as git log -1 --format=%an:%s)"
@@ -38,8 +38,9 @@ public sealed class RealComponentsTests(SandboxFixture box)
         Assert.Equal("# Fixture", facts["readme"]);
         Assert.Equal("cat,cat,false", facts["smudge"]);
         Assert.Equal("current", facts["push"]);
-        Assert.Equal("main", facts["branch"]);
-        Assert.Equal(HostWorld.FixtureRepoUrl, facts["origin"]);
+        // The seed's push model (issue 24 §4): the person's own branch, the one remote `forgejo`.
+        Assert.Equal("rex", facts["branch"]);
+        Assert.Equal($"{HostWorld.FixtureRepoUrl} forgejo forgejo", facts["origin"]);
         Assert.Equal("0", facts["clean"]); // the ciphertext does not show as modified
         Assert.Equal("rex:rex edits", facts["commit"]);
         Assert.Equal("yes", facts["secretunchanged"]);

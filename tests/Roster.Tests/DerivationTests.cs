@@ -223,6 +223,7 @@ public class DerivationTests
               "secrets": [
                 "beads-key",
                 "memory-key",
+                "repo-token",
                 "snapshot-token"
               ]
             },
@@ -273,6 +274,7 @@ public class DerivationTests
               "secrets": [
                 "beads-key",
                 "memory-key",
+                "repo-token",
                 "snapshot-token"
               ]
             },
@@ -325,6 +327,7 @@ public class DerivationTests
               "secrets": [
                 "beads-key",
                 "memory-key",
+                "repo-token",
                 "snapshot-token"
               ]
             }

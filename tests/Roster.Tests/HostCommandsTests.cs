@@ -27,7 +27,7 @@ public class HostCommandsTests
             result.Add(($"account:{u.OsUser}", HostCommands.Account(u)));
             // The admin's steps have no delete: no suspend or stop line for them.
             if (HostCommands.Suspend(u) is { } suspend) result.Add(($"suspend:{u.OsUser}", suspend));
-            result.Add(($"code:{u.OsUser}", HostCommands.Code(u)));
+            result.Add(($"code:{u.OsUser}", HostCommands.Code(u, repoToken: true)));
             result.Add(($"services:{u.OsUser}", HostCommands.Services(u)));
             if (HostCommands.StopServices(u) is { } stop) result.Add(($"stop:{u.OsUser}", stop));
             result.Add(($"secrets:{u.OsUser}", HostCommands.Secrets(u, u.Secrets, new Dictionary<SharedSecret, int>(), GoldenMemoryUrl)));

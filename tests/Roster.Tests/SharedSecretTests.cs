@@ -65,10 +65,10 @@ public class SharedSecretTests
     // --- eligibility ------------------------------------------------------------------------
 
     [Fact]
-    public void By_default_a_person_is_eligible_for_the_beads_key_the_memory_key_and_the_snapshot_token()
+    public void By_default_a_person_is_eligible_for_the_beads_key_the_memory_key_the_repo_token_and_the_snapshot_token()
     {
-        Assert.Equal(["beads-key", "memory-key", "snapshot-token"], SecretsOf(WithBea(), "bea"));
-        Assert.Equal(["beads-key", "memory-key", "snapshot-token"], SecretsOf(WithBea(), "wiz"));
+        Assert.Equal(["beads-key", "memory-key", "repo-token", "snapshot-token"], SecretsOf(WithBea(), "bea"));
+        Assert.Equal(["beads-key", "memory-key", "repo-token", "snapshot-token"], SecretsOf(WithBea(), "wiz"));
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public class SharedSecretTests
     [Fact]
     public void A_person_with_memory_none_is_not_eligible_for_the_memory_key()
     {
-        Assert.Equal(["beads-key", "snapshot-token"], SecretsOf(WithBea("    memory: none\n"), "bea"));
+        Assert.Equal(["beads-key", "repo-token", "snapshot-token"], SecretsOf(WithBea("    memory: none\n"), "bea"));
     }
 
     [Fact]
@@ -111,9 +111,9 @@ public class SharedSecretTests
     {
         var json = JsonNode.Parse(DerivedJson.Write(Derive(WithBea("    ha: true\n    claude_login: shared\n"))))!;
         Assert.Equal(
-            ["beads-key", "claude-credentials", "ha-url", "memory-key", "snapshot-token"],
+            ["beads-key", "claude-credentials", "ha-url", "memory-key", "repo-token", "snapshot-token"],
             json["users"]!["bea"]!["secrets"]!.AsArray().Select(n => (string?)n));
-        Assert.Equal(["beads-key", "memory-key", "snapshot-token"], json["users"]!["wiz"]!["secrets"]!.AsArray().Select(n => (string?)n));
+        Assert.Equal(["beads-key", "memory-key", "repo-token", "snapshot-token"], json["users"]!["wiz"]!["secrets"]!.AsArray().Select(n => (string?)n));
     }
 
     [Fact]
@@ -171,7 +171,7 @@ public class SharedSecretTests
         var bea = Assert.Single(diff.People);
         Assert.Equal(("absent", "active"), (bea.Before, bea.After));
         Assert.Equal(
-            ["beads-key", "ha-url", "memory-key", "snapshot-token"],
+            ["beads-key", "ha-url", "memory-key", "repo-token", "snapshot-token"],
             bea.Changes.Where(c => c.Gained && c.Secret is not null).Select(c => c.Secret!.Value.Name()));
         Assert.Contains("| host | + | shared secret ha-url → the `ha` MCP server in ~/.claude.json |", AccessDiffs.Markdown(diff, "a", "b"), StringComparison.Ordinal);
         Assert.Empty(bea.Rotate);
@@ -182,8 +182,8 @@ public class SharedSecretTests
     {
         var diff = Diff(WithBea("    ha: true\n"), BeaRetired);
         var bea = Assert.Single(diff.People);
-        Assert.Equal([SharedSecret.BeadsKey, SharedSecret.HaUrl, SharedSecret.MemoryKey, SharedSecret.SnapshotToken], bea.Rotate);
-        Assert.Contains(diff.Warnings, w => w.Text == "held the shared secrets beads-key, ha-url, memory-key, snapshot-token: rotate each in Vault, then bump its serial");
+        Assert.Equal([SharedSecret.BeadsKey, SharedSecret.HaUrl, SharedSecret.MemoryKey, SharedSecret.RepoToken, SharedSecret.SnapshotToken], bea.Rotate);
+        Assert.Contains(diff.Warnings, w => w.Text == "held the shared secrets beads-key, ha-url, memory-key, repo-token, snapshot-token: rotate each in Vault, then bump its serial");
         var md = AccessDiffs.Markdown(diff, "a", "b");
         Assert.Contains("#### Revoke: the shared secrets bea held\n", md, StringComparison.Ordinal);
         Assert.Contains("These are shared: everyone eligible holds the same value", md, StringComparison.Ordinal);
@@ -192,6 +192,7 @@ public class SharedSecretTests
             "pulumi config set --path 'rotate[\"beads-key\"]' <next serial>\n" +
             "pulumi config set --path 'rotate[\"ha-url\"]' <next serial>\n" +
             "pulumi config set --path 'rotate[\"memory-key\"]' <next serial>\n" +
+            "pulumi config set --path 'rotate[\"repo-token\"]' <next serial>\n" +
             "pulumi config set --path 'rotate[\"snapshot-token\"]' <next serial>\n" +
             "```\n", md, StringComparison.Ordinal);
     }
@@ -202,7 +203,7 @@ public class SharedSecretTests
         var diff = Diff(WithBea("    memory: none\n    claude_login: shared\n"), Nobody);
         var bea = Assert.Single(diff.People);
         Assert.Equal(("active", "absent"), (bea.Before, bea.After));
-        Assert.Equal([SharedSecret.BeadsKey, SharedSecret.ClaudeCredentials, SharedSecret.SnapshotToken], bea.Rotate);
+        Assert.Equal([SharedSecret.BeadsKey, SharedSecret.ClaudeCredentials, SharedSecret.RepoToken, SharedSecret.SnapshotToken], bea.Rotate);
     }
 
     [Fact]
@@ -219,7 +220,7 @@ public class SharedSecretTests
     public void Bringing_a_person_back_gives_the_secrets_again_and_rotates_nothing()
     {
         var back = Assert.Single(Diff(File.ReadAllText(Path.Combine(TestFiles.Root, "tests", "golden", "diff", "bring-back.yaml")), File.ReadAllText(TestFiles.GoldenRoster)).People);
-        Assert.Equal(["beads-key", "memory-key", "snapshot-token"], back.Changes.Where(c => c.Gained && c.Secret is not null).Select(c => c.Secret!.Value.Name()));
+        Assert.Equal(["beads-key", "memory-key", "repo-token", "snapshot-token"], back.Changes.Where(c => c.Gained && c.Secret is not null).Select(c => c.Secret!.Value.Name()));
         Assert.Empty(back.Rotate);
     }
 
@@ -229,10 +230,10 @@ public class SharedSecretTests
         var diff = Diff(WithBea("    ha: true\n"), BeaRetired);
         var bea = JsonNode.Parse(AccessDiffs.Json(diff))!["people"]!.AsArray().Single()!;
         var secretChanges = bea["changes"]!.AsArray().Where(c => c!["secret"] is not null).ToList();
-        Assert.Equal(["beads-key", "ha-url", "memory-key", "snapshot-token"], secretChanges.Select(c => (string?)c!["secret"]));
+        Assert.Equal(["beads-key", "ha-url", "memory-key", "repo-token", "snapshot-token"], secretChanges.Select(c => (string?)c!["secret"]));
         Assert.All(secretChanges, c => Assert.Equal(("host", "lost"), ((string?)c!["layer"], (string?)c["change"])));
         var rotate = bea["rotate"]!.AsArray();
-        Assert.Equal(["beads-key", "ha-url", "memory-key", "snapshot-token"], rotate.Select(r => (string?)r!["secret"]));
+        Assert.Equal(["beads-key", "ha-url", "memory-key", "repo-token", "snapshot-token"], rotate.Select(r => (string?)r!["secret"]));
         Assert.Equal("the `ha` MCP server in ~/.claude.json", (string?)rotate[1]!["where"]);
         Assert.Equal("pulumi config set --path 'rotate[\"ha-url\"]' <next serial>", (string?)rotate[1]!["line"]);
         // Changes that are not about a secret carry no `secret` key.

@@ -80,7 +80,7 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.RestartIdleMinutes, "20m", "workstation:restartIdleMinutes: '20m' is not a number of minutes (0-1440)")]
     [InlineData(ConfigKeys.SnapshotToken, "a-token", "workstation:snapshotToken: is no longer read: the snapshot token comes from Vault. Name its field with `pulumi config set --path 'vaultSecrets[\"snapshot-token\"]' PATH#FIELD`")]
     [InlineData(ConfigKeys.VaultSecrets, "{\"ha-url\": \"openclaw\", \"memory-key\": \"o#k\"}", "workstation:vaultSecrets[\"ha-url\"]: is not PATH#FIELD")]
-    [InlineData(ConfigKeys.VaultSecrets, "{\"ha_url\": \"openclaw#x\", \"memory-key\": \"o#k\"}", "workstation:vaultSecrets[\"ha_url\"]: is not a shared secret: known are beads-key, claude-credentials, ha-url, memory-key, snapshot-token")]
+    [InlineData(ConfigKeys.VaultSecrets, "{\"ha_url\": \"openclaw#x\", \"memory-key\": \"o#k\"}", "workstation:vaultSecrets[\"ha_url\"]: is not a shared secret: known are beads-key, claude-credentials, ha-url, memory-key, repo-token, snapshot-token")]
     [InlineData(ConfigKeys.Rotate, "{\"snapshot-token\": -1}", "workstation:rotate[\"snapshot-token\"]: is not a rotation serial (a whole number, 0-999999)")]
     [InlineData(ConfigKeys.Rotate, "{\"snapshot-token\": \"2\"}", "workstation:rotate[\"snapshot-token\"]: is not a rotation serial")]
     [InlineData(ConfigKeys.MemoryMcpUrl, null, "workstation:memoryMcpUrl: required: the claude_memory MCP server's URL")]

@@ -218,7 +218,8 @@ public class DiffTests
         var after = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(text), settings, Fixture.Bundle).Outputs);
 
         Assert.Equal([$"{Types.Command}::workstation-site"], Changed(before, after));
-        Assert.Equal(Fixture.GoldenCommands()["site"] + " --edge-user t3-edge --privileged-groups adm,lxd", after.Command("workstation-site").Str("create"));
+        Assert.Equal(Fixture.GoldenCommands()["site"].Replace(" --oidc-grant-type", " --edge-user t3-edge --privileged-groups adm,lxd --oidc-grant-type", StringComparison.Ordinal),
+            after.Command("workstation-site").Str("create"));
     }
 
     /// <summary>A playwright port lives in the services step only; a t3 port also in the maps the edge reads.</summary>

@@ -100,6 +100,7 @@ public class ProjectFileTests
             [ConfigKeys.VaultOidcMount] = vault.OidcMountPath,
             [ConfigKeys.VaultOidcMountAccessor] = "",
             [ConfigKeys.VaultOidcUserClaim] = Workstation.Roster.Access.VaultUserClaims.ToConfig(vault.UserClaim),
+            [ConfigKeys.OidcGrantType] = Workstation.Roster.Kubelogin.Name(Workstation.Roster.Kubelogin.DefaultGrantType),
             [ConfigKeys.EdgeUser] = "",
             [ConfigKeys.SnapshotUrl] = "",
             [ConfigKeys.MemoryMcpUrl] = "",

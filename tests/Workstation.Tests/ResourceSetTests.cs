@@ -138,11 +138,14 @@ public class ResourceSetTests
             Assert.Equal([u.AccountStep!], await After(u.ServicesStep!));
         }
 
-        // The maps step is a top-level Command of its own (it follows every person, not the base), after every host step.
+        // The maps step is a top-level Command of its own (it follows every person, not the base), after
+        // every account step and no other person step (issue 24 §4: a failing clone never holds up the maps).
         var maps = constructed.Select(c => c.Resource).OfType<Pulumi.Command.Remote.Command>().Single(c => c.GetResourceName() == WorkstationStack.MapsName);
         Assert.Null(constructed.Single(c => ReferenceEquals(c.Resource, maps)).Options.Parent);
         var mapsAfter = await After(maps);
-        Assert.All(users, u => Assert.Subset(mapsAfter.ToHashSet(), new HashSet<Resource> { u.AccountStep!, u.CodeStep!, u.ServicesStep! }));
+        Assert.All(users, u => Assert.Contains(u.AccountStep!, mapsAfter));
+        Assert.All(users, u => Assert.DoesNotContain(u.CodeStep!, mapsAfter));
+        Assert.All(users, u => Assert.DoesNotContain(u.ServicesStep!, mapsAfter));
         // The retired user has no host step, so the maps step doesn't wait for it.
         var carol = constructed.Select(c => c.Resource).OfType<WorkstationUser>().Single(u => u.GetResourceName() == "carol");
         Assert.Null(carol.AccountStep);

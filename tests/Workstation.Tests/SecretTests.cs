@@ -72,6 +72,7 @@ public class SecretTests
                 {
                     ["beads-key"] = Fixture.BeadsKey,
                     ["memory-key"] = Fixture.MemoryKey,
+                    ["repo-token"] = Fixture.RepoToken,
                     ["snapshot-token"] = Fixture.Token,
                 }, bundle);
             }

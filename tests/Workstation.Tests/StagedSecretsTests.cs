@@ -35,7 +35,7 @@ public class StagedSecretsTests
         Assert.Equal("https://ha.example.test/api/mcp/fixture-ha-secret-9b2e", await Pulumi.Utilities.OutputUtilities.GetValueAsync(reads[SharedSecret.HaUrl]));
         // openclaw holds two of them: one read. Four paths in all, through the stack's provider.
         var kv = run.Calls!.Where(c => c.Token == Types.GetKvSecretV2).Select(c => (string)c.Args["name"]).Order().ToList();
-        Assert.Equal(["beads", "chrome-service", "claude-code", "openclaw"], kv);
+        Assert.Equal(["beads", "chrome-service", "claude-code", "forgejo", "openclaw"], kv);
     }
 
     [Fact]
@@ -43,7 +43,7 @@ public class StagedSecretsTests
     {
         var run = await RunAsync();
         var reads = run.Calls!.Where(c => c.Token == Types.GetKvSecretV2).ToList();
-        Assert.Equal(4, reads.Count);
+        Assert.Equal(5, reads.Count);
         Assert.All(reads, c => Assert.Contains($"{Types.VaultProvider}::{AccessLayer.VaultProviderName}::", c.Provider, StringComparison.Ordinal));
         Assert.All(reads, c => Assert.Equal("secret", c.Args["mount"]));
     }
@@ -121,7 +121,7 @@ public class StagedSecretsTests
         fields.Remove("beads-key");
         var after = await RunAsync(Fixture.Config().With(ConfigKeys.VaultSecrets, JsonSerializer.Serialize(fields)));
         Assert.Equal(["alice-secrets", "bob-secrets", "wiz-secrets"], Changed(before, after));
-        Assert.Contains(" --secrets memory-key,snapshot-token --values-stdin", after.Command("alice-secrets").Str("create"), StringComparison.Ordinal);
+        Assert.Contains(" --secrets memory-key,repo-token,snapshot-token --values-stdin", after.Command("alice-secrets").Str("create"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public class StagedSecretsTests
             .Set("bob", "ha", new YamlDotNet.RepresentationModel.YamlScalarNode("true"))
             .Set("bob", "claude_login", new YamlDotNet.RepresentationModel.YamlScalarNode("shared")).Text());
         Assert.Equal(["bob-secrets"], Changed(before, after));
-        Assert.Contains(" --secrets beads-key,claude-credentials,ha-url,memory-key,snapshot-token --values-stdin", after.Command("bob-secrets").Str("create"), StringComparison.Ordinal);
+        Assert.Contains(" --secrets beads-key,claude-credentials,ha-url,memory-key,repo-token,snapshot-token --values-stdin", after.Command("bob-secrets").Str("create"), StringComparison.Ordinal);
         var bundle = JsonSerializer.Deserialize<Dictionary<string, string>>(after.Command("bob-secrets").Str("stdin")!)!;
         Assert.Equal(Fixture.HaUrl, bundle["ha-url"]);
         Assert.Equal(Fixture.ClaudeCredentials, bundle["claude-credentials"]);
@@ -140,7 +140,7 @@ public class StagedSecretsTests
         // memory: none takes the key away: the name leaves the line, and the memory URL with it.
         var none = await RunAsync(roster: RosterEdit.Golden().Set("alice", "memory", new YamlDotNet.RepresentationModel.YamlScalarNode("none")).Text());
         Assert.Equal(["alice-secrets"], Changed(before, none));
-        Assert.EndsWith(" --secrets beads-key,snapshot-token --values-stdin", none.Command("alice-secrets").Str("create"), StringComparison.Ordinal);
+        Assert.EndsWith(" --secrets beads-key,repo-token,snapshot-token --values-stdin", none.Command("alice-secrets").Str("create"), StringComparison.Ordinal);
     }
 
     private static List<string> Changed(Run before, Run after) =>

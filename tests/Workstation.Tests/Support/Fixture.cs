@@ -54,10 +54,11 @@ public static class Fixture
     public const string ClaudeCredentials = "{\"claudeAiOauth\":{\"accessToken\":\"fixture-claude-token-a7c3\"}}";
     public const string BeadsKey = "fixture-beads-key-e1f5";
     public const string MemoryMcpUrl = "https://memory.example.test/mcp";
+    public const string RepoToken = "fixture-repo-token-5a1b";
 
     /// <summary>Where the fixture stack says each shared secret is (vaultSecrets), and what the mocked Vault holds there.</summary>
     public const string VaultSecretsJson = "{\"beads-key\":\"beads#credential_key\",\"claude-credentials\":\"claude-code#credentials\"," +
-        "\"ha-url\":\"openclaw#ha_sofia_mcp_url\",\"memory-key\":\"openclaw#claude_memory_key\",\"snapshot-token\":\"chrome-service#token\"}";
+        "\"ha-url\":\"openclaw#ha_sofia_mcp_url\",\"memory-key\":\"openclaw#claude_memory_key\",\"repo-token\":\"forgejo#token\",\"snapshot-token\":\"chrome-service#token\"}";
 
     public static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> VaultKv = new Dictionary<string, IReadOnlyDictionary<string, string>>
     {
@@ -65,10 +66,11 @@ public static class Fixture
         ["secret/claude-code"] = new Dictionary<string, string> { ["credentials"] = ClaudeCredentials },
         ["secret/openclaw"] = new Dictionary<string, string> { ["ha_sofia_mcp_url"] = HaUrl, ["claude_memory_key"] = MemoryKey, ["unrelated"] = "x" },
         ["secret/chrome-service"] = new Dictionary<string, string> { ["token"] = Token },
+        ["secret/forgejo"] = new Dictionary<string, string> { ["token"] = RepoToken },
     };
 
     /// <summary>The values only Vault holds (staged by the secrets steps).</summary>
-    public static readonly string[] VaultSecrets = [Token, HaUrl, MemoryKey, ClaudeCredentials, BeadsKey];
+    public static readonly string[] VaultSecrets = [Token, HaUrl, MemoryKey, ClaudeCredentials, BeadsKey, RepoToken];
     public const string HostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureHostKeyFixtureHostKeyFixtureHostKe";
     public const string Kubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- name: fixture\n  user: { token: fixture-kube-token-7d1e }\n";
     public const string VaultToken = "hvs.fixture-vault-token-51aa";
@@ -76,7 +78,7 @@ public static class Fixture
     public const string T3AppSlug = "t3";
 
     /// <summary>Every fake secret the fixture config holds.</summary>
-    public static readonly string[] AllSecrets = [PrivateKey, Token, HaUrl, MemoryKey, ClaudeCredentials, BeadsKey, Kubeconfig, VaultToken, AuthentikToken];
+    public static readonly string[] AllSecrets = [PrivateKey, Token, HaUrl, MemoryKey, ClaudeCredentials, BeadsKey, RepoToken, Kubeconfig, VaultToken, AuthentikToken];
 
     /// <summary>Site values that produce the golden `site` line.</summary>
     public static DictConfig Config(bool secretsAsPlainOutputs = false) => new(new Dictionary<string, string>
