@@ -29,6 +29,9 @@ public sealed record DerivedUser(
 {
     /// <summary><see cref="Person.ClusterBindings"/>, sorted.</summary>
     public IReadOnlyList<string> ClusterBindings { get; init; } = [];
+
+    /// <summary><see cref="Person.ExtraGroups"/>, sorted: groups held without drift, never added.</summary>
+    public IReadOnlyList<string> ExtraGroups { get; init; } = [];
 }
 
 /// <summary>
@@ -101,6 +104,7 @@ public static class Derivation
         SharedSecrets.Eligible(p.Ha, p.Memory, p.ClaudeLogin))
     {
         ClusterBindings = p.ClusterBindings.Order(StringComparer.Ordinal).ToList(),
+        ExtraGroups = p.ExtraGroups.Order(StringComparer.Ordinal).ToList(),
     };
 
     /// <summary>The systemd units a user runs (instances of the templates in host/units).</summary>

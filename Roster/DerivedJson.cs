@@ -51,6 +51,7 @@ public static class DerivedJson
         if (u.Uid is { } uid) w.WriteNumber("uid", uid); else w.WriteNull("uid");
         w.WriteBoolean("adopt", u.Adopt);
         Strings(w, "revoke_groups", u.RevokeGroups);
+        Strings(w, "extra_groups", u.ExtraGroups);
         w.WriteBoolean("private_home", u.PrivateHome);
         WritePorts(w, u.Ports);
         w.WriteString("home", u.Home);

@@ -53,7 +53,8 @@ public static class Drift
         var expected = u.TierGroups.Append(u.MarkerGroup).Append(n).ToHashSet(StringComparer.Ordinal);
         var actual = p.GetProperty("groups").EnumerateArray().Select(g => g.GetString()!).ToHashSet(StringComparer.Ordinal);
         foreach (var g in expected.Except(actual).Order(StringComparer.Ordinal)) yield return new(n, $"group {g}", "member", "not a member");
-        foreach (var g in actual.Except(expected).Order(StringComparer.Ordinal)) yield return new(n, $"group {g}", "not a member", "member");
+        // extra_groups: held or not, never drift (an allowance, not a grant).
+        foreach (var g in actual.Except(expected).Except(u.ExtraGroups).Order(StringComparer.Ordinal)) yield return new(n, $"group {g}", "not a member", "member");
 
         var units = p.GetProperty("units").EnumerateArray().ToDictionary(x => Str(x, "unit")!, StringComparer.Ordinal);
         foreach (var unit in u.Services)

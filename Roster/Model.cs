@@ -40,6 +40,13 @@ public sealed record Person(
     /// seed's k8s_users). Read at every preview: one that grants more than the tier stops it.
     /// </summary>
     public IReadOnlyList<string> ClusterBindings { get; init; } = [];
+
+    /// <summary>
+    /// `extra_groups`: ordinary groups the person may keep (adm, lxd, ...): an allowance for
+    /// drift, never a grant (applying doesn't add them). A privileged group can't be listed: it
+    /// belongs to a tier, so extra_groups is never a quiet way to root.
+    /// </summary>
+    public IReadOnlyList<string> ExtraGroups { get; init; } = [];
 }
 
 /// <summary>

@@ -240,8 +240,8 @@ public static class RosterLoader
             return false;
         }
 
-        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget", "ha", "memory", "claude_login"];
-        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "cluster_bindings", "ports", "uid", "adopt", "revoke_groups", "private_home", "budget", "ha", "memory", "claude_login"];
+        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "extra_groups", "private_home", "budget", "ha", "memory", "claude_login"];
+        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "cluster_bindings", "ports", "uid", "adopt", "revoke_groups", "extra_groups", "private_home", "budget", "ha", "memory", "claude_login"];
 
         /// <summary>Reads the admin (keyed by its os_user field) or a user (keyed by the map key).</summary>
         private Located<Person>? ReadPerson(YNode node, string path, YScalar? key, bool isAdmin)
@@ -296,6 +296,7 @@ public static class RosterLoader
                 f.TryGetValue("claude_login", out var cl) ? Choice(cl, path + ".claude_login", Enum.GetValues<ClaudeLogin>(), SharedSecrets.ToYaml) ?? ClaudeLogin.Interactive : ClaudeLogin.Interactive)
             {
                 ClusterBindings = ReadClusterBindings(f, path),
+                ExtraGroups = ReadExtraGroups(f, path, osUser, revoke),
             };
             return new Located<Person>(person, path, osNode?.At ?? map.At, f, ports, map.At);
         }
@@ -360,6 +361,33 @@ public static class RosterLoader
                     Error(at, field, $"'{g}' is granted by tier {tier.ToYaml()}, so it can't be revoked as well");
                 else if (g == osUser)
                     Error(at, field, $"'{g}' is the account's own group");
+                else kept.Add(g);
+            }
+            return kept;
+        }
+
+        /// <summary>
+        /// extra_groups: ordinary groups the person may keep without drift. A privileged group
+        /// (built in or settings.privileged_groups) is refused: only a tier grants one. So is the
+        /// marker group, the account's own, and a group the entry also revokes.
+        /// </summary>
+        private List<string> ReadExtraGroups(Dictionary<string, YNode> f, string path, string? osUser, List<string> revoke)
+        {
+            var groups = ReadGroups(f, "extra_groups", path);
+            if (groups.Count == 0 || !f.TryGetValue("extra_groups", out var node) || node is not YSeq seq) return groups;
+            var kept = new List<string>();
+            foreach (var (g, i) in groups.Select((g, i) => (g, i)))
+            {
+                var at = seq.Items.FirstOrDefault(n => n is YScalar s && s.Value == g)?.At ?? node.At;
+                var field = $"{path}.extra_groups[{i}]";
+                if (_settings.AllPrivilegedGroups.Contains(g))
+                    Error(at, field, $"'{g}' is a privileged group: only a tier grants one, never extra_groups");
+                else if (g == Rules.MarkerGroup)
+                    Error(at, field, $"'{g}' is the marker group every managed account has already");
+                else if (g == osUser)
+                    Error(at, field, $"'{g}' is the account's own group");
+                else if (revoke.Contains(g))
+                    Error(at, field, $"'{g}' is also in revoke_groups");
                 else kept.Add(g);
             }
             return kept;

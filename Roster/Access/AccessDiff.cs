@@ -118,6 +118,7 @@ public static class AccessDiffs
         facts.AddRange(u.TierGroups.Select(g => Host($"group {g}{(Rules.PrivilegedGroups.Contains(g) ? " (privileged)" : "")}")));
         facts.AddRange(u.Services.Select(s => Host($"service {s}")));
         facts.AddRange(u.RevokeGroups.Select(g => Host($"revokes group {g}")));
+        facts.AddRange(u.ExtraGroups.Select(g => Host($"may keep group {g} (extra_groups)")));
         if (u.PrivateHome) facts.Add(Host("home made private (0700)"));
         var budget = u.Budget;
         facts.Add(Host($"memory budget {Sizes.Human(budget.MemoryHigh)} (hard cap {Sizes.Human(budget.MemoryMax)})"));

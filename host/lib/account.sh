@@ -502,3 +502,46 @@ report_drift() {
     warn "drift: $1 $detail"
   done < <(drift_lines "$@")
 }
+
+# --- purged uids: never given to a new account (issue 24 §8) -------------------------
+
+# purged_uids: "UID USER" for each purge record ($WS_PURGED_DIR/USER, root's, 0600).
+purged_uids() {
+  local f uid
+  for f in "$WS_PURGED_DIR"/*; do
+    [[ -f "$f" && ! -L "$f" ]] || continue
+    uid="$(sed -n 's/^UID=\([0-9][0-9]*\)$/\1/p' -- "$f" | head -n 1)"
+    [[ -z "$uid" ]] || printf '%s %s\n' "$uid" "$(basename -- "$f")"
+  done
+}
+
+# ensure_uid_not_purged USER UID: a new account never takes a purged person's uid (files of
+# theirs left outside the home, in archives or other systems, would become the newcomer's).
+# The purged person themselves comes back with `user restore`, which keeps the record.
+ensure_uid_not_purged() {
+  local user="$1" uid="$2" puid puser
+  [[ -n "$uid" ]] || return 0
+  ! getent passwd "$user" >/dev/null || return 0
+  while read -r puid puser; do
+    [[ "$puid" == "$uid" ]] || continue
+    [[ "$puser" != "$user" ]] ||
+      die_refused "uid $uid is $user's, who was purged ($WS_PURGED_DIR/$user): bring them back with 'workstation user restore $user --from ARCHIVE', not as a new account"
+    die_refused "uid $uid belonged to $puser, who was purged ($WS_PURGED_DIR/$puser): a purged uid is never reused; pin another uid in the roster"
+  done < <(purged_uids)
+}
+
+# unpurged_uid: the uid for a new account the roster pins none for: what useradd picks (one
+# above the highest in use, WS_MIN_UID..WS_MAX_UID), counting purged uids as in use. Run under
+# the accounts lock.
+unpurged_uid() {
+  local top=$((WS_MIN_UID - 1)) u
+  while read -r u; do
+    [[ "$u" =~ ^[0-9]+$ ]] || continue
+    ((u < WS_MIN_UID || u > WS_MAX_UID || u <= top)) || top="$u"
+  done < <(
+    getent passwd | cut -d: -f3
+    purged_uids | cut -d' ' -f1
+  )
+  ((top < WS_MAX_UID)) || die_refused "no uid above $top is free in $WS_MIN_UID-$WS_MAX_UID: pin one in the roster (uid:)"
+  echo "$((top + 1))"
+}

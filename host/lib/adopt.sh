@@ -109,7 +109,19 @@ cmd_adopt_plan() {
       done < <(foreign_port_holders "$port" "$user" "$own")
     done
   done
+  uid_pins "${roster[@]}"
   printf 'adopt plan: %d conflict(s); nothing was changed\n' "$conflicts"
+}
+
+# uid_pins "USER T3 PW"...: the roster's `uid:` line for each person whose account exists, so
+# the roster pins every live uid (issue 24 §8): a pinned uid is never handed out again.
+uid_pins() {
+  local entry user _rest
+  for entry in "$@"; do
+    read -r user _rest <<<"$entry"
+    getent passwd "$user" >/dev/null || continue
+    printf 'pin: %s: uid: %s\n' "$user" "$(id -u -- "$user")"
+  done
 }
 
 cmd_adopt_record() {

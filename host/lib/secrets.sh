@@ -134,6 +134,14 @@ stage_secret() {
   local user="$1" home="$2" name="$3" serial="$4" rotate=0
   [[ -z "${HELD[$name]:-}" || "${HELD[$name]}" == "$serial" ]] || rotate=1
   if [[ -n "${WS_SECRET_MCP[$name]:-}" ]]; then
+    refuse_special "$user" "$home" "$home/.claude.json"
+    if mcp_is_theirs "$user" "$home" "$name"; then
+      log "notice: $user has a ${WS_SECRET_MCP[$name]} MCP server of their own: left alone, and $name not recorded as staged"
+      return 0
+    fi
+    # Recorded before the CLI adds it: an add interrupted after the fact still counts as ours.
+    HELD[$name]="${HELD[$name]:-$serial}"
+    write_record "$user"
     ensure_mcp_server "$user" "$home" "${WS_SECRET_MCP[$name]}" "$rotate" "$(mcp_server_json "$name")"
   elif [[ "$name" == beads-key && "$(path_kind "$user" "$home" "$home/code/.beads")" != directory ]]; then
     log "notice: $user has no code/.beads (no clone, or one without beads); beads-key not staged yet"
@@ -143,6 +151,12 @@ stage_secret() {
   fi
   ((!rotate)) || changed "$user: rotated $name (serial ${HELD[$name]} -> $serial)"
   HELD[$name]="$serial"
+}
+
+# mcp_is_theirs USER HOME NAME: the user scope has the server and the record doesn't: the
+# person made it by hand. Never recorded as held, so no later unstage and no cut removes it.
+mcp_is_theirs() {
+  [[ -z "${HELD[$3]:-}" ]] && has_user_mcp "$1" "$2" "${WS_SECRET_MCP[$3]}"
 }
 
 # A file secret: 0600, the person's, in a 0700 directory, written atomically.

@@ -118,13 +118,17 @@ account_step() {
   local user="${ARG[user]}" home
   step "guards"
   account_guards "$user" "${ARG[uid]}" "${ARG[adopt]}"
+  ensure_uid_not_purged "$user" "${ARG[uid]}"
   home="$ACCOUNT_HOME"
   # Serialised: useradd/groupadd lock /etc/passwd.
   lock accounts
   step "marker group"
   ensure_group "$WS_MARKER_GROUP"
   step "account"
-  ensure_account "$user" "${ARG[uid]}" "$home"
+  local uid="${ARG[uid]}"
+  # No pin: a uid useradd would pick, but never a purged one.
+  getent passwd "$user" >/dev/null || [[ -n "$uid" ]] || uid="$(unpurged_uid)"
+  ensure_account "$user" "$uid" "$home"
   ensure_adopted "$user"
   ensure_subids "$user"
   step "tier groups"

@@ -145,11 +145,12 @@ public sealed class SecretsTests(SandboxFixture box)
         var cut = await box.MustAsync(HostCommands.RemoveSecrets(sb.Derived())!, timeout: Bounded);
         Assert.Contains("revoke: sb1 held the shared secret snapshot-token; rotate it in Vault, then: pulumi config set --path 'rotate[\"snapshot-token\"]' 2",
             cut.Stderr, StringComparison.Ordinal);
-        Assert.Equal(5, cut.Stderr.Split('\n').Count(l => l.Contains("revoke: sb1 held the shared secret", StringComparison.Ordinal)));
+        // Their own ha and claude_memory servers were never recorded as held (issue 24 §11): three secrets.
+        Assert.Equal(3, cut.Stderr.Split('\n').Count(l => l.Contains("revoke: sb1 held the shared secret", StringComparison.Ordinal)));
         var gone = await box.ScriptAsync(Facts(sb) + "\ntest -e /etc/workstation/secrets-sb1.env && echo record || echo no-record");
         foreach (var f in new[] { ".claude/.credentials.json", ".config/workstation/snapshot-token", "code/.beads/.beads-credential-key" })
             Assert.Equal($"{f} absent", Line(gone, f));
-        Assert.Equal("servers [\"playwright\"]", Line(gone, "servers"));
+        Assert.Equal("servers [\"claude_memory\",\"ha\",\"playwright\"]", Line(gone, "servers"));
         Assert.Equal(Line(before, ".claude/settings.json"), Line(gone, ".claude/settings.json"));
         Assert.Contains("no-record", gone, StringComparison.Ordinal);
         await box.MustAsync(sb.Suspend());

@@ -93,6 +93,17 @@ internal static class BadInputCases
             "roster.yaml:12:29: users.bea.revoke_groups[1]: group 'docker' is listed twice"),
         C("revoke_groups not a list", Head + User("bea", 3774, 8932, extra: "    revoke_groups: docker\n"),
             "roster.yaml:12:20: users.bea.revoke_groups: must be a list"),
+        // extra_groups (issue 24 §8): an allowance for ordinary groups, never a way to a privileged one.
+        C("S8 extra_groups names a built-in privileged group", Head + User("bea", 3774, 8932, extra: "    extra_groups: [adm, sudo]\n"),
+            "roster.yaml:12:25: users.bea.extra_groups[1]: 'sudo' is a privileged group: only a tier grants one, never extra_groups"),
+        C("S8 extra_groups names a group settings.privileged_groups adds", "settings:\n  privileged_groups: [lxd]\n" + Head + User("bea", 3774, 8932, extra: "    extra_groups: [lxd]\n"),
+            "roster.yaml:14:20: users.bea.extra_groups[0]: 'lxd' is a privileged group: only a tier grants one, never extra_groups"),
+        C("S8 extra_groups names the marker group", Head + User("bea", 3774, 8932, extra: "    extra_groups: [workstation]\n"),
+            "roster.yaml:12:20: users.bea.extra_groups[0]: 'workstation' is the marker group every managed account has already"),
+        C("S8 extra_groups names a group the entry revokes", Head + User("bea", 3774, 8932, extra: "    revoke_groups: [adm]\n    extra_groups: [adm]\n"),
+            "roster.yaml:13:20: users.bea.extra_groups[0]: 'adm' is also in revoke_groups"),
+        C("S8 extra_groups not a list", Head + User("bea", 3774, 8932, extra: "    extra_groups: adm\n"),
+            "roster.yaml:12:19: users.bea.extra_groups: must be a list"),
         C("private_home not a boolean", Head + User("bea", 3774, 8932, extra: "    private_home: yes\n"),
             "roster.yaml:12:19: users.bea.private_home: must be true or false, got 'yes'"),
         // ha, memory, claude_login: which shared secrets a person gets; each value checked, none guessed.
@@ -133,7 +144,7 @@ internal static class BadInputCases
         C("unknown key with a hint", Head + Alice.Replace("    email:", "    emial:"),
             "roster.yaml:10:5: users.alice.emial: unknown key 'emial' (did you mean 'email'?)"),
         C("unknown key without a hint", Head + Alice.Replace("    tier: power-user\n", "    tier: power-user\n    favourite_colour: blue\n"),
-            "roster.yaml:12:5: users.alice.favourite_colour: unknown key 'favourite_colour' (allowed: authentik_user, k8s_user, email, tier, namespaces, external_bindings, cluster_bindings, ports, uid, adopt, revoke_groups, private_home, budget, ha, memory, claude_login)"),
+            "roster.yaml:12:5: users.alice.favourite_colour: unknown key 'favourite_colour' (allowed: authentik_user, k8s_user, email, tier, namespaces, external_bindings, cluster_bindings, ports, uid, adopt, revoke_groups, extra_groups, private_home, budget, ha, memory, claude_login)"),
         // §5: cluster_bindings names ClusterRoleBindings another stack made; each a valid name, once.
         C("cluster binding name not a DNS subdomain", Head + Alice.Replace("    tier: power-user\n", "    tier: power-user\n    cluster_bindings: [Oidc_Alice]\n"),
             "roster.yaml:12:24: users.alice.cluster_bindings[0]: 'Oidc_Alice' is not a valid ClusterRoleBinding name (a DNS-1123 subdomain of at most 253 characters)"),

@@ -116,7 +116,16 @@ public class DerivationTests
         var cy = roster.Users.Single(u => u.OsUser == "cy");
         Assert.Empty(cy.RevokeGroups);
         Assert.False(cy.PrivateHome);
-        Assert.Contains("\"revoke_groups\": [\n        \"_lxd\",\n        \"code-shared\",\n        \"sudo\"\n      ],\n      \"private_home\": true,", DerivedJson.Write(roster), StringComparison.Ordinal);
+        Assert.Contains("\"revoke_groups\": [\n        \"_lxd\",\n        \"code-shared\",\n        \"sudo\"\n      ],\n      \"extra_groups\": [],\n      \"private_home\": true,", DerivedJson.Write(roster), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void S8_extra_groups_derive_sorted_into_the_json()
+    {
+        var roster = Derivation.Derive(RosterLoader.Load(TestFiles.Head +
+            TestFiles.User("bea", 3774, 8932, extra: "    extra_groups: [lxd, adm]\n")).ModelOrThrow());
+        Assert.Equal(["adm", "lxd"], roster.Users.Single(u => u.OsUser == "bea").ExtraGroups);
+        Assert.Contains("\"extra_groups\": [\n        \"adm\",\n        \"lxd\"\n      ],", DerivedJson.Write(roster), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -187,6 +196,7 @@ public class DerivationTests
               "uid": 2001,
               "adopt": false,
               "revoke_groups": [],
+              "extra_groups": [],
               "private_home": false,
               "ports": {
                 "t3": 3774,
@@ -236,6 +246,7 @@ public class DerivationTests
               "uid": 2002,
               "adopt": false,
               "revoke_groups": [],
+              "extra_groups": [],
               "private_home": false,
               "ports": {
                 "t3": 3775,
@@ -287,6 +298,7 @@ public class DerivationTests
               "uid": 2000,
               "adopt": false,
               "revoke_groups": [],
+              "extra_groups": [],
               "private_home": false,
               "ports": {
                 "t3": 3773,

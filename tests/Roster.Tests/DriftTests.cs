@@ -39,19 +39,23 @@ public class DriftTests
         ["tasks_max"] = b.TasksMax.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static (int Code, string Out) Run(JsonObject report)
+    private static (int Code, string Out) Run(JsonObject report, string? rosterText = null)
     {
         var file = Path.GetTempFileName();
+        var dir = Directory.CreateTempSubdirectory();
         try
         {
             File.WriteAllText(file, report.ToJsonString());
+            var rosterFile = TestFiles.GoldenRoster;
+            if (rosterText is not null) File.WriteAllText(rosterFile = Path.Combine(dir.FullName, "roster.yaml"), rosterText);
             var stdout = new StringWriter();
-            var code = Cli.Run(["drift", file, TestFiles.GoldenRoster], stdout, new StringWriter());
+            var code = Cli.Run(["drift", file, rosterFile], stdout, new StringWriter());
             return (code, stdout.ToString());
         }
         finally
         {
             File.Delete(file);
+            dir.Delete(true);
         }
     }
 
@@ -87,6 +91,25 @@ public class DriftTests
             "wiz: ttyd-user-map entry: expected wiz.admin; actual someone.else",
             "mallory: account: expected not in the roster (a managed account nobody names); actual managed, active",
             "7 drift(s)") + "\n", output);
+    }
+
+    /// <summary>
+    /// Issue 24 §8: the seed's people hold ordinary groups (adm, lxd) that no tier grants. Listed in
+    /// their entry's extra_groups, they are not drift; a group beyond the tier and extra_groups still is.
+    /// </summary>
+    [Fact]
+    public void S8_groups_in_extra_groups_are_not_drift_and_groups_beyond_them_still_are()
+    {
+        var report = InStep();
+        var bob = report["people"]!.AsArray().Select(p => p!.AsObject()).Single(p => (string)p["user"]! == "bob");
+        foreach (var g in new[] { "adm", "lxd", "audio" }) bob["groups"]!.AsArray().Add(g);
+        var roster = File.ReadAllText(TestFiles.GoldenRoster);
+        var withExtra = System.Text.RegularExpressions.Regex.Replace(roster, @"(\n  bob:\n)", "$1    extra_groups: [lxd, adm]\n");
+        Assert.NotEqual(roster, withExtra);
+
+        var (code, output) = Run(report, withExtra);
+        Assert.Equal((1, "bob: group audio: expected not a member; actual member\n1 drift(s)\n"), (code, output));
+        Assert.Equal(4, Run(report).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // without extra_groups: adm, lxd, audio and the count
     }
 
     [Fact]

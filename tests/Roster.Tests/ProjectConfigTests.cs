@@ -195,6 +195,23 @@ public sealed partial class ProjectConfigTests
         Assert.Null(ValidateValues("devvm", project, stack));
     }
 
+    /// <summary>
+    /// Issue 24 §8: the committed devvm stack follows its own runbook (docs/adopting-a-live-devvm.md
+    /// §4): the first `up` keeps the Claude Code people run, and leaves the launcher to
+    /// terminal-lobby, which deploys it today.
+    /// </summary>
+    [Fact]
+    public void S8_the_devvm_stack_sets_what_the_adoption_runbook_asks_for()
+    {
+        var (config, why) = StackFile.Read(Path.Combine(TestFiles.Root, "Pulumi.devvm.yaml"));
+        Assert.True(config is not null, why);
+        Assert.Equal("if-missing", config.GetValueOrDefault("workstation:claudeCodePolicy"));
+        Assert.Equal("false", config.GetValueOrDefault("workstation:ownLauncher"));
+        var runbook = Read("docs/adopting-a-live-devvm.md");
+        Assert.Contains("`claudeCodePolicy: if-missing`", runbook, StringComparison.Ordinal);
+        Assert.Contains("`ownLauncher: false` while another deployer (terminal-lobby) owns `start-claude.sh`", runbook, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_readme_quick_start_is_the_one_command_and_sets_no_config_of_its_own()
     {
