@@ -29,6 +29,9 @@ public sealed record DerivedUser(
 {
     /// <summary><see cref="Person.ClusterBindings"/>, sorted.</summary>
     public IReadOnlyList<string> ClusterBindings { get; init; } = [];
+
+    /// <summary>Observed: the host sets no MemoryHigh/MemoryMax for this person (adopted, no memory budget in the entry).</summary>
+    public MemoryLimits MemoryLimits { get; init; } = MemoryLimits.Enforced;
 }
 
 /// <summary>
@@ -101,6 +104,7 @@ public static class Derivation
         SharedSecrets.Eligible(p.Ha, p.Memory, p.ClaudeLogin))
     {
         ClusterBindings = p.ClusterBindings.Order(StringComparer.Ordinal).ToList(),
+        MemoryLimits = BudgetOverride.LimitsFor(p.Adopt, p.Budget),
     };
 
     /// <summary>The systemd units a user runs (instances of the templates in host/units).</summary>
