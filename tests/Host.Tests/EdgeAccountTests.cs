@@ -42,6 +42,13 @@ public sealed partial class EdgeAccountTests(SandboxFixture box)
             .on("error", x => { r.statusCode = 502; r.end("nothing answers on " + e.port + ": " + x.code); });
         }).listen({{DispatchPort}}, "127.0.0.1");
         JS
+        # The devvm's t3 (its t3Package, npm global): a stand-in serving `t3 serve --host H --port P`.
+        cat >/usr/local/bin/t3 <<'JS'
+        #!/usr/bin/node
+        const a = process.argv.slice(2), at = k => a[a.indexOf(k) + 1];
+        require("http").createServer((q, r) => r.end("t3 of " + process.env.USER)).listen(+at("--port"), at("--host"));
+        JS
+        chmod 755 /usr/local/bin/t3
         systemd-run --quiet --unit t3-dispatch -p User={{Dispatcher}} /usr/bin/node /usr/local/lib/t3-dispatch.js /etc/t3-serve/dispatch.json
         for _ in $(seq 1 50); do curl -s -o /dev/null -m 1 http://127.0.0.1:{{DispatchPort}}/ && break; sleep 0.2; done
         """;
