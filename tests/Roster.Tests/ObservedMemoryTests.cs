@@ -62,4 +62,35 @@ public class ObservedMemoryTests
         Assert.EndsWith(" --memory-high 768M --memory-max 1G --cpu-weight 100 --tasks-max 4096", HostCommands.Services(Person("sized")), StringComparison.Ordinal);
         Assert.Contains(" --observe-memory --cpu-weight 50 ", HostCommands.Services(Person("cpuonly")), StringComparison.Ordinal);
     }
+
+    /// <summary>The drift report for one person whose slices both show these memory limits (systemctl's words).</summary>
+    private static IReadOnlyList<DriftItem> BudgetDrift(DerivedUser u, string high, string max)
+    {
+        JsonObject Slice() => new() { ["memory_high"] = high, ["memory_max"] = max, ["cpu_weight"] = u.Budget.CpuWeight.ToString(System.Globalization.CultureInfo.InvariantCulture), ["tasks_max"] = u.Budget.TasksMax.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var person = new JsonObject
+        {
+            ["user"] = u.OsUser,
+            ["state"] = "active",
+            ["tier"] = u.Tier.ToYaml(),
+            ["groups"] = new JsonArray(),
+            ["units"] = new JsonArray(),
+            ["ports"] = new JsonObject { ["t3"] = u.Ports.T3, ["playwright"] = u.Ports.Playwright },
+            ["listening"] = new JsonObject { ["t3"] = new JsonArray(), ["playwright"] = new JsonArray() },
+            ["maps"] = new JsonObject { ["ttyd"] = u.AuthentikUser, ["dispatch"] = null },
+            ["drift"] = new JsonArray(),
+            ["budget"] = new JsonObject { ["services"] = Slice(), ["logins"] = Slice() },
+        };
+        using var doc = System.Text.Json.JsonDocument.Parse(new JsonObject { ["people"] = new JsonArray(person) }.ToJsonString());
+        return Drift.Check(Roster, doc.RootElement).Where(d => d.OsUser == u.OsUser && d.Fact.StartsWith("budget", StringComparison.Ordinal)).ToList();
+    }
+
+    [Fact]
+    public void S2_The_drift_check_expects_no_memory_limit_on_an_observed_persons_slices()
+    {
+        Assert.Empty(BudgetDrift(Person("adopted"), "infinity", "infinity"));
+        var limited = BudgetDrift(Person("adopted"), (128L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture), "infinity");
+        Assert.Equal(2, limited.Count);
+        Assert.All(limited, d => Assert.StartsWith("memory_high infinity, memory_max infinity", d.Expected, StringComparison.Ordinal));
+        Assert.Equal(2, BudgetDrift(Person("sized"), "infinity", "infinity").Count);
+    }
 }
