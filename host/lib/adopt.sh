@@ -57,8 +57,17 @@ edge_connections() {
     [[ -n "${owner_of[$inode]:-}" ]] || continue
     pid="${fd#/proc/}"
     pid="${pid%%/*}"
-    printf '%s %s %s\n' "${owner_of[$inode]}" "$pid" "$(head -c 64 -- "/proc/$pid/comm" 2>/dev/null || echo '?')"
+    printf '%s %s %s\n' "${owner_of[$inode]}" "$pid" "$(comm_of "$pid")"
   done
+}
+
+# comm_of PID: the process's name, which its owner sets (prctl) to anything but
+# NUL: only name characters kept, so a crafted one can't forge a line of ours.
+comm_of() {
+  local c=""
+  IFS= read -r c 2>/dev/null <"/proc/$1/comm" || true
+  c="${c:0:16}"
+  printf '%s' "${c//[^A-Za-z0-9._@:+-]/_}"
 }
 
 # dispatcher_processes: "UID PID COMM" for each process whose command line names
@@ -68,7 +77,7 @@ dispatcher_processes() {
   for dir in /proc/[0-9]*; do
     cmdline="$(head -c 4096 -- "$dir/cmdline" 2>/dev/null | tr '\0' ' ' || true)"
     [[ "$cmdline" == *"$WS_DISPATCH_JSON"* ]] || continue
-    printf '%s %s %s\n' "$(stat -c %u -- "$dir" 2>/dev/null || echo '?')" "${dir#/proc/}" "$(head -c 64 -- "$dir/comm" 2>/dev/null || echo '?')"
+    printf '%s %s %s\n' "$(stat -c %u -- "$dir" 2>/dev/null || echo '?')" "${dir#/proc/}" "$(comm_of "${dir#/proc/}")"
   done
 }
 
@@ -110,8 +119,9 @@ plan_edge_account() {
 # the slices' peak (else current) and the RSS of all the person's processes.
 readonly WS_BUDGET_STEP=$((256 << 20))
 propose_size() { # BYTES NUMERATOR DENOMINATOR
-  local b=$(($1 * $2 / $3))
-  echo $(((b / WS_BUDGET_STEP + 1) * WS_BUDGET_STEP))
+  local b=$((($1 * $2 + $3 - 1) / $3))
+  b=$(((b + WS_BUDGET_STEP - 1) / WS_BUDGET_STEP * WS_BUDGET_STEP))
+  echo $((b > WS_BUDGET_STEP ? b : WS_BUDGET_STEP))
 }
 
 # plan_memory USER: what the person uses now (each slice's current and peak where
