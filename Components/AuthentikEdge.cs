@@ -33,6 +33,9 @@ public sealed class AuthentikEdge : ComponentResource
     /// <summary>The t3 application, read by slug: another stack (or the UI) owns it.</summary>
     public Application T3App { get; }
 
+    /// <summary>The t3 application's proxy provider, read by id: its mode says whether the application is t3's alone.</summary>
+    public ProviderProxy T3AppProvider { get; }
+
     public Group Group { get; }
     public PolicyExpression Policy { get; }
     public PolicyBinding Binding { get; }
@@ -58,6 +61,14 @@ public sealed class AuthentikEdge : ComponentResource
         }
 
         T3App = Application.Get(ResourceNames.T3App(name), settings.T3AppSlug, null, Mine());
+        // Its provider, read by the id the application names, to tell a per-host application from a domain-level one.
+        T3AppProvider = ProviderProxy.Get(ResourceNames.T3AppProvider(name),
+            T3App.ProtocolProvider.Apply(id => id?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? ""), null, Mine());
+        // The binding targets the application only once its setup is known to let the group decide (issue 24 §1).
+        var gatedTarget = Output.Tuple(T3App.Uuid, T3App.PolicyEngineMode, T3AppProvider.Mode).Apply(t =>
+            AuthentikAccess.WhyMembershipDoesNotDecide(settings.T3AppSlug, t.Item2, t.Item3) is { } why
+                ? throw new RunException("the edge gate can't hold: " + why)
+                : t.Item1);
 
         // One look-up per person; all of them are awaited before the group, so one error names every unknown user.
         var lookups = args.People
@@ -83,7 +94,7 @@ public sealed class AuthentikEdge : ComponentResource
         // failureResult false: if the expression errors, the answer is "no".
         Binding = new PolicyBinding(ResourceNames.T3UsersOnlyBinding(name), new PolicyBindingArgs
         {
-            Target = T3App.Uuid,
+            Target = gatedTarget,
             Policy = Policy.Id,
             Order = 0,
             Enabled = true,

@@ -187,6 +187,8 @@ public sealed partial record StackSettings(
     public const string DefaultSshUser = "root";
     public const string DefaultHostDir = "host";
     public const string DefaultPurgeArchiveDir = "/var/backups/workstation/homes";
+    /// <summary>edgeUser's explicit "no edge account": t3 ports admit their owner only.</summary>
+    public const string NoEdgeUser = "none";
     public static readonly BackupSettings DefaultBackup = new("", 7, 4, 6, "daily");
 
     /// <summary>Reads and checks every key; returns all problems at once.</summary>
@@ -383,10 +385,22 @@ public sealed partial record StackSettings(
         var purgeArchiveDir = Word(ConfigKeys.PurgeArchiveDir, Rules.HostPath(), "an absolute path on the devvm (no component starting with a dot)")
             ?? DefaultPurgeArchiveDir;
 
-        // Unset or '' means no edge account: t3 ports then admit their owner only.
+        // `none` (said on purpose) or unset/'' means no edge account: t3 ports then admit their owner only.
+        // With the edge layer on, unset is refused (§1 of issue 24): the first services step would cut
+        // the dispatcher off from every person's t3, the admin's included.
         string? EdgeUser()
         {
-            if (config.Get(ConfigKeys.EdgeUser) is not { Length: > 0 } edge) return null;
+            var edge = config.Get(ConfigKeys.EdgeUser);
+            if (edge == NoEdgeUser) return null;
+            if (edge is not { Length: > 0 })
+            {
+                if (StackValues.Switch(config.Get(ConfigKeys.EnableAuthentik)).On)
+                    errors.Add(new ConfigError(ConfigKeys.EdgeUser,
+                        "required with Authentik on: the account the t3 dispatcher runs as (besides their owner, the only one the firewall lets " +
+                        "connect to a t3 port; unset, the first up cuts it off from every person). `workstation adopt plan` on the devvm prints it: " +
+                        $"`pulumi config set {ConfigKeys.EdgeUser} NAME`, or `{NoEdgeUser}` on purpose"));
+                return null;
+            }
             if (Rules.AccountName().IsMatch(edge)) return edge;
             errors.Add(new ConfigError(ConfigKeys.EdgeUser, $"'{edge}' is not a valid account name: {Rules.WhyInvalid(edge, Rules.AccountName())}"));
             return null;

@@ -10,10 +10,26 @@ namespace Workstation.Roster;
 /// </summary>
 public sealed record Budget(long MemoryHigh, long MemoryMax, int CpuWeight, int TasksMax);
 
+/// <summary>
+/// Whether the host enforces a person's memory budget or only watches it. A person adopted from a
+/// hand-made setup whose entry names no memory_high/memory_max is observed: accounting on, no
+/// MemoryHigh/MemoryMax, so the first apply never throttles or kills work already running
+/// (`workstation adopt plan` measures them and proposes the budget: lines to set).
+/// </summary>
+public enum MemoryLimits
+{
+    Enforced,
+    Observed,
+}
+
 /// <summary>What a `budget:` mapping (a tier's in settings, or an entry's) sets; null: inherited.</summary>
 public sealed record BudgetOverride(long? MemoryHigh, long? MemoryMax, int? CpuWeight, int? TasksMax)
 {
     public static BudgetOverride None { get; } = new(null, null, null, null);
+
+    /// <summary>Observed when adopted and this entry's budget names no memory size; enforced otherwise.</summary>
+    public static MemoryLimits LimitsFor(bool adopt, BudgetOverride? entry) =>
+        adopt && entry?.MemoryHigh is null && entry?.MemoryMax is null ? MemoryLimits.Observed : MemoryLimits.Enforced;
 
     public Budget Over(Budget inherited) => new(
         MemoryHigh ?? inherited.MemoryHigh,

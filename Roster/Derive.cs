@@ -32,6 +32,8 @@ public sealed record DerivedUser(
 
     /// <summary><see cref="Person.ExtraGroups"/>, sorted: groups held without drift, never added.</summary>
     public IReadOnlyList<string> ExtraGroups { get; init; } = [];
+    /// <summary>Observed: the host sets no MemoryHigh/MemoryMax for this person (adopted, no memory budget in the entry).</summary>
+    public MemoryLimits MemoryLimits { get; init; } = MemoryLimits.Enforced;
 }
 
 /// <summary>
@@ -105,6 +107,7 @@ public static class Derivation
     {
         ClusterBindings = p.ClusterBindings.Order(StringComparer.Ordinal).ToList(),
         ExtraGroups = p.ExtraGroups.Order(StringComparer.Ordinal).ToList(),
+        MemoryLimits = BudgetOverride.LimitsFor(p.Adopt, p.Budget),
     };
 
     /// <summary>The systemd units a user runs (instances of the templates in host/units).</summary>

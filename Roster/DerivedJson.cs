@@ -76,6 +76,8 @@ public static class DerivedJson
         w.WriteEndObject();
         // Sizes as systemd reads them (the services step sends the same words).
         w.WriteStartObject("budget");
+        // observe: the host enforces no memory limit for this person yet (adopted, no memory budget).
+        w.WriteString("memory", u.MemoryLimits == MemoryLimits.Observed ? "observe" : "enforce");
         w.WriteString("memory_high", Sizes.Format(u.Budget.MemoryHigh));
         w.WriteString("memory_max", Sizes.Format(u.Budget.MemoryMax));
         w.WriteNumber("cpu_weight", u.Budget.CpuWeight);

@@ -82,7 +82,7 @@ public static class Drift
         if (dispatch != want) yield return new(n, "dispatch.json entry", want, dispatch);
 
         // The budget systemd holds for each of the person's slices.
-        var budget = Budget(u.Budget);
+        var budget = Budget(u.Budget, u.MemoryLimits);
         if (p.TryGetProperty("budget", out var budgets))
         {
             foreach (var (key, slice) in new[] { ("services", $"workstation-{n}.slice"), ("logins", $"user-{u.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "UID"}.slice") })
@@ -98,8 +98,10 @@ public static class Drift
             yield return new(n, $"host: {Str(x, "kind")} {Str(x, "value")}", "none", Str(x, "detail") ?? "");
     }
 
-    private static string Budget(Budget b) =>
-        $"memory_high {Sizes.Human(b.MemoryHigh)}, memory_max {Sizes.Human(b.MemoryMax)}, cpu_weight {b.CpuWeight}, tasks_max {b.TasksMax}";
+    // Observed: systemd holds no memory limit (it shows infinity).
+    private static string Budget(Budget b, MemoryLimits memory) => memory == MemoryLimits.Observed
+        ? $"memory_high infinity, memory_max infinity, cpu_weight {b.CpuWeight}, tasks_max {b.TasksMax}"
+        : $"memory_high {Sizes.Human(b.MemoryHigh)}, memory_max {Sizes.Human(b.MemoryMax)}, cpu_weight {b.CpuWeight}, tasks_max {b.TasksMax}";
 
     /// <summary>systemctl's values: bytes or "infinity", a number or "[not set]".</summary>
     private static string Budget(JsonElement b)

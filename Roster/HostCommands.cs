@@ -64,10 +64,11 @@ public static class HostCommands
     /// <summary>The services step's options: ports, then the budget of the person's slices.</summary>
     private static string ServicesOptions(DerivedUser u) =>
         string.Create(CultureInfo.InvariantCulture, $" --t3-port {u.Ports.T3} --playwright-port {u.Ports.Playwright}") +
-        BudgetOptions(u.Budget);
+        BudgetOptions(u.Budget, u.MemoryLimits);
 
-    private static string BudgetOptions(Budget b) => string.Create(CultureInfo.InvariantCulture,
-        $" --memory-high {Sizes.Format(b.MemoryHigh)} --memory-max {Sizes.Format(b.MemoryMax)} --cpu-weight {b.CpuWeight} --tasks-max {b.TasksMax}");
+    // An observed person's memory gets no limit (--observe-memory), only accounting.
+    private static string BudgetOptions(Budget b, MemoryLimits memory) => string.Create(CultureInfo.InvariantCulture,
+        $"{(memory == MemoryLimits.Observed ? " --observe-memory" : $" --memory-high {Sizes.Format(b.MemoryHigh)} --memory-max {Sizes.Format(b.MemoryMax)}")} --cpu-weight {b.CpuWeight} --tasks-max {b.TasksMax}");
 
     /// <summary>
     /// The account step's delete: the reversible cut. None for the admin: automation never cuts

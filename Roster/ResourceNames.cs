@@ -173,6 +173,9 @@ public static class ResourceNames
     /// <summary>The read of the t3 application (another stack or the UI owns it).</summary>
     public static string T3App(string edge) => $"{edge}-t3-app";
 
+    /// <summary>The t3 application's proxy provider, read (never owned) to tell a per-host application from a domain-level one.</summary>
+    public static string T3AppProvider(string edge) => $"{edge}-t3-app-provider";
+
     /// <summary>The group `T3 Users`.</summary>
     public static string T3Users(string edge) => $"{edge}-t3-users";
 

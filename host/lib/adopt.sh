@@ -37,6 +37,111 @@ dispatch_format() {
     echo ours || echo other
 }
 
+# edge_connections PORT...: "UID PID COMM" for each process holding an
+# established TCP connection to one of PORTs on this host (the client's side:
+# its remote port is the port), from /proc/net/tcp{,6}: the socket's inode, the
+# process holding it.
+edge_connections() {
+  local hexes="" port
+  for port in "$@"; do hexes+=" $(printf '%04X' "$port") "; done
+  local -A owner_of=()
+  local inode uid fd pid
+  while read -r inode uid; do
+    [[ "$inode" =~ ^[0-9]+$ && "$inode" != 0 ]] && owner_of[$inode]="$uid"
+  done < <(awk -v h="$hexes" 'FNR > 1 && $4 == "01" { split($3, a, ":"); if (index(h, " " a[2] " ")) print $10, $8 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+  ((${#owner_of[@]})) || return 0
+  for fd in /proc/[0-9]*/fd/*; do
+    inode="$(readlink -- "$fd" 2>/dev/null || true)"
+    [[ "$inode" =~ ^socket:\[([0-9]+)\]$ ]] || continue
+    inode="${BASH_REMATCH[1]}"
+    [[ -n "${owner_of[$inode]:-}" ]] || continue
+    pid="${fd#/proc/}"
+    pid="${pid%%/*}"
+    printf '%s %s %s\n' "${owner_of[$inode]}" "$pid" "$(comm_of "$pid")"
+  done
+}
+
+# comm_of PID: the process's name, which its owner sets (prctl) to anything but
+# NUL: only name characters kept, so a crafted one can't forge a line of ours.
+comm_of() {
+  local c=""
+  IFS= read -r c 2>/dev/null <"/proc/$1/comm" || true
+  c="${c:0:16}"
+  printf '%s' "${c//[^A-Za-z0-9._@:+-]/_}"
+}
+
+# dispatcher_processes: "UID PID COMM" for each process whose command line names
+# the dispatch map (the dispatcher reads it to route people to their t3 port).
+dispatcher_processes() {
+  local dir cmdline
+  for dir in /proc/[0-9]*; do
+    cmdline="$(head -c 4096 -- "$dir/cmdline" 2>/dev/null | tr '\0' ' ' || true)"
+    [[ "$cmdline" == *"$WS_DISPATCH_JSON"* ]] || continue
+    printf '%s %s %s\n' "$(stat -c %u -- "$dir" 2>/dev/null || echo '?')" "${dir#/proc/}" "$(comm_of "${dir#/proc/}")"
+  done
+}
+
+# plan_edge_account "USER T3 PW"...: which account the dispatcher runs as (it holds
+# the connections to the t3 ports, or runs the dispatcher), and the stack line
+# that says so. People of the roster connecting to a t3 port are not the edge.
+plan_edge_account() {
+  local -a ports=() people=()
+  local entry user t3 pw
+  for entry in "$@"; do
+    read -r user t3 pw <<<"$entry"
+    ports+=("$t3")
+    people+=("$user")
+  done
+  local -A found=()
+  local uid pid comm name
+  while read -r uid pid comm; do
+    name="$(getent passwd "$uid" | cut -d: -f1)"
+    [[ -n "$name" && " ${people[*]} " != *" $name "* ]] || continue
+    found[$name]=1
+    printf 'edge: %s holds a connection to a t3 port (pid %s, %s)\n' "$name" "$pid" "$comm"
+  done < <( ((${#ports[@]})) && edge_connections "${ports[@]}" | sort -u)
+  while read -r uid pid comm; do
+    name="$(getent passwd "$uid" | cut -d: -f1)"
+    # Not root: an editor or a root shell may name the map; the dispatcher runs as its own account.
+    [[ -n "$name" && "$uid" != 0 && " ${people[*]} " != *" $name "* ]] || continue
+    found[$name]=1
+    printf 'edge: %s runs a dispatcher (pid %s, %s: its command line names the dispatch map)\n' "$name" "$pid" "$comm"
+  done < <(dispatcher_processes)
+  case "${#found[@]}" in
+    0) ok "edge: no account holds a connection to a t3 port or runs a dispatcher; if nothing routes people to t3, say so: pulumi config set edgeUser none" ;;
+    1) ok "edge: the dispatcher runs as ${!found[*]}; set: pulumi config set edgeUser ${!found[*]}" ;;
+    *) conflict "edge: several accounts reach t3 ports (${!found[*]}): the firewall admits one edge account; decide which routes people, then: pulumi config set edgeUser NAME" ;;
+  esac
+}
+
+# Headroom for a proposed budget: memory_high = use x 5/4, memory_max = use x 7/4,
+# each rounded up to a whole 256M (so never below it), where use is the larger of
+# the slices' peak (else current) and the RSS of all the person's processes.
+readonly WS_BUDGET_STEP=$((256 << 20))
+propose_size() { # BYTES NUMERATOR DENOMINATOR
+  local b=$((($1 * $2 + $3 - 1) / $3))
+  b=$(((b + WS_BUDGET_STEP - 1) / WS_BUDGET_STEP * WS_BUDGET_STEP))
+  echo $((b > WS_BUDGET_STEP ? b : WS_BUDGET_STEP))
+}
+
+# plan_memory USER: what the person uses now (each slice's current and peak where
+# cgroup v2 has them; the RSS of their processes) and the budget: lines to set.
+plan_memory() {
+  local user="$1" uid slice cur peak use=0 rss detail=""
+  uid="$(id -u -- "$user")"
+  for slice in "workstation-$user.slice" "user-$uid.slice"; do
+    cur="$(slice_memory "$slice" memory.current)"
+    peak="$(slice_memory "$slice" memory.peak)"
+    detail+="$slice: current ${cur:+$(mib "$cur")}${cur:--}, peak ${peak:+$(mib "$peak")}${peak:--}; "
+    ((${peak:-${cur:-0}} <= use)) || use="${peak:-$cur}"
+  done
+  rss="$(rss_of "$uid")"
+  ((rss <= use)) || use="$rss"
+  printf 'memory: %s uses %s (%sRSS of their processes %s)\n' "$user" "$(mib "$use")" "$detail" "$(mib "$rss")"
+  printf 'memory: %s: propose budget: { memory_high: %s, memory_max: %s } (use x1.25 and x1.75, rounded up to 256M); without one an adopted person is observed, never limited\n' \
+    "$user" "$(mib "$(propose_size "$use" 5 4)")" "$(mib "$(propose_size "$use" 7 4)")"
+}
+
 cmd_adopt_plan() {
   local arg user t3 pw rest
   local -a roster=()
@@ -97,6 +202,7 @@ cmd_adopt_plan() {
     else
       ok "$user: managed already"
     fi
+    ! getent passwd "$user" >/dev/null || plan_memory "$user"
     # Who listens, with the process and its unit; only the person's own system unit may.
     local own holder
     for port in "$t3:t3-serve@$user.service" "$pw:playwright-mcp@$user.service"; do
@@ -110,6 +216,7 @@ cmd_adopt_plan() {
     done
   done
   uid_pins "${roster[@]}"
+  plan_edge_account "${roster[@]}"
   printf 'adopt plan: %d conflict(s); nothing was changed\n' "$conflicts"
 }
 

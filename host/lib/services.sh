@@ -86,32 +86,102 @@ budget_dropins() { # USER UID
     "$WS_UNIT_DIR/user-$2.slice.d/50-workstation-budget.conf"
 }
 
+# slice_memory SLICE FILE: the slice's memory.current or memory.peak in bytes,
+# from cgroup v2 (or v1's usage_in_bytes, max_usage_in_bytes); nothing when the
+# slice has no memory cgroup (not running, accounting off). Kernel files, not
+# the person's: a bounded read.
+slice_memory() {
+  local cg path value
+  cg="$(systemctl show -p ControlGroup --value -- "$1" 2>/dev/null || true)"
+  [[ -n "$cg" ]] || return 0
+  path="/sys/fs/cgroup$cg/$2"
+  if [[ ! -r "$path" ]]; then
+    case "$2" in
+      memory.current) path="/sys/fs/cgroup/memory$cg/memory.usage_in_bytes" ;;
+      memory.peak) path="/sys/fs/cgroup/memory$cg/memory.max_usage_in_bytes" ;;
+    esac
+  fi
+  [[ -r "$path" ]] || return 0
+  value="$(head -c 32 -- "$path" 2>/dev/null || true)"
+  [[ "$value" =~ ^[0-9]+$ ]] && echo "$value"
+  return 0
+}
+
+# rss_of UID: the resident memory of every process the uid runs, in bytes (kernel files).
+rss_of() {
+  cat /proc/[0-9]*/status 2>/dev/null | awk -v uid="$1" '
+    $1 == "Name:" { if (mine) sum += rss; mine = 0; rss = 0 }
+    $1 == "Uid:" { mine = ($2 == uid) }
+    $1 == "VmRSS:" { rss = $2 }
+    END { if (mine) sum += rss; printf "%d\n", sum * 1024 }'
+}
+
+# mib BYTES: rounded up to whole MiB, as people read it (e.g. 301M).
+mib() { printf '%dM' $((($1 + 1048575) / 1048576)); }
+
+# budget_content USER HIGH MAX CPU_WEIGHT TASKS_MAX: the drop-in's text. HIGH and
+# MAX empty: the person is observed (adopted, no memory budget in the roster):
+# accounting on, no memory limit.
+budget_content() {
+  if [[ -n "$2" ]]; then
+    printf '# Written by workstation user services apply: %s'"'"'s budget (roster.yaml).\n' "$1"
+  else
+    printf '# Written by workstation user services apply: %s is observed (adopted; roster.yaml sets no memory budget yet): no memory limit.\n' "$1"
+  fi
+  printf '[Slice]\nMemoryAccounting=yes\n'
+  [[ -z "$2" ]] || printf 'MemoryHigh=%s\nMemoryMax=%s\n' "$2" "$3"
+  printf 'CPUWeight=%s\nTasksMax=%s\n' "$4" "$5"
+}
+
+# budget_changes USER ARGS...: true when a drop-in would change.
+budget_changes() {
+  local file content
+  content="$(budget_content "$@")"$'\n'
+  while IFS= read -r file; do
+    file_equals "$file" "$content" || return 0
+  done < <(budget_dropins "$1" "$(id -u -- "$1")")
+  return 1
+}
+
+# ensure_budget_fits USER HIGH MAX CPU_WEIGHT TASKS_MAX: a new MemoryHigh below
+# what a live slice of the person uses now is refused (exit 3), before the step
+# changes anything: applied, it would throttle (or kill) work that runs. An
+# unchanged budget is not re-checked (use may grow past it; that is the budget).
+ensure_budget_fits() {
+  [[ -n "$2" ]] && budget_changes "$@" || return 0
+  local slice used uid measured=0
+  uid="$(id -u -- "$1")"
+  for slice in "workstation-$1.slice" "user-$uid.slice"; do
+    used="$(slice_memory "$slice" memory.current)"
+    [[ -n "$used" ]] || continue
+    measured=1
+    too_small_for "$1" "$2" "$slice" "$used"
+  done
+  # Without memory accounting on their slices yet: what all their processes hold.
+  ((measured)) || too_small_for "$1" "$2" "their processes" "$(rss_of "$uid")"
+}
+
+too_small_for() { # USER HIGH WHERE BYTES
+  (($4 <= $(size_bytes "$2"))) ||
+    die_refused "$1's budget memory_high $2 is below what $3 uses now, $(mib "$4"): applied, it would throttle (or kill) work that runs." \
+      "Raise budget: in roster.yaml ('workstation adopt plan' proposes one) or free the memory first; nothing was changed"
+}
+
 # ensure_budget USER HIGH MAX CPU_WEIGHT TASKS_MAX: the drop-ins say exactly this;
 # a change reaches the running slices in place (daemon-reload, then the same
-# values at runtime for the live cgroups), never a restart.
+# values at runtime for the live cgroups; observed: no memory limit), never a restart.
 ensure_budget() {
-  local user="$1" uid file dir content changed_any=0
-  uid="$(id -u -- "$user")"
-  content="# Written by workstation user services apply: $user's budget (roster.yaml).
-[Slice]
-MemoryAccounting=yes
-MemoryHigh=$2
-MemoryMax=$3
-CPUWeight=$4
-TasksMax=$5
-"
+  local user="$1" file content slice
+  budget_changes "$@" || return 0
+  content="$(budget_content "$@")"$'\n'
   while IFS= read -r file; do
-    dir="${file%/*}"
-    ensure_dir "$dir" 0755
-    file_equals "$file" "$content" || changed_any=1
+    ensure_dir "${file%/*}" 0755
     write_if_changed "$file" 0644 root:root "$content"
-  done < <(budget_dropins "$user" "$uid")
-  ((changed_any)) || return 0
+  done < <(budget_dropins "$user" "$(id -u -- "$user")")
   systemctl daemon-reload
-  local slice
-  for slice in "workstation-$user.slice" "user-$uid.slice"; do
+  for slice in "workstation-$user.slice" "user-$(id -u -- "$user").slice"; do
     if systemctl is-active --quiet "$slice"; then
-      systemctl set-property --runtime -- "$slice" "MemoryHigh=$2" "MemoryMax=$3" "CPUWeight=$4" "TasksMax=$5"
+      systemctl set-property --runtime -- "$slice" MemoryAccounting=yes "MemoryHigh=${2:-infinity}" "MemoryMax=${3:-infinity}" "CPUWeight=$4" "TasksMax=$5"
     fi
   done
 }

@@ -10,7 +10,7 @@
 # What each verb accepts. `user apply` runs the three steps in
 # one go, for a person by hand; the Pulumi program runs them as three Commands.
 readonly WS_ACCOUNT_OPTS=" --tier --uid --groups --revoke-groups --private-home --adopt "
-readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --memory-high --memory-max --cpu-weight --tasks-max "
+readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --memory-high --memory-max --observe-memory --cpu-weight --tasks-max "
 
 # The arguments, validated (exit 2 before anything is touched).
 declare -A ARG=()
@@ -21,7 +21,7 @@ parse_user_args() {
   local usage="$1" allowed="$2" groups="" revoke="" opt
   shift 2
   ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [private_home]=0 [repo_token]=0
-    [memory_high]="" [memory_max]="" [cpu_weight]="" [tasks_max]="")
+    [memory_high]="" [memory_max]="" [observe_memory]=0 [cpu_weight]="" [tasks_max]="")
   while (($#)); do
     opt="$1"
     if [[ "$opt" == -* && "$opt" != -- && "$allowed" != *" $opt "* ]]; then
@@ -39,6 +39,7 @@ parse_user_args() {
       --repo-token) ARG[repo_token]=1; shift ;;
       --memory-high) need_value "$@"; ARG[memory_high]="$2"; shift 2 ;;
       --memory-max) need_value "$@"; ARG[memory_max]="$2"; shift 2 ;;
+      --observe-memory) ARG[observe_memory]=1; shift ;;
       --cpu-weight) need_value "$@"; ARG[cpu_weight]="$2"; shift 2 ;;
       --tasks-max) need_value "$@"; ARG[tasks_max]="$2"; shift 2 ;;
       --) shift; break ;;
@@ -77,8 +78,17 @@ parse_user_args() {
 
 # parse_budget_args: the four budget options come together (the program always
 # sends them) or not at all (a budget already on the host is then kept).
+# --observe-memory stands for both memory sizes: an adopted person without a
+# memory budget in the roster is watched (accounting), never limited.
 parse_budget_args() {
   local given="${ARG[memory_high]}${ARG[memory_max]}${ARG[cpu_weight]}${ARG[tasks_max]}"
+  if ((ARG[observe_memory])); then
+    [[ -z "${ARG[memory_high]}${ARG[memory_max]}" ]] || die_usage "--observe-memory sets no memory limit: not with --memory-high or --memory-max"
+    [[ -n "${ARG[cpu_weight]}" && -n "${ARG[tasks_max]}" ]] || die_usage "--observe-memory comes with --cpu-weight and --tasks-max"
+    valid_range "${ARG[cpu_weight]}" "$WS_MIN_CPU_WEIGHT" "$WS_MAX_CPU_WEIGHT" --cpu-weight
+    valid_range "${ARG[tasks_max]}" "$WS_MIN_TASKS_MAX" "$WS_MAX_TASKS_MAX" --tasks-max
+    return 0
+  fi
   [[ -n "$given" ]] || return 0
   [[ -n "${ARG[memory_high]}" && -n "${ARG[memory_max]}" && -n "${ARG[cpu_weight]}" && -n "${ARG[tasks_max]}" ]] ||
     die_usage "--memory-high, --memory-max, --cpu-weight and --tasks-max come together"
@@ -180,9 +190,11 @@ services_step() {
   local user="${ARG[user]}" home="$ACCOUNT_HOME"
   step "ports"
   ensure_ports_free "$user" "${ARG[t3]}" "${ARG[pw]}"
+  [[ -z "${ARG[memory_max]}" ]] ||
+    ensure_budget_fits "$user" "${ARG[memory_high]}" "${ARG[memory_max]}" "${ARG[cpu_weight]}" "${ARG[tasks_max]}"
   step "port files"
   ensure_port_files "$user" "${ARG[t3]}" "${ARG[pw]}"
-  if [[ -n "${ARG[memory_max]}" ]]; then
+  if [[ -n "${ARG[memory_max]}" ]] || ((ARG[observe_memory])); then
     step "budget"
     ensure_budget "$user" "${ARG[memory_high]}" "${ARG[memory_max]}" "${ARG[cpu_weight]}" "${ARG[tasks_max]}"
   fi
@@ -229,7 +241,7 @@ cmd_user_code_apply() {
 }
 
 cmd_user_services_apply() {
-  parse_user_args "workstation user services apply USER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N]" \
+  parse_user_args "workstation user services apply USER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE | --observe-memory] [--cpu-weight N --tasks-max N]" \
     "$WS_SERVICES_OPTS" "$@"
   begin_user_step
   require_ready "${ARG[user]}"

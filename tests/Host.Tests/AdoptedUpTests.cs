@@ -21,7 +21,7 @@ public sealed class AdoptedUpTests(SandboxFixture box)
     private const string Edge = "t3-edge";
 
     /// <summary>The live devvm as the older scripts left it.</summary>
-    private const string SeedBox = """
+    internal const string SeedBox = """
         set -euo pipefail
         for g in docker code-shared; do getent group "$g" >/dev/null || groupadd "$g"; done
         useradd -m -u 2000 -s /bin/bash -G sudo,docker,code-shared wiz

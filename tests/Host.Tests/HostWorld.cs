@@ -34,9 +34,9 @@ public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightP
     {
         var t = TierNames.Parse(tier ?? Tier) ?? throw new ArgumentException($"no tier {tier ?? Tier}");
         var person = new Person(Name, Name + ".a", Name, null, t, [], new Dictionary<string, string>(),
-            new Ports(T3Port, PlaywrightPort), uid ?? Uid, adopt, revokeGroups ?? [], privateHome);
+            new Ports(T3Port, PlaywrightPort), uid ?? Uid, adopt, revokeGroups ?? [], privateHome,
+            Budget is { } b ? new BudgetOverride(b.MemoryHigh, b.MemoryMax, b.CpuWeight, b.TasksMax) : null);
         var derived = Derivation.Derive(person, RosterSettings.Default);
-        if (Budget is { } b) derived = derived with { Budget = b };
         return (groups ?? Groups) is { } g ? derived with { TierGroups = g } : derived;
     }
 

@@ -225,6 +225,7 @@ public class DerivationTests
                 "name": "alice@example.test"
               },
               "budget": {
+                "memory": "enforce",
                 "memory_high": "3G",
                 "memory_max": "6G",
                 "cpu_weight": 100,
@@ -277,6 +278,7 @@ public class DerivationTests
                 "name": "bob@example.test"
               },
               "budget": {
+                "memory": "enforce",
                 "memory_high": "2G",
                 "memory_max": "3G",
                 "cpu_weight": 100,
@@ -331,6 +333,7 @@ public class DerivationTests
                 "name": "wiz"
               },
               "budget": {
+                "memory": "enforce",
                 "memory_high": "10G",
                 "memory_max": "14G",
                 "cpu_weight": 200,

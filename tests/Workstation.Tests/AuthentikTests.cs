@@ -64,7 +64,7 @@ public class AuthentikTests
         var (constructed, _) = await Probe.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
         var edge = constructed.Select(c => c.Resource).OfType<AuthentikEdge>().Single();
         var authentik = constructed.Where(c => c.Resource.GetType().Namespace == "Pulumi.Authentik").ToList();
-        Assert.Equal(5, authentik.Count); // provider, application read, group, policy, binding
+        Assert.Equal(6, authentik.Count); // provider, application and its proxy provider read, group, policy, binding
         Assert.All(authentik, c => Assert.Same(edge, c.Options.Parent));
         Assert.All(authentik.Where(c => c.Resource is not ProviderResource), c => Assert.Same(edge.Provider, ((CustomResourceOptions)c.Options).Provider));
 

@@ -252,11 +252,11 @@ public class ConfigErrorTests
         File.Copy(Repo.Golden("roster.yaml"), System.IO.Path.Combine(dir.Path, "roster.yaml"));
 
         var run = await Harness.RunAsync(() => WorkstationProgram.Run(Fixture.Config(), dir.Path));
-        Assert.Equal(47, run.Registrations.Count);
+        Assert.Equal(48, run.Registrations.Count);
         Assert.Equal(Fixture.Bundle.Sha256, (await Harness.ResolveAsync(run.Outputs["hostContentSha256"]))!);
 
         // With the ceiling checked: the golden people's 15G fit 24G less the 2G reserve.
         var within = await Harness.RunAsync(() => WorkstationProgram.Run(Fixture.Config().With(ConfigKeys.HostMemory, "24G"), dir.Path));
-        Assert.Equal(47, within.Registrations.Count);
+        Assert.Equal(48, within.Registrations.Count);
     }
 }

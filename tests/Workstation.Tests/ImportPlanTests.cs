@@ -102,7 +102,7 @@ public class ImportPlanTests
         var reads = new HashSet<Resource>();
         foreach (var c in constructed)
             if (await IsReadAsync(c)) reads.Add(c.Resource);
-        Assert.Equal(roster.Everyone.Sum(p => p.ExternalBindings.Count + 2 * p.ClusterBindings.Count) + (StackOf(config).Authentik ? 1 : 0), reads.Count);
+        Assert.Equal(roster.Everyone.Sum(p => p.ExternalBindings.Count + 2 * p.ClusterBindings.Count) + (StackOf(config).Authentik ? 2 : 0), reads.Count); // the t3 application and its proxy provider
         var registered = constructed
             .Where(c => Outside(c.Resource.GetResourceType()) && !reads.Contains(c.Resource))
             .Select(c => new Resource4(c.Resource.GetResourceType(), c.Resource.GetResourceName(), urns.ParentOf(c),

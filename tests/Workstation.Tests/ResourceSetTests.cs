@@ -24,6 +24,7 @@ public class ResourceSetTests
             $"{Types.AuthentikGroup}::workstation-authentik-t3-users",
             $"{Types.AuthentikBinding}::workstation-authentik-t3-users-only-binding",
             $"{Types.AuthentikPolicy}::workstation-authentik-t3-users-only",
+            $"{Types.AuthentikProxyProvider}::workstation-authentik-t3-app-provider",
             $"{Types.Command}::alice-account",
             $"{Types.Command}::alice-code",
             $"{Types.Command}::alice-cut",
@@ -72,8 +73,8 @@ public class ResourceSetTests
         // The retired user (no authentik_user in the tombstone): the component and the disabled entity, nothing else.
         Assert.Equal([$"{Types.VaultEntity}::carol-vault-entity", $"{WorkstationUser.Type}::carol"],
             run.Registrations.Where(r => r.Name.Contains("carol", StringComparison.Ordinal)).Select(r => r.Key).Order(StringComparer.Ordinal));
-        // The only reads: the t3 application (the golden roster has no external bindings).
-        Assert.Equal(["workstation-authentik-t3-app"], run.Registrations.Where(r => r.IsRead).Select(r => r.Name));
+        // The only reads: the t3 application and its provider (the golden roster has no external bindings).
+        Assert.Equal(["workstation-authentik-t3-app", "workstation-authentik-t3-app-provider"], run.Registrations.Where(r => r.IsRead).Select(r => r.Name).Order(StringComparer.Ordinal));
     }
 
     [Theory]

@@ -103,6 +103,8 @@ public static class Fixture
         [ConfigKeys.AuthentikUrl] = "https://auth.example.test",
         [ConfigKeys.AuthentikToken] = AuthentikToken,
         [ConfigKeys.AuthentikT3AppSlug] = T3AppSlug,
+        // Authentik is on: the edge account must be said (issue 24 §1); none keeps the golden site line.
+        [ConfigKeys.EdgeUser] = StackSettings.NoEdgeUser,
     }, secretsAsPlainOutputs);
 
     public static StackSettings Settings(IStackConfig? config = null)

@@ -208,6 +208,15 @@ public sealed record MockWorld
     public IReadOnlyDictionary<string, ImmutableDictionary<string, object>> ClusterRoles { get; init; } =
         ImmutableDictionary<string, ImmutableDictionary<string, object>>.Empty;
 
+    /// <summary>The t3 application's policy engine mode (Authentik's default is any; all lets the group's binding decide).</summary>
+    public string T3AppEngineMode { get; init; } = "all";
+
+    /// <summary>The mode of the t3 application's proxy provider (forward_domain: a domain-level, shared application).</summary>
+    public string T3ProxyMode { get; init; } = "forward_single";
+
+    /// <summary>The pk of the t3 application's provider.</summary>
+    public const int T3ProviderPk = 7;
+
     /// <summary>The OIDC mount's type as Vault reports it.</summary>
     public string AuthBackendType { get; init; } = "oidc";
 
@@ -255,7 +264,10 @@ public sealed record MockWorld
         Types.RoleBinding => RoleBindings.TryGetValue(id, out var state) ? state : throw new InvalidOperationException($"reading resource: resource '{id}' does not exist"),
         Types.ClusterRoleBinding => ClusterRoleBindings.TryGetValue(id, out var crb) ? crb : throw new InvalidOperationException($"reading resource: resource '{id}' does not exist"),
         Types.ClusterRole => ClusterRoles.TryGetValue(id, out var role) ? role : throw new InvalidOperationException($"reading resource: resource '{id}' does not exist"),
-        Types.AuthentikApp => ImmutableDictionary<string, object>.Empty.Add("slug", id).Add("name", id).Add("uuid", AppUuid(id)),
+        Types.AuthentikApp => ImmutableDictionary<string, object>.Empty.Add("slug", id).Add("name", id).Add("uuid", AppUuid(id))
+            .Add("policyEngineMode", T3AppEngineMode).Add("protocolProvider", T3ProviderPk),
+        Types.AuthentikProxyProvider when id == T3ProviderPk.ToString(CultureInfo.InvariantCulture) =>
+            ImmutableDictionary<string, object>.Empty.Add("name", "t3-proxy").Add("mode", T3ProxyMode),
         _ => throw new InvalidOperationException($"the mock world has nothing to read for {type} {id}"),
     };
 

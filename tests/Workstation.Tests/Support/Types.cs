@@ -15,6 +15,7 @@ internal static class Types
     public const string AuthentikPolicy = "authentik:index/policyExpression:PolicyExpression";
     public const string AuthentikBinding = "authentik:index/policyBinding:PolicyBinding";
     public const string AuthentikApp = "authentik:index/application:Application";
+    public const string AuthentikProxyProvider = "authentik:index/providerProxy:ProviderProxy";
     public const string K8sProvider = "pulumi:providers:kubernetes";
     public const string VaultProvider = "pulumi:providers:vault";
     public const string AuthentikProvider = "pulumi:providers:authentik";
