@@ -30,6 +30,9 @@ public sealed record DerivedUser(
     /// <summary><see cref="Person.ClusterBindings"/>, sorted.</summary>
     public IReadOnlyList<string> ClusterBindings { get; init; } = [];
 
+    /// <summary><see cref="Person.OpenHome"/>: an open home is the roster's intent, not drift.</summary>
+    public bool OpenHome { get; init; }
+
     /// <summary><see cref="Person.ExtraGroups"/>, sorted: groups held without drift, never added.</summary>
     public IReadOnlyList<string> ExtraGroups { get; init; } = [];
     /// <summary>Observed: the host sets no MemoryHigh/MemoryMax for this person (adopted, no memory budget in the entry).</summary>
@@ -107,6 +110,7 @@ public static class Derivation
     {
         ClusterBindings = p.ClusterBindings.Order(StringComparer.Ordinal).ToList(),
         ExtraGroups = p.ExtraGroups.Order(StringComparer.Ordinal).ToList(),
+        OpenHome = p.OpenHome,
         MemoryLimits = BudgetOverride.LimitsFor(p.Adopt, p.Budget),
     };
 

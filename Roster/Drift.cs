@@ -94,8 +94,10 @@ public static class Drift
         else yield return new(n, "budget", budget, "not reported (a host CLI older than budgets)");
 
         // What the host itself flags (privileged groups beyond the tier, a home others can enter).
+        // An open home the roster keeps open on purpose (`private_home: false`) is its intent, not drift.
         foreach (var x in p.GetProperty("drift").EnumerateArray())
-            yield return new(n, $"host: {Str(x, "kind")} {Str(x, "value")}", "none", Str(x, "detail") ?? "");
+            if (!(u.OpenHome && Str(x, "kind") == "home-mode"))
+                yield return new(n, $"host: {Str(x, "kind")} {Str(x, "value")}", "none", Str(x, "detail") ?? "");
     }
 
     // Observed: systemd holds no memory limit (it shows infinity).

@@ -42,6 +42,12 @@ public sealed record Person(
     public IReadOnlyList<string> ClusterBindings { get; init; } = [];
 
     /// <summary>
+    /// `private_home: false`, written out: the home is open to others on purpose (say, links of the
+    /// seed's shared base read through it), so an open home is not drift. Absent: it is reported.
+    /// </summary>
+    public bool OpenHome { get; init; }
+
+    /// <summary>
     /// `extra_groups`: ordinary groups the person may keep (adm, lxd, ...): an allowance for
     /// drift, never a grant (applying doesn't add them). A privileged group can't be listed: it
     /// belongs to a tier, so extra_groups is never a quiet way to root.

@@ -279,6 +279,8 @@ public static class RosterLoader
             if (f.TryGetValue("budget", out var bn) && ReadBudget(bn, path + ".budget") is { } set &&
                 CheckBudget(set.Over(_settings.BudgetOf(tier)), set, bn.At, path + ".budget", $"the {tier.ToYaml()} tier's"))
                 budget = set;
+            // Three states: true closes the home; false, written out, keeps it open on purpose (no drift); absent: drift reports an open home.
+            bool? privateHome = f.TryGetValue("private_home", out var ph) ? Bool(ph, path + ".private_home") : null;
             var person = new Person(
                 osUser ?? "",
                 f.TryGetValue("authentik_user", out var au) ? Str(au, path + ".authentik_user") ?? "" : "",
@@ -289,7 +291,7 @@ public static class RosterLoader
                 f.TryGetValue("uid", out var ud) ? Int(ud, path + ".uid") : null,
                 f.TryGetValue("adopt", out var ad) && (Bool(ad, path + ".adopt") ?? false),
                 revoke,
-                f.TryGetValue("private_home", out var ph) && (Bool(ph, path + ".private_home") ?? false),
+                privateHome == true,
                 budget,
                 f.TryGetValue("ha", out var ha) && (Bool(ha, path + ".ha") ?? false),
                 f.TryGetValue("memory", out var me) ? Choice(me, path + ".memory", Enum.GetValues<MemoryAccess>(), SharedSecrets.ToYaml) ?? MemoryAccess.Shared : MemoryAccess.Shared,
@@ -297,6 +299,7 @@ public static class RosterLoader
             {
                 ClusterBindings = ReadClusterBindings(f, path),
                 ExtraGroups = ReadExtraGroups(f, path, osUser, revoke),
+                OpenHome = privateHome == false,
             };
             return new Located<Person>(person, path, osNode?.At ?? map.At, f, ports, map.At);
         }

@@ -112,6 +112,35 @@ public class DriftTests
         Assert.Equal(4, Run(report).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // without extra_groups: adm, lxd, audio and the count
     }
 
+    /// <summary>
+    /// Issue 24 §8, drift green on day one: an open home the host flags is drift while the entry
+    /// says nothing, and still is under `private_home: true` (the account step has not closed it
+    /// yet); `private_home: false`, written out, keeps it open on purpose, so it is not.
+    /// Another kind of host drift is reported either way.
+    /// </summary>
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("true", true)]
+    [InlineData("false", false)]
+    public void S8_an_open_home_is_drift_unless_the_entry_keeps_it_open_on_purpose(string? privateHome, bool drift)
+    {
+        var report = InStep();
+        var bob = report["people"]!.AsArray().Select(p => p!.AsObject()).Single(p => (string)p["user"]! == "bob");
+        bob["drift"] = new JsonArray(
+            new JsonObject { ["kind"] = "home-mode", ["value"] = "755", ["detail"] = "home /home/bob is mode 755 (group bob)" },
+            new JsonObject { ["kind"] = "stale-group", ["value"] = "docker", ["detail"] = "1 running process(es) of bob still hold group docker" });
+        var roster = File.ReadAllText(TestFiles.GoldenRoster);
+        var text = privateHome is null ? roster
+            : System.Text.RegularExpressions.Regex.Replace(roster, @"(\n  bob:\n)", $"$1    private_home: {privateHome}\n");
+        Assert.Equal(privateHome is null, roster == text);
+
+        var (code, output) = Run(report, text);
+        Assert.Equal(1, code);
+        Assert.Contains("bob: host: stale-group docker", output, StringComparison.Ordinal);
+        Assert.Equal(drift, output.Contains("bob: host: home-mode 755", StringComparison.Ordinal));
+        Assert.EndsWith($"{(drift ? 2 : 1)} drift(s)\n", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_report_that_is_not_json_is_a_clear_error()
     {
