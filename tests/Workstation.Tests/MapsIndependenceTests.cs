@@ -16,8 +16,14 @@ public class MapsIndependenceTests
     {
         var (mock, seen) = Harness.Mocks();
         // The most recent matching setup wins: this one fails only that resource, the rest echo as usual.
-        mock.Setup(m => m.NewResourceAsync(It.Is<MockResourceArgs>(a => a.Name == failing)))
-            .ThrowsAsync(new InvalidOperationException($"{failing}: git clone failed (the mock's failure)"));
+        // It fails once nothing else registers any more, as a clone that fails after a while does:
+        // failing at once would end the run before independent steps register, whatever they wait on.
+        async Task<(string? id, object state)> Fail(MockResourceArgs _)
+        {
+            await SettleAsync(seen);
+            throw new InvalidOperationException($"{failing}: git clone failed (the mock's failure)");
+        }
+        mock.Setup(m => m.NewResourceAsync(It.Is<MockResourceArgs>(a => a.Name == failing))).Returns((Func<MockResourceArgs, Task<(string? id, object state)>>)Fail);
         Exception? error = null;
         try
         {
@@ -29,6 +35,17 @@ public class MapsIndependenceTests
             error = e;
         }
         return (seen.ToList(), error);
+    }
+
+    /// <summary>Returns once <paramref name="seen"/> has not grown for half a second (at most 20 s).</summary>
+    private static async Task SettleAsync(ConcurrentQueue<Registration> seen)
+    {
+        var (count, still, deadline) = (-1, 0, DateTime.UtcNow.AddSeconds(20));
+        while (still < 5 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            (still, count) = seen.Count == count ? (still + 1, count) : (0, seen.Count);
+        }
     }
 
     [Fact]
