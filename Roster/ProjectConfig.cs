@@ -68,6 +68,7 @@ public static class ProjectConfig
         S("toolsMirror", ""),
         B("pinnedTools", true),
         B("ownLauncher", true),
+        S("nodeExporter", "loopback"),
         S("configBaseUrl", ""),
         S("configBaseRef", "main"),
         S("t3Package", ""),

@@ -108,6 +108,7 @@ public class ProjectFileTests
             [ConfigKeys.ToolsMirror] = "",
             [ConfigKeys.PinnedTools] = "true",
             [ConfigKeys.OwnLauncher] = "true",
+            [ConfigKeys.NodeExporter] = "loopback",
             [ConfigKeys.ConfigBaseUrl] = "",
             [ConfigKeys.ConfigBaseRef] = "main",
             [ConfigKeys.ClaudeCodePolicy] = "pinned",
