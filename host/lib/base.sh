@@ -27,6 +27,9 @@
 #     --node-exporter's address only (loopback, 127.0.0.1:9100, unless the stack says
 #     another; off: the base leaves node_exporter alone): a drop-in of ours, written
 #     before the package is installed, so it never listens anywhere else;
+#   - cron and at jobs in the person's login-session slice (user-UID.slice, under their
+#     budget): a `session optional pam_systemd.so` line added to /etc/pam.d/cron and
+#     /etc/pam.d/atd where they lack one (ensure_pam_systemd).
 # A shared file Workstation did not write is refused with its diff, unless the
 # run takes it over (--take-over PATH, the stack's takeOver): then it is backed
 # up, its diff shown, and replaced.
@@ -84,6 +87,29 @@ ensure_node_exporter() {
     changed "restarted $unit: listening on $WS_NODE_EXPORTER_LISTEN only, textfile folder $WS_TEXTFILE_DIR_DEFAULT"
   fi
 }
+
+# ensure_pam_systemd FILE: FILE (a PAM service's configuration, a package's conffile) opens a
+# systemd login session, so what the service runs as a person (a cron or at job) lands in
+# their user-UID.slice, under their budget. A line is added when FILE has no session line
+# for pam_systemd; the rest of FILE is kept as it is, so nothing another deployer wrote
+# there is replaced (takeOver has nothing to hand over: the file is never ours), and a
+# session line of theirs for pam_systemd, whatever its control, is left as it is. An
+# absent FILE (the package is not installed) is left absent; a link or other non-file, with
+# a warning (the base writes through no link).
+ensure_pam_systemd() {
+  local file="$1" mode
+  [[ -e "$file" || -L "$file" ]] || return 0
+  if [[ ! -f "$file" || -L "$file" ]]; then
+    warn "$file is not a regular file: left as it is, so its jobs may run outside the person's slice"
+    return 0
+  fi
+  ! grep -Eq '^[[:space:]]*-?session[[:space:]].*pam_systemd[.]so' -- "$file" || return 0
+  mode="$(stat -c '%a' -- "$file")"
+  write_if_changed "$file" "$mode" root:root "$(cat -- "$file")"$'\n\n'"$WS_PAM_SYSTEMD_COMMENT"$'\n'"$WS_PAM_SYSTEMD_LINE"$'\n'
+}
+
+readonly WS_PAM_SYSTEMD_COMMENT="# Added by Workstation's base step: jobs run in the person's login-session slice, under their budget."
+readonly WS_PAM_SYSTEMD_LINE="session optional pam_systemd.so"
 
 # managed_settings_content: base/managed-settings.json, plus, from the installed config
 # base, managed/CLAUDE.md as claudeMd (the org guidance every session gets, verified with
@@ -300,5 +326,8 @@ cmd_base_apply() {
     step "node_exporter"
     ensure_node_exporter
   fi
+  step "cron and at jobs in the person's session"
+  ensure_pam_systemd /etc/pam.d/cron
+  ensure_pam_systemd /etc/pam.d/atd
   log "base apply: done"
 }
