@@ -106,6 +106,39 @@ public sealed class PressureTests(SandboxFixture box)
         Assert.True(facts["listen"] == Rules.NodeExporterLoopback, string.Join(", ", facts.Select(f => $"{f.Key}={f.Value}")));
     }
 
+    /// <summary>
+    /// node_exporter's drop-in is a shared file: one another deployer wrote (here, listening on
+    /// every address) is refused with its diff before anything is touched, and the stack's
+    /// takeOver hands it over: backed up, replaced, node_exporter back on loopback.
+    /// </summary>
+    [Fact]
+    public async Task A_node_exporter_drop_in_another_deployer_wrote_is_refused_until_taken_over()
+    {
+        await HostWorld.ReadyAsync(box);
+        var dropIn = SharedFiles.NodeExporterDropIn;
+        const string Theirs = "[Service]\nExecStart=\nExecStart=/usr/bin/prometheus-node-exporter --web.listen-address=:9100\n";
+        await box.MustAsync($"mkdir -p {Path.GetDirectoryName(dropIn)} && printf '{Theirs}' > {dropIn}");
+        try
+        {
+            var refused = await box.RunAsync(HostWorld.BaseCommand(box.RepoRoot), timeout: TimeSpan.FromMinutes(5));
+            Assert.True(refused.ExitCode == 3, refused.ToString());
+            Assert.Contains($"{dropIn} holds content Workstation did not write", refused.Stderr, StringComparison.Ordinal);
+            Assert.Contains("--web.listen-address=:9100", refused.Stderr, StringComparison.Ordinal);
+            Assert.Contains("listen-address=:9100", (await box.MustAsync($"cat {dropIn}")).Stdout, StringComparison.Ordinal);
+
+            var taken = await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot, takeOver: [dropIn]), timeout: TimeSpan.FromMinutes(5));
+            Assert.Contains(taken.Changes(), l => l.Contains($"changed: adopted {dropIn} ", StringComparison.Ordinal));
+            Assert.Contains($"--web.listen-address={Rules.NodeExporterLoopback} ", (await box.MustAsync($"cat {dropIn}")).Stdout, StringComparison.Ordinal);
+            Assert.Contains($"--web.listen-address={Rules.NodeExporterLoopback} ",
+                (await box.MustAsync("tr '\\0' ' ' < /proc/$(systemctl show -p MainPID --value prometheus-node-exporter.service)/cmdline")).Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            // Ours again for the tests after this one (RunAsync: a failure above stays the one reported).
+            await box.RunAsync(HostWorld.BaseCommand(box.RepoRoot, takeOver: [dropIn]), timeout: TimeSpan.FromMinutes(5));
+        }
+    }
+
     /// <summary>The alert rules ship as a file (host/monitoring, installed with host/) that Prometheus loads: `promtool check rules`.</summary>
     [Fact]
     public void The_shipped_alert_rules_pass_promtool()
