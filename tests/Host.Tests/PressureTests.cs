@@ -139,6 +139,27 @@ public sealed class PressureTests(SandboxFixture box)
         }
     }
 
+    /// <summary>
+    /// nodeExporter: off leaves node_exporter as it is: no drop-in written or removed, no restart,
+    /// so turning the key off never widens where a running exporter listens. A listen address
+    /// that is not one is refused (exit 2) before anything is touched.
+    /// </summary>
+    [Fact]
+    public async Task Node_exporter_off_leaves_it_as_it_is_and_a_bad_address_is_refused()
+    {
+        await HostWorld.ReadyAsync(box);
+        const string State = "cat /etc/systemd/system/prometheus-node-exporter.service.d/50-workstation.conf; systemctl show -p MainPID --value prometheus-node-exporter.service";
+        var before = (await box.MustAsync(State)).Stdout;
+        var off = await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot, nodeExporter: "off"), timeout: TimeSpan.FromMinutes(5));
+        Assert.DoesNotContain(off.Changes(), l => l.Contains("node-exporter", StringComparison.Ordinal));
+        Assert.Equal(before, (await box.MustAsync(State)).Stdout);
+
+        var bad = await box.RunAsync(HostWorld.BaseCommand(box.RepoRoot, nodeExporter: "0.0.0.0"), timeout: TimeSpan.FromMinutes(1));
+        Assert.True(bad.ExitCode == 2, bad.ToString());
+        Assert.Contains("--node-exporter 0.0.0.0: loopback, off, or a listen address ADDRESS:PORT (IPv4)", bad.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, (await box.MustAsync(State)).Stdout);
+    }
+
     /// <summary>The alert rules ship as a file (host/monitoring, installed with host/) that Prometheus loads: `promtool check rules`.</summary>
     [Fact]
     public void The_shipped_alert_rules_pass_promtool()
