@@ -63,6 +63,7 @@ public static class ConfigKeys
     public const string ToolsMirror = "toolsMirror";
     public const string PinnedTools = "pinnedTools";
     public const string OwnLauncher = "ownLauncher";
+    public const string NodeExporter = "nodeExporter";
     public const string ConfigBaseUrl = "configBaseUrl";
     public const string ConfigBaseRef = "configBaseRef";
     public const string ConfigBaseHooks = "configBaseHooks";
@@ -144,6 +145,7 @@ public sealed record SecretSettings(IReadOnlyDictionary<SharedSecret, VaultField
 /// <param name="ToolsMirror">Where the base step fetches the pinned tools instead of upstream; null: upstream.</param>
 /// <param name="PinnedTools">false: the base step installs no pinned tool (no route to upstream or a mirror).</param>
 /// <param name="OwnLauncher">false: another deployer owns /etc/skel/start-claude.sh; the base leaves it alone.</param>
+/// <param name="NodeExporter">Where node_exporter listens: off or ADDRESS:PORT; null: loopback (the default).</param>
 /// <param name="ConfigBase">The config base's git URL and ref; null: none.</param>
 /// <param name="ClaudeCodeIfMissing">claudeCodePolicy if-missing: a Claude Code already installed keeps its version.</param>
 /// <param name="T3Package">The t3 server's npm package pinned to one version (NAME@X.Y.Z), installed by the base step; null: not installed by Workstation.</param>
@@ -178,7 +180,8 @@ public sealed partial record StackSettings(
     bool ClaudeCodeIfMissing = false,
     IReadOnlyList<SharedFiles.Target>? TakeOver = null,
     string? T3Package = null,
-    bool ConfigBaseHooks = false)
+    bool ConfigBaseHooks = false,
+    string? NodeExporter = null)
 {
     // The catalogue's defaults (Roster/ProjectConfig.cs) as typed values: Load reads an unset key
     // as its catalogue default already; tests/Workstation.Tests/ProjectFileTests keeps these equal.
@@ -344,6 +347,10 @@ public sealed partial record StackSettings(
             return (url, gitRef);
         }
         var configBase = ConfigBase();
+        // loopback is the host's default: no flag, so the base step's command is what it was before the key.
+        var nodeExporter = config.Get(ConfigKeys.NodeExporter) is { Length: > 0 } ne ? ne : "loopback";
+        if (!Rules.NodeExporter().IsMatch(nodeExporter))
+            errors.Add(new ConfigError(ConfigKeys.NodeExporter, StackValues.NotA(nodeExporter, "loopback, off, or a listen address ADDRESS:PORT (IPv4, e.g. 10.0.0.5:9100)")));
         var claudePolicy = config.Get(ConfigKeys.ClaudeCodePolicy) is { Length: > 0 } cp ? cp : "pinned";
         if (claudePolicy is not ("pinned" or "if-missing"))
             errors.Add(new ConfigError(ConfigKeys.ClaudeCodePolicy, StackValues.NotA(claudePolicy, "pinned or if-missing")));
@@ -376,6 +383,8 @@ public sealed partial record StackSettings(
             return targets;
         }
         var takeOver = TakeOver();
+        if (nodeExporter == "off" && takeOver.Any(t => t.Path == SharedFiles.NodeExporterDropIn))
+            errors.Add(new ConfigError(ConfigKeys.TakeOver, $"'{SharedFiles.NodeExporterDropIn}' is node_exporter's drop-in, which nodeExporter: off leaves alone"));
         var t3Package = Word(ConfigKeys.T3Package, Rules.NpmPin(), "an npm package pinned to one version, NAME@X.Y.Z (never @latest, a tag or a range)");
         var toolsMirror = Word(ConfigKeys.ToolsMirror, Rules.ToolsMirror(), "an http(s) URL or an absolute folder on the devvm (e.g. https://mirror.example/tools)");
         // The swap size's own error is reported above; the capacity keys report theirs here.
@@ -522,7 +531,8 @@ public sealed partial record StackSettings(
 
         if (errors.Count > 0) return (null, errors);
         return (new StackSettings(rosterPath, DefaultHostDir, new SshTarget(host, port, user, hostKey!, privateKey!), site, swapSize, purgeArchiveDir, backup, backupPassword, secrets,
-            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing", takeOver, t3Package, configBaseHooks), errors);
+            k8s, vault, authentik, swappiness, capacity, toolsMirror, Enabled(ConfigKeys.PinnedTools), Enabled(ConfigKeys.OwnLauncher), configBase, claudePolicy == "if-missing", takeOver, t3Package, configBaseHooks,
+            nodeExporter == "loopback" ? null : nodeExporter), errors);
     }
 
     /// <summary>

@@ -15,13 +15,15 @@ namespace Workstation.Components;
 /// <param name="ClaudeCodeIfMissing">true: a Claude Code already installed keeps its version.</param>
 /// <param name="T3Package">The t3 server's npm package, pinned; null: not installed by Workstation.</param>
 /// <param name="ConfigBaseHooks">The stack's configBaseHooks: the config base's hooks are merged from a branch or tag too.</param>
+/// <param name="NodeExporter">Where node_exporter listens: off or ADDRESS:PORT; null: loopback.</param>
 /// <param name="TakeOver">Shared files the workstation owns even where a hand-made setup wrote them (unit templates to the installer, base files to the base).</param>
 /// <param name="Backup">restic backups of /home; null: none.</param>
 /// <param name="BackupPassword">The repository password (secret), on the backup step's stdin.</param>
 public sealed record WorkstationBaseArgs(RemoteHost Remote, HostBundle Bundle, SiteSettings Site, RosterSettings Roster, string Admin, string? SwapSize,
     BackupSettings? Backup = null, Output<string>? BackupPassword = null, int? Swappiness = null, string? ToolsMirror = null, bool PinnedTools = true, bool OwnLauncher = true,
     (string Url, string Ref)? ConfigBase = null, bool ClaudeCodeIfMissing = false, IReadOnlyList<SharedFiles.Target>? TakeOver = null, string? T3Package = null,
-    bool ConfigBaseHooks = false);
+    bool ConfigBaseHooks = false,
+    string? NodeExporter = null);
 
 /// <summary>
 /// The machine-wide steps, in order: install host/ on the devvm, apply the base (packages, the
@@ -67,7 +69,7 @@ public sealed class WorkstationBase : ComponentResource
 
         // No delete either: a destroy leaves the machine's toolset in place.
         var @base = remote.AsRoot(HostCommands.Base(args.Bundle.BaseInputsSha256, args.SwapSize, args.Swappiness, args.ToolsMirror, args.PinnedTools, args.OwnLauncher, args.ConfigBase, args.ClaudeCodeIfMissing,
-            takeOver.OfType<SharedFiles.BaseTarget>().Select(t => t.Path), args.T3Package, args.ConfigBaseHooks));
+            takeOver.OfType<SharedFiles.BaseTarget>().Select(t => t.Path), args.T3Package, args.ConfigBaseHooks, args.NodeExporter));
         Base = new Command($"{name}-base", new CommandArgs
         {
             Connection = remote.Connection,

@@ -45,7 +45,7 @@ public static class WorkstationStack
         var @base = new WorkstationBase(BaseName,
             new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.SwapSize,
                 settings.Backup, settings.BackupPassword, settings.Swappiness, settings.ToolsMirror, settings.PinnedTools, settings.OwnLauncher, settings.ConfigBase, settings.ClaudeCodeIfMissing,
-                settings.TakeOver, settings.T3Package, settings.ConfigBaseHooks));
+                settings.TakeOver, settings.T3Package, settings.ConfigBaseHooks, settings.NodeExporter));
         // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
         var shape = new StackShape(StagesSecrets: secrets.Values.Count > 0, K8s: access.K8s is not null, Vault: access.Vault is not null,
             Authentik: settings.Authentik is not null);

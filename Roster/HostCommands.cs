@@ -120,7 +120,7 @@ public static class HostCommands
     /// hash (<see cref="BaseInputsSha256"/>) is in the base step's command line, so the step re-runs,
     /// as an update, exactly when one of them or the swap size changes.
     /// </summary>
-    public static readonly IReadOnlyList<string> BaseInputs = ["base", "lib/base.sh", "lib/configbase.sh", "lib/swap.sh", "lib/tools.sh", "npm-packages.txt", "packages.txt", "tools.txt"];
+    public static readonly IReadOnlyList<string> BaseInputs = ["base", "lib/base.sh", "lib/configbase.sh", "lib/pressure.sh", "lib/swap.sh", "lib/tools.sh", "npm-packages.txt", "packages.txt", "tools.txt"];
 
     /// <summary>
     /// The base step (create and update): packages, the claude CLI, managed settings, /etc/skel,
@@ -134,16 +134,18 @@ public static class HostCommands
     /// <param name="configBase">The config base's git URL and ref (branch, tag or commit); null: none.</param>
     /// <param name="claudeCodeIfMissing">true: a Claude Code already installed is kept at its version; false: it follows the pin.</param>
     /// <param name="t3Package">The t3 server's npm package, pinned (NAME@X.Y.Z), installed with the npm globals; null: t3 is installed some other way.</param>
+    /// <param name="nodeExporter">Where node_exporter listens: off (left alone) or ADDRESS:PORT; null: loopback, the host's default.</param>
     /// <param name="takeOver">Base files (SharedFiles.Base) the workstation owns even where another deployer wrote them: backed up, diffed, replaced.</param>
     /// <param name="configBaseHooks">true: the config base's hooks are merged even from a branch or tag (the stack's configBaseHooks); false: only from a commit pinned by hash.</param>
     public static string Base(string inputsSha256, string? swapSize, int? swappiness = null, string? toolsMirror = null, bool pinnedTools = true, bool ownLauncher = true,
         (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null, string? t3Package = null,
-        bool configBaseHooks = false) =>
+        bool configBaseHooks = false, string? nodeExporter = null) =>
         $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}") +
         (swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "") +
         (toolsMirror is null ? "" : $" --tools-mirror {Quote(toolsMirror)}") +
         (pinnedTools ? "" : " --no-pinned-tools") +
         (ownLauncher ? "" : " --no-launcher") +
+        (nodeExporter is null ? "" : $" --node-exporter {Quote(nodeExporter)}") +
         (configBase is { } c ? $" --config-base {Quote(c.Url)} --config-base-ref {Quote(c.Ref)}" + (configBaseHooks ? " --config-base-hooks" : "") : "") +
         (claudeCodeIfMissing ? " --claude-code if-missing" : "") +
         (t3Package is null ? "" : $" --t3-package {Quote(t3Package)}") +

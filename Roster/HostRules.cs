@@ -40,6 +40,8 @@ public static class HostRules
         Line($"readonly WS_RE_NPM_PIN={Sh(Bash(Rules.NpmPin()))}");
         Line($"readonly WS_RE_CONFIG_BASE_REF={Sh(Bash(Rules.ConfigBaseRef()))}");
         Line($"readonly WS_RE_COMMIT_HASH={Sh(Bash(Rules.CommitHash()))}");
+        Line($"readonly WS_RE_NODE_EXPORTER={Sh(Bash(Rules.NodeExporter()))}");
+        Line($"readonly WS_NODE_EXPORTER_LOOPBACK={Sh(Rules.NodeExporterLoopback)}");
         Line();
         Line("# Ranges.");
         Line($"readonly WS_MIN_PORT={Num(Rules.MinPort)} WS_MAX_PORT={Num(Rules.MaxPort)}");
@@ -73,8 +75,10 @@ public static class HostRules
         Line($"readonly WS_HOME={Sh($"/home/{UserSlot}")}");
         Line($"readonly WS_ROOT={Sh(HostCommands.InstallDir)}");
         Line();
-        Line("# The base's shared files, \"PATH SOURCE MODE\" (SOURCE under WS_ROOT/base); the launcher is written only when owned.");
+        Line("# The base's shared files, \"PATH SOURCE MODE\" (SOURCE under WS_ROOT/base); the launcher is written only when owned,");
+        Line("# the node_exporter drop-in only while the stack's nodeExporter is not off.");
         Line($"readonly WS_LAUNCHER={Sh(SharedFiles.Launcher)}");
+        Line($"readonly WS_NODE_EXPORTER_DROPIN={Sh(SharedFiles.NodeExporterDropIn)}");
         Line("readonly WS_BASE_SHARED=(");
         foreach (var f in SharedFiles.Base) Line($"  {Sh($"{f.Path} {f.Source} {f.Mode}")}");
         Line(")");

@@ -69,6 +69,7 @@ public static class ProjectConfig
         S("toolsMirror", ""),
         B("pinnedTools", true),
         B("ownLauncher", true),
+        S("nodeExporter", "loopback"),
         S("configBaseUrl", ""),
         S("configBaseRef", "main"),
         B("configBaseHooks", false),

@@ -133,6 +133,15 @@ public static partial class Rules
 
     /// <summary>The largest file a backup reads by default (restic --exclude-larger-than); larger ones are skipped and reported.</summary>
     public const string DefaultBackupMaxFileSize = "4G";
+    /// <summary>
+    /// Where the base runs node_exporter (the stack's nodeExporter): loopback (127.0.0.1:9100),
+    /// off (the base leaves node_exporter alone), or one IPv4 listen address, ADDRESS:PORT.
+    /// </summary>
+    [GeneratedRegex(@"^(loopback|off|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))\z")]
+    public static partial Regex NodeExporter();
+
+    /// <summary>The stack's nodeExporter default: listening on this address only.</summary>
+    public const string NodeExporterLoopback = "127.0.0.1:9100";
 
     /// <summary>A memory size in a budget: bytes, or K, M, G or T (powers of 1024), as systemd reads it (e.g. 4G).</summary>
     [GeneratedRegex(@"^[1-9][0-9]{0,12}[KMGT]?\z")]

@@ -17,6 +17,9 @@ public static partial class SharedFiles
     /// <summary>The launcher; written (and taken over) only while the workstation owns it (ownLauncher).</summary>
     public const string Launcher = "/etc/skel/start-claude.sh";
 
+    /// <summary>node_exporter's listen address and textfile folder; written only while the stack's nodeExporter is not off.</summary>
+    public const string NodeExporterDropIn = "/etc/systemd/system/prometheus-node-exporter.service.d/50-workstation.conf";
+
     public static readonly IReadOnlyList<BaseFile> Base =
     [
         new("/etc/claude-code/managed-settings.json", "managed-settings.json", "0644"),
@@ -25,6 +28,7 @@ public static partial class SharedFiles
         new("/etc/skel/.zshrc", "skel/zshrc", "0644"),
         new("/etc/skel/.tmux.conf", "skel/tmux.conf", "0644"),
         new(Launcher, "skel/start-claude.sh", "0755"),
+        new(NodeExporterDropIn, "node-exporter.conf", "0644"),
     ];
 
     /// <summary>What a takeOver entry names: a base file, or a unit template by its file name.</summary>

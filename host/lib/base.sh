@@ -26,6 +26,13 @@
 #   - /etc/skel: .zshrc (sources /etc/zsh/zshrc.d/*.zsh and ~/.zshrc.d/*.sh),
 #     .tmux.conf (each window starts ~/start-claude.sh) and the launcher
 #     start-claude.sh, unless --no-launcher (another deployer owns it).
+#   - Debian's prometheus-node-exporter, serving the pressure sample's textfile folder on
+#     --node-exporter's address only (loopback, 127.0.0.1:9100, unless the stack says
+#     another; off: the base leaves node_exporter alone): a drop-in of ours, written
+#     before the package is installed, so it never listens anywhere else;
+#   - cron and at jobs in the person's login-session slice (user-UID.slice, under their
+#     budget): a `session optional pam_systemd.so` line added to /etc/pam.d/cron and
+#     /etc/pam.d/atd where they lack one (ensure_pam_systemd).
 # A shared file Workstation did not write is refused with its diff, unless the
 # run takes it over (--take-over PATH, the stack's takeOver): then it is backed
 # up, its diff shown, and replaced.
@@ -39,7 +46,11 @@ readonly WS_CLAUDE_CODE_PACKAGE=@anthropic-ai/claude-code
 # base_shared_content NAME: what the base writes for base/NAME (managed-settings.json
 # gains the installed config base's managed layer; every other file is as it is).
 base_shared_content() {
-  if [[ "$1" == managed-settings.json ]]; then managed_settings_content; else cat -- "$WS_BASE/$1"; fi
+  case "$1" in
+    managed-settings.json) managed_settings_content ;;
+    node-exporter.conf) node_exporter_content ;;
+    *) cat -- "$WS_BASE/$1" ;;
+  esac
 }
 
 # The config base's hooks run in every person's Claude session, as that person: whoever
@@ -56,6 +67,67 @@ config_base_hooks_ok() {
   [[ "$WS_CONFIG_BASE_REF_ARG" =~ $WS_RE_COMMIT_HASH ]] &&
     [[ "$(readlink -- "$WS_CONFIG_BASE" 2>/dev/null)" == "config-base-$WS_CONFIG_BASE_REF_ARG" ]]
 }
+
+# The address node_exporter listens on (--node-exporter; loopback unless the stack says otherwise).
+WS_NODE_EXPORTER_LISTEN="$WS_NODE_EXPORTER_LOOPBACK"
+
+# node_exporter_content: base/node-exporter.conf with the listen address and the pressure
+# sample's textfile folder (pressure.sh) filled in.
+node_exporter_content() {
+  local text
+  text="$(cat -- "$WS_BASE/node-exporter.conf")"
+  text="${text//@LISTEN@/$WS_NODE_EXPORTER_LISTEN}"
+  printf '%s' "${text//@TEXTFILE_DIR@/$WS_TEXTFILE_DIR_DEFAULT}"
+}
+
+# node_exporter_command: the command line node_exporter runs with under our drop-in, as
+# /proc/PID/cmdline reads with its NULs made spaces.
+node_exporter_command() {
+  sed -n 's/^ExecStart=\(..*\)$/\1 /p' <<<"$(node_exporter_content)"
+}
+
+# ensure_node_exporter: Debian's node_exporter enabled and running the drop-in's command line
+# (systemd reloaded when the drop-in is newer than what it loaded; restarted when the running
+# process was started with another command line, such as Debian's own on every address).
+ensure_node_exporter() {
+  local unit=prometheus-node-exporter.service pid have=""
+  if [[ "$(systemctl show -p NeedDaemonReload --value -- "$unit")" == yes ]]; then
+    systemctl daemon-reload
+  fi
+  if [[ "$(systemctl is-enabled -- "$unit" 2>/dev/null || true)" != enabled ]]; then
+    systemctl enable --quiet -- "$unit"
+    changed "enabled $unit"
+  fi
+  pid="$(systemctl show -p MainPID --value -- "$unit")"
+  [[ "$pid" == 0 ]] || have="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+  if [[ "$have" != "$(node_exporter_command)" ]]; then
+    systemctl restart -- "$unit"
+    changed "restarted $unit: listening on $WS_NODE_EXPORTER_LISTEN only, textfile folder $WS_TEXTFILE_DIR_DEFAULT"
+  fi
+}
+
+# ensure_pam_systemd FILE: FILE (a PAM service's configuration, a package's conffile) opens a
+# systemd login session, so what the service runs as a person (a cron or at job) lands in
+# their user-UID.slice, under their budget. A line is added when FILE has no session line
+# for pam_systemd; the rest of FILE is kept as it is, so nothing another deployer wrote
+# there is replaced (takeOver has nothing to hand over: the file is never ours), and a
+# session line of theirs for pam_systemd, whatever its control, is left as it is. An
+# absent FILE (the package is not installed) is left absent; a link or other non-file, with
+# a warning (the base writes through no link).
+ensure_pam_systemd() {
+  local file="$1" mode
+  [[ -e "$file" || -L "$file" ]] || return 0
+  if [[ ! -f "$file" || -L "$file" ]]; then
+    warn "$file is not a regular file: left as it is, so its jobs may run outside the person's slice"
+    return 0
+  fi
+  ! grep -Eq '^[[:space:]]*-?session[[:space:]].*pam_systemd[.]so' -- "$file" || return 0
+  mode="$(stat -c '%a' -- "$file")"
+  write_if_changed "$file" "$mode" root:root "$(cat -- "$file")"$'\n\n'"$WS_PAM_SYSTEMD_COMMENT"$'\n'"$WS_PAM_SYSTEMD_LINE"$'\n'
+}
+
+readonly WS_PAM_SYSTEMD_COMMENT="# Added by Workstation's base step: jobs run in the person's login-session slice, under their budget."
+readonly WS_PAM_SYSTEMD_LINE="session optional pam_systemd.so"
 
 # managed_settings_content: base/managed-settings.json, plus, from the installed config
 # base, managed/CLAUDE.md as claudeMd (the org guidance every session gets, verified with
@@ -98,7 +170,7 @@ base_inputs_sha256() {
 }
 
 cmd_base_apply() {
-  local t3_package="" swap_size="" swappiness="" tools_mirror="" pinned_tools=1 launcher=1 config_base="" config_base_ref=main claude_policy=pinned inputs_sha256="" have
+  local node_exporter=loopback t3_package="" swap_size="" swappiness="" tools_mirror="" pinned_tools=1 launcher=1 config_base="" config_base_ref=main claude_policy=pinned inputs_sha256="" have
   while (($#)); do
     case "$1" in
       --inputs-sha256)
@@ -121,6 +193,12 @@ cmd_base_apply() {
         ;;
       --no-pinned-tools) pinned_tools=0; shift ;;
       --no-launcher) launcher=0; shift ;;
+      --node-exporter)
+        need_value "$@"
+        [[ "$2" =~ $WS_RE_NODE_EXPORTER ]] || die_usage "--node-exporter $(describe "$2"): loopback, off, or a listen address ADDRESS:PORT (IPv4)"
+        node_exporter="$2"
+        shift 2
+        ;;
       --t3-package)
         need_value "$@"
         [[ "$2" =~ $WS_RE_NPM_PIN ]] || die_usage "--t3-package $(describe "$2"): an npm package pinned to one version, NAME@X.Y.Z (never @latest, a tag or a range)"
@@ -163,12 +241,21 @@ cmd_base_apply() {
       *) die_usage "unknown argument $(describe "$1")" ;;
     esac
   done
-  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF] [--config-base-hooks]] [--claude-code pinned|if-missing] [--t3-package NAME@X.Y.Z] [--take-over PATH]...)"
+  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--node-exporter loopback|off|ADDRESS:PORT] [--config-base URL [--config-base-ref REF] [--config-base-hooks]] [--claude-code pinned|if-missing] [--t3-package NAME@X.Y.Z] [--take-over PATH]...)"
   local t
   for t in "${WS_TAKE_OVER[@]}"; do
     [[ "$t" != "$WS_LAUNCHER" ]] || ((launcher)) || die_usage "--take-over $WS_LAUNCHER with --no-launcher: another deployer owns the launcher"
   done
   WS_CONFIG_BASE_REF_ARG="$config_base_ref"
+  case "$node_exporter" in
+    loopback) WS_NODE_EXPORTER_LISTEN="$WS_NODE_EXPORTER_LOOPBACK" ;;
+    off) ;;
+    *) WS_NODE_EXPORTER_LISTEN="$node_exporter" ;;
+  esac
+  for t in "${WS_TAKE_OVER[@]}"; do
+    [[ "$t" != "$WS_NODE_EXPORTER_DROPIN" || "$node_exporter" != off ]] ||
+      die_usage "--take-over $WS_NODE_EXPORTER_DROPIN with --node-exporter off: the base leaves node_exporter alone"
+  done
   require_root
   lock base
   have="$(base_inputs_sha256)"
@@ -179,13 +266,23 @@ cmd_base_apply() {
   for entry in "${WS_BASE_SHARED[@]}"; do
     read -r path name mode <<<"$entry"
     [[ "$path" != "$WS_LAUNCHER" ]] || ((launcher)) || continue
+    [[ "$path" != "$WS_NODE_EXPORTER_DROPIN" || "$node_exporter" != off ]] || continue
     guard_shared "$path" "$(base_shared_content "$name")"$'\n'
   done
+
+  # Before the package: Debian's postinst starts node_exporter, on every address without this.
+  if [[ "$node_exporter" != off ]]; then
+    step "node_exporter drop-in"
+    ensure_dir "${WS_NODE_EXPORTER_DROPIN%/*}" 0755
+    write_shared "$WS_NODE_EXPORTER_DROPIN" 0644 root:root "$(node_exporter_content)"$'\n'
+  fi
 
   step "apt packages"
   local -a missing=()
   local pkg
   while IFS= read -r pkg; do
+    # off: another deployer's node_exporter, or none; either way not the base's to install.
+    [[ "$pkg" != prometheus-node-exporter || "$node_exporter" != off ]] || continue
     [[ "$(dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null)" == "install ok installed" ]] || missing+=("$pkg")
   done < <(list_entries "$WS_ROOT/packages.txt")
   if ((${#missing[@]})); then
@@ -249,6 +346,7 @@ cmd_base_apply() {
     read -r path name mode <<<"$entry"
     # Another deployer's launcher is theirs: not written, not guarded, not reported.
     [[ "$path" != "$WS_LAUNCHER" ]] || ((launcher)) || continue
+    [[ "$path" != "$WS_NODE_EXPORTER_DROPIN" ]] || continue # written before the packages
     ensure_dir "${path%/*}" 0755
     write_shared "$path" "$mode" root:root "$(base_shared_content "$name")"$'\n'
   done
@@ -258,6 +356,13 @@ cmd_base_apply() {
     systemctl enable --now --quiet workstation-pressure.timer
     changed "enabled and started workstation-pressure.timer"
   fi
+  if [[ "$node_exporter" != off ]]; then
+    step "node_exporter"
+    ensure_node_exporter
+  fi
+  step "cron and at jobs in the person's session"
+  ensure_pam_systemd /etc/pam.d/cron
+  ensure_pam_systemd /etc/pam.d/atd
   log "base apply: done"
 }
 

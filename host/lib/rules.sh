@@ -17,6 +17,8 @@ readonly WS_RE_TOOLS_MIRROR='^(https?://[A-Za-z0-9._~:/?=&%+-]+|/[A-Za-z0-9_-][A
 readonly WS_RE_NPM_PIN='^(@[a-z0-9][a-z0-9._-]{0,60}/)?[a-z0-9][a-z0-9._-]{0,100}@[0-9]+[.][0-9]+[.][0-9]+([-+][0-9A-Za-z.-]{1,40})?$'
 readonly WS_RE_CONFIG_BASE_REF='^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$'
 readonly WS_RE_COMMIT_HASH='^[0-9a-f]{40}$'
+readonly WS_RE_NODE_EXPORTER='^(loopback|off|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))$'
+readonly WS_NODE_EXPORTER_LOOPBACK='127.0.0.1:9100'
 
 # Ranges.
 readonly WS_MIN_PORT=1024 WS_MAX_PORT=65535
@@ -50,8 +52,10 @@ readonly WS_T3_ENV_FILE='/etc/workstation/t3-%s.env'
 readonly WS_HOME='/home/%s'
 readonly WS_ROOT='/usr/local/lib/workstation'
 
-# The base's shared files, "PATH SOURCE MODE" (SOURCE under WS_ROOT/base); the launcher is written only when owned.
+# The base's shared files, "PATH SOURCE MODE" (SOURCE under WS_ROOT/base); the launcher is written only when owned,
+# the node_exporter drop-in only while the stack's nodeExporter is not off.
 readonly WS_LAUNCHER='/etc/skel/start-claude.sh'
+readonly WS_NODE_EXPORTER_DROPIN='/etc/systemd/system/prometheus-node-exporter.service.d/50-workstation.conf'
 readonly WS_BASE_SHARED=(
   '/etc/claude-code/managed-settings.json managed-settings.json 0644'
   '/etc/profile.d/00-workstation.sh profile.d/00-workstation.sh 0644'
@@ -59,8 +63,9 @@ readonly WS_BASE_SHARED=(
   '/etc/skel/.zshrc skel/zshrc 0644'
   '/etc/skel/.tmux.conf skel/tmux.conf 0644'
   '/etc/skel/start-claude.sh skel/start-claude.sh 0755'
+  '/etc/systemd/system/prometheus-node-exporter.service.d/50-workstation.conf node-exporter.conf 0644'
 )
 readonly WS_UNIT_DIR='/etc/systemd/system'
 
 # What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).
-readonly WS_BASE_INPUTS=' base lib/base.sh lib/configbase.sh lib/swap.sh lib/tools.sh npm-packages.txt packages.txt tools.txt '
+readonly WS_BASE_INPUTS=' base lib/base.sh lib/configbase.sh lib/pressure.sh lib/swap.sh lib/tools.sh npm-packages.txt packages.txt tools.txt '

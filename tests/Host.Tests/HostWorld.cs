@@ -154,10 +154,11 @@ public static class HostWorld
     /// (the sandbox stack's pinnedTools: false); ToolsTests installs stand-ins with `tools install`.
     /// </summary>
     public static string BaseCommand(string repoRoot, string? swapSize = null, int? swappiness = null, bool ownLauncher = true,
-        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null, bool configBaseHooks = false)
+        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null, bool configBaseHooks = false,
+        string? nodeExporter = null)
     {
         return HostCommands.Base(BaseInputsSha256(HostTreeParent(repoRoot)), swapSize, swappiness, pinnedTools: false, ownLauncher: ownLauncher, configBase: configBase,
-            claudeCodeIfMissing: claudeCodeIfMissing, takeOver: takeOver, configBaseHooks: configBaseHooks);
+            claudeCodeIfMissing: claudeCodeIfMissing, takeOver: takeOver, configBaseHooks: configBaseHooks, nodeExporter: nodeExporter);
     }
 
     /// <summary>The hash of the base inputs of PARENT/host, as the program computes it from the bundle it sends.</summary>

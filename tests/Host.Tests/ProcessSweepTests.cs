@@ -104,11 +104,12 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
     }
 
     /// <summary>
-    /// cron and atd are not in the sandbox (host/packages.txt), so their spools are laid out as
-    /// Debian's packages make them and a job is stood in for by a process of the person's in a
-    /// system unit of its own (where a cron or at job runs: outside the person's slices). The
-    /// cut ends the job, puts the crontab and the at job aside in a root-only folder, and resume
-    /// brings both back, owner and mode unchanged.
+    /// The sandbox runs Debian's cron and atd (host/packages.txt), with their spools as the
+    /// packages make them; a running job is stood in for by a process of the person's in a
+    /// system unit of its own (where a job runs that no pam_systemd line puts in the person's
+    /// slice; JobSessionTests shows a real at job in their session), so the job is running at
+    /// the cut without waiting for cron's minute. The cut ends the job, puts the crontab and the
+    /// at job aside in a root-only folder, and resume brings both back, owner and mode unchanged.
     /// </summary>
     [Fact]
     public async Task The_cut_ends_a_running_cron_job_and_puts_the_persons_cron_and_at_jobs_aside_until_resume()

@@ -52,6 +52,8 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.ConfigBaseUrl, "https://user:pw@git.example.test/c.git", "workstation:configBaseUrl: must not carry credentials")]
     [InlineData(ConfigKeys.ConfigBaseHooks, "yes", "workstation:configBaseHooks: 'yes' is not true or false")]
     [InlineData(ConfigKeys.ClaudeCodePolicy, "latest", "workstation:claudeCodePolicy: 'latest' is not pinned or if-missing")]
+    [InlineData(ConfigKeys.NodeExporter, "0.0.0.0", "workstation:nodeExporter: '0.0.0.0' is not loopback, off, or a listen address ADDRESS:PORT (IPv4, e.g. 10.0.0.5:9100)")]
+    [InlineData(ConfigKeys.NodeExporter, "10.0.0.5:70000", "workstation:nodeExporter: '10.0.0.5:70000' is not loopback, off, or a listen address ADDRESS:PORT (IPv4, e.g. 10.0.0.5:9100)")]
     [InlineData(ConfigKeys.Swappiness, "201", "workstation:swappiness: '201' is not a swappiness (0-200)")]
     [InlineData(ConfigKeys.ToolsMirror, "srv/tools", "workstation:toolsMirror: 'srv/tools' is not an http(s) URL or an absolute folder on the devvm")]
     [InlineData(ConfigKeys.HostMemory, "24 GB", "workstation:hostMemory: '24 GB' is not a size: a whole number of bytes, or with K, M, G or T (powers of 1024), e.g. 4G")]
@@ -102,6 +104,13 @@ public class ConfigErrorTests
     {
         var error = Assert.Single(Errors(Fixture.Config().With(ConfigKeys.OwnLauncher, "false").With(ConfigKeys.TakeOver, "[\"/etc/skel/start-claude.sh\"]")));
         Assert.Equal("workstation:takeOver[0]: '/etc/skel/start-claude.sh' is the launcher, which ownLauncher: false leaves to another deployer", error);
+    }
+
+    [Fact]
+    public void The_node_exporter_drop_in_cannot_be_taken_over_while_node_exporter_is_off()
+    {
+        var error = Assert.Single(Errors(Fixture.Config().With(ConfigKeys.NodeExporter, "off").With(ConfigKeys.TakeOver, $"[\"{Workstation.Roster.SharedFiles.NodeExporterDropIn}\"]")));
+        Assert.Equal($"workstation:takeOver: '{Workstation.Roster.SharedFiles.NodeExporterDropIn}' is node_exporter's drop-in, which nodeExporter: off leaves alone", error);
     }
 
     [Fact]

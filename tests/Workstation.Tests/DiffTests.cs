@@ -135,6 +135,8 @@ public class DiffTests
     [InlineData(ConfigKeys.PinnedTools, "false", " --no-pinned-tools")]
     [InlineData(ConfigKeys.OwnLauncher, "false", " --no-launcher")]
     [InlineData(ConfigKeys.ClaudeCodePolicy, "if-missing", " --claude-code if-missing")]
+    [InlineData(ConfigKeys.NodeExporter, "10.0.0.5:9100", " --node-exporter 10.0.0.5:9100")]
+    [InlineData(ConfigKeys.NodeExporter, "off", " --node-exporter off")]
     [InlineData(ConfigKeys.ConfigBaseUrl, "https://git.example.test/config-base.git", " --config-base https://git.example.test/config-base.git --config-base-ref main")]
     [InlineData(ConfigKeys.T3Package, "@acme/t3@1.4.2", " --t3-package @acme/t3@1.4.2")]
     [InlineData(ConfigKeys.TakeOver, "[\"/etc/claude-code/managed-settings.json\", \"/etc/skel/.zshrc\"]", " --take-over /etc/claude-code/managed-settings.json --take-over /etc/skel/.zshrc")]

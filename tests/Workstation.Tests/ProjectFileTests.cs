@@ -109,6 +109,7 @@ public class ProjectFileTests
             [ConfigKeys.ToolsMirror] = "",
             [ConfigKeys.PinnedTools] = "true",
             [ConfigKeys.OwnLauncher] = "true",
+            [ConfigKeys.NodeExporter] = "loopback",
             [ConfigKeys.ConfigBaseUrl] = "",
             [ConfigKeys.ConfigBaseRef] = "main",
             [ConfigKeys.ConfigBaseHooks] = "false",
