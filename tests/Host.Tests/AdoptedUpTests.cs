@@ -20,16 +20,8 @@ public sealed class AdoptedUpTests(SandboxFixture box)
     private const string Template = "/etc/systemd/system/t3-serve@.service";
     private const string Edge = "t3-edge";
 
-    /// <summary>The live devvm as the older scripts left it.</summary>
-    internal const string SeedBox = """
-        set -euo pipefail
-        for g in docker code-shared; do getent group "$g" >/dev/null || groupadd "$g"; done
-        useradd -m -u 2000 -s /bin/bash -G sudo,docker,code-shared wiz
-        useradd -m -u 2001 -s /bin/bash emo
-        useradd -r -s /usr/sbin/nologin t3-edge
-        mkdir -p /etc/t3-legacy /etc/t3-serve
-        echo T3_PORT=3773 >/etc/t3-legacy/wiz.env
-        echo T3_PORT=3774 >/etc/t3-legacy/emo.env
+    /// <summary>The hand-made t3 template of the older scripts (t3-provision-users.sh), as a shell step that writes it.</summary>
+    internal const string LegacyTemplate = """
         cat >/etc/systemd/system/t3-serve@.service <<'UNIT'
         # installed by the older scripts (t3-provision-users.sh)
         [Unit]
@@ -41,6 +33,19 @@ public sealed class AdoptedUpTests(SandboxFixture box)
         [Install]
         WantedBy=multi-user.target
         UNIT
+        """;
+
+    /// <summary>The live devvm as the older scripts left it.</summary>
+    internal const string SeedBox = $$"""
+        set -euo pipefail
+        for g in docker code-shared; do getent group "$g" >/dev/null || groupadd "$g"; done
+        useradd -m -u 2000 -s /bin/bash -G sudo,docker,code-shared wiz
+        useradd -m -u 2001 -s /bin/bash emo
+        useradd -r -s /usr/sbin/nologin t3-edge
+        mkdir -p /etc/t3-legacy /etc/t3-serve
+        echo T3_PORT=3773 >/etc/t3-legacy/wiz.env
+        echo T3_PORT=3774 >/etc/t3-legacy/emo.env
+        {{LegacyTemplate}}
         systemctl daemon-reload
         systemctl enable --now --quiet t3-serve@wiz.service t3-serve@emo.service
         printf '{\n  "wiz.a": {"os_user": "wiz", "port": 3773},\n  "emo.a": {"os_user": "emo", "port": 3774}\n}\n' >/etc/t3-serve/dispatch.json

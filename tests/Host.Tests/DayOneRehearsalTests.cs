@@ -69,17 +69,7 @@ public sealed class DayOneRehearsalTests(SandboxFixture box)
               printf "apiVersion: v1\nkind: Config\n" > .kube/config &&
               echo "{ \"mcpServers\": { \"playwright\": { \"type\": \"http\", \"url\": \"http://127.0.0.1:{{admin.Ports.Playwright}}/mcp\" } } }" > .claude.json &&
               echo "notes of the admin" > notes.txt'
-            cat >{{Template}} <<'UNIT'
-            # installed by the older scripts (t3-provision-users.sh)
-            [Unit]
-            Description=t3 for %i (hand-made)
-            [Service]
-            User=%i
-            EnvironmentFile=/etc/t3-legacy/%i.env
-            ExecStart=/usr/bin/node -e 'require("http").createServer((q, r) => r.end("legacy t3 of " + process.env.USER)).listen(+process.env.T3_PORT, "127.0.0.1")'
-            [Install]
-            WantedBy=multi-user.target
-            UNIT
+            {{AdoptedUpTests.LegacyTemplate}}
             systemctl daemon-reload
             """);
         lines.Add("systemctl enable --now --quiet " + string.Join(' ', people.Select(u => $"t3-serve@{u.OsUser}.service")));
