@@ -112,6 +112,7 @@ restart_if_idle() {
     elif ((idle >= need)); then
       remove_file "$WS_RESTART_PENDING_DIR/$unit"
       systemctl restart "$unit"
+      record_unit_start "$unit"
       changed "restarted $unit with its new config ($user idle ${idle}s)"
       restarted=1
     else
@@ -129,6 +130,7 @@ cmd_restart_pending() {
   load_site || true
   local f user
   local -A seen=()
+  running_changed_units
   for f in "$WS_RESTART_PENDING_DIR"/*@*.service; do
     [[ -f "$f" ]] || continue
     user="${f##*@}"
@@ -148,6 +150,25 @@ cmd_restart_pending() {
     fi
   done
   log "restart pending: done"
+}
+
+# running_changed_units: every running server whose command or environment
+# changed since it started gets a pending restart (services.sh), whoever
+# changed it: a site step (T3_COMMAND), a base step (a new pin), an install (a
+# new template) reach people whose services step does not run again.
+running_changed_units() {
+  local unit user
+  local -A seen=()
+  while read -r unit _; do
+    [[ "$unit" =~ ^(t3-serve|playwright-mcp)@(.+)\.service$ ]] || continue
+    user="${BASH_REMATCH[2]}"
+    [[ -z "${seen[$user]:-}" && "$user" =~ $WS_RE_OS_USER ]] || continue
+    seen[$user]=1
+    if lock_try "user-$user" 5; then
+      ensure_restart_on_change "$user"
+      unlock "user-$user"
+    fi
+  done < <(timeout 30 systemctl list-units --state=active --plain --no-legend 't3-serve@*.service' 'playwright-mcp@*.service' 2>/dev/null || true)
 }
 
 ensure_restart_timer() {

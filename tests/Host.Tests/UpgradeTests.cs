@@ -88,4 +88,78 @@ public sealed class UpgradeTests(SandboxFixture box)
         Assert.Contains("bad argument: --host-rev deadbeef: 64 lowercase hex digits", r.Stderr, StringComparison.Ordinal);
         await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a bad host revision changed the host");
     }
+
+    private static readonly TestUser Pin = new("upg2", 2532, 4532, 4632);
+
+    private const string PinT3Pid = "systemctl show -p MainPID --value t3-serve@upg2.service";
+    private const string PinPwPid = "systemctl show -p MainPID --value playwright-mcp@upg2.service";
+    private const string McpManifest = "/usr/local/lib/node_modules/@playwright/mcp/package.json";
+
+    /// <summary>
+    /// Issue 24 §9: whatever changes a running server's command or environment (a new unit
+    /// template, another t3Command, a new pin) marks a pending restart, which the idle gate then
+    /// lets through; before, only a port or tier change did, and old processes ran on for ever.
+    /// </summary>
+    [Fact]
+    public async Task S9_A_new_unit_template_a_t3_command_change_and_a_new_pin_each_restart_the_running_server_at_idle()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Pin.Apply(tokenStdin: false), timeout: TimeSpan.FromMinutes(2));
+        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
+        var tree = Path.Combine(HostWorld.HostTreeParent(box.RepoRoot), "host");
+        var tmp = Directory.CreateTempSubdirectory("ws-host-unit-");
+        try
+        {
+            // Nothing changed: the step leaves the servers alone.
+            var (t3, pw) = (await box.ScriptAsync(PinT3Pid), await box.ScriptAsync(PinPwPid));
+            var same = (await box.MustAsync(HostCommands.Services(Pin.Derived()))).Stdout;
+            Assert.DoesNotContain("restart pending: ", same, StringComparison.Ordinal);
+            Assert.DoesNotContain("restarted ", same, StringComparison.Ordinal);
+            await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
+            Assert.Equal(t3, await box.ScriptAsync(PinT3Pid));
+
+            // A new t3 unit template, while upg2 types: pending; once idle, restarted with it.
+            var pts = (await box.ScriptAsync(HostWorld.OpenTypedTerminal("upg2", "ws-upg2-term"))).Trim();
+            var b = Path.Combine(tmp.FullName, "host");
+            InstallTests.CopyTree(tree, b);
+            var unit = Path.Combine(b, "units", "t3-serve@.service");
+            File.WriteAllText(unit, File.ReadAllText(unit).Replace("[Service]\n", "[Service]\nEnvironment=WS_S9_TEMPLATE=1\n", StringComparison.Ordinal));
+            await box.MustAsync(HostCommands.Install, stdin: HostWorld.HostBundle(box.RepoRoot, tmp.FullName));
+            var step = await box.MustAsync(HostCommands.Services(Pin.Derived()), timeout: TimeSpan.FromMinutes(1));
+            Assert.Contains("restart pending: t3-serve@upg2.service (its command or environment changed)", step.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain("restart pending: playwright-mcp@upg2.service", step.Stdout, StringComparison.Ordinal);
+            Assert.Equal(t3, await box.ScriptAsync(PinT3Pid));
+            await box.ScriptAsync($"touch -a -d '30 minutes ago' {pts}");
+            var idle = await box.MustAsync(HostCommands.Manual.RestartPending, timeout: TimeSpan.FromMinutes(1));
+            Assert.Contains(idle.Changes(), l => l.Contains("restarted t3-serve@upg2.service with its new config", StringComparison.Ordinal));
+            t3 = await box.ScriptAsync(PinT3Pid);
+            Assert.Equal("1", (await box.ScriptAsync($"tr '\\0' '\\n' </proc/{t3.Trim()}/environ | sed -n 's/^WS_S9_TEMPLATE=//p'")).Trim());
+            await box.ScriptAsync("systemctl stop ws-upg2-term");
+
+            // Another t3Command (the site step): the timer's round restarts t3 (upg2 is idle), not playwright.
+            await box.MustAsync(HostWorld.SiteCommand(t3Command: "/usr/bin/sleep 86400"));
+            var site = await box.MustAsync(HostCommands.Manual.RestartPending, timeout: TimeSpan.FromMinutes(1));
+            Assert.Contains(site.Changes(), l => l.Contains("restarted t3-serve@upg2.service with its new config", StringComparison.Ordinal));
+            Assert.DoesNotContain(site.Changes(), l => l.Contains("restarted playwright-mcp@upg2.service", StringComparison.Ordinal));
+            Assert.Equal(pw, await box.ScriptAsync(PinPwPid));
+            Assert.Contains("86400", await box.ScriptAsync($"cat /proc/$({PinT3Pid})/cmdline | tr '\\0' ' '"), StringComparison.Ordinal);
+
+            // A new pin of @playwright/mcp (what base apply's npm install leaves): playwright restarts.
+            await box.MustAsync($"cp -p {McpManifest} /root/s9-mcp-package.json && jq '.version += \"-s9\"' /root/s9-mcp-package.json >{McpManifest}");
+            var pinned = await box.MustAsync(HostCommands.Manual.RestartPending, timeout: TimeSpan.FromMinutes(1));
+            Assert.Contains(pinned.Changes(), l => l.Contains("restarted playwright-mcp@upg2.service with its new config", StringComparison.Ordinal));
+            Assert.NotEqual(pw, await box.ScriptAsync(PinPwPid));
+        }
+        finally
+        {
+            tmp.Delete(recursive: true);
+            await box.RunAsync($"systemctl stop ws-upg2-term 2>/dev/null; systemctl reset-failed ws-upg2-term 2>/dev/null; [ ! -f /root/s9-mcp-package.json ] || mv -f /root/s9-mcp-package.json {McpManifest}; true");
+            await box.MustAsync(HostWorld.SiteCommand());
+            await box.MustAsync(HostCommands.Install, stdin: HostWorld.HostBundle(box.RepoRoot));
+            // Everyone's servers back on what the box runs (the edits above reached them too).
+            await box.MustAsync(HostCommands.Manual.RestartPending, timeout: TimeSpan.FromMinutes(2));
+            await box.RunAsync("systemctl start workstation-restart-pending.timer");
+            await box.MustAsync(Pin.Suspend());
+        }
+    }
 }
