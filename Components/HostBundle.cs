@@ -12,14 +12,18 @@ namespace Workstation.Components;
 /// only what the base step reads (<see cref="HostCommands.BaseInputs"/>).
 /// </summary>
 /// <param name="Units">The unit templates' file names (host/units), space-separated: what the stack's takeOver may name.</param>
-/// <param name="StepInputsSha256">By host step name: the hash of the files its create runs (<see cref="HostCommands.StepInputs"/>), which rides on its command line.</param>
-public sealed record HostBundle(string Base64, string Sha256, int Files, string BaseInputsSha256, string Units = "", IReadOnlyDictionary<string, string>? StepInputsSha256 = null)
+/// <param name="StepRevs">`STEP=HEX` for each host step with a create, space-separated: the hash of the files it runs (<see cref="HostCommands.StepInputs"/>), which rides on its command line. A string, so two bundles of the same folder are equal.</param>
+public sealed record HostBundle(string Base64, string Sha256, int Files, string BaseInputsSha256, string Units = "", string StepRevs = "")
 {
     public bool HasUnit(string name) => Units.Split(' ').Contains(name, StringComparer.Ordinal);
 
+    /// <summary>By host step name: <see cref="StepRevs"/>.</summary>
+    public IReadOnlyDictionary<string, string> StepInputsSha256 =>
+        StepRevs.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+
     /// <summary><paramref name="apply"/> at the revision of <paramref name="step"/>'s host code (<see cref="HostCommands.AtHostRev"/>).</summary>
     public string AtHostRev(HostStep step, string apply) =>
-        StepInputsSha256?.GetValueOrDefault(step.Name) is { } rev
+        StepInputsSha256.GetValueOrDefault(step.Name) is { } rev
             ? HostCommands.AtHostRev(apply, rev)
             : throw new InvalidOperationException($"the host bundle has no hash for the {step.Name} step");
 
@@ -65,8 +69,8 @@ public sealed record HostBundle(string Base64, string Sha256, int Files, string 
         return new HostBundle(Convert.ToBase64String(gz.ToArray()), Convert.ToHexStringLower(SHA256.HashData(tarBytes)), files,
             HostCommands.BaseInputsSha256(contents),
             string.Join(' ', contents.Where(c => c.Path.StartsWith("units/", StringComparison.Ordinal) && c.Path.IndexOf('/', 6) < 0).Select(c => c.Path[6..])),
-            HostStep.All.Where(s => s.CreateVerb is not null)
-                .ToDictionary(s => s.Name, s => HostCommands.InputsSha256(HostCommands.StepInputs(s), contents), StringComparer.Ordinal));
+            string.Join(' ', HostStep.All.Where(s => s.CreateVerb is not null)
+                .Select(s => $"{s.Name}={HostCommands.InputsSha256(HostCommands.StepInputs(s), contents)}")));
     }
 
     /// <summary>Directories and regular files below root, depth-first in ordinal name order; anything else is refused.</summary>

@@ -255,7 +255,7 @@ public class DiffTests
             Changed(before, after));
         var triggers = (System.Collections.IEnumerable)after.Command("workstation-install").Inputs["triggers"];
         Assert.Equal([edited.Sha256], triggers.Cast<object>());
-        Assert.Equal(HostCommands.AtHostRev(Fixture.GoldenCommands()["account:alice"], edited.StepInputsSha256![HostStep.Account.Name]),
+        Assert.Equal(HostCommands.AtHostRev(Fixture.GoldenCommands()["account:alice"], edited.StepInputsSha256[HostStep.Account.Name]),
             after.Command("alice-account").Str("update"));
     }
 
