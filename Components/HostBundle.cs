@@ -12,9 +12,20 @@ namespace Workstation.Components;
 /// only what the base step reads (<see cref="HostCommands.BaseInputs"/>).
 /// </summary>
 /// <param name="Units">The unit templates' file names (host/units), space-separated: what the stack's takeOver may name.</param>
-public sealed record HostBundle(string Base64, string Sha256, int Files, string BaseInputsSha256, string Units = "")
+/// <param name="StepRevs">`STEP=HEX` for each host step with a create, space-separated: the hash of the files it runs (<see cref="HostCommands.StepInputs"/>), which rides on its command line. A string, so two bundles of the same folder are equal.</param>
+public sealed record HostBundle(string Base64, string Sha256, int Files, string BaseInputsSha256, string Units = "", string StepRevs = "")
 {
     public bool HasUnit(string name) => Units.Split(' ').Contains(name, StringComparer.Ordinal);
+
+    /// <summary>By host step name: <see cref="StepRevs"/>.</summary>
+    public IReadOnlyDictionary<string, string> StepInputsSha256 =>
+        StepRevs.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+
+    /// <summary><paramref name="apply"/> at the revision of <paramref name="step"/>'s host code (<see cref="HostCommands.AtHostRev"/>).</summary>
+    public string AtHostRev(HostStep step, string apply) =>
+        StepInputsSha256.GetValueOrDefault(step.Name) is { } rev
+            ? HostCommands.AtHostRev(apply, rev)
+            : throw new InvalidOperationException($"the host bundle has no hash for the {step.Name} step");
 
     /// <summary>Every entry's mtime: a fixed instant, so checkouts at different times hash the same.</summary>
     public static readonly DateTimeOffset FixedMtime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -57,7 +68,9 @@ public sealed record HostBundle(string Base64, string Sha256, int Files, string 
         // differently, the step would re-run once as an update (harmless: the installer is idempotent).
         return new HostBundle(Convert.ToBase64String(gz.ToArray()), Convert.ToHexStringLower(SHA256.HashData(tarBytes)), files,
             HostCommands.BaseInputsSha256(contents),
-            string.Join(' ', contents.Where(c => c.Path.StartsWith("units/", StringComparison.Ordinal) && c.Path.IndexOf('/', 6) < 0).Select(c => c.Path[6..])));
+            string.Join(' ', contents.Where(c => c.Path.StartsWith("units/", StringComparison.Ordinal) && c.Path.IndexOf('/', 6) < 0).Select(c => c.Path[6..])),
+            string.Join(' ', HostStep.All.Where(s => s.CreateVerb is not null)
+                .Select(s => $"{s.Name}={HostCommands.InputsSha256(HostCommands.StepInputs(s), contents)}")));
     }
 
     /// <summary>Directories and regular files below root, depth-first in ordinal name order; anything else is refused.</summary>

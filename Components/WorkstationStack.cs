@@ -52,7 +52,7 @@ public static class WorkstationStack
         var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired, shape);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
         foreach (var m in derived.Members)
-            users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, secrets, @base.Ready, access, settings.PurgeArchiveDir, hint));
+            users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, secrets, @base.Ready, access, settings.PurgeArchiveDir, bundle, hint));
         // Maps wait for the accounts only (issue 24 §4): one person's failing clone or services
         // step must not hold up the edge's maps for everyone. The maps are pure routing from the
         // command line; a route to a t3 port nothing listens on yet answers 502 until it does.

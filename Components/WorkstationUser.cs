@@ -16,8 +16,9 @@ namespace Workstation.Components;
 /// <param name="Access">The shared providers, ClusterRole and auth mount accessor for the cluster and Vault objects.</param>
 /// <param name="PurgeArchiveDir">Where a purge archives the home on the devvm.</param>
 /// <param name="OffboardHint">What an external binding error ends with: the targeted up that cuts the retired people now.</param>
+/// <param name="Bundle">The host/ being installed: each step's line carries the hash of the host code it runs.</param>
 public sealed record WorkstationUserArgs(Member Member, RemoteHost Remote, SecretStaging Secrets, IEnumerable<Resource> After, AccessLayer Access,
-    string PurgeArchiveDir, string OffboardHint = "");
+    string PurgeArchiveDir, HostBundle Bundle, string OffboardHint = "");
 
 /// <param name="Values">Secret → its value as read from Vault (a Pulumi secret); empty: the stack stages none, and there is no secrets step.</param>
 /// <param name="Settings">The stack's rotation serials and claude_memory URL.</param>
@@ -235,8 +236,11 @@ public sealed class WorkstationUser : ComponentResource
             commandArgs.Connection = remote.Connection;
             if (apply is not null)
             {
-                commandArgs.Create = remote.AsRoot(apply);
-                commandArgs.Update = remote.AsRoot(apply);
+                // The step's host code rides on its line: an upgrade re-runs it as an update (never a
+                // trigger: a replace would run the stored delete). Deletes stay as they are.
+                var line = args.Bundle.AtHostRev(step, apply);
+                commandArgs.Create = remote.AsRoot(line);
+                commandArgs.Update = remote.AsRoot(line);
             }
             if (HostCommands.Delete(step, u) is { } delete) commandArgs.Delete = remote.AsRoot(delete);
             commandArgs.AddPreviousOutputInEnv = false;

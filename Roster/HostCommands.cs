@@ -156,11 +156,54 @@ public static class HostCommands
     /// they cover, in ordinal path order. host/lib/base.sh computes the same over the installed copy.
     /// </summary>
     /// <param name="files">Every file of host/, as (path relative to host/, content).</param>
-    public static string BaseInputsSha256(IEnumerable<(string Path, byte[] Content)> files)
+    public static string BaseInputsSha256(IEnumerable<(string Path, byte[] Content)> files) => InputsSha256(BaseInputs, files);
+
+    /// <summary>
+    /// The code every verb of the CLI runs: bin/workstation sources every file of lib/ before it
+    /// looks at its arguments (a helper, a constant or top-level code of any of them can change
+    /// what any verb does), so no verb's code is narrower than this.
+    /// </summary>
+    public static readonly IReadOnlyList<string> CliCode = ["bin/workstation", "lib"];
+
+    /// <summary>
+    /// What a verb reads from host/ besides <see cref="CliCode"/>, by verb: the one place this is
+    /// kept (a Roster test holds it to the paths below host/ that lib/ names). The services step
+    /// compares its units' effective command with the one they started with, so what makes up
+    /// that command is its input: the unit templates, their runners, and the npm pins.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> VerbReads = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
+    {
+        [HostStep.Services.CreateVerb!] = ["bin/playwright-mcp-run", "bin/playwright-snapshot-refresh", "bin/t3-serve-run", "npm-packages.txt", "units"],
+        // The clone's credential.helper names it; the secrets step makes the first clone of a private repository.
+        [HostStep.Code.CreateVerb!] = ["bin/git-credential-workstation"],
+        [HostStep.Secrets.CreateVerb!] = ["bin/git-credential-workstation"],
+    };
+
+    /// <summary>The files of host/ a host step's create/update runs (folders: every file below); none for a step without a create.</summary>
+    public static IReadOnlyList<string> StepInputs(HostStep step) =>
+        step.CreateVerb is not { } verb ? [] : [.. CliCode, .. VerbReads.GetValueOrDefault(verb) ?? []];
+
+    /// <summary>
+    /// A host step's create/update line at a revision of its host code: the hash of
+    /// <see cref="StepInputs"/> rides on the line, so a change of that code changes the line and
+    /// the engine runs the step again as an update (a trigger would replace it, and a replaced
+    /// step runs its stored delete: `user suspend` for the account). The host checks it is hex
+    /// and otherwise ignores it. The golden file holds the lines without it.
+    /// </summary>
+    public static string AtHostRev(string apply, string hostRev) =>
+        System.Text.RegularExpressions.Regex.IsMatch(hostRev, "^[0-9a-f]{64}$")
+            ? $"{apply} {HostRevOption} {hostRev}"
+            : throw new ArgumentException($"the host revision {hostRev} is not 64 lowercase hex digits", nameof(hostRev));
+
+    /// <summary>The option that carries <see cref="AtHostRev"/>'s hash; always last on the line.</summary>
+    public const string HostRevOption = "--host-rev";
+
+    /// <summary>sha256 of the `sha256sum` lines of every file <paramref name="inputs"/> cover (folders: every file below), in ordinal path order.</summary>
+    public static string InputsSha256(IReadOnlyList<string> inputs, IEnumerable<(string Path, byte[] Content)> files)
     {
         var lines = new StringBuilder();
         foreach (var (path, content) in files
-                     .Where(f => BaseInputs.Any(i => f.Path == i || f.Path.StartsWith(i + "/", StringComparison.Ordinal)))
+                     .Where(f => inputs.Any(i => f.Path == i || f.Path.StartsWith(i + "/", StringComparison.Ordinal)))
                      .OrderBy(f => f.Path, StringComparer.Ordinal))
             lines.Append(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content))).Append("  ").Append(path).Append('\n');
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(lines.ToString())));

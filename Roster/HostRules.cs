@@ -86,6 +86,9 @@ public static class HostRules
         Line();
         Line("# What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).");
         Line($"readonly WS_BASE_INPUTS={Sh(Spaced(HostCommands.BaseInputs))}");
+        Line();
+        Line($"# The verbs whose line may end with {HostCommands.HostRevOption} HEX (the hash of the host code the step runs), '|'-delimited.");
+        Line($"readonly WS_HOST_REV_VERBS={Sh("|" + string.Join('|', HostStep.All.Select(s => s.CreateVerb).OfType<string>()) + "|")}");
         return sb.ToString();
     }
 

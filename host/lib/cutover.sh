@@ -15,13 +15,18 @@ readonly WS_SHARED_CODE_GROUP=code-shared
 
 cutover_dir() { printf '%s/%s' "$WS_CUTOVER_DIR" "$1"; }
 
-# require_idle USER WHAT: refuse (exit 3) unless USER has been idle long enough.
+# require_idle USER WHAT: refuse (exit 3) unless USER has been idle long enough
+# and has no session open on their servers (idle.sh).
 require_idle() {
   local idle need
   idle="$(idle_seconds "$1")"
   need="$(restart_idle_seconds)"
   ((idle >= need)) ||
     die_refused "$1 typed ${idle}s ago: $2 waits for ${need}s of idle (site.env RESTART_IDLE_MINUTES); nothing was changed, try again later"
+  local sessions
+  sessions="$(sessions_in_use "$1")"
+  ((sessions == 0)) ||
+    die_refused "$1 has $sessions open session(s) on their t3 or playwright port: $2 waits for them to end; nothing was changed, try again later"
 }
 
 # The cutover's records (state, links) are lines of values the person chose (a link's

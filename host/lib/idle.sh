@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # idle.sh — the idle gate: a person's running service whose config changed is
 # restarted only once they have been keystroke-idle long enough (site.env
-# RESTART_IDLE_MINUTES, default 20), so no one loses a terminal mid-sentence.
+# RESTART_IDLE_MINUTES, default 20), so no one loses a terminal mid-sentence,
+# and no connection is open to their t3 or playwright port, so no agent turn
+# (which types nothing) loses its server either.
 # Until then the restart is pending (/run/workstation/restart-pending/UNIT,
 # gone at a reboot, which restarts everything anyway), `user status` shows it
 # and workstation-restart-pending.timer retries (`restart pending`). Sourced by
@@ -29,6 +31,37 @@ idle_seconds() {
   done
   ((idle >= 0)) || idle="$now"
   printf '%s\n' "$idle"
+}
+
+# person_ports USER: the ports the person's servers listen on: t3's and
+# playwright's from the port files, and the old port of a pending restart (the
+# unit still serves there until it restarts).
+person_ports() {
+  local f
+  port_in "$(user_path "$WS_T3_ENV_FILE" "$1")" T3_PORT && echo
+  port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" PLAYWRIGHT_PORT && echo
+  for f in "$WS_RESTART_PENDING_DIR"/*@"$1".service; do
+    [[ -f "$f" ]] || continue
+    port_in "$f" OLD_PORT && echo
+  done
+  return 0
+}
+
+# sessions_in_use USER: how many established TCP connections are open to the
+# person's t3 or playwright port (an agent turn or a browser session that is
+# running with no keystroke). One read of /proc/net/tcp and tcp6: the accepted
+# sockets, whose local port is the server's, in state 01 (ESTABLISHED).
+sessions_in_use() {
+  local ports
+  ports="$(person_ports "$1" | awk '/^[0-9]+$/ { printf "%s%04X", (n++ ? "," : ""), $1 }')"
+  [[ -n "$ports" ]] || {
+    echo 0
+    return 0
+  }
+  awk -v ports="$ports" '
+    BEGIN { n = split(ports, p, ","); for (i = 1; i <= n; i++) want[p[i]] = 1 }
+    FNR > 1 && $4 == "01" { k = split($2, a, ":"); if (a[k] in want) c++ }
+    END { print c + 0 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null || echo 0
 }
 
 restart_idle_seconds() {
@@ -69,16 +102,20 @@ drop_pending() {
 # restart_if_idle USER: each pending unit of USER is restarted if they are idle
 # enough (or the unit no longer runs: then it starts with the new config anyway).
 restart_if_idle() {
-  local user="$1" unit idle need restarted=0
+  local user="$1" unit idle need restarted=0 sessions
   idle="$(idle_seconds "$user")"
   need="$(restart_idle_seconds)"
+  sessions="$(sessions_in_use "$user")"
   while IFS= read -r unit; do
     [[ -n "$unit" ]] || continue
     if ! systemctl is-active --quiet "$unit"; then
       remove_file "$WS_RESTART_PENDING_DIR/$unit"
+    elif ((idle >= need && sessions > 0)); then
+      log "restart pending: $unit ($user has $sessions open session(s) on their t3 or playwright port; it waits for them to end)"
     elif ((idle >= need)); then
       remove_file "$WS_RESTART_PENDING_DIR/$unit"
       systemctl restart "$unit"
+      record_unit_start "$unit"
       changed "restarted $unit with its new config ($user idle ${idle}s)"
       restarted=1
     else
@@ -96,6 +133,7 @@ cmd_restart_pending() {
   load_site || true
   local f user
   local -A seen=()
+  running_changed_units
   for f in "$WS_RESTART_PENDING_DIR"/*@*.service; do
     [[ -f "$f" ]] || continue
     user="${f##*@}"
@@ -115,6 +153,25 @@ cmd_restart_pending() {
     fi
   done
   log "restart pending: done"
+}
+
+# running_changed_units: every running server whose command or environment
+# changed since it started gets a pending restart (services.sh), whoever
+# changed it: a site step (T3_COMMAND), a base step (a new pin), an install (a
+# new template) reach people whose services step does not run again.
+running_changed_units() {
+  local unit user
+  local -A seen=()
+  while read -r unit _; do
+    [[ "$unit" =~ ^(t3-serve|playwright-mcp)@(.+)\.service$ ]] || continue
+    user="${BASH_REMATCH[2]}"
+    [[ -z "${seen[$user]:-}" && "$user" =~ $WS_RE_OS_USER ]] || continue
+    seen[$user]=1
+    if lock_try "user-$user" 5; then
+      ensure_restart_on_change "$user"
+      unlock "user-$user"
+    fi
+  done < <(timeout 30 systemctl list-units --state=active --plain --no-legend 't3-serve@*.service' 'playwright-mcp@*.service' 2>/dev/null || true)
 }
 
 ensure_restart_timer() {

@@ -69,3 +69,6 @@ readonly WS_UNIT_DIR='/etc/systemd/system'
 
 # What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).
 readonly WS_BASE_INPUTS=' base lib/base.sh lib/configbase.sh lib/pressure.sh lib/swap.sh lib/tools.sh npm-packages.txt packages.txt tools.txt '
+
+# The verbs whose line may end with --host-rev HEX (the hash of the host code the step runs), '|'-delimited.
+readonly WS_HOST_REV_VERBS='|user account apply|user code apply|user services apply|user secrets apply|'

@@ -67,6 +67,7 @@ ensure_tier_dropins() {
     # A demotion out of the admin tier: a lost privilege does not wait for the
     # idle gate (the admin's writable system must not outlive it in a terminal).
     timeout 30 systemctl restart -- "$unit"
+    record_unit_start "$unit"
     changed "restarted $unit at once: $user left the admin tier"
     if [[ -f "$WS_RESTART_PENDING_DIR/$unit" ]]; then
       remove_file "$WS_RESTART_PENDING_DIR/$unit"
@@ -274,6 +275,7 @@ ensure_units_running() {
     fi
     systemctl enable --now --quiet "$unit"
     changed "enabled and started $unit"
+    [[ "$unit" != *.service ]] || record_unit_start "$unit"
   done < <(user_units "$1")
 }
 
@@ -328,4 +330,105 @@ ensure_units_stopped() {
       die "$1: $(units_not_off "${stopping[@]}" | paste -sd' ') still running after SIGKILL"
   fi
   for unit in "${stopping[@]}"; do changed "disabled and stopped $unit"; done
+}
+
+# --- a unit's effective command and environment ------------------------------------
+#
+# A running server keeps the command line, unit settings, environment and
+# packages it started with. The fingerprint of all of them is recorded when we
+# start or restart it (keyed by its invocation id); each services step compares
+# it with what a start would read now and marks a pending restart (idle.sh)
+# when they differ: a new unit template or drop-in, another T3_COMMAND, a new
+# runner, a new pin of t3, @playwright/mcp or Claude Code.
+
+readonly WS_UNIT_STARTED_DIR="$WS_RUN_DIR/unit-started"
+readonly WS_NPM_GLOBAL_DIR=/usr/local/lib/node_modules
+
+# unit_inputs UNIT: the files a start of UNIT reads, one a line: its unit file
+# and drop-ins, its environment files, the program ExecStart runs, site.env for
+# t3 (T3_COMMAND), and the global npm packages' manifests (their versions).
+unit_inputs() {
+  local key value
+  local -a paths
+  while IFS='=' read -r key value; do
+    case "$key" in
+      FragmentPath) [[ -z "$value" ]] || printf '%s\n' "$value" ;;
+      DropInPaths)
+        read -ra paths <<<"$value"
+        ((${#paths[@]} == 0)) || printf '%s\n' "${paths[@]}"
+        ;;
+      EnvironmentFiles) printf '%s\n' "${value%% (*}" ;;
+      ExecStart) [[ "$value" =~ path=([^ \;]+) ]] && printf '%s\n' "${BASH_REMATCH[1]}" ;;
+    esac
+  done < <(timeout 10 systemctl show -p FragmentPath -p DropInPaths -p EnvironmentFiles -p ExecStart -- "$1" 2>/dev/null)
+  [[ "$1" != t3-serve@* ]] || printf '%s\n' "$WS_SITE_ENV"
+  find "$WS_NPM_GLOBAL_DIR" -mindepth 2 -maxdepth 3 -name package.json \( -path "$WS_NPM_GLOBAL_DIR/@*/*/package.json" -o -path "$WS_NPM_GLOBAL_DIR/[!@]*/package.json" \) 2>/dev/null | LC_ALL=C sort
+}
+
+# unit_fingerprint UNIT: the hash of what a start of UNIT reads now (site.env:
+# its T3_COMMAND only; a file not there counts as such).
+unit_fingerprint() {
+  local f
+  while IFS= read -r f; do
+    [[ -n "$f" ]] || continue
+    printf '%s ' "$f"
+    if [[ "$f" == "$WS_SITE_ENV" ]]; then
+      site_get T3_COMMAND | sha256sum
+    elif [[ -f "$f" ]]; then
+      sha256sum <"$f"
+    else
+      echo absent
+    fi
+  done < <(unit_inputs "$1") | sha256sum | cut -d' ' -f1
+}
+
+# record_unit_start UNIT: UNIT just (re)started here: what it started with.
+record_unit_start() {
+  local inv tmp
+  inv="$(timeout 10 systemctl show -p InvocationID --value -- "$1" 2>/dev/null || true)"
+  [[ "$inv" =~ ^[0-9a-f]{32}$ ]] || return 0
+  ensure_dir "$WS_UNIT_STARTED_DIR" 0755
+  tmp="$(mktemp "$WS_UNIT_STARTED_DIR/.$1.XXXXXX")"
+  printf '%s %s\n' "$inv" "$(unit_fingerprint "$1")" >"$tmp"
+  mv -f -T -- "$tmp" "$WS_UNIT_STARTED_DIR/$1"
+}
+
+# unit_inputs_newer UNIT: true when a file UNIT reads changed (ctime) after it
+# started: for a start we did not see (the boot, systemd's own restart).
+# site.env is left out: it changes with any site value, not only T3_COMMAND.
+unit_inputs_newer() {
+  local since f
+  since="$(timeout 10 systemctl show -p ActiveEnterTimestamp --value -- "$1" 2>/dev/null || true)"
+  since="$(date -d "$since" +%s 2>/dev/null)" || return 1
+  while IFS= read -r f; do
+    [[ -e "$f" && "$f" != "$WS_SITE_ENV" ]] || continue
+    (($(stat -c %Z -- "$f") > since)) && return 0
+  done < <(unit_inputs "$1")
+  return 1
+}
+
+# ensure_restart_on_change USER: each running server of USER whose command or
+# environment changed since it started gets a pending restart (one already
+# pending will restart anyway).
+ensure_restart_on_change() {
+  local user="$1" entry unit port_file key inv had_inv had_fp port
+  for entry in "t3-serve@$user.service:$WS_T3_ENV_FILE:T3_PORT" "playwright-mcp@$user.service:$WS_PLAYWRIGHT_ENV_FILE:PLAYWRIGHT_PORT"; do
+    IFS=: read -r unit port_file key <<<"$entry"
+    systemctl is-active --quiet "$unit" || continue
+    [[ ! -f "$WS_RESTART_PENDING_DIR/$unit" ]] || continue
+    inv="$(timeout 10 systemctl show -p InvocationID --value -- "$unit" 2>/dev/null || true)"
+    had_inv="" had_fp=""
+    [[ ! -f "$WS_UNIT_STARTED_DIR/$unit" ]] || read -r had_inv had_fp <"$WS_UNIT_STARTED_DIR/$unit" || true
+    if [[ -z "$inv" || "$had_inv" != "$inv" ]]; then
+      # Started without us: if nothing it reads changed since, it runs what a start would read now.
+      if ! unit_inputs_newer "$unit"; then
+        record_unit_start "$unit"
+        continue
+      fi
+    elif [[ "$had_fp" == "$(unit_fingerprint "$unit")" ]]; then
+      continue
+    fi
+    port="$(port_in "$(user_path "$port_file" "$user")" "$key" || true)"
+    mark_restart_pending "$unit" "$port" "its command or environment changed"
+  done
 }

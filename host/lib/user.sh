@@ -205,6 +205,8 @@ services_step() {
   ensure_firewall_unit
   step "units"
   ensure_units_running "$user"
+  step "changed units"
+  ensure_restart_on_change "$user"
   step "restarts"
   restart_if_idle "$user"
   ensure_restart_timer

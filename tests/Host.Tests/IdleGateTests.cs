@@ -109,4 +109,50 @@ public sealed class IdleGateTests(SandboxFixture box)
             await box.MustAsync(Idf.Suspend());
         }
     }
+
+    /// <summary>Issue 24 §9: a person whose agent talks to their server is not idle, whatever the keyboard says.</summary>
+    private static readonly TestUser Ses = new("ses", 2345, 4345, 4445);
+
+    [Fact]
+    public async Task S9_An_agent_holding_a_connection_delays_the_restart_and_when_it_ends_the_restart_happens()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(Ses.Apply(tokenStdin: false), timeout: Bounded);
+        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
+        const string Pid = "systemctl show -p MainPID --value playwright-mcp@ses.service";
+        try
+        {
+            // No terminal (keystroke-idle for ever), but an agent of ses's holds a connection to their playwright port.
+            Assert.Equal("held", (await box.ScriptAsync("""
+                systemctl reset-failed ws-ses-agent 2>/dev/null || true
+                for _ in $(seq 1 40); do runuser -u ses -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/4445' 2>/dev/null && break; sleep 0.25; done
+                systemd-run --quiet --unit ws-ses-agent -p User=ses bash -c 'exec 3<>/dev/tcp/127.0.0.1/4445; sleep 300'
+                for _ in $(seq 1 40); do
+                  awk 'FNR > 1 && $4 == "01" && $2 ~ /:115D$/' /proc/net/tcp /proc/net/tcp6 | grep -q . && { echo held; exit 0; }
+                  sleep 0.25
+                done
+                echo none
+                """, Bounded)).Trim());
+            var pid = await box.ScriptAsync(Pid);
+
+            var moved = await box.MustAsync(HostCommands.Services((Ses with { PlaywrightPort = 4446 }).Derived()), timeout: Bounded);
+            Assert.Contains("restart pending: playwright-mcp@ses.service (ses has 1 open session(s) on their t3 or playwright port; it waits for them to end)", moved.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain(moved.Changes(), l => l.Contains("restarted playwright-mcp@ses.service", StringComparison.Ordinal));
+            Assert.Equal(pid, await box.ScriptAsync(Pid));
+            var early = await box.MustAsync(HostCommands.Manual.RestartPending, timeout: Bounded);
+            Assert.Empty(early.Changes());
+            Assert.Equal(pid, await box.ScriptAsync(Pid));
+
+            // The agent's turn ends: the next round restarts it, on the new port.
+            await box.ScriptAsync("systemctl stop ws-ses-agent");
+            var late = await box.MustAsync(HostCommands.Manual.RestartPending, timeout: Bounded);
+            Assert.Contains(late.Changes(), l => l.Contains("restarted playwright-mcp@ses.service with its new config", StringComparison.Ordinal));
+            Assert.NotEqual(pid, await box.ScriptAsync(Pid));
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-ses-agent 2>/dev/null; systemctl reset-failed ws-ses-agent 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
+            await box.MustAsync(Ses.Suspend());
+        }
+    }
 }

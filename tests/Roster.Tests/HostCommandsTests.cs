@@ -305,6 +305,44 @@ public class HostCommandsTests
         Assert.Equal(["a", "b c", "d", ""], ShellWords.Split("a 'b c' d ''").Words);
         Assert.Equal(["$"], ShellWords.Split("\"$x\"").Unquoted);
     }
+
+    private static bool Covers(IReadOnlyList<string> inputs, string path) =>
+        inputs.Any(i => path == i || path.StartsWith(i + "/", StringComparison.Ordinal));
+
+    /// <summary>
+    /// Issue 24 §9: a step's host revision covers what its verb runs. Every file bin/workstation
+    /// sources (and those source) is in every step's inputs; every host/ file a unit template
+    /// runs is in the services step's; and every host/ path lib/ names is in the services step's
+    /// inputs or the base step's, so no file the CLI reads is outside both.
+    /// </summary>
+    [Fact]
+    public void S9_Each_steps_host_revision_covers_the_files_its_verb_sources_and_runs()
+    {
+        var host = Path.Combine(TestFiles.Root, "host");
+        var sourced = System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(host, "bin", "workstation")), "source \"\\$WS_LIB/([^\"]+)\"")
+            .Select(m => "lib/" + m.Groups[1].Value).ToList();
+        Assert.Contains("lib/services.sh", sourced);
+        sourced.Add("lib/rules.sh"); // common.sh sources it
+        sourced.Add("bin/workstation");
+        var withCreate = HostStep.All.Where(s => s.CreateVerb is not null).ToList();
+        Assert.Equal(4, withCreate.Count);
+        foreach (var step in withCreate)
+            Assert.All(sourced, f => Assert.True(Covers(HostCommands.StepInputs(step), f), $"{step.Name} does not cover {f}"));
+        Assert.Empty(HostCommands.StepInputs(HostStep.Cut));
+
+        var run = Directory.GetFiles(Path.Combine(host, "units")).SelectMany(u =>
+                System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(u), HostCommands.InstallDir + "/([^\\s]+)").Select(m => m.Groups[1].Value))
+            .Distinct().ToList();
+        Assert.Contains("bin/t3-serve-run", run);
+        Assert.All(run, f => Assert.True(Covers(HostCommands.StepInputs(HostStep.Services), f), $"services does not cover {f}, which a unit runs"));
+
+        var named = Directory.GetFiles(Path.Combine(host, "lib"), "*.sh").SelectMany(f =>
+                System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(f), "\\$WS_ROOT\"?/([A-Za-z0-9._/-]+)").Select(m => m.Groups[1].Value.TrimEnd('/')))
+            .Distinct().ToList();
+        Assert.Contains("units", named);
+        Assert.All(named, f => Assert.True(withCreate.Any(s => Covers(HostCommands.StepInputs(s), f)) || Covers(HostCommands.BaseInputs, f),
+            $"lib/ reads host/{f}, which neither a step's revision nor the base inputs cover"));
+    }
 }
 
 /// <summary>

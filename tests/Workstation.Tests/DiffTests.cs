@@ -121,7 +121,7 @@ public class DiffTests
         var budget = new YamlDotNet.RepresentationModel.YamlMappingNode { { "memory_high", "2560M" }, { "tasks_max", "512" } };
         var after = await RunAsync(RosterEdit.Golden().Set("bob", "budget", budget).Text());
         Assert.Equal([$"{Types.Command}::bob-services"], Changed(before, after));
-        Assert.EndsWith(" --memory-high 2560M --memory-max 3G --cpu-weight 100 --tasks-max 512", after.Command("bob-services").Str("update"), StringComparison.Ordinal);
+        Assert.EndsWith(" --memory-high 2560M --memory-max 3G --cpu-weight 100 --tasks-max 512", after.Command("bob-services").StepLine("update"), StringComparison.Ordinal);
         Assert.Null(after.Command("bob-services").Inputs.GetValueOrDefault("triggers"));
     }
 
@@ -205,9 +205,9 @@ public class DiffTests
         var after = await RunAsync(text);
 
         Assert.Equal([$"{Types.Command}::alice-account"], Changed(before, after));
-        var apply = after.Command("alice-account").Str("create")!;
+        var apply = after.Command("alice-account").StepLine("create")!;
         Assert.Equal(Fixture.GoldenCommands()["account:alice"] + " --revoke-groups docker --private-home", apply);
-        Assert.Equal(apply, after.Command("alice-account").Str("update"));
+        Assert.Equal(apply, after.Command("alice-account").StepLine("update"));
     }
 
     /// <summary>The edge account (stack config) and the roster's extra privileged groups are site values: only the site step changes.</summary>
@@ -232,7 +232,7 @@ public class DiffTests
         var playwright = await RunAsync(RosterEdit.Golden().Ports("alice", 3774, 8940).Text());
         Assert.Equal([$"{Types.Command}::alice-services"], Changed(before, playwright));
         Assert.Equal(Fixture.GoldenCommands()["services:alice"].Replace("8932", "8940", StringComparison.Ordinal),
-            playwright.Command("alice-services").Str("update"));
+            playwright.Command("alice-services").StepLine("update"));
 
         var t3 = await RunAsync(RosterEdit.Golden().Ports("alice", 3790, 8932).Text());
         Assert.Equal(
@@ -250,18 +250,74 @@ public class DiffTests
         Assert.Equal([$"{Types.Command}::workstation-site"], Changed(before, after));
     }
 
+    /// <summary>The people's steps an upgrade of <paramref name="steps"/> re-runs: each of them, for every person of the golden roster.</summary>
+    private static IEnumerable<string> PersonSteps(params HostStep[] steps) =>
+        from u in new[] { "alice", "bob", "wiz" } from s in steps select $"{Types.Command}::{s.ResourceName(u)}";
+
+    /// <summary>
+    /// Issue 24 §9: the CLI sources every lib/ file, so a changed script re-runs every step with a
+    /// create, for every person, as an update (its line's host revision), besides the install. The
+    /// cut step runs no host code on an update; the base step only its own inputs.
+    /// </summary>
     [Fact]
-    public async Task Changing_one_host_script_changes_only_the_install_step()
+    public async Task S9_A_changed_host_script_re_runs_every_persons_steps_that_run_it()
     {
         using var dir = TempHostDir.CopyOf(Repo.HostDir);
         var before = await RunAsync(Fixture.RosterText, HostBundle.FromDirectory(dir.Path));
-        var script = Path.Combine(dir.Path, "lib", "user.sh");
-        File.AppendAllText(script, "\n# changed\n");
+        File.AppendAllText(Path.Combine(dir.Path, "lib", "user.sh"), "\n# changed\n");
+        var edited = HostBundle.FromDirectory(dir.Path);
+        var after = await RunAsync(Fixture.RosterText, edited);
+
+        Assert.Equal(PersonSteps(HostStep.Account, HostStep.Code, HostStep.Services, HostStep.Secrets)
+                .Append($"{Types.Command}::workstation-install").Order(StringComparer.Ordinal),
+            Changed(before, after));
+        var triggers = (System.Collections.IEnumerable)after.Command("workstation-install").Inputs["triggers"];
+        Assert.Equal([edited.Sha256], triggers.Cast<object>());
+        Assert.Equal(HostCommands.AtHostRev(Fixture.GoldenCommands()["account:alice"], edited.StepInputsSha256[HostStep.Account.Name]),
+            after.Command("alice-account").Str("update"));
+    }
+
+    /// <summary>A unit template is read by the services step alone: a change of one re-runs everyone's services step, and no other person's step.</summary>
+    [Fact]
+    public async Task S9_A_changed_unit_template_re_runs_only_every_persons_services_step()
+    {
+        using var dir = TempHostDir.CopyOf(Repo.HostDir);
+        var before = await RunAsync(Fixture.RosterText, HostBundle.FromDirectory(dir.Path));
+        File.AppendAllText(Path.Combine(dir.Path, "units", "t3-serve@.service"), "# changed\n");
         var after = await RunAsync(Fixture.RosterText, HostBundle.FromDirectory(dir.Path));
 
-        Assert.Equal([$"{Types.Command}::workstation-install"], Changed(before, after));
-        var triggers = (System.Collections.IEnumerable)after.Command("workstation-install").Inputs["triggers"];
-        Assert.Equal([HostBundle.FromDirectory(dir.Path).Sha256], triggers.Cast<object>());
+        Assert.Equal(PersonSteps(HostStep.Services).Append($"{Types.Command}::workstation-install").Order(StringComparer.Ordinal),
+            Changed(before, after));
+    }
+
+    /// <summary>
+    /// An upgrade is updates only: every person's step keeps its name (no create, no delete), only
+    /// its create and update lines change (a change there is an update in pulumi-command), it has no
+    /// triggers (a change of those is a replace, which runs the stored delete: `user suspend` for the
+    /// account, which would cut everyone), and its stored delete stays as it was.
+    /// </summary>
+    [Fact]
+    public async Task S9_An_upgrade_registers_updates_only_never_a_replace_or_delete_of_a_persons_step()
+    {
+        using var dir = TempHostDir.CopyOf(Repo.HostDir);
+        var before = await RunAsync(Fixture.RosterText, HostBundle.FromDirectory(dir.Path));
+        File.AppendAllText(Path.Combine(dir.Path, "lib", "services.sh"), "\n# changed\n");
+        File.AppendAllText(Path.Combine(dir.Path, "units", "playwright-mcp@.service"), "# changed\n");
+        var after = await RunAsync(Fixture.RosterText, HostBundle.FromDirectory(dir.Path));
+
+        Assert.Equal(before.ByKey.Keys.Order(StringComparer.Ordinal), after.ByKey.Keys.Order(StringComparer.Ordinal));
+        var changed = Changed(before, after).Where(k => k != $"{Types.Command}::workstation-install").ToList();
+        Assert.Equal(12, changed.Count);
+        foreach (var key in changed)
+        {
+            var (a, b) = (before.ByKey[key], after.ByKey[key]);
+            Assert.False(b.Inputs.ContainsKey("triggers"), $"{key} has triggers");
+            Assert.Equal(a.Str("delete"), b.Str("delete"));
+            var differ = a.Inputs.Keys.Union(b.Inputs.Keys)
+                .Where(i => Canonicalizer.Write(a.Inputs.GetValueOrDefault(i)) != Canonicalizer.Write(b.Inputs.GetValueOrDefault(i)))
+                .Order(StringComparer.Ordinal);
+            Assert.Equal(["create", "update"], differ);
+        }
     }
 
     /// <summary>A base edit re-runs the install (to ship it) and the base step, as an update; no site or user step.</summary>

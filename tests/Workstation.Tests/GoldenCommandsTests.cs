@@ -47,22 +47,30 @@ public class GoldenCommandsTests
 
         foreach (var user in new[] { "wiz", "alice", "bob" })
         {
+            // Each step's line is its golden line at the revision of the host code it runs (not in
+            // the golden file: any edit of host/ would change it); its delete carries none.
+            foreach (var step in new[] { HostStep.Account, HostStep.Code, HostStep.Services, HostStep.Secrets })
+            {
+                var command = run.Command(step.ResourceName(user));
+                Assert.Equal(Fixture.Bundle.AtHostRev(step, command.StepLine("create")!), command.Str("create"));
+                Assert.DoesNotContain("--host-rev", command.Str("delete") ?? "", StringComparison.Ordinal);
+            }
             var account = run.Command($"{user}-account");
-            Assert.Equal(Line($"account:{user}"), account.Str("create"));
-            Assert.Equal(Line($"account:{user}"), account.Str("update"));
+            Assert.Equal(Line($"account:{user}"), account.StepLine("create"));
+            Assert.Equal(account.Str("create"), account.Str("update"));
             // The admin's steps have no delete: automation never cuts the admin.
             Assert.Equal(user == "wiz" ? null : Line($"suspend:{user}"), account.Str("delete"));
             var code = run.Command($"{user}-code");
-            Assert.Equal(Line($"code:{user}"), code.Str("create"));
-            Assert.Equal(Line($"code:{user}"), code.Str("update"));
+            Assert.Equal(Line($"code:{user}"), code.StepLine("create"));
+            Assert.Equal(code.Str("create"), code.Str("update"));
             Assert.Null(code.Str("delete"));
             var services = run.Command($"{user}-services");
-            Assert.Equal(Line($"services:{user}"), services.Str("create"));
-            Assert.Equal(Line($"services:{user}"), services.Str("update"));
+            Assert.Equal(Line($"services:{user}"), services.StepLine("create"));
+            Assert.Equal(services.Str("create"), services.Str("update"));
             Assert.Equal(user == "wiz" ? null : Line($"stop:{user}"), services.Str("delete"));
             var secrets = run.Command($"{user}-secrets");
-            Assert.Equal(Line($"secrets:{user}"), secrets.Str("create"));
-            Assert.Equal(Line($"secrets:{user}"), secrets.Str("update"));
+            Assert.Equal(Line($"secrets:{user}"), secrets.StepLine("create"));
+            Assert.Equal(secrets.Str("create"), secrets.Str("update"));
             Assert.Equal(user == "wiz" ? null : Line($"remove-secrets:{user}"), secrets.Str("delete"));
             // The cut step: no create; its delete is the same `user suspend` line, run first. None for the admin.
             var cut = run.Registrations.SingleOrDefault(r => r.Type == Types.Command && r.Name == $"{user}-cut");
@@ -89,9 +97,9 @@ public class GoldenCommandsTests
         var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.SshUser, "deploy"));
         var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
 
-        Assert.Equal("sudo -n " + golden["account:alice"], run.Command("alice-account").Str("create"));
+        Assert.Equal("sudo -n " + Fixture.Bundle.AtHostRev(HostStep.Account, golden["account:alice"]), run.Command("alice-account").Str("create"));
         Assert.Equal("sudo -n " + golden["suspend:alice"], run.Command("alice-account").Str("delete"));
-        Assert.Equal("sudo -n " + golden["services:alice"], run.Command("alice-services").Str("create"));
+        Assert.Equal("sudo -n " + Fixture.Bundle.AtHostRev(HostStep.Services, golden["services:alice"]), run.Command("alice-services").Str("create"));
         Assert.Equal("sudo -n " + golden["maps"], run.Command("workstation-maps").Str("create"));
         // The install line is a pipeline, so it runs whole under one root shell.
         Assert.Equal("sudo -n sh -c " + HostCommands.Quote(golden["install"]), run.Command("workstation-install").Str("create"));
@@ -107,7 +115,7 @@ public class GoldenCommandsTests
         Assert.DoesNotContain(run.Registrations, r => r.Name.EndsWith("-secrets", StringComparison.Ordinal));
         Assert.DoesNotContain(run.Calls!, c => c.Token == Types.GetKvSecretV2);
         var alice = run.Command("alice-services");
-        Assert.Equal(golden["services:alice"], alice.Str("create"));
+        Assert.Equal(golden["services:alice"], alice.StepLine("create"));
         Assert.False(alice.Inputs.ContainsKey("stdin"));
     }
 }

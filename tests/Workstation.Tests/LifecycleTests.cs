@@ -308,9 +308,9 @@ public class LifecycleTests
         Assert.Contains("\"disabled\":false", back.Named(Types.VaultEntity, "bob-vault-entity").Canonical, StringComparison.Ordinal);
         // New host steps: `user account apply` resumes the suspended account with the same uid, then the
         // clone (kept, so nothing to do) and the services on the same ports.
-        Assert.Equal(Fixture.GoldenCommands()["account:bob"], back.Command("bob-account").Str("create"));
-        Assert.Equal(Fixture.GoldenCommands()["code:bob"], back.Command("bob-code").Str("create"));
-        Assert.Equal(Fixture.GoldenCommands()["services:bob"], back.Command("bob-services").Str("create"));
+        Assert.Equal(Fixture.GoldenCommands()["account:bob"], back.Command("bob-account").StepLine("create"));
+        Assert.Equal(Fixture.GoldenCommands()["code:bob"], back.Command("bob-code").StepLine("create"));
+        Assert.Equal(Fixture.GoldenCommands()["services:bob"], back.Command("bob-services").StepLine("create"));
         Assert.Contains(MockWorld.Pk("bob.b"), Members(back));
     }
 

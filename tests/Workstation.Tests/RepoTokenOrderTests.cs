@@ -27,8 +27,8 @@ public class RepoTokenOrderTests
         }
 
         var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), Fixture.Settings(), Fixture.Bundle).Outputs);
-        Assert.EndsWith(" user code apply alice --repo-token", run.Command("alice-code").Str("create"), StringComparison.Ordinal);
-        Assert.Contains(",repo-token,", run.Command("alice-secrets").Str("create"), StringComparison.Ordinal);
+        Assert.EndsWith(" user code apply alice --repo-token", run.Command("alice-code").StepLine("create"), StringComparison.Ordinal);
+        Assert.Contains(",repo-token,", run.Command("alice-secrets").StepLine("create"), StringComparison.Ordinal);
         Assert.Equal(Fixture.RepoToken, JsonSerializer.Deserialize<Dictionary<string, string>>(run.Command("alice-secrets").Str("stdin")!)!["repo-token"]);
     }
 
@@ -39,7 +39,7 @@ public class RepoTokenOrderTests
         fields.Remove("repo-token");
         var settings = Fixture.Settings(Fixture.Config().With(ConfigKeys.VaultSecrets, JsonSerializer.Serialize(fields)));
         var run = await Harness.RunAsync(() => WorkstationStack.Build(Fixture.Roster(), settings, Fixture.Bundle).Outputs);
-        Assert.EndsWith(" user code apply alice", run.Command("alice-code").Str("create"), StringComparison.Ordinal);
-        Assert.DoesNotContain("repo-token", run.Command("alice-secrets").Str("create"), StringComparison.Ordinal);
+        Assert.EndsWith(" user code apply alice", run.Command("alice-code").StepLine("create"), StringComparison.Ordinal);
+        Assert.DoesNotContain("repo-token", run.Command("alice-secrets").StepLine("create"), StringComparison.Ordinal);
     }
 }

@@ -86,7 +86,7 @@ public class StagedSecretsTests
         var after = await RunAsync(Fixture.Config().With(ConfigKeys.Rotate, "{\"snapshot-token\": 1}"));
         var changed = Changed(before, after);
         Assert.Equal(["alice-secrets", "bob-secrets", "wiz-secrets"], changed);
-        Assert.EndsWith(" --rotate snapshot-token=1 --memory-url https://memory.example.test/mcp", after.Command("bob-secrets").Str("create"), StringComparison.Ordinal);
+        Assert.EndsWith(" --rotate snapshot-token=1 --memory-url https://memory.example.test/mcp", after.Command("bob-secrets").StepLine("create"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public class StagedSecretsTests
         fields.Remove("beads-key");
         var after = await RunAsync(Fixture.Config().With(ConfigKeys.VaultSecrets, JsonSerializer.Serialize(fields)));
         Assert.Equal(["alice-secrets", "bob-secrets", "wiz-secrets"], Changed(before, after));
-        Assert.Contains(" --secrets memory-key,repo-token,snapshot-token --values-stdin", after.Command("alice-secrets").Str("create"), StringComparison.Ordinal);
+        Assert.Contains(" --secrets memory-key,repo-token,snapshot-token --values-stdin", after.Command("alice-secrets").StepLine("create"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public class StagedSecretsTests
             .Set("bob", "ha", new YamlDotNet.RepresentationModel.YamlScalarNode("true"))
             .Set("bob", "claude_login", new YamlDotNet.RepresentationModel.YamlScalarNode("shared")).Text());
         Assert.Equal(["bob-secrets"], Changed(before, after));
-        Assert.Contains(" --secrets beads-key,claude-credentials,ha-url,memory-key,repo-token,snapshot-token --values-stdin", after.Command("bob-secrets").Str("create"), StringComparison.Ordinal);
+        Assert.Contains(" --secrets beads-key,claude-credentials,ha-url,memory-key,repo-token,snapshot-token --values-stdin", after.Command("bob-secrets").StepLine("create"), StringComparison.Ordinal);
         var bundle = JsonSerializer.Deserialize<Dictionary<string, string>>(after.Command("bob-secrets").Str("stdin")!)!;
         Assert.Equal(Fixture.HaUrl, bundle["ha-url"]);
         Assert.Equal(Fixture.ClaudeCredentials, bundle["claude-credentials"]);
@@ -140,7 +140,7 @@ public class StagedSecretsTests
         // memory: none takes the key away: the name leaves the line, and the memory URL with it.
         var none = await RunAsync(roster: RosterEdit.Golden().Set("alice", "memory", new YamlDotNet.RepresentationModel.YamlScalarNode("none")).Text());
         Assert.Equal(["alice-secrets"], Changed(before, none));
-        Assert.EndsWith(" --secrets beads-key,repo-token,snapshot-token --values-stdin", none.Command("alice-secrets").Str("create"), StringComparison.Ordinal);
+        Assert.EndsWith(" --secrets beads-key,repo-token,snapshot-token --values-stdin", none.Command("alice-secrets").StepLine("create"), StringComparison.Ordinal);
     }
 
     private static List<string> Changed(Run before, Run after) =>

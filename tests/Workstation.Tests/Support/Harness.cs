@@ -23,6 +23,14 @@ public sealed record Registration(string Type, string Name, ImmutableDictionary<
 
     public string? Str(string input) => Inputs.TryGetValue(input, out var v) ? v as string : null;
 
+    /// <summary>
+    /// A host step's line without the host revision it ends with (<see cref="Workstation.Roster.HostCommands.AtHostRev"/>),
+    /// so it can be held to a golden line; a step line without one fails the test.
+    /// </summary>
+    public string? StepLine(string input) => Str(input) is not { } line ? null
+        : System.Text.RegularExpressions.Regex.Match(line, " --host-rev [0-9a-f]{64}$") is { Success: true } m ? line[..m.Index]
+        : throw new Xunit.Sdk.XunitException($"{Name}'s {input} does not end with a host revision: {line}");
+
     /// <summary>The inputs as canonical JSON: sorted keys, no whitespace, invariant numbers.</summary>
     public string Canonical => Canonicalizer.Write(Inputs);
 }
