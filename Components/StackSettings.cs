@@ -191,7 +191,7 @@ public sealed partial record StackSettings(
     public const string DefaultHostDir = "host";
     public const string DefaultPurgeArchiveDir = "/var/backups/workstation/homes";
     /// <summary>edgeUser's explicit "no edge account": t3 ports admit their owner only.</summary>
-    public const string NoEdgeUser = "none";
+    public const string NoEdgeUser = StackValues.NoEdgeUser;
     public static readonly BackupSettings DefaultBackup = new("", 7, 4, 6, "daily");
 
     /// <summary>Reads and checks every key; returns all problems at once.</summary>

@@ -9,6 +9,9 @@ namespace Workstation.Roster;
 /// </summary>
 public static partial class StackValues
 {
+    /// <summary>edgeUser's word for "no edge account": the host gets no --edge-user (issue 24 §1).</summary>
+    public const string NoEdgeUser = "none";
+
     public const string VaultOidcMountForm = "a plain Vault auth mount path (e.g. oidc)";
     public const string VaultAccessorForm = "a Vault mount accessor (e.g. auth_oidc_1a2b3c4d)";
     public const string AuthentikSlugForm = "an Authentik application slug (letters, digits, '-' and '_')";

@@ -82,8 +82,15 @@ public sealed class DayOneRehearsalTests(SandboxFixture box)
         foreach (var u in people)
             lines.Add($"systemd-run --quiet --unit=rehearsal-{u.OsUser} --uid={u.OsUser} --slice=user-$(id -u {u.OsUser}).slice sleep infinity");
         // A session in use: the dispatcher holds a connection to each person's t3 (what an agent's turn does).
+        // t3 was just started: wait (bounded) until it listens, then until each connection is established.
         foreach (var u in people)
+        {
+            var hex = u.Ports.T3.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+            lines.Add($"for _ in $(seq 1 50); do awk 'FNR > 1 && $4 == \"0A\" && $2 ~ /:{hex}$/' /proc/net/tcp /proc/net/tcp6 | grep -q . && break; sleep 0.2; done");
             lines.Add($"systemd-run --quiet --unit=rehearsal-conn-{u.OsUser} --uid={Edge} python3 -c 'import socket, time; s = socket.create_connection((\"127.0.0.1\", {u.Ports.T3})); time.sleep(3600)'");
+            lines.Add($"for _ in $(seq 1 50); do awk 'FNR > 1 && $4 == \"01\" && $3 ~ /:{hex}$/' /proc/net/tcp /proc/net/tcp6 | grep -q . && break; sleep 0.2; done");
+            lines.Add($"awk 'FNR > 1 && $4 == \"01\" && $3 ~ /:{hex}$/' /proc/net/tcp /proc/net/tcp6 | grep -q . || {{ echo 'the dispatcher holds no connection to {u.Ports.T3}' >&2; exit 1; }}");
+        }
         return string.Join('\n', lines) + "\n";
     }
 
@@ -219,6 +226,8 @@ public sealed class DayOneRehearsalTests(SandboxFixture box)
             // edgeUser: the stack's, else the dispatcher's account as `adopt plan` names it (issue 24 §1).
             var edge = stack("edgeUser") is { Length: > 0 } e ? e
                 : System.Text.RegularExpressions.Regex.Match(plan.Stdout, @"edgeUser:? (\S+)") is { Success: true } m ? m.Groups[1].Value : null;
+            // `none` is the program's word for no edge account: it sends the host no --edge-user.
+            if (edge == StackValues.NoEdgeUser) edge = null;
             if (edge is null) problems.Add("edgeUser: Pulumi.devvm.yaml leaves it unset and `adopt plan` names no dispatcher account (issue 24 §1)");
             var site = HostCommands.Site(new SiteSettings(
                     stack("repoUrl") ?? HostWorld.FixtureRepoUrl,                                    // runbook: the admin's clone's origin
