@@ -36,12 +36,27 @@ public static class Drift
                 case Member.Retired { Tombstone: var t }:
                     var want = t.Purge ? "absent or unmanaged" : "suspended";
                     if (state != want && !(t.Purge && state == "suspended")) items.Add(new(t.OsUser, "account", want, state));
+                    items.AddRange(ForeignBindings(t));
                     break;
             }
         }
         foreach (var name in people.Keys.Where(n => roster.Members.All(m => m.OsUser != n)).Order(StringComparer.Ordinal))
             items.Add(new(name, "account", "not in the roster (a managed account nobody names)", $"managed, {Str(people[name], "state")}"));
         return items;
+    }
+
+    /// <summary>
+    /// Bindings another stack made for a leaver: offboarding leaves them, so each is reported
+    /// until the owner removes it there and drops it from the tombstone (a reviewed roster edit).
+    /// </summary>
+    private static IEnumerable<DriftItem> ForeignBindings(RetiredUser t)
+    {
+        const string Fact = "still to remove by hand in the stack that owns it";
+        var path = $"retired.{t.OsUser}";
+        foreach (var (ns, name) in t.ExternalBindings)
+            yield return new(t.OsUser, $"{Fact}: RoleBinding {name} in namespace {ns}", $"gone, then dropped from {path}.external_bindings", "still named there");
+        foreach (var name in t.ClusterBindings)
+            yield return new(t.OsUser, $"{Fact}: ClusterRoleBinding {name}", $"gone, then dropped from {path}.cluster_bindings", "still named there");
     }
 
     private static IEnumerable<DriftItem> ActiveDrift(DerivedUser u, JsonElement p)

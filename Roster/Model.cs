@@ -61,7 +61,28 @@ public sealed record Person(
 /// Purge (the roster's explicit `purge: true`) archives the home, then deletes the account and the
 /// Vault identity; the tombstone, its uid and ports stay.
 /// </summary>
-public sealed record RetiredUser(string OsUser, int? Uid, Ports Ports, string? AuthentikUser = null, string? K8sUser = null, bool Purge = false);
+public sealed record RetiredUser(string OsUser, int? Uid, Ports Ports, string? AuthentikUser = null, string? K8sUser = null, bool Purge = false)
+{
+    private static readonly IReadOnlyDictionary<string, string> NoBindings = new SortedDictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// `external_bindings` kept from the entry: bindings another stack made that offboarding
+    /// leaves in place. `roster drift` reports each until the owner removes it in the owning
+    /// stack and then deletes it here (an explicit edit that shows in review).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ExternalBindings { get; init; } = NoBindings;
+
+    /// <summary>`cluster_bindings` kept from the entry: reported by `roster drift` like ExternalBindings.</summary>
+    public IReadOnlyList<string> ClusterBindings { get; init; } = [];
+
+    // By value, bindings included: two loads of the same tombstone are equal.
+    public bool Equals(RetiredUser? other) =>
+        other is not null && (OsUser, Uid, Ports, AuthentikUser, K8sUser, Purge) == (other.OsUser, other.Uid, other.Ports, other.AuthentikUser, other.K8sUser, other.Purge) &&
+        ExternalBindings.OrderBy(b => b.Key, StringComparer.Ordinal).SequenceEqual(other.ExternalBindings.OrderBy(b => b.Key, StringComparer.Ordinal)) &&
+        ClusterBindings.SequenceEqual(other.ClusterBindings, StringComparer.Ordinal);
+
+    public override int GetHashCode() => HashCode.Combine(OsUser, Uid, Ports, AuthentikUser, K8sUser, Purge, ExternalBindings.Count, ClusterBindings.Count);
+}
 
 /// <param name="PrivilegedGroups">Groups that count as privileged on top of <see cref="Rules.PrivilegedGroups"/> (host drift reports them).</param>
 /// <param name="TierBudgets">settings.budgets over <see cref="Budgets.Defaults"/>; null: the defaults.</param>

@@ -309,7 +309,7 @@ public static class RosterLoader
             var path = $"retired.{YamlTree.Key(key.Value)}";
             if (key.Value.Length == 0) Error(key.At, path, "os_user must not be empty");
             if (AsMap(node, path) is not { } map) return null;
-            var f = Fields(map, path, ["uid", "ports", "authentik_user", "k8s_user", "purge"], ["ports"]);
+            var f = Fields(map, path, ["uid", "ports", "authentik_user", "k8s_user", "purge", "external_bindings", "cluster_bindings"], ["ports"]);
             if (map.Refused.Contains("<<")) return null;
             var ports = f.TryGetValue("ports", out var pt) ? ReadPorts(pt, path + ".ports") : new PartialPorts(null, null, map.At);
             var uid = f.TryGetValue("uid", out var u) ? Int(u, path + ".uid") : null;
@@ -323,7 +323,12 @@ public static class RosterLoader
             }
             var purge = f.TryGetValue("purge", out var pg) && (Bool(pg, path + ".purge") ?? false);
             var tombstone = new RetiredUser(key.Value, uid, new Ports(ports.T3 ?? 0, ports.Playwright ?? 0),
-                ids.GetValueOrDefault("authentik_user"), ids.GetValueOrDefault("k8s_user"), purge);
+                ids.GetValueOrDefault("authentik_user"), ids.GetValueOrDefault("k8s_user"), purge)
+            {
+                // Kept from the entry until removed in the stack that owns them: drift reports each.
+                ExternalBindings = ReadExternalBindings(f, path, namespaces: null),
+                ClusterBindings = ReadClusterBindings(f, path),
+            };
             return new Located<RetiredUser>(tombstone, path, key.At, f, ports, map.At);
         }
 
@@ -416,8 +421,9 @@ public static class RosterLoader
         /// <summary>
         /// external_bindings: namespace → the name of the RoleBinding another stack made there. The
         /// name is what the deploy reads (it can't be guessed), so both sides are checked here.
+        /// A tombstone has no namespaces (null): its keys need only be valid namespace names.
         /// </summary>
-        private SortedDictionary<string, string> ReadExternalBindings(Dictionary<string, YNode> f, string path, List<string> namespaces)
+        private SortedDictionary<string, string> ReadExternalBindings(Dictionary<string, YNode> f, string path, List<string>? namespaces)
         {
             var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
             if (!f.TryGetValue("external_bindings", out var node)) return result;
@@ -434,7 +440,7 @@ public static class RosterLoader
                 var known = false;
                 if (!Rules.Dns1123Label().IsMatch(ns))
                     Error(key.At, at, $"'{ns}' is not a DNS-1123 label: {Rules.WhyInvalid(ns, Rules.Dns1123Label())}");
-                else if (!namespaces.Contains(ns))
+                else if (namespaces is not null && !namespaces.Contains(ns))
                     Error(key.At, at, $"'{ns}' is not one of this user's namespaces");
                 else known = true;
 

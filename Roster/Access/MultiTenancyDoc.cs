@@ -96,7 +96,7 @@ public static class MultiTenancyDoc
         Line("| where | retire (`retired:`) | delete (entry removed) |");
         Line("| --- | --- | --- |");
         Line("| host | the host steps are deleted, the cut first: `user suspend` (account locked and expired, units stopped, processes ended), then `user secrets remove` (the shared secrets out of the home), `user services stop` (units off, ports out of the firewall) and `user suspend` again; home kept; the roster keeps the uid and ports reserved | the same, but the uid and ports are no longer reserved |");
-        Line("| cluster | the user's ClusterRoleBinding or RoleBindings are deleted; an `external_bindings` one is another stack's to remove | the same |");
+        Line("| cluster | the user's ClusterRoleBinding or RoleBindings are deleted; an `external_bindings` or `cluster_bindings` one is another stack's to remove: the tombstone keeps it and `roster drift` reports it until it is deleted there | the same, but nothing keeps reminding |");
         Line($"| Vault policy | `{VaultAccess.PolicyName("<user>")}` is deleted | the same |");
         Line($"| Vault entity | kept, updated in place: `disabled: true`, and `{VaultAccess.PolicyName("<user>")}` detached (only it: a policy attached outside Workstation stays); Vault refuses its logins and tokens | deleted |");
         Line("| Vault alias | kept when the tombstone has `authentik_user` (a later OIDC login maps to the disabled entity and is refused); otherwise deleted | deleted |");

@@ -172,6 +172,13 @@ internal static class BadInputCases
             "roster.yaml:13:34: users.alice.external_bindings.team-a: 'a;b' is not a valid RoleBinding name (a DNS-1123 subdomain): it contains the shell metacharacter ';'"),
         C("external binding name too long", Head + Alice.Replace("tier: power-user", "tier: namespace-owner\n    namespaces: [team-a]\n    external_bindings: { team-a: " + new string('b', 254) + " }"),
             "roster.yaml:13:34: users.alice.external_bindings.team-a: the RoleBinding name is 254 characters long; the limit is 253"),
+        // §5: a tombstone keeps the bindings another stack made until they are gone; checked like a user's.
+        C("tombstone external binding name not a DNS-1123 subdomain", Head + Alice + "retired:\n  carol:\n    ports: { t3: 3790, playwright: 8990 }\n    external_bindings: { team-a: \"a;b\" }\n",
+            "roster.yaml:16:34: retired.carol.external_bindings.team-a: 'a;b' is not a valid RoleBinding name (a DNS-1123 subdomain): it contains the shell metacharacter ';'"),
+        C("tombstone external binding namespace not a DNS-1123 label", Head + Alice + "retired:\n  carol:\n    ports: { t3: 3790, playwright: 8990 }\n    external_bindings: { Team_A: owners }\n",
+            "roster.yaml:16:26: retired.carol.external_bindings.Team_A: 'Team_A' is not a DNS-1123 label: it must match ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"),
+        C("tombstone cluster binding listed twice", Head + Alice + "retired:\n  carol:\n    ports: { t3: 3790, playwright: 8990 }\n    cluster_bindings: [oidc-carol, oidc-carol]\n",
+            "roster.yaml:16:36: retired.carol.cluster_bindings[1]: ClusterRoleBinding 'oidc-carol' is listed twice"),
         C("namespace not a DNS-1123 label", Head + Alice.Replace("tier: power-user", "tier: namespace-owner\n    namespaces: [Team_A]"),
             "roster.yaml:12:18: users.alice.namespaces[0]: 'Team_A' is not a DNS-1123 label: it must match ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"),
         C("namespace listed twice", Head + Alice.Replace("tier: power-user", "tier: namespace-owner\n    namespaces: [team-a, team-a]"),

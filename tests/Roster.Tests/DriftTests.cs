@@ -141,6 +141,26 @@ public class DriftTests
         Assert.EndsWith($"{(drift ? 2 : 1)} drift(s)\n", output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Issue 24 §5: offboarding leaves the bindings another stack made. While the tombstone still
+    /// names one, drift reports it, one line each; once the owner drops it from the tombstone, none.
+    /// </summary>
+    [Fact]
+    public void S5_a_binding_another_stack_owns_is_drift_while_the_tombstone_names_it()
+    {
+        var roster = File.ReadAllText(TestFiles.GoldenRoster);
+        const string Carol = "  carol: { uid: 2003, ports: { t3: 3776, playwright: 8934 } }\n";
+        Assert.Contains(Carol, roster, StringComparison.Ordinal);
+        var named = roster.Replace(Carol, "  carol:\n    uid: 2003\n    ports: { t3: 3776, playwright: 8934 }\n" +
+            "    external_bindings: { plotting-book: oidc-ns-owner-carol }\n    cluster_bindings: [oidc-carol]\n", StringComparison.Ordinal);
+
+        Assert.Equal((1, string.Join('\n',
+            "carol: still to remove by hand in the stack that owns it: RoleBinding oidc-ns-owner-carol in namespace plotting-book: expected gone, then dropped from retired.carol.external_bindings; actual still named there",
+            "carol: still to remove by hand in the stack that owns it: ClusterRoleBinding oidc-carol: expected gone, then dropped from retired.carol.cluster_bindings; actual still named there",
+            "2 drift(s)") + "\n"), Run(InStep(), named));
+        Assert.Equal((0, "no drift\n"), Run(InStep(), roster));
+    }
+
     [Fact]
     public void A_report_that_is_not_json_is_a_clear_error()
     {
