@@ -19,6 +19,7 @@ declare -rA WS_SECRET_FILE=(
   [claude-credentials]=".claude/.credentials.json"
   [snapshot-token]=".config/workstation/snapshot-token"
   [repo-token]=".config/workstation/repo-token"
+  [kube-token]="$WS_KUBE_TOKEN_PATH"
 )
 declare -rA WS_SECRET_MCP=([ha-url]=ha [memory-key]=claude_memory)
 # Largest bundle read from stdin: a few credentials, never megabytes.
