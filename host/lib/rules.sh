@@ -42,6 +42,7 @@ readonly WS_RESERVED_USERS=' _apt backup bin daemon games gnats irc list lp mail
 readonly WS_RESERVED_GROUP_NAMES=' code-shared docker sudo workstation '
 readonly WS_PRIVILEGED_GROUPS=' code-shared docker sudo '
 readonly WS_SECRETS=' beads-key claude-credentials ha-url kube-token memory-key repo-token snapshot-token '
+readonly WS_PERSONAL_SECRETS=' kube-token '
 readonly WS_OIDC_GRANT_TYPES=' authcode-keyboard device-code '
 readonly WS_DEFAULT_OIDC_GRANT_TYPE='device-code'
 readonly WS_KUBE_AUTHS=' oidc service-account-token '
