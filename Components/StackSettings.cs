@@ -482,6 +482,12 @@ public sealed partial record StackSettings(
             foreach (var (name, value) in JsonObject(ConfigKeys.VaultSecrets))
             {
                 if (Known(ConfigKeys.VaultSecrets, name) is not { } secret) continue;
+                if (secret.IsPersonal())
+                {
+                    errors.Add(new ConfigError($"{ConfigKeys.VaultSecrets}[\"{name}\"]",
+                        $"is per person, not shared: it is read from each person's own Vault path ({ConfigKeys.VaultKvMount}/{ConfigKeys.VaultUsersPath}/OS_USER#{SharedSecrets.KubeTokenField}) for whoever the roster gives kube_auth: service-account-token"));
+                    continue;
+                }
                 if (value.ValueKind == JsonValueKind.String && VaultFieldPattern().Match(value.GetString()!) is { Success: true } m)
                     fields[secret] = new VaultField(m.Groups[1].Value, m.Groups[2].Value);
                 else
@@ -522,7 +528,8 @@ public sealed partial record StackSettings(
         SharedSecret? Known(string key, string name)
         {
             if (SharedSecrets.Parse(name) is { } s) return s;
-            errors.Add(new ConfigError($"{key}[\"{StackValues.Printable(name)}\"]", $"is not a shared secret: known are {string.Join(", ", SharedSecrets.All.Select(x => x.Name()))}"));
+            // The shared ones are listed: a per-person secret is never a vaultSecrets key (rotate takes it too).
+            errors.Add(new ConfigError($"{key}[\"{StackValues.Printable(name)}\"]", $"is not a shared secret: known are {string.Join(", ", SharedSecrets.All.Where(x => !x.IsPersonal()).Select(x => x.Name()))}"));
             return null;
         }
 

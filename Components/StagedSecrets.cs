@@ -27,13 +27,30 @@ public static class StagedSecrets
         IReadOnlyDictionary<SharedSecret, VaultField> fields, string kvMount, Resource? vault)
     {
         var byPath = fields.GroupBy(kv => kv.Value.Path, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => Output.CreateSecret(ReadPathAsync(kvMount, g.Key, g.Select(kv => kv.Key).ToList(), vault)),
+            .ToDictionary(g => g.Key, g => Output.CreateSecret(ReadPathAsync(kvMount, g.Key, string.Join(", ", g.Select(kv => Key(kv.Key))), vault)),
                 StringComparer.Ordinal);
         return fields.ToDictionary(kv => kv.Key,
             kv => byPath[kv.Value.Path].Apply(data => Field(kv.Key, kv.Value, kvMount, data)));
     }
 
-    private static async Task<ImmutableDictionary<string, string>> ReadPathAsync(string mount, string path, IReadOnlyList<SharedSecret> keys, Resource? vault)
+    /// <summary>
+    /// Each person's own kube token (roster kube_auth: service-account-token), os_user → value:
+    /// the field kube-token of their own Vault secret, KV_MOUNT/USERS_PATH/OS_USER, read as the
+    /// shared ones are (a secret from the read on; a missing one fails the run, naming the person).
+    /// </summary>
+    public static IReadOnlyDictionary<string, Output<string>> ReadPersonal(
+        IEnumerable<DerivedUser> users, string kvMount, string usersPath, Resource? vault) =>
+        users.Where(u => u.Secrets.Contains(SharedSecret.KubeToken)).ToDictionary(u => u.OsUser, u =>
+        {
+            var path = $"{usersPath}/{u.OsUser}";
+            var what = $"users.{u.OsUser}.kube_auth (service-account-token)";
+            return Output.CreateSecret(ReadPathAsync(kvMount, path, what, vault)).Apply(data =>
+                data.TryGetValue(SharedSecrets.KubeTokenField, out var value) && !string.IsNullOrEmpty(value)
+                    ? value
+                    : throw new RunException($"{what}: Vault's {kvMount}/{path} has no field '{SharedSecrets.KubeTokenField}' (or it is empty); nothing was changed"));
+        }, StringComparer.Ordinal);
+
+    private static async Task<ImmutableDictionary<string, string>> ReadPathAsync(string mount, string path, string what, Resource? vault)
     {
         try
         {
@@ -43,7 +60,7 @@ public static class StagedSecrets
         }
         catch (Exception e) when (e is not RunException)
         {
-            throw new RunException($"{string.Join(", ", keys.Select(Key))}: cannot read {mount}/{path} from Vault: {e.Message}; nothing was changed");
+            throw new RunException($"{what}: cannot read {mount}/{path} from Vault: {e.Message}; nothing was changed");
         }
     }
 

@@ -39,15 +39,22 @@ public static class WorkstationStack
         if (strangers.Count > 0)
             throw new RunException($"{ConfigKeys.Full(ConfigKeys.TakeOver)}: {string.Join(", ", strangers.Select(t => t.Path))} is not a unit template of host/units ({bundle.Units.Replace(" ", ", ", StringComparison.Ordinal)}); nothing was changed");
         var access = new AccessLayer(settings, derived.Settings);
-        var secrets = new SecretStaging(StagedSecrets.Read(settings.Secrets.Fields, access.VaultOptions.KvMount, access.Vault), settings.Secrets);
+        var ownToken = derived.Users.Where(u => u.KubeAuth == KubeAuth.ServiceAccountToken).Select(u => u.OsUser).ToList();
+        if (ownToken.Count > 0 && access.Vault is null)
+            throw new RunException($"roster: {string.Join(", ", ownToken.Select(u => $"users.{u}.kube_auth"))} is service-account-token, read from Vault, and {ConfigKeys.Full(ConfigKeys.EnableVault)} is false; nothing was changed");
+        var secrets = new SecretStaging(StagedSecrets.Read(settings.Secrets.Fields, access.VaultOptions.KvMount, access.Vault), settings.Secrets)
+        {
+            Personal = StagedSecrets.ReadPersonal(derived.Users, access.VaultOptions.KvMount, access.VaultOptions.UsersPath, access.Vault),
+        };
         // Every host step waits for every Vault read: a missing secret stops the run before any Command is sent.
-        var remote = new RemoteHost(settings.Ssh, secrets.Values.Count == 0 ? null : Output.All(secrets.Values.Values).Apply(_ => true));
+        var reads = secrets.Values.Values.Concat(secrets.Personal.Values).ToList();
+        var remote = new RemoteHost(settings.Ssh, reads.Count == 0 ? null : Output.All(reads).Apply(_ => true));
         var @base = new WorkstationBase(BaseName,
             new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.SwapSize,
                 settings.Backup, settings.BackupPassword, settings.Swappiness, settings.ToolsMirror, settings.PinnedTools, settings.OwnLauncher, settings.ConfigBase, settings.ClaudeCodeIfMissing,
                 settings.TakeOver, settings.T3Package, settings.ConfigBaseHooks, settings.NodeExporter));
         // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
-        var shape = new StackShape(StagesSecrets: secrets.Values.Count > 0, K8s: access.K8s is not null, Vault: access.Vault is not null,
+        var shape = new StackShape(StagesSecrets: secrets.StagesAny, K8s: access.K8s is not null, Vault: access.Vault is not null,
             Authentik: settings.Authentik is not null);
         var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired, shape);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);

@@ -20,11 +20,23 @@ namespace Workstation.Components;
 public sealed record WorkstationUserArgs(Member Member, RemoteHost Remote, SecretStaging Secrets, IEnumerable<Resource> After, AccessLayer Access,
     string PurgeArchiveDir, HostBundle Bundle, string OffboardHint = "");
 
-/// <param name="Values">Secret → its value as read from Vault (a Pulumi secret); empty: the stack stages none, and there is no secrets step.</param>
+/// <param name="Values">Secret → its value as read from Vault (a Pulumi secret); empty (and no Personal): the stack stages none, and there is no secrets step.</param>
 /// <param name="Settings">The stack's rotation serials and claude_memory URL.</param>
 public sealed record SecretStaging(IReadOnlyDictionary<SharedSecret, Output<string>> Values, SecretSettings Settings)
 {
     public static SecretStaging None { get; } = new(new Dictionary<SharedSecret, Output<string>>(), SecretSettings.None);
+
+    /// <summary>os_user → that person's own kube token (kube_auth: service-account-token), read from their own Vault path.</summary>
+    public IReadOnlyDictionary<string, Output<string>> Personal { get; init; } = new Dictionary<string, Output<string>>();
+
+    /// <summary>Whether anyone has a secrets step: the stack stages a shared secret or someone's own token.</summary>
+    public bool StagesAny => Values.Count > 0 || Personal.Count > 0;
+
+    /// <summary>What one person's step may draw on: the shared values and their own token, never another person's.</summary>
+    public IReadOnlyDictionary<SharedSecret, Output<string>> For(string osUser) =>
+        Personal.TryGetValue(osUser, out var own)
+            ? new Dictionary<SharedSecret, Output<string>>(Values) { [SharedSecret.KubeToken] = own }
+            : Values;
 }
 
 /// <summary>
@@ -197,7 +209,7 @@ public sealed class WorkstationUser : ComponentResource
     {
         var remote = args.Remote;
         var made = new Dictionary<HostStep, Command>();
-        foreach (var step in HostStep.For(u.IsAdmin, stagesSecrets: args.Secrets.Values.Count > 0))
+        foreach (var step in HostStep.For(u.IsAdmin, stagesSecrets: args.Secrets.StagesAny))
         {
             var after = step.After.Count == 0
                 ? args.After
@@ -214,12 +226,13 @@ public sealed class WorkstationUser : ComponentResource
 
         Command AddSecrets(IEnumerable<Resource> after)
         {
-            var held = StagedSecrets.For(u, args.Secrets.Values);
+            var values = args.Secrets.For(u.OsUser);
+            var held = StagedSecrets.For(u, values);
             var secretsArgs = new CommandArgs
             {
                 // The values travel on stdin only; stdin and anything the step prints stay secret in state.
                 // The host prints names and rotation lines, never a value, on stderr: that much reaches the log.
-                Stdin = StagedSecrets.Bundle(held, args.Secrets.Values),
+                Stdin = StagedSecrets.Bundle(held, values),
                 Logging = Logging.Stderr,
             };
             var secretsOptions = new CustomResourceOptions();

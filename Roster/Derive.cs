@@ -37,6 +37,9 @@ public sealed record DerivedUser(
     public IReadOnlyList<string> ExtraGroups { get; init; } = [];
     /// <summary>Observed: the host sets no MemoryHigh/MemoryMax for this person (adopted, no memory budget in the entry).</summary>
     public MemoryLimits MemoryLimits { get; init; } = MemoryLimits.Enforced;
+
+    /// <summary><see cref="Person.KubeAuth"/>: how the first ~/.kube/config authenticates.</summary>
+    public KubeAuth KubeAuth { get; init; } = KubeAuth.Oidc;
 }
 
 /// <summary>
@@ -106,8 +109,9 @@ public static class Derivation
         new SortedDictionary<string, string>(p.ExternalBindings.ToDictionary(), StringComparer.Ordinal),
         new K8sSubject("User", settings.K8sUsernamePrefix + (settings.K8sUsernameClaim == K8sUsernameClaim.Email && p.Email is { } e ? e : p.K8sUser)),
         (p.Budget ?? BudgetOverride.None).Over(settings.BudgetOf(p.Tier)),
-        SharedSecrets.Eligible(p.Ha, p.Memory, p.ClaudeLogin))
+        SharedSecrets.Eligible(p.Ha, p.Memory, p.ClaudeLogin, p.KubeAuth))
     {
+        KubeAuth = p.KubeAuth,
         ClusterBindings = p.ClusterBindings.Order(StringComparer.Ordinal).ToList(),
         ExtraGroups = p.ExtraGroups.Order(StringComparer.Ordinal).ToList(),
         OpenHome = p.OpenHome,

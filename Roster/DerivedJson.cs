@@ -53,6 +53,7 @@ public static class DerivedJson
         Strings(w, "revoke_groups", u.RevokeGroups);
         Strings(w, "extra_groups", u.ExtraGroups);
         w.WriteBoolean("private_home", u.PrivateHome);
+        w.WriteString("kube_auth", u.KubeAuth.ToYaml());
         WritePorts(w, u.Ports);
         w.WriteString("home", u.Home);
         w.WriteString("marker_group", u.MarkerGroup);

@@ -58,6 +58,8 @@ public static class HostCommands
         if (u.Adopt) sb.Append(" --adopt");
         if (u.RevokeGroups.Count > 0) sb.Append(" --revoke-groups ").Append(string.Join(',', u.RevokeGroups));
         if (u.PrivateHome) sb.Append(" --private-home");
+        // Only the fallback is written out: everyone on OIDC keeps the command line they had.
+        if (u.KubeAuth != KubeAuth.Oidc) sb.Append(" --kube-auth ").Append(u.KubeAuth.ToYaml());
         return sb.ToString();
     }
 

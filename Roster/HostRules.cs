@@ -65,8 +65,11 @@ public static class HostRules
         Line($"readonly WS_RESERVED_GROUP_NAMES={Sh(Spaced(Rules.ReservedGroupNames))}");
         Line($"readonly WS_PRIVILEGED_GROUPS={Sh(Spaced(Rules.PrivilegedGroups.Order(StringComparer.Ordinal)))}");
         Line($"readonly WS_SECRETS={Sh(Spaced(SharedSecrets.All.Select(s => s.Name())))}");
+        Line($"readonly WS_PERSONAL_SECRETS={Sh(Spaced(SharedSecrets.All.Where(s => s.IsPersonal()).Select(s => s.Name())))}");
         Line($"readonly WS_OIDC_GRANT_TYPES={Sh(Spaced(Kubelogin.All.Select(g => g.Name())))}");
         Line($"readonly WS_DEFAULT_OIDC_GRANT_TYPE={Sh(Kubelogin.DefaultGrantType.Name())}");
+        Line($"readonly WS_KUBE_AUTHS={Sh(Spaced(Enum.GetValues<KubeAuth>().Select(a => a.ToYaml()).Order(StringComparer.Ordinal)))}");
+        Line($"readonly WS_KUBE_TOKEN_PATH={Sh(SharedSecrets.KubeTokenPath)}");
         Line();
         Line("# Per-user names, as printf patterns of the os_user.");
         Line($"readonly WS_USER_UNITS={Sh(Spaced(Derivation.Services(UserSlot)))}");

@@ -13,8 +13,22 @@ public enum OidcGrantType
     AuthcodeKeyboard,
 }
 
+/// <summary>
+/// `kube_auth:` in a roster entry: how the person's first ~/.kube/config authenticates. OIDC
+/// (kubelogin) by default; a service-account token from the person's own Vault path is the
+/// seed's fallback, chosen per person in review.
+/// </summary>
+public enum KubeAuth { Oidc, ServiceAccountToken }
+
 public static class Kubelogin
 {
+    public static string ToYaml(this KubeAuth a) => a switch
+    {
+        KubeAuth.Oidc => "oidc",
+        KubeAuth.ServiceAccountToken => "service-account-token",
+        _ => throw new ArgumentOutOfRangeException(nameof(a)),
+    };
+
     /// <summary>The stack key that picks the grant (workstation:oidcGrantType).</summary>
     public const string GrantTypeKey = "oidcGrantType";
 

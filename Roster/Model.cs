@@ -33,7 +33,8 @@ public sealed record Person(
     BudgetOverride? Budget = null,
     bool Ha = false,
     MemoryAccess Memory = MemoryAccess.Shared,
-    ClaudeLogin ClaudeLogin = ClaudeLogin.Interactive)
+    ClaudeLogin ClaudeLogin = ClaudeLogin.Interactive,
+    KubeAuth KubeAuth = KubeAuth.Oidc)
 {
     /// <summary>
     /// `cluster_bindings`: the ClusterRoleBindings another stack made for this person (e.g. the

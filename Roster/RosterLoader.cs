@@ -240,8 +240,8 @@ public static class RosterLoader
             return false;
         }
 
-        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "extra_groups", "private_home", "budget", "ha", "memory", "claude_login"];
-        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "cluster_bindings", "ports", "uid", "adopt", "revoke_groups", "extra_groups", "private_home", "budget", "ha", "memory", "claude_login"];
+        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "extra_groups", "private_home", "budget", "ha", "memory", "claude_login", "kube_auth"];
+        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "cluster_bindings", "ports", "uid", "adopt", "revoke_groups", "extra_groups", "private_home", "budget", "ha", "memory", "claude_login", "kube_auth"];
 
         /// <summary>Reads the admin (keyed by its os_user field) or a user (keyed by the map key).</summary>
         private Located<Person>? ReadPerson(YNode node, string path, YScalar? key, bool isAdmin)
@@ -295,7 +295,8 @@ public static class RosterLoader
                 budget,
                 f.TryGetValue("ha", out var ha) && (Bool(ha, path + ".ha") ?? false),
                 f.TryGetValue("memory", out var me) ? Choice(me, path + ".memory", Enum.GetValues<MemoryAccess>(), SharedSecrets.ToYaml) ?? MemoryAccess.Shared : MemoryAccess.Shared,
-                f.TryGetValue("claude_login", out var cl) ? Choice(cl, path + ".claude_login", Enum.GetValues<ClaudeLogin>(), SharedSecrets.ToYaml) ?? ClaudeLogin.Interactive : ClaudeLogin.Interactive)
+                f.TryGetValue("claude_login", out var cl) ? Choice(cl, path + ".claude_login", Enum.GetValues<ClaudeLogin>(), SharedSecrets.ToYaml) ?? ClaudeLogin.Interactive : ClaudeLogin.Interactive,
+                f.TryGetValue("kube_auth", out var ka) ? Choice(ka, path + ".kube_auth", Enum.GetValues<KubeAuth>(), Kubelogin.ToYaml) ?? KubeAuth.Oidc : KubeAuth.Oidc)
             {
                 ClusterBindings = ReadClusterBindings(f, path),
                 ExtraGroups = ReadExtraGroups(f, path, osUser, revoke),

@@ -5,7 +5,7 @@ namespace Workstation.Roster;
 /// name (the roster's, the stack config's `vaultSecrets`/`rotate` keys and the host's); where it
 /// lands is <see cref="SharedSecrets.Where"/>.
 /// </summary>
-public enum SharedSecret { BeadsKey, ClaudeCredentials, HaUrl, MemoryKey, SnapshotToken, RepoToken }
+public enum SharedSecret { BeadsKey, ClaudeCredentials, HaUrl, MemoryKey, SnapshotToken, RepoToken, KubeToken }
 
 /// <summary>`memory:` in a roster entry: the shared claude_memory key, or none. A per-person key can come later as a third value.</summary>
 public enum MemoryAccess { Shared, None }
@@ -27,6 +27,7 @@ public static class SharedSecrets
         SharedSecret.MemoryKey => "memory-key",
         SharedSecret.SnapshotToken => "snapshot-token",
         SharedSecret.RepoToken => "repo-token",
+        SharedSecret.KubeToken => "kube-token",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
@@ -41,6 +42,7 @@ public static class SharedSecrets
         SharedSecret.MemoryKey => "the `claude_memory` MCP server in ~/.claude.json",
         SharedSecret.SnapshotToken => "~/.config/workstation/snapshot-token",
         SharedSecret.RepoToken => "~/.config/workstation/repo-token (git's credential helper for ~/code reads it)",
+        SharedSecret.KubeToken => $"{KubeTokenFile} (the tokenFile of ~/.kube/config)",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
@@ -49,14 +51,29 @@ public static class SharedSecrets
     /// repository token go to everyone (playwright, `bd` and the ~/code clone need them); the
     /// rest as the entry says.
     /// </summary>
-    public static IReadOnlyList<SharedSecret> Eligible(bool ha, MemoryAccess memory, ClaudeLogin login)
+    public static IReadOnlyList<SharedSecret> Eligible(bool ha, MemoryAccess memory, ClaudeLogin login, KubeAuth kube = KubeAuth.Oidc)
     {
         var held = new List<SharedSecret> { SharedSecret.BeadsKey, SharedSecret.RepoToken, SharedSecret.SnapshotToken };
         if (ha) held.Add(SharedSecret.HaUrl);
         if (memory == MemoryAccess.Shared) held.Add(SharedSecret.MemoryKey);
         if (login == ClaudeLogin.Shared) held.Add(SharedSecret.ClaudeCredentials);
+        if (kube == KubeAuth.ServiceAccountToken) held.Add(SharedSecret.KubeToken);
         return held.OrderBy(Name, StringComparer.Ordinal).ToList();
     }
+
+    /// <summary>
+    /// The one secret that is not shared: each person's own service-account token, read from their
+    /// own Vault path (vaultKvMount/vaultUsersPath/os_user, this field), never from vaultSecrets.
+    /// </summary>
+    public static bool IsPersonal(this SharedSecret s) => s == SharedSecret.KubeToken;
+
+    /// <summary>The field of the person's own Vault secret that holds their kube token.</summary>
+    public const string KubeTokenField = "kube-token";
+
+    /// <summary>Where the kube token lands, relative to the home (the kubeconfig's tokenFile).</summary>
+    public const string KubeTokenPath = ".config/workstation/kube-token";
+
+    public const string KubeTokenFile = "~/" + KubeTokenPath;
 
     public static string ToYaml(this MemoryAccess m) => m switch
     {

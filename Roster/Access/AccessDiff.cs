@@ -79,7 +79,9 @@ public static class AccessDiffs
                 .OrderBy(c => c.Layer).ThenBy(c => c.Gained).ThenBy(c => c.Text, StringComparer.Ordinal).ToList();
             if (changes.Count == 0 && leftovers.Count == 0 && stateA == stateB) continue;
             var (memberA, memberB) = (Member(before, name), Member(after, name));
-            var rotate = memberA is Roster.Member.Active { User: var held } && memberB is not Roster.Member.Active ? held.Secrets : [];
+            var rotate = memberA is Roster.Member.Active { User: var held } && memberB is not Roster.Member.Active
+                // A person's own kube token is theirs alone: nobody else's copy to rotate.
+                ? held.Secrets.Where(x => !x.IsPersonal()).ToList() : [];
             people.Add(new PersonDiff(name, stateA, stateB, changes) { Rotate = rotate, StillToRemove = leftovers });
             warnings.AddRange(Warn(name, memberA, memberB, leftovers));
         }

@@ -44,24 +44,29 @@ ensure_vault_sh() { # USER HOME
 }
 
 # ~/.kube/config: written only when nothing is there; someone else's is backed
-# up once and left in place.
-ensure_kubeconfig() { # USER HOME
-  local user="$1" home="$2" kube="$2/.kube/config"
+# up once and left in place. AUTH is the roster's kube_auth: oidc (kubelogin)
+# or service-account-token (the token file the secrets step stages).
+ensure_kubeconfig() { # USER HOME AUTH
+  local user="$1" home="$2" auth="${3:-oidc}" kube="$2/.kube/config"
+  [[ "$WS_KUBE_AUTHS" == *" $auth "* ]] || die_usage "kube auth: $(describe "$auth") is not one of:$WS_KUBE_AUTHS"
   if as_user "$user" "$home" test -e "$kube" || as_user "$user" "$home" test -L "$kube"; then
     refuse_special "$user" "$home" "$kube"
-    kubeconfig | as_user_data "$user" "$home" "$WS_AS_USER" backup-once "$kube"
+    kubeconfig "$home" "$auth" | as_user_data "$user" "$home" "$WS_AS_USER" backup-once "$kube"
   else
     as_user "$user" "$home" "$WS_AS_USER" mkdir "$home/.kube" 0700
-    kubeconfig | as_user_data "$user" "$home" "$WS_AS_USER" create-if-absent "$kube" 600
+    kubeconfig "$home" "$auth" | as_user_data "$user" "$home" "$WS_AS_USER" create-if-absent "$kube" 600
   fi
 }
 
-# The OIDC exec kubeconfig (kubelogin), from site.env. The devvm has no browser:
-# kubelogin runs the site's grant (device-code unless site.env says otherwise;
-# a site.env from before the key has none), and asks for the extra scope the
-# apiserver's username claim needs (email).
-kubeconfig() {
-  local name server issuer client grant scope
+# The kubeconfig, from site.env. OIDC: the exec plugin (kubelogin). The devvm
+# has no browser: kubelogin runs the site's grant (device-code unless site.env
+# says otherwise; a site.env from before the key has none), and asks for the
+# extra scope the apiserver's username claim needs (email). The fallback
+# (service-account-token): kubectl reads the token from the file the secrets
+# step stages; the kubeconfig names the file, never holds the token.
+kubeconfig() { # HOME AUTH
+  local home="$1" auth="$2" kuser=oidc name server issuer client grant scope
+  [[ "$auth" == oidc ]] || kuser=service-account
   name="$(site_get CLUSTER_NAME)"
   server="$(site_get CLUSTER_SERVER)"
   issuer="$(site_get OIDC_ISSUER)"
@@ -81,9 +86,15 @@ contexts:
   - name: "$name"
     context:
       cluster: "$name"
-      user: oidc
+      user: $kuser
 current-context: "$name"
 users:
+EOF
+  if [[ "$auth" != oidc ]]; then
+    printf '  - name: %s\n    user:\n      tokenFile: "%s"\n' "$kuser" "$home/$WS_KUBE_TOKEN_PATH"
+    return 0
+  fi
+  cat <<EOF
   - name: oidc
     user:
       exec:

@@ -41,9 +41,12 @@ readonly WS_ADMIN_TIER='admin'
 readonly WS_RESERVED_USERS=' _apt backup bin daemon games gnats irc list lp mail man messagebus news nobody polkitd proxy root sshd sync sys systemd-coredump systemd-network systemd-resolve systemd-timesync uucp workstation www-data '
 readonly WS_RESERVED_GROUP_NAMES=' code-shared docker sudo workstation '
 readonly WS_PRIVILEGED_GROUPS=' code-shared docker sudo '
-readonly WS_SECRETS=' beads-key claude-credentials ha-url memory-key repo-token snapshot-token '
+readonly WS_SECRETS=' beads-key claude-credentials ha-url kube-token memory-key repo-token snapshot-token '
+readonly WS_PERSONAL_SECRETS=' kube-token '
 readonly WS_OIDC_GRANT_TYPES=' authcode-keyboard device-code '
 readonly WS_DEFAULT_OIDC_GRANT_TYPE='device-code'
+readonly WS_KUBE_AUTHS=' oidc service-account-token '
+readonly WS_KUBE_TOKEN_PATH='.config/workstation/kube-token'
 
 # Per-user names, as printf patterns of the os_user.
 readonly WS_USER_UNITS=' playwright-mcp@%s.service playwright-snapshot-refresh@%s.timer t3-serve@%s.service '

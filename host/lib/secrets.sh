@@ -19,6 +19,7 @@ declare -rA WS_SECRET_FILE=(
   [claude-credentials]=".claude/.credentials.json"
   [snapshot-token]=".config/workstation/snapshot-token"
   [repo-token]=".config/workstation/repo-token"
+  [kube-token]="$WS_KUBE_TOKEN_PATH"
 )
 declare -rA WS_SECRET_MCP=([ha-url]=ha [memory-key]=claude_memory)
 # Largest bundle read from stdin: a few credentials, never megabytes.
@@ -377,8 +378,13 @@ cmd_user_secrets_remove() {
     [[ ! -d "$home" ]] || unstage_at_cut "$user" "$home" "$name"
     unset "HELD[$name]"
     write_record "$user"
-    # On stderr: the one stream the secrets step's Command logs.
-    warn "revoke: $user held the shared secret $name; rotate it in Vault, then: pulumi config set --path 'rotate[\"$name\"]' $((serial + 1))"
+    # On stderr: the one stream the secrets step's Command logs. A person's own
+    # secret (the kube token) is nobody else's: nothing shared to rotate.
+    if [[ "$WS_PERSONAL_SECRETS" == *" $name "* ]]; then
+      warn "revoke: $user held their own $name; revoke it where it was issued (their service account's token), then delete it from their Vault path"
+    else
+      warn "revoke: $user held the shared secret $name; rotate it in Vault, then: pulumi config set --path 'rotate[\"$name\"]' $((serial + 1))"
+    fi
   done
   log "user secrets remove $user: done"
 }

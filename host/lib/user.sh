@@ -9,7 +9,7 @@
 
 # What each verb accepts. `user apply` runs the three steps in
 # one go, for a person by hand; the Pulumi program runs them as three Commands.
-readonly WS_ACCOUNT_OPTS=" --tier --uid --groups --revoke-groups --private-home --adopt "
+readonly WS_ACCOUNT_OPTS=" --tier --uid --groups --revoke-groups --private-home --adopt --kube-auth "
 readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --memory-high --memory-max --observe-memory --cpu-weight --tasks-max "
 
 # The arguments, validated (exit 2 before anything is touched).
@@ -21,7 +21,7 @@ parse_user_args() {
   local usage="$1" allowed="$2" groups="" revoke="" opt
   shift 2
   ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [private_home]=0 [repo_token]=0
-    [memory_high]="" [memory_max]="" [observe_memory]=0 [cpu_weight]="" [tasks_max]="")
+    [memory_high]="" [memory_max]="" [observe_memory]=0 [cpu_weight]="" [tasks_max]="" [kube_auth]=oidc)
   while (($#)); do
     opt="$1"
     if [[ "$opt" == -* && "$opt" != -- && "$allowed" != *" $opt "* ]]; then
@@ -37,6 +37,7 @@ parse_user_args() {
       --private-home) ARG[private_home]=1; shift ;;
       --adopt) ARG[adopt]=1; shift ;;
       --repo-token) ARG[repo_token]=1; shift ;;
+      --kube-auth) need_value "$@"; ARG[kube_auth]="$2"; shift 2 ;;
       --memory-high) need_value "$@"; ARG[memory_high]="$2"; shift 2 ;;
       --memory-max) need_value "$@"; ARG[memory_max]="$2"; shift 2 ;;
       --observe-memory) ARG[observe_memory]=1; shift ;;
@@ -59,6 +60,8 @@ parse_user_args() {
     [[ -z "${ARG[uid]}" ]] || valid_uid "${ARG[uid]}"
     group_list "$groups" --groups ARG_GROUPS
     group_list "$revoke" --revoke-groups ARG_REVOKE
+    [[ "$WS_KUBE_AUTHS" == *" ${ARG[kube_auth]} "* ]] ||
+      die_usage "--kube-auth: $(describe "${ARG[kube_auth]}") is not one of:$WS_KUBE_AUTHS"
     local g
     for g in "${ARG_REVOKE[@]}"; do
       [[ "$g" != "$WS_MARKER_GROUP" ]] || die_usage "--revoke-groups: $g is the marker group of managed accounts"
@@ -167,7 +170,7 @@ account_step() {
   step "vault.sh"
   ensure_vault_sh "$user" "$home"
   step "kubeconfig"
-  ensure_kubeconfig "$user" "$home"
+  ensure_kubeconfig "$user" "$home" "${ARG[kube_auth]}"
   step "claude links"
   ensure_claude_links "$user" "$home"
 }
@@ -217,7 +220,7 @@ services_step() {
 # user apply: all three steps, in order, in one run (by hand; the program runs
 # them as three Commands). It resumes a suspended person, as the account step does.
 cmd_user_apply() {
-  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N] [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt]" \
+  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N] [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--kube-auth AUTH]" \
     "$WS_ACCOUNT_OPTS$WS_SERVICES_OPTS" "$@"
   begin_user_step
   account_step
@@ -227,7 +230,7 @@ cmd_user_apply() {
 }
 
 cmd_user_account_apply() {
-  parse_user_args "workstation user account apply USER --tier TIER [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt]" \
+  parse_user_args "workstation user account apply USER --tier TIER [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--kube-auth AUTH]" \
     "$WS_ACCOUNT_OPTS" "$@"
   begin_user_step
   account_step

@@ -30,12 +30,12 @@ public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightP
 
     /// <summary>The roster entry, derived as the program derives it.</summary>
     public DerivedUser Derived(string? tier = null, IReadOnlyList<string>? groups = null, bool adopt = false,
-        IReadOnlyList<string>? revokeGroups = null, bool privateHome = false, int? uid = null)
+        IReadOnlyList<string>? revokeGroups = null, bool privateHome = false, int? uid = null, KubeAuth kubeAuth = KubeAuth.Oidc)
     {
         var t = TierNames.Parse(tier ?? Tier) ?? throw new ArgumentException($"no tier {tier ?? Tier}");
         var person = new Person(Name, Name + ".a", Name, null, t, [], new Dictionary<string, string>(),
             new Ports(T3Port, PlaywrightPort), uid ?? Uid, adopt, revokeGroups ?? [], privateHome,
-            Budget is { } b ? new BudgetOverride(b.MemoryHigh, b.MemoryMax, b.CpuWeight, b.TasksMax) : null);
+            Budget is { } b ? new BudgetOverride(b.MemoryHigh, b.MemoryMax, b.CpuWeight, b.TasksMax) : null, KubeAuth: kubeAuth);
         var derived = Derivation.Derive(person, RosterSettings.Default);
         return (groups ?? Groups) is { } g ? derived with { TierGroups = g } : derived;
     }

@@ -25,6 +25,7 @@ public sealed class SecretsTests(SandboxFixture box)
         ["ha-url"] = $"http://127.0.0.1:9/ha/haurl-{user}-{round}-a9f3",
         ["memory-key"] = $"memkey-{user}-{round}-d5c8",
         ["snapshot-token"] = $"snap-{user}-{round}-e6b0",
+        ["kube-token"] = $"kube-{user}-{round}-f2a7",
     };
 
     private static string Bundle(Dictionary<string, string> v) => JsonSerializer.Serialize(v);
@@ -35,7 +36,7 @@ public sealed class SecretsTests(SandboxFixture box)
     /// <summary>sha256, mode and owner of each staged file, and the user-scope servers in ~/.claude.json.</summary>
     private static string Facts(TestUser u) => $$"""
         cd {{u.Home}}
-        for f in .claude/.credentials.json .config/workstation/snapshot-token code/.beads/.beads-credential-key .claude/settings.json .claude.json; do
+        for f in .claude/.credentials.json .config/workstation/snapshot-token .config/workstation/kube-token code/.beads/.beads-credential-key .claude/settings.json .claude.json; do
           if [ -e "$f" ]; then echo "$f $(stat -c '%a %U' "$f") $(sha256sum < "$f" | cut -c1-16)"; else echo "$f absent"; fi
         done
         for d in .claude .config/workstation code/.beads; do echo "$d/ $(stat -c '%a %U' "$d")"; done
@@ -70,6 +71,7 @@ public sealed class SecretsTests(SandboxFixture box)
         var facts = await box.ScriptAsync(Facts(sa));
         Assert.StartsWith(".claude/.credentials.json 600 sa1 ", Line(facts, ".claude/.credentials.json"), StringComparison.Ordinal);
         Assert.StartsWith(".config/workstation/snapshot-token 600 sa1 ", Line(facts, ".config/workstation/snapshot-token"), StringComparison.Ordinal);
+        Assert.StartsWith(".config/workstation/kube-token 600 sa1 ", Line(facts, ".config/workstation/kube-token"), StringComparison.Ordinal);
         Assert.StartsWith("code/.beads/.beads-credential-key 600 sa1 ", Line(facts, "code/.beads/.beads-credential-key"), StringComparison.Ordinal);
         Assert.Equal(".claude/ 700 sa1", Line(facts, ".claude/"));
         Assert.Equal(".config/workstation/ 700 sa1", Line(facts, ".config/workstation/"));
@@ -128,7 +130,7 @@ public sealed class SecretsTests(SandboxFixture box)
         // Bad input: a bundle without a secret the line names is refused, before anything is touched.
         var bad = await box.RunAsync(Apply(sb), stdin: Bundle(Values(sb.Name, "r2").Where(p => p.Key != "ha-url").ToDictionary()));
         Assert.Equal(2, bad.ExitCode);
-        Assert.Contains("stdin holds the secrets [beads-key,claude-credentials,memory-key,snapshot-token], the command line names", bad.Stderr, StringComparison.Ordinal);
+        Assert.Contains("stdin holds the secrets [beads-key,claude-credentials,kube-token,memory-key,snapshot-token], the command line names", bad.Stderr, StringComparison.Ordinal);
         Assert.Equal(staged, await box.ScriptAsync(Facts(sb)));
 
         // New values in Vault, and a rotation of the snapshot token only: only its file changes.
@@ -147,8 +149,10 @@ public sealed class SecretsTests(SandboxFixture box)
             cut.Stderr, StringComparison.Ordinal);
         // Their own ha and claude_memory servers were never recorded as held (issue 24 §11): three secrets.
         Assert.Equal(3, cut.Stderr.Split('\n').Count(l => l.Contains("revoke: sb1 held the shared secret", StringComparison.Ordinal)));
+        // Their own kube token: nothing shared to rotate (issue 24 §3).
+        Assert.Contains("revoke: sb1 held their own kube-token; revoke it where it was issued", cut.Stderr, StringComparison.Ordinal);
         var gone = await box.ScriptAsync(Facts(sb) + "\ntest -e /etc/workstation/secrets-sb1.env && echo record || echo no-record");
-        foreach (var f in new[] { ".claude/.credentials.json", ".config/workstation/snapshot-token", "code/.beads/.beads-credential-key" })
+        foreach (var f in new[] { ".claude/.credentials.json", ".config/workstation/snapshot-token", ".config/workstation/kube-token", "code/.beads/.beads-credential-key" })
             Assert.Equal($"{f} absent", Line(gone, f));
         Assert.Equal("servers [\"claude_memory\",\"ha\",\"playwright\"]", Line(gone, "servers"));
         Assert.Equal(Line(before, ".claude/settings.json"), Line(gone, ".claude/settings.json"));

@@ -121,6 +121,13 @@ internal static class BadInputCases
             "roster.yaml:12:19: users.bea.claude_login: must be interactive or shared, got 'token'"),
         C("claude_login on the admin a list", Head.Replace("  ports: { t3: 3773, playwright: 8931 }", "  ports: { t3: 3773, playwright: 8931 }\n  claude_login: [shared]") + Alice,
             "roster.yaml:6:17: admin.claude_login: must be interactive or shared, got a list"),
+        // kube_auth: the kubeconfig's authentication, one of two words.
+        C("kube_auth an unknown value", Head + User("bea", 3774, 8932, extra: "    kube_auth: token\n"),
+            "roster.yaml:12:16: users.bea.kube_auth: must be oidc or service-account-token, got 'token'"),
+        C("kube_auth on the admin a boolean", Head.Replace("  ports: { t3: 3773, playwright: 8931 }", "  ports: { t3: 3773, playwright: 8931 }\n  kube_auth: true") + Alice,
+            "roster.yaml:6:14: admin.kube_auth: must be oidc or service-account-token, got 'true'"),
+        C("kube_auth misspelt", Head + User("bea", 3774, 8932, extra: "    kube-auth: oidc\n"),
+            "roster.yaml:12:5: users.bea.kube-auth: unknown key 'kube-auth' (did you mean 'kube_auth'?)"),
         C("claude_login misspelt", Head + User("bea", 3774, 8932, extra: "    claude-login: shared\n"),
             "roster.yaml:12:5: users.bea.claude-login: unknown key 'claude-login' (did you mean 'claude_login'?)"),
         C("privileged_groups with a bad name", "settings:\n  privileged_groups: [\"a;b\"]\n" + Head + Alice,
@@ -144,7 +151,7 @@ internal static class BadInputCases
         C("unknown key with a hint", Head + Alice.Replace("    email:", "    emial:"),
             "roster.yaml:10:5: users.alice.emial: unknown key 'emial' (did you mean 'email'?)"),
         C("unknown key without a hint", Head + Alice.Replace("    tier: power-user\n", "    tier: power-user\n    favourite_colour: blue\n"),
-            "roster.yaml:12:5: users.alice.favourite_colour: unknown key 'favourite_colour' (allowed: authentik_user, k8s_user, email, tier, namespaces, external_bindings, cluster_bindings, ports, uid, adopt, revoke_groups, extra_groups, private_home, budget, ha, memory, claude_login)"),
+            "roster.yaml:12:5: users.alice.favourite_colour: unknown key 'favourite_colour' (allowed: authentik_user, k8s_user, email, tier, namespaces, external_bindings, cluster_bindings, ports, uid, adopt, revoke_groups, extra_groups, private_home, budget, ha, memory, claude_login, kube_auth)"),
         // §5: cluster_bindings names ClusterRoleBindings another stack made; each a valid name, once.
         C("cluster binding name not a DNS subdomain", Head + Alice.Replace("    tier: power-user\n", "    tier: power-user\n    cluster_bindings: [Oidc_Alice]\n"),
             "roster.yaml:12:24: users.alice.cluster_bindings[0]: 'Oidc_Alice' is not a valid ClusterRoleBinding name (a DNS-1123 subdomain of at most 253 characters)"),

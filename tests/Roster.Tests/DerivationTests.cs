@@ -198,6 +198,7 @@ public class DerivationTests
               "revoke_groups": [],
               "extra_groups": [],
               "private_home": false,
+              "kube_auth": "oidc",
               "ports": {
                 "t3": 3774,
                 "playwright": 8932
@@ -249,6 +250,7 @@ public class DerivationTests
               "revoke_groups": [],
               "extra_groups": [],
               "private_home": false,
+              "kube_auth": "oidc",
               "ports": {
                 "t3": 3775,
                 "playwright": 8933
@@ -302,6 +304,7 @@ public class DerivationTests
               "revoke_groups": [],
               "extra_groups": [],
               "private_home": false,
+              "kube_auth": "oidc",
               "ports": {
                 "t3": 3773,
                 "playwright": 8931
