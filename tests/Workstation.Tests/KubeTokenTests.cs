@@ -58,7 +58,7 @@ public class KubeTokenTests
         var run = await Harness.RunAsync(() => Program(), World());
         Assert.Contains(BobToken, run.Command("bob-secrets").Str("stdin"), StringComparison.Ordinal);
         Assert.Contains(" --secrets beads-key,kube-token,memory-key,repo-token,snapshot-token --values-stdin", run.Command("bob-secrets").Str("create"), StringComparison.Ordinal);
-        Assert.EndsWith(" --kube-auth service-account-token", run.Command("bob-account").Str("create"), StringComparison.Ordinal);
+        Assert.EndsWith(" --kube-auth service-account-token", run.Command("bob-account").StepLine("create"), StringComparison.Ordinal);
         foreach (var other in new[] { "alice", "wiz" })
         {
             Assert.DoesNotContain(BobToken, run.Command($"{other}-secrets").Str("stdin"), StringComparison.Ordinal);
