@@ -58,6 +58,11 @@ public static class HostCommands
         if (u.Adopt) sb.Append(" --adopt");
         if (u.RevokeGroups.Count > 0) sb.Append(" --revoke-groups ").Append(string.Join(',', u.RevokeGroups));
         if (u.PrivateHome) sb.Append(" --private-home");
+        // Another stack's bindings, so `user status` still names them after the cut (sorted: a stable line).
+        foreach (var (ns, name) in u.ExternalBindings.OrderBy(b => b.Key, StringComparer.Ordinal))
+            sb.Append(" --external-binding ").Append(ns).Append('/').Append(name);
+        foreach (var name in u.ClusterBindings.Order(StringComparer.Ordinal))
+            sb.Append(" --cluster-binding ").Append(name);
         return sb.ToString();
     }
 
