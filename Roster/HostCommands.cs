@@ -60,6 +60,11 @@ public static class HostCommands
         if (u.PrivateHome) sb.Append(" --private-home");
         // Only the fallback is written out: everyone on OIDC keeps the command line they had.
         if (u.KubeAuth != KubeAuth.Oidc) sb.Append(" --kube-auth ").Append(u.KubeAuth.ToYaml());
+        // Another stack's bindings, so `user status` still names them after the cut (sorted: a stable line).
+        foreach (var (ns, name) in u.ExternalBindings.OrderBy(b => b.Key, StringComparer.Ordinal))
+            sb.Append(" --external-binding ").Append(ns).Append('/').Append(name);
+        foreach (var name in u.ClusterBindings.Order(StringComparer.Ordinal))
+            sb.Append(" --cluster-binding ").Append(name);
         return sb.ToString();
     }
 

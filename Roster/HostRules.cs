@@ -41,6 +41,8 @@ public static class HostRules
         Line($"readonly WS_RE_CONFIG_BASE_REF={Sh(Bash(Rules.ConfigBaseRef()))}");
         Line($"readonly WS_RE_COMMIT_HASH={Sh(Bash(Rules.CommitHash()))}");
         Line($"readonly WS_RE_NODE_EXPORTER={Sh(Bash(Rules.NodeExporter()))}");
+        Line($"readonly WS_RE_DNS1123_LABEL={Sh(Bash(Rules.Dns1123Label()))}");
+        Line($"readonly WS_RE_DNS1123_SUBDOMAIN={Sh(Bash(Rules.Dns1123Subdomain()))}");
         Line($"readonly WS_NODE_EXPORTER_LOOPBACK={Sh(Rules.NodeExporterLoopback)}");
         Line();
         Line("# Ranges.");
@@ -53,6 +55,7 @@ public static class HostRules
         Line($"readonly WS_MIN_SWAPPINESS={Num(Rules.MinSwappiness)} WS_MAX_SWAPPINESS={Num(Rules.MaxSwappiness)}");
         Line($"readonly WS_DEFAULT_BACKUP_MAX_FILE_SIZE={Sh(Rules.DefaultBackupMaxFileSize)}");
         Line($"readonly WS_MAX_RESTART_IDLE_MINUTES={Num(Rules.MaxRestartIdleMinutes)}");
+        Line($"readonly WS_MAX_DNS1123_SUBDOMAIN={Num(Rules.MaxDns1123Subdomain)}");
         Line();
         Line("# Bounds at the cut, in seconds.");
         Line($"readonly WS_UNIT_STOP_GRACE={Num(Rules.UnitStopGraceSeconds)} WS_UNSTAGE_TIMEOUT={Num(Rules.UnstageTimeoutSeconds)}");

@@ -148,7 +148,8 @@ public static partial class Rules
     public static partial Regex MemorySize();
 
     /// <summary>An object name such as a RoleBinding's (Kubernetes' IsDNS1123Subdomain); also at most <see cref="MaxDns1123Subdomain"/> characters.</summary>
-    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\z")]
+    // [.] rather than \.: the same pattern goes to bash (HostRules), whose ERE reads both alike.
+    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*\z")]
     public static partial Regex Dns1123Subdomain();
 
     public const int MaxDns1123Subdomain = 253;

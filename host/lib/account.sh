@@ -545,3 +545,41 @@ unpurged_uid() {
   ((top < WS_MAX_UID)) || die_refused "no uid above $top is free in $WS_MIN_UID-$WS_MAX_UID: pin one in the roster (uid:)"
   echo "$((top + 1))"
 }
+
+# --- another stack's bindings of a person -------------------------------------------
+#
+# The RoleBindings and ClusterRoleBindings another stack made for a person (the
+# roster's external_bindings and cluster_bindings). Workstation never deletes them;
+# the account step records their names so `user status` keeps naming them after the
+# cut, until the roster drops them (the next account apply rewrites the record) or
+# the purge. Only names, but root's: 0600 in a 0700 folder.
+readonly WS_BINDINGS_DIR="$WS_ETC/bindings"
+bindings_file() { printf '%s/%s' "$WS_BINDINGS_DIR" "$1"; }
+
+# ensure_bindings_record USER LINE...: each LINE "RoleBinding NAMESPACE NAME" or
+# "ClusterRoleBinding NAME"; none: no record.
+ensure_bindings_record() {
+  local user="$1"
+  shift
+  if (($# == 0)); then
+    remove_file "$(bindings_file "$user")"
+    return 0
+  fi
+  ensure_dir "$WS_BINDINGS_DIR" 0700
+  write_if_changed "$(bindings_file "$user")" 0600 root:root "$(printf '%s\n' "$@")"$'\n'
+}
+
+# bindings_json USER: the record as a JSON list of {kind, namespace?, name}; lines
+# that are not a binding (a hand edit) are left out.
+bindings_json() {
+  local f
+  f="$(bindings_file "$1")"
+  if [[ ! -f "$f" ]]; then
+    echo '[]'
+    return 0
+  fi
+  jq -R -s -c 'split("\n") | map(split(" ") |
+    if length == 3 and .[0] == "RoleBinding" then {kind: .[0], namespace: .[1], name: .[2]}
+    elif length == 2 and .[0] == "ClusterRoleBinding" then {kind: .[0], name: .[1]}
+    else empty end)' "$f"
+}

@@ -18,6 +18,8 @@ readonly WS_RE_NPM_PIN='^(@[a-z0-9][a-z0-9._-]{0,60}/)?[a-z0-9][a-z0-9._-]{0,100
 readonly WS_RE_CONFIG_BASE_REF='^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$'
 readonly WS_RE_COMMIT_HASH='^[0-9a-f]{40}$'
 readonly WS_RE_NODE_EXPORTER='^(loopback|off|((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])[.]){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))$'
+readonly WS_RE_DNS1123_LABEL='^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$'
+readonly WS_RE_DNS1123_SUBDOMAIN='^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'
 readonly WS_NODE_EXPORTER_LOOPBACK='127.0.0.1:9100'
 
 # Ranges.
@@ -30,6 +32,7 @@ readonly WS_MIN_TASKS_MAX=16 WS_MAX_TASKS_MAX=4194304
 readonly WS_MIN_SWAPPINESS=0 WS_MAX_SWAPPINESS=200
 readonly WS_DEFAULT_BACKUP_MAX_FILE_SIZE='4G'
 readonly WS_MAX_RESTART_IDLE_MINUTES=1440
+readonly WS_MAX_DNS1123_SUBDOMAIN=253
 
 # Bounds at the cut, in seconds.
 readonly WS_UNIT_STOP_GRACE=5 WS_UNSTAGE_TIMEOUT=30

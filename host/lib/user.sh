@@ -9,17 +9,19 @@
 
 # What each verb accepts. `user apply` runs the three steps in
 # one go, for a person by hand; the Pulumi program runs them as three Commands.
-readonly WS_ACCOUNT_OPTS=" --tier --uid --groups --revoke-groups --private-home --adopt --kube-auth "
+readonly WS_ACCOUNT_OPTS=" --tier --uid --groups --revoke-groups --private-home --adopt --kube-auth --external-binding --cluster-binding "
 readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --memory-high --memory-max --observe-memory --cpu-weight --tasks-max "
 
 # The arguments, validated (exit 2 before anything is touched).
 declare -A ARG=()
-declare -a ARG_GROUPS=() ARG_REVOKE=()
+declare -a ARG_GROUPS=() ARG_REVOKE=() ARG_BINDINGS=()
 
 # parse_user_args USAGE ALLOWED ARGS...: USER and the options ALLOWED lists.
 parse_user_args() {
   local usage="$1" allowed="$2" groups="" revoke="" opt
   shift 2
+  ARG_BINDINGS=()
+  local -A bound=()
   ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [private_home]=0 [repo_token]=0
     [memory_high]="" [memory_max]="" [observe_memory]=0 [cpu_weight]="" [tasks_max]="" [kube_auth]=oidc)
   while (($#)); do
@@ -35,6 +37,22 @@ parse_user_args() {
       --groups) need_value "$@"; groups="$2"; shift 2 ;;
       --revoke-groups) need_value "$@"; revoke="$2"; shift 2 ;;
       --private-home) ARG[private_home]=1; shift ;;
+      --external-binding)
+        need_value "$@"
+        valid_external_binding "$2"
+        [[ -z "${bound[ns:${2%%/*}]:-}" ]] || die_usage "--external-binding $(describe "$2"): namespace ${2%%/*} is named twice"
+        bound["ns:${2%%/*}"]=1
+        ARG_BINDINGS+=("RoleBinding ${2%%/*} ${2#*/}")
+        shift 2
+        ;;
+      --cluster-binding)
+        need_value "$@"
+        valid_binding_name "$2" --cluster-binding ClusterRoleBinding
+        [[ -z "${bound[crb:$2]:-}" ]] || die_usage "--cluster-binding $(describe "$2"): listed twice"
+        bound["crb:$2"]=1
+        ARG_BINDINGS+=("ClusterRoleBinding $2")
+        shift 2
+        ;;
       --adopt) ARG[adopt]=1; shift ;;
       --repo-token) ARG[repo_token]=1; shift ;;
       --kube-auth) need_value "$@"; ARG[kube_auth]="$2"; shift 2 ;;
@@ -167,6 +185,8 @@ account_step() {
   # After the drop-ins: a demoted admin's t3 restarts once, for both.
   step "revoked groups in use"
   ensure_groups_released "$user"
+  step "bindings"
+  ensure_bindings_record "$user" "${ARG_BINDINGS[@]}"
   step "vault.sh"
   ensure_vault_sh "$user" "$home"
   step "kubeconfig"
@@ -220,7 +240,7 @@ services_step() {
 # user apply: all three steps, in order, in one run (by hand; the program runs
 # them as three Commands). It resumes a suspended person, as the account step does.
 cmd_user_apply() {
-  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N] [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--kube-auth AUTH]" \
+  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N] [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--kube-auth AUTH] [--external-binding NAMESPACE/ROLEBINDING]... [--cluster-binding NAME]..." \
     "$WS_ACCOUNT_OPTS$WS_SERVICES_OPTS" "$@"
   begin_user_step
   account_step
@@ -230,7 +250,7 @@ cmd_user_apply() {
 }
 
 cmd_user_account_apply() {
-  parse_user_args "workstation user account apply USER --tier TIER [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--kube-auth AUTH]" \
+  parse_user_args "workstation user account apply USER --tier TIER [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--kube-auth AUTH] [--external-binding NAMESPACE/ROLEBINDING]... [--cluster-binding NAME]..." \
     "$WS_ACCOUNT_OPTS" "$@"
   begin_user_step
   account_step
@@ -362,7 +382,10 @@ cmd_user_status() {
     jq -r '"\(.user): \(.state)" + (if .tier then ", tier \(.tier)" else "" end),
       (if .cut then "  cut: " + (if .cut.holds then "holds" else "does not hold" end) else empty end),
       (.restart_pending[] | "  restart pending: \(.) (until its person is idle)"),
-      (.drift[] | "  drift: \(.detail)")' <<<"$status"
+      (.drift[] | "  drift: \(.detail)"),
+      (if .state == "suspended" then .external_bindings[] |
+        "  still to remove by hand in the stack that owns it: \(.kind) \(.name)" + (if .namespace then " in \(.namespace)" else "" end)
+      else empty end)' <<<"$status"
   fi
 }
 
@@ -497,8 +520,10 @@ user_status_json() {
       printf '%s %s %s\n' "$unit" "$(systemctl is-enabled "$unit" 2>/dev/null || true)" "$(systemctl is-active "$unit" 2>/dev/null || true)"
     done < <(user_units "$user") | jq -R -s -c 'split("\n") | map(select(length > 0) | split(" ") | {unit: .[0], enabled: .[1], active: .[2]})')"
   fi
+  local bindings
+  bindings="$(bindings_json "$user")"
   printf '%s\n' "${drift[@]}" | jq -R -s -c \
-    --arg user "$user" --arg state "$state" --arg tier "$tier" --arg uid "$uid" --arg home "$home" \
+    --argjson bindings "$bindings" --arg user "$user" --arg state "$state" --arg tier "$tier" --arg uid "$uid" --arg home "$home" \
     --arg mode "$mode" --arg groups "$groups" --arg firewall "$firewall" --argjson units "$units" --argjson cut "$cut" --arg pending "$pending" '
     {user: $user, state: $state,
      tier: (if $tier == "" then null else $tier end),
@@ -508,5 +533,6 @@ user_status_json() {
      groups: ($groups | split(",") | map(select(length > 0))),
      firewall: $firewall, units: $units, cut: $cut,
      restart_pending: ($pending | split(",") | map(select(length > 0))),
-     drift: (split("\n") | map(select(length > 0) | capture("^(?<kind>\\S+) (?<value>\\S+) (?<detail>.*)$")))}'
+     drift: (split("\n") | map(select(length > 0) | capture("^(?<kind>\\S+) (?<value>\\S+) (?<detail>.*)$"))),
+     external_bindings: $bindings}'
 }

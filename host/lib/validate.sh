@@ -189,3 +189,20 @@ one_user_args() {
   [[ -n "$ONE_USER" ]] || die_usage "usage: $usage"
   valid_os_user "$ONE_USER" "USER"
 }
+
+# Another stack's bindings of a person (`--external-binding`, `--cluster-binding`): the names
+# the loader checks (RosterLoader's external_bindings and cluster_bindings), re-checked here.
+# valid_binding_name VALUE ARGNAME WHAT: a Kubernetes object name (a DNS-1123 subdomain, bounded).
+valid_binding_name() {
+  [[ -n "$1" && ${#1} -le $WS_MAX_DNS1123_SUBDOMAIN && "$1" =~ $WS_RE_DNS1123_SUBDOMAIN ]] ||
+    die_usage "$2 $(describe "$1"): not a valid $3 name (a DNS-1123 subdomain of at most $WS_MAX_DNS1123_SUBDOMAIN characters, $WS_RE_DNS1123_SUBDOMAIN)"
+}
+
+# valid_external_binding VALUE: NAMESPACE/ROLEBINDING, the namespace a DNS-1123 label.
+valid_external_binding() {
+  [[ "$1" == */* ]] || die_usage "--external-binding $(describe "$1"): must be NAMESPACE/ROLEBINDING"
+  local ns="${1%%/*}" name="${1#*/}"
+  [[ "$ns" =~ $WS_RE_DNS1123_LABEL ]] ||
+    die_usage "--external-binding $(describe "$1"): namespace $(describe "$ns") is not a DNS-1123 label ($WS_RE_DNS1123_LABEL)"
+  valid_binding_name "$name" --external-binding RoleBinding
+}

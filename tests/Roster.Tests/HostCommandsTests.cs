@@ -184,6 +184,28 @@ public class HostCommandsTests
         Assert.All(HostStep.All.Select((s, i) => (s, i)), p => Assert.All(p.s.After, d => Assert.Contains(d, HostStep.All.Take(p.i).Select(s => s.Name))));
     }
 
+    /// <summary>
+    /// Issue 24 §5: the account step carries the person's bindings from another stack, sorted
+    /// (namespaces, then ClusterRoleBindings by name), so the host can name them after the cut
+    /// and the line does not change with the roster's order.
+    /// </summary>
+    [Fact]
+    public void The_account_step_carries_another_stacks_bindings_sorted()
+    {
+        var yaml = File.ReadAllText(TestFiles.GoldenRoster).Replace(
+            "    namespaces: [team-b]\n",
+            "    namespaces: [team-c, team-b]\n    external_bindings: { team-c: ns-owner.bob, team-b: oidc-ns-owner-bob }\n    cluster_bindings: [z-viewer-bob, a-reader-bob]\n",
+            StringComparison.Ordinal);
+        var bob = Derive(yaml).Users.Single(u => u.OsUser == "bob");
+        var (words, unquoted) = ShellWords.Split(HostCommands.Account(bob));
+        Assert.Empty(unquoted);
+        Assert.Equal(["--external-binding", "team-b/oidc-ns-owner-bob", "--external-binding", "team-c/ns-owner.bob",
+            "--cluster-binding", "a-reader-bob", "--cluster-binding", "z-viewer-bob"], words.Skip(words.IndexOf("--external-binding")));
+        // Without bindings the line is the golden one: no option at all.
+        var alice = Derive(yaml).Users.Single(u => u.OsUser == "alice");
+        Assert.DoesNotContain("binding", HostCommands.Account(alice), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_manual_user_apply_carries_the_account_and_services_options_of_the_program_steps()
     {

@@ -101,6 +101,42 @@ public class HostRulesTests
         if (!engine) Assert.Equal(0, host);
     }
 
+    public static TheoryData<string> BindingNames() =>
+    [
+        "oidc-ns-owner-anca", "a", "a.b", "a-b.c-d", "1", "0a", new string('a', 63), new string('a', 64),
+        string.Join('.', Enumerable.Repeat(new string('b', 63), 4)), string.Join('.', Enumerable.Repeat(new string('b', 50), 5)),
+        "", "A", "a_b", "-a", "a-", "a..b", ".a", "a.", "a/b", "a b", "a\nb", "b\u0435n", "a;b",
+    ];
+
+    /// <summary>
+    /// Issue 24 §5: the host's --cluster-binding check accepts exactly the names the loader takes
+    /// in cluster_bindings (a DNS-1123 subdomain of at most 253 characters).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BindingNames))]
+    public void The_host_accepts_a_binding_name_exactly_when_the_engine_does(string name)
+    {
+        var engine = name.Length is > 0 and <= Rules.MaxDns1123Subdomain && Rules.Dns1123Subdomain().IsMatch(name);
+        var host = HostCheck("valid_binding_name \"$1\" --cluster-binding ClusterRoleBinding", name);
+        Assert.True(engine == (host == 0), $"engine says {(engine ? "valid" : "invalid")}, host exits {host} for '{name}'");
+        if (!engine) Assert.Equal(2, host);
+    }
+
+    /// <summary>The host's --external-binding NAMESPACE/ROLEBINDING: the namespace a DNS-1123 label, the name as above.</summary>
+    [Theory]
+    [MemberData(nameof(BindingNames))]
+    public void The_host_accepts_an_external_binding_exactly_when_the_engine_does(string value)
+    {
+        foreach (var (ns, name) in new[] { (value, "oidc-ns-owner-anca"), ("plotting-book", value) })
+        {
+            var engine = Rules.Dns1123Label().IsMatch(ns) && name.Length is > 0 and <= Rules.MaxDns1123Subdomain && Rules.Dns1123Subdomain().IsMatch(name);
+            var host = HostCheck("valid_external_binding \"$1\"", $"{ns}/{name}");
+            Assert.True(engine == (host == 0), $"engine says {(engine ? "valid" : "invalid")}, host exits {host} for '{ns}/{name}'");
+            if (!engine) Assert.Equal(2, host);
+        }
+        Assert.Equal(2, HostCheck("valid_external_binding \"$1\"", "no-slash"));
+    }
+
     private static int HostCheck(string script, string arg)
     {
         var lib = Path.Combine(TestFiles.Root, "host", "lib");
