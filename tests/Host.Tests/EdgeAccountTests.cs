@@ -164,13 +164,13 @@ public sealed partial class EdgeAccountTests(SandboxFixture box)
     public async Task S1_A_person_cannot_make_adopt_plan_name_an_edge_account_with_a_crafted_process_name()
     {
         await HostWorld.ReadyAsync(box);
-        await box.MustAsync("getent passwd atk >/dev/null || useradd -m -u 2241 -s /bin/bash atk");
-        await box.MustAsync("systemd-run --quiet --unit ws-atk-t3 -p User=nobody python3 -m http.server 4461 --bind 127.0.0.1");
+        await box.MustAsync("getent passwd atk >/dev/null || useradd -m -u 2293 -s /bin/bash atk");
+        await box.MustAsync("systemd-run --quiet --unit ws-atk-t3 -p User=nobody python3 -m http.server 4493 --bind 127.0.0.1");
         await box.MustAsync("""
             printf '%s\n' 'import ctypes, socket, time' \
               'ctypes.CDLL(None).prctl(15, b"x\n65534 1 forged", 0, 0, 0)' \
               'for _ in range(50):' \
-              '    try: s = socket.create_connection(("127.0.0.1", 4461)); break' \
+              '    try: s = socket.create_connection(("127.0.0.1", 4493)); break' \
               '    except OSError: time.sleep(0.1)' \
               'time.sleep(600)' >/usr/local/lib/ws-atk.py
             systemd-run --quiet --unit ws-atk -p User=atk python3 /usr/local/lib/ws-atk.py
@@ -178,11 +178,11 @@ public sealed partial class EdgeAccountTests(SandboxFixture box)
             """);
         try
         {
-            var atk = new TestUser("atk", 2241, 4461, 4561);
+            var atk = new TestUser("atk", 2293, 4493, 4593);
             // The connection is there, held by atk under the crafted name.
             var held = await box.MustAsync("""
                 for _ in $(seq 1 50); do
-                  n=$(awk 'FNR > 1 && $4 == "01" { split($3, a, ":"); if (a[2] == "116D") n++ } END { print n + 0 }' /proc/net/tcp /proc/net/tcp6)
+                  n=$(awk 'FNR > 1 && $4 == "01" { split($3, a, ":"); if (a[2] == "118D") n++ } END { print n + 0 }' /proc/net/tcp /proc/net/tcp6)
                   [ "$n" -gt 0 ] && break; sleep 0.1
                 done; echo "$n"
                 """);

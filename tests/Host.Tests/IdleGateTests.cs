@@ -99,7 +99,7 @@ public sealed class IdleGateTests(SandboxFixture box)
             var pts = (await box.ScriptAsync(HostWorld.OpenTypedTerminal("idf", "ws-idf-term"))).Trim();
             // As idf: their own pty, its access time a day ahead.
             await box.ScriptAsync($"runuser -u idf -- touch -a -d '+1 day' {pts}");
-            var moved = await box.MustAsync(HostCommands.Services((Idf with { PlaywrightPort = 4604 }).Derived()), timeout: Bounded);
+            var moved = await box.MustAsync(HostCommands.Services((Idf with { PlaywrightPort = 5114 }).Derived()), timeout: Bounded);
             Assert.Contains("restart pending: playwright-mcp@idf.service (idf typed 0s ago; it waits for 1200s of idle)", moved.Stdout, StringComparison.Ordinal);
             Assert.DoesNotContain(moved.Changes(), l => l.Contains("restarted playwright-mcp@idf.service", StringComparison.Ordinal));
         }

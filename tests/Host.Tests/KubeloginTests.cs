@@ -70,7 +70,7 @@ public sealed class KubeloginTests(SandboxFixture box)
     {
         await HostWorld.ReadyAsync(box);
         await box.MustAsync("bash -s", stdin: StandIns);
-        var u = new TestUser("kl1", 2401, 4601, 4701);
+        var u = new TestUser("kl1", 2401, 5101, 5201);
         await box.MustAsync(u.Apply(tokenStdin: false), timeout: Bounded);
         Assert.Equal("600 kl1", (await box.ScriptAsync($"stat -c '%a %U' {u.Home}/.kube/config")).Trim());
 
@@ -87,13 +87,13 @@ public sealed class KubeloginTests(SandboxFixture box)
     {
         await HostWorld.ReadyAsync(box);
         await box.MustAsync("bash -s", stdin: StandIns);
-        var before = new TestUser("kl2", 2402, 4602, 4702);
+        var before = new TestUser("kl2", 2402, 5102, 5202);
         await box.MustAsync(before.Apply(tokenStdin: false), timeout: Bounded);
         var sum = await box.ScriptAsync($"sha256sum < {before.Home}/.kube/config");
         try
         {
             await box.MustAsync(HostWorld.SiteCommand(grantType: OidcGrantType.AuthcodeKeyboard, usernameClaim: K8sUsernameClaim.Name));
-            var u = new TestUser("kl3", 2403, 4603, 4703);
+            var u = new TestUser("kl3", 2403, 5103, 5203);
             await box.MustAsync(u.Apply(tokenStdin: false), timeout: Bounded);
             var (_, recorded) = await RunPluginAsync(u);
             Assert.Equal(["get-token", $"--oidc-issuer-url={Issuer}", "--oidc-client-id=kubernetes", "--grant-type=authcode-keyboard"], Args(recorded));

@@ -15,8 +15,8 @@ namespace Host.Tests;
 public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper output)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(150);
-    private static readonly TestUser Cta = new("cta", 2251, 4451, 4551);
-    private static readonly TestUser Rvk = new("rvk", 2252, 4452, 4552, "admin", ["code-shared", "docker", "sudo"]);
+    private static readonly TestUser Cta = new("cta", 2251, 5151, 5251);
+    private static readonly TestUser Rvk = new("rvk", 2252, 5152, 5252, "admin", ["code-shared", "docker", "sudo"]);
     private static readonly TestUser Rvs = new("rvs", 2253, 4453, 4553);
 
     /// <summary>A script line: runs the rest of the line as USER in a clean environment, from their home, bounded.</summary>

@@ -9,7 +9,7 @@ namespace Host.Tests;
 [Collection(SandboxCollection.Name)]
 public sealed class UpgradeTests(SandboxFixture box)
 {
-    private static readonly TestUser Una = new("upg1", 2531, 4531, 4631);
+    private static readonly TestUser Una = new("upg1", 2531, 5131, 5231);
 
     /// <summary>The steps the program sends for <paramref name="u"/> with host/ at <paramref name="hostDir"/>: each line at its step's revision.</summary>
     private static (HostStep Step, string Line)[] Lines(DerivedUser u, string hostDir)
@@ -89,7 +89,7 @@ public sealed class UpgradeTests(SandboxFixture box)
         await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a bad host revision changed the host");
     }
 
-    private static readonly TestUser Pin = new("upg2", 2532, 4532, 4632);
+    private static readonly TestUser Pin = new("upg2", 2532, 5132, 5232);
 
     private const string PinT3Pid = "systemctl show -p MainPID --value t3-serve@upg2.service";
     private const string PinPwPid = "systemctl show -p MainPID --value playwright-mcp@upg2.service";
