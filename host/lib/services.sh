@@ -110,7 +110,8 @@ slice_memory() {
 
 # rss_of UID: the resident memory of every process the uid runs, in bytes (kernel files).
 rss_of() {
-  cat /proc/[0-9]*/status 2>/dev/null | awk -v uid="$1" '
+  # A process that ends between the glob and the read makes cat fail: not an error here.
+  { cat /proc/[0-9]*/status 2>/dev/null || true; } | awk -v uid="$1" '
     $1 == "Name:" { if (mine) sum += rss; mine = 0; rss = 0 }
     $1 == "Uid:" { mine = ($2 == uid) }
     $1 == "VmRSS:" { rss = $2 }
