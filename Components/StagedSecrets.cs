@@ -6,12 +6,6 @@ using Workstation.Roster;
 
 namespace Workstation.Components;
 
-/// <summary>Where a shared secret is in Vault: a field of a KV v2 secret under the stack's `vaultKvMount`.</summary>
-public sealed record VaultField(string Path, string Field)
-{
-    public override string ToString() => $"{Path}#{Field}";
-}
-
 /// <summary>
 /// The shared secrets, read from Vault at deploy time (preview included) through the stack's
 /// Vault provider, and the per-person bundle the secrets step reads on stdin. Every value is

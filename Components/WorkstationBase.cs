@@ -6,24 +6,11 @@ namespace Workstation.Components;
 
 /// <param name="Roster">The roster's settings: its extra privileged groups go to the site step.</param>
 /// <param name="Admin">The roster's admin, whom the host then refuses to cut.</param>
-/// <param name="SwapSize">The managed swap file's size, created or resized; null: none.</param>
-/// <param name="Swappiness">vm.swappiness; null: the kernel's.</param>
-/// <param name="ToolsMirror">Where the pinned tools come from instead of upstream; null: upstream.</param>
-/// <param name="PinnedTools">false: none of the pinned tools is installed.</param>
-/// <param name="OwnLauncher">false: another deployer owns the launcher (/etc/skel/start-claude.sh).</param>
-/// <param name="ConfigBase">The config base's git URL and ref; null: none.</param>
-/// <param name="ClaudeCodeIfMissing">true: a Claude Code already installed keeps its version.</param>
-/// <param name="T3Package">The t3 server's npm package, pinned; null: not installed by Workstation.</param>
-/// <param name="ConfigBaseHooks">The stack's configBaseHooks: the config base's hooks are merged from a branch or tag too.</param>
-/// <param name="NodeExporter">Where node_exporter listens: off or ADDRESS:PORT; null: loopback.</param>
-/// <param name="TakeOver">Shared files the workstation owns even where a hand-made setup wrote them (unit templates to the installer, base files to the base).</param>
+/// <param name="Base">The base step's settings; its takeOver's unit templates go to the installer, its base files to the base step.</param>
 /// <param name="Backup">restic backups of /home; null: none.</param>
 /// <param name="BackupPassword">The repository password (secret), on the backup step's stdin.</param>
-public sealed record WorkstationBaseArgs(RemoteHost Remote, HostBundle Bundle, SiteSettings Site, RosterSettings Roster, string Admin, string? SwapSize,
-    BackupSettings? Backup = null, Output<string>? BackupPassword = null, int? Swappiness = null, string? ToolsMirror = null, bool PinnedTools = true, bool OwnLauncher = true,
-    (string Url, string Ref)? ConfigBase = null, bool ClaudeCodeIfMissing = false, IReadOnlyList<SharedFiles.Target>? TakeOver = null, string? T3Package = null,
-    bool ConfigBaseHooks = false,
-    string? NodeExporter = null);
+public sealed record WorkstationBaseArgs(RemoteHost Remote, HostBundle Bundle, SiteSettings Site, RosterSettings Roster, string Admin, BaseSettings Base,
+    BackupSettings? Backup = null, Output<string>? BackupPassword = null);
 
 /// <summary>
 /// The machine-wide steps, in order: install host/ on the devvm, apply the base (packages, the
@@ -53,7 +40,6 @@ public sealed class WorkstationBase : ComponentResource
         : base(Type, name, options)
     {
         var remote = args.Remote;
-        var takeOver = args.TakeOver ?? [];
 
         // Triggers (a replace-on-change property) carry the content hash; no delete: the CLI
         // must stay on the host for the users' `suspend` during a destroy.
@@ -61,15 +47,14 @@ public sealed class WorkstationBase : ComponentResource
         Install = new Command($"{name}-install", new CommandArgs
         {
             Connection = remote.Connection,
-            Create = remote.AsRoot(HostCommands.InstallTakingOver(takeOver.OfType<SharedFiles.UnitTarget>().Select(t => t.Path))),
+            Create = remote.AsRoot(HostCommands.InstallTakingOver(args.Base.TakeOver.OfType<SharedFiles.UnitTarget>().Select(t => t.Path))),
             Stdin = args.Bundle.Base64,
             Triggers = { contentHash },
             AddPreviousOutputInEnv = false,
         }, new CustomResourceOptions { Parent = this });
 
         // No delete either: a destroy leaves the machine's toolset in place.
-        var @base = remote.AsRoot(HostCommands.Base(args.Bundle.BaseInputsSha256, args.SwapSize, args.Swappiness, args.ToolsMirror, args.PinnedTools, args.OwnLauncher, args.ConfigBase, args.ClaudeCodeIfMissing,
-            takeOver.OfType<SharedFiles.BaseTarget>().Select(t => t.Path), args.T3Package, args.ConfigBaseHooks, args.NodeExporter));
+        var @base = remote.AsRoot(HostCommands.Base(args.Bundle.BaseInputsSha256, args.Base));
         Base = new Command($"{name}-base", new CommandArgs
         {
             Connection = remote.Connection,

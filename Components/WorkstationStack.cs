@@ -35,7 +35,7 @@ public static class WorkstationStack
     public static Result Build(RosterModel roster, StackSettings settings, HostBundle bundle)
     {
         var derived = Derivation.Derive(roster);
-        var strangers = (settings.TakeOver ?? []).OfType<SharedFiles.UnitTarget>().Where(t => !bundle.HasUnit(t.Name)).ToList();
+        var strangers = settings.Base.TakeOver.OfType<SharedFiles.UnitTarget>().Where(t => !bundle.HasUnit(t.Name)).ToList();
         if (strangers.Count > 0)
             throw new RunException($"{ConfigKeys.Full(ConfigKeys.TakeOver)}: {string.Join(", ", strangers.Select(t => t.Path))} is not a unit template of host/units ({bundle.Units.Replace(" ", ", ", StringComparison.Ordinal)}); nothing was changed");
         var access = new AccessLayer(settings, derived.Settings);
@@ -50,9 +50,7 @@ public static class WorkstationStack
         var reads = secrets.Values.Values.Concat(secrets.Personal.Values).ToList();
         var remote = new RemoteHost(settings.Ssh, reads.Count == 0 ? null : Output.All(reads).Apply(_ => true));
         var @base = new WorkstationBase(BaseName,
-            new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.SwapSize,
-                settings.Backup, settings.BackupPassword, settings.Swappiness, settings.ToolsMirror, settings.PinnedTools, settings.OwnLauncher, settings.ConfigBase, settings.ClaudeCodeIfMissing,
-                settings.TakeOver, settings.T3Package, settings.ConfigBaseHooks, settings.NodeExporter));
+            new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.Base, settings.Backup, settings.BackupPassword));
         // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
         var shape = new StackShape(StagesSecrets: secrets.StagesAny, K8s: access.K8s is not null, Vault: access.Vault is not null,
             Authentik: settings.Authentik is not null);

@@ -133,30 +133,18 @@ public static class HostCommands
     /// The base step (create and update): packages, the claude CLI, managed settings, /etc/skel,
     /// swap. The host refuses it unless its installed base inputs hash to <paramref name="inputsSha256"/>.
     /// </summary>
-    /// <param name="swapSize">The managed swap file's size (e.g. 8G): created, or resized without a moment at zero swap; null: none.</param>
-    /// <param name="swappiness">vm.swappiness (0-200); null: the kernel's.</param>
-    /// <param name="toolsMirror">Where the pinned tools (host/tools.txt) come from instead of upstream; null: upstream.</param>
-    /// <param name="pinnedTools">false: the pinned tools are not installed (a stack with no route to upstream or a mirror, e.g. the sandbox).</param>
-    /// <param name="ownLauncher">false: /etc/skel/start-claude.sh belongs to another deployer and is left alone.</param>
-    /// <param name="configBase">The config base's git URL and ref (branch, tag or commit); null: none.</param>
-    /// <param name="claudeCodeIfMissing">true: a Claude Code already installed is kept at its version; false: it follows the pin.</param>
-    /// <param name="t3Package">The t3 server's npm package, pinned (NAME@X.Y.Z), installed with the npm globals; null: t3 is installed some other way.</param>
-    /// <param name="nodeExporter">Where node_exporter listens: off (left alone) or ADDRESS:PORT; null: loopback, the host's default.</param>
-    /// <param name="takeOver">Base files (SharedFiles.Base) the workstation owns even where another deployer wrote them: backed up, diffed, replaced.</param>
-    /// <param name="configBaseHooks">true: the config base's hooks are merged even from a branch or tag (the stack's configBaseHooks); false: only from a commit pinned by hash.</param>
-    public static string Base(string inputsSha256, string? swapSize, int? swappiness = null, string? toolsMirror = null, bool pinnedTools = true, bool ownLauncher = true,
-        (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null, string? t3Package = null,
-        bool configBaseHooks = false, string? nodeExporter = null) =>
-        $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (swapSize is null ? "" : $" --swap-size {Quote(swapSize)}") +
-        (swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "") +
-        (toolsMirror is null ? "" : $" --tools-mirror {Quote(toolsMirror)}") +
-        (pinnedTools ? "" : " --no-pinned-tools") +
-        (ownLauncher ? "" : " --no-launcher") +
-        (nodeExporter is null ? "" : $" --node-exporter {Quote(nodeExporter)}") +
-        (configBase is { } c ? $" --config-base {Quote(c.Url)} --config-base-ref {Quote(c.Ref)}" + (configBaseHooks ? " --config-base-hooks" : "") : "") +
-        (claudeCodeIfMissing ? " --claude-code if-missing" : "") +
-        (t3Package is null ? "" : $" --t3-package {Quote(t3Package)}") +
-        string.Concat((takeOver ?? []).Select(p => $" --take-over {Quote(p)}"));
+    /// <param name="b">The stack's base settings (the base section); the base files of its takeOver go here, its unit templates to the installer.</param>
+    public static string Base(string inputsSha256, BaseSettings b) =>
+        $"{Cli} base apply --inputs-sha256 {Quote(inputsSha256)}" + (b.SwapSize is null ? "" : $" --swap-size {Quote(b.SwapSize)}") +
+        (b.Swappiness is { } s ? string.Create(CultureInfo.InvariantCulture, $" --swappiness {s}") : "") +
+        (b.ToolsMirror is null ? "" : $" --tools-mirror {Quote(b.ToolsMirror)}") +
+        (b.PinnedTools ? "" : " --no-pinned-tools") +
+        (b.OwnLauncher ? "" : " --no-launcher") +
+        (b.NodeExporter is null ? "" : $" --node-exporter {Quote(b.NodeExporter)}") +
+        (b.ConfigBase is { } c ? $" --config-base {Quote(c.Url)} --config-base-ref {Quote(c.Ref)}" + (c.Hooks ? " --config-base-hooks" : "") : "") +
+        (b.ClaudeCodeIfMissing ? " --claude-code if-missing" : "") +
+        (b.T3Package is null ? "" : $" --t3-package {Quote(b.T3Package)}") +
+        string.Concat(b.TakeOver.OfType<SharedFiles.BaseTarget>().Select(t => $" --take-over {Quote(t.Path)}"));
 
     /// <summary>
     /// The hash of the base inputs: sha256 of the `sha256sum` lines ("HEX  PATH\n") of every file

@@ -28,19 +28,19 @@ public sealed partial record ImportStack(
     string? AuthentikT3AppSlug = null,
     VaultUserClaim VaultOidcUserClaim = VaultUserClaim.PreferredUsername)
 {
-    /// <summary>The config keys the plan reads (Pulumi.yaml declares them; the program's StackSettings reads the same).</summary>
+    /// <summary>The config keys the plan reads: the layers section's (<see cref="LayersSection"/>) and the site's Vault address.</summary>
     public static class Keys
     {
-        public const string EnableKubernetes = "enableKubernetes";
-        public const string EnableVault = "enableVault";
-        public const string EnableAuthentik = "enableAuthentik";
-        public const string KubeContext = "kubeContext";
-        public const string VaultAddr = "vaultAddr";
-        public const string VaultOidcMount = "vaultOidcMount";
-        public const string VaultOidcMountAccessor = "vaultOidcMountAccessor";
-        public const string AuthentikUrl = "authentikUrl";
-        public const string AuthentikT3AppSlug = "authentikT3AppSlug";
-        public const string VaultOidcUserClaim = VaultUserClaims.ConfigKey;
+        public const string EnableKubernetes = LayersSection.EnableKubernetes;
+        public const string EnableVault = LayersSection.EnableVault;
+        public const string EnableAuthentik = LayersSection.EnableAuthentik;
+        public const string KubeContext = LayersSection.KubeContext;
+        public const string VaultAddr = SiteSection.VaultAddr;
+        public const string VaultOidcMount = LayersSection.VaultOidcMount;
+        public const string VaultOidcMountAccessor = LayersSection.VaultOidcMountAccessor;
+        public const string AuthentikUrl = LayersSection.AuthentikUrl;
+        public const string AuthentikT3AppSlug = LayersSection.AuthentikT3AppSlug;
+        public const string VaultOidcUserClaim = LayersSection.VaultOidcUserClaim;
     }
 
     /// <summary>
@@ -51,37 +51,32 @@ public sealed partial record ImportStack(
     /// </summary>
     public static (ImportStack? Stack, IReadOnlyList<(string Key, string Message)> Errors) FromConfig(string stackFileName, Func<string, string?> get)
     {
-        var errors = new List<(string, string)>();
+        var errors = new List<(string Key, string Message)>();
         var stackName = StackFileName().Match(stackFileName) is { Success: true } m ? m.Groups[1].Value : null;
         if (stackName is null) errors.Add(("(file)", $"'{StackValues.Printable(stackFileName)}' is not named Pulumi.STACK.yaml, so it names no stack"));
 
-        bool Enabled(string key)
-        {
-            var (on, error) = StackValues.Switch(get(key));
-            if (error is not null) errors.Add((key, error));
-            return on;
-        }
+        // The layers section's own readers (the program's), into this list; the addresses are checked more strictly below.
+        var layers = new SectionConfig(LayersSection.Keys, get, errors);
         // An optional value of the pattern's form; with required (what the value is), unset is an error too.
-        string? Word(string key, Regex pattern, string form, string? required = null)
+        string? Word(string key, Regex pattern, string form, string required)
         {
             var (value, error) = StackValues.Word(get(key), pattern, form);
             if (error is not null) errors.Add((key, error));
-            else if (value is null && required is not null) errors.Add((key, $"required: {required}; set it in the stack file first (the program needs it too)"));
+            else if (value is null) errors.Add((key, $"required: {required}; set it in the stack file first (the program needs it too)"));
             return value;
         }
 
-        var (k8s, vault, authentik) = (Enabled(Keys.EnableKubernetes), Enabled(Keys.EnableVault), Enabled(Keys.EnableAuthentik));
-        var context = k8s ? Word(Keys.KubeContext, StackValues.KubeContext(), "a kubeconfig context name (one word)") : null;
-        var vaultAddr = vault ? Word(Keys.VaultAddr, UrlPattern(), Url, required: "Vault's address") : null;
-        var mount = (vault ? Word(Keys.VaultOidcMount, StackValues.VaultPath(), StackValues.VaultOidcMountForm) : null) ?? VaultOptions.Default.OidcMountPath;
-        var accessor = vault ? Word(Keys.VaultOidcMountAccessor, StackValues.VaultAccessor(), StackValues.VaultAccessorForm) : null;
-        var (claim, claimError) = vault ? VaultUserClaims.Parse(get(Keys.VaultOidcUserClaim)) : (VaultUserClaim.PreferredUsername, null);
-        if (claimError is not null) errors.Add((Keys.VaultOidcUserClaim, claimError));
-        var authentikUrl = authentik ? Word(Keys.AuthentikUrl, UrlPattern(), Url, required: "Authentik's base URL") : null;
-        var slug = authentik ? Word(Keys.AuthentikT3AppSlug, StackValues.AuthentikSlug(), StackValues.AuthentikSlugForm, required: "the slug of the t3 application in Authentik") : null;
+        var on = LayersSection.ReadSwitches(layers);
+        var context = on.Kubernetes ? LayersSection.Context(layers) : null;
+        var vaultAddr = on.Vault ? Word(Keys.VaultAddr, UrlPattern(), Url, required: "Vault's address") : null;
+        var mount = (on.Vault ? LayersSection.OidcMount(layers) : null) ?? VaultOptions.Default.OidcMountPath;
+        var accessor = on.Vault ? LayersSection.OidcMountAccessor(layers) : null;
+        var claim = on.Vault ? LayersSection.UserClaim(layers) : VaultUserClaim.PreferredUsername;
+        var authentikUrl = on.Authentik ? Word(Keys.AuthentikUrl, UrlPattern(), Url, required: "Authentik's base URL") : null;
+        var slug = on.Authentik ? Word(Keys.AuthentikT3AppSlug, StackValues.AuthentikSlug(), StackValues.AuthentikSlugForm, required: "the slug of the t3 application in Authentik") : null;
 
         if (errors.Count > 0) return (null, errors);
-        return (new ImportStack(stackName!, StackFile.Project, k8s, vault, authentik, context,
+        return (new ImportStack(stackName!, StackFile.Project, on.Kubernetes, on.Vault, on.Authentik, context,
             vaultAddr?.TrimEnd('/'), mount, accessor, authentikUrl?.TrimEnd('/'), slug, claim), errors);
     }
 

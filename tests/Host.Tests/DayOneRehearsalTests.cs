@@ -213,13 +213,15 @@ public sealed class DayOneRehearsalTests(SandboxFixture box)
             await CheckAsync("the hand-over");
 
             // 4. `pulumi up`, with the devvm stack's values.
-            var baseCommand = HostCommands.Base(HostWorld.BaseInputsSha256(HostWorld.HostTreeParent(box.RepoRoot)),
-                null, // the stack's swapSize (8G): the sandbox may not swapon (SwapTests fake it), so no swap step here
-                int.TryParse(stack("swappiness"), out var sw) ? sw : null,
-                pinnedTools: false, // the stack's true: no route to upstream in the sandbox
-                ownLauncher: bool.Parse(stack("ownLauncher")!),
-                claudeCodeIfMissing: stack("claudeCodePolicy") == "if-missing",
-                t3Package: string.IsNullOrEmpty(stack("t3Package")) ? null : stack("t3Package"));
+            var baseCommand = HostCommands.Base(HostWorld.BaseInputsSha256(HostWorld.HostTreeParent(box.RepoRoot)), new BaseSettings
+            {
+                // No SwapSize: the stack's 8G, but the sandbox may not swapon (SwapTests fake it), so no swap step here.
+                Swappiness = int.TryParse(stack("swappiness"), out var sw) ? sw : null,
+                PinnedTools = false, // the stack's true: no route to upstream in the sandbox
+                OwnLauncher = bool.Parse(stack("ownLauncher")!),
+                ClaudeCodeIfMissing = stack("claudeCodePolicy") == "if-missing",
+                T3Package = string.IsNullOrEmpty(stack("t3Package")) ? null : stack("t3Package"),
+            });
             await box.MustAsync(baseCommand, timeout: Bounded);
             await CheckAsync("the base step");
 

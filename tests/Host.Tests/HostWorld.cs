@@ -157,8 +157,13 @@ public static class HostWorld
         (string Url, string Ref)? configBase = null, bool claudeCodeIfMissing = false, IEnumerable<string>? takeOver = null, bool configBaseHooks = false,
         string? nodeExporter = null)
     {
-        return HostCommands.Base(BaseInputsSha256(HostTreeParent(repoRoot)), swapSize, swappiness, pinnedTools: false, ownLauncher: ownLauncher, configBase: configBase,
-            claudeCodeIfMissing: claudeCodeIfMissing, takeOver: takeOver, configBaseHooks: configBaseHooks, nodeExporter: nodeExporter);
+        return HostCommands.Base(BaseInputsSha256(HostTreeParent(repoRoot)), new BaseSettings
+        {
+            SwapSize = swapSize, Swappiness = swappiness, PinnedTools = false, OwnLauncher = ownLauncher,
+            ConfigBase = configBase is { } c ? new ConfigBaseSource(c.Url, c.Ref, configBaseHooks) : null,
+            ClaudeCodeIfMissing = claudeCodeIfMissing, NodeExporter = nodeExporter,
+            TakeOver = [.. (takeOver ?? []).Select(p => new SharedFiles.BaseTarget(p))],
+        });
     }
 
     /// <summary>The hash of the base inputs of PARENT/host, as the program computes it from the bundle it sends.</summary>

@@ -89,7 +89,7 @@ public sealed class InstallTests(SandboxFixture box)
     {
         await HostWorld.ReadyAsync(box);
         var before = await box.ScriptAsync("sha256sum /etc/claude-code/managed-settings.json /etc/skel/.zshrc /etc/skel/start-claude.sh");
-        var stale = await box.RunAsync(HostCommands.Base(new string('0', 64), swapSize: null), timeout: TimeSpan.FromSeconds(30));
+        var stale = await box.RunAsync(HostCommands.Base(new string('0', 64), new BaseSettings()), timeout: TimeSpan.FromSeconds(30));
         Assert.True(stale.ExitCode == 3, stale.ToString());
         Assert.Contains("install this host/ first", stale.Stderr, StringComparison.Ordinal);
 

@@ -79,7 +79,7 @@ public sealed class RebuiltTests(SandboxFixture box)
             // The program's commands, in its order.
             var g = GoldenChainTests.Golden(box.RepoRoot);
             await box.MustAsync(g["install"], stdin: HostWorld.HostBundle(box.RepoRoot, tree.FullName), timeout: Bounded);
-            var @base = await box.MustAsync(HostCommands.Base(HostWorld.BaseInputsSha256(tree.FullName), swapSize: null, toolsMirror: Mirror), timeout: Bounded);
+            var @base = await box.MustAsync(HostCommands.Base(HostWorld.BaseInputsSha256(tree.FullName), new BaseSettings { ToolsMirror = Mirror }), timeout: Bounded);
             foreach (var pin in pins) Assert.Contains(@base.Changes(), l => l.Contains($"/usr/local/bin/{pin.Split(' ')[0]}", StringComparison.Ordinal));
             await box.MustAsync(g["site"], timeout: Bounded);
             foreach (var u in People)

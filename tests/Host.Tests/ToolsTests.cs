@@ -197,7 +197,7 @@ public sealed class ToolsTests(SandboxFixture box)
         await box.MustAsync(Tol.Apply(), stdin: Tol.TokenStdin, timeout: Bounded);
         await box.ScriptAsync(Registry, Bounded);
         var tree = HostWorld.HostTreeParent(box.RepoRoot);
-        string Base(string pin) => HostCommands.Base(HostWorld.BaseInputsSha256(tree), null, pinnedTools: false, t3Package: pin);
+        string Base(string pin) => HostCommands.Base(HostWorld.BaseInputsSha256(tree), new BaseSettings { PinnedTools = false, T3Package = pin });
         try
         {
             var first = await box.MustAsync(Base("ws-t3-standin@1.0.0"), timeout: Bounded);

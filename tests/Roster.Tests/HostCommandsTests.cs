@@ -283,10 +283,10 @@ public class HostCommandsTests
     public void The_base_step_carries_the_hash_and_the_swap_size_as_their_own_words()
     {
         var hash = new string('a', 64);
-        Assert.Equal([HostCommands.Cli, "base", "apply", "--inputs-sha256", hash], ShellWords.Split(HostCommands.Base(hash, null)).Words);
-        Assert.Equal([HostCommands.Cli, "base", "apply", "--inputs-sha256", hash, "--swap-size", "8G"], ShellWords.Split(HostCommands.Base(hash, "8G")).Words);
+        Assert.Equal([HostCommands.Cli, "base", "apply", "--inputs-sha256", hash], ShellWords.Split(HostCommands.Base(hash, new BaseSettings())).Words);
+        Assert.Equal([HostCommands.Cli, "base", "apply", "--inputs-sha256", hash, "--swap-size", "8G"], ShellWords.Split(HostCommands.Base(hash, new BaseSettings { SwapSize = "8G" })).Words);
         Assert.Equal([HostCommands.Cli, "base", "apply", "--inputs-sha256", hash, "--swap-size", "8G", "--swappiness", "10", "--tools-mirror", "https://mirror.example/tools?x=1&y=2"],
-            ShellWords.Split(HostCommands.Base(hash, "8G", 10, "https://mirror.example/tools?x=1&y=2")).Words);
+            ShellWords.Split(HostCommands.Base(hash, new BaseSettings { SwapSize = "8G", Swappiness = 10, ToolsMirror = "https://mirror.example/tools?x=1&y=2" })).Words);
     }
 
     [Theory]

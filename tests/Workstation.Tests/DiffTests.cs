@@ -334,7 +334,7 @@ public class DiffTests
         // The hash is in the command line, not in triggers: the engine shows an update, never a replace.
         var @base = after.Command("workstation-base");
         Assert.False(@base.Inputs.ContainsKey("triggers"));
-        Assert.Equal(HostCommands.Base(edited.BaseInputsSha256, swapSize: null), @base.Str("update"));
+        Assert.Equal(HostCommands.Base(edited.BaseInputsSha256, new BaseSettings()), @base.Str("update"));
         Assert.NotEqual(before.Command("workstation-base").Str("update"), @base.Str("update"));
     }
 

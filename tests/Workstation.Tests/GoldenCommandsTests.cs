@@ -31,7 +31,7 @@ public class GoldenCommandsTests
         // The base step's line carries the hash of the base inputs, so it is not in the golden file
         // (any edit of host/base would change it); it is built by HostCommands from the bundle.
         var @base = run.Command("workstation-base");
-        Assert.Equal(HostCommands.Base(Fixture.Bundle.BaseInputsSha256, swapSize: null), @base.Str("create"));
+        Assert.Equal(HostCommands.Base(Fixture.Bundle.BaseInputsSha256, new BaseSettings()), @base.Str("create"));
         Assert.Equal(@base.Str("create"), @base.Str("update"));
         Assert.Null(@base.Str("delete"));
 

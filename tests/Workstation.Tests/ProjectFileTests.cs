@@ -85,7 +85,7 @@ public class ProjectFileTests
         }
         Assert.Equal("integer", Scalar(Map(config, ConfigKeys.SshPort), "type"));
 
-        // The program reads an unset key as the catalogue's default (WithProjectDefaults), and
+        // The program reads an unset key as the catalogue's default (Roster's SectionConfig), and
         // tests/Roster.Tests/ProjectConfigTests checks Pulumi.yaml against the same catalogue;
         // its typed fallbacks must say the same.
         var vault = Workstation.Roster.Access.VaultOptions.Default;
@@ -153,21 +153,21 @@ public class ProjectFileTests
         Assert.Null(settings.Vault!.OidcMountAccessor);
         Assert.Null(settings.Site.EdgeUser);
         Assert.Null(settings.Site.SnapshotUrl);
-        Assert.Null(settings.SwapSize);
-        Assert.Null(settings.Swappiness);
-        Assert.Null(settings.ToolsMirror);
-        Assert.True(settings.PinnedTools);
-        Assert.True(settings.OwnLauncher);
-        Assert.Null(settings.ConfigBase);
-        Assert.False(settings.ClaudeCodeIfMissing);
+        Assert.Null(settings.Base.SwapSize);
+        Assert.Null(settings.Base.Swappiness);
+        Assert.Null(settings.Base.ToolsMirror);
+        Assert.True(settings.Base.PinnedTools);
+        Assert.True(settings.Base.OwnLauncher);
+        Assert.Null(settings.Base.ConfigBase);
+        Assert.False(settings.Base.ClaudeCodeIfMissing);
         Assert.Null(settings.Capacity);
         Assert.Equal(StackSettings.DefaultPurgeArchiveDir, settings.PurgeArchiveDir);
         Assert.Null(settings.Backup);
         Assert.NotNull(settings.K8s);
         Assert.NotNull(settings.Vault);
         Assert.NotNull(settings.Authentik);
-        Assert.Null(settings.T3Package);
-        Assert.Empty(settings.TakeOver!);
+        Assert.Null(settings.Base.T3Package);
+        Assert.Empty(settings.Base.TakeOver);
         Assert.Empty(settings.Secrets.Fields);
         Assert.Empty(settings.Secrets.Rotate);
         Assert.Null(settings.Site.RestartIdleMinutes); // the host's own default: the flag stays off the site command
