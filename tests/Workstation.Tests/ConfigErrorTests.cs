@@ -51,6 +51,9 @@ public class ConfigErrorTests
     [InlineData(ConfigKeys.SwapSize, "8GB", "workstation:swapSize: '8GB' is not a swap size like 8G or 512M")]
     [InlineData(ConfigKeys.ConfigBaseUrl, "https://user:pw@git.example.test/c.git", "workstation:configBaseUrl: must not carry credentials")]
     [InlineData(ConfigKeys.ConfigBaseHooks, "yes", "workstation:configBaseHooks: 'yes' is not true or false")]
+    // Read after the check before issue 26 §7, so taken as on without a word.
+    [InlineData(ConfigKeys.PinnedTools, "maybe", "workstation:pinnedTools: 'maybe' is not true or false")]
+    [InlineData(ConfigKeys.OwnLauncher, "maybe", "workstation:ownLauncher: 'maybe' is not true or false")]
     [InlineData(ConfigKeys.ClaudeCodePolicy, "latest", "workstation:claudeCodePolicy: 'latest' is not pinned or if-missing")]
     [InlineData(ConfigKeys.NodeExporter, "0.0.0.0", "workstation:nodeExporter: '0.0.0.0' is not loopback, off, or a listen address ADDRESS:PORT (IPv4, e.g. 10.0.0.5:9100)")]
     [InlineData(ConfigKeys.NodeExporter, "10.0.0.5:70000", "workstation:nodeExporter: '10.0.0.5:70000' is not loopback, off, or a listen address ADDRESS:PORT (IPv4, e.g. 10.0.0.5:9100)")]
