@@ -22,7 +22,10 @@ public sealed class PulumiStackConfig(Config config) : IStackConfig
     public Output<string>? GetSecret(string key) => config.GetSecret(key);
 }
 
-/// <summary>The config keys, as declared in Pulumi.yaml (Roster/ProjectConfig.cs is their catalogue: types, defaults, secretness).</summary>
+/// <summary>
+/// The config keys, as declared in Pulumi.yaml (Roster/ProjectConfig.cs is their catalogue: types,
+/// defaults, secretness), each spelled once by the section that reads it (Roster/StackSections).
+/// </summary>
 public static class ConfigKeys
 {
     public const string Project = ProjectConfig.Namespace;

@@ -16,7 +16,8 @@ public sealed record ConfigEntry(string Key, ConfigType Type, string? Default, b
 
 /// <summary>
 /// The one key catalogue: every key Pulumi.yaml's `config:` block declares, with its type,
-/// default and secretness. Components/StackSettings reads its defaults from here, and
+/// default and secretness. The section readers (Roster/StackSections, each key read by exactly
+/// one: tests/Roster.Tests/StackSectionsTests) read their defaults from here, and
 /// tests/Roster.Tests/ProjectConfigTests checks Pulumi.yaml against it key by key.
 ///
 /// Pulumi's rule (pulumi/pulumi pkg/workspace/config.go, mergeConfig): a key declared with

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Workstation.Roster;
 
 /// <summary>
-/// The checks of stack config values that both the program (Components/StackSettings) and the
+/// The checks of stack config values that both the program (the sections in Roster/StackSections) and the
 /// import plan (<see cref="ImportStack"/>) apply, so the two can't drift apart: one pattern and
 /// one check each. Errors read "'VALUE' is not FORM"; the forms both word alike are here too.
 /// </summary>
