@@ -19,36 +19,39 @@ public static class RosterEntries
     private const ulong Offset = 14695981039346656037UL;
     private const ulong Prime = 1099511628211UL;
 
-    public static Dictionary<string, ulong> Fingerprints(string text)
+    public static Dictionary<string, ulong> Fingerprints(string text) => Fingerprints(System.Text.Encoding.UTF8.GetBytes(text));
+
+    /// <summary>The fingerprints of a version as git stores it (UTF-8 bytes: hashed as they are, never decoded but for a flow-style section).</summary>
+    public static Dictionary<string, ulong> Fingerprints(ReadOnlySpan<byte> text)
     {
         var result = new Dictionary<string, ulong>(StringComparer.Ordinal);
         string? section = null, key = null;
         var entryIndent = -1;
         var hash = Offset;
         var flow = false;
-        var span = text.AsSpan();
+        var span = text;
         while (span.Length > 0)
         {
-            var nl = span.IndexOf('\n');
-            var line = (nl < 0 ? span : span[..nl]).TrimEnd();
+            var nl = span.IndexOf((byte)'\n');
+            var line = (nl < 0 ? span : span[..nl]).TrimEnd(Blank);
             span = nl < 0 ? [] : span[(nl + 1)..];
-            var body = line.TrimStart(' ');
-            if (body.IsEmpty || body[0] == '#') continue;
+            var body = line.TrimStart((byte)' ');
+            if (body.IsEmpty || body[0] == (byte)'#') continue;
             var indent = line.Length - body.Length;
             if (indent == 0)
             {
                 Finish();
-                var colon = body.IndexOf(':');
+                var colon = body.IndexOf((byte)':');
                 var name = colon < 0 ? body : body[..colon];
                 var rest = colon < 0 ? [] : StripComment(body[(colon + 1)..]);
-                section = name.ToString();
+                section = System.Text.Encoding.UTF8.GetString(name);
                 entryIndent = -1;
                 if (section == Admin)
                 {
                     key = Admin;
                     hash = Add(Offset, rest);
                 }
-                else if (section is "users" or "retired" && !rest.IsEmpty && !rest.SequenceEqual("{}")) flow = true;
+                else if (section is "users" or "retired" && !rest.IsEmpty && !rest.SequenceEqual("{}"u8)) flow = true;
                 continue;
             }
             if (section == Admin)
@@ -61,15 +64,15 @@ public static class RosterEntries
             if (indent == entryIndent)
             {
                 Finish();
-                var colon = body.IndexOf(':');
-                var name = (colon < 0 ? body : body[..colon]).Trim().Trim('"').Trim('\'');
-                key = section + "/" + name.ToString();
+                var colon = body.IndexOf((byte)':');
+                var name = (colon < 0 ? body : body[..colon]).Trim(Blank).Trim("\"'"u8);
+                key = section + "/" + System.Text.Encoding.UTF8.GetString(name);
                 hash = Add(Offset, colon < 0 ? [] : body[(colon + 1)..]);
             }
             else if (key is not null) hash = Add(hash, line);
         }
         Finish();
-        if (flow) FlowSections(text, result);
+        if (flow) FlowSections(System.Text.Encoding.UTF8.GetString(text), result);
         return result;
 
         void Finish()
@@ -79,13 +82,15 @@ public static class RosterEntries
         }
     }
 
-    private static ReadOnlySpan<char> StripComment(ReadOnlySpan<char> rest)
+    private static ReadOnlySpan<byte> Blank => " \t\r"u8;
+
+    private static ReadOnlySpan<byte> StripComment(ReadOnlySpan<byte> rest)
     {
-        var hash = rest.IndexOf(" #");
-        return (hash < 0 ? rest : rest[..hash]).Trim();
+        var hash = rest.IndexOf(" #"u8);
+        return (hash < 0 ? rest : rest[..hash]).Trim(Blank);
     }
 
-    private static ulong Add(ulong hash, ReadOnlySpan<char> line)
+    private static ulong Add(ulong hash, ReadOnlySpan<byte> line)
     {
         foreach (var c in line)
         {
@@ -93,6 +98,8 @@ public static class RosterEntries
         }
         return (hash ^ '\n') * Prime;
     }
+
+    private static ulong Add(ulong hash, string text) => Add(hash, System.Text.Encoding.UTF8.GetBytes(text));
 
     /// <summary>users: or retired: written inline: each entry's canonical form from the YAML tree.</summary>
     private static void FlowSections(string text, Dictionary<string, ulong> result)

@@ -144,6 +144,7 @@ public static partial class RosterHistories
     {
         var open = RosterEntries.Fingerprints(currentText).ToDictionary(e => e.Key, e => new Place { Hash = e.Value }, StringComparer.Ordinal);
         var all = new Dictionary<string, Place>(open, StringComparer.Ordinal);
+        var closed = new List<string>();
         CommitInfo? newer = null; // the commit whose version the previous step looked at (null: the file on disk)
         using var batch = versions.Count == 0 ? null : GitProcess.Start(top, ["cat-file", "--batch"], Timeout, MaxBlobBytes, stdin: true);
         var feeder = batch is null ? Task.CompletedTask : Task.Run(() => Feed(batch, versions));
@@ -153,9 +154,9 @@ public static partial class RosterHistories
             foreach (var v in versions)
             {
                 if (open.Count == 0) break;
-                var text = v.Blob is null ? "" : reader!.Next(v.Blob);
-                var prints = RosterEntries.Fingerprints(text);
-                foreach (var (key, place) in open.ToList())
+                var prints = RosterEntries.Fingerprints(v.Blob is null ? [] : reader!.Next(v.Blob));
+                closed.Clear();
+                foreach (var (key, place) in open)
                 {
                     var present = prints.TryGetValue(key, out var h);
                     if (!place.LastFound && (!present || h != place.Hash))
@@ -169,9 +170,10 @@ public static partial class RosterHistories
                         place.SinceFound = true;
                         place.Since = newer;
                         place.UncommittedSince = newer is null;
-                        open.Remove(key);
+                        closed.Add(key);
                     }
                 }
+                foreach (var key in closed) open.Remove(key);
                 newer = v.Commit;
             }
         }
@@ -220,15 +222,14 @@ public static partial class RosterHistories
         private readonly byte[] _buf = new byte[1 << 20];
         private int _start, _end;
 
-        public string Next(string blob)
+        public ReadOnlySpan<byte> Next(string blob)
         {
             var header = Line();
             var parts = header.Split(' ');
             if (parts.Length != 3 || parts[0] != blob || parts[1] != "blob" || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var size))
                 throw new GitException($"git cat-file: unexpected answer for {blob}: {header}");
             if (size > RosterLoader.MaxBytes) throw new GitException($"a version of the roster ({blob}) is {size} bytes; the limit is {RosterLoader.MaxBytes}");
-            var bytes = Bytes((int)size + 1);
-            return Encoding.UTF8.GetString(bytes, 0, (int)size);
+            return Bytes((int)size + 1).AsSpan(0, (int)size);
         }
 
         private bool Fill()
@@ -259,9 +260,13 @@ public static partial class RosterHistories
             }
         }
 
+        private byte[] _blob = new byte[1 << 16];
+
+        /// <summary>The next count bytes, in a buffer reused for every version (valid until the next call).</summary>
         private byte[] Bytes(int count)
         {
-            var result = new byte[count];
+            if (_blob.Length < count) _blob = new byte[Math.Max(count, _blob.Length * 2)];
+            var result = _blob;
             var done = 0;
             while (done < count)
             {
