@@ -27,6 +27,8 @@ public static class AccessReportFormats
             w.WriteString("history_note", r.HistoryNote);
             Strings(w, "hosts", r.HostNames);
             Strings(w, "flags", r.Flags);
+            // The sign-off: the reviewers add their names here in the month's sign-off PR (docs/access-review.md).
+            Strings(w, "reviewed_by", []);
             w.WriteStartArray("people");
             foreach (var p in r.People)
             {
