@@ -1,9 +1,10 @@
 namespace Workstation.Roster.Report;
 
 /// <summary>
-/// A roster's entries as text fingerprints, without a full parse: `admin`, `users/NAME` and
-/// `retired/NAME`, each the 64-bit FNV-1a of its lines (blank and comment-only lines left out,
-/// trailing spaces trimmed). Cheap enough to run on every version in a year of history; two
+/// A roster's entries as text, without a full parse: `admin`, `users/NAME` and `retired/NAME`,
+/// each its lines with blank and comment-only lines left out and trailing spaces trimmed. Cheap
+/// enough to run on every version in a year of history. Versions are compared byte for byte,
+/// never by a hash: a pushed history is anyone's, and a made collision would hide a change. Cheap enough to run on every version in a year of history; two
 /// versions of an entry with the same fingerprint are the same text. A section written in flow
 /// style (`retired: { bob: {...} }`) is read with the YAML tree instead, so it is still split
 /// per person.
@@ -16,18 +17,28 @@ public static class RosterEntries
 
     public static string RetiredKey(string osUser) => "retired/" + osUser;
 
-    private const ulong Offset = 14695981039346656037UL;
-    private const ulong Prime = 1099511628211UL;
+    /// <summary>The entry being read, its normalized lines one after the other (reused: one per thread).</summary>
+    [ThreadStatic]
+    private static byte[]? _scratch;
 
-    public static Dictionary<string, ulong> Fingerprints(string text) => Fingerprints(System.Text.Encoding.UTF8.GetBytes(text));
+    /// <summary>Sees one entry: its key and its normalized text (valid only during the call).</summary>
+    public delegate void EntryVisitor(string key, ReadOnlySpan<byte> text);
 
-    /// <summary>The fingerprints of a version as git stores it (UTF-8 bytes: hashed as they are, never decoded but for a flow-style section).</summary>
-    public static Dictionary<string, ulong> Fingerprints(ReadOnlySpan<byte> text)
+    /// <summary>Every entry's normalized text, copied, by key.</summary>
+    public static Dictionary<string, byte[]> Entries(string text)
     {
-        var result = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        var result = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        Scan(System.Text.Encoding.UTF8.GetBytes(text), (key, entry) => result[key] = entry.ToArray());
+        return result;
+    }
+
+    /// <summary>Visits each entry of a version as git stores it (UTF-8 bytes, never decoded but for a flow-style section).</summary>
+    public static void Scan(ReadOnlySpan<byte> text, EntryVisitor visit)
+    {
         string? section = null, key = null;
         var entryIndent = -1;
-        var hash = Offset;
+        var buf = _scratch ??= new byte[1 << 16];
+        var used = 0;
         var flow = false;
         var span = text;
         while (span.Length > 0)
@@ -49,14 +60,14 @@ public static class RosterEntries
                 if (section == Admin)
                 {
                     key = Admin;
-                    hash = Add(Offset, rest);
+                    used = Append(ref buf, 0, rest);
                 }
                 else if (section is "users" or "retired" && !rest.IsEmpty && !rest.SequenceEqual("{}"u8)) flow = true;
                 continue;
             }
             if (section == Admin)
             {
-                hash = Add(hash, line);
+                used = Append(ref buf, used, line);
                 continue;
             }
             if (section is not ("users" or "retired")) continue;
@@ -67,17 +78,16 @@ public static class RosterEntries
                 var colon = body.IndexOf((byte)':');
                 var name = (colon < 0 ? body : body[..colon]).Trim(Blank).Trim("\"'"u8);
                 key = section + "/" + System.Text.Encoding.UTF8.GetString(name);
-                hash = Add(Offset, colon < 0 ? [] : body[(colon + 1)..]);
+                used = Append(ref buf, 0, colon < 0 ? [] : body[(colon + 1)..]);
             }
-            else if (key is not null) hash = Add(hash, line);
+            else if (key is not null) used = Append(ref buf, used, line);
         }
         Finish();
-        if (flow) FlowSections(System.Text.Encoding.UTF8.GetString(text), result);
-        return result;
+        if (flow) FlowSections(System.Text.Encoding.UTF8.GetString(text), visit);
 
         void Finish()
         {
-            if (key is not null) result[key] = hash;
+            if (key is not null) visit(key, buf.AsSpan(0, used));
             key = null;
         }
     }
@@ -90,19 +100,21 @@ public static class RosterEntries
         return (hash < 0 ? rest : rest[..hash]).Trim(Blank);
     }
 
-    private static ulong Add(ulong hash, ReadOnlySpan<byte> line)
+    /// <summary>Appends a line and its newline at <paramref name="at"/>, growing the buffer; returns the new length.</summary>
+    private static int Append(ref byte[] buf, int at, ReadOnlySpan<byte> line)
     {
-        foreach (var c in line)
+        if (at + line.Length + 1 > buf.Length)
         {
-            hash = (hash ^ c) * Prime;
+            Array.Resize(ref buf, Math.Max(buf.Length * 2, at + line.Length + 1));
+            _scratch = buf;
         }
-        return (hash ^ '\n') * Prime;
+        line.CopyTo(buf.AsSpan(at));
+        buf[at + line.Length] = (byte)'\n';
+        return at + line.Length + 1;
     }
 
-    private static ulong Add(ulong hash, string text) => Add(hash, System.Text.Encoding.UTF8.GetBytes(text));
-
     /// <summary>users: or retired: written inline: each entry's canonical form from the YAML tree.</summary>
-    private static void FlowSections(string text, Dictionary<string, ulong> result)
+    private static void FlowSections(string text, EntryVisitor visit)
     {
         var root = YamlTree.Parse(text, (_, _, _) => { }) as YMap;
         if (root is null) return;
@@ -110,7 +122,7 @@ public static class RosterEntries
         {
             if (k.Value is not ("users" or "retired") || v is not YMap people) continue;
             foreach (var (name, entry) in people.Entries)
-                result[k.Value + "/" + name.Value] = Add(Offset, Canonical(entry));
+                visit(k.Value + "/" + name.Value, System.Text.Encoding.UTF8.GetBytes(Canonical(entry) + "\n"));
         }
     }
 

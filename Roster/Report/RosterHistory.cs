@@ -32,9 +32,8 @@ public sealed record RosterHistory(string? Head, IReadOnlyDictionary<string, Ent
 /// Reads the roster file's history in two git processes, whatever the number of people: one
 /// `git log --first-parent --raw` for the commits that touched the file (the merges on main,
 /// each against its first parent) and one `git cat-file --batch` streaming each version, newest
-/// first. Each version is reduced to entry fingerprints (<see cref="RosterEntries"/>) and an
-/// entry's evidence is the newest commit where its text differs from the version before: by
-/// content, so a commit that touched the file for someone else is not cited for this person.
+/// first. Each version is cut into entries (<see cref="RosterEntries"/>) and an entry's evidence
+/// is the newest commit where its text differs from the version before: by content, so a commit that touched the file for someone else is not cited for this person.
 /// The walk stops as soon as every current entry is placed.
 /// </summary>
 public static partial class RosterHistories
@@ -133,17 +132,18 @@ public static partial class RosterHistories
 
     private sealed class Place
     {
-        public required ulong Hash;
+        public required byte[] Text;
         public CommitInfo? LastChange;
         public CommitInfo? Since;
-        public bool LastFound, SinceFound, Uncommitted, UncommittedSince;
+        public bool LastFound, Uncommitted, UncommittedSince;
     }
 
     /// <summary>The walk: versions newest first, each compared with the current text, entry by entry.</summary>
     private static Dictionary<string, EntryEvidence> Walk(string top, string currentText, List<Version> versions)
     {
-        var open = RosterEntries.Fingerprints(currentText).ToDictionary(e => e.Key, e => new Place { Hash = e.Value }, StringComparer.Ordinal);
+        var open = RosterEntries.Entries(currentText).ToDictionary(e => e.Key, e => new Place { Text = e.Value }, StringComparer.Ordinal);
         var all = new Dictionary<string, Place>(open, StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var closed = new List<string>();
         CommitInfo? newer = null; // the commit whose version the previous step looked at (null: the file on disk)
         using var batch = versions.Count == 0 ? null : GitProcess.Start(top, ["cat-file", "--batch"], Timeout, MaxBlobBytes, stdin: true);
@@ -154,24 +154,22 @@ public static partial class RosterHistories
             foreach (var v in versions)
             {
                 if (open.Count == 0) break;
-                var prints = RosterEntries.Fingerprints(v.Blob is null ? [] : reader!.Next(v.Blob));
+                seen.Clear();
                 closed.Clear();
+                RosterEntries.Scan(v.Blob is null ? [] : reader!.Next(v.Blob), (key, text) =>
+                {
+                    if (!open.TryGetValue(key, out var place)) return;
+                    seen.Add(key);
+                    if (!place.LastFound && !text.SequenceEqual(place.Text)) Changed(place, newer);
+                });
                 foreach (var (key, place) in open)
                 {
-                    var present = prints.TryGetValue(key, out var h);
-                    if (!place.LastFound && (!present || h != place.Hash))
-                    {
-                        place.LastFound = true;
-                        place.LastChange = newer;
-                        place.Uncommitted = newer is null;
-                    }
-                    if (!present)
-                    {
-                        place.SinceFound = true;
-                        place.Since = newer;
-                        place.UncommittedSince = newer is null;
-                        closed.Add(key);
-                    }
+                    if (seen.Contains(key)) continue;
+                    // Not in this version: the newer one added it (or brought it back).
+                    if (!place.LastFound) Changed(place, newer);
+                    place.Since = newer;
+                    place.UncommittedSince = newer is null;
+                    closed.Add(key);
                 }
                 foreach (var key in closed) open.Remove(key);
                 newer = v.Commit;
@@ -192,15 +190,18 @@ public static partial class RosterHistories
         // Still open at the end of the history: there since the oldest commit that had the file.
         foreach (var place in open.Values)
         {
-            if (!place.LastFound)
-            {
-                place.LastChange = newer;
-                place.Uncommitted = newer is null;
-            }
+            if (!place.LastFound) Changed(place, newer);
             place.Since = newer;
             place.UncommittedSince = newer is null;
         }
         return all.ToDictionary(e => e.Key, e => new EntryEvidence(e.Value.LastChange, e.Value.Since, e.Value.Uncommitted, e.Value.UncommittedSince), StringComparer.Ordinal);
+
+        static void Changed(Place place, CommitInfo? by)
+        {
+            place.LastFound = true;
+            place.LastChange = by;
+            place.Uncommitted = by is null;
+        }
     }
 
     private static void Feed(GitProcess batch, List<Version> versions)
