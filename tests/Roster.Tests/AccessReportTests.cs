@@ -260,6 +260,23 @@ public sealed class AccessReportTests : IDisposable
         var notJson = File("beta.json", "people:");
         Assert.Contains($"{notJson}: not a `workstation status --json` report", Report("--status", notJson).Err, StringComparison.Ordinal);
         Assert.Equal(2, Report("--format", "xml").Code);
+        // A person without the facts the roster is compared with: not a complete report either.
+        var partial = File("gamma.json", "{\"people\": [{\"user\": \"alice\", \"state\": \"active\", \"tier\": \"power-user\"}]}");
+        var r2 = Report("--status", partial);
+        Assert.Equal((2, ""), (r2.Code, r2.Out));
+        Assert.Contains("a --status file is not a complete `workstation status --json` report", r2.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_emergency_cut_before_the_retire_merged_shows_as_a_negative_time_to_revoke()
+    {
+        History();
+        _repo.MergePr(Roster(Alice, BobRetired), "retire-bob", "Merge pull request #9 from team/retire-bob", "carol", "dave", At("2026-07-01T09:00:00Z"));
+        var report = Json("--status", Status("alpha", CutBob("2026-07-01T08:20:00Z", holds: true)));
+        var ttr = Assert.Single(Person(report, "bob", "leavers").GetProperty("time_to_revoke").EnumerateArray());
+        Assert.Equal((-2400L, "-40 min 0 s"), (ttr.GetProperty("seconds").GetInt64(), ttr.GetProperty("text").GetString()));
+        Assert.Contains("- time to revoke on alpha: -40 min 0 s (cut before the retire merged: an emergency cut)",
+            Report("--status", Status("alpha", CutBob("2026-07-01T08:20:00Z", holds: true))).Out, StringComparison.Ordinal);
     }
 
     [Fact]
