@@ -3,7 +3,7 @@ namespace Workstation.Roster;
 /// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster diff BASE HEAD [--json]`, `roster drift REPORT [ROSTER]`, `roster import-plan [ROSTER] --stack STACKFILE`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
 public static class Cli
 {
-    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json]\n       roster drift REPORT [ROSTER]\n       roster import-plan [ROSTER] --stack STACKFILE\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n" +
+    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json]\n       roster drift REPORT [ROSTER]\n       roster import-plan [ROSTER] --stack STACKFILE\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n       " + Report.AccessReportCli.Usage + "\n       roster retire USER [ROSTER]\n       roster cut-targets USER [ROSTER] --stack STACKFILE\n" +
         "(ROSTER defaults to roster.yaml; STACKFILE, e.g. Pulumi.devvm.yaml, adds the capacity ceiling check;\n" +
         " import-plan prints a bash script that `pulumi import`s the stack's cluster, Vault and Authentik objects that already exist;\n OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin)";
 
@@ -72,6 +72,12 @@ public static class Cli
                         return items.Count == 0 ? 0 : 1;
                     }
                 }
+            case "access-report":
+                return Report.AccessReportCli.Run(rest, stdout, stderr);
+            case "retire":
+                return Report.RosterRetire.Run(rest, stdout, stderr);
+            case "cut-targets":
+                return Report.CutTargets.Run(rest, stdout, stderr);
             case "import-plan" when Validate(rest) is { Stack: { } stack } p:
                 return PrintImportPlan(p.Roster, stack, stdout, stderr);
             case "docs" when rest.FirstOrDefault() == "multi-tenancy" && rest.Count <= 2:

@@ -13,6 +13,14 @@
 #                           roster.yaml: exits non-zero listing every drifted fact
 #   scripts/ci.sh comment FILE   post FILE as the PR's roster-diff comment, or update the one
 #                           posted before (never a second one)
+#   scripts/ci.sh cut USER  (manual) the emergency cut, not waiting for review: USER moves to
+#                           retired: on a branch of its own, the targeted `pulumi up` of
+#                           `roster cut-targets` cuts them (or, when Pulumi can't run, the host's
+#                           `workstation user suspend` over SSH), the cut probes are printed, and
+#                           the branch goes to the forge as a PR so git catches up
+#   scripts/ci.sh review    (scheduled, monthly) `roster access-report` with the devvm's status:
+#                           the month's sign-off PR (reviews/YYYY-MM.json, the only file it
+#                           touches) and one review issue with the report, opened or updated
 #
 # Environment (secrets come only from the forge's secret store, never from the repo;
 # docs/pipelines.md says which to create, with the least privilege each needs):
@@ -30,7 +38,8 @@
 #   WORKSTATION_AUTHENTIK_TOKEN (secrets): the stack's sshPrivateKey, kubeconfig, vaultToken and
 #                  authentikToken, set with `pulumi config set --secret` from stdin
 #   WORKSTATION_BACKUP_PASSWORD (secret, optional): backupPassword; unset: '' (no backups)
-#   DEVVM_HOST, DEVVM_HOST_KEY ('TYPE BASE64'), DEVVM_SSH_KEY (secret): for drift
+#   DEVVM_HOST, DEVVM_HOST_KEY ('TYPE BASE64'), DEVVM_SSH_KEY (secret): for drift, cut and review
+#   CUT_USER       the person `cut` cuts (the manual job's input)
 # The script never prints a secret: it refuses to run traced (bash -x), the forge token reaches
 # curl in a header file, and every credential reaches pulumi on stdin or in its environment,
 # never in an argument.
@@ -210,6 +219,19 @@ cmd_pr() (
   ((status == 0)) || die "pulumi preview failed (exit $status)"
 )
 
+# on_devvm DIR ARG...: `workstation ARG...` on the devvm as root over SSH, with the key and the
+# pinned host key written into DIR (the caller's private folder, removed by its trap).
+on_devvm() {
+  local dir="$1"
+  shift
+  if [[ ! -f "$dir/key" ]]; then
+    (umask 077 && printf '%s\n' "$DEVVM_SSH_KEY" >"$dir/key")
+    printf '%s %s\n' "$DEVVM_HOST" "$DEVVM_HOST_KEY" >"$dir/known_hosts"
+  fi
+  ssh -i "$dir/key" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$dir/known_hosts" -o ConnectTimeout=30 \
+    "root@$DEVVM_HOST" /usr/local/lib/workstation/bin/workstation "$@"
+}
+
 # drift: read the host's report over SSH (a subshell: the key file goes whatever happens).
 cmd_drift() (
   need DEVVM_HOST DEVVM_HOST_KEY DEVVM_SSH_KEY
@@ -217,14 +239,146 @@ cmd_drift() (
   dir="$(mktemp -d)"
   trap 'rm -rf "$dir"' EXIT
   chmod 700 "$dir"
-  printf '%s\n' "$DEVVM_SSH_KEY" >"$dir/key"
-  chmod 600 "$dir/key"
-  printf '%s %s\n' "$DEVVM_HOST" "$DEVVM_HOST_KEY" >"$dir/known_hosts"
-  ssh -i "$dir/key" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$dir/known_hosts" \
-    "root@$DEVVM_HOST" /usr/local/lib/workstation/bin/workstation status --json >"$dir/report.json" ||
+  on_devvm "$dir" status --json >"$dir/report.json" ||
     die "could not read the devvm's status report"
   cd "$repo_root"
   roster drift "$dir/report.json" roster.yaml
+)
+
+# open_pr BRANCH TITLE BODY_FILE: the forge's PR from BRANCH into BASE_REF (default main), or the
+# open one from BRANCH when there is one (its body updated); prints its web address.
+open_pr() {
+  local branch="$1" title="$2" text="$3" base="${BASE_REF:-main}" req number
+  req="$(mktemp)"
+  jq -n --arg title "$title" --arg head "$branch" --arg base "$base" --rawfile body "$text" \
+    '{title: $title, head: $head, base: $base, body: $body}' >"$req"
+  number="$(api GET "/repos/$FORGE_REPO/pulls?state=open&per_page=100" | jq -r --arg b "$branch" '[.[] | select(.head.ref == $b)][0].number // empty')"
+  if [[ -n "$number" ]]; then
+    api PATCH "/repos/$FORGE_REPO/pulls/$number" "$req" | jq -r '.html_url // .url // empty'
+  else
+    api POST "/repos/$FORGE_REPO/pulls" "$req" | jq -r '.html_url // .url // empty'
+  fi
+  rm -f -- "$req"
+}
+
+# commit_as_ci MESSAGE: commit what is staged, as the pipeline (the forge's merge will name the reviewer).
+commit_as_ci() {
+  git -c user.name="workstation-ci" -c user.email="workstation-ci@invalid" -c commit.gpgsign=false commit -q -m "$1"
+}
+
+# cut USER: the emergency cut (see the top of this file). Pulumi first: the targeted up of the
+# retired roster is the same cut a merged retire runs; the host's own suspend when it can't run.
+cmd_cut() (
+  local user="$1" stack branch dir status=0 via
+  [[ "$user" =~ ^[a-z_][a-z0-9_-]{0,31}$ ]] || die "cut: '$user' is not an os_user"
+  need DEVVM_HOST DEVVM_HOST_KEY DEVVM_SSH_KEY FORGE_API FORGE_REPO FORGE_TOKEN
+  [[ "$FORGE_REPO" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] || die "FORGE_REPO must be owner/name"
+  stack="$(stack_name)"
+  cd "$repo_root"
+  dir="$(mktemp -d)"
+  trap 'rm -rf "$dir"' EXIT
+  chmod 700 "$dir"
+  ensure_dotnet
+  branch="cut/$user-$(date -u +%Y%m%d-%H%M%S)"
+  log "the roster edit, on $branch: $user moves to retired:"
+  git checkout -q -b "$branch"
+  roster retire "$user" roster.yaml >&2
+  if ! git diff --quiet -- roster.yaml; then
+    git add -- roster.yaml
+    commit_as_ci "Emergency cut: retire $user"
+  fi
+  roster cut-targets "$user" roster.yaml --stack "Pulumi.$stack.yaml" >"$dir/targets"
+  set +e
+  (
+    set -e
+    pulumi_session
+    local -a targets=()
+    local t
+    while IFS= read -r t; do targets+=(--target "$t"); done <"$dir/targets"
+    log "pulumi up --stack $stack, targeted: the cut of $user (${#targets[@]} targets)"
+    pulumi up --stack "$stack" --yes --non-interactive --color never "${targets[@]}"
+  ) >&2
+  status=$?
+  set -e
+  if ((status == 0)); then
+    via="the targeted pulumi up"
+  else
+    log "pulumi could not cut $user (exit $status): suspending them on the host over SSH"
+    on_devvm "$dir" user suspend "$user" >&2 || die "could not cut $user: pulumi up failed, and so did 'workstation user suspend' over SSH"
+    via="'workstation user suspend' over SSH (pulumi up failed, exit $status)"
+  fi
+  on_devvm "$dir" user status "$user" --json >"$dir/status.json" || die "could not read $user's cut probes from the devvm"
+  # The probes, on stdout: what the job shows and the PR says.
+  jq -r --arg via "$via" '"cut of \(.user) by \($via): state \(.state), cut at \(.cut_at // "unknown")",
+    (.cut // {} | to_entries[] | "  \(.key): \(.value)")' "$dir/status.json" | tee "$dir/probes"
+  [[ "$(jq -r '.cut.holds' "$dir/status.json")" == true ]] || log "warning: the cut of $user does not hold on every probe yet (see above)"
+  git push -q origin "$branch" >&2 || die "could not push $branch: the cut is done, open the roster PR by hand"
+  {
+    # shellcheck disable=SC2016 # the backticks are Markdown
+    printf 'Emergency cut of `%s` (scripts/ci.sh cut), by %s.\n\n' "$user" "$via"
+    printf 'The person is already cut; merging this PR makes the roster in git say so (review it as any retire).\n\n```\n'
+    cat -- "$dir/probes"
+    printf '```\n'
+  } >"$dir/body"
+  log "the roster PR: $(open_pr "$branch" "Emergency cut: retire $user" "$dir/body")"
+)
+
+# review: the month's access report, from the roster's history and the devvm's status. The
+# sign-off PR holds reviews/YYYY-MM.json alone (the next month's --previous, so a rewritten
+# history shows); the review issue (one a month, found by its marker) holds the report.
+cmd_review() (
+  need DEVVM_HOST DEVVM_HOST_KEY DEVVM_SSH_KEY FORGE_API FORGE_REPO FORGE_TOKEN
+  [[ "$FORGE_REPO" =~ ^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$ ]] || die "FORGE_REPO must be owner/name"
+  local month branch file marker dir previous pr number
+  month="$(date -u +%Y-%m)"
+  branch="review/$month"
+  file="reviews/$month.json"
+  marker="<!-- workstation-access-review $month -->"
+  cd "$repo_root"
+  dir="$(mktemp -d)"
+  trap 'rm -rf "$dir"' EXIT
+  chmod 700 "$dir"
+  ensure_dotnet
+  # The evidence is the whole history: a shallow clone would cite the wrong commits.
+  [[ "$(git rev-parse --is-shallow-repository)" != true ]] || git fetch --quiet --unshallow origin || die "could not fetch the whole history"
+  on_devvm "$dir" status --json >"$dir/devvm.json" || die "could not read the devvm's status report"
+  local -a args=(roster.yaml --status "$dir/devvm.json")
+  previous=""
+  [[ ! -d reviews ]] ||
+    previous="$(find reviews -maxdepth 1 -name '20[0-9][0-9]-[01][0-9].json' ! -name "$month.json" | LC_ALL=C sort | tail -n 1)"
+  [[ -z "$previous" ]] || args+=(--previous "$previous")
+  roster access-report "${args[@]}" --format json >"$dir/report.json"
+  roster access-report "${args[@]}" --format md >"$dir/report.md"
+  git checkout -q -B "$branch"
+  mkdir -p reviews
+  cp -- "$dir/report.json" "$file"
+  git add -- "$file"
+  git diff --cached --quiet || commit_as_ci "Access review $month: the report to sign off"
+  git push -q --force origin "$branch" >&2 || die "could not push $branch"
+  printf 'Access review %s: the report, from the roster at %s and the devvm'"'"'s status. Sign off: see docs/access-review.md.\n' \
+    "$month" "$(git rev-parse --short HEAD~1)" >"$dir/pr"
+  pr="$(open_pr "$branch" "Access review $month: sign-off" "$dir/pr")"
+  {
+    printf '%s\n' "$marker"
+    printf 'Sign-off PR: %s (docs/access-review.md says how).\n\n' "$pr"
+    # An issue body holds 65,536 characters: the whole report is the PR's file.
+    if (($(wc -c <"$dir/report.md") > 60000)); then
+      head -c 60000 -- "$dir/report.md"
+      printf '\n\n(cut at 60,000 characters: the whole report is %s in the sign-off PR)\n' "$file"
+    else
+      cat -- "$dir/report.md"
+    fi
+  } >"$dir/issue.md"
+  jq -n --arg title "Access review $month" --rawfile body "$dir/issue.md" '{title: $title, body: $body}' >"$dir/issue.json"
+  number="$(api GET "/repos/$FORGE_REPO/issues?state=open&per_page=100" |
+    jq -r --arg m "$marker" '[.[] | select((.body // "") | startswith($m))][0].number // empty')"
+  if [[ -n "$number" ]]; then
+    api PATCH "/repos/$FORGE_REPO/issues/$number" "$dir/issue.json" >/dev/null
+    log "updated the review issue #$number"
+  else
+    number="$(api POST "/repos/$FORGE_REPO/issues" "$dir/issue.json" | jq -r '.number')"
+    log "opened the review issue #$number"
+  fi
 )
 
 cmd_deploy() (
@@ -247,5 +401,10 @@ case "${1:-}" in
     [[ -f "$2" ]] || die "$2: no such file"
     cmd_comment "$2"
     ;;
-  *) die "usage: scripts/ci.sh pr | deploy | drift | comment FILE" ;;
+  cut)
+    (($# == 2)) || die "usage: scripts/ci.sh cut USER"
+    cmd_cut "$2"
+    ;;
+  review) cmd_review ;;
+  *) die "usage: scripts/ci.sh pr | deploy | drift | comment FILE | cut USER | review" ;;
 esac

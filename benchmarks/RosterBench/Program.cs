@@ -8,6 +8,10 @@ using Workstation.Roster;
 // (model and JSON) a few times, and prints the median time, allocations, peak working set and the
 // ratio between sizes. Goal: 10,000 users under 1 s, and time linear in the number of users.
 
+// `-- access-report [PEOPLE]`: the access report on a generated year of roster history instead (AccessReportBench.cs).
+if (args.FirstOrDefault() == "access-report")
+    return Workstation.RosterBench.AccessReportBench.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2_000, days: 365);
+
 var sizes = args.Length > 0 ? args.Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray() : [1_000, 10_000, 20_000];
 const int repetitions = 7;
 var inv = CultureInfo.InvariantCulture;

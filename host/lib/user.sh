@@ -512,8 +512,10 @@ user_status_json() {
     # shellcheck disable=SC2086 # the granted groups, one word each
     mapfile -t drift < <(drift_lines "$user" "$home" ${granted//,/ })
   fi
-  local units="[]" unit cut="null" pending
+  local units="[]" unit cut="null" pending cut_at=""
   [[ "$state" != active && "$state" != suspended ]] || cut="$(cut_json "$user")"
+  # When the cut reached this host: the suspension record is written once, by the cut.
+  [[ "$state" != suspended ]] || cut_at="$(date -u -r "$WS_SUSPENDED_DIR/$user" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || true)"
   pending="$(pending_units "$user" | paste -sd,)"
   if [[ "$state" == active || "$state" == suspended ]]; then
     units="$(while IFS= read -r unit; do
@@ -524,7 +526,7 @@ user_status_json() {
   bindings="$(bindings_json "$user")"
   printf '%s\n' "${drift[@]}" | jq -R -s -c \
     --argjson bindings "$bindings" --arg user "$user" --arg state "$state" --arg tier "$tier" --arg uid "$uid" --arg home "$home" \
-    --arg mode "$mode" --arg groups "$groups" --arg firewall "$firewall" --argjson units "$units" --argjson cut "$cut" --arg pending "$pending" '
+    --arg mode "$mode" --arg groups "$groups" --arg firewall "$firewall" --argjson units "$units" --argjson cut "$cut" --arg cut_at "$cut_at" --arg pending "$pending" '
     {user: $user, state: $state,
      tier: (if $tier == "" then null else $tier end),
      uid: (if $uid == "" then null else ($uid | tonumber) end),
@@ -532,6 +534,7 @@ user_status_json() {
      home_mode: (if $mode == "" then null else $mode end),
      groups: ($groups | split(",") | map(select(length > 0))),
      firewall: $firewall, units: $units, cut: $cut,
+     cut_at: (if $cut_at == "" then null else $cut_at end),
      restart_pending: ($pending | split(",") | map(select(length > 0))),
      drift: (split("\n") | map(select(length > 0) | capture("^(?<kind>\\S+) (?<value>\\S+) (?<detail>.*)$"))),
      external_bindings: $bindings}'

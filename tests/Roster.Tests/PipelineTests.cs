@@ -43,6 +43,8 @@ public sealed partial class PipelineTests : IDisposable
         var n when n.EndsWith("kubeconfig", StringComparison.Ordinal) => SecretValues["kubeconfig"],
         var n when n.EndsWith("vault_token", StringComparison.Ordinal) => SecretValues["vault"],
         var n when n.EndsWith("authentik_token", StringComparison.Ordinal) => SecretValues["authentik"],
+        "devvm_host" => "devvm.example.test",
+        "devvm_host_key" => DevvmHostKey,
         _ => null, // a secret the forge doesn't hold: Woodpecker refuses the step, GitHub passes ''
     };
 
@@ -89,6 +91,7 @@ public sealed partial class PipelineTests : IDisposable
     {
         if (auth != $"token {SecretValues["token"]}") return (401, """{"message":"bad token"}""");
         path = path.StartsWith("/api/v1/", StringComparison.Ordinal) ? path["/api/v1".Length..] : path;
+        if (HandlePullsAndIssues(method, path, body) is { } pullsOrIssues) return pullsOrIssues;
         lock (_comments)
         {
             if (method == "GET" && path == "/repos/owner/infra/issues/7/comments")
@@ -165,6 +168,7 @@ public sealed partial class PipelineTests : IDisposable
         var github = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["github.api_url"] = _server.Url, ["github.repository"] = "owner/infra", ["github.event.pull_request.number"] = "7", ["github.base_ref"] = "main",
+            ["inputs.user"] = CutUser,
         };
         var scripts = new List<string>();
         var env = new Dictionary<string, string?>(StringComparer.Ordinal) { ["CI"] = "true" };
@@ -199,11 +203,11 @@ public sealed partial class PipelineTests : IDisposable
     [GeneratedRegex(@"\$\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")]
     private static partial Regex GitHubExpression();
 
-    private (int Code, string Log) Run(Job job)
+    private (int Code, string Log) Run(Job job, string? checkout = null)
     {
         var script = Path.Combine(_stand.Dir, "job.sh");
         // The forges run the commands from a checkout of the repo, stopping at the first failure.
-        File.WriteAllText(script, $"set -e\ncd '{TestFiles.Root}'\n{job.Script}\n");
+        File.WriteAllText(script, $"set -e\ncd '{checkout ?? TestFiles.Root}'\n{job.Script}\n");
         var env = new Dictionary<string, string?>(_env);
         foreach (var (k, v) in job.Env) env[k] = v;
         var r = Processes.Run(job.Shell, job.Shell == "bash" ? ["--noprofile", "--norc", "-eo", "pipefail", script] : ["-e", script], env, seconds: 120);
