@@ -220,14 +220,23 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
                 port++;
                 var r = await box.MustAsync(HostCommands.Services((Pe4 with { PlaywrightPort = port }).Derived()), timeout: Bounded);
                 Assert.Contains($"repointed to port {port} once playwright-mcp@pe4.service restarts there (restart pending)", r.Stdout, StringComparison.Ordinal);
+                // The step started the timer again; its first tick may do the restart before ours does.
+                await box.ScriptAsync("systemctl stop workstation-restart-pending.timer; timeout 60 sh -c 'while systemctl is-active --quiet workstation-restart-pending.service; do sleep 0.2; done'");
+                var pid = await box.ScriptAsync("systemctl show -p MainPID --value playwright-mcp@pe4.service");
                 await Shape(how);
+                var shaped = await box.ScriptAsync("stat -c '%F %s %Y' /home/pe4/.claude.json");
                 await box.ScriptAsync("systemctl stop ws-pe4-term; systemctl reset-failed ws-pe4-term 2>/dev/null || true");
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var late = await box.RunAsync(HostCommands.Manual.RestartPending, timeout: TimeSpan.FromSeconds(60));
                 Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"restart pending took {clock.Elapsed}:\n{late}");
                 Assert.True(late.ExitCode == 0, late.ToString());
-                Assert.Contains(late.Changes(), l => l.Contains("restarted playwright-mcp@pe4.service with its new config", StringComparison.Ordinal));
-                Assert.DoesNotContain(late.Changes(), l => l.Contains("repointed", StringComparison.Ordinal));
+                // Restarted on its new port (by this run, or the timer's), and the entry left as pe4 shaped it, unread or unwritten.
+                var left = await box.ScriptAsync("ls /run/workstation/restart-pending/ 2>/dev/null || true");
+                Assert.False(left.Contains("@pe4.", StringComparison.Ordinal), $"{how}: still pending:\n{late}");
+                Assert.NotEqual(pid, await box.ScriptAsync("systemctl show -p MainPID --value playwright-mcp@pe4.service"));
+                Assert.Equal(shaped, await box.ScriptAsync("stat -c '%F %s %Y' /home/pe4/.claude.json"));
+                Assert.Equal(ours + "\n", await box.ScriptAsync("cat /etc/workstation/playwright-entry-pe4.json"));
+                Assert.False(late.Changes().Any(l => l.Contains("repointed", StringComparison.Ordinal)), $"{how}:\n{late}");
                 Assert.Equal(rootFiles, await box.ScriptAsync("sha256sum /srv/pe4/*; stat -c '%n %U %a %Y' /srv/pe4/*"));
             }
             // No copy of any of them was made.
