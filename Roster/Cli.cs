@@ -1,11 +1,11 @@
 namespace Workstation.Roster;
 
-/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster diff BASE HEAD [--json]`, `roster drift REPORT [ROSTER]`, `roster import-plan [ROSTER] --stack STACKFILE`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
+/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster diff BASE HEAD [--json] [--status REPORT]`, `roster drift REPORT [ROSTER]`, `roster import-plan [ROSTER] --stack STACKFILE`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
 public static class Cli
 {
-    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json]\n       roster drift REPORT [ROSTER]\n       roster import-plan [ROSTER] --stack STACKFILE\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n       " + Report.AccessReportCli.Usage + "\n       roster retire USER [ROSTER]\n       roster cut-targets USER [ROSTER] --stack STACKFILE\n" +
+    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json] [--status REPORT]\n       roster drift REPORT [ROSTER]\n       roster import-plan [ROSTER] --stack STACKFILE\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n       " + Report.AccessReportCli.Usage + "\n       roster retire USER [ROSTER]\n       roster cut-targets USER [ROSTER] --stack STACKFILE\n" +
         "(ROSTER defaults to roster.yaml; STACKFILE, e.g. Pulumi.devvm.yaml, adds the capacity ceiling check;\n" +
-        " import-plan prints a bash script that `pulumi import`s the stack's cluster, Vault and Authentik objects that already exist;\n OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin)";
+        " import-plan prints a bash script that `pulumi import`s the stack's cluster, Vault and Authentik objects that already exist;\n OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin; diff reads it for whose playwright entry is hand-made)";
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
@@ -29,9 +29,20 @@ public static class Cli
                     stdout.Write(DerivedJson.Write(Derivation.Derive(result.Model!)));
                     return 0;
                 }
-            case "diff" when rest.Count(a => a != "--json") == 2:
+            case "diff" when DiffArgs(rest) is { } d:
                 {
-                    var names = rest.Where(a => a != "--json").ToList();
+                    var names = d.Sides;
+                    IReadOnlySet<string>? handMade = null;
+                    if (d.Status is { } status)
+                    {
+                        var (doc, why) = ReadReport(status);
+                        if (doc is null)
+                        {
+                            stderr.WriteLine($"roster diff: {status}: not a `workstation status --json` report: {why}");
+                            return 2;
+                        }
+                        using (doc) handMade = PlaywrightEntryState.HandMadeIn(doc.RootElement);
+                    }
                     var sides = new List<DerivedRoster>();
                     foreach (var name in names)
                     {
@@ -45,23 +56,18 @@ public static class Cli
                         if (!result.Ok) return Fail(result, stderr);
                         sides.Add(Derivation.Derive(result.Model!));
                     }
-                    var diff = Access.AccessDiffs.Diff(sides[0], sides[1]);
-                    stdout.Write(rest.Contains("--json") ? Access.AccessDiffs.Json(diff) : Access.AccessDiffs.Markdown(diff, names[0], names[1]));
+                    var diff = Access.AccessDiffs.Diff(sides[0], sides[1], handMadeEntries: handMade);
+                    stdout.Write(d.Json ? Access.AccessDiffs.Json(diff) : Access.AccessDiffs.Markdown(diff, names[0], names[1]));
                     return 0;
                 }
             case "drift" when rest.Count is 1 or 2:
                 {
                     var result = RosterLoader.LoadFile(rest.ElementAtOrDefault(1) ?? "roster.yaml");
                     if (!result.Ok) return Fail(result, stderr);
-                    System.Text.Json.JsonDocument report;
-                    try
+                    var (report, why) = ReadReport(rest[0]);
+                    if (report is null)
                     {
-                        var text = rest[0] == "-" ? Console.In.ReadToEnd() : File.ReadAllText(rest[0]);
-                        report = System.Text.Json.JsonDocument.Parse(text);
-                    }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
-                    {
-                        stderr.WriteLine($"roster drift: {rest[0]}: not a `workstation status --json` report: {e.Message}");
+                        stderr.WriteLine($"roster drift: {rest[0]}: not a `workstation status --json` report: {why}");
                         return 2;
                     }
                     using (report)
@@ -99,6 +105,36 @@ public static class Cli
             default:
                 stderr.WriteLine(Usage);
                 return 2;
+        }
+    }
+
+    /// <summary>diff's arguments: BASE HEAD, --json and --status REPORT in any order; null when they don't parse.</summary>
+    private static (List<string> Sides, bool Json, string? Status)? DiffArgs(List<string> rest)
+    {
+        var sides = new List<string>();
+        string? status = null;
+        var json = false;
+        for (var i = 0; i < rest.Count; i++)
+        {
+            if (rest[i] == "--json") json = true;
+            else if (rest[i] == "--status" && i + 1 < rest.Count && status is null) status = rest[++i];
+            else if (rest[i] == "--status") return null;
+            else sides.Add(rest[i]);
+        }
+        return sides.Count == 2 ? (sides, json, status) : null;
+    }
+
+    /// <summary>A host report (`workstation status --json`) from a file, or stdin for -: the document, or why not.</summary>
+    private static (System.Text.Json.JsonDocument? Doc, string? Why) ReadReport(string path)
+    {
+        try
+        {
+            var text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
+            return (System.Text.Json.JsonDocument.Parse(text), null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return (null, e.Message);
         }
     }
 

@@ -88,6 +88,8 @@ public static class Drift
             if (who != n) yield return new(n, $"listening on the {name} port {port}", n, who);
         }
 
+        if (PlaywrightEntry(n, u.Ports.Playwright, p) is { } entry) yield return entry;
+
         var maps = p.GetProperty("maps");
         var ttyd = Str(maps, "ttyd") ?? "no entry";
         if (ttyd != u.AuthentikUser) yield return new(n, "ttyd-user-map entry", u.AuthentikUser, ttyd);
@@ -115,6 +117,29 @@ public static class Drift
                 yield return new(n, $"host: {Str(x, "kind")} {Str(x, "value")}", "none", Str(x, "detail") ?? "");
     }
 
+    public const string PlaywrightEntryFact = "playwright MCP entry in ~/.claude.json";
+
+    /// <summary>
+    /// Where the person's browser tool connects: their entry's loopback port against the roster's
+    /// playwright port. A report without the fact (a host CLI before it) says nothing either way.
+    /// </summary>
+    private static DriftItem? PlaywrightEntry(string n, int port, JsonElement p)
+    {
+        if (!p.TryGetProperty("playwright_entry", out var e) || e.ValueKind != JsonValueKind.Object) return null;
+        int? have = e.TryGetProperty("port", out var x) && x.ValueKind == JsonValueKind.Number ? x.GetInt32() : null;
+        var at = have is { } q ? $"port {q.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "no local port";
+        var actual = Str(e, "state") switch
+        {
+            PlaywrightEntryState.Missing => "missing",
+            PlaywrightEntryState.Unreadable => "unreadable (not a regular file, over the size limit, or not JSON)",
+            PlaywrightEntryState.HandMade when have != port => $"{at}, made by hand (its person repoints it)",
+            PlaywrightEntryState.Ours when have != port => at,
+            PlaywrightEntryState.Ours or PlaywrightEntryState.HandMade => null,
+            var other => other ?? "not reported",
+        };
+        return actual is null ? null : new(n, PlaywrightEntryFact, $"port {port.ToString(System.Globalization.CultureInfo.InvariantCulture)}", actual);
+    }
+
     // Observed: systemd holds no memory limit (it shows infinity).
     private static string Budget(Budget b, MemoryLimits memory) => memory == MemoryLimits.Observed
         ? $"memory_high infinity, memory_max infinity, cpu_weight {b.CpuWeight}, tasks_max {b.TasksMax}"
@@ -130,4 +155,23 @@ public static class Drift
 
     private static string? Str(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}
+
+/// <summary>The states `workstation user status --json` gives the person's playwright_entry (host/lib/home.sh).</summary>
+public static class PlaywrightEntryState
+{
+    public const string Missing = "missing";
+    public const string Ours = "ours";
+    public const string HandMade = "hand-made";
+    public const string Unreadable = "unreadable";
+
+    /// <summary>The people whose entry a status report (`workstation status --json`) says they made by hand.</summary>
+    public static IReadOnlySet<string> HandMadeIn(JsonElement report) =>
+        report.TryGetProperty("people", out var people) && people.ValueKind == JsonValueKind.Array
+            ? people.EnumerateArray()
+                .Where(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty("playwright_entry", out var e) && e.ValueKind == JsonValueKind.Object &&
+                    e.TryGetProperty("state", out var s) && s.ValueKind == JsonValueKind.String && s.GetString() == HandMade &&
+                    p.TryGetProperty("user", out var u) && u.ValueKind == JsonValueKind.String)
+                .Select(p => p.GetProperty("user").GetString()!).ToHashSet(StringComparer.Ordinal)
+            : new HashSet<string>(StringComparer.Ordinal);
 }

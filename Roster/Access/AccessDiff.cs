@@ -59,9 +59,11 @@ public static class AccessDiffs
 {
     public const string Absent = "absent";
 
-    public static RosterDiff Diff(DerivedRoster before, DerivedRoster after, VaultOptions? vault = null)
+    /// <param name="handMadeEntries">Whose playwright MCP entry the host reports as made by hand (`--status`): the host leaves it alone.</param>
+    public static RosterDiff Diff(DerivedRoster before, DerivedRoster after, VaultOptions? vault = null, IReadOnlySet<string>? handMadeEntries = null)
     {
         vault ??= VaultOptions.Default;
+        handMadeEntries ??= new HashSet<string>(StringComparer.Ordinal);
         var a = Facts(before, vault);
         var b = Facts(after, vault);
         var people = new List<PersonDiff>();
@@ -84,6 +86,7 @@ public static class AccessDiffs
                 ? held.Secrets.Where(x => !x.IsPersonal()).ToList() : [];
             people.Add(new PersonDiff(name, stateA, stateB, changes) { Rotate = rotate, StillToRemove = leftovers });
             warnings.AddRange(Warn(name, memberA, memberB, leftovers));
+            if (EntryWarning(memberA, memberB, handMadeEntries.Contains(name)) is { } entry) warnings.Add(new(name, entry));
         }
         return new RosterDiff(people, warnings);
     }
@@ -219,6 +222,18 @@ public static class AccessDiffs
             yield return new(name, $"external_bindings no longer names it: {stays}");
         if (a is { Secrets.Count: > 0 } && b is null)
             yield return new(name, $"held the shared secrets {string.Join(", ", a.Secrets.Select(SharedSecrets.Name))}: rotate each in Vault, then bump its serial");
+    }
+
+    /// <summary>
+    /// A playwright port that moves for someone who stays: the services step repoints the MCP entry
+    /// it wrote once the server restarts there; one the host reports as made by hand it leaves alone.
+    /// </summary>
+    private static string? EntryWarning(Member? before, Member? after, bool handMade)
+    {
+        if (before is not Member.Active { User.Ports.Playwright: var from } || after is not Member.Active { User.Ports.Playwright: var to } || from == to) return null;
+        return handMade
+            ? $"playwright entry needs the person to repoint it to port {to}: theirs, made by hand (`--status`), so the host leaves it on {from}"
+            : $"playwright entry will be repointed from port {from} to {to} in ~/.claude.json (once the server restarts there, when its person is idle)";
     }
 
     private static string Sign(bool gained) => gained ? "+" : "−";

@@ -17,6 +17,14 @@
 #   as-user.sh rm-glob DIR PREFIX           remove DIR/PREFIX* (leftovers of interrupted work)
 #   as-user.sh drop-mcp-copies SERVER       remove the copies of ~/.claude.json that hold SERVER (ours and
 #                                           the CLI's backups) and the CLI's logs of SERVER
+#   as-user.sh mcp-entry PATH SERVER MAX    print the user-scope SERVER entry of the JSON file PATH: "entry JSON"
+#                                           (keys sorted; null when there is none), or absent, other (not a
+#                                           regular file), large (over MAX bytes) or invalid (not JSON, or an
+#                                           entry over 4 KiB)
+#   as-user.sh repoint-mcp PATH SERVER OLD MAX
+#                                           set that entry to stdin's JSON only while it is exactly OLD, with a
+#                                           backup first; prints repointed, or why not: link (PATH is a symlink),
+#                                           absent, other, large, invalid or changed (the entry is not OLD)
 set -euo pipefail
 # shellcheck source=host/lib/common.sh
 source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/common.sh"
@@ -35,6 +43,32 @@ stage() { # PATH MODE
   printf '%s' "$CONTENT" >"$tmp"
   chmod "$2" "$tmp"
   printf '%s' "$tmp"
+}
+
+# mcp_entry PATH SERVER MAX: see mcp-entry above. A FIFO swapped in after the check
+# blocks the read: as_user's timeout ends it.
+mcp_entry() {
+  local path="$1" server="$2" max="$3" size entry
+  [[ -e "$path" ]] || {
+    echo absent
+    return 0
+  }
+  [[ -f "$path" ]] || {
+    echo other
+    return 0
+  }
+  size="$(stat -L -c %s -- "$path")"
+  ((size <= max)) || {
+    echo large
+    return 0
+  }
+  # shellcheck disable=SC2016 # jq's variable
+  if entry="$(head -c "$max" -- "$path" | jq -S -c --arg s "$server" '.mcpServers[$s]' 2>/dev/null)" &&
+    [[ "$entry" != *$'\n'* && ${#entry} -le 4096 ]]; then
+    echo "entry $entry"
+  else
+    echo invalid
+  fi
 }
 
 cmd="${1:-}"
@@ -150,6 +184,39 @@ case "$cmd" in
       rm -rf -- "$d"
       changed "removed $(quoted "$d")"
     done
+    ;;
+  mcp-entry)
+    mcp_entry "$1" "$2" "$3"
+    ;;
+  repoint-mcp)
+    path="$1" server="$2" old="$3" max="$4"
+    read_stdin
+    jq -e 'type == "object"' >/dev/null 2>&1 <<<"$CONTENT" || die "repoint-mcp: stdin is not one JSON object"
+    [[ ! -L "$path" ]] || {
+      echo link
+      exit 0
+    }
+    clean_leftovers "$path"
+    have="$(mcp_entry "$path" "$server" "$max")"
+    [[ "$have" == entry* ]] || {
+      echo "$have"
+      exit 0
+    }
+    [[ "$have" == "entry $old" ]] || {
+      echo changed
+      exit 0
+    }
+    bash "$0" backup-once "$path" </dev/null
+    tmp="$(mktemp "$(dirname -- "$path")/.$(basename -- "$path").ws-tmp.XXXXXX")"
+    # One key changes; jq keeps every other key and value (and, for a file the CLI wrote, its layout).
+    # shellcheck disable=SC2016 # jq's variables
+    if head -c "$max" -- "$path" | jq --arg s "$server" --argjson e "$CONTENT" '.mcpServers[$s] = $e' >"$tmp" &&
+      chmod --reference="$path" -- "$tmp" && mv -f -T -- "$tmp" "$path"; then
+      echo repointed
+    else
+      rm -f -- "$tmp"
+      die "repoint-mcp: could not rewrite $path"
+    fi
     ;;
   *)
     die_usage "as-user.sh: unknown operation $(printf '%q' "$cmd")"

@@ -198,5 +198,114 @@ ensure_playwright_mcp() { # USER HOME PORT
   fi
   WS_TIMEOUT=120 as_user "$user" "$home" "${WS_CLAUDE[@]}" mcp add --scope user --transport http playwright "$url" >/dev/null
   changed "$json: playwright MCP server $url (claude mcp add)"
+  record_playwright_entry "$user" "$(playwright_entry_json "$port")"
   unlock "claude-$user"
+}
+
+# --- the playwright entry follows its port (issue 26 §3) --------------------------
+#
+# The entry the program wrote is recorded root-side (the person can't forge the
+# record; they can only make their file hold exactly what we wrote). When the
+# port moves, that entry, and only it, is repointed in place, as the person,
+# with a backup, once the server listens on the new port (no restart of it
+# pending: the idle gate). An entry the person changed or wrote is theirs: left
+# alone, and `user status` says it points elsewhere.
+
+# Largest ~/.claude.json read (as the person; the CLI's own stays far below), and
+# how long one read or rewrite of it may take.
+readonly WS_CLAUDE_JSON_MAX_BYTES=$((32 * 1024 * 1024))
+readonly WS_CLAUDE_JSON_TIMEOUT=15
+
+# playwright_entry_record USER: root's record of the entry the program last wrote
+# into USER's ~/.claude.json (one line, keys sorted), or "null": theirs.
+playwright_entry_record() { printf '%s/playwright-entry-%s.json' "$WS_ETC" "$1"; }
+
+# playwright_entry_json PORT: the entry `claude mcp add --transport http` writes, keys sorted.
+playwright_entry_json() { printf '{"type":"http","url":"http://127.0.0.1:%s/mcp"}' "$1"; }
+
+record_playwright_entry() { # USER ENTRY|null
+  ensure_dir "$WS_ETC" 0755
+  write_if_changed "$(playwright_entry_record "$1")" 0644 root:root "$2"$'\n'
+}
+
+recorded_playwright_entry() { # USER: the record's line, or nothing
+  local line=""
+  [[ ! -f "$(playwright_entry_record "$1")" ]] || line="$(head -c 4096 -- "$(playwright_entry_record "$1")")"
+  printf '%s' "${line%$'\n'}"
+}
+
+# read_playwright_entry USER HOME: as-user.sh mcp-entry's verdict, bounded in time
+# and size; "unreadable" when the read itself failed (a FIFO swapped in: timed out).
+read_playwright_entry() {
+  WS_TIMEOUT="$WS_CLAUDE_JSON_TIMEOUT" as_user "$1" "$2" "$WS_AS_USER" mcp-entry "$2/.claude.json" playwright "$WS_CLAUDE_JSON_MAX_BYTES" 2>/dev/null ||
+    echo unreadable
+}
+
+# ensure_playwright_entry USER: the entry the program wrote follows the port file.
+ensure_playwright_entry() {
+  local user="$1" port want record home verdict
+  port="$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")" PLAYWRIGHT_PORT)" || return 0
+  want="$(playwright_entry_json "$port")"
+  record="$(recorded_playwright_entry "$user")"
+  # Ours and in place, or theirs: nothing to read.
+  [[ "$record" != "$want" && "$record" != null ]] || return 0
+  if [[ -f "$WS_RESTART_PENDING_DIR/playwright-mcp@$user.service" ]]; then
+    log "playwright MCP entry of $user: repointed to port $port once playwright-mcp@$user.service restarts there (restart pending)"
+    return 0
+  fi
+  home="$(getent passwd "$user" | cut -d: -f6)"
+  lock "claude-$user"
+  verdict="$(read_playwright_entry "$user" "$home")"
+  if [[ "$verdict" == "entry $want" ]]; then
+    record_playwright_entry "$user" "$want"
+  elif [[ -n "$record" && "$verdict" == "entry $record" ]]; then
+    repoint_playwright_entry "$user" "$home" "$record" "$want"
+  elif [[ "$verdict" == "entry {"* ]]; then
+    # Not what we wrote (or, before the record, not what we would have): theirs from now on.
+    record_playwright_entry "$user" null
+    log "notice: $user's playwright MCP entry is their own: left alone; the server listens on port $port ('workstation user status $user')"
+  elif [[ "$verdict" != "entry null" && "$verdict" != absent ]]; then
+    log "notice: $user's ~/.claude.json was not read ($verdict): its playwright MCP entry is left alone"
+  fi
+  unlock "claude-$user"
+}
+
+# repoint_playwright_entry USER HOME OLD NEW: as the person, with a backup; only while the entry is still OLD.
+repoint_playwright_entry() {
+  local user="$1" home="$2" old="$3" new="$4" out result url
+  out="$(printf '%s' "$new" | WS_TIMEOUT="$WS_CLAUDE_JSON_TIMEOUT" as_user_data "$user" "$home" "$WS_AS_USER" \
+    repoint-mcp "$home/.claude.json" playwright "$old" "$WS_CLAUDE_JSON_MAX_BYTES")" || out=failed
+  # The verdict is the last line; before it, the backup's own "changed" line.
+  result="${out##*$'\n'}"
+  [[ "$out" != *$'\n'* ]] || printf '%s\n' "${out%$'\n'*}"
+  case "$result" in
+    repointed)
+      record_playwright_entry "$user" "$new"
+      url="${new#*\"url\":\"}"
+      changed "$home/.claude.json: playwright MCP entry repointed to ${url%%\"*}"
+      ;;
+    *) log "notice: $user's playwright MCP entry was not repointed ($result): left alone" ;;
+  esac
+}
+
+# playwright_entry_status_json USER HOME: the person's entry for `user status`: state
+# (missing, ours, hand-made or unreadable), port (its loopback port, if any) and
+# server_port (the port file's: where the server listens).
+playwright_entry_status_json() {
+  local verdict state record entry=null
+  verdict="$(read_playwright_entry "$1" "$2")"
+  record="$(recorded_playwright_entry "$1")"
+  case "$verdict" in
+    absent | "entry null") state=missing ;;
+    "entry {"*)
+      entry="${verdict#entry }"
+      if [[ -n "$record" && "$verdict" == "entry $record" ]]; then state=ours; else state=hand-made; fi
+      ;;
+    *) state=unreadable ;;
+  esac
+  # The port of a URL on this machine's loopback; the person's other strings never leave jq.
+  jq -n -c --arg state "$state" --argjson e "$entry" --arg server "$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" PLAYWRIGHT_PORT || true)" '{state: $state,
+    server_port: (if $server == "" then null else ($server | tonumber) end),
+    port: ($e | if type == "object" and (.url | type) == "string" then
+      (.url | capture("^http://(127\\.0\\.0\\.1|localhost):(?<p>[0-9]{1,5})/mcp$").p | tonumber) // null else null end)}'
 }

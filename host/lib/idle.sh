@@ -118,6 +118,8 @@ restart_if_idle() {
       record_unit_start "$unit"
       changed "restarted $unit with its new config ($user idle ${idle}s)"
       restarted=1
+      # Listening on its new port now: the entry the program wrote follows it.
+      [[ "$unit" != playwright-mcp@* ]] || ensure_playwright_entry "$user"
     else
       log "restart pending: $unit ($user typed ${idle}s ago; it waits for ${need}s of idle)"
     fi

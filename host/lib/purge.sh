@@ -146,6 +146,7 @@ cmd_user_purge() {
   remove_file "$(user_record_file "$user")"
   remove_file "$(secrets_record_file "$user")"
   remove_file "$(bindings_file "$user")"
+  remove_file "$(playwright_entry_record "$user")"
   # A later account with this uid must not inherit the budget.
   remove_budget "$user" "$uid"
   systemctl daemon-reload

@@ -233,6 +233,8 @@ services_step() {
   step "restarts"
   restart_if_idle "$user"
   ensure_restart_timer
+  step "playwright entry"
+  ensure_playwright_entry "$user"
 }
 
 # --- the verbs -----------------------------------------------------------------------
@@ -383,6 +385,12 @@ cmd_user_status() {
       (if .cut then "  cut: " + (if .cut.holds then "holds" else "does not hold" end) else empty end),
       (.restart_pending[] | "  restart pending: \(.) (until its person is idle)"),
       (.drift[] | "  drift: \(.detail)"),
+      (.playwright_entry // empty | select(.state != "ours" or .port != .server_port) |
+        "  playwright entry: " + (if .state == "missing" then "none in ~/.claude.json (the services step adds it)"
+        elif .state == "unreadable" then "~/.claude.json was not read (not a regular file, over the size limit, or not JSON)"
+        elif .state == "hand-made" then "made by hand, points at " + (if .port then "port \(.port)" else "no local port" end) +
+          ", the server listens on port \(.server_port // "-"): left alone, for its person to repoint"
+        else "points at port \(.port // "-"), the server listens on port \(.server_port // "-"): repointed once the server restarts there" end)),
       (if .state == "suspended" then .external_bindings[] |
         "  still to remove by hand in the stack that owns it: \(.kind) \(.name)" + (if .namespace then " in \(.namespace)" else "" end)
       else empty end)' <<<"$status"
@@ -522,9 +530,10 @@ user_status_json() {
       printf '%s %s %s\n' "$unit" "$(systemctl is-enabled "$unit" 2>/dev/null || true)" "$(systemctl is-active "$unit" 2>/dev/null || true)"
     done < <(user_units "$user") | jq -R -s -c 'split("\n") | map(select(length > 0) | split(" ") | {unit: .[0], enabled: .[1], active: .[2]})')"
   fi
-  local bindings
+  local bindings entry="null"
   bindings="$(bindings_json "$user")"
-  printf '%s\n' "${drift[@]}" | jq -R -s -c \
+  [[ "$state" != active ]] || entry="$(playwright_entry_status_json "$user" "$home")"
+  printf '%s\n' "${drift[@]}" | jq -R -s -c --argjson entry "$entry" \
     --argjson bindings "$bindings" --arg user "$user" --arg state "$state" --arg tier "$tier" --arg uid "$uid" --arg home "$home" \
     --arg mode "$mode" --arg groups "$groups" --arg firewall "$firewall" --argjson units "$units" --argjson cut "$cut" --arg cut_at "$cut_at" --arg pending "$pending" '
     {user: $user, state: $state,
@@ -537,5 +546,6 @@ user_status_json() {
      cut_at: (if $cut_at == "" then null else $cut_at end),
      restart_pending: ($pending | split(",") | map(select(length > 0))),
      drift: (split("\n") | map(select(length > 0) | capture("^(?<kind>\\S+) (?<value>\\S+) (?<detail>.*)$"))),
-     external_bindings: $bindings}'
+     external_bindings: $bindings,
+     playwright_entry: $entry}'
 }

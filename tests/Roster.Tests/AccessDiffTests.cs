@@ -168,6 +168,54 @@ public class AccessDiffTests
             AccessDiffs.Markdown(AccessDiffs.Diff(before, after), "a", "b"), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Issue 26 §3: a playwright port that moves takes the person's MCP entry with it. The diff says
+    /// so, and, given the host's status report (`--status`), that an entry its person made by hand
+    /// stays where it is until they repoint it.
+    /// </summary>
+    [Fact]
+    public void A_moved_playwright_port_says_the_entry_will_be_repointed_or_needs_the_person_when_the_status_says_it_is_hand_made()
+    {
+        var dir = Directory.CreateTempSubdirectory();
+        try
+        {
+            var head = Path.Combine(dir.FullName, "head.yaml");
+            File.WriteAllText(head, File.ReadAllText(TestFiles.GoldenRoster).Replace("ports: { t3: 3774, playwright: 8932 }", "ports: { t3: 3774, playwright: 8950 }", StringComparison.Ordinal));
+            string Report(string state) => $$$"""{"people":[{"user":"alice","state":"active","playwright_entry":{"state":"{{{state}}}","port":8932,"server_port":8932}},{"user":"bob","state":"active","playwright_entry":{"state":"hand-made","port":null,"server_port":8933}}]}""";
+            var ours = Path.Combine(dir.FullName, "ours.json");
+            var theirs = Path.Combine(dir.FullName, "theirs.json");
+            File.WriteAllText(ours, Report("ours"));
+            File.WriteAllText(theirs, Report("hand-made"));
+            const string Repointed = "- ⚠ **alice** playwright entry will be repointed from port 8932 to 8950 in ~/.claude.json (once the server restarts there, when its person is idle)\n";
+            const string NeedsThem = "- ⚠ **alice** playwright entry needs the person to repoint it to port 8950: theirs, made by hand (`--status`), so the host leaves it on 8932\n";
+
+            var (code, plain, _) = Run("diff", TestFiles.GoldenRoster, head);
+            Assert.Equal(0, code);
+            Assert.Contains(Repointed, plain, StringComparison.Ordinal);
+            Assert.Equal(plain, Run("diff", TestFiles.GoldenRoster, head, "--status", ours).Stdout);
+            var (code2, handMade, _) = Run("diff", "--status", theirs, TestFiles.GoldenRoster, head);
+            Assert.Equal(0, code2);
+            Assert.Contains(NeedsThem, handMade, StringComparison.Ordinal);
+            Assert.DoesNotContain("will be repointed", handMade, StringComparison.Ordinal);
+            // bob's port does not move: his hand-made entry is no news.
+            Assert.DoesNotContain("**bob** playwright entry", handMade, StringComparison.Ordinal);
+
+            // Nothing moves: no word on the entry either way.
+            Assert.DoesNotContain("playwright entry", Run("diff", TestFiles.GoldenRoster, TestFiles.GoldenRoster, "--status", theirs).Stdout, StringComparison.Ordinal);
+            // A report that is not one is an error naming it, and nothing is printed.
+            var bad = Path.Combine(dir.FullName, "bad.json");
+            File.WriteAllText(bad, "not json");
+            var (code3, out3, err3) = Run("diff", TestFiles.GoldenRoster, head, "--status", bad);
+            Assert.Equal((2, ""), (code3, out3));
+            Assert.Contains($"roster diff: {bad}: not a `workstation status --json` report", err3, StringComparison.Ordinal);
+            Assert.Equal(2, Run("diff", TestFiles.GoldenRoster, head, "--status").Code);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
     /// <summary>Removes a user's entry from roster text (its lines up to the next user or section).</summary>
     private static class RosterEditText
     {

@@ -24,6 +24,7 @@ public class DriftTests
                 ["maps"] = new JsonObject { ["ttyd"] = u.AuthentikUser, ["dispatch"] = new JsonObject { ["authentik"] = u.AuthentikUser, ["port"] = u.Ports.T3 } },
                 ["drift"] = new JsonArray(),
                 ["budget"] = new JsonObject { ["services"] = Budget(u.Budget), ["logins"] = Budget(u.Budget) },
+                ["playwright_entry"] = new JsonObject { ["state"] = "ours", ["port"] = u.Ports.Playwright, ["server_port"] = u.Ports.Playwright },
             });
         }
         people.Add(new JsonObject { ["user"] = "carol", ["state"] = "suspended" });
@@ -91,6 +92,45 @@ public class DriftTests
             "wiz: ttyd-user-map entry: expected wiz.admin; actual someone.else",
             "mallory: account: expected not in the roster (a managed account nobody names); actual managed, active",
             "7 drift(s)") + "\n", output);
+    }
+
+    /// <summary>
+    /// Issue 26 §3: the person's playwright MCP entry against the roster's port, seen from each side:
+    /// missing, left on another port (the program's, waiting for the restart), replaced by a hand-made
+    /// one (on another port, or on none), unreadable. A hand-made entry on the right port, and a
+    /// report without the fact (a host before it), are no drift.
+    /// </summary>
+    [Fact]
+    public void The_playwright_entry_is_drift_when_missing_elsewhere_hand_made_elsewhere_or_unreadable()
+    {
+        var report = InStep();
+        var people = report["people"]!.AsArray();
+        JsonObject Person(string name) => people.Select(p => p!.AsObject()).Single(p => (string)p["user"]! == name);
+        JsonObject Entry(string state, int? port) => new() { ["state"] = state, ["port"] = port, ["server_port"] = 1 };
+        Person("alice")["playwright_entry"] = Entry("missing", null);
+        Person("bob")["playwright_entry"] = Entry("ours", 8999);
+        Person("wiz")["playwright_entry"] = Entry("hand-made", 8998);
+
+        var (code, output) = Run(report);
+        Assert.Equal(1, code);
+        Assert.Equal(string.Join('\n',
+            "alice: playwright MCP entry in ~/.claude.json: expected port 8932; actual missing",
+            "bob: playwright MCP entry in ~/.claude.json: expected port 8933; actual port 8999",
+            "wiz: playwright MCP entry in ~/.claude.json: expected port 8931; actual port 8998, made by hand (its person repoints it)",
+            "3 drift(s)") + "\n", output);
+
+        Person("alice")["playwright_entry"] = Entry("hand-made", null);
+        Person("bob")["playwright_entry"] = Entry("unreadable", null);
+        Person("wiz")["playwright_entry"] = Entry("hand-made", 8931);
+        Assert.Equal((1, string.Join('\n',
+            "alice: playwright MCP entry in ~/.claude.json: expected port 8932; actual no local port, made by hand (its person repoints it)",
+            "bob: playwright MCP entry in ~/.claude.json: expected port 8933; actual unreadable (not a regular file, over the size limit, or not JSON)",
+            "2 drift(s)") + "\n"), Run(report));
+
+        // Back in place (the program's one at 8932), and alice's fact left out altogether: no drift.
+        Person("alice").Remove("playwright_entry");
+        Person("bob")["playwright_entry"] = Entry("ours", 8933);
+        Assert.Equal((0, "no drift\n"), Run(report));
     }
 
     /// <summary>
