@@ -102,7 +102,14 @@ public static class Drift
         var ttyd = Str(maps, "ttyd") ?? "no entry";
         if (ttyd != u.AuthentikUser) yield return new(n, "ttyd-user-map entry", u.AuthentikUser, ttyd);
         var d = maps.GetProperty("dispatch");
-        var dispatch = d.ValueKind == JsonValueKind.Object ? $"{Str(d, "authentik")} → port {d.GetProperty("port").GetInt32()}" : "no entry";
+        // The host lists every entry that names the person (several: an array), so one beside theirs shows.
+        static string Entry(JsonElement e) => $"{Str(e, "authentik")} → port {e.GetProperty("port").GetInt32()}";
+        var dispatch = d.ValueKind switch
+        {
+            JsonValueKind.Object => Entry(d),
+            JsonValueKind.Array => string.Join(", ", d.EnumerateArray().Select(Entry)),
+            _ => "no entry",
+        };
         var want = $"{u.AuthentikUser} → port {u.Ports.T3}";
         if (dispatch != want) yield return new(n, "dispatch.json entry", want, dispatch);
 

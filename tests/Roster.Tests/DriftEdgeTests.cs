@@ -60,6 +60,11 @@ public class DriftEdgeTests
             ["alice: listening on the playwright port 8932: expected alice; actual nobody"]),
         ["listening/replaced"] = (r => Person(r, "alice")["listening"]!["t3"] = new JsonArray("root"),
             ["alice: listening on the t3 port 3774: expected alice; actual root"]),
+        // The host lists every entry naming the person (user.sh person_json): ", "-joined for ttyd, an array for dispatch.
+        ["ttyd/extra"] = (r => Person(r, "alice")["maps"]!["ttyd"] = "alice.a, mallory", ["alice: ttyd-user-map entry: expected alice.a; actual alice.a, mallory"]),
+        ["dispatch/extra"] = (r => Person(r, "alice")["maps"]!["dispatch"] = new JsonArray(
+                new JsonObject { ["authentik"] = "alice.a", ["port"] = 3774 }, new JsonObject { ["authentik"] = "mallory", ["port"] = 3774 }),
+            ["alice: dispatch.json entry: expected alice.a → port 3774; actual alice.a → port 3774, mallory → port 3774"]),
         ["ttyd/missing"] = (r => Person(r, "alice")["maps"]!["ttyd"] = null, ["alice: ttyd-user-map entry: expected alice.a; actual no entry"]),
         ["ttyd/replaced"] = (r => Person(r, "alice")["maps"]!["ttyd"] = "mallory", ["alice: ttyd-user-map entry: expected alice.a; actual mallory"]),
         ["dispatch/missing"] = (r => Person(r, "alice")["maps"]!["dispatch"] = null, ["alice: dispatch.json entry: expected alice.a → port 3774; actual no entry"]),
