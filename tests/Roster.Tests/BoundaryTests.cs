@@ -43,15 +43,13 @@ public class BoundaryTests
         Assert.Equal(verdict, report.Verdict);
     }
 
+    public static TheoryData<int> Percents() => [0, 1, 2, 99, 100, 101];
+
     [Theory]
-    [InlineData("0", false)]
-    [InlineData("1", true)]
-    [InlineData("2", true)]
-    [InlineData("99", true)]
-    [InlineData("100", true)]
-    [InlineData("101", false)]
-    public void Rule_the_capacity_warning_threshold_is_a_percentage_from_1_to_100(string percent, bool ok)
+    [MemberData(nameof(Percents))]
+    public void Rule_the_capacity_warning_threshold_is_a_percentage_from_1_to_100(int value)
     {
+        var (percent, ok) = (N(value), value is >= 1 and <= 100);
         var config = new Dictionary<string, string> { [HostCapacity.Keys.HostMemory] = "24G", [HostCapacity.Keys.WarnPercent] = percent };
         var (capacity, errors) = HostCapacity.FromConfig(config.GetValueOrDefault);
         Assert.Equal(ok, capacity is not null);

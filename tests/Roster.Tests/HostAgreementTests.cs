@@ -146,7 +146,7 @@ public class HostAgreementTests
     {
         var data = new TheoryData<string, string>();
         foreach (var (name, (_, values)) in Patterns)
-            foreach (var v in values.Concat(Hostile)) data.Add(name, v);
+            foreach (var v in values.Concat(Hostile).Distinct(StringComparer.Ordinal)) data.Add(name, v);
         return data;
     }
 
@@ -224,5 +224,37 @@ public class HostAgreementTests
         var engine = RosterLoader.Load(roster).Ok;
         Assert.Equal(name.Length <= Rules.MaxDns1123Subdomain, engine);
         Agree(engine, HostRulesTests.HostCheck("valid_binding_name \"$1\" --cluster-binding ClusterRoleBinding", name), $"a name of {name.Length} characters");
+    }
+
+    public static TheoryData<int, int> IdleEdges()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (var minutes in new[] { 0, 1, Rules.DefaultRestartIdleMinutes, Rules.MaxRestartIdleMinutes })
+            foreach (var offset in new[] { -1, 0, 1 })
+                if (minutes * 60 + offset >= 0) data.Add(minutes, offset);
+        return data;
+    }
+
+    /// <summary>
+    /// The idle gate (idle.sh restart_if_idle, with the box's parts stubbed): a pending restart
+    /// happens once the person has been idle the stack's restartIdleMinutes exactly, not a second
+    /// before, for every number of minutes the stack takes (0-1440).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(IdleEdges))]
+    public void Rule_the_idle_gate_restarts_at_the_configured_minutes_and_not_a_second_before(int minutes, int offset)
+    {
+        const string Stubs = "source \"$0/idle.sh\"; read -r minutes IDLE <<<\"$1\"; SITE[RESTART_IDLE_MINUTES]=\"$minutes\"; " +
+            "idle_seconds() { echo \"$IDLE\"; }; sessions_in_use() { echo 0; }; pending_units() { echo t3-serve@pat.service; }; " +
+            "systemctl() { [[ \"$1\" != restart ]] || echo restarted; }; remove_file() { :; }; record_unit_start() { :; }; changed() { :; }; log() { :; }; firewall_apply() { :; }; ";
+        var idle = minutes * 60 + offset;
+        Assert.Equal(offset >= 0 ? 0 : 1, HostRulesTests.HostCheck(Stubs + "[[ \"$(restart_if_idle pat)\" == restarted ]]", $"{N(minutes)} {N(idle)}"));
+    }
+
+    /// <summary>The stack leaves --restart-idle-minutes out at its default (HostCommands): the host's own default must be the same minutes.</summary>
+    [Fact]
+    public void Rule_the_hosts_idle_default_is_the_engines()
+    {
+        Assert.Equal(0, HostRulesTests.HostCheck($"source \"$0/idle.sh\"; SITE=(); [[ \"$(restart_idle_seconds)\" == \"$1\" ]]", N(Rules.DefaultRestartIdleMinutes * 60)));
     }
 }

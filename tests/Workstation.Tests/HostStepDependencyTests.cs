@@ -1,4 +1,3 @@
-using Pulumi;
 using Workstation.Components;
 using Workstation.Roster;
 using Workstation.Tests.Support;
