@@ -257,4 +257,22 @@ public class HostAgreementTests
     {
         Assert.Equal(0, HostRulesTests.HostCheck($"source \"$0/idle.sh\"; SITE=(); [[ \"$(restart_idle_seconds)\" == \"$1\" ]]", N(Rules.DefaultRestartIdleMinutes * 60)));
     }
+
+    public static TheoryData<int> SlotUids() => [Rules.MinUid - 1, Rules.MinUid, Rules.MinUid + 1, Rules.MaxUid - 1, Rules.MaxUid, Rules.MaxUid + 1];
+
+    /// <summary>
+    /// Subordinate ids: the account step (account.sh ensure_subids, with id, grep and usermod
+    /// stubbed and no PATH, so nothing on this machine is touched) gives a uid exactly the range
+    /// Rules.SubIdStart gives it, at both ends of the person's uids, and none outside them.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SlotUids))]
+    public void Rule_the_host_gives_a_uid_the_engines_subordinate_range(int uid)
+    {
+        string? range = uid is >= Rules.MinUid and <= Rules.MaxUid ? $"{N(Rules.SubIdStart(uid))}-{N(Rules.SubIdStart(uid) + Rules.SubIdCount - 1)}" : null;
+        var want = range is null ? "" : $"--add-subuids {range} --add-subgids {range} -- pat";
+        const string Stubs = "source \"$0/account.sh\"; PATH=/nonexistent; id() { echo \"$UIDV\"; }; grep() { return 1; }; " +
+            "usermod() { printf '%s' \"$*\"; }; changed() { :; }; warn() { :; }; UIDV=\"${1%% *}\"; ";
+        Assert.Equal(0, HostRulesTests.HostCheck(Stubs + "[[ \"$(ensure_subids pat)\" == \"${1#* }\" ]]", $"{N(uid)} {want}"));
+    }
 }
