@@ -17,8 +17,13 @@ public static class Drift
 {
     public static IReadOnlyList<DriftItem> Check(DerivedRoster roster, JsonElement report)
     {
-        var people = report.GetProperty("people").EnumerateArray().ToDictionary(p => p.GetProperty("user").GetString()!, StringComparer.Ordinal);
+        // A name the report gives twice (a hand-edited /etc/group can list a member twice) is drift
+        // of its own, not a crash; the first report of it is compared.
+        var reported = report.GetProperty("people").EnumerateArray().GroupBy(p => p.GetProperty("user").GetString()!, StringComparer.Ordinal).ToList();
+        var people = reported.ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var items = new List<DriftItem>();
+        foreach (var twice in reported.Where(g => g.Count() > 1))
+            items.Add(new(twice.Key, "account", "reported once", $"reported {twice.Count()} times"));
         foreach (var m in roster.Members)
         {
             people.TryGetValue(m.OsUser, out var p);
@@ -71,12 +76,17 @@ public static class Drift
         // extra_groups: held or not, never drift (an allowance, not a grant).
         foreach (var g in actual.Except(expected).Except(u.ExtraGroups).Order(StringComparer.Ordinal)) yield return new(n, $"group {g}", "not a member", "member");
 
-        var units = p.GetProperty("units").EnumerateArray().ToDictionary(x => Str(x, "unit")!, StringComparer.Ordinal);
+        var listed = p.GetProperty("units").EnumerateArray().GroupBy(x => Str(x, "unit") ?? "", StringComparer.Ordinal).ToList();
+        foreach (var twice in listed.Where(g => g.Count() > 1)) yield return new(n, $"unit {twice.Key}", "reported once", $"reported {twice.Count()} times");
+        var units = listed.ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         foreach (var unit in u.Services)
         {
             var have = units.TryGetValue(unit, out var x) ? $"{Str(x, "enabled")}, {Str(x, "active")}" : "missing";
             if (have != "enabled, active") yield return new(n, $"unit {unit}", "enabled, active", have);
         }
+        // A unit the host lists that the roster does not derive (a host CLI of another version).
+        foreach (var (unit, x) in units.Where(kv => !u.Services.Contains(kv.Key, StringComparer.Ordinal)).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            yield return new(n, $"unit {unit}", "not one of the person's units", $"{Str(x, "enabled")}, {Str(x, "active")}");
 
         foreach (var (name, port) in new[] { ("t3", u.Ports.T3), ("playwright", u.Ports.Playwright) })
         {
@@ -94,7 +104,14 @@ public static class Drift
         var ttyd = Str(maps, "ttyd") ?? "no entry";
         if (ttyd != u.AuthentikUser) yield return new(n, "ttyd-user-map entry", u.AuthentikUser, ttyd);
         var d = maps.GetProperty("dispatch");
-        var dispatch = d.ValueKind == JsonValueKind.Object ? $"{Str(d, "authentik")} → port {d.GetProperty("port").GetInt32()}" : "no entry";
+        // The host lists every entry that names the person (several: an array), so one beside theirs shows.
+        static string Entry(JsonElement e) => $"{Str(e, "authentik")} → port {e.GetProperty("port").GetInt32()}";
+        var dispatch = d.ValueKind switch
+        {
+            JsonValueKind.Object => Entry(d),
+            JsonValueKind.Array => string.Join(", ", d.EnumerateArray().Select(Entry)),
+            _ => "no entry",
+        };
         var want = $"{u.AuthentikUser} → port {u.Ports.T3}";
         if (dispatch != want) yield return new(n, "dispatch.json entry", want, dispatch);
 

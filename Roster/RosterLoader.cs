@@ -785,13 +785,15 @@ public static class RosterLoader
         }
 
         /// <summary>
-        /// The lowest free port at or above <paramref name="from"/>. Ports are only ever added to
+        /// The lowest free port at or above <paramref name="from"/>, or past MaxPort, the lowest
+        /// free one from MinPort on (never a taken one). Ports are only ever added to
         /// <paramref name="taken"/>, so each base's scan resumes where it stopped: linear overall.
         /// </summary>
         private static int NextFree(int from, HashSet<int> taken, Dictionary<int, int> cursors)
         {
             var port = cursors.GetValueOrDefault(from, from);
-            while (taken.Contains(port) && port < Rules.MaxPort) port++;
+            for (var tried = 0; taken.Contains(port) && tried <= Rules.MaxPort - Rules.MinPort; tried++)
+                port = port == Rules.MaxPort ? Rules.MinPort : port + 1;
             taken.Add(port);
             cursors[from] = port;
             return port;

@@ -423,9 +423,12 @@ person_json() {
   [[ ! -f "$f" ]] || t3="$(sed -n 's/^T3_PORT=//p' "$f")"
   f="$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")"
   [[ ! -f "$f" ]] || pw="$(sed -n 's/^PLAYWRIGHT_PORT=//p' "$f")"
-  ttyd="$(awk -v u="$user" '$2 == u { print $1; exit }' /etc/ttyd-user-map 2>/dev/null || true)"
+  # Every entry naming the person, not only the first: one beside theirs lets someone else in.
+  # ttyd: the names, ", "-joined; dispatch: null, the one entry, or a list of them.
+  ttyd="$(awk -v u="$user" '$2 == u { printf "%s%s", (n++ ? ", " : ""), $1 }' /etc/ttyd-user-map 2>/dev/null || true)"
   [[ ! -f /etc/t3-serve/dispatch.json ]] ||
-    dispatch="$(jq -c --arg u "$user" '[to_entries[] | select(.value.os_user == $u) | {authentik: .key, port: .value.port}][0]' /etc/t3-serve/dispatch.json 2>/dev/null || echo null)"
+    dispatch="$(jq -c --arg u "$user" '[to_entries[] | select(.value.os_user == $u) | {authentik: .key, port: .value.port}] |
+      if length == 0 then null elif length == 1 then .[0] else . end' /etc/t3-serve/dispatch.json 2>/dev/null || echo null)"
   # uid -> name for the listeners, so the report says who listens.
   uidmap="$(getent passwd | awk -F: '{ print $3 " " $1 }')"
   budget="$(jq -n -c --argjson s "$(budget_json "workstation-$user.slice")" \

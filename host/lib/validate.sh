@@ -53,23 +53,29 @@ valid_port() { # VALUE ARGNAME
 
 # valid_memory_size VALUE ARGNAME: a size systemd reads (bytes, or K/M/G/T), within the engine's bounds.
 valid_memory_size() {
-  local bytes
+  local bytes=0
   [[ "$1" =~ $WS_RE_MEMORY_SIZE ]] || die_usage "$2 $(describe "$1"): a size like 4G or 512M (bytes, or K, M, G, T)"
-  bytes="$(size_bytes "$1")"
+  # The ceiling first in the size's own unit: 13 digits shifted by up to 40 bits wrap around
+  # 64 bits (16777217T would read as 1T), where the engine refuses the size.
+  ((10#${1%[KMGT]} > WS_MAX_MEMORY >> $(size_shift "$1"))) || bytes="$(size_bytes "$1")"
   ((bytes >= WS_MIN_MEMORY && bytes <= WS_MAX_MEMORY)) ||
     die_usage "$2 $1: must be between $WS_MIN_MEMORY and $WS_MAX_MEMORY bytes"
 }
 
+# size_shift SIZE: the bits its unit stands for (K 10, M 20, G 30, T 40; bytes 0).
+size_shift() {
+  case "$1" in
+    *K) echo 10 ;;
+    *M) echo 20 ;;
+    *G) echo 30 ;;
+    *T) echo 40 ;;
+    *) echo 0 ;;
+  esac
+}
+
 # size_bytes SIZE: the bytes of a size valid_memory_size (or WS_RE_SWAP_SIZE) accepted.
 size_bytes() {
-  local n="${1%[KMGT]}" shift=0
-  case "$1" in
-    *K) shift=10 ;;
-    *M) shift=20 ;;
-    *G) shift=30 ;;
-    *T) shift=40 ;;
-  esac
-  echo $((10#$n << shift))
+  echo $((10#${1%[KMGT]} << $(size_shift "$1")))
 }
 
 valid_range() { # VALUE MIN MAX ARGNAME

@@ -6,7 +6,7 @@ namespace Workstation.Roster.Tests;
 public class DriftTests
 {
     /// <summary>The report a host in step with the golden roster gives (the shape `workstation status --json` prints).</summary>
-    private static JsonObject InStep()
+    internal static JsonObject InStep()
     {
         var roster = Derivation.Derive(RosterLoader.LoadFile(TestFiles.GoldenRoster).ModelOrThrow());
         var people = new JsonArray();
@@ -40,7 +40,7 @@ public class DriftTests
         ["tasks_max"] = b.TasksMax.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static (int Code, string Out) Run(JsonObject report, string? rosterText = null)
+    internal static (int Code, string Out) Run(JsonObject report, string? rosterText = null)
     {
         var file = Path.GetTempFileName();
         var dir = Directory.CreateTempSubdirectory();

@@ -137,7 +137,8 @@ public class HostRulesTests
         Assert.Equal(2, HostCheck("valid_external_binding \"$1\"", "no-slash"));
     }
 
-    private static int HostCheck(string script, string arg)
+    /// <summary>Runs SCRIPT in bash with host/lib's common.sh and validate.sh sourced and ARG as $1; returns its exit code (HostAgreementTests shares it).</summary>
+    internal static int HostCheck(string script, string arg)
     {
         var lib = Path.Combine(TestFiles.Root, "host", "lib");
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

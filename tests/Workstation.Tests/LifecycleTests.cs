@@ -169,7 +169,7 @@ public class LifecycleTests
         { "bob", true, false }, // a host-only stack: no cluster, Vault, Authentik or secrets
     };
 
-    private static DictConfig HostOnly() => Fixture.Config()
+    internal static DictConfig HostOnly() => Fixture.Config()
         .With(ConfigKeys.EnableKubernetes, "false").With(ConfigKeys.EnableVault, "false").With(ConfigKeys.EnableAuthentik, "false")
         .With(ConfigKeys.AuthentikUrl, null).With(ConfigKeys.AuthentikToken, null).With(ConfigKeys.AuthentikT3AppSlug, null)
         .With(ConfigKeys.Kubeconfig, null).With(ConfigKeys.VaultToken, null)
