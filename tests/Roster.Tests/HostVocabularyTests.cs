@@ -135,6 +135,49 @@ public class HostVocabularyTests
         }
     }
 
+    /// <summary>
+    /// Issue 26 §6: host/base/tmpfiles.d/workstation.conf lists exactly the fixed directories the
+    /// host makes under /run, /var/lib and /var/backups (ensure_dir NAME MODE, ensure_root_dir
+    /// NAME: 0700, root's), with the same modes, and their parents (0755). The paths are the
+    /// host's own constants, read by bash from host/lib.
+    /// </summary>
+    [Fact]
+    public void The_tmpfiles_conf_lists_the_fixed_directories_the_host_makes_with_their_modes()
+    {
+        var lib = Path.Combine(Host, "lib");
+        var calls = Directory.GetFiles(lib, "*.sh").SelectMany(f =>
+                Regex.Matches(File.ReadAllText(f), @"ensure_(root_)?dir ""\$(WS_[A-Z0-9_]+)""(?: ([0-7]{4}))?")
+                    .Select(m => (Name: m.Groups[2].Value, Mode: m.Groups[1].Success ? "0700" : m.Groups[3].Value)))
+            .Distinct().ToList();
+        Assert.Contains(("WS_RUN_DIR", "0700"), calls);
+        Assert.All(calls, c => Assert.NotEqual("", c.Mode));
+        var sources = Regex.Matches(File.ReadAllText(Path.Combine(Host, "bin", "workstation")), "source \"\\$WS_LIB/([^\"]+)\"")
+            .Select(m => m.Groups[1].Value).ToList();
+        var script = "set -euo pipefail; " + string.Join("; ", sources.Select(f => $"source \"$0/{f}\"")) + "; " +
+            string.Join("; ", calls.Select(c => $"printf '%s {c.Mode}\\n' \"${c.Name}\""));
+        var (code, output, err) = Processes.Run("bash", ["-c", script, lib]);
+        Assert.True(code == 0, err);
+        var made = output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ')).Select(f => (Path: f[0], Mode: f[1]))
+            .Where(d => new[] { "/run/", "/var/lib/", "/var/backups/" }.Any(p => d.Path.StartsWith(p, StringComparison.Ordinal)))
+            .ToHashSet();
+        Assert.Contains(("/run/workstation", "0700"), made);
+
+        var conf = File.ReadAllLines(Path.Combine(Host, "base", "tmpfiles.d", "workstation.conf"))
+            .Where(l => !l.StartsWith('#') && l.Trim().Length > 0).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        Assert.All(conf, f => Assert.Equal(["d", "root", "root", "-"], new[] { f[0], f[3], f[4], f[5] }));
+        var listed = conf.Select(f => (Path: f[1], Mode: f[2])).ToHashSet();
+        var parents = made.SelectMany(d => Ancestors(d.Path)).Where(p => !made.Any(d => d.Path == p)).Select(p => (Path: p, Mode: "0755"));
+        Assert.Equal(made.Concat(parents).Distinct().Order(), listed.Order());
+    }
+
+    /// <summary>The folders between a fixed directory and its top (/run, /var/lib, /var/backups), those excluded.</summary>
+    private static IEnumerable<string> Ancestors(string path)
+    {
+        string[] tops = ["/run", "/var/lib", "/var/backups"];
+        for (var p = Path.GetDirectoryName(path)!; !tops.Contains(p); p = Path.GetDirectoryName(p)!) yield return p;
+    }
+
     /// <summary>The skeleton's tmux.conf (tmux reads it, so it can't use rules.sh) starts the launcher by its one name.</summary>
     [Fact]
     public void The_skeletons_tmux_conf_starts_the_launcher_by_its_name()
