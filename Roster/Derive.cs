@@ -102,8 +102,8 @@ public static class Derivation
         Services(p.OsUser),
         new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal)
         {
-            [PlaywrightEnvFile(p.OsUser)] = new SortedDictionary<string, string> { ["PLAYWRIGHT_PORT"] = Num(p.Ports.Playwright) },
-            [T3EnvFile(p.OsUser)] = new SortedDictionary<string, string> { ["T3_PORT"] = Num(p.Ports.T3) },
+            [PlaywrightEnvFile(p.OsUser)] = new SortedDictionary<string, string> { [PlaywrightPortKey] = Num(p.Ports.Playwright) },
+            [T3EnvFile(p.OsUser)] = new SortedDictionary<string, string> { [T3PortKey] = Num(p.Ports.T3) },
         },
         p.Namespaces.Order(StringComparer.Ordinal).ToList(),
         new SortedDictionary<string, string>(p.ExternalBindings.ToDictionary(), StringComparer.Ordinal),
@@ -119,16 +119,28 @@ public static class Derivation
     };
 
     /// <summary>The systemd units a user runs (instances of the templates in host/units).</summary>
-    public static IReadOnlyList<string> Services(string osUser) =>
-    [
-        $"playwright-mcp@{osUser}.service",
-        $"playwright-snapshot-refresh@{osUser}.timer",
-        $"t3-serve@{osUser}.service",
-    ];
+    public static IReadOnlyList<string> Services(string osUser) => [PlaywrightUnit(osUser), SnapshotTimer(osUser), T3Unit(osUser)];
 
+    /// <summary>The person's Playwright MCP server (host/units/playwright-mcp@.service).</summary>
+    public static string PlaywrightUnit(string osUser) => $"playwright-mcp@{osUser}.service";
+
+    /// <summary>The hourly refresh of the person's browser snapshot (host/units/playwright-snapshot-refresh@.timer).</summary>
+    public static string SnapshotTimer(string osUser) => $"playwright-snapshot-refresh@{osUser}.timer";
+
+    /// <summary>The person's t3 server (host/units/t3-serve@.service).</summary>
+    public static string T3Unit(string osUser) => $"t3-serve@{osUser}.service";
+
+    /// <summary>The EnvironmentFile of <see cref="PlaywrightUnit"/>: one line, <see cref="PlaywrightPortKey"/>=port.</summary>
     public static string PlaywrightEnvFile(string osUser) => $"/etc/workstation/playwright-{osUser}.env";
 
+    /// <summary>The EnvironmentFile of <see cref="T3Unit"/>: one line, <see cref="T3PortKey"/>=port.</summary>
     public static string T3EnvFile(string osUser) => $"/etc/workstation/t3-{osUser}.env";
+
+    /// <summary>The variable that carries the Playwright port into its unit (and its ExecStart).</summary>
+    public const string PlaywrightPortKey = "PLAYWRIGHT_PORT";
+
+    /// <summary>The variable that carries the t3 port into its unit (and the site's t3 command line).</summary>
+    public const string T3PortKey = "T3_PORT";
 
     private static string Num(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -35,6 +35,9 @@ public static class HostCommands
     public const string InstallDir = "/usr/local/lib/workstation";
     public const string Cli = InstallDir + "/bin/workstation";
 
+    /// <summary>The t3 command line when the stack sets none (t3Command) and the host has no site.env: the shell fills in the port.</summary>
+    public const string DefaultT3Command = "t3 serve --host 127.0.0.1 --port ${" + Derivation.T3PortKey + "}";
+
     /// <summary>Unpacks a base64 tar.gz of host/ from stdin and runs its installer; the temp dir never outlives it.</summary>
     public const string Install =
         "d=$(mktemp -d) && trap 'rm -rf \"$d\"' EXIT && base64 -d | tar -xzf - -C \"$d\" && \"$d/host/install.sh\"";

@@ -44,6 +44,7 @@ public static class HostRules
         Line($"readonly WS_RE_DNS1123_LABEL={Sh(Bash(Rules.Dns1123Label()))}");
         Line($"readonly WS_RE_DNS1123_SUBDOMAIN={Sh(Bash(Rules.Dns1123Subdomain()))}");
         Line($"readonly WS_NODE_EXPORTER_LOOPBACK={Sh(Rules.NodeExporterLoopback)}");
+        Line($"readonly WS_RE_PORT={Sh(PortDigits)} WS_RE_UID={Sh(UidDigits)}");
         Line();
         Line("# Ranges.");
         Line($"readonly WS_MIN_PORT={Num(Rules.MinPort)} WS_MAX_PORT={Num(Rules.MaxPort)}");
@@ -54,7 +55,7 @@ public static class HostRules
         Line($"readonly WS_MIN_TASKS_MAX={Num(Budgets.MinTasksMax)} WS_MAX_TASKS_MAX={Num(Budgets.MaxTasksMax)}");
         Line($"readonly WS_MIN_SWAPPINESS={Num(Rules.MinSwappiness)} WS_MAX_SWAPPINESS={Num(Rules.MaxSwappiness)}");
         Line($"readonly WS_DEFAULT_BACKUP_MAX_FILE_SIZE={Sh(Rules.DefaultBackupMaxFileSize)}");
-        Line($"readonly WS_MAX_RESTART_IDLE_MINUTES={Num(Rules.MaxRestartIdleMinutes)}");
+        Line($"readonly WS_MAX_RESTART_IDLE_MINUTES={Num(Rules.MaxRestartIdleMinutes)} WS_DEFAULT_RESTART_IDLE_MINUTES={Num(Rules.DefaultRestartIdleMinutes)}");
         Line($"readonly WS_MAX_DNS1123_SUBDOMAIN={Num(Rules.MaxDns1123Subdomain)}");
         Line();
         Line("# Bounds at the cut, in seconds.");
@@ -67,28 +68,46 @@ public static class HostRules
         Line($"readonly WS_RESERVED_USERS={Sh(Spaced(Rules.ReservedUsers.Order(StringComparer.Ordinal)))}");
         Line($"readonly WS_RESERVED_GROUP_NAMES={Sh(Spaced(Rules.ReservedGroupNames))}");
         Line($"readonly WS_PRIVILEGED_GROUPS={Sh(Spaced(Rules.PrivilegedGroups.Order(StringComparer.Ordinal)))}");
+        Line($"readonly WS_SHARED_CODE_GROUP={Sh(Rules.SharedCodeGroup)}");
         Line($"readonly WS_SECRETS={Sh(Spaced(SharedSecrets.All.Select(s => s.Name())))}");
         Line($"readonly WS_PERSONAL_SECRETS={Sh(Spaced(SharedSecrets.All.Where(s => s.IsPersonal()).Select(s => s.Name())))}");
         Line($"readonly WS_OIDC_GRANT_TYPES={Sh(Spaced(Kubelogin.All.Select(g => g.Name())))}");
         Line($"readonly WS_DEFAULT_OIDC_GRANT_TYPE={Sh(Kubelogin.DefaultGrantType.Name())}");
         Line($"readonly WS_KUBE_AUTHS={Sh(Spaced(Enum.GetValues<KubeAuth>().Select(a => a.ToYaml()).Order(StringComparer.Ordinal)))}");
         Line($"readonly WS_KUBE_TOKEN_PATH={Sh(SharedSecrets.KubeTokenPath)}");
+        Line("# Where each secret lands: a file relative to the home, or an MCP server in ~/.claude.json.");
+        Line("declare -grA WS_SECRET_FILE=(");
+        foreach (var s in SharedSecrets.All) if (s.HomeFile() is { } file) Line($"  [{s.Name()}]={Sh(file)}");
+        Line(")");
+        Line("declare -grA WS_SECRET_MCP=(");
+        foreach (var s in SharedSecrets.All) if (s.McpServer() is { } server) Line($"  [{s.Name()}]={Sh(server)}");
+        Line(")");
         Line();
         Line("# Per-user names, as printf patterns of the os_user.");
         Line($"readonly WS_USER_UNITS={Sh(Spaced(Derivation.Services(UserSlot)))}");
         Line($"readonly WS_PLAYWRIGHT_ENV_FILE={Sh(Derivation.PlaywrightEnvFile(UserSlot))}");
         Line($"readonly WS_T3_ENV_FILE={Sh(Derivation.T3EnvFile(UserSlot))}");
+        Line($"readonly WS_PLAYWRIGHT_UNIT={Sh(Derivation.PlaywrightUnit(UserSlot))} WS_T3_UNIT={Sh(Derivation.T3Unit(UserSlot))}");
+        Line($"readonly WS_SNAPSHOT_TIMER={Sh(Derivation.SnapshotTimer(UserSlot))}");
+        Line("# The variables the env files set, and the t3 command line when site.env has none (the shell expands the port).");
+        Line($"readonly WS_PLAYWRIGHT_PORT_KEY={Sh(Derivation.PlaywrightPortKey)} WS_T3_PORT_KEY={Sh(Derivation.T3PortKey)}");
+        Line("# shellcheck disable=SC2016 # the shell that runs the command expands it");
+        Line($"readonly WS_DEFAULT_T3_COMMAND={Sh(HostCommands.DefaultT3Command)}");
+        Line($"# The suspension record's fields (account.sh writes and reads it).");
+        Line($"readonly WS_SUSPENSION_LOCK={Sh(SuspensionRecord.Lock)} WS_SUSPENSION_EXPIRE={Sh(SuspensionRecord.Expire)}");
         Line($"readonly WS_HOME={Sh($"/home/{UserSlot}")}");
         Line($"readonly WS_ROOT={Sh(HostCommands.InstallDir)}");
         Line();
         Line("# The base's shared files, \"PATH SOURCE MODE\" (SOURCE under WS_ROOT/base); the launcher is written only when owned,");
         Line("# the node_exporter drop-in only while the stack's nodeExporter is not off.");
-        Line($"readonly WS_LAUNCHER={Sh(SharedFiles.Launcher)}");
+        Line($"readonly WS_LAUNCHER={Sh(SharedFiles.Launcher)} WS_LAUNCHER_NAME={Sh(Path.GetFileName(SharedFiles.Launcher))}");
         Line($"readonly WS_NODE_EXPORTER_DROPIN={Sh(SharedFiles.NodeExporterDropIn)}");
         Line("readonly WS_BASE_SHARED=(");
         foreach (var f in SharedFiles.Base) Line($"  {Sh($"{f.Path} {f.Source} {f.Mode}")}");
         Line(")");
         Line($"readonly WS_UNIT_DIR={Sh(SharedFiles.UnitDir)}");
+        Line("# The edge's maps (maps apply).");
+        Line($"readonly WS_TTYD_MAP={Sh(SharedFiles.TtydMap)} WS_DISPATCH_DIR={Sh(SharedFiles.DispatchDir)} WS_DISPATCH_JSON={Sh(SharedFiles.DispatchJson)}");
         Line();
         Line("# What the base step's --inputs-sha256 covers, relative to WS_ROOT (folders: every file below).");
         Line($"readonly WS_BASE_INPUTS={Sh(Spaced(HostCommands.BaseInputs))}");
@@ -107,6 +126,16 @@ public static class HostRules
             throw new InvalidOperationException($"pattern {display} uses syntax bash's ERE reads differently");
         return display;
     }
+
+    /// <summary>A port's digits, in bash's ERE (the host checks the range after).</summary>
+    public static string PortDigits => Digits(Rules.MinPort, Rules.MaxPort);
+
+    /// <summary>A uid's digits, in bash's ERE (the host checks the range after).</summary>
+    public static string UidDigits => Digits(Rules.MinUid, Rules.MaxUid);
+
+    /// <summary>The digits of a number from min to max (both of at least two digits, no leading zero); the range is checked after.</summary>
+    private static string Digits(int min, int max) =>
+        $"^[1-9][0-9]{{{Num(min).Length - 1},{Num(max).Length - 1}}}$";
 
     private static string Spaced(IEnumerable<string> words) => " " + string.Join(' ', words) + " ";
 

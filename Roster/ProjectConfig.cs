@@ -55,7 +55,7 @@ public static class ProjectConfig
         S("clusterName", null),
         S("clusterServer", null),
         S("vaultAddr", null),
-        S("t3Command", "t3 serve --host 127.0.0.1 --port ${T3_PORT}"),
+        S("t3Command", HostCommands.DefaultT3Command),
         S("edgeUser", ""),
         S("snapshotUrl", ""),
         S("purgeArchiveDir", "/var/backups/workstation/homes"),

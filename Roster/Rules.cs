@@ -170,7 +170,10 @@ public static partial class Rules
     public static IReadOnlyList<string> TierGroups(Tier tier) =>
         tier == Tier.Admin ? AdminGroups : [];
 
-    private static readonly string[] AdminGroups = ["code-shared", "docker", "sudo"];
+    private static readonly string[] AdminGroups = [SharedCodeGroup, "docker", "sudo"];
+
+    /// <summary>The group of the old shared code tree (the cutover takes a person out of it, its rollback back in).</summary>
+    public const string SharedCodeGroup = "code-shared";
 
     /// <summary>
     /// Groups that reach beyond the holder's own account (root, or another person's files).

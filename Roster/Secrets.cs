@@ -34,16 +34,32 @@ public static class SharedSecrets
     public static SharedSecret? Parse(string name) => All.Cast<SharedSecret?>().FirstOrDefault(s => s!.Value.Name() == name);
 
     /// <summary>Where the host puts it in the person's home (an MCP server lives in ~/.claude.json).</summary>
-    public static string Where(this SharedSecret s) => s switch
+    public static string Where(this SharedSecret s) => (s.HomeFile(), s.McpServer()) switch
     {
-        SharedSecret.BeadsKey => "~/code/.beads/.beads-credential-key",
-        SharedSecret.ClaudeCredentials => "~/.claude/.credentials.json",
-        SharedSecret.HaUrl => "the `ha` MCP server in ~/.claude.json",
-        SharedSecret.MemoryKey => "the `claude_memory` MCP server in ~/.claude.json",
-        SharedSecret.SnapshotToken => "~/.config/workstation/snapshot-token",
-        SharedSecret.RepoToken => "~/.config/workstation/repo-token (git's credential helper for ~/code reads it)",
-        SharedSecret.KubeToken => $"{KubeTokenFile} (the tokenFile of ~/.kube/config)",
+        (_, { } server) => $"the `{server}` MCP server in ~/.claude.json",
+        ({ } file, _) when s == SharedSecret.RepoToken => $"~/{file} (git's credential helper for ~/code reads it)",
+        ({ } file, _) when s == SharedSecret.KubeToken => $"~/{file} (the tokenFile of ~/.kube/config)",
+        ({ } file, _) => $"~/{file}",
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
+    };
+
+    /// <summary>The file the host stages it in, relative to the home; null for a secret that is an MCP server (<see cref="McpServer"/>).</summary>
+    public static string? HomeFile(this SharedSecret s) => s switch
+    {
+        SharedSecret.BeadsKey => "code/.beads/.beads-credential-key",
+        SharedSecret.ClaudeCredentials => ".claude/.credentials.json",
+        SharedSecret.SnapshotToken => ".config/workstation/snapshot-token",
+        SharedSecret.RepoToken => ".config/workstation/repo-token",
+        SharedSecret.KubeToken => KubeTokenPath,
+        _ => null,
+    };
+
+    /// <summary>The MCP server in ~/.claude.json that carries it; null for a secret staged as a file (<see cref="HomeFile"/>).</summary>
+    public static string? McpServer(this SharedSecret s) => s switch
+    {
+        SharedSecret.HaUrl => "ha",
+        SharedSecret.MemoryKey => "claude_memory",
+        _ => null,
     };
 
     /// <summary>

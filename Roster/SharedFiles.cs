@@ -20,6 +20,11 @@ public static partial class SharedFiles
     /// <summary>node_exporter's listen address and textfile folder; written only while the stack's nodeExporter is not off.</summary>
     public const string NodeExporterDropIn = "/etc/systemd/system/prometheus-node-exporter.service.d/50-workstation.conf";
 
+    /// <summary>The edge's shared maps (`maps apply`): ttyd's Authentik user to os_user, and the t3 dispatcher's Authentik user to os_user and port.</summary>
+    public const string TtydMap = "/etc/ttyd-user-map";
+    public const string DispatchDir = "/etc/t3-serve";
+    public const string DispatchJson = DispatchDir + "/dispatch.json";
+
     public static readonly IReadOnlyList<BaseFile> Base =
     [
         new("/etc/claude-code/managed-settings.json", "managed-settings.json", "0644"),

@@ -18,6 +18,29 @@ expiry_days() { getent shadow "$1" | cut -d: -f8; }
 
 is_suspended() { [[ -f "$WS_SUSPENDED_DIR/$1" ]]; }
 
+# The suspension record ($WS_SUSPENDED_DIR/USER): the lock state and expiry the
+# cut found, for the resume. Written and read only here; its field names are
+# rules.sh's (Roster/HostRecords.cs).
+write_suspension_record() { # USER LOCK EXPIRE
+  ensure_dir "$WS_SUSPENDED_DIR" 0700
+  write_if_changed "$WS_SUSPENDED_DIR/$1" 0600 root:root \
+    "$WS_SUSPENSION_LOCK=$2"$'\n'"$WS_SUSPENSION_EXPIRE=$3"$'\n'
+}
+
+# read_suspension_record USER LOCK_VAR EXPIRE_VAR: sets the two variables to the
+# record's fields (empty when a field is missing).
+read_suspension_record() {
+  local rec_line rec_lock="" rec_expire=""
+  while IFS= read -r rec_line; do
+    case "$rec_line" in
+      "$WS_SUSPENSION_LOCK="*) rec_lock="${rec_line#*=}" ;;
+      "$WS_SUSPENSION_EXPIRE="*) rec_expire="${rec_line#*=}" ;;
+    esac
+  done <"$WS_SUSPENDED_DIR/$1"
+  printf -v "$2" '%s' "$rec_lock"
+  printf -v "$3" '%s' "$rec_expire"
+}
+
 # account_guards USER UID ADOPT: everything that can refuse, decided before
 # anything is touched. Sets ACCOUNT_HOME.
 account_guards() {
@@ -212,19 +235,14 @@ ensure_private_home() {
 
 # ensure_resumed USER: undo what suspend did, as recorded in $WS_SUSPENDED_DIR/USER.
 ensure_resumed() {
-  local user="$1" file="$WS_SUSPENDED_DIR/$1" line prior_lock="" prior_expire=""
+  local user="$1" file="$WS_SUSPENDED_DIR/$1" prior_lock="" prior_expire=""
   is_suspended "$user" || return 0
-  while IFS= read -r line; do
-    case "$line" in
-      LOCK=*) prior_lock="${line#LOCK=}" ;;
-      EXPIRE=*) prior_expire="${line#EXPIRE=}" ;;
-    esac
-  done <"$file"
+  read_suspension_record "$user" prior_lock prior_expire
   if [[ "$(expiry_days "$user")" != "$prior_expire" ]]; then
     if [[ -z "$prior_expire" ]]; then
       usermod -e '' -- "$user"
     else
-      [[ "$prior_expire" =~ ^[0-9]+$ ]] || die "$file: bad EXPIRE"
+      [[ "$prior_expire" =~ ^[0-9]+$ ]] || die "$file: bad $WS_SUSPENSION_EXPIRE"
       usermod -e "$(date -u -d "@$((prior_expire * 86400))" +%F)" -- "$user"
     fi
     changed "$user: account expiry restored"
@@ -303,9 +321,7 @@ ensure_jobs_restored() {
 record_suspension() {
   is_suspended "$1" && return 0
   ensure_dir "$WS_ETC" 0755
-  ensure_dir "$WS_SUSPENDED_DIR" 0700
-  write_if_changed "$WS_SUSPENDED_DIR/$1" 0600 root:root \
-    "LOCK=$(lock_status "$1")"$'\n'"EXPIRE=$(expiry_days "$1")"$'\n'
+  write_suspension_record "$1" "$(lock_status "$1")" "$(expiry_days "$1")"
 }
 
 ensure_locked() { # USER

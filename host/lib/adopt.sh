@@ -150,8 +150,8 @@ cmd_adopt_plan() {
     IFS=: read -r user t3 pw rest <<<"$arg"
     [[ "${arg//[^:]/}" == "::" && -z "$rest" ]] || die_usage "$(describe "$arg"): expected USER:T3_PORT:PLAYWRIGHT_PORT"
     valid_os_user "$user" "USER in $(describe "$arg")"
-    valid_port "$t3" "T3_PORT in $(describe "$arg")"
-    valid_port "$pw" "PLAYWRIGHT_PORT in $(describe "$arg")"
+    valid_port "$t3" "$WS_T3_PORT_KEY in $(describe "$arg")"
+    valid_port "$pw" "$WS_PLAYWRIGHT_PORT_KEY in $(describe "$arg")"
     roster+=("$user $t3 $pw")
   done
   require_root
@@ -205,7 +205,7 @@ cmd_adopt_plan() {
     ! getent passwd "$user" >/dev/null || plan_memory "$user"
     # Who listens, with the process and its unit; only the person's own system unit may.
     local own holder
-    for port in "$t3:t3-serve@$user.service" "$pw:playwright-mcp@$user.service"; do
+    for port in "$t3:$(user_path "$WS_T3_UNIT" "$user")" "$pw:$(user_path "$WS_PLAYWRIGHT_UNIT" "$user")"; do
       own="${port#*:}"
       port="${port%%:*}"
       awk -v p="$port" '$1 == p { found = 1 } END { exit !found }' <<<"$listening" || continue

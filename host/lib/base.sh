@@ -350,6 +350,8 @@ cmd_base_apply() {
     ensure_dir "${path%/*}" 0755
     write_shared "$path" "$mode" root:root "$(base_shared_content "$name")"$'\n'
   done
+  step "fixed directories"
+  ensure_fixed_dirs
   step "pressure sampling"
   if [[ "$(systemctl is-enabled workstation-pressure.timer 2>/dev/null || true)" != enabled ]] ||
     ! systemctl is-active --quiet workstation-pressure.timer; then
@@ -364,6 +366,24 @@ cmd_base_apply() {
   ensure_pam_systemd /etc/pam.d/cron
   ensure_pam_systemd /etc/pam.d/atd
   log "base apply: done"
+}
+
+# --- the fixed directories (systemd-tmpfiles) -----------------------------------
+readonly WS_TMPFILES_CONF=/etc/tmpfiles.d/workstation.conf
+
+# ensure_fixed_dirs: base/tmpfiles.d/workstation.conf installed, and the
+# directories it lists made now when one is missing (at boot systemd-tmpfiles
+# makes them).
+ensure_fixed_dirs() {
+  local type path _rest absent=0
+  ensure_dir "${WS_TMPFILES_CONF%/*}" 0755
+  write_if_changed "$WS_TMPFILES_CONF" 0644 root:root "$(cat -- "$WS_BASE/tmpfiles.d/workstation.conf")"$'\n'
+  while read -r type path _rest; do
+    [[ "$type" != d || -d "$path" ]] || absent=1
+  done <"$WS_TMPFILES_CONF"
+  ((absent)) || return 0
+  timeout 30 systemd-tmpfiles --create -- "$WS_TMPFILES_CONF"
+  changed "made the missing directories of $WS_TMPFILES_CONF"
 }
 
 # --- kernel.yama.ptrace_scope ----------------------------------------------------

@@ -410,6 +410,17 @@ user_path() {
   printf "$1" "$2"
 }
 
+# pattern_user PATTERN NAME VAR: sets VAR to the os_user whose per-user NAME (a
+# rules.sh pattern) NAME is; fails, VAR untouched, when it is no one's.
+pattern_user() {
+  local pre="${1%%\%s*}" suf="${1#*%s}" u
+  [[ "$2" == "$pre"* && "$2" == *"$suf" ]] || return 1
+  u="${2#"$pre"}"
+  u="${u%"$suf"}"
+  [[ "$u" =~ $WS_RE_OS_USER ]] || return 1
+  printf -v "$3" '%s' "$u"
+}
+
 # user_units USER: the user's units, one per line.
 user_units() {
   local u
@@ -423,9 +434,7 @@ user_units() {
 readonly WS_SITE_ENV="$WS_ETC/site.env"
 # Keys: REPO_URL OIDC_ISSUER OIDC_CLIENT_ID CLUSTER_NAME CLUSTER_SERVER VAULT_ADDR
 # T3_COMMAND SNAPSHOT_URL EDGE_USER PRIVILEGED_GROUPS ADMIN_USER. T3_COMMAND's ${T3_PORT}
-# is expanded when t3 starts.
-# shellcheck disable=SC2034,SC2016
-readonly WS_DEFAULT_T3_COMMAND='t3 serve --host 127.0.0.1 --port ${T3_PORT}'
+# is expanded when t3 starts; with no T3_COMMAND, WS_DEFAULT_T3_COMMAND (rules.sh) runs.
 declare -A SITE=()
 
 # load_site [FILE]: fills SITE[...] from site.env (or another KEY=VALUE file of ours); fails when it is missing.

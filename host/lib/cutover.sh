@@ -10,8 +10,6 @@
 # bin/workstation after home.sh, idle.sh and configbase.sh.
 
 readonly WS_CUTOVER_DIR=/var/lib/workstation/cutover
-readonly WS_LAUNCHER_NAME=start-claude.sh
-readonly WS_SHARED_CODE_GROUP=code-shared
 
 cutover_dir() { printf '%s/%s' "$WS_CUTOVER_DIR" "$1"; }
 

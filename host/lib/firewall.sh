@@ -18,16 +18,14 @@ readonly WS_FW_FILE="$WS_ETC/firewall.nft"
 # and not suspended.
 firewall_members() {
   local f user uid t3 pw
-  for f in "$WS_ETC"/t3-*.env; do
+  for f in $(user_path "$WS_T3_ENV_FILE" '*'); do
     [[ -f "$f" ]] || continue
-    user="${f#"$WS_ETC"/t3-}"
-    user="${user%.env}"
-    [[ "$user" =~ $WS_RE_OS_USER ]] || continue
+    pattern_user "$WS_T3_ENV_FILE" "$f" user || continue
     is_suspended "$user" && continue
     uid="$(id -u -- "$user" 2>/dev/null)" || continue
     has_marker "$user" || continue
-    t3="$(port_in "$f" T3_PORT)" || continue
-    pw="$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")" PLAYWRIGHT_PORT)" || continue
+    t3="$(port_in "$f" "$WS_T3_PORT_KEY")" || continue
+    pw="$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")" "$WS_PLAYWRIGHT_PORT_KEY")" || continue
     echo "$user $uid $t3 $pw"
   done | sort
 }
@@ -45,7 +43,7 @@ pending_guards() {
     is_suspended "$user" && continue
     uid="$(id -u -- "$user" 2>/dev/null)" || continue
     port="$(port_in "$f" OLD_PORT)" || continue
-    case "$unit" in t3-serve@*) echo "$user $uid t3 $port" ;; *) echo "$user $uid playwright $port" ;; esac
+    case "$unit" in "${WS_T3_UNIT%%@*}"@*) echo "$user $uid t3 $port" ;; *) echo "$user $uid playwright $port" ;; esac
   done | sort
 }
 
@@ -172,8 +170,8 @@ cmd_firewall_check() {
   valid_os_user "$1" USER
   local uid t3 pw
   uid="$(id -u -- "$1" 2>/dev/null)" || die "no account $1"
-  t3="$(port_in "$(user_path "$WS_T3_ENV_FILE" "$1")" T3_PORT)" || die "no t3 port for $1"
-  pw="$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" PLAYWRIGHT_PORT)" || die "no playwright port for $1"
+  t3="$(port_in "$(user_path "$WS_T3_ENV_FILE" "$1")" "$WS_T3_PORT_KEY")" || die "no t3 port for $1"
+  pw="$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" "$WS_PLAYWRIGHT_PORT_KEY")" || die "no playwright port for $1"
   local set e
   for set in owners clients; do
     for e in "$t3 . $uid" "$pw . $uid"; do

@@ -243,14 +243,15 @@ read_playwright_entry() {
 
 # ensure_playwright_entry USER: the entry the program wrote follows the port file.
 ensure_playwright_entry() {
-  local user="$1" port want record home verdict
-  port="$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")" PLAYWRIGHT_PORT)" || return 0
+  local user="$1" port want record home verdict unit
+  unit="$(user_path "$WS_PLAYWRIGHT_UNIT" "$user")"
+  port="$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")" "$WS_PLAYWRIGHT_PORT_KEY")" || return 0
   want="$(playwright_entry_json "$port")"
   record="$(recorded_playwright_entry "$user")"
   # Ours and in place, or theirs: nothing to read.
   [[ "$record" != "$want" && "$record" != null ]] || return 0
-  if [[ -f "$WS_RESTART_PENDING_DIR/playwright-mcp@$user.service" ]]; then
-    log "playwright MCP entry of $user: repointed to port $port once playwright-mcp@$user.service restarts there (restart pending)"
+  if [[ -f "$WS_RESTART_PENDING_DIR/$unit" ]]; then
+    log "playwright MCP entry of $user: repointed to port $port once $unit restarts there (restart pending)"
     return 0
   fi
   home="$(getent passwd "$user" | cut -d: -f6)"

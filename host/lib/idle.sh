@@ -10,7 +10,6 @@
 # bin/workstation after common.sh.
 
 readonly WS_RESTART_PENDING_DIR="$WS_RUN_DIR/restart-pending"
-readonly WS_DEFAULT_RESTART_IDLE_MINUTES=20
 
 # idle_seconds USER: seconds since the person's last keystroke in any of their
 # terminals (SSH logins, and the t3/ttyd sessions their servers run: every pty
@@ -38,8 +37,8 @@ idle_seconds() {
 # unit still serves there until it restarts).
 person_ports() {
   local f
-  port_in "$(user_path "$WS_T3_ENV_FILE" "$1")" T3_PORT && echo
-  port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" PLAYWRIGHT_PORT && echo
+  port_in "$(user_path "$WS_T3_ENV_FILE" "$1")" "$WS_T3_PORT_KEY" && echo
+  port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" "$WS_PLAYWRIGHT_PORT_KEY" && echo
   for f in "$WS_RESTART_PENDING_DIR"/*@"$1".service; do
     [[ -f "$f" ]] || continue
     port_in "$f" OLD_PORT && echo
@@ -119,7 +118,7 @@ restart_if_idle() {
       changed "restarted $unit with its new config ($user idle ${idle}s)"
       restarted=1
       # Listening on its new port now: the entry the program wrote follows it.
-      [[ "$unit" != playwright-mcp@* ]] || ensure_playwright_entry "$user"
+      [[ "$unit" != "$(user_path "$WS_PLAYWRIGHT_UNIT" "$user")" ]] || ensure_playwright_entry "$user"
     else
       log "restart pending: $unit ($user typed ${idle}s ago; it waits for ${need}s of idle)"
     fi
@@ -162,18 +161,19 @@ cmd_restart_pending() {
 # changed it: a site step (T3_COMMAND), a base step (a new pin), an install (a
 # new template) reach people whose services step does not run again.
 running_changed_units() {
-  local unit user
+  local unit user t3 pw
   local -A seen=()
+  t3="$(user_path "$WS_T3_UNIT" '*')"
+  pw="$(user_path "$WS_PLAYWRIGHT_UNIT" '*')"
   while read -r unit _; do
-    [[ "$unit" =~ ^(t3-serve|playwright-mcp)@(.+)\.service$ ]] || continue
-    user="${BASH_REMATCH[2]}"
-    [[ -z "${seen[$user]:-}" && "$user" =~ $WS_RE_OS_USER ]] || continue
+    pattern_user "$WS_T3_UNIT" "$unit" user || pattern_user "$WS_PLAYWRIGHT_UNIT" "$unit" user || continue
+    [[ -z "${seen[$user]:-}" ]] || continue
     seen[$user]=1
     if lock_try "user-$user" 5; then
       ensure_restart_on_change "$user"
       unlock "user-$user"
     fi
-  done < <(timeout 30 systemctl list-units --state=active --plain --no-legend 't3-serve@*.service' 'playwright-mcp@*.service' 2>/dev/null || true)
+  done < <(timeout 30 systemctl list-units --state=active --plain --no-legend "$t3" "$pw" 2>/dev/null || true)
 }
 
 ensure_restart_timer() {

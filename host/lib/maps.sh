@@ -3,10 +3,6 @@
 # shared maps whole from the full roster, byte for byte deterministic, atomic,
 # under a lock; unchanged content is not rewritten. Sourced by bin/workstation.
 
-readonly WS_TTYD_MAP=/etc/ttyd-user-map
-readonly WS_DISPATCH_DIR=/etc/t3-serve
-readonly WS_DISPATCH_JSON="$WS_DISPATCH_DIR/dispatch.json"
-
 cmd_maps_apply() {
   local arg os_user auth port rest
   local -A by_user=() by_auth=() by_port=()
@@ -18,7 +14,7 @@ cmd_maps_apply() {
       die_usage "$(describe "$arg"): expected USER:AUTHENTIK_USER:T3_PORT"
     valid_os_user "$os_user" "USER in $(describe "$arg")"
     valid_authentik "$auth" "AUTHENTIK_USER in $(describe "$arg")"
-    valid_port "$port" "T3_PORT in $(describe "$arg")"
+    valid_port "$port" "$WS_T3_PORT_KEY in $(describe "$arg")"
     [[ -z "${by_user[$os_user]:-}" ]] || die_usage "user $os_user appears twice"
     [[ -z "${by_auth[$auth]:-}" ]] || die_usage "authentik user $auth appears twice"
     [[ -z "${by_port[$port]:-}" ]] || die_usage "t3 port $port appears twice"

@@ -57,7 +57,8 @@ cmd_user_migrate() {
   fi
   parse_user_args "workstation user migrate USER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N]" \
     "$WS_SERVICES_OPTS" "$@"
-  local user="${ARG[user]}" home snap unit units enabled active
+  local user="${ARG[user]}" home snap unit units enabled active pw_unit
+  pw_unit="$(user_path "$WS_PLAYWRIGHT_UNIT" "$user")"
   begin_user_step
   require_ready "$user"
   home="$ACCOUNT_HOME"
@@ -127,11 +128,11 @@ cmd_user_migrate() {
     die "the migration of $user was rolled back: the services step failed (its error is above)"
   fi
   if ! mcp_answers "$user" "${ARG[pw]}"; then
-    warn "playwright-mcp@$user does not answer MCP on ${ARG[pw]}: rolling back"
+    warn "${pw_unit%.*} does not answer MCP on ${ARG[pw]}: rolling back"
     migrate_rollback "$user" "$home"
     die "the migration of $user was rolled back: the system instance did not answer on port ${ARG[pw]}"
   fi
-  log "user migrate $user: done; playwright-mcp@$user answers on ${ARG[pw]}; to undo: workstation user migrate rollback $user"
+  log "user migrate $user: done; ${pw_unit%.*} answers on ${ARG[pw]}; to undo: workstation user migrate rollback $user"
 }
 
 cmd_user_migrate_rollback() {
@@ -152,11 +153,12 @@ cmd_user_migrate_rollback() {
 
 # migrate_rollback USER HOME: the system instance off, the recorded units back as they were.
 migrate_rollback() {
-  local user="$1" home="$2" snap unit enabled active
+  local user="$1" home="$2" snap unit enabled active pw_unit
   snap="$(migrate_dir "$user")"
-  if systemctl is-enabled --quiet "playwright-mcp@$user.service" 2>/dev/null || systemctl is-active --quiet "playwright-mcp@$user.service"; then
-    systemctl disable --now --quiet "playwright-mcp@$user.service"
-    changed "stopped and disabled playwright-mcp@$user.service"
+  pw_unit="$(user_path "$WS_PLAYWRIGHT_UNIT" "$user")"
+  if systemctl is-enabled --quiet "$pw_unit" 2>/dev/null || systemctl is-active --quiet "$pw_unit"; then
+    systemctl disable --now --quiet "$pw_unit"
+    changed "stopped and disabled $pw_unit"
   fi
   while read -r unit enabled active; do
     [[ -n "$unit" ]] || continue

@@ -192,8 +192,7 @@ cmd_user_restore() {
   ensure_group "$WS_MARKER_GROUP"
   groupadd -g "$gid" -- "$user"
   useradd -M -d "$home" -s /bin/zsh -u "$uid" -g "$gid" -G "$WS_MARKER_GROUP" -- "$user"
-  ensure_dir "$WS_SUSPENDED_DIR" 0700
-  write_if_changed "$WS_SUSPENDED_DIR/$user" 0600 root:root "LOCK=L"$'\n'"EXPIRE="$'\n'
+  write_suspension_record "$user" L ""
   ensure_locked "$user"
   unlock accounts
   changed "account $user (uid $uid), cut"

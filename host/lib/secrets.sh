@@ -13,15 +13,8 @@
 # the command line no longer lists is removed from the home (the roster took
 # it away, in review).
 
-# Per-secret files in the home; the MCP secrets are servers in ~/.claude.json.
-declare -rA WS_SECRET_FILE=(
-  [beads-key]="code/.beads/.beads-credential-key"
-  [claude-credentials]=".claude/.credentials.json"
-  [snapshot-token]=".config/workstation/snapshot-token"
-  [repo-token]=".config/workstation/repo-token"
-  [kube-token]="$WS_KUBE_TOKEN_PATH"
-)
-declare -rA WS_SECRET_MCP=([ha-url]=ha [memory-key]=claude_memory)
+# Per-secret files in the home (WS_SECRET_FILE); the MCP secrets are servers in
+# ~/.claude.json (WS_SECRET_MCP): both from rules.sh, Roster/Secrets.cs's list.
 # Largest bundle read from stdin: a few credentials, never megabytes.
 readonly WS_SECRETS_MAX_BYTES=65536
 
@@ -86,7 +79,7 @@ valid_secret() {
   case "$1" in
     claude-credentials)
       printf '%s' "$v" | jq -e 'type == "object"' >/dev/null 2>&1 ||
-        die_usage "--values-stdin: claude-credentials is not a JSON object (the content of ~/.claude/.credentials.json)"
+        die_usage "--values-stdin: claude-credentials is not a JSON object (the content of ~/${WS_SECRET_FILE[claude-credentials]})"
       ;;
     ha-url)
       [[ "$v" =~ ^https?://[^[:space:][:cntrl:]]+$ ]] || die_usage "--values-stdin: ha-url is not an http(s) URL on one line"
@@ -144,8 +137,8 @@ stage_secret() {
     HELD[$name]="${HELD[$name]:-$serial}"
     write_record "$user"
     ensure_mcp_server "$user" "$home" "${WS_SECRET_MCP[$name]}" "$rotate" "$(mcp_server_json "$name")"
-  elif [[ "$name" == beads-key && "$(path_kind "$user" "$home" "$home/code/.beads")" != directory ]]; then
-    log "notice: $user has no code/.beads (no clone, or one without beads); beads-key not staged yet"
+  elif [[ "$name" == beads-key && "$(path_kind "$user" "$home" "$home/${WS_SECRET_FILE[beads-key]%/*}")" != directory ]]; then
+    log "notice: $user has no ${WS_SECRET_FILE[beads-key]%/*} (no clone, or one without beads); beads-key not staged yet"
     return 0
   else
     stage_secret_file "$user" "$home" "$name" "$rotate"
@@ -260,7 +253,7 @@ cmd_user_secrets_apply() {
   ((${#SECRET_LIST[@]} > 0)) || ((!${OPT[--values-stdin]:-0})) || die_usage "--values-stdin needs --secrets (which secrets stdin holds)"
   parse_rotate "${OPT[--rotate]:-}"
   if [[ " ${SECRET_LIST[*]} " == *" memory-key "* ]]; then
-    [[ -n "${OPT[--memory-url]:-}" ]] || die_usage "--memory-url is required with memory-key (where the claude_memory server is)"
+    [[ -n "${OPT[--memory-url]:-}" ]] || die_usage "--memory-url is required with memory-key (where the ${WS_SECRET_MCP[memory-key]} server is)"
     valid_url "${OPT[--memory-url]}" --memory-url
     no_credentials "${OPT[--memory-url]}" --memory-url
   fi

@@ -24,8 +24,8 @@ ensure_user_record() { # USER TIER GROUPS(comma list)
 # running instance whose port changes gets a pending restart (idle.sh).
 ensure_port_files() { # USER T3_PORT PLAYWRIGHT_PORT
   ensure_dir "$WS_ETC" 0755
-  ensure_port_file "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" PLAYWRIGHT_PORT "$3" "playwright-mcp@$1.service"
-  ensure_port_file "$(user_path "$WS_T3_ENV_FILE" "$1")" T3_PORT "$2" "t3-serve@$1.service"
+  ensure_port_file "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" "$WS_PLAYWRIGHT_PORT_KEY" "$3" "$(user_path "$WS_PLAYWRIGHT_UNIT" "$1")"
+  ensure_port_file "$(user_path "$WS_T3_ENV_FILE" "$1")" "$WS_T3_PORT_KEY" "$2" "$(user_path "$WS_T3_UNIT" "$1")"
 }
 
 ensure_port_file() { # FILE KEY PORT UNIT
@@ -47,7 +47,7 @@ remove_port_files() { # USER
 # admin tier; a unit whose drop-in changed is restarted only if it runs.
 ensure_tier_dropins() {
   local user="$1" tier="$2" unit dir file
-  unit="t3-serve@$user.service"
+  unit="$(user_path "$WS_T3_UNIT" "$user")"
   dir="$WS_UNIT_DIR/$unit.d"
   file="$dir/50-workstation-tier.conf"
   local before after
@@ -76,7 +76,7 @@ ensure_tier_dropins() {
     return 0
   fi
   # A running t3 keeps the sandbox it started with until its person is idle.
-  mark_restart_pending "$unit" "$(port_in "$(user_path "$WS_T3_ENV_FILE" "$user")" T3_PORT || true)" "its tier settings changed"
+  mark_restart_pending "$unit" "$(port_in "$(user_path "$WS_T3_ENV_FILE" "$user")" "$WS_T3_PORT_KEY" || true)" "its tier settings changed"
 }
 
 # The budget's drop-in, on both slices a person's processes run in: their
@@ -254,7 +254,7 @@ foreign_port_holders() {
 # anything, naming the holder: enabled now, the system unit would crash-loop.
 ensure_ports_free() {
   local user="$1" port unit holder held=""
-  for port in "$2:t3-serve@$user.service" "$3:playwright-mcp@$user.service"; do
+  for port in "$2:$(user_path "$WS_T3_UNIT" "$user")" "$3:$(user_path "$WS_PLAYWRIGHT_UNIT" "$user")"; do
     unit="${port#*:}"
     port="${port%%:*}"
     while IFS= read -r holder; do
@@ -362,7 +362,7 @@ unit_inputs() {
       ExecStart) [[ "$value" =~ path=([^ \;]+) ]] && printf '%s\n' "${BASH_REMATCH[1]}" ;;
     esac
   done < <(timeout 10 systemctl show -p FragmentPath -p DropInPaths -p EnvironmentFiles -p ExecStart -- "$1" 2>/dev/null)
-  [[ "$1" != t3-serve@* ]] || printf '%s\n' "$WS_SITE_ENV"
+  [[ "$1" != "${WS_T3_UNIT%%@*}"@* ]] || printf '%s\n' "$WS_SITE_ENV"
   find "$WS_NPM_GLOBAL_DIR" -mindepth 2 -maxdepth 3 -name package.json \( -path "$WS_NPM_GLOBAL_DIR/@*/*/package.json" -o -path "$WS_NPM_GLOBAL_DIR/[!@]*/package.json" \) 2>/dev/null | LC_ALL=C sort
 }
 
@@ -413,7 +413,7 @@ unit_inputs_newer() {
 # pending will restart anyway).
 ensure_restart_on_change() {
   local user="$1" entry unit port_file key inv had_inv had_fp port
-  for entry in "t3-serve@$user.service:$WS_T3_ENV_FILE:T3_PORT" "playwright-mcp@$user.service:$WS_PLAYWRIGHT_ENV_FILE:PLAYWRIGHT_PORT"; do
+  for entry in "$(user_path "$WS_T3_UNIT" "$user"):$WS_T3_ENV_FILE:$WS_T3_PORT_KEY" "$(user_path "$WS_PLAYWRIGHT_UNIT" "$user"):$WS_PLAYWRIGHT_ENV_FILE:$WS_PLAYWRIGHT_PORT_KEY"; do
     IFS=: read -r unit port_file key <<<"$entry"
     systemctl is-active --quiet "$unit" || continue
     [[ ! -f "$WS_RESTART_PENDING_DIR/$unit" ]] || continue

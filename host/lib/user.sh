@@ -200,7 +200,7 @@ account_step() {
 # the token is there it leaves the first clone to the secrets step.
 code_step() {
   step "code clone"
-  if ((ARG[repo_token])) && [[ "$(path_kind "${ARG[user]}" "$ACCOUNT_HOME" "$ACCOUNT_HOME/.config/workstation/repo-token")" != regular ]]; then
+  if ((ARG[repo_token])) && [[ "$(path_kind "${ARG[user]}" "$ACCOUNT_HOME" "$ACCOUNT_HOME/${WS_SECRET_FILE[repo-token]}")" != regular ]]; then
     log "notice: no repo-token staged for ${ARG[user]} yet; the secrets step clones ~/code once it stages it"
     return 0
   fi
@@ -420,15 +420,15 @@ budget_json() {
 person_json() {
   local user="$1" listening="$2" t3="" pw="" f ttyd="" dispatch="null" uidmap budget
   f="$(user_path "$WS_T3_ENV_FILE" "$user")"
-  [[ ! -f "$f" ]] || t3="$(sed -n 's/^T3_PORT=//p' "$f")"
+  [[ ! -f "$f" ]] || t3="$(sed -n "s/^$WS_T3_PORT_KEY=//p" "$f")"
   f="$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")"
-  [[ ! -f "$f" ]] || pw="$(sed -n 's/^PLAYWRIGHT_PORT=//p' "$f")"
+  [[ ! -f "$f" ]] || pw="$(sed -n "s/^$WS_PLAYWRIGHT_PORT_KEY=//p" "$f")"
   # Every entry naming the person, not only the first: one beside theirs lets someone else in.
   # ttyd: the names, ", "-joined; dispatch: null, the one entry, or a list of them.
-  ttyd="$(awk -v u="$user" '$2 == u { printf "%s%s", (n++ ? ", " : ""), $1 }' /etc/ttyd-user-map 2>/dev/null || true)"
-  [[ ! -f /etc/t3-serve/dispatch.json ]] ||
+  ttyd="$(awk -v u="$user" '$2 == u { printf "%s%s", (n++ ? ", " : ""), $1 }' "$WS_TTYD_MAP" 2>/dev/null || true)"
+  [[ ! -f "$WS_DISPATCH_JSON" ]] ||
     dispatch="$(jq -c --arg u "$user" '[to_entries[] | select(.value.os_user == $u) | {authentik: .key, port: .value.port}] |
-      if length == 0 then null elif length == 1 then .[0] else . end' /etc/t3-serve/dispatch.json 2>/dev/null || echo null)"
+      if length == 0 then null elif length == 1 then .[0] else . end' "$WS_DISPATCH_JSON" 2>/dev/null || echo null)"
   # uid -> name for the listeners, so the report says who listens.
   uidmap="$(getent passwd | awk -F: '{ print $3 " " $1 }')"
   budget="$(jq -n -c --argjson s "$(budget_json "workstation-$user.slice")" \
@@ -486,8 +486,8 @@ cut_json() {
     [[ "$(systemctl is-active "$unit" 2>/dev/null || true)" != active &&
       "$(systemctl is-enabled "$unit" 2>/dev/null || true)" != enabled ]] || units_off=false
   done < <(user_units "$user")
-  if awk -v u="$user" '$2 == u { found = 1 } END { exit !found }' /etc/ttyd-user-map 2>/dev/null ||
-    jq -e --arg u "$user" 'any(.[]; .os_user == $u)' /etc/t3-serve/dispatch.json >/dev/null 2>&1; then
+  if awk -v u="$user" '$2 == u { found = 1 } END { exit !found }' "$WS_TTYD_MAP" 2>/dev/null ||
+    jq -e --arg u "$user" 'any(.[]; .os_user == $u)' "$WS_DISPATCH_JSON" >/dev/null 2>&1; then
     maps=present
   fi
   [[ ! -f "/var/spool/cron/crontabs/$user" ]] || cron="$(grep -cv '^[[:space:]]*\(#\|$\)' "/var/spool/cron/crontabs/$user" || true)"

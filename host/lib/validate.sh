@@ -3,9 +3,6 @@
 # anything is touched, from the constants rules.sh generates from the C#.
 # Every check exits 2 naming the argument. Sourced after common.sh.
 
-readonly RE_PORT='^[1-9][0-9]{3,4}$'
-readonly RE_UID='^[1-9][0-9]{3,4}$'
-
 # describe VALUE: printable rendering of a hostile value for an error message.
 describe() { printf '%q' "$1"; }
 
@@ -46,7 +43,7 @@ valid_tier() {
 }
 
 valid_port() { # VALUE ARGNAME
-  if [[ ! "$1" =~ $RE_PORT ]] || ((10#$1 < WS_MIN_PORT || 10#$1 > WS_MAX_PORT)); then
+  if [[ ! "$1" =~ $WS_RE_PORT ]] || ((10#$1 < WS_MIN_PORT || 10#$1 > WS_MAX_PORT)); then
     die_usage "$2 $(describe "$1"): must be an integer $WS_MIN_PORT-$WS_MAX_PORT"
   fi
 }
@@ -85,7 +82,7 @@ valid_range() { # VALUE MIN MAX ARGNAME
 }
 
 valid_uid() {
-  if [[ ! "$1" =~ $RE_UID ]] || ((10#$1 < WS_MIN_UID || 10#$1 > WS_MAX_UID)); then
+  if [[ ! "$1" =~ $WS_RE_UID ]] || ((10#$1 < WS_MIN_UID || 10#$1 > WS_MAX_UID)); then
     die_usage "--uid $(describe "$1"): must be an integer $WS_MIN_UID-$WS_MAX_UID"
   fi
 }

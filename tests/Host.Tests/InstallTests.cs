@@ -129,6 +129,41 @@ public sealed class InstallTests(SandboxFixture box)
         Assert.Equal("0755\n", (await box.MustAsync("stat -c %04a /etc/skel/start-claude.sh")).Stdout);
     }
 
+    /// <summary>
+    /// Issue 26 §6: the base installs host/base/tmpfiles.d/workstation.conf, so the fixed
+    /// directories are there with the host's modes, and a boot's systemd-tmpfiles (here: the
+    /// box's whole configuration, limited to our prefixes; /run/workstation moved away as a
+    /// boot leaves it) makes /run's again.
+    /// </summary>
+    [Fact]
+    public async Task The_base_installs_the_fixed_directories_and_a_boot_makes_them_again()
+    {
+        await HostWorld.ReadyAsync(box);
+        var conf = File.ReadAllText(Path.Combine(box.RepoRoot, "host", "base", "tmpfiles.d", "workstation.conf"));
+        var dirs = conf.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f is ["d", _, _, _, _, _]).Select(f => (Path: f[1], Mode: f[2], Owner: $"{f[3]}:{f[4]}")).ToList();
+        Assert.Contains(dirs, d => d.Path == "/run/workstation");
+        Assert.Contains(dirs, d => d.Path.StartsWith("/var/lib/", StringComparison.Ordinal));
+        Assert.Contains(dirs, d => d.Path.StartsWith("/var/backups/", StringComparison.Ordinal));
+        var want = string.Join("\n", dirs.Select(d => $"{d.Path} {d.Mode} {d.Owner}")) + "\n";
+        var stat = string.Join(' ', dirs.Select(d => d.Path));
+
+        Assert.Equal(conf.TrimEnd('\n') + "\n", (await box.MustAsync("cat /etc/tmpfiles.d/workstation.conf")).Stdout);
+        Assert.Equal(want, (await box.MustAsync($"stat -c '%n %04a %U:%G' {stat}")).Stdout);
+
+        var booted = await box.ScriptAsync($"""
+            set -euo pipefail
+            aside=$(mktemp -d /run/ws-aside.XXXXXX)
+            mv /run/workstation "$aside/"
+            systemd-tmpfiles --create --prefix=/run/workstation || true
+            stat -c '%n %04a %U:%G' {stat} || true
+            rm -rf /run/workstation
+            mv "$aside/workstation" /run/workstation
+            rmdir "$aside"
+            """);
+        Assert.Equal(want, booted);
+    }
+
     internal static void CopyTree(string source, string target)
     {
         Directory.CreateDirectory(target);
