@@ -305,7 +305,7 @@ playwright_entry_status_json() {
     *) state=unreadable ;;
   esac
   # The port of a URL on this machine's loopback; the person's other strings never leave jq.
-  jq -n -c --arg state "$state" --argjson e "$entry" --arg server "$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" PLAYWRIGHT_PORT || true)" '{state: $state,
+  jq -n -c --arg state "$state" --argjson e "$entry" --arg server "$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$1")" "$WS_PLAYWRIGHT_PORT_KEY" || true)" '{state: $state,
     server_port: (if $server == "" then null else ($server | tonumber) end),
     port: ($e | if type == "object" and (.url | type) == "string" then
       (.url | capture("^http://(127\\.0\\.0\\.1|localhost):(?<p>[0-9]{1,5})/mcp$").p | tonumber) // null else null end)}'
