@@ -8,6 +8,10 @@
 # checks that the system instance answers MCP; if it doesn't, it rolls back by
 # itself. The rollback stops the system instance and brings back exactly the
 # recorded units. Sourced by bin/workstation after user.sh, idle.sh and cutover.sh.
+#
+# One of the one-time adoption verbs (host/lib/adoption/: adopt, cutover, migrate), kept
+# apart from the routine steps. When they can be retired: docs/adopting-a-live-devvm.md
+# ("Retiring the adoption verbs").
 
 readonly WS_MIGRATE_DIR=/var/lib/workstation/migrate
 

@@ -8,6 +8,10 @@
 # (root's), and the rollback puts back exactly that; nothing the person wrote
 # is deleted: a clone the rollback replaces is moved aside. Sourced by
 # bin/workstation after home.sh, idle.sh and configbase.sh.
+#
+# One of the one-time adoption verbs (host/lib/adoption/: adopt, cutover, migrate), kept
+# apart from the routine steps. When they can be retired: docs/adopting-a-live-devvm.md
+# ("Retiring the adoption verbs").
 
 readonly WS_CUTOVER_DIR=/var/lib/workstation/cutover
 readonly WS_LAUNCHER_NAME=start-claude.sh

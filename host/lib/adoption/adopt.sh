@@ -5,6 +5,10 @@
 # `pulumi up` would change; it writes nothing. `adopt record` backs up a shared
 # file that Workstation did not write and hands it over, so the next apply may
 # replace it. Sourced by bin/workstation after common.sh, base.sh and maps.sh.
+#
+# One of the one-time adoption verbs (host/lib/adoption/: adopt, cutover, migrate), kept
+# apart from the routine steps. When they can be retired: docs/adopting-a-live-devvm.md
+# ("Retiring the adoption verbs").
 
 # shared_files: "PATH KIND SOURCE" for every shared file Workstation writes outside
 # the homes (KIND: unit, base or map; SOURCE: what it would write, or - for a map).
