@@ -28,19 +28,11 @@ restic_run() {
 }
 
 cmd_backup_apply() {
-  local repo="" daily="" weekly="" monthly="" calendar="daily" password_stdin=0 password="" max_size="$WS_DEFAULT_BACKUP_MAX_FILE_SIZE"
-  while (($#)); do
-    case "$1" in
-      --repository) need_value "$@"; repo="$2"; shift 2 ;;
-      --keep-daily) need_value "$@"; daily="$2"; shift 2 ;;
-      --keep-weekly) need_value "$@"; weekly="$2"; shift 2 ;;
-      --keep-monthly) need_value "$@"; monthly="$2"; shift 2 ;;
-      --on-calendar) need_value "$@"; calendar="$2"; shift 2 ;;
-      --max-file-size) need_value "$@"; max_size="$2"; shift 2 ;;
-      --password-stdin) password_stdin=1; shift ;;
-      *) die_usage "unknown argument $(describe "$1")" ;;
-    esac
-  done
+  local -A args=()
+  parse_args "backup apply" args "$@"
+  local repo="${args[--repository]:-}" daily="${args[--keep-daily]:-}" weekly="${args[--keep-weekly]:-}"
+  local monthly="${args[--keep-monthly]:-}" calendar="${args[--on-calendar]-daily}" password_stdin="${args[--password-stdin]:-0}"
+  local password="" max_size="${args[--max-file-size]-$WS_DEFAULT_BACKUP_MAX_FILE_SIZE}"
   no_credentials "$repo" --repository
   [[ "$repo" =~ $WS_RE_RESTIC_REPO ]] || die_usage "--repository $(describe "$repo"): an absolute path or a restic URL (sftp:, rest:, s3:, …)"
   local n
@@ -147,8 +139,9 @@ cmd_backup_snapshots() {
 # snapshot into DIR (new or empty), as root; nothing in the live home changes.
 # The runbook (docs/runbooks/restore-home.md) says how to put files back.
 cmd_backup_restore() {
-  one_user_args "workstation backup restore USER --target DIR [--snapshot ID]" "--target --snapshot" "" "$@"
-  local user="$ONE_USER" target="${OPT[--target]:-}" snapshot="${OPT[--snapshot]:-latest}"
+  local -A args=()
+  parse_args "backup restore" args "$@"
+  local user="${args[user]}" target="${args[--target]:-}" snapshot="${args[--snapshot]:-latest}"
   [[ "$target" =~ $WS_RE_HOST_PATH ]] || die_usage "--target $(describe "$target"): an absolute path, no component starting with a dot"
   [[ "$snapshot" == latest || "$snapshot" =~ ^[0-9a-f]{8,64}$ ]] || die_usage "--snapshot $(describe "$snapshot"): latest or a snapshot id"
   case "$target" in /home | /home/*) die_usage "--target $target: restore beside the live homes, never into /home" ;; esac

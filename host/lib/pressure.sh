@@ -26,16 +26,10 @@ slice_memory_bytes() {
 }
 
 cmd_pressure_sample() {
-  local dir="$WS_TEXTFILE_DIR_DEFAULT" memory_warn=10 io_warn=20 disk_free_warn=10 n
-  while (($#)); do
-    case "$1" in
-      --textfile-dir) need_value "$@"; dir="$2"; shift 2 ;;
-      --memory-warn) need_value "$@"; memory_warn="$2"; shift 2 ;;
-      --io-warn) need_value "$@"; io_warn="$2"; shift 2 ;;
-      --disk-free-warn) need_value "$@"; disk_free_warn="$2"; shift 2 ;;
-      *) die_usage "unknown argument $(describe "$1") (usage: workstation pressure sample [--textfile-dir DIR] [--memory-warn PCT] [--io-warn PCT] [--disk-free-warn PCT])" ;;
-    esac
-  done
+  local -A args=()
+  parse_args "pressure sample" args "$@"
+  local dir="${args[--textfile-dir]-$WS_TEXTFILE_DIR_DEFAULT}" memory_warn="${args[--memory-warn]-10}"
+  local io_warn="${args[--io-warn]-20}" disk_free_warn="${args[--disk-free-warn]-10}" n
   [[ "$dir" =~ $WS_RE_HOST_PATH ]] || die_usage "--textfile-dir $(describe "$dir"): an absolute path, no component starting with a dot"
   for n in "$memory_warn" "$io_warn" "$disk_free_warn"; do
     if ! [[ "$n" =~ ^[0-9]{1,3}$ ]] || ((10#$n > 100)); then

@@ -64,8 +64,9 @@ verify_archive() {
 }
 
 cmd_user_purge() {
-  one_user_args "workstation user purge USER --archive-dir DIR [--uid N]" "--archive-dir --uid" "" "$@"
-  local user="$ONE_USER" dir="${OPT[--archive-dir]:-}" uid_arg="${OPT[--uid]:-}"
+  local -A args=()
+  parse_args "user purge" args "$@"
+  local user="${args[user]}" dir="${args[--archive-dir]:-}" uid_arg="${args[--uid]:-}"
   [[ "$dir" =~ $WS_RE_HOST_PATH ]] || die_usage "--archive-dir $(describe "$dir"): an absolute path, no component starting with a dot"
   [[ -z "$uid_arg" ]] || valid_uid "$uid_arg"
   require_root
@@ -154,8 +155,9 @@ cmd_user_purge() {
 }
 
 cmd_user_restore() {
-  one_user_args "workstation user restore USER --from ARCHIVE" "--from" "" "$@"
-  local user="$ONE_USER" archive="${OPT[--from]:-}"
+  local -A args=()
+  parse_args "user restore" args "$@"
+  local user="${args[user]}" archive="${args[--from]:-}"
   [[ "$archive" =~ $WS_RE_HOST_PATH && "$archive" == *.tar.gz ]] ||
     die_usage "--from $(describe "$archive"): the absolute path of a purge's .tar.gz"
   require_root

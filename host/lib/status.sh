@@ -6,8 +6,9 @@
 # --- user status: read-only --------------------------------------------------------
 
 cmd_user_status() {
-  one_user_args "workstation user status USER [--json]" "" "--json" "$@"
-  local user="$ONE_USER" json="${OPT[--json]:-0}"
+  local -A args=()
+  parse_args "user status" args "$@"
+  local user="${args[user]}" json="${args[--json]:-0}"
   require_root
   load_site || true
   local status
@@ -71,13 +72,9 @@ person_json() {
 
 # workstation status [--json]: every account carrying the marker group.
 cmd_status() {
-  local json=0
-  while (($#)); do
-    case "$1" in
-      --json) json=1; shift ;;
-      *) die_usage "unknown argument $(describe "$1") (usage: workstation status [--json])" ;;
-    esac
-  done
+  local -A args=()
+  parse_args status args "$@"
+  local json="${args[--json]:-0}"
   require_root
   load_site || true
   local listening user report

@@ -1,228 +1,242 @@
 # shellcheck shell=bash
 # user.sh — `user account|code|services …`, `user apply | suspend` (docs/host.md): the
 # arguments, and the order of the steps in account.sh, home.sh, services.sh
-# and firewall.sh. Sourced by bin/workstation after common.sh and validate.sh.
+# and firewall.sh. Sourced by bin/workstation after common.sh, validate.sh and cli.sh.
 #
 # Every step first checks whether there is anything to do, so a re-run with
 # nothing to do changes nothing, and a re-run after an interruption picks up
 # where the last one stopped.
 
-# What each verb accepts. `user apply` runs the three steps in
-# one go, for a person by hand; the Pulumi program runs them as three Commands.
-readonly WS_ACCOUNT_OPTS=" --tier --uid --groups --revoke-groups --private-home --adopt --kube-auth --external-binding --cluster-binding "
-readonly WS_SERVICES_OPTS=" --t3-port --playwright-port --memory-high --memory-max --observe-memory --cpu-weight --tasks-max "
-
-# The arguments, validated (exit 2 before anything is touched).
-declare -A ARG=()
-declare -a ARG_GROUPS=() ARG_REVOKE=() ARG_BINDINGS=()
-
-# parse_user_args USAGE ALLOWED ARGS...: USER and the options ALLOWED lists.
+# parse_user_args VERB RESULT ARGS...: USER and VERB's options (its synopsis in cli.sh), checked
+# (exit 2 before anything is touched), into the associative array RESULT: user, tier, t3, pw,
+# uid, kube_auth, the budget (memory_high, memory_max, cpu_weight, tasks_max), the switches
+# (adopt, private_home, repo_token, observe_memory: 0 or 1), groups and revoke (comma lists)
+# and bindings ("RoleBinding NAMESPACE NAME" or "ClusterRoleBinding NAME" lines, in order).
 parse_user_args() {
-  local usage="$1" allowed="$2" groups="" revoke="" opt
+  local verb="$1" result="$2"
+  local -n _parsed="$2"
+  local -A given=()
   shift 2
-  ARG_BINDINGS=()
-  local -A bound=()
-  ARG=([user]="" [tier]="" [t3]="" [pw]="" [uid]="" [adopt]=0 [private_home]=0 [repo_token]=0
-    [memory_high]="" [memory_max]="" [observe_memory]=0 [cpu_weight]="" [tasks_max]="" [kube_auth]=oidc)
-  while (($#)); do
-    opt="$1"
-    if [[ "$opt" == -* && "$opt" != -- && "$allowed" != *" $opt "* ]]; then
-      die_usage "unknown option $(describe "$opt") (usage: $usage)"
-    fi
-    case "$opt" in
-      --tier) need_value "$@"; ARG[tier]="$2"; shift 2 ;;
-      --t3-port) need_value "$@"; ARG[t3]="$2"; shift 2 ;;
-      --playwright-port) need_value "$@"; ARG[pw]="$2"; shift 2 ;;
-      --uid) need_value "$@"; ARG[uid]="$2"; shift 2 ;;
-      --groups) need_value "$@"; groups="$2"; shift 2 ;;
-      --revoke-groups) need_value "$@"; revoke="$2"; shift 2 ;;
-      --private-home) ARG[private_home]=1; shift ;;
-      --external-binding)
-        need_value "$@"
-        valid_external_binding "$2"
-        [[ -z "${bound[ns:${2%%/*}]:-}" ]] || die_usage "--external-binding $(describe "$2"): namespace ${2%%/*} is named twice"
-        bound["ns:${2%%/*}"]=1
-        ARG_BINDINGS+=("RoleBinding ${2%%/*} ${2#*/}")
-        shift 2
-        ;;
-      --cluster-binding)
-        need_value "$@"
-        valid_binding_name "$2" --cluster-binding ClusterRoleBinding
-        [[ -z "${bound[crb:$2]:-}" ]] || die_usage "--cluster-binding $(describe "$2"): listed twice"
-        bound["crb:$2"]=1
-        ARG_BINDINGS+=("ClusterRoleBinding $2")
-        shift 2
-        ;;
-      --adopt) ARG[adopt]=1; shift ;;
-      --repo-token) ARG[repo_token]=1; shift ;;
-      --kube-auth) need_value "$@"; ARG[kube_auth]="$2"; shift 2 ;;
-      --memory-high) need_value "$@"; ARG[memory_high]="$2"; shift 2 ;;
-      --memory-max) need_value "$@"; ARG[memory_max]="$2"; shift 2 ;;
-      --observe-memory) ARG[observe_memory]=1; shift ;;
-      --cpu-weight) need_value "$@"; ARG[cpu_weight]="$2"; shift 2 ;;
-      --tasks-max) need_value "$@"; ARG[tasks_max]="$2"; shift 2 ;;
-      --) shift; break ;;
-      *)
-        [[ -z "${ARG[user]}" ]] || die_usage "unexpected argument $(describe "$1") (USER is already $(describe "${ARG[user]}"))"
-        ARG[user]="$1"
-        shift
-        ;;
-    esac
-  done
-  (($# == 0)) || die_usage "unexpected argument $(describe "$1")"
-  [[ -n "${ARG[user]}" ]] || die_usage "usage: $usage"
-  valid_os_user "${ARG[user]}" "USER"
-  if [[ "$allowed" == *" --tier "* ]]; then
-    [[ -n "${ARG[tier]}" ]] || die_usage "--tier is required"
-    valid_tier "${ARG[tier]}"
-    [[ -z "${ARG[uid]}" ]] || valid_uid "${ARG[uid]}"
-    group_list "$groups" --groups ARG_GROUPS
-    group_list "$revoke" --revoke-groups ARG_REVOKE
-    [[ "$WS_KUBE_AUTHS" == *" ${ARG[kube_auth]} "* ]] ||
-      die_usage "--kube-auth: $(describe "${ARG[kube_auth]}") is not one of:$WS_KUBE_AUTHS"
-    local g
-    for g in "${ARG_REVOKE[@]}"; do
-      [[ "$g" != "$WS_MARKER_GROUP" ]] || die_usage "--revoke-groups: $g is the marker group of managed accounts"
-      [[ " ${ARG_GROUPS[*]} " != *" $g "* ]] || die_usage "--revoke-groups: $g is also in --groups"
-    done
-  fi
-  if [[ "$allowed" == *" --t3-port "* ]]; then
-    [[ -n "${ARG[t3]}" ]] || die_usage "--t3-port is required"
-    valid_port "${ARG[t3]}" "--t3-port"
-    [[ -n "${ARG[pw]}" ]] || die_usage "--playwright-port is required"
-    valid_port "${ARG[pw]}" "--playwright-port"
-    [[ "${ARG[t3]}" != "${ARG[pw]}" ]] || die_usage "--t3-port and --playwright-port must differ (both ${ARG[t3]})"
-    parse_budget_args
-  fi
-  not_system_account "${ARG[user]}" "USER"
+  parse_args "$verb" given "$@"
+  _parsed=([user]="${given[user]}" [tier]="${given[--tier]:-}" [t3]="${given[--t3-port]:-}"
+    [pw]="${given[--playwright-port]:-}" [uid]="${given[--uid]:-}" [kube_auth]="${given[--kube-auth]-oidc}"
+    [adopt]="${given[--adopt]:-0}" [private_home]="${given[--private-home]:-0}" [repo_token]="${given[--repo-token]:-0}"
+    [memory_high]="${given[--memory-high]:-}" [memory_max]="${given[--memory-max]:-}"
+    [observe_memory]="${given[--observe-memory]:-0}" [cpu_weight]="${given[--cpu-weight]:-}"
+    [tasks_max]="${given[--tasks-max]:-}" [groups]="${given[--groups]:-}" [revoke]="${given[--revoke-groups]:-}"
+    [bindings]="$(binding_lines "${given[order]}")")
+  [[ " ${WS_VERB_SYNOPSIS[$verb]} " != *" --tier "* ]] || check_account_args "$result"
+  [[ " ${WS_VERB_SYNOPSIS[$verb]} " != *" --t3-port "* ]] || check_services_args "$result"
+  not_system_account "${_parsed[user]}" "USER"
 }
 
-# parse_budget_args: the four budget options come together (the program always
+# user_option_check RESULT NAME VALUE: a binding, checked as it is read (parse_args).
+user_option_check() {
+  local -n _so_far="$1"
+  case "$2" in
+    --external-binding)
+      valid_external_binding "$3"
+      [[ $'\n'"${_so_far[order]}" != *$'\n'"--external-binding ${3%%/*}/"* ]] ||
+        die_usage "--external-binding $(describe "$3"): namespace ${3%%/*} is named twice"
+      ;;
+    --cluster-binding)
+      valid_binding_name "$3" --cluster-binding ClusterRoleBinding
+      [[ $'\n'"${_so_far[order]}" != *$'\n'"--cluster-binding $3"$'\n'* ]] ||
+        die_usage "--cluster-binding $(describe "$3"): listed twice"
+      ;;
+  esac
+}
+
+# binding_lines ORDER: the record's lines for the bindings among parse_args' "NAME VALUE" lines.
+binding_lines() {
+  local name value
+  while read -r name value; do
+    case "$name" in
+      --external-binding) printf 'RoleBinding %s %s\n' "${value%%/*}" "${value#*/}" ;;
+      --cluster-binding) printf 'ClusterRoleBinding %s\n' "$value" ;;
+    esac
+  done <<<"$1"
+}
+
+# check_account_args RESULT: the account step's values.
+check_account_args() {
+  local -n _acct="$1"
+  local -a groups=() revoke=()
+  local g
+  [[ -n "${_acct[tier]}" ]] || die_usage "--tier is required"
+  valid_tier "${_acct[tier]}"
+  [[ -z "${_acct[uid]}" ]] || valid_uid "${_acct[uid]}"
+  group_list "${_acct[groups]}" --groups groups
+  group_list "${_acct[revoke]}" --revoke-groups revoke
+  [[ "$WS_KUBE_AUTHS" == *" ${_acct[kube_auth]} "* ]] ||
+    die_usage "--kube-auth: $(describe "${_acct[kube_auth]}") is not one of:$WS_KUBE_AUTHS"
+  for g in "${revoke[@]}"; do
+    [[ "$g" != "$WS_MARKER_GROUP" ]] || die_usage "--revoke-groups: $g is the marker group of managed accounts"
+    [[ " ${groups[*]} " != *" $g "* ]] || die_usage "--revoke-groups: $g is also in --groups"
+  done
+}
+
+# check_services_args RESULT: the services step's values.
+check_services_args() {
+  local -n _svc="$1"
+  [[ -n "${_svc[t3]}" ]] || die_usage "--t3-port is required"
+  valid_port "${_svc[t3]}" "--t3-port"
+  [[ -n "${_svc[pw]}" ]] || die_usage "--playwright-port is required"
+  valid_port "${_svc[pw]}" "--playwright-port"
+  [[ "${_svc[t3]}" != "${_svc[pw]}" ]] || die_usage "--t3-port and --playwright-port must differ (both ${_svc[t3]})"
+  parse_budget_args "$1"
+}
+
+# parse_budget_args RESULT: the four budget options come together (the program always
 # sends them) or not at all (a budget already on the host is then kept).
 # --observe-memory stands for both memory sizes: an adopted person without a
 # memory budget in the roster is watched (accounting), never limited.
 parse_budget_args() {
-  local given="${ARG[memory_high]}${ARG[memory_max]}${ARG[cpu_weight]}${ARG[tasks_max]}"
-  if ((ARG[observe_memory])); then
-    [[ -z "${ARG[memory_high]}${ARG[memory_max]}" ]] || die_usage "--observe-memory sets no memory limit: not with --memory-high or --memory-max"
-    [[ -n "${ARG[cpu_weight]}" && -n "${ARG[tasks_max]}" ]] || die_usage "--observe-memory comes with --cpu-weight and --tasks-max"
-    valid_range "${ARG[cpu_weight]}" "$WS_MIN_CPU_WEIGHT" "$WS_MAX_CPU_WEIGHT" --cpu-weight
-    valid_range "${ARG[tasks_max]}" "$WS_MIN_TASKS_MAX" "$WS_MAX_TASKS_MAX" --tasks-max
+  local -n _b="$1"
+  local any="${_b[memory_high]}${_b[memory_max]}${_b[cpu_weight]}${_b[tasks_max]}"
+  if ((_b[observe_memory])); then
+    [[ -z "${_b[memory_high]}${_b[memory_max]}" ]] || die_usage "--observe-memory sets no memory limit: not with --memory-high or --memory-max"
+    [[ -n "${_b[cpu_weight]}" && -n "${_b[tasks_max]}" ]] || die_usage "--observe-memory comes with --cpu-weight and --tasks-max"
+    valid_range "${_b[cpu_weight]}" "$WS_MIN_CPU_WEIGHT" "$WS_MAX_CPU_WEIGHT" --cpu-weight
+    valid_range "${_b[tasks_max]}" "$WS_MIN_TASKS_MAX" "$WS_MAX_TASKS_MAX" --tasks-max
     return 0
   fi
-  [[ -n "$given" ]] || return 0
-  [[ -n "${ARG[memory_high]}" && -n "${ARG[memory_max]}" && -n "${ARG[cpu_weight]}" && -n "${ARG[tasks_max]}" ]] ||
+  [[ -n "$any" ]] || return 0
+  [[ -n "${_b[memory_high]}" && -n "${_b[memory_max]}" && -n "${_b[cpu_weight]}" && -n "${_b[tasks_max]}" ]] ||
     die_usage "--memory-high, --memory-max, --cpu-weight and --tasks-max come together"
-  valid_memory_size "${ARG[memory_high]}" --memory-high
-  valid_memory_size "${ARG[memory_max]}" --memory-max
-  (($(size_bytes "${ARG[memory_high]}") <= $(size_bytes "${ARG[memory_max]}"))) ||
-    die_usage "--memory-high ${ARG[memory_high]} is above --memory-max ${ARG[memory_max]}"
-  valid_range "${ARG[cpu_weight]}" "$WS_MIN_CPU_WEIGHT" "$WS_MAX_CPU_WEIGHT" --cpu-weight
-  valid_range "${ARG[tasks_max]}" "$WS_MIN_TASKS_MAX" "$WS_MAX_TASKS_MAX" --tasks-max
+  valid_memory_size "${_b[memory_high]}" --memory-high
+  valid_memory_size "${_b[memory_max]}" --memory-max
+  (($(size_bytes "${_b[memory_high]}") <= $(size_bytes "${_b[memory_max]}"))) ||
+    die_usage "--memory-high ${_b[memory_high]} is above --memory-max ${_b[memory_max]}"
+  valid_range "${_b[cpu_weight]}" "$WS_MIN_CPU_WEIGHT" "$WS_MAX_CPU_WEIGHT" --cpu-weight
+  valid_range "${_b[tasks_max]}" "$WS_MIN_TASKS_MAX" "$WS_MAX_TASKS_MAX" --tasks-max
 }
 
-# begin_user_step: root, the site values, and the user's lock, held to the end.
+# begin_user_step USER: root, the site values, and the user's lock, held to the end.
 begin_user_step() {
   require_root
   load_site || die "$WS_SITE_ENV is missing: run 'workstation site apply' first"
-  lock "user-${ARG[user]}"
+  lock "user-$1"
   step "leftovers"
-  stop_as_user_leftovers "${ARG[user]}"
+  stop_as_user_leftovers "$1"
 }
 
-# require_ready USER: the code and services steps need the account step done:
-# a managed account, not suspended, with its home. Sets ACCOUNT_HOME.
+# require_ready USER HOME: the code and services steps need the account step done:
+# a managed account, not suspended, with its home, which lands in the variable HOME names.
 require_ready() {
   local user="$1"
+  local -n _ready_home="$2"
   getent passwd "$user" >/dev/null || die_refused "no account $user: run 'workstation user account apply $user' first"
   has_marker "$user" || die_refused "account $user is not managed (no '$WS_MARKER_GROUP' group)"
   ! is_suspended "$user" || die_refused "$user is suspended: 'workstation user account apply $user' resumes it"
-  ACCOUNT_HOME="$(getent passwd "$user" | cut -d: -f6)"
-  [[ "$ACCOUNT_HOME" == /* && -d "$ACCOUNT_HOME" ]] || die_refused "account $user has no home directory ($ACCOUNT_HOME)"
+  _ready_home="$(getent passwd "$user" | cut -d: -f6)"
+  [[ "$_ready_home" == /* && -d "$_ready_home" ]] || die_refused "account $user has no home directory ($_ready_home)"
 }
 
 # --- the three steps -------------------------------------------------------------
 
-# account_step: the account, its groups, lock state (resume), home mode, what
-# the tier grants on the host (record, t3 drop-in), and the shell files.
+# account_step ARGS HOME: the account, its groups, lock state (resume), home mode, what
+# the tier grants on the host (record, t3 drop-in), and the shell files. ARGS is
+# parse_user_args' result; the home lands in the variable HOME names.
 account_step() {
-  local user="${ARG[user]}" home
+  local -n _acct_args="$1" _acct_home="$2"
+  local user="${_acct_args[user]}" home
+  local -a groups=() revoke=()
+  IFS=, read -r -a groups <<<"${_acct_args[groups]}"
+  IFS=, read -r -a revoke <<<"${_acct_args[revoke]}"
   step "guards"
-  account_guards "$user" "${ARG[uid]}" "${ARG[adopt]}"
-  ensure_uid_not_purged "$user" "${ARG[uid]}"
-  home="$ACCOUNT_HOME"
-  # Serialised: useradd/groupadd lock /etc/passwd.
+  account_guards "$user" "${_acct_args[uid]}" "${_acct_args[adopt]}" home
+  ensure_uid_not_purged "$user" "${_acct_args[uid]}"
+  _acct_home="$home"
+  ensure_account_entry "$user" "${_acct_args[uid]}" "$home" "${groups[@]}" -- "${revoke[@]}"
+  if ((_acct_args[private_home])); then
+    step "private home"
+    ensure_private_home "$user" "$home"
+  fi
+  step "drift"
+  report_drift "$user" "$home" "${groups[@]}"
+  step "tier record"
+  ensure_user_record "$user" "${_acct_args[tier]}" "${_acct_args[groups]}"
+  step "unit drop-ins"
+  ensure_tier_dropins "$user" "${_acct_args[tier]}"
+  # After the drop-ins: a demoted admin's t3 restarts once, for both.
+  step "revoked groups in use"
+  ensure_groups_released "$user"
+  step "bindings"
+  local -a bindings=()
+  [[ -z "${_acct_args[bindings]}" ]] || mapfile -t bindings <<<"${_acct_args[bindings]}"
+  ensure_bindings_record "$user" "${bindings[@]}"
+  ensure_home_files "$user" "$home" "${_acct_args[kube_auth]}"
+}
+
+# ensure_account_entry USER UID HOME GROUP... -- REVOKED...: the account itself, under the
+# accounts lock (useradd/groupadd lock /etc/passwd): the marker group, the entry, its
+# subordinate ids, its groups, and its lock state (resume).
+ensure_account_entry() {
+  local user="$1" uid="$2" home="$3"
+  local -a groups=()
+  shift 3
+  while (($#)) && [[ "$1" != -- ]]; do groups+=("$1"); shift; done
+  shift
   lock accounts
   step "marker group"
   ensure_group "$WS_MARKER_GROUP"
   step "account"
-  local uid="${ARG[uid]}"
   # No pin: a uid useradd would pick, but never a purged one.
   getent passwd "$user" >/dev/null || [[ -n "$uid" ]] || uid="$(unpurged_uid)"
   ensure_account "$user" "$uid" "$home"
   ensure_adopted "$user"
   ensure_subids "$user"
   step "tier groups"
-  ensure_groups "$user" "${ARG_GROUPS[@]}"
+  ensure_groups "$user" "${groups[@]}"
   step "revoked groups"
-  ensure_revoked "$user" "${ARG_REVOKE[@]}"
+  ensure_revoked "$user" "$@"
   step "resume"
   ensure_resumed "$user"
   unlock accounts
-  if ((ARG[private_home])); then
-    step "private home"
-    ensure_private_home "$user" "$home"
-  fi
-  step "drift"
-  report_drift "$user" "$home" "${ARG_GROUPS[@]}"
-  step "tier record"
-  ensure_user_record "$user" "${ARG[tier]}" "$(
-    IFS=,
-    echo "${ARG_GROUPS[*]}"
-  )"
-  step "unit drop-ins"
-  ensure_tier_dropins "$user" "${ARG[tier]}"
-  # After the drop-ins: a demoted admin's t3 restarts once, for both.
-  step "revoked groups in use"
-  ensure_groups_released "$user"
-  step "bindings"
-  ensure_bindings_record "$user" "${ARG_BINDINGS[@]}"
-  step "vault.sh"
-  ensure_vault_sh "$user" "$home"
-  step "kubeconfig"
-  ensure_kubeconfig "$user" "$home" "${ARG[kube_auth]}"
-  step "claude links"
-  ensure_claude_links "$user" "$home"
 }
 
-# --repo-token: the repository needs the token the secrets step stages. The
-# code step runs before that step (the beads key goes into the clone), so until
-# the token is there it leaves the first clone to the secrets step.
+# ensure_home_files USER HOME KUBE_AUTH: what the account step writes in the home.
+ensure_home_files() {
+  step "vault.sh"
+  ensure_vault_sh "$1" "$2"
+  step "kubeconfig"
+  ensure_kubeconfig "$1" "$2" "$3"
+  step "claude links"
+  ensure_claude_links "$1" "$2"
+}
+
+# code_step ARGS HOME: --repo-token: the repository needs the token the secrets step
+# stages. The code step runs before that step (the beads key goes into the clone), so
+# until the token is there it leaves the first clone to the secrets step.
 code_step() {
+  local -n _code_args="$1"
+  local user="${_code_args[user]}" home="$2"
   step "code clone"
-  if ((ARG[repo_token])) && [[ "$(path_kind "${ARG[user]}" "$ACCOUNT_HOME" "$ACCOUNT_HOME/.config/workstation/repo-token")" != regular ]]; then
-    log "notice: no repo-token staged for ${ARG[user]} yet; the secrets step clones ~/code once it stages it"
+  if ((_code_args[repo_token])) && [[ "$(path_kind "$user" "$home" "$home/.config/workstation/repo-token")" != regular ]]; then
+    log "notice: no repo-token staged for $user yet; the secrets step clones ~/code once it stages it"
     return 0
   fi
-  ensure_code_clone "${ARG[user]}" "$ACCOUNT_HOME"
+  ensure_code_clone "$user" "$home"
 }
 
-# services_step: the port files, the budget, the playwright MCP entry, the
+# services_step ARGS HOME: the port files, the budget, the playwright MCP entry, the
 # firewall (before anything listens), and the units.
 services_step() {
-  local user="${ARG[user]}" home="$ACCOUNT_HOME"
+  local -n _svc_args="$1"
+  local user="${_svc_args[user]}" home="$2"
+  local -a budget=("${_svc_args[memory_high]}" "${_svc_args[memory_max]}" "${_svc_args[cpu_weight]}" "${_svc_args[tasks_max]}")
   step "ports"
-  ensure_ports_free "$user" "${ARG[t3]}" "${ARG[pw]}"
-  [[ -z "${ARG[memory_max]}" ]] ||
-    ensure_budget_fits "$user" "${ARG[memory_high]}" "${ARG[memory_max]}" "${ARG[cpu_weight]}" "${ARG[tasks_max]}"
+  ensure_ports_free "$user" "${_svc_args[t3]}" "${_svc_args[pw]}"
+  [[ -z "${_svc_args[memory_max]}" ]] || ensure_budget_fits "$user" "${budget[@]}"
   step "port files"
-  ensure_port_files "$user" "${ARG[t3]}" "${ARG[pw]}"
-  if [[ -n "${ARG[memory_max]}" ]] || ((ARG[observe_memory])); then
+  ensure_port_files "$user" "${_svc_args[t3]}" "${_svc_args[pw]}"
+  if [[ -n "${_svc_args[memory_max]}" ]] || ((_svc_args[observe_memory])); then
     step "budget"
-    ensure_budget "$user" "${ARG[memory_high]}" "${ARG[memory_max]}" "${ARG[cpu_weight]}" "${ARG[tasks_max]}"
+    ensure_budget "$user" "${budget[@]}"
   fi
   step "claude mcp"
-  ensure_playwright_mcp "$user" "$home" "${ARG[pw]}"
+  ensure_playwright_mcp "$user" "$home" "${_svc_args[pw]}"
   step "firewall"
   firewall_apply
   ensure_firewall_unit
@@ -240,45 +254,51 @@ services_step() {
 # user apply: all three steps, in order, in one run (by hand; the program runs
 # them as three Commands). It resumes a suspended person, as the account step does.
 cmd_user_apply() {
-  parse_user_args "workstation user apply USER --tier TIER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N] [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--kube-auth AUTH] [--external-binding NAMESPACE/ROLEBINDING]... [--cluster-binding NAME]..." \
-    "$WS_ACCOUNT_OPTS$WS_SERVICES_OPTS" "$@"
-  begin_user_step
-  account_step
-  code_step
-  services_step
-  log "user apply ${ARG[user]}: done"
+  local -A args=()
+  local home
+  parse_user_args "user apply" args "$@"
+  begin_user_step "${args[user]}"
+  account_step args home
+  code_step args "$home"
+  services_step args "$home"
+  log "user apply ${args[user]}: done"
 }
 
 cmd_user_account_apply() {
-  parse_user_args "workstation user account apply USER --tier TIER [--uid N] [--groups g1,g2] [--revoke-groups g1,g2] [--private-home] [--adopt] [--kube-auth AUTH] [--external-binding NAMESPACE/ROLEBINDING]... [--cluster-binding NAME]..." \
-    "$WS_ACCOUNT_OPTS" "$@"
-  begin_user_step
-  account_step
-  log "user account apply ${ARG[user]}: done"
+  local -A args=()
+  local home
+  parse_user_args "user account apply" args "$@"
+  begin_user_step "${args[user]}"
+  account_step args home
+  log "user account apply ${args[user]}: done"
 }
 
 cmd_user_code_apply() {
-  parse_user_args "workstation user code apply USER [--repo-token]" " --repo-token " "$@"
-  begin_user_step
-  require_ready "${ARG[user]}"
-  code_step
-  log "user code apply ${ARG[user]}: done"
+  local -A args=()
+  local home
+  parse_user_args "user code apply" args "$@"
+  begin_user_step "${args[user]}"
+  require_ready "${args[user]}" home
+  code_step args "$home"
+  log "user code apply ${args[user]}: done"
 }
 
 cmd_user_services_apply() {
-  parse_user_args "workstation user services apply USER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE | --observe-memory] [--cpu-weight N --tasks-max N]" \
-    "$WS_SERVICES_OPTS" "$@"
-  begin_user_step
-  require_ready "${ARG[user]}"
-  services_step
-  log "user services apply ${ARG[user]}: done"
+  local -A args=()
+  local home
+  parse_user_args "user services apply" args "$@"
+  begin_user_step "${args[user]}"
+  require_ready "${args[user]}" home
+  services_step args "$home"
+  log "user services apply ${args[user]}: done"
 }
 
 # user services stop: the units off and the ports out of the firewall; the
 # account and its home are the account step's (its delete is `user suspend`).
 cmd_user_services_stop() {
-  parse_user_args "workstation user services stop USER" " " "$@"
-  local user="${ARG[user]}"
+  local -A args=()
+  parse_user_args "user services stop" args "$@"
+  local user="${args[user]}"
   require_root
   load_site || true
   if ! getent passwd "$user" >/dev/null; then
@@ -307,8 +327,9 @@ cmd_user_services_stop() {
 # then the rest, under the lock.
 
 cmd_user_suspend() {
-  one_user_args "workstation user suspend USER [--force]" "" "--force" "$@"
-  local user="$ONE_USER" force="${OPT[--force]:-0}"
+  local -A args=()
+  parse_args "user suspend" args "$@"
+  local user="${args[user]}" force="${args[--force]:-0}"
   require_root
   load_site || true
   if ! getent passwd "$user" >/dev/null; then
