@@ -20,8 +20,9 @@ readonly WS_BACKUP_DROPIN="$WS_UNIT_DIR/$WS_BACKUP_TIMER.d/50-schedule.conf"
 # restic_run ARGS...: restic with the repository of backup.env and the password file.
 restic_run() {
   local repo
-  load_site "$WS_BACKUP_ENV" || die "$WS_BACKUP_ENV is missing: run 'workstation backup apply' first"
-  repo="$(site_get REPOSITORY)"
+  local -A backup=()
+  read_kv "$WS_BACKUP_ENV" backup || die "$WS_BACKUP_ENV is missing: run 'workstation backup apply' first"
+  repo="${backup[REPOSITORY]:-}"
   [[ -f "$WS_BACKUP_PASSWORD" ]] || die "$WS_BACKUP_PASSWORD is missing: run 'workstation backup apply --password-stdin' first"
   RESTIC_REPOSITORY="$repo" RESTIC_PASSWORD_FILE="$WS_BACKUP_PASSWORD" RESTIC_CACHE_DIR=/var/cache/workstation-restic \
     restic --quiet "$@"
@@ -92,13 +93,10 @@ cmd_backup_run() {
   (($# == 0)) || die_usage "usage: workstation backup run"
   require_root
   lock backup
-  load_site "$WS_BACKUP_ENV" || die "$WS_BACKUP_ENV is missing: run 'workstation backup apply' first"
-  local daily weekly monthly
-  daily="$(site_get KEEP_DAILY)"
-  weekly="$(site_get KEEP_WEEKLY)"
-  monthly="$(site_get KEEP_MONTHLY)"
-  local max_size
-  max_size="$(site_get MAX_FILE_SIZE)"
+  local -A backup=()
+  read_kv "$WS_BACKUP_ENV" backup || die "$WS_BACKUP_ENV is missing: run 'workstation backup apply' first"
+  local daily="${backup[KEEP_DAILY]:-}" weekly="${backup[KEEP_WEEKLY]:-}" monthly="${backup[KEEP_MONTHLY]:-}"
+  local max_size="${backup[MAX_FILE_SIZE]:-}"
   [[ "$max_size" =~ $WS_RE_MEMORY_SIZE ]] || max_size="$WS_DEFAULT_BACKUP_MAX_FILE_SIZE"
   step "skipped files"
   report_large_files /home "$max_size"

@@ -80,6 +80,7 @@ read_bundle() {
 }
 
 # secret_value BUNDLE NAME: the value of NAME in the variable BUNDLE, on stdout (for a pipe; never into argv).
+# (A function that passes BUNDLE on holds its name in a variable of another name: bundle_var.)
 secret_value() {
   local -n _values="$1"
   printf '%s' "$_values" | jq -j --arg k "$2" '.[$k]'
@@ -141,7 +142,7 @@ write_record() { # USER HELD
 # HELD. One that can't be placed yet (the clone has no .beads) is not recorded, so the next
 # run tries again.
 stage_secret() {
-  local user="$1" home="$2" name="$3" serial="$4" rotate=0 bundle="$6" memory_url="$7"
+  local user="$1" home="$2" name="$3" serial="$4" rotate=0 bundle_var="$6" memory_url="$7"
   local -n _held="$5"
   [[ -z "${_held[$name]:-}" || "${_held[$name]}" == "$serial" ]] || rotate=1
   if [[ -n "${WS_SECRET_MCP[$name]:-}" ]]; then
@@ -153,12 +154,12 @@ stage_secret() {
     # Recorded before the CLI adds it: an add interrupted after the fact still counts as ours.
     _held["$name"]="${_held[$name]:-$serial}"
     write_record "$user" "$5"
-    ensure_mcp_server "$user" "$home" "${WS_SECRET_MCP[$name]}" "$rotate" "$(mcp_server_json "$name" "$bundle" "$memory_url")"
+    ensure_mcp_server "$user" "$home" "${WS_SECRET_MCP[$name]}" "$rotate" "$(mcp_server_json "$name" "$bundle_var" "$memory_url")"
   elif [[ "$name" == beads-key && "$(path_kind "$user" "$home" "$home/code/.beads")" != directory ]]; then
     log "notice: $user has no code/.beads (no clone, or one without beads); beads-key not staged yet"
     return 0
   else
-    stage_secret_file "$user" "$home" "$name" "$rotate" "$bundle"
+    stage_secret_file "$user" "$home" "$name" "$rotate" "$bundle_var"
   fi
   ((!rotate)) || changed "$user: rotated $name (serial ${_held[$name]} -> $serial)"
   _held["$name"]="$serial"
@@ -173,15 +174,15 @@ mcp_is_theirs() {
 
 # A file secret: 0600, the person's, in a 0700 directory, written atomically.
 stage_secret_file() { # USER HOME NAME ROTATE BUNDLE
-  local user="$1" home="$2" name="$3" rotate="$4" bundle="$5" path dir
+  local user="$1" home="$2" name="$3" rotate="$4" bundle_var="$5" path dir
   path="$home/${WS_SECRET_FILE[$name]}"
   dir="${path%/*}"
   as_user "$user" "$home" "$WS_AS_USER" private-dir "$dir"
   refuse_special "$user" "$home" "$path"
   if ((rotate)); then
-    secret_file_content "$name" "$bundle" | as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$path" 600
+    secret_file_content "$name" "$bundle_var" | as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$path" 600
   else
-    secret_file_content "$name" "$bundle" | as_user_data "$user" "$home" "$WS_AS_USER" create-if-absent "$path" 600
+    secret_file_content "$name" "$bundle_var" | as_user_data "$user" "$home" "$WS_AS_USER" create-if-absent "$path" 600
   fi
 }
 
@@ -266,6 +267,7 @@ cmd_user_secrets_apply() {
   # shellcheck disable=SC2034 # rotate, held and bundle are filled and read through namerefs
   local -A args=() rotate=() held=()
   local -a list=()
+  # shellcheck disable=SC2034 # read through a nameref (read_bundle, secret_value)
   local bundle="" home
   parse_args "user secrets apply" args "$@"
   local user="${args[user]}"

@@ -57,9 +57,15 @@ cmd_site_apply() {
     "RESTART_IDLE_MINUTES=$idle_minutes" \
     "OIDC_GRANT_TYPE=$grant_type" \
     "OIDC_EXTRA_SCOPE=$extra_scope")"$'\n'
+  ensure_site_env "$content"
+  log "site apply: done"
+}
+
+# ensure_site_env CONTENT: site.env holds CONTENT, and the firewall follows it.
+ensure_site_env() {
   lock site
   ensure_dir "$WS_ETC" 0755
-  write_if_changed "$WS_SITE_ENV" 0644 root:root "$content"
+  write_if_changed "$WS_SITE_ENV" 0644 root:root "$1"
   unlock site
   # The edge account is part of the firewall: a change reaches it now, not at
   # the next user apply. (Before the base has installed nft there is none.)
@@ -67,5 +73,4 @@ cmd_site_apply() {
     load_site
     firewall_apply
   fi
-  log "site apply: done"
 }

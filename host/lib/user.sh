@@ -137,24 +137,25 @@ require_ready() {
 
 # account_step ARGS HOME: the account, its groups, lock state (resume), home mode, what
 # the tier grants on the host (record, t3 drop-in), and the shell files. ARGS is
-# parse_user_args' result; the home lands in the variable HOME names.
+# parse_user_args' result; the home lands in the variable HOME names (a name other than
+# acct_home: a name given to local -n resolves to the nearest variable of that name).
 account_step() {
   local -n _acct_args="$1" _acct_home="$2"
-  local user="${_acct_args[user]}" home
+  local user="${_acct_args[user]}" acct_home
   local -a groups=() revoke=()
   IFS=, read -r -a groups <<<"${_acct_args[groups]}"
   IFS=, read -r -a revoke <<<"${_acct_args[revoke]}"
   step "guards"
-  account_guards "$user" "${_acct_args[uid]}" "${_acct_args[adopt]}" home
+  account_guards "$user" "${_acct_args[uid]}" "${_acct_args[adopt]}" acct_home
   ensure_uid_not_purged "$user" "${_acct_args[uid]}"
-  _acct_home="$home"
-  ensure_account_entry "$user" "${_acct_args[uid]}" "$home" "${groups[@]}" -- "${revoke[@]}"
+  _acct_home="$acct_home"
+  ensure_account_entry "$user" "${_acct_args[uid]}" "$acct_home" "${groups[@]}" -- "${revoke[@]}"
   if ((_acct_args[private_home])); then
     step "private home"
-    ensure_private_home "$user" "$home"
+    ensure_private_home "$user" "$acct_home"
   fi
   step "drift"
-  report_drift "$user" "$home" "${groups[@]}"
+  report_drift "$user" "$acct_home" "${groups[@]}"
   step "tier record"
   ensure_user_record "$user" "${_acct_args[tier]}" "${_acct_args[groups]}"
   step "unit drop-ins"
@@ -166,7 +167,7 @@ account_step() {
   local -a bindings=()
   [[ -z "${_acct_args[bindings]}" ]] || mapfile -t bindings <<<"${_acct_args[bindings]}"
   ensure_bindings_record "$user" "${bindings[@]}"
-  ensure_home_files "$user" "$home" "${_acct_args[kube_auth]}"
+  ensure_home_files "$user" "$acct_home" "${_acct_args[kube_auth]}"
 }
 
 # ensure_account_entry USER UID HOME GROUP... -- REVOKED...: the account itself, under the
