@@ -62,7 +62,7 @@ parse_rotate() {
 # each a non-empty string that passes its own check, into the variable BUNDLE. Errors
 # name the secret, never its value.
 read_bundle() {
-  local name bytes want have
+  local name bytes want have bundle_var="$1"
   local -n _bundle="$1"
   shift
   local -a names=("$@")
@@ -75,7 +75,7 @@ read_bundle() {
   want="$(printf '%s\n' "${names[@]}" | sort | paste -sd,)"
   [[ "$have" == "$want" ]] || die_usage "--values-stdin: stdin holds the secrets [$have], the command line names [$want]"
   for name in "${names[@]}"; do
-    valid_secret "$name" "$(secret_value "$1" "$name")"
+    valid_secret "$name" "$(secret_value "$bundle_var" "$name")"
   done
 }
 
