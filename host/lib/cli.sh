@@ -67,7 +67,7 @@ verb "firewall apply" raw ""
 verb "restart pending" raw "" \
   "(restarts each pending unit whose person is idle; the timer runs it)"
 verb "firewall check" raw "USER"
-verb "base apply" "opts check=base_option_check" "--inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--node-exporter loopback|off|ADDRESS:PORT] [--config-base URL [--config-base-ref REF] [--config-base-hooks]] [--claude-code pinned|if-missing] [--t3-package NAME@X.Y.Z] [--take-over PATH]..."
+verb "base apply" "opts check=base_option_check" "--inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--config-base URL [--config-base-ref REF] [--config-base-hooks]] [--claude-code pinned|if-missing] [--t3-package NAME@X.Y.Z] [--node-exporter loopback|off|ADDRESS:PORT] [--take-over PATH]..."
 verb "tools install" "opts hint check=tools_option_check" "[--manifest FILE] [--mirror URL|DIR]" \
   "(the pinned tools of tools.txt, or of FILE; base apply runs it)"
 verb "backup apply" opts "--repository REPO --keep-daily N --keep-weekly N --keep-monthly N [--on-calendar SPEC] [--max-file-size SIZE] --password-stdin"

@@ -137,6 +137,30 @@ public partial class HostCliTests
     [GeneratedRegex(@"\[""?(--[a-z][a-z0-9-]*)""?\]")]
     private static partial Regex ReadOption();
 
+    /// <summary>docs/host.md spells each verb it shows exactly as the table does (a continued line joined).</summary>
+    [Fact]
+    public void Docs_host_md_spells_each_verb_as_the_table_does()
+    {
+        var r = Cli("""for v in "${WS_VERBS[@]}"; do printf '%s\t%s\n' "$v" "$(verb_usage "$v")"; done""");
+        Assert.True(r.Code == 0, r.Err);
+        var table = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
+        var lines = File.ReadAllLines(Path.Combine(TestFiles.Root, "docs", "host.md"));
+        var shown = 0;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (!lines[i].StartsWith("workstation ", StringComparison.Ordinal)) continue;
+            var full = lines[i];
+            while (full.EndsWith('\\') && i + 1 < lines.Length) full = full[..^1] + " " + lines[++i].Trim();
+            full = Regex.Replace(full, @"\s+", " ").Trim();
+            var words = full.Split(' ');
+            var verb = new[] { 4, 3, 2 }.Select(n => string.Join(' ', words.Skip(1).Take(n - 1))).FirstOrDefault(table.ContainsKey);
+            if (verb is null) continue;
+            shown++;
+            Assert.Equal(table[verb], full);
+        }
+        Assert.True(shown >= 20, $"docs/host.md shows {shown} verbs");
+    }
+
     [Fact]
     public void The_workstation_command_prints_the_usage_of_the_table()
     {
