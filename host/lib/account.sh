@@ -41,26 +41,28 @@ read_suspension_record() {
   printf -v "$3" '%s' "$rec_expire"
 }
 
-# account_guards USER UID ADOPT: everything that can refuse, decided before
-# anything is touched. Sets ACCOUNT_HOME.
+# account_guards USER UID ADOPT HOME: everything that can refuse, decided before
+# anything is touched. The account's home (or the one it will get) lands in the
+# variable HOME names.
 account_guards() {
   local user="$1" uid="$2" adopt="$3" entry cur_uid
+  local -n _guard_home="$4"
   if entry="$(getent passwd "$user")"; then
     cur_uid="$(cut -d: -f3 <<<"$entry")"
-    ACCOUNT_HOME="$(cut -d: -f6 <<<"$entry")"
+    _guard_home="$(cut -d: -f6 <<<"$entry")"
     if ! has_marker "$user" && ((!adopt)); then
       die_refused "account $user exists but is not managed (no '$WS_MARKER_GROUP' group); pass --adopt to take it over"
     fi
     if [[ -n "$uid" && "$cur_uid" != "$uid" ]]; then
       die_refused "account $user has uid $cur_uid, the roster pins $uid"
     fi
-    if [[ -e "$WS_PENDING_DIR/$user" && ! -e "$ACCOUNT_HOME" ]]; then
+    if [[ -e "$WS_PENDING_DIR/$user" && ! -e "$_guard_home" ]]; then
       : # our own creation was interrupted inside useradd; finished by ensure_account
-    elif [[ "$ACCOUNT_HOME" != /* || ! -d "$ACCOUNT_HOME" ]]; then
-      die_refused "account $user has no home directory ($ACCOUNT_HOME)"
+    elif [[ "$_guard_home" != /* || ! -d "$_guard_home" ]]; then
+      die_refused "account $user has no home directory ($_guard_home)"
     fi
   else
-    ACCOUNT_HOME="$(user_path "$WS_HOME" "$user")"
+    _guard_home="$(user_path "$WS_HOME" "$user")"
     local other
     if [[ -n "$uid" ]] && other="$(getent passwd "$uid" | cut -d: -f1)"; then
       has_marker "$other" || die_refused "uid $uid is already used by $other"
@@ -73,8 +75,8 @@ account_guards() {
     if getent group "$user" >/dev/null; then
       die_refused "a group named $user already exists; useradd would not create the account's own group"
     fi
-    if [[ -e "$ACCOUNT_HOME" || -L "$ACCOUNT_HOME" ]]; then
-      die_refused "$ACCOUNT_HOME already exists but there is no account $user"
+    if [[ -e "$_guard_home" || -L "$_guard_home" ]]; then
+      die_refused "$_guard_home already exists but there is no account $user"
     fi
   fi
 }

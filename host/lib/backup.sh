@@ -20,27 +20,20 @@ readonly WS_BACKUP_DROPIN="$WS_UNIT_DIR/$WS_BACKUP_TIMER.d/50-schedule.conf"
 # restic_run ARGS...: restic with the repository of backup.env and the password file.
 restic_run() {
   local repo
-  load_site "$WS_BACKUP_ENV" || die "$WS_BACKUP_ENV is missing: run 'workstation backup apply' first"
-  repo="$(site_get REPOSITORY)"
+  local -A backup=()
+  read_kv "$WS_BACKUP_ENV" backup || die "$WS_BACKUP_ENV is missing: run 'workstation backup apply' first"
+  repo="${backup[REPOSITORY]:-}"
   [[ -f "$WS_BACKUP_PASSWORD" ]] || die "$WS_BACKUP_PASSWORD is missing: run 'workstation backup apply --password-stdin' first"
   RESTIC_REPOSITORY="$repo" RESTIC_PASSWORD_FILE="$WS_BACKUP_PASSWORD" RESTIC_CACHE_DIR=/var/cache/workstation-restic \
     restic --quiet "$@"
 }
 
 cmd_backup_apply() {
-  local repo="" daily="" weekly="" monthly="" calendar="daily" password_stdin=0 password="" max_size="$WS_DEFAULT_BACKUP_MAX_FILE_SIZE"
-  while (($#)); do
-    case "$1" in
-      --repository) need_value "$@"; repo="$2"; shift 2 ;;
-      --keep-daily) need_value "$@"; daily="$2"; shift 2 ;;
-      --keep-weekly) need_value "$@"; weekly="$2"; shift 2 ;;
-      --keep-monthly) need_value "$@"; monthly="$2"; shift 2 ;;
-      --on-calendar) need_value "$@"; calendar="$2"; shift 2 ;;
-      --max-file-size) need_value "$@"; max_size="$2"; shift 2 ;;
-      --password-stdin) password_stdin=1; shift ;;
-      *) die_usage "unknown argument $(describe "$1")" ;;
-    esac
-  done
+  local -A args=()
+  parse_args "backup apply" args "$@"
+  local repo="${args[--repository]:-}" daily="${args[--keep-daily]:-}" weekly="${args[--keep-weekly]:-}"
+  local monthly="${args[--keep-monthly]:-}" calendar="${args[--on-calendar]-daily}" password_stdin="${args[--password-stdin]:-0}"
+  local password="" max_size="${args[--max-file-size]-$WS_DEFAULT_BACKUP_MAX_FILE_SIZE}"
   no_credentials "$repo" --repository
   [[ "$repo" =~ $WS_RE_RESTIC_REPO ]] || die_usage "--repository $(describe "$repo"): an absolute path or a restic URL (sftp:, rest:, s3:, …)"
   local n
@@ -100,13 +93,10 @@ cmd_backup_run() {
   (($# == 0)) || die_usage "usage: workstation backup run"
   require_root
   lock backup
-  load_site "$WS_BACKUP_ENV" || die "$WS_BACKUP_ENV is missing: run 'workstation backup apply' first"
-  local daily weekly monthly
-  daily="$(site_get KEEP_DAILY)"
-  weekly="$(site_get KEEP_WEEKLY)"
-  monthly="$(site_get KEEP_MONTHLY)"
-  local max_size
-  max_size="$(site_get MAX_FILE_SIZE)"
+  local -A backup=()
+  read_kv "$WS_BACKUP_ENV" backup || die "$WS_BACKUP_ENV is missing: run 'workstation backup apply' first"
+  local daily="${backup[KEEP_DAILY]:-}" weekly="${backup[KEEP_WEEKLY]:-}" monthly="${backup[KEEP_MONTHLY]:-}"
+  local max_size="${backup[MAX_FILE_SIZE]:-}"
   [[ "$max_size" =~ $WS_RE_MEMORY_SIZE ]] || max_size="$WS_DEFAULT_BACKUP_MAX_FILE_SIZE"
   step "skipped files"
   report_large_files /home "$max_size"
@@ -147,8 +137,9 @@ cmd_backup_snapshots() {
 # snapshot into DIR (new or empty), as root; nothing in the live home changes.
 # The runbook (docs/runbooks/restore-home.md) says how to put files back.
 cmd_backup_restore() {
-  one_user_args "workstation backup restore USER --target DIR [--snapshot ID]" "--target --snapshot" "" "$@"
-  local user="$ONE_USER" target="${OPT[--target]:-}" snapshot="${OPT[--snapshot]:-latest}"
+  local -A args=()
+  parse_args "backup restore" args "$@"
+  local user="${args[user]}" target="${args[--target]:-}" snapshot="${args[--snapshot]:-latest}"
   [[ "$target" =~ $WS_RE_HOST_PATH ]] || die_usage "--target $(describe "$target"): an absolute path, no component starting with a dot"
   [[ "$snapshot" == latest || "$snapshot" =~ ^[0-9a-f]{8,64}$ ]] || die_usage "--snapshot $(describe "$snapshot"): latest or a snapshot id"
   case "$target" in /home | /home/*) die_usage "--target $target: restore beside the live homes, never into /home" ;; esac

@@ -170,83 +170,17 @@ base_inputs_sha256() {
 }
 
 cmd_base_apply() {
-  local node_exporter=loopback t3_package="" swap_size="" swappiness="" tools_mirror="" pinned_tools=1 launcher=1 config_base="" config_base_ref=main claude_policy=pinned inputs_sha256="" have
-  while (($#)); do
-    case "$1" in
-      --inputs-sha256)
-        need_value "$@"
-        [[ "$2" =~ ^[0-9a-f]{64}$ ]] || die_usage "--inputs-sha256 $(describe "$2"): 64 lowercase hex digits"
-        inputs_sha256="$2"
-        shift 2
-        ;;
-      --swap-size)
-        need_value "$@"
-        [[ "$2" =~ $WS_RE_SWAP_SIZE ]] || die_usage "--swap-size $(describe "$2"): like 8G or 512M"
-        swap_size="$2"
-        shift 2
-        ;;
-      --tools-mirror)
-        need_value "$@"
-        valid_tools_mirror "$2"
-        tools_mirror="$2"
-        shift 2
-        ;;
-      --no-pinned-tools) pinned_tools=0; shift ;;
-      --no-launcher) launcher=0; shift ;;
-      --node-exporter)
-        need_value "$@"
-        [[ "$2" =~ $WS_RE_NODE_EXPORTER ]] || die_usage "--node-exporter $(describe "$2"): loopback, off, or a listen address ADDRESS:PORT (IPv4)"
-        node_exporter="$2"
-        shift 2
-        ;;
-      --t3-package)
-        need_value "$@"
-        [[ "$2" =~ $WS_RE_NPM_PIN ]] || die_usage "--t3-package $(describe "$2"): an npm package pinned to one version, NAME@X.Y.Z (never @latest, a tag or a range)"
-        t3_package="$2"
-        shift 2
-        ;;
-      --take-over)
-        need_value "$@"
-        printf '%s\n' "${WS_BASE_SHARED[@]}" | cut -d' ' -f1 | grep -qxF -- "$2" ||
-          die_usage "--take-over $(describe "$2"): not a file the base writes ($(printf '%s\n' "${WS_BASE_SHARED[@]}" | cut -d' ' -f1 | paste -sd' '))"
-        WS_TAKE_OVER+=("$2")
-        shift 2
-        ;;
-      --claude-code)
-        need_value "$@"
-        [[ "$2" == pinned || "$2" == if-missing ]] || die_usage "--claude-code $(describe "$2"): pinned or if-missing"
-        claude_policy="$2"
-        shift 2
-        ;;
-      --config-base)
-        need_value "$@"
-        no_credentials "$2" --config-base
-        [[ "$2" =~ $RE_REPO_URL ]] || die_usage "--config-base $(describe "$2"): a git URL or path matching $RE_REPO_URL"
-        config_base="$2"
-        shift 2
-        ;;
-      --config-base-ref)
-        need_value "$@"
-        valid_config_base_ref "$2"
-        config_base_ref="$2"
-        shift 2
-        ;;
-      --config-base-hooks) WS_CONFIG_BASE_HOOKS_ALLOWED=1; shift ;;
-      --swappiness)
-        need_value "$@"
-        valid_range "$2" "$WS_MIN_SWAPPINESS" "$WS_MAX_SWAPPINESS" --swappiness
-        swappiness="$2"
-        shift 2
-        ;;
-      *) die_usage "unknown argument $(describe "$1")" ;;
-    esac
-  done
-  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: workstation base apply --inputs-sha256 HEX [--swap-size SIZE] [--swappiness N] [--tools-mirror URL|DIR] [--no-pinned-tools] [--no-launcher] [--node-exporter loopback|off|ADDRESS:PORT] [--config-base URL [--config-base-ref REF] [--config-base-hooks]] [--claude-code pinned|if-missing] [--t3-package NAME@X.Y.Z] [--take-over PATH]...)"
-  local t
+  local -A args=()
+  parse_args "base apply" args "$@"
+  local node_exporter="${args[--node-exporter]-loopback}" claude_policy="${args[--claude-code]-pinned}"
+  local inputs_sha256="${args[--inputs-sha256]:-}" launcher=$((!${args[--no-launcher]:-0})) have t
+  [[ -n "$inputs_sha256" ]] || die_usage "--inputs-sha256 is required (usage: $(verb_usage "base apply"))"
+  [[ -z "${args[--take-over]:-}" ]] || mapfile -t WS_TAKE_OVER <<<"${args[--take-over]%$'\n'}"
+  ((!${args[--config-base-hooks]:-0})) || WS_CONFIG_BASE_HOOKS_ALLOWED=1
   for t in "${WS_TAKE_OVER[@]}"; do
     [[ "$t" != "$WS_LAUNCHER" ]] || ((launcher)) || die_usage "--take-over $WS_LAUNCHER with --no-launcher: another deployer owns the launcher"
   done
-  WS_CONFIG_BASE_REF_ARG="$config_base_ref"
+  WS_CONFIG_BASE_REF_ARG="${args[--config-base-ref]-main}"
   case "$node_exporter" in
     loopback) WS_NODE_EXPORTER_LISTEN="$WS_NODE_EXPORTER_LOOPBACK" ;;
     off) ;;
@@ -261,22 +195,95 @@ cmd_base_apply() {
   have="$(base_inputs_sha256)"
   [[ "$have" == "$inputs_sha256" ]] ||
     die_refused "the installed base inputs ($WS_ROOT:$WS_BASE_INPUTS) hash to $have, not $inputs_sha256: install this host/ first"
-  # The shared files first: a refusal comes before any package is installed.
-  local entry path name mode
+  guard_base_shared "$launcher" "$node_exporter"
+  base_steps args "$launcher" "$node_exporter"
+  log "base apply: done"
+}
+
+# base_option_check RESULT NAME VALUE: each value of base apply, checked as it is read.
+base_option_check() {
+  case "$2" in
+    --inputs-sha256) [[ "$3" =~ ^[0-9a-f]{64}$ ]] || die_usage "--inputs-sha256 $(describe "$3"): 64 lowercase hex digits" ;;
+    --swap-size) [[ "$3" =~ $WS_RE_SWAP_SIZE ]] || die_usage "--swap-size $(describe "$3"): like 8G or 512M" ;;
+    --tools-mirror) valid_tools_mirror "$3" ;;
+    --node-exporter)
+      [[ "$3" =~ $WS_RE_NODE_EXPORTER ]] || die_usage "--node-exporter $(describe "$3"): loopback, off, or a listen address ADDRESS:PORT (IPv4)"
+      ;;
+    --t3-package)
+      [[ "$3" =~ $WS_RE_NPM_PIN ]] || die_usage "--t3-package $(describe "$3"): an npm package pinned to one version, NAME@X.Y.Z (never @latest, a tag or a range)"
+      ;;
+    --take-over)
+      printf '%s\n' "${WS_BASE_SHARED[@]}" | cut -d' ' -f1 | grep -qxF -- "$3" ||
+        die_usage "--take-over $(describe "$3"): not a file the base writes ($(printf '%s\n' "${WS_BASE_SHARED[@]}" | cut -d' ' -f1 | paste -sd' '))"
+      ;;
+    --claude-code) [[ "$3" == pinned || "$3" == if-missing ]] || die_usage "--claude-code $(describe "$3"): pinned or if-missing" ;;
+    --config-base)
+      no_credentials "$3" --config-base
+      [[ "$3" =~ $RE_REPO_URL ]] || die_usage "--config-base $(describe "$3"): a git URL or path matching $RE_REPO_URL"
+      ;;
+    --config-base-ref) valid_config_base_ref "$3" ;;
+    --swappiness) valid_range "$3" "$WS_MIN_SWAPPINESS" "$WS_MAX_SWAPPINESS" --swappiness ;;
+  esac
+}
+
+# guard_base_shared LAUNCHER NODE_EXPORTER: the shared files first: a refusal comes before any
+# package is installed.
+guard_base_shared() {
+  local launcher="$1" node_exporter="$2" entry path name mode
   for entry in "${WS_BASE_SHARED[@]}"; do
     read -r path name mode <<<"$entry"
     [[ "$path" != "$WS_LAUNCHER" ]] || ((launcher)) || continue
     [[ "$path" != "$WS_NODE_EXPORTER_DROPIN" || "$node_exporter" != off ]] || continue
     guard_shared "$path" "$(base_shared_content "$name")"$'\n'
   done
+}
 
+# base_steps ARGS LAUNCHER NODE_EXPORTER: the base's steps, in order, once every guard has passed.
+base_steps() {
+  local -n _base_args="$1"
+  local launcher="$2" node_exporter="$3"
   # Before the package: Debian's postinst starts node_exporter, on every address without this.
   if [[ "$node_exporter" != off ]]; then
     step "node_exporter drop-in"
     ensure_dir "${WS_NODE_EXPORTER_DROPIN%/*}" 0755
     write_shared "$WS_NODE_EXPORTER_DROPIN" 0644 root:root "$(node_exporter_content)"$'\n'
   fi
+  ensure_apt_packages "$node_exporter"
+  ensure_npm_globals "${_base_args[--claude-code]-pinned}" "${_base_args[--t3-package]:-}"
+  if ((!${_base_args[--no-pinned-tools]:-0})); then
+    step "pinned tools"
+    ensure_tools "$WS_TOOLS_MANIFEST" "${_base_args[--tools-mirror]:-}"
+  fi
+  if [[ -n "${_base_args[--config-base]:-}" ]]; then
+    step "config base"
+    ensure_config_base "${_base_args[--config-base]}" "$WS_CONFIG_BASE_REF_ARG"
+  fi
+  step "claude links"
+  ensure_everyones_claude_links
+  if [[ -n "${_base_args[--swap-size]:-}" ]]; then
+    step "swap"
+    ensure_swap "${_base_args[--swap-size]}"
+  fi
+  if [[ -n "${_base_args[--swappiness]:-}" ]]; then
+    step "swappiness"
+    ensure_swappiness "${_base_args[--swappiness]}"
+  fi
+  step "ptrace scope"
+  ensure_ptrace_scope
+  ensure_base_shared_files "$launcher"
+  ensure_pressure_timer
+  if [[ "$node_exporter" != off ]]; then
+    step "node_exporter"
+    ensure_node_exporter
+  fi
+  step "cron and at jobs in the person's session"
+  ensure_pam_systemd /etc/pam.d/cron
+  ensure_pam_systemd /etc/pam.d/atd
+}
 
+# ensure_apt_packages NODE_EXPORTER: every package of packages.txt is installed.
+ensure_apt_packages() {
+  local node_exporter="$1"
   step "apt packages"
   local -a missing=()
   local pkg
@@ -290,7 +297,12 @@ cmd_base_apply() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     changed "apt packages installed: ${missing[*]}"
   fi
+}
 
+# ensure_npm_globals CLAUDE_POLICY T3_PACKAGE: every npm global of npm-packages.txt (and the
+# t3 package) at its pinned version.
+ensure_npm_globals() {
+  local claude_policy="$1" t3_package="$2"
   step "npm globals"
   local spec name version have
   local npm_json
@@ -315,31 +327,11 @@ cmd_base_apply() {
     list_entries "$WS_ROOT/npm-packages.txt"
     [[ -z "$t3_package" ]] || printf '%s\n' "$t3_package"
   )
+}
 
-  if ((pinned_tools)); then
-    step "pinned tools"
-    ensure_tools "$WS_TOOLS_MANIFEST" "$tools_mirror"
-  fi
-
-  if [[ -n "$config_base" ]]; then
-    step "config base"
-    ensure_config_base "$config_base" "$config_base_ref"
-  fi
-  step "claude links"
-  ensure_everyones_claude_links
-
-  if [[ -n "$swap_size" ]]; then
-    step "swap"
-    ensure_swap "$swap_size"
-  fi
-  if [[ -n "$swappiness" ]]; then
-    step "swappiness"
-    ensure_swappiness "$swappiness"
-  fi
-
-  step "ptrace scope"
-  ensure_ptrace_scope
-
+# ensure_base_shared_files LAUNCHER: the managed Claude settings, the shell layer and /etc/skel.
+ensure_base_shared_files() {
+  local launcher="$1" entry path name mode
   step "managed Claude settings, the shell layer and /etc/skel"
   warn_unmerged_hooks
   for entry in "${WS_BASE_SHARED[@]}"; do
@@ -352,20 +344,16 @@ cmd_base_apply() {
   done
   step "fixed directories"
   ensure_fixed_dirs
+}
+
+# ensure_pressure_timer: the pressure sample's timer is enabled and running.
+ensure_pressure_timer() {
   step "pressure sampling"
   if [[ "$(systemctl is-enabled workstation-pressure.timer 2>/dev/null || true)" != enabled ]] ||
     ! systemctl is-active --quiet workstation-pressure.timer; then
     systemctl enable --now --quiet workstation-pressure.timer
     changed "enabled and started workstation-pressure.timer"
   fi
-  if [[ "$node_exporter" != off ]]; then
-    step "node_exporter"
-    ensure_node_exporter
-  fi
-  step "cron and at jobs in the person's session"
-  ensure_pam_systemd /etc/pam.d/cron
-  ensure_pam_systemd /etc/pam.d/atd
-  log "base apply: done"
 }
 
 # --- the fixed directories (systemd-tmpfiles) -----------------------------------

@@ -437,17 +437,23 @@ readonly WS_SITE_ENV="$WS_ETC/site.env"
 # is expanded when t3 starts; with no T3_COMMAND, WS_DEFAULT_T3_COMMAND (rules.sh) runs.
 declare -A SITE=()
 
-# load_site [FILE]: fills SITE[...] from site.env (or another KEY=VALUE file of ours); fails when it is missing.
-load_site() {
-  local file="${1:-$WS_SITE_ENV}" line key
+# read_kv FILE ARRAY: the KEY=VALUE lines of one of our files (site.env, backup.env, a purge
+# record; raw values, parsed, never sourced) into the associative array ARRAY; fails when
+# FILE is missing.
+read_kv() {
+  local file="$1" line key
+  local -n _kv="$2"
   [[ -r "$file" ]] || return 1
-  SITE=()
+  _kv=()
   while IFS= read -r line || [[ -n "$line" ]]; do
     [[ "$line" == *=* && "$line" != \#* ]] || continue
     key="${line%%=*}"
-    SITE["$key"]="${line#*=}"
+    _kv["$key"]="${line#*=}"
   done <"$file"
 }
+
+# load_site: fills SITE[...] (read with site_get) from site.env; fails when it is missing.
+load_site() { read_kv "$WS_SITE_ENV" SITE; }
 
 site_get() { printf '%s' "${SITE[$1]:-}"; }
 

@@ -26,16 +26,10 @@ slice_memory_bytes() {
 }
 
 cmd_pressure_sample() {
-  local dir="$WS_TEXTFILE_DIR_DEFAULT" memory_warn=10 io_warn=20 disk_free_warn=10 n
-  while (($#)); do
-    case "$1" in
-      --textfile-dir) need_value "$@"; dir="$2"; shift 2 ;;
-      --memory-warn) need_value "$@"; memory_warn="$2"; shift 2 ;;
-      --io-warn) need_value "$@"; io_warn="$2"; shift 2 ;;
-      --disk-free-warn) need_value "$@"; disk_free_warn="$2"; shift 2 ;;
-      *) die_usage "unknown argument $(describe "$1") (usage: workstation pressure sample [--textfile-dir DIR] [--memory-warn PCT] [--io-warn PCT] [--disk-free-warn PCT])" ;;
-    esac
-  done
+  local -A args=()
+  parse_args "pressure sample" args "$@"
+  local dir="${args[--textfile-dir]-$WS_TEXTFILE_DIR_DEFAULT}" memory_warn="${args[--memory-warn]-10}"
+  local io_warn="${args[--io-warn]-20}" disk_free_warn="${args[--disk-free-warn]-10}" n
   [[ "$dir" =~ $WS_RE_HOST_PATH ]] || die_usage "--textfile-dir $(describe "$dir"): an absolute path, no component starting with a dot"
   for n in "$memory_warn" "$io_warn" "$disk_free_warn"; do
     if ! [[ "$n" =~ ^[0-9]{1,3}$ ]] || ((10#$n > 100)); then
@@ -44,70 +38,15 @@ cmd_pressure_sample() {
   done
   require_root
 
-  local out resource kind line avg10 total mount avail size user slice bytes limit
+  local out
   out="$(
-    printf '# HELP workstation_pressure_avg10_percent Share of the last 10 s in which tasks stalled on the resource (PSI).\n'
-    printf '# TYPE workstation_pressure_avg10_percent gauge\n'
-    for resource in memory io cpu; do
-      [[ -r "/proc/pressure/$resource" ]] || continue
-      while read -r kind line; do
-        avg10="$(sed -n 's/.*avg10=\([0-9.]*\).*/\1/p' <<<"$line")"
-        printf 'workstation_pressure_avg10_percent{resource="%s",kind="%s"} %s\n' "$resource" "$kind" "${avg10:-0}"
-      done <"/proc/pressure/$resource"
-    done
-    printf '# HELP workstation_pressure_stalled_seconds_total Time in which tasks stalled on the resource (PSI total).\n'
-    printf '# TYPE workstation_pressure_stalled_seconds_total counter\n'
-    for resource in memory io cpu; do
-      [[ -r "/proc/pressure/$resource" ]] || continue
-      while read -r kind line; do
-        total="$(sed -n 's/.*total=\([0-9]*\).*/\1/p' <<<"$line")"
-        printf 'workstation_pressure_stalled_seconds_total{resource="%s",kind="%s"} %s\n' "$resource" "$kind" \
-          "$(awk -v t="${total:-0}" 'BEGIN { printf "%.6f", t / 1000000 }')"
-      done <"/proc/pressure/$resource"
-    done
-    printf '# HELP workstation_filesystem_avail_bytes Bytes available to unprivileged users.\n'
-    printf '# TYPE workstation_filesystem_avail_bytes gauge\n'
-    for mount in / /home; do
-      read -r avail size < <(df -B1 --output=avail,size -- "$mount" | tail -n 1)
-      printf 'workstation_filesystem_avail_bytes{mountpoint="%s"} %s\n' "$mount" "$avail"
-    done
-    printf '# HELP workstation_filesystem_free_ratio Share of the file system available to unprivileged users.\n'
-    printf '# TYPE workstation_filesystem_free_ratio gauge\n'
-    for mount in / /home; do
-      read -r avail size < <(df -B1 --output=avail,size -- "$mount" | tail -n 1)
-      printf 'workstation_filesystem_free_ratio{mountpoint="%s"} %s\n' "$mount" "$(awk -v a="$avail" -v s="$size" 'BEGIN { printf "%.4f", (s > 0 ? a / s : 0) }')"
-    done
-    printf '# HELP workstation_slice_memory_bytes Memory in use by one person'"'"'s slice (workstation-USER.slice).\n'
-    printf '# TYPE workstation_slice_memory_bytes gauge\n'
-    for user in $(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' ' '); do
-      slice="workstation-$user.slice"
-      bytes="$(slice_memory_bytes "$slice")"
-      [[ -z "$bytes" ]] || printf 'workstation_slice_memory_bytes{user="%s"} %s\n' "$user" "$bytes"
-    done
-    # The budget the slice's memory is read against (infinity, i.e. none: no line).
-    printf '# HELP workstation_slice_memory_limit_bytes One person'"'"'s budget on their slice: memory_high (throttling) and memory_max (OOM kill).\n'
-    printf '# TYPE workstation_slice_memory_limit_bytes gauge\n'
-    for user in $(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' ' '); do
-      for limit in MemoryHigh MemoryMax; do
-        bytes="$(systemctl show -p "$limit" --value -- "workstation-$user.slice" 2>/dev/null || true)"
-        [[ "$bytes" =~ ^[0-9]+$ ]] || continue
-        printf 'workstation_slice_memory_limit_bytes{user="%s",limit="%s"} %s\n' "$user" \
-          "$([[ "$limit" == MemoryHigh ]] && echo memory_high || echo memory_max)" "$bytes"
-      done
-    done
-    # Resident memory of each person's processes: measurable everywhere, also where the
-    # memory controller is not available to systemd (a container on cgroup v1).
-    printf '# HELP workstation_user_resident_bytes Resident memory of all the processes of one person.\n'
-    printf '# TYPE workstation_user_resident_bytes gauge\n'
-    for user in $(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' ' '); do
-      printf 'workstation_user_resident_bytes{user="%s"} %s\n' "$user" \
-        "$(ps -u "$(id -u -- "$user")" -o rss= 2>/dev/null | awk '{ s += $1 } END { printf "%d", s * 1024 }')"
-    done
+    psi_metrics
+    filesystem_metrics
+    people_metrics
     printf '# HELP workstation_pressure_sample_timestamp_seconds When this sample was taken.\n'
     printf '# TYPE workstation_pressure_sample_timestamp_seconds gauge\n'
     printf 'workstation_pressure_sample_timestamp_seconds %s\n' "$(date +%s)"
   )"$'\n'
-
   mkdir -p -- "$dir"
   local tmp
   tmp="$(mktemp "$dir/.workstation.prom.XXXXXX")"
@@ -115,8 +54,87 @@ cmd_pressure_sample() {
   chmod 0644 "$tmp"
   mv -f -T -- "$tmp" "$dir/workstation.prom"
 
-  # The journal gets a warning for each threshold crossed (the unit's stderr goes there).
-  local value
+  pressure_warnings "$out" "$memory_warn" "$io_warn" "$disk_free_warn"
+  log "pressure sample: $dir/workstation.prom"
+}
+
+# psi_metrics: the PSI lines (/proc/pressure/{memory,io,cpu}), as Prometheus text.
+psi_metrics() {
+  local resource kind line avg10 total
+  printf '# HELP workstation_pressure_avg10_percent Share of the last 10 s in which tasks stalled on the resource (PSI).\n'
+  printf '# TYPE workstation_pressure_avg10_percent gauge\n'
+  for resource in memory io cpu; do
+    [[ -r "/proc/pressure/$resource" ]] || continue
+    while read -r kind line; do
+      avg10="$(sed -n 's/.*avg10=\([0-9.]*\).*/\1/p' <<<"$line")"
+      printf 'workstation_pressure_avg10_percent{resource="%s",kind="%s"} %s\n' "$resource" "$kind" "${avg10:-0}"
+    done <"/proc/pressure/$resource"
+  done
+  printf '# HELP workstation_pressure_stalled_seconds_total Time in which tasks stalled on the resource (PSI total).\n'
+  printf '# TYPE workstation_pressure_stalled_seconds_total counter\n'
+  for resource in memory io cpu; do
+    [[ -r "/proc/pressure/$resource" ]] || continue
+    while read -r kind line; do
+      total="$(sed -n 's/.*total=\([0-9]*\).*/\1/p' <<<"$line")"
+      printf 'workstation_pressure_stalled_seconds_total{resource="%s",kind="%s"} %s\n' "$resource" "$kind" \
+        "$(awk -v t="${total:-0}" 'BEGIN { printf "%.6f", t / 1000000 }')"
+    done <"/proc/pressure/$resource"
+  done
+}
+
+# filesystem_metrics: free space on / and /home, as Prometheus text.
+filesystem_metrics() {
+  local mount avail size
+  printf '# HELP workstation_filesystem_avail_bytes Bytes available to unprivileged users.\n'
+  printf '# TYPE workstation_filesystem_avail_bytes gauge\n'
+  for mount in / /home; do
+    read -r avail size < <(df -B1 --output=avail,size -- "$mount" | tail -n 1)
+    printf 'workstation_filesystem_avail_bytes{mountpoint="%s"} %s\n' "$mount" "$avail"
+  done
+  printf '# HELP workstation_filesystem_free_ratio Share of the file system available to unprivileged users.\n'
+  printf '# TYPE workstation_filesystem_free_ratio gauge\n'
+  for mount in / /home; do
+    read -r avail size < <(df -B1 --output=avail,size -- "$mount" | tail -n 1)
+    printf 'workstation_filesystem_free_ratio{mountpoint="%s"} %s\n' "$mount" "$(awk -v a="$avail" -v s="$size" 'BEGIN { printf "%.4f", (s > 0 ? a / s : 0) }')"
+  done
+}
+
+# people_metrics: each managed person's slice memory, budget and resident memory, as Prometheus text.
+people_metrics() {
+  local user slice bytes limit
+  printf '# HELP workstation_slice_memory_bytes Memory in use by one person'"'"'s slice (workstation-USER.slice).\n'
+  printf '# TYPE workstation_slice_memory_bytes gauge\n'
+  for user in $(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' ' '); do
+    slice="workstation-$user.slice"
+    bytes="$(slice_memory_bytes "$slice")"
+    [[ -z "$bytes" ]] || printf 'workstation_slice_memory_bytes{user="%s"} %s\n' "$user" "$bytes"
+  done
+  # The budget the slice's memory is read against (infinity, i.e. none: no line).
+  printf '# HELP workstation_slice_memory_limit_bytes One person'"'"'s budget on their slice: memory_high (throttling) and memory_max (OOM kill).\n'
+  printf '# TYPE workstation_slice_memory_limit_bytes gauge\n'
+  for user in $(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' ' '); do
+    for limit in MemoryHigh MemoryMax; do
+      bytes="$(systemctl show -p "$limit" --value -- "workstation-$user.slice" 2>/dev/null || true)"
+      [[ "$bytes" =~ ^[0-9]+$ ]] || continue
+      printf 'workstation_slice_memory_limit_bytes{user="%s",limit="%s"} %s\n' "$user" \
+        "$([[ "$limit" == MemoryHigh ]] && echo memory_high || echo memory_max)" "$bytes"
+    done
+  done
+  # Resident memory of each person's processes: measurable everywhere, also where the
+  # memory controller is not available to systemd (a container on cgroup v1).
+  printf '# HELP workstation_user_resident_bytes Resident memory of all the processes of one person.\n'
+  printf '# TYPE workstation_user_resident_bytes gauge\n'
+  for user in $(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' ' '); do
+    printf 'workstation_user_resident_bytes{user="%s"} %s\n' "$user" \
+      "$(ps -u "$(id -u -- "$user")" -o rss= 2>/dev/null | awk '{ s += $1 } END { printf "%d", s * 1024 }')"
+  done
+}
+
+# pressure_warnings SAMPLE MEMORY_WARN IO_WARN DISK_FREE_WARN: a journal warning (stderr) for
+# each threshold the sample crosses.
+pressure_warnings() {
+  local out="$1" memory_warn="$2" io_warn="$3" disk_free_warn="$4" value mount
+  # The unit's stderr goes to the journal.
   value="$(awk -F'[ }]' '/^workstation_pressure_avg10_percent\{resource="memory",kind="some"/ { print $NF }' <<<"$out")"
   if [[ -n "$value" ]] && awk -v v="$value" -v t="$memory_warn" 'BEGIN { exit !(v > t) }'; then
     warn "memory pressure: tasks stalled ${value}% of the last 10 s (threshold ${memory_warn}%)"
@@ -130,5 +148,4 @@ cmd_pressure_sample() {
       warn "$mount has $(awk -v v="$value" 'BEGIN { printf "%.1f", v * 100 }')% free (threshold ${disk_free_warn}%)"
     fi
   done < <(sed -n 's/^workstation_filesystem_free_ratio{mountpoint="\([^"]*\)"} \(.*\)$/\1 \2/p' <<<"$out")
-  log "pressure sample: $dir/workstation.prom"
 }

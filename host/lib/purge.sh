@@ -64,8 +64,9 @@ verify_archive() {
 }
 
 cmd_user_purge() {
-  one_user_args "workstation user purge USER --archive-dir DIR [--uid N]" "--archive-dir --uid" "" "$@"
-  local user="$ONE_USER" dir="${OPT[--archive-dir]:-}" uid_arg="${OPT[--uid]:-}"
+  local -A args=()
+  parse_args "user purge" args "$@"
+  local user="${args[user]}" dir="${args[--archive-dir]:-}" uid_arg="${args[--uid]:-}"
   [[ "$dir" =~ $WS_RE_HOST_PATH ]] || die_usage "--archive-dir $(describe "$dir"): an absolute path, no component starting with a dot"
   [[ -z "$uid_arg" ]] || valid_uid "$uid_arg"
   require_root
@@ -74,9 +75,9 @@ cmd_user_purge() {
   local record
   record="$(purged_record "$user")"
   if ! getent passwd "$user" >/dev/null; then
-    if [[ -f "$record" ]]; then
-      load_site "$record"
-      log "notice: $user is purged already: archive $(site_get ARCHIVE) ($(site_get DATE))"
+    local -A purged=()
+    if read_kv "$record" purged; then
+      log "notice: $user is purged already: archive ${purged[ARCHIVE]:-} (${purged[DATE]:-})"
     else
       log "notice: no account $user; nothing to purge"
     fi
@@ -99,10 +100,32 @@ cmd_user_purge() {
   stop_as_user_leftovers "$user"
   ensure_units_stopped "$user"
   end_processes "$user" || die "processes of $user survive SIGKILL: $(live_pids "$uid")"
+  local -A made=()
+  archive_home "$user" "$uid" "$home" "$dir" made
+  local archive="${made[archive]}" manifest="${made[manifest]}" stamp="${made[stamp]}" sum files
 
+  step "verify"
+  verify_archive "$user" "$archive" "$manifest"
+  sum="$(sha256sum -- "$archive" | cut -d' ' -f1)"
+  files="$(wc -l <"$manifest")"
+
+  step "record"
+  ensure_dir "$WS_PURGED_DIR" 0700
+  write_if_changed "$record" 0600 root:root "$(printf '%s\n' "UID=$uid" "GID=$gid" "ARCHIVE=$archive" \
+    "MANIFEST=$manifest" "SHA256=$sum" "FILES=$files" "DATE=$stamp")"$'\n'
+  delete_account "$user" "$uid" "$home" "$archive"
+  changed "purged $user (uid $uid): archive $archive, $files files, sha256 $sum, $stamp"
+  log "user purge $user: done; to bring the home back: workstation user restore $user --from $archive"
+}
+
+# archive_home USER UID HOME DIR MADE: HOME archived into DIR, with its manifest; their
+# paths and the time stamp in the associative array MADE (archive, manifest, stamp).
+archive_home() {
+  local user="$1" uid="$2" home="$3" dir="$4"
+  local -n _made="$5"
   step "archive"
   ensure_archive_dir "$dir"
-  local stamp base archive manifest sum files f
+  local stamp base archive manifest f
   # An interrupted purge's temp files (ours: this user's, this uid's) go first.
   for f in "$dir/$user-$uid-"*.ws-tmp; do
     [[ -e "$f" ]] || continue
@@ -124,16 +147,13 @@ cmd_user_purge() {
   mv -f -T -- "$archive.ws-tmp" "$archive"
   chmod 0600 "$archive" "$manifest"
 
-  step "verify"
-  verify_archive "$user" "$archive" "$manifest"
-  sum="$(sha256sum -- "$archive" | cut -d' ' -f1)"
-  files="$(wc -l <"$manifest")"
+  _made=([archive]="$archive" [manifest]="$manifest" [stamp]="$stamp")
+}
 
-  step "record"
-  ensure_dir "$WS_PURGED_DIR" 0700
-  write_if_changed "$record" 0600 root:root "$(printf '%s\n' "UID=$uid" "GID=$gid" "ARCHIVE=$archive" \
-    "MANIFEST=$manifest" "SHA256=$sum" "FILES=$files" "DATE=$stamp")"$'\n'
-
+# delete_account USER UID HOME ARCHIVE: the account, its home and every record of it go
+# (the archive, checked, is named in the error of a failure).
+delete_account() {
+  local user="$1" uid="$2" home="$3" archive="$4"
   step "account"
   lock accounts
   # userdel warns (exit 0) about a missing mail spool; what counts is that both are gone.
@@ -150,13 +170,12 @@ cmd_user_purge() {
   # A later account with this uid must not inherit the budget.
   remove_budget "$user" "$uid"
   systemctl daemon-reload
-  changed "purged $user (uid $uid): archive $archive, $files files, sha256 $sum, $stamp"
-  log "user purge $user: done; to bring the home back: workstation user restore $user --from $archive"
 }
 
 cmd_user_restore() {
-  one_user_args "workstation user restore USER --from ARCHIVE" "--from" "" "$@"
-  local user="$ONE_USER" archive="${OPT[--from]:-}"
+  local -A args=()
+  parse_args "user restore" args "$@"
+  local user="${args[user]}" archive="${args[--from]:-}"
   [[ "$archive" =~ $WS_RE_HOST_PATH && "$archive" == *.tar.gz ]] ||
     die_usage "--from $(describe "$archive"): the absolute path of a purge's .tar.gz"
   require_root
@@ -174,9 +193,10 @@ cmd_user_restore() {
   local problem
   problem="$(root_path_problem "$(dirname -- "$archive")")"
   [[ -z "$problem" ]] || die_refused "--from $archive: $problem; an archive is restored only from folders no one else can change"
-  load_site "$record" # KEY=VALUE lines, parsed the way site.env is
-  uid="$(site_get UID)"
-  gid="$(site_get GID)"
+  local -A purged=()
+  read_kv "$record" purged
+  uid="${purged[UID]:-}"
+  gid="${purged[GID]:-}"
   [[ "$uid" =~ ^[0-9]+$ && "$gid" =~ ^[0-9]+$ ]] || die "$record: bad UID or GID"
   ! getent passwd "$uid" >/dev/null || die_refused "uid $uid is used by $(getent passwd "$uid" | cut -d: -f1) now"
   ! getent group "$user" >/dev/null || die_refused "a group named $user exists"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2178 # the arrays passed by name (local -n) look like strings to shellcheck
 # secrets.sh — `user secrets apply|remove` (docs/secrets.md): the shared secrets
 # a person holds, staged from Vault by the Pulumi program. The values arrive
 # only on stdin, as one JSON object; they never reach an argument vector, a log
@@ -20,56 +21,63 @@ readonly WS_SECRETS_MAX_BYTES=65536
 
 secrets_record_file() { printf '%s/secrets-%s.env' "$WS_ETC" "$1"; }
 
-# secret_list VALUE OPTION: comma-separated secret names, each known, once; sets SECRET_LIST.
+# secret_list VALUE OPTION LIST: comma-separated secret names, each known, once, into the array LIST.
 secret_list() {
   local value="$1" opt="$2" name
-  SECRET_LIST=()
+  local -n _list="$3"
+  _list=()
   [[ -n "$value" ]] || die_usage "$opt: needs at least one secret name"
-  IFS=, read -r -a SECRET_LIST <<<"$value"
-  for name in "${SECRET_LIST[@]}"; do
+  IFS=, read -r -a _list <<<"$value"
+  for name in "${_list[@]}"; do
     [[ "$WS_SECRETS" == *" $name "* ]] || die_usage "$opt: unknown secret $(describe "$name") (known:$WS_SECRETS)"
   done
-  [[ "$(printf '%s\n' "${SECRET_LIST[@]}" | sort | uniq -d)" == "" ]] || die_usage "$opt: a secret is named twice"
+  [[ "$(printf '%s\n' "${_list[@]}" | sort | uniq -d)" == "" ]] || die_usage "$opt: a secret is named twice"
 }
 
-# parse_rotate VALUE: NAME=SERIAL,... into ROTATE[NAME].
-declare -A ROTATE=()
+# parse_rotate VALUE ROTATE: NAME=SERIAL,... into the associative array ROTATE[NAME].
 parse_rotate() {
   local item name serial
   local -a items=()
-  ROTATE=()
+  local -n _rotate="$2"
+  _rotate=()
   [[ -n "$1" ]] || return 0
   IFS=, read -r -a items <<<"$1"
   for item in "${items[@]}"; do
     [[ "$item" =~ ^([a-z-]+)=([0-9]{1,6})$ ]] || die_usage "--rotate: $(describe "$item") is not NAME=SERIAL"
     name="${BASH_REMATCH[1]}" serial="$((10#${BASH_REMATCH[2]}))"
     [[ "$WS_SECRETS" == *" $name "* ]] || die_usage "--rotate: unknown secret $(describe "$name") (known:$WS_SECRETS)"
-    [[ -z "${ROTATE[$name]:-}" ]] || die_usage "--rotate: $name is named twice"
-    ROTATE[$name]="$serial"
+    [[ -z "${_rotate[$name]:-}" ]] || die_usage "--rotate: $name is named twice"
+    _rotate["$name"]="$serial"
   done
 }
 
-# read_bundle: stdin, one JSON object with exactly the secrets of SECRET_LIST,
-# each a non-empty string that passes its own check. Sets BUNDLE. Errors name
-# the secret, never its value.
-BUNDLE=""
+# read_bundle BUNDLE NAME...: stdin, one JSON object with exactly the secrets NAME...,
+# each a non-empty string that passes its own check, into the variable BUNDLE. Errors
+# name the secret, never its value.
 read_bundle() {
-  local name bytes want have
-  BUNDLE="$(head -c "$((WS_SECRETS_MAX_BYTES + 1))")"
-  bytes="$(printf '%s' "$BUNDLE" | wc -c)"
+  local name bytes want have bundle_var="$1"
+  local -n _bundle="$1"
+  shift
+  local -a names=("$@")
+  _bundle="$(head -c "$((WS_SECRETS_MAX_BYTES + 1))")"
+  bytes="$(printf '%s' "$_bundle" | wc -c)"
   ((bytes <= WS_SECRETS_MAX_BYTES)) || die_usage "--values-stdin: more than $WS_SECRETS_MAX_BYTES bytes on stdin"
-  printf '%s' "$BUNDLE" | jq -e 'type == "object" and all(.[]; type == "string" and length > 0)' >/dev/null 2>&1 ||
+  printf '%s' "$_bundle" | jq -e 'type == "object" and all(.[]; type == "string" and length > 0)' >/dev/null 2>&1 ||
     die_usage "--values-stdin: stdin is not one JSON object of non-empty strings"
-  have="$(printf '%s' "$BUNDLE" | jq -r 'keys | join(",")')"
-  want="$(printf '%s\n' "${SECRET_LIST[@]}" | sort | paste -sd,)"
+  have="$(printf '%s' "$_bundle" | jq -r 'keys | join(",")')"
+  want="$(printf '%s\n' "${names[@]}" | sort | paste -sd,)"
   [[ "$have" == "$want" ]] || die_usage "--values-stdin: stdin holds the secrets [$have], the command line names [$want]"
-  for name in "${SECRET_LIST[@]}"; do
-    valid_secret "$name" "$(secret_value "$name")"
+  for name in "${names[@]}"; do
+    valid_secret "$name" "$(secret_value "$bundle_var" "$name")"
   done
 }
 
-# secret_value NAME: the value, on stdout (for a pipe; never into argv).
-secret_value() { printf '%s' "$BUNDLE" | jq -j --arg k "$1" '.[$k]'; }
+# secret_value BUNDLE NAME: the value of NAME in the variable BUNDLE, on stdout (for a pipe; never into argv).
+# (A function that passes BUNDLE on holds its name in a variable of another name: bundle_var.)
+secret_value() {
+  local -n _values="$1"
+  printf '%s' "$_values" | jq -j --arg k "$2" '.[$k]'
+}
 
 # valid_secret NAME VALUE: each secret's shape, so a wrong Vault field is
 # caught before anything is written. (A function's arguments stay in this
@@ -92,24 +100,25 @@ valid_secret() {
 
 # --- the record -----------------------------------------------------------------
 
-# recorded_serials USER: HELD[NAME]=SERIAL from the record.
-declare -A HELD=()
+# recorded_serials USER HELD: HELD[NAME]=SERIAL from the record, into the associative array HELD.
 recorded_serials() {
   local file line
-  HELD=()
+  local -n _held="$2"
+  _held=()
   file="$(secrets_record_file "$1")"
   [[ -f "$file" ]] || return 0
   while IFS= read -r line; do
     [[ "$line" =~ ^([a-z-]+)=([0-9]+)$ ]] || continue
-    HELD[${BASH_REMATCH[1]}]="${BASH_REMATCH[2]}"
+    _held["${BASH_REMATCH[1]}"]="${BASH_REMATCH[2]}"
   done <"$file"
 }
 
-write_record() { # USER
+write_record() { # USER HELD
   local file name content=""
+  local -n _held="$2"
   file="$(secrets_record_file "$1")"
-  for name in $(printf '%s\n' "${!HELD[@]}" | sort); do
-    content+="$name=${HELD[$name]}"$'\n'
+  for name in $(printf '%s\n' "${!_held[@]}" | sort); do
+    content+="$name=${_held[$name]}"$'\n'
   done
   if [[ -z "$content" ]]; then
     remove_file "$file"
@@ -121,66 +130,69 @@ write_record() { # USER
 
 # --- one secret in the home -------------------------------------------------------
 
-# stage_secret USER HOME NAME SERIAL: the secret is in place; rewritten only when
-# SERIAL differs from the recorded one. One that can't be placed yet (the clone
-# has no .beads) is not recorded, so the next run tries again.
+# stage_secret USER HOME NAME SERIAL HELD BUNDLE MEMORY_URL: the secret (its value in the
+# variable BUNDLE) is in place; rewritten only when SERIAL differs from the one recorded in
+# HELD. One that can't be placed yet (the clone has no .beads) is not recorded, so the next
+# run tries again.
 stage_secret() {
-  local user="$1" home="$2" name="$3" serial="$4" rotate=0
-  [[ -z "${HELD[$name]:-}" || "${HELD[$name]}" == "$serial" ]] || rotate=1
+  local user="$1" home="$2" name="$3" serial="$4" rotate=0 bundle_var="$6" memory_url="$7"
+  local -n _held="$5"
+  [[ -z "${_held[$name]:-}" || "${_held[$name]}" == "$serial" ]] || rotate=1
   if [[ -n "${WS_SECRET_MCP[$name]:-}" ]]; then
     refuse_special "$user" "$home" "$home/.claude.json"
-    if mcp_is_theirs "$user" "$home" "$name"; then
+    if mcp_is_theirs "$user" "$home" "$name" "$5"; then
       log "notice: $user has a ${WS_SECRET_MCP[$name]} MCP server of their own: left alone, and $name not recorded as staged"
       return 0
     fi
     # Recorded before the CLI adds it: an add interrupted after the fact still counts as ours.
-    HELD[$name]="${HELD[$name]:-$serial}"
-    write_record "$user"
-    ensure_mcp_server "$user" "$home" "${WS_SECRET_MCP[$name]}" "$rotate" "$(mcp_server_json "$name")"
+    _held["$name"]="${_held[$name]:-$serial}"
+    write_record "$user" "$5"
+    ensure_mcp_server "$user" "$home" "${WS_SECRET_MCP[$name]}" "$rotate" "$(mcp_server_json "$name" "$bundle_var" "$memory_url")"
   elif [[ "$name" == beads-key && "$(path_kind "$user" "$home" "$home/${WS_SECRET_FILE[beads-key]%/*}")" != directory ]]; then
     log "notice: $user has no ${WS_SECRET_FILE[beads-key]%/*} (no clone, or one without beads); beads-key not staged yet"
     return 0
   else
-    stage_secret_file "$user" "$home" "$name" "$rotate"
+    stage_secret_file "$user" "$home" "$name" "$rotate" "$bundle_var"
   fi
-  ((!rotate)) || changed "$user: rotated $name (serial ${HELD[$name]} -> $serial)"
-  HELD[$name]="$serial"
+  ((!rotate)) || changed "$user: rotated $name (serial ${_held[$name]} -> $serial)"
+  _held["$name"]="$serial"
 }
 
-# mcp_is_theirs USER HOME NAME: the user scope has the server and the record doesn't: the
-# person made it by hand. Never recorded as held, so no later unstage and no cut removes it.
+# mcp_is_theirs USER HOME NAME HELD: the user scope has the server and the record (HELD) doesn't:
+# the person made it by hand. Never recorded as held, so no later unstage and no cut removes it.
 mcp_is_theirs() {
-  [[ -z "${HELD[$3]:-}" ]] && has_user_mcp "$1" "$2" "${WS_SECRET_MCP[$3]}"
+  local -n _held="$4"
+  [[ -z "${_held[$3]:-}" ]] && has_user_mcp "$1" "$2" "${WS_SECRET_MCP[$3]}"
 }
 
 # A file secret: 0600, the person's, in a 0700 directory, written atomically.
-stage_secret_file() { # USER HOME NAME ROTATE
-  local user="$1" home="$2" name="$3" rotate="$4" path dir
+stage_secret_file() { # USER HOME NAME ROTATE BUNDLE
+  local user="$1" home="$2" name="$3" rotate="$4" bundle_var="$5" path dir
   path="$home/${WS_SECRET_FILE[$name]}"
   dir="${path%/*}"
   as_user "$user" "$home" "$WS_AS_USER" private-dir "$dir"
   refuse_special "$user" "$home" "$path"
   if ((rotate)); then
-    secret_file_content "$name" | as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$path" 600
+    secret_file_content "$name" "$bundle_var" | as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$path" 600
   else
-    secret_file_content "$name" | as_user_data "$user" "$home" "$WS_AS_USER" create-if-absent "$path" 600
+    secret_file_content "$name" "$bundle_var" | as_user_data "$user" "$home" "$WS_AS_USER" create-if-absent "$path" 600
   fi
 }
 
 # The snapshot token is a line (the refresh reads its first line); the others are
 # the exact bytes Vault holds.
-secret_file_content() { # NAME
-  secret_value "$1"
+secret_file_content() { # NAME BUNDLE
+  secret_value "$2" "$1"
   [[ "$1" != snapshot-token ]] || printf '\n'
 }
 
 # The server's JSON for `claude mcp add-json NAME -`, built from stdin by jq.
-mcp_server_json() { # SECRET
+mcp_server_json() { # SECRET BUNDLE MEMORY_URL
   case "$1" in
-    ha-url) secret_value ha-url | jq -Rsc '{type: "http", url: .}' ;;
+    ha-url) secret_value "$2" ha-url | jq -Rsc '{type: "http", url: .}' ;;
     memory-key)
       # shellcheck disable=SC2016 # $u is jq's variable
-      secret_value memory-key | jq -Rsc --arg u "${OPT[--memory-url]}" '{type: "http", url: $u, headers: {Authorization: ("Bearer " + .)}}'
+      secret_value "$2" memory-key | jq -Rsc --arg u "$3" '{type: "http", url: $u, headers: {Authorization: ("Bearer " + .)}}'
       ;;
   esac
 }
@@ -219,9 +231,10 @@ ensure_mcp_server() {
   unlock "claude-$user"
 }
 
-# unstage_secret USER HOME NAME: the secret leaves the home (a file, or our MCP server).
+# unstage_secret USER HOME NAME HELD: the secret leaves the home (a file, or our MCP server), and HELD.
 unstage_secret() {
   local user="$1" home="$2" name="$3"
+  local -n _held="$4"
   if [[ -n "${WS_SECRET_MCP[$name]:-}" ]]; then
     local json="$home/.claude.json" server="${WS_SECRET_MCP[$name]}"
     refuse_special "$user" "$home" "$json"
@@ -238,54 +251,71 @@ unstage_secret() {
   else
     as_user "$user" "$home" "$WS_AS_USER" remove "$home/${WS_SECRET_FILE[$name]}"
   fi
-  unset "HELD[$name]"
+  unset "_held[$name]"
 }
 
 # --- the verbs --------------------------------------------------------------------
 
 cmd_user_secrets_apply() {
-  one_user_args "workstation user secrets apply USER [--secrets a,b --values-stdin] [--rotate a=N,b=M] [--memory-url URL]" \
-    "--secrets --rotate --memory-url" "--values-stdin" "$@"
-  local user="$ONE_USER" name
-  SECRET_LIST=()
-  [[ -z "${OPT[--secrets]:-}" ]] || secret_list "${OPT[--secrets]}" --secrets
-  ((${#SECRET_LIST[@]} == 0)) || ((${OPT[--values-stdin]:-0})) || die_usage "--secrets needs --values-stdin (the values, as one JSON object on stdin)"
-  ((${#SECRET_LIST[@]} > 0)) || ((!${OPT[--values-stdin]:-0})) || die_usage "--values-stdin needs --secrets (which secrets stdin holds)"
-  parse_rotate "${OPT[--rotate]:-}"
-  if [[ " ${SECRET_LIST[*]} " == *" memory-key "* ]]; then
-    [[ -n "${OPT[--memory-url]:-}" ]] || die_usage "--memory-url is required with memory-key (where the ${WS_SECRET_MCP[memory-key]} server is)"
-    valid_url "${OPT[--memory-url]}" --memory-url
-    no_credentials "${OPT[--memory-url]}" --memory-url
+  # shellcheck disable=SC2034 # rotate, held and bundle are filled and read through namerefs
+  local -A args=() rotate=() held=()
+  local -a list=()
+  # shellcheck disable=SC2034 # read through a nameref (read_bundle, secret_value)
+  local bundle="" home
+  parse_args "user secrets apply" args "$@"
+  local user="${args[user]}"
+  [[ -z "${args[--secrets]:-}" ]] || secret_list "${args[--secrets]}" --secrets list
+  ((${#list[@]} == 0)) || ((${args[--values-stdin]:-0})) || die_usage "--secrets needs --values-stdin (the values, as one JSON object on stdin)"
+  ((${#list[@]} > 0)) || ((!${args[--values-stdin]:-0})) || die_usage "--values-stdin needs --secrets (which secrets stdin holds)"
+  parse_rotate "${args[--rotate]:-}" rotate
+  if [[ " ${list[*]} " == *" memory-key "* ]]; then
+    [[ -n "${args[--memory-url]:-}" ]] || die_usage "--memory-url is required with memory-key (where the ${WS_SECRET_MCP[memory-key]} server is)"
+    valid_url "${args[--memory-url]}" --memory-url
+    no_credentials "${args[--memory-url]}" --memory-url
   fi
-  ((${#SECRET_LIST[@]} == 0)) || read_bundle
+  ((${#list[@]} == 0)) || read_bundle bundle "${list[@]}"
   not_system_account "$user" "USER"
 
   require_root
   load_site || die "$WS_SITE_ENV is missing: run 'workstation site apply' first"
   lock "user-$user"
   stop_as_user_leftovers "$user"
-  require_ready "$user"
-  recorded_serials "$user"
+  require_ready "$user" home
+  recorded_serials "$user" held
+  stage_listed "$user" "$home" list rotate held bundle "${args[--memory-url]:-}"
+  unstage_unlisted "$user" "$home" list held
+  log "user secrets apply $user: done"
+}
+
+# stage_listed USER HOME LIST ROTATE HELD BUNDLE MEMORY_URL: each secret of LIST staged.
+# The repo token first: with it the clone the code step left to us can happen,
+# and only then can the beads key go into the clone.
+stage_listed() {
+  local user="$1" home="$2" name
+  local -n _list="$3" _rotate="$4"
   step "stage"
-  # The repo token first: with it the clone the code step left to us can happen,
-  # and only then can the beads key go into the clone.
-  for name in $(printf '%s\n' "${SECRET_LIST[@]}" | awk '$0 == "repo-token" { print; next } { rest = rest $0 "\n" } END { printf "%s", rest }'); do
-    stage_secret "$user" "$ACCOUNT_HOME" "$name" "${ROTATE[$name]:-0}"
-    write_record "$user"
+  for name in $(printf '%s\n' "${_list[@]}" | awk '$0 == "repo-token" { print; next } { rest = rest $0 "\n" } END { printf "%s", rest }'); do
+    stage_secret "$user" "$home" "$name" "${_rotate[$name]:-0}" "$5" "$6" "$7"
+    write_record "$user" "$5"
     if [[ "$name" == repo-token ]]; then
       step "code clone"
-      ensure_code_clone "$user" "$ACCOUNT_HOME"
+      ensure_code_clone "$user" "$home"
       step "stage"
     fi
   done
+}
+
+# unstage_unlisted USER HOME LIST HELD: what HELD records and LIST no longer names leaves the home.
+unstage_unlisted() {
+  local user="$1" home="$2" name
+  local -n _list="$3" _held="$4"
   step "unstage"
-  for name in $(printf '%s\n' "${!HELD[@]}" | sort); do
-    [[ " ${SECRET_LIST[*]} " != *" $name "* ]] || continue
-    unstage_secret "$user" "$ACCOUNT_HOME" "$name"
-    write_record "$user"
+  for name in $(printf '%s\n' "${!_held[@]}" | sort); do
+    [[ " ${_list[*]} " != *" $name "* ]] || continue
+    unstage_secret "$user" "$home" "$name" "$4"
+    write_record "$user" "$4"
     log "$user no longer holds $name (the roster took it away)"
   done
-  log "user secrets apply $user: done"
 }
 
 # --- the secrets step's delete: it always finishes ---------------------------------
@@ -350,27 +380,28 @@ remove_mcp_at_cut() {
 # named with the line that rotates it once Vault holds a new value. Whatever the
 # person left where a secret was, it finishes (exit 0) and says what it left.
 cmd_user_secrets_remove() {
-  one_user_args "workstation user secrets remove USER [--force]" "" "--force" "$@"
-  local user="$ONE_USER" name home
+  local -A args=() held=()
+  parse_args "user secrets remove" args "$@"
+  local user="${args[user]}" name home
   not_system_account "$user" "USER"
   require_root
   load_site || true
-  recorded_serials "$user"
+  recorded_serials "$user" held
   if ! getent passwd "$user" >/dev/null; then
     log "notice: no account $user; no secrets to remove"
     return 0
   fi
   has_marker "$user" || die_refused "account $user is not managed (no '$WS_MARKER_GROUP' group)"
-  ensure_not_admin_cut "$user" "${OPT[--force]:-0}"
+  ensure_not_admin_cut "$user" "${args[--force]:-0}"
   lock "user-$user"
   stop_as_user_leftovers "$user"
   home="$(getent passwd "$user" | cut -d: -f6)"
   step "unstage"
-  for name in $(printf '%s\n' "${!HELD[@]}" | sort); do
-    local serial="${HELD[$name]}"
+  for name in $(printf '%s\n' "${!held[@]}" | sort); do
+    local serial="${held[$name]}"
     [[ ! -d "$home" ]] || unstage_at_cut "$user" "$home" "$name"
-    unset "HELD[$name]"
-    write_record "$user"
+    unset "held[$name]"
+    write_record "$user" held
     # On stderr: the one stream the secrets step's Command logs. A person's own
     # secret (the kube token) is nobody else's: nothing shared to rotate.
     if [[ "$WS_PERSONAL_SECRETS" == *" $name "* ]]; then

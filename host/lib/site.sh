@@ -5,40 +5,16 @@
 # roster's admin, is the one person `user suspend` refuses to cut without --force.
 
 cmd_site_apply() {
-  local repo_url="" oidc_issuer="" oidc_client_id="" cluster_name="" cluster_server="" vault_addr=""
-  local t3_command="" snapshot_url="" edge_user="" privileged_groups="" admin="" idle_minutes=""
-  local grant_type="$WS_DEFAULT_OIDC_GRANT_TYPE" extra_scope=""
-  local -A seen=()
-  while (($#)); do
-    case "$1" in
-      --repo-url | --oidc-issuer | --oidc-client-id | --cluster-name | --cluster-server | --vault-addr | --t3-command | --snapshot-url | --edge-user | --privileged-groups | --admin | --restart-idle-minutes | --oidc-grant-type | --oidc-extra-scope)
-        need_value "$@"
-        [[ -z "${seen[$1]:-}" ]] || die_usage "$1 given twice"
-        seen["$1"]=1
-        case "$1" in
-          --repo-url) repo_url="$2" ;;
-          --oidc-issuer) oidc_issuer="$2" ;;
-          --oidc-client-id) oidc_client_id="$2" ;;
-          --cluster-name) cluster_name="$2" ;;
-          --cluster-server) cluster_server="$2" ;;
-          --vault-addr) vault_addr="$2" ;;
-          --t3-command) t3_command="$2" ;;
-          --snapshot-url) snapshot_url="$2" ;;
-          --edge-user) edge_user="$2" ;;
-          --privileged-groups) privileged_groups="$2" ;;
-          --admin) admin="$2" ;;
-          --restart-idle-minutes) idle_minutes="$2" ;;
-          --oidc-grant-type) grant_type="$2" ;;
-          --oidc-extra-scope) extra_scope="$2" ;;
-        esac
-        shift 2
-        ;;
-      *) die_usage "unknown argument $(describe "$1")" ;;
-    esac
-  done
+  local -A args=()
+  parse_args "site apply" args "$@"
+  local repo_url="${args[--repo-url]:-}" oidc_issuer="${args[--oidc-issuer]:-}" oidc_client_id="${args[--oidc-client-id]:-}"
+  local cluster_name="${args[--cluster-name]:-}" cluster_server="${args[--cluster-server]:-}" vault_addr="${args[--vault-addr]:-}"
+  local t3_command="${args[--t3-command]:-}" snapshot_url="${args[--snapshot-url]:-}" edge_user="${args[--edge-user]:-}"
+  local privileged_groups="${args[--privileged-groups]:-}" admin="${args[--admin]:-}" idle_minutes="${args[--restart-idle-minutes]:-}"
+  local grant_type="${args[--oidc-grant-type]-$WS_DEFAULT_OIDC_GRANT_TYPE}" extra_scope="${args[--oidc-extra-scope]:-}"
   local opt
   for opt in --repo-url --oidc-issuer --oidc-client-id --cluster-name --cluster-server --vault-addr --admin; do
-    [[ -n "${seen[$opt]:-}" ]] || die_usage "$opt is required"
+    [[ -n "${args[$opt]+set}" ]] || die_usage "$opt is required"
   done
   valid_os_user "$admin" --admin
   valid_repo_url "$repo_url"
@@ -81,9 +57,15 @@ cmd_site_apply() {
     "RESTART_IDLE_MINUTES=$idle_minutes" \
     "OIDC_GRANT_TYPE=$grant_type" \
     "OIDC_EXTRA_SCOPE=$extra_scope")"$'\n'
+  ensure_site_env "$content"
+  log "site apply: done"
+}
+
+# ensure_site_env CONTENT: site.env holds CONTENT, and the firewall follows it.
+ensure_site_env() {
   lock site
   ensure_dir "$WS_ETC" 0755
-  write_if_changed "$WS_SITE_ENV" 0644 root:root "$content"
+  write_if_changed "$WS_SITE_ENV" 0644 root:root "$1"
   unlock site
   # The edge account is part of the firewall: a change reaches it now, not at
   # the next user apply. (Before the base has installed nft there is none.)
@@ -91,5 +73,4 @@ cmd_site_apply() {
     load_site
     firewall_apply
   fi
-  log "site apply: done"
 }

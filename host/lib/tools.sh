@@ -142,16 +142,15 @@ ensure_tools() {
 # workstation tools install [--manifest FILE] [--mirror SRC]: what base apply runs
 # with tools.txt; by hand, another manifest (the sandbox tests' stand-ins).
 cmd_tools_install() {
-  local manifest="$WS_TOOLS_MANIFEST" mirror=""
-  while (($#)); do
-    case "$1" in
-      --manifest) need_value "$@"; manifest="$2"; shift 2 ;;
-      --mirror) need_value "$@"; valid_tools_mirror "$2"; mirror="$2"; shift 2 ;;
-      *) die_usage "unknown argument $(describe "$1") (usage: workstation tools install [--manifest FILE] [--mirror URL|DIR])" ;;
-    esac
-  done
+  local -A args=()
+  parse_args "tools install" args "$@"
   require_root
   lock tools
-  ensure_tools "$manifest" "$mirror"
+  ensure_tools "${args[--manifest]-$WS_TOOLS_MANIFEST}" "${args[--mirror]:-}"
   log "tools install: done"
+}
+
+# tools_option_check RESULT NAME VALUE: --mirror, checked as it is read.
+tools_option_check() {
+  [[ "$2" != --mirror ]] || valid_tools_mirror "$3"
 }

@@ -162,37 +162,6 @@ need_value() {
   (($# >= 2)) || die_usage "$1: needs a value"
 }
 
-# one_user_args USAGE VALUED SWITCHES ARGS...: the verbs that take one USER and
-# options. VALUED and SWITCHES list the options with and without a value; each
-# given lands in OPT[--name] (a switch as 1). USER (required, checked) in ONE_USER.
-declare -A OPT=()
-ONE_USER=""
-# shellcheck disable=SC2034 # OPT and ONE_USER are read by the verbs that call it
-one_user_args() {
-  local usage="$1" valued=" $2 " switches=" $3 "
-  shift 3
-  OPT=()
-  ONE_USER=""
-  while (($#)); do
-    if [[ "$1" == -* && "$valued" == *" $1 "* ]]; then
-      need_value "$@"
-      OPT[$1]="$2"
-      shift 2
-    elif [[ "$1" == -* && "$switches" == *" $1 "* ]]; then
-      OPT[$1]=1
-      shift
-    elif [[ "$1" == -* ]]; then
-      die_usage "unknown option $(describe "$1")"
-    else
-      [[ -z "$ONE_USER" ]] || die_usage "unexpected argument $(describe "$1")"
-      ONE_USER="$1"
-      shift
-    fi
-  done
-  [[ -n "$ONE_USER" ]] || die_usage "usage: $usage"
-  valid_os_user "$ONE_USER" "USER"
-}
-
 # Another stack's bindings of a person (`--external-binding`, `--cluster-binding`): the names
 # the loader checks (RosterLoader's external_bindings and cluster_bindings), re-checked here.
 # valid_binding_name VALUE ARGNAME WHAT: a Kubernetes object name (a DNS-1123 subdomain, bounded).

@@ -358,7 +358,7 @@ public class HostCommandsTests
         Assert.Contains("bin/t3-serve-run", run);
         Assert.All(run, f => Assert.True(Covers(HostCommands.StepInputs(HostStep.Services), f), $"services does not cover {f}, which a unit runs"));
 
-        var named = Directory.GetFiles(Path.Combine(host, "lib"), "*.sh").SelectMany(f =>
+        var named = Directory.GetFiles(Path.Combine(host, "lib"), "*.sh", SearchOption.AllDirectories).SelectMany(f =>
                 System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(f), "\\$WS_ROOT\"?/([A-Za-z0-9._/-]+)").Select(m => m.Groups[1].Value.TrimEnd('/')))
             .Distinct().ToList();
         Assert.Contains("units", named);

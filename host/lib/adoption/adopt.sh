@@ -5,6 +5,10 @@
 # `pulumi up` would change; it writes nothing. `adopt record` backs up a shared
 # file that Workstation did not write and hands it over, so the next apply may
 # replace it. Sourced by bin/workstation after common.sh, base.sh and maps.sh.
+#
+# One of the one-time adoption verbs (host/lib/adoption/: adopt, cutover, migrate), kept
+# apart from the routine steps. When they can be retired: docs/adopting-a-live-devvm.md
+# ("Retiring the adoption verbs").
 
 # shared_files: "PATH KIND SOURCE" for every shared file Workstation writes outside
 # the homes (KIND: unit, base or map; SOURCE: what it would write, or - for a map).
@@ -155,10 +159,22 @@ cmd_adopt_plan() {
     roster+=("$user $t3 $pw")
   done
   require_root
-  local conflicts=0 path kind src state f listening
+  local conflicts=0
+  # conflict counts in this run's $conflicts (the steps below are called from here).
   conflict() { printf 'conflict: %s\n' "$*"; conflicts=$((conflicts + 1)); }
   ok() { printf 'ok: %s\n' "$*"; }
 
+  plan_shared_files
+  plan_hand_made
+  plan_people "${roster[@]}"
+  uid_pins "${roster[@]}"
+  plan_edge_account "${roster[@]}"
+  printf 'adopt plan: %d conflict(s); nothing was changed\n' "$conflicts"
+}
+
+# plan_shared_files: each shared file Workstation writes, and the dispatcher's format.
+plan_shared_files() {
+  local path kind src state
   while read -r path kind src; do
     state="$(shared_file_state "$path" "$kind" "$src")"
     case "$state" in
@@ -177,8 +193,11 @@ cmd_adopt_plan() {
   if [[ -f "$WS_DISPATCH_JSON" && "$(dispatch_format)" == other ]]; then
     conflict "$WS_DISPATCH_JSON is not in Workstation's format ({AUTHENTIK_USER: {os_user, port}}): the live dispatcher reads another; docs/host.md says what maps apply writes"
   fi
+}
 
-  # The hand-made setup: per-user units, and the reconcile that rewrites maps and units.
+# plan_hand_made: the hand-made setup's per-user units, and a reconcile that rewrites maps and units.
+plan_hand_made() {
+  local f state
   for f in /home/*/.config/systemd/user/*; do
     [[ -f "$f" ]] || continue
     case "$(basename -- "$f")" in *playwright* | *t3*) ;; *) continue ;; esac
@@ -189,11 +208,14 @@ cmd_adopt_plan() {
     conflict "legacy reconcile in $f rewrites maps and units: disable it before the first apply"
   done < <(grep -lsF 't3-provision' /etc/crontab /etc/cron.d/* /etc/cron.hourly/* /var/spool/cron/crontabs/* \
     /etc/systemd/system/*.service /etc/systemd/system/*.timer 2>/dev/null | LC_ALL=C sort -u)
+}
 
-  # The roster's people: accounts and ports.
+# plan_people "USER T3 PW"...: the roster's people: accounts and ports.
+plan_people() {
+  local listening entry user t3 pw
   listening="$(listeners)"
-  local entry port
-  for entry in "${roster[@]}"; do
+  local port
+  for entry in "$@"; do
     read -r user t3 pw <<<"$entry"
     if ! getent passwd "$user" >/dev/null; then
       ok "$user: no account yet; the first apply creates it"
@@ -215,9 +237,6 @@ cmd_adopt_plan() {
       done < <(foreign_port_holders "$port" "$user" "$own")
     done
   done
-  uid_pins "${roster[@]}"
-  plan_edge_account "${roster[@]}"
-  printf 'adopt plan: %d conflict(s); nothing was changed\n' "$conflicts"
 }
 
 # uid_pins "USER T3 PW"...: the roster's `uid:` line for each person whose account exists, so

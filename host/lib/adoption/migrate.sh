@@ -8,6 +8,10 @@
 # checks that the system instance answers MCP; if it doesn't, it rolls back by
 # itself. The rollback stops the system instance and brings back exactly the
 # recorded units. Sourced by bin/workstation after user.sh, idle.sh and cutover.sh.
+#
+# One of the one-time adoption verbs (host/lib/adoption/: adopt, cutover, migrate), kept
+# apart from the routine steps. When they can be retired: docs/adopting-a-live-devvm.md
+# ("Retiring the adoption verbs").
 
 readonly WS_MIGRATE_DIR=/var/lib/workstation/migrate
 
@@ -50,18 +54,11 @@ mcp_answers() {
 }
 
 cmd_user_migrate() {
-  if [[ "${1:-}" == rollback ]]; then
-    shift
-    cmd_user_migrate_rollback "$@"
-    return
-  fi
-  parse_user_args "workstation user migrate USER --t3-port N --playwright-port N [--memory-high SIZE --memory-max SIZE --cpu-weight N --tasks-max N]" \
-    "$WS_SERVICES_OPTS" "$@"
-  local user="${ARG[user]}" home snap unit units enabled active pw_unit
-  pw_unit="$(user_path "$WS_PLAYWRIGHT_UNIT" "$user")"
-  begin_user_step
-  require_ready "$user"
-  home="$ACCOUNT_HOME"
+  local -A args=()
+  parse_user_args "user migrate" args "$@"
+  local user="${args[user]}" home snap units
+  begin_user_step "$user"
+  require_ready "$user" home
   snap="$(migrate_dir "$user")"
   if [[ -f "$snap/units" ]]; then
     log "$user is migrated already (rollback state in $snap); nothing to do"
@@ -73,10 +70,16 @@ cmd_user_migrate() {
     return 0
   fi
   require_idle "$user" "the migration"
+  migrate_record "$user" "$home" "$snap" "$units"
+  migrate_stop_user_units "$user" "$home" "$snap"
+  migrate_to_system_instance args "$home"
+}
 
-  # 1. What exists, before anything changes.
-  # Each unit file is read as the person, and only a plain file of theirs: a
-  # link (to anything) is refused before anything changes.
+# migrate_record USER HOME SNAP UNITS: 1. what exists, before anything changes.
+# Each unit file is read as the person, and only a plain file of theirs: a
+# link (to anything) is refused before anything changes.
+migrate_record() {
+  local user="$1" home="$2" snap="$3" units="$4" unit enabled active
   step "record"
   local record="" file content
   local -A contents=()
@@ -98,8 +101,11 @@ cmd_user_migrate() {
     write_if_changed "$snap/$unit" 0600 root:root "${contents[$unit]}"
   done
   write_if_changed "$snap/units" 0600 root:root "$record"
+}
 
-  # 2. The per-user units off, as the person's own manager does it.
+# migrate_stop_user_units USER HOME SNAP: 2. the per-user units off, as the person's own manager does it.
+migrate_stop_user_units() {
+  local user="$1" home="$2" snap="$3" unit enabled active
   step "per-user units"
   while read -r unit enabled active; do
     if user_manager_up "$user"; then
@@ -111,14 +117,18 @@ cmd_user_migrate() {
     fi
     changed "stopped and disabled $user's per-user $unit"
   done <"$snap/units"
+}
 
-  # 3. The system instance on the roster's port, and proof it answers; if the step
-  # fails or nothing answers, everything goes back as it was.
-  local rc=0
+# migrate_to_system_instance ARGS HOME: 3. the system instance on the roster's port, and
+# proof it answers; if the step fails or nothing answers, everything goes back as it was.
+migrate_to_system_instance() {
+  local -n _mig_args="$1"
+  local user="${_mig_args[user]}" pw="${_mig_args[pw]}" home="$2" rc=0 pw_unit
+  pw_unit="$(user_path "$WS_PLAYWRIGHT_UNIT" "$user")"
   set +e
   (
     set -e
-    services_step
+    services_step "$1" "$home"
   )
   rc=$?
   set -e
@@ -127,17 +137,18 @@ cmd_user_migrate() {
     migrate_rollback "$user" "$home"
     die "the migration of $user was rolled back: the services step failed (its error is above)"
   fi
-  if ! mcp_answers "$user" "${ARG[pw]}"; then
-    warn "${pw_unit%.*} does not answer MCP on ${ARG[pw]}: rolling back"
+  if ! mcp_answers "$user" "$pw"; then
+    warn "${pw_unit%.*} does not answer MCP on $pw: rolling back"
     migrate_rollback "$user" "$home"
-    die "the migration of $user was rolled back: the system instance did not answer on port ${ARG[pw]}"
+    die "the migration of $user was rolled back: the system instance did not answer on port $pw"
   fi
-  log "user migrate $user: done; ${pw_unit%.*} answers on ${ARG[pw]}; to undo: workstation user migrate rollback $user"
+  log "user migrate $user: done; ${pw_unit%.*} answers on $pw; to undo: workstation user migrate rollback $user"
 }
 
 cmd_user_migrate_rollback() {
-  one_user_args "workstation user migrate rollback USER" "" "" "$@"
-  local user="$ONE_USER"
+  local -A args=()
+  parse_args "user migrate rollback" args "$@"
+  local user="${args[user]}"
   require_root
   load_site || die "$WS_SITE_ENV is missing: run 'workstation site apply' first"
   if [[ ! -f "$(migrate_dir "$user")/units" ]]; then
@@ -145,9 +156,10 @@ cmd_user_migrate_rollback() {
     return 0
   fi
   lock "user-$user"
-  require_ready "$user"
+  local home
+  require_ready "$user" home
   require_idle "$user" "the rollback"
-  migrate_rollback "$user" "$ACCOUNT_HOME"
+  migrate_rollback "$user" "$home"
   log "user migrate rollback $user: done"
 }
 

@@ -8,6 +8,10 @@
 # (root's), and the rollback puts back exactly that; nothing the person wrote
 # is deleted: a clone the rollback replaces is moved aside. Sourced by
 # bin/workstation after home.sh, idle.sh and configbase.sh.
+#
+# One of the one-time adoption verbs (host/lib/adoption/: adopt, cutover, migrate), kept
+# apart from the routine steps. When they can be retired: docs/adopting-a-live-devvm.md
+# ("Retiring the adoption verbs").
 
 readonly WS_CUTOVER_DIR=/var/lib/workstation/cutover
 
@@ -59,21 +63,16 @@ admin_links() {
 }
 
 cmd_user_cutover() {
-  if [[ "${1:-}" == rollback ]]; then
-    shift
-    cmd_user_cutover_rollback "$@"
-    return
-  fi
-  one_user_args "workstation user cutover USER" "" "" "$@"
-  local user="$ONE_USER" home admin admin_home snap code_target launcher links groups
+  local -A args=()
+  parse_args "user cutover" args "$@"
+  local user="${args[user]}" home admin admin_home snap code_target
   require_root
   load_site || die "$WS_SITE_ENV is missing: run 'workstation site apply' first"
   admin="$(site_get ADMIN_USER)"
   [[ -n "$admin" ]] || die_refused "$WS_SITE_ENV names no admin: the cutover moves a person out of the admin's tree"
   [[ "$user" != "$admin" ]] || die_refused "$user is the admin: their tree is what others are cut over from"
   lock "user-$user"
-  require_ready "$user"
-  home="$ACCOUNT_HOME"
+  require_ready "$user" home
   admin_home="$(getent passwd "$admin" | cut -d: -f6 || true)"
   [[ -n "$admin_home" ]] || admin_home="$(user_path "$WS_HOME" "$admin")"
   snap="$(cutover_dir "$user")"
@@ -91,16 +90,25 @@ cmd_user_cutover() {
   plain_value "$code_target" ||
     die_refused "$home/code links to $(quoted "$code_target"): a target with a control character can't be recorded; point it elsewhere, then cut over; nothing was changed"
   require_idle "$user" "the cutover"
+  cutover_record "$user" "$home" "$admin_home" "$snap" "$code_target"
+  cutover_clone "$user" "$home" "$snap" "$code_target"
+  cutover_launcher "$user" "$home" "$snap" "$admin_home"
+  cutover_admin_links "$user" "$home" "$snap" "$admin_home"
+  cutover_shared_group "$user"
+  log "user cutover $user: done; to undo: workstation user cutover rollback $user"
+}
 
+# cutover_record USER HOME ADMIN_HOME SNAP CODE_TARGET
+cutover_record() {
+  local user="$1" home="$2" admin_home="$3" snap="$4" code_target="$5" links groups
   # 1. The rollback state, before anything changes (root's, 0700).
   step "record"
-  launcher="$home/$WS_LAUNCHER_NAME"
   # (A refusal in the subshell is the run's: its exit code, its message already shown.)
   links="$(admin_links "$user" "$home" "$admin_home")" || { WS_RC=$?; exit "$WS_RC"; }
   groups="$(id -nG -- "$user" | tr ' ' '\n' | sort | paste -sd,)"
   # The launcher is read as the person, and only a plain file of theirs: a link
   # (to anything) is theirs to sort out, refused before anything changes.
-  local content="" has_launcher=0
+  local content="" has_launcher=0 launcher="$home/$WS_LAUNCHER_NAME"
   if as_user "$user" "$home" test -L "$launcher"; then
     die_refused "$launcher is a link: point it at a file of your own, or remove it, then cut over; nothing was changed"
   fi
@@ -116,7 +124,11 @@ cmd_user_cutover() {
   write_if_changed "$snap/links" 0600 root:root "$links"$'\n'
   # Written last: it is what says "cut over".
   write_if_changed "$snap/state" 0600 root:root "CODE_TARGET=$code_target"$'\n'"GROUPS=$groups"$'\n'
+}
 
+# cutover_clone USER HOME SNAP CODE_TARGET
+cutover_clone() {
+  local user="$1" home="$2" snap="$3" code_target="$4"
   # 2. Their own locked clone where the link was (the link comes back if the clone fails).
   step "clone"
   as_user "$user" "$home" rm -- "$home/code"
@@ -128,14 +140,22 @@ cmd_user_cutover() {
   as_user "$user" "$home" test -d "$home/code" -a ! -L "$home/code" ||
     { as_user "$user" "$home" ln -s -T -- "$code_target" "$home/code"; rm -rf -- "$snap"; die "no clone at $home/code (is REPO_URL set in $WS_SITE_ENV?); the link is back"; }
   changed "$home/code: $user's own clone (was a link to $(quoted "$code_target"))"
+}
 
+# cutover_launcher USER HOME SNAP ADMIN_HOME
+cutover_launcher() {
+  local user="$1" home="$2" snap="$3" admin_home="$4"
   # 3. The launcher cd's into their own clone.
   step "launcher"
   if [[ -f "$snap/launcher" ]]; then
     sed -E "s#cd[[:space:]]+\"?${admin_home//#/\\#}/code\"?#cd \"\$HOME/code\"#g" "$snap/launcher" |
-      as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$launcher" "$(stat -c '%a' -- "$launcher")"
+      as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$home/$WS_LAUNCHER_NAME" "$(stat -c '%a' -- "$home/$WS_LAUNCHER_NAME")"
   fi
+}
 
+# cutover_admin_links USER HOME SNAP ADMIN_HOME (the links recorded in SNAP)
+cutover_admin_links() {
+  local user="$1" home="$2" snap="$3" admin_home="$4"
   # 4. The ~/.claude links into the admin's home go; the shared base's come instead.
   step "claude links"
   local path _target
@@ -143,9 +163,13 @@ cmd_user_cutover() {
     [[ -n "$path" ]] || continue
     as_user "$user" "$home" rm -- "$path"
     changed "removed $(quoted "$path") (a link into $admin_home)"
-  done <<<"$links"
+  done <"$snap/links"
   [[ ! -e "$WS_CONFIG_BASE" ]] || ensure_claude_links "$user" "$home"
+}
 
+# cutover_shared_group USER
+cutover_shared_group() {
+  local user="$1"
   # 5. Out of the shared-code group.
   step "groups"
   if in_group "$user" "$WS_SHARED_CODE_GROUP"; then
@@ -154,12 +178,12 @@ cmd_user_cutover() {
     unlock accounts
     changed "$user left $WS_SHARED_CODE_GROUP"
   fi
-  log "user cutover $user: done; to undo: workstation user cutover rollback $user"
 }
 
 cmd_user_cutover_rollback() {
-  one_user_args "workstation user cutover rollback USER" "" "" "$@"
-  local user="$ONE_USER" home snap code_target groups aside
+  local -A args=()
+  parse_args "user cutover rollback" args "$@"
+  local user="${args[user]}" home snap
   require_root
   load_site || die "$WS_SITE_ENV is missing: run 'workstation site apply' first"
   snap="$(cutover_dir "$user")"
@@ -168,12 +192,19 @@ cmd_user_cutover_rollback() {
     return 0
   fi
   lock "user-$user"
-  require_ready "$user"
-  home="$ACCOUNT_HOME"
+  require_ready "$user" home
   require_idle "$user" "the rollback"
-  code_target="$(record_get "$snap/state" CODE_TARGET)"
-  groups="$(record_get "$snap/state" GROUPS)"
+  rollback_code "$user" "$home" "$(record_get "$snap/state" CODE_TARGET)"
+  rollback_launcher "$user" "$home" "$snap"
+  rollback_admin_links "$user" "$home" "$snap"
+  rollback_shared_group "$user" "$(record_get "$snap/state" GROUPS)"
+  rm -rf -- "$snap"
+  log "user cutover rollback $user: done"
+}
 
+# rollback_code USER HOME CODE_TARGET
+rollback_code() {
+  local user="$1" home="$2" code_target="$3" aside
   # ~/code: the link again; their clone is moved aside, never deleted.
   step "code"
   # shellcheck disable=SC2016 # $1 is the inner shell's
@@ -186,12 +217,20 @@ cmd_user_cutover_rollback() {
     as_user "$user" "$home" ln -s -T -- "$code_target" "$home/code"
     changed "$home/code -> $(quoted "$code_target")"
   fi
+}
 
+# rollback_launcher USER HOME SNAP
+rollback_launcher() {
+  local user="$1" home="$2" snap="$3"
   step "launcher"
   if [[ -f "$snap/launcher" ]]; then
     as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$home/$WS_LAUNCHER_NAME" "$(stat -c '%a' -- "$home/$WS_LAUNCHER_NAME" 2>/dev/null || echo 755)" <"$snap/launcher"
   fi
+}
 
+# rollback_admin_links USER HOME SNAP
+rollback_admin_links() {
+  local user="$1" home="$2" snap="$3"
   step "claude links"
   local path target line
   while IFS= read -r line; do
@@ -212,7 +251,11 @@ cmd_user_cutover_rollback() {
     as_user "$user" "$home" sh -c 'mkdir -p -- "$(dirname -- "$1")" && ln -s -f -n -T -- "$2" "$1"' sh "$path" "$target"
     changed "$(quoted "$path") -> $(quoted "$target")"
   done <"$snap/links"
+}
 
+# rollback_shared_group USER GROUPS
+rollback_shared_group() {
+  local user="$1" groups="$2"
   step "groups"
   if [[ ",$groups," == *",$WS_SHARED_CODE_GROUP,"* ]] && ! in_group "$user" "$WS_SHARED_CODE_GROUP"; then
     lock accounts
@@ -220,6 +263,4 @@ cmd_user_cutover_rollback() {
     unlock accounts
     changed "$user is in $WS_SHARED_CODE_GROUP again"
   fi
-  rm -rf -- "$snap"
-  log "user cutover rollback $user: done"
 }
