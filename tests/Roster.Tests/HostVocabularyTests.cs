@@ -145,7 +145,7 @@ public class HostVocabularyTests
     public void The_tmpfiles_conf_lists_the_fixed_directories_the_host_makes_with_their_modes()
     {
         var lib = Path.Combine(Host, "lib");
-        var calls = Directory.GetFiles(lib, "*.sh").SelectMany(f =>
+        var calls = Directory.GetFiles(lib, "*.sh", SearchOption.AllDirectories).SelectMany(f =>
                 Regex.Matches(File.ReadAllText(f), @"ensure_(root_)?dir ""\$(WS_[A-Z0-9_]+)""(?: ([0-7]{4}))?")
                     .Select(m => (Name: m.Groups[2].Value, Mode: m.Groups[1].Success ? "0700" : m.Groups[3].Value)))
             .Distinct().ToList();
