@@ -17,15 +17,8 @@ sizes=("$@")
 ((${#sizes[@]})) || sizes=(1 5 10)
 settle=${BENCH_SETTLE:-20}
 [[ "$settle" =~ ^[0-9]{1,3}$ ]] || { echo "bench: BENCH_SETTLE=$settle: 0-999 seconds" >&2; exit 2; }
-prev=0
-for size in "${sizes[@]}"; do
-  if [[ ! "$size" =~ ^[0-9]+$ ]] || ((size <= prev || size > 100)); then
-    echo "bench: sizes must increase, from 1 to 100: $size" >&2
-    exit 2
-  fi
-  prev=$size
-done
-bench_lines "$prev"
+bench_sizes 1 100 "${sizes[@]}"
+bench_lines "${sizes[-1]}"
 bench_up
 box() { bench_box "$@"; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }

@@ -19,16 +19,8 @@ sizes=("$@")
 ((${#sizes[@]})) || sizes=(2 30 100)
 runs=${BENCH_RUNS:-5}
 [[ "$runs" =~ ^[1-9][0-9]?$ ]] || { echo "bench: BENCH_RUNS=$runs: 1-99" >&2; exit 2; }
-prev=1
-for size in "${sizes[@]}"; do
-  if [[ ! "$size" =~ ^[0-9]+$ ]] || ((size <= prev || size > 1000)); then
-    echo "bench: sizes must increase, from 2 to 1000: $size" >&2
-    exit 2
-  fi
-  prev=$size
-done
-
-bench_lines "$prev"
+bench_sizes 2 1000 "${sizes[@]}"
+bench_lines "${sizes[-1]}"
 bench_up
 
 # fill FIRST LAST: bench people FIRST..LAST get their account and services steps, ten to an SSH session.

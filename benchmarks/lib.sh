@@ -23,6 +23,19 @@ bench_box() {
     -o UserKnownHostsFile="$known" "$SANDBOX_SSH_USER@$SANDBOX_SSH_HOST" "$1" <<<"${2:-}"
 }
 
+# bench_sizes MIN MAX SIZE...: the sizes given, each a whole number from MIN to MAX, increasing (exit 2 otherwise).
+bench_sizes() {
+  local min=$1 max=$2 size prev=0
+  shift 2
+  for size in "$@"; do
+    if [[ ! "$size" =~ ^[0-9]+$ ]] || ((size <= prev || size < min || size > max)); then
+      echo "bench: sizes must increase, from $min to $max: $size" >&2
+      exit 2
+    fi
+    prev=$size
+  done
+}
+
 # bench_name N: bench person N's account name (p001, p002, ...).
 bench_name() { printf 'p%03d' "$1"; }
 

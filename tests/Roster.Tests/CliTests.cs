@@ -72,12 +72,11 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void Host_commands_refuses_a_bad_roster_with_its_errors()
     {
-        var path = Write("roster.yaml", TestFiles.Head + "  root:\n    tier: power-user\n");
-        var (code, stdout, stderr) = Run("host-commands", path);
-        Assert.Equal(1, code);
-        Assert.Equal("", stdout);
-        Assert.Contains("5 error(s); nothing was changed.", stderr, StringComparison.Ordinal);
-        Assert.Equal(2, Run("host-commands", path, "--json").Code);
+        var bad = Write("roster.yaml", TestFiles.Head + "  root:\n    tier: power-user\n");
+        var refused = Run("host-commands", bad);
+        Assert.Equal((1, ""), (refused.Code, refused.Out));
+        Assert.EndsWith("5 error(s); nothing was changed.\n", refused.Err.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Equal(2, Run("host-commands", bad, "--json").Code);
     }
 
     [Fact]
