@@ -79,9 +79,7 @@ public sealed class PortHolderTests(SandboxFixture box)
     {
         await HostWorld.ReadyAsync(box);
         var pfd = Fds.Apply(tokenStdin: false);
-        await box.MustAsync(pfd.Account, timeout: Bounded);
-        await box.MustAsync(pfd.Code, timeout: Bounded);
-        await box.MustAsync(pfd.Services, timeout: Bounded);
+        await box.MustAsync(pfd.Script(stdin: null), timeout: Bounded);
         try
         {
             await box.ScriptAsync("""
