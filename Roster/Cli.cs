@@ -1,11 +1,11 @@
 namespace Workstation.Roster;
 
-/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster diff BASE HEAD [--json] [--status REPORT]`, `roster drift REPORT [ROSTER]`, `roster import-plan [ROSTER] --stack STACKFILE`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
+/// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster host-commands [FILE] [--repo-token]`, `roster diff BASE HEAD [--json] [--status REPORT]`, `roster drift REPORT [ROSTER]`, `roster import-plan [ROSTER] --stack STACKFILE`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
 public static class Cli
 {
-    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster diff BASE HEAD [--json] [--status REPORT]\n       roster drift REPORT [ROSTER]\n       roster import-plan [ROSTER] --stack STACKFILE\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n       " + Report.AccessReportCli.Usage + "\n       roster retire USER [ROSTER]\n       roster cut-targets USER [ROSTER] --stack STACKFILE\n" +
+    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster host-commands [ROSTER] [--repo-token]\n       roster diff BASE HEAD [--json] [--status REPORT]\n       roster drift REPORT [ROSTER]\n       roster import-plan [ROSTER] --stack STACKFILE\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n       " + Report.AccessReportCli.Usage + "\n       roster retire USER [ROSTER]\n       roster cut-targets USER [ROSTER] --stack STACKFILE\n" +
         "(ROSTER defaults to roster.yaml; STACKFILE, e.g. Pulumi.devvm.yaml, adds the capacity ceiling check;\n" +
-        " import-plan prints a bash script that `pulumi import`s the stack's cluster, Vault and Authentik objects that already exist;\n OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin; diff reads it for whose playwright entry is hand-made)";
+        " host-commands prints the host command lines the program sends, KEY<TAB>COMMAND (the lines of tests/golden/host-commands.txt but the site and secrets lines, which need the stack's values);\n import-plan prints a bash script that `pulumi import`s the stack's cluster, Vault and Authentik objects that already exist;\n OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin; diff reads it for whose playwright entry is hand-made)";
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
@@ -27,6 +27,17 @@ public static class Cli
                     var result = RosterLoader.LoadFile(rest.FirstOrDefault(a => a != "--json") ?? "roster.yaml");
                     if (!result.Ok) return Fail(result, stderr);
                     stdout.Write(DerivedJson.Write(Derivation.Derive(result.Model!)));
+                    return 0;
+                }
+            case "host-commands" when rest.Count(a => a != "--repo-token") <= 1 && rest.All(a => a == "--repo-token" || !a.StartsWith('-')):
+                {
+                    // The benchmarks' command lines: never typed by hand, so they can't drift from what the program sends.
+                    var result = RosterLoader.LoadFile(rest.FirstOrDefault(a => a != "--repo-token") ?? "roster.yaml");
+                    if (!result.Ok) return Fail(result, stderr);
+                    // Without the lines that need the stack's values: the site line (site values) and the secrets lines (the memory URL).
+                    foreach (var (key, command) in HostCommands.Lines(Derivation.Derive(result.Model!), site: null, rest.Contains("--repo-token"), memoryUrl: null)
+                                 .Where(l => !l.Key.StartsWith("secrets:", StringComparison.Ordinal)))
+                        stdout.Write($"{key}\t{command}\n");
                     return 0;
                 }
             case "diff" when DiffArgs(rest) is { } d:

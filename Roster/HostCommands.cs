@@ -223,6 +223,34 @@ public static class HostCommands
             $"{Cli} backup apply --repository {Quote(b.Repository)} --keep-daily {b.KeepDaily} --keep-weekly {b.KeepWeekly} --keep-monthly {b.KeepMonthly}") +
         $" --on-calendar {Quote(b.OnCalendar)} --password-stdin";
 
+    /// <summary>
+    /// Every line the program sends for a roster, keyed as tests/golden/host-commands.txt keys
+    /// them (install, site, then per person account, suspend, code, services, stop, secrets,
+    /// remove-secrets, then maps): the golden file and `roster host-commands` (the benchmarks'
+    /// command lines) are this list. No site line without site values; nothing rotated.
+    /// </summary>
+    /// <param name="repoToken">The stack stages repo-token (the code step's --repo-token).</param>
+    /// <param name="memoryUrl">The claude_memory server's URL, for the secrets lines.</param>
+    public static IReadOnlyList<(string Key, string Command)> Lines(DerivedRoster roster, SiteSettings? site, bool repoToken, string? memoryUrl)
+    {
+        var result = new List<(string, string)> { ("install", Install) };
+        if (site is not null) result.Add(("site", Site(site, roster.Settings, roster.Users.Single(u => u.IsAdmin).OsUser)));
+        var noRotation = new Dictionary<SharedSecret, int>();
+        foreach (var u in roster.Users.OrderBy(u => u.OsUser, StringComparer.Ordinal))
+        {
+            result.Add(($"account:{u.OsUser}", Account(u)));
+            // The admin's steps have no delete: no suspend or stop line for them.
+            if (Suspend(u) is { } suspend) result.Add(($"suspend:{u.OsUser}", suspend));
+            result.Add(($"code:{u.OsUser}", Code(u, repoToken)));
+            result.Add(($"services:{u.OsUser}", Services(u)));
+            if (StopServices(u) is { } stop) result.Add(($"stop:{u.OsUser}", stop));
+            result.Add(($"secrets:{u.OsUser}", Secrets(u, u.Secrets, noRotation, memoryUrl)));
+            if (RemoveSecrets(u) is { } remove) result.Add(($"remove-secrets:{u.OsUser}", remove));
+        }
+        result.Add(("maps", Maps(roster.Users)));
+        return result;
+    }
+
     public static string Maps(IEnumerable<DerivedUser> users)
     {
         var sb = new StringBuilder($"{Cli} maps apply");

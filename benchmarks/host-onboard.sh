@@ -1,73 +1,85 @@
 #!/usr/bin/env bash
-# Host benchmark: time and SSH sessions to onboard 1 and 10 users on the sandbox
-# devvm, and the cost of an idempotent re-apply. Not a test: it prints a markdown
-# table for docs/benchmarks.md.
-#   sudo benchmarks/host-onboard.sh          (boots a fresh sandbox, powers it off at the end)
-# SSH sessions are counted by the box's sshd ("Accepted publickey" in its journal), so the
-# count is what the host saw, not what this script thinks it opened.
+# Host benchmark: what a person's host steps cost with 2, 30 and 100 people on the sandbox
+# devvm (issue 26 §8's goals: the services step costs the same at every size, at most 1 s
+# cold and 0.3 s as a no-op; a no-op re-run of a person's three steps at most 1 s in all,
+# SSH included). Not a test: it prints a markdown table for docs/benchmarks.md.
+#   sudo benchmarks/host-onboard.sh [SIZE...]     (default 2 30 100; boots a fresh sandbox, powers it off at the end)
+# At each size (people on the box, increasing): people are onboarded up to one below it
+# (account and services steps; their units run), then person SIZE is onboarded and timed:
+# account, code and services cold, the services step again as a no-op, and the three steps
+# re-run as a no-op, each in its own SSH session as the program sends them. Step times are
+# measured in the box; the re-run's is the wall time of its three SSH sessions here. A no-op
+# that reports a change fails the benchmark. BENCH_RUNS (default 5): no-op runs per size (the
+# median is printed). Every command line comes from the Roster CLI (benchmarks/lib.sh).
 set -euo pipefail
+# shellcheck source=benchmarks/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cli=/usr/local/lib/workstation/bin/workstation
-"$repo/scripts/sandbox.sh" down >/dev/null # start from a clean box
-"$repo/scripts/sandbox.sh" up >/dev/null
-eval "$("$repo/scripts/sandbox.sh" env)"
-known=$(mktemp)
-trap 'rm -f "$known" "$known.bundle"' EXIT
-echo "[$SANDBOX_SSH_HOST]:$SANDBOX_SSH_PORT $SANDBOX_HOST_KEY" >"$known"
+sizes=("$@")
+((${#sizes[@]})) || sizes=(2 30 100)
+runs=${BENCH_RUNS:-5}
+[[ "$runs" =~ ^[1-9][0-9]?$ ]] || { echo "bench: BENCH_RUNS=$runs: 1-99" >&2; exit 2; }
+bench_sizes 2 1000 "${sizes[@]}"
+bench_lines "${sizes[-1]}"
+bench_up
 
-box() { # COMMAND [STDIN]: one SSH session, like one Pulumi remote Command
-  ssh -q -i "$SANDBOX_SSH_KEY" -p "$SANDBOX_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes \
-    -o UserKnownHostsFile="$known" "$SANDBOX_SSH_USER@$SANDBOX_SSH_HOST" "$1" <<<"${2:-}"
-}
-now_ms() { date +%s%3N; }
-# Sessions sshd accepted so far, this query's own session included.
-accepted() { box "journalctl -u ssh.service -o cat | grep -c 'Accepted publickey'"; }
-
-# Once per host, shared by every user: install, a plain fixture repo, the site values.
-tar -C "$repo" --owner=0 --group=0 -czf - host | base64 -w0 >"$known.bundle"
-# The same install line the Pulumi base component runs (the golden file is its single spelling).
-install=$(awk -F'\t' '$1 == "install" { print $2 }' "$repo/tests/golden/host-commands.txt")
-box "$install" "$(cat "$known.bundle")" >/dev/null
-rm -f "$known.bundle"
-# shellcheck disable=SC2016 # expanded by the shell in the box, not here
-box 'set -e; if [ ! -d /srv/bench.git ]; then d=$(mktemp -d); git -C "$d" init -q -b main;
-  echo bench >"$d/README.md"; git -C "$d" add -A; git -C "$d" -c user.name=b -c user.email=b@example.test commit -qm init;
-  git clone -q --bare "$d" /srv/bench.git; chmod -R a+rX /srv/bench.git; rm -rf "$d"; fi
-  git config --system --get-all safe.directory | grep -qx /srv/bench.git || git config --system --add safe.directory /srv/bench.git' >/dev/null
-box "$cli site apply --repo-url file:///srv/bench.git --oidc-issuer https://auth.example.test/ --oidc-client-id kubernetes \
-  --cluster-name bench --cluster-server https://k8s.example.test:6443 --vault-addr https://vault.example.test \
-  --t3-command '/usr/bin/sleep infinity' --admin bench-admin" >/dev/null
-
-# The create/update lines of bench user N's three steps, in the order Pulumi runs them
-# (the shape of tests/golden/host-commands.txt): one SSH session each.
-steps() { # N
-  echo "$cli user account apply bench$1 --tier power-user --uid $((3100 + $1))"
-  echo "$cli user code apply bench$1"
-  echo "$cli user services apply bench$1 --t3-port $((5100 + $1)) --playwright-port $((5300 + $1))" \
-    "--memory-high 3G --memory-max 5G --cpu-weight 100 --tasks-max 4096 --token-stdin"
-}
-
-echo "| step | users | wall time (s) | per user (s) | SSH sessions | sessions per user | changes reported |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-run() { # LABEL FIRST LAST
-  local label=$1 first=$2 last=$3 n=$(($3 - $2 + 1)) start before changes=0 out i
-  before=$(accepted)
-  start=$(now_ms)
-  local line
-  for ((i = first; i <= last; i++)); do
-    while IFS= read -r line; do
-      out=$(box "$line" "bench-token-$i")
-      changes=$((changes + $(grep -c 'changed:' <<<"$out" || true)))
-    done < <(steps "$i")
+# fill FIRST LAST: bench people FIRST..LAST get their account and services steps, ten to an SSH session.
+fill() {
+  local i batch="" n=0 out
+  for ((i = $1; i <= $2; i++)); do
+    batch+="${BENCH_LINE[account:$(bench_name "$i")]} && ${BENCH_LINE[services:$(bench_name "$i")]} && "
+    n=$((n + 1))
+    if ((n == 10 || i == $2)); then
+      bench_mem_check 2
+      out=$(bench_box "${batch}true" 2>&1) || { printf '%s\n' "$out" | tail -n 5 >&2; echo "bench: onboarding people up to $(bench_name "$i") failed" >&2; return 1; }
+      batch="" n=0
+    fi
   done
-  local ms=$(($(now_ms) - start))
-  local s=$(($(accepted) - before - 1)) # minus the counting query's own session
-  printf '| %s | %d | %d.%03d | %s | %d | %s | %d |\n' "$label" "$n" $((ms / 1000)) $((ms % 1000)) \
-    "$(awk -v m="$ms" -v n="$n" 'BEGIN{printf "%.2f", m/n/1000}')" "$s" \
-    "$(awk -v s="$s" -v n="$n" 'BEGIN{printf "%.1f", s/n}')" "$changes"
 }
-run "onboard from empty" 1 1
-run "onboard from empty" 2 11
-run "idempotent re-apply" 1 11
-"$repo/scripts/sandbox.sh" down >/dev/null
+
+# noop LINE: LINE as a no-op (no change reported): "WALL CPU", in-box seconds.
+noop() {
+  local out t cpu c
+  out=$(bench_timed "$1")
+  read -r t cpu c <<<"$out"
+  ((c == 0)) || { echo "bench: a no-op reported $c change(s): $1" >&2; return 1; }
+  echo "$t $cpu"
+}
+
+# cell "WALL CPU"...: the medians, as "WALL (CPU)".
+cell() {
+  local -a walls=() cpus=()
+  local w c
+  for w in "$@"; do
+    read -r w c <<<"$w"
+    walls+=("$w") cpus+=("$c")
+  done
+  printf '%s (%s)' "$(bench_median "${walls[@]}")" "$(bench_median "${cpus[@]}")"
+}
+
+echo "| people on the box | account, cold | code, cold | services, cold | services, no-op | three steps, no-op, SSH included |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+filled=0
+for size in "${sizes[@]}"; do
+  ((size - 1 <= filled)) || fill $((filled + 1)) $((size - 1))
+  me=$(bench_name "$size")
+  account=$(bench_timed "${BENCH_LINE[account:$me]}")
+  code=$(bench_timed "${BENCH_LINE[code:$me]}")
+  services=$(bench_timed "${BENCH_LINE[services:$me]}")
+  quiet=() again=()
+  for ((r = 0; r < runs; r++)); do
+    quiet+=("$(noop "${BENCH_LINE[services:$me]}")")
+  done
+  for ((r = 0; r < runs; r++)); do
+    start=$(date +%s%N)
+    for step in account code services; do noop "${BENCH_LINE[$step:$me]}" >/dev/null; done
+    again+=("$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')")
+  done
+  printf '| %d | %s | %s | %s | %s | %s |\n' "$size" "$(cell "${account% *}")" "$(cell "${code% *}")" "$(cell "${services% *}")" \
+    "$(cell "${quiet[@]}")" "$(bench_median "${again[@]}")"
+  filled=$size
+done
+echo
+echo "Seconds: wall time (CPU time of the step's processes); the three steps' re-run: wall time of the three SSH sessions."
+echo "No-op figures: the median of $runs runs. host/: ${BENCH_HOST:-$repo/host}; load average at the end: $(bench_box 'cut -d" " -f1-3 /proc/loadavg')"
+bench_down

@@ -98,6 +98,19 @@ else
   # promtool (Debian's prometheus package) checks the pressure sample's metrics.
   need_debs prometheus || status=1
   run_tests tests/Host.Tests
+  # Each host benchmark once at its smallest size, as a smoke test: their command lines come
+  # from the Roster CLI, so a host that stops taking what the program sends fails here.
+  for bench in "host-onboard.sh 2" "host-capacity.sh 1"; do
+    read -ra bench_args <<<"$bench"
+    if BENCH_RUNS=1 BENCH_SETTLE=0 "benchmarks/${bench_args[0]}" "${bench_args[@]:1}" >"$results/bench.log" 2>&1; then
+      echo "benchmark smoke: $bench: ok"
+    else
+      cat "$results/bench.log" >&2
+      echo "benchmark smoke: $bench: failed" >&2
+      status=1
+      failed=$((failed + 1))
+    fi
+  done
 fi
 
 say "Layer 3: Pulumi program (mocks)"

@@ -15,17 +15,36 @@ readonly WS_FW_FILE="$WS_ETC/firewall.nft"
 
 # firewall_members: "USER UID T3_PORT PLAYWRIGHT_PORT" per active managed user,
 # sorted: a port file for both services, the account with the marker group,
-# and not suspended.
+# and not suspended. One pass whatever the number of people: the accounts and
+# the marker group are read once (getent), the port files by bash itself.
 firewall_members() {
-  local f user uid t3 pw
+  local f user uid t3 pw pw_file name gid rest marker_gid="" marker_members=""
+  local -a users=()
+  local -A uid_of=() gid_of=() t3_file=()
   for f in $(user_path "$WS_T3_ENV_FILE" '*'); do
     [[ -f "$f" ]] || continue
     pattern_user "$WS_T3_ENV_FILE" "$f" user || continue
     is_suspended "$user" && continue
-    uid="$(id -u -- "$user" 2>/dev/null)" || continue
-    has_marker "$user" || continue
-    t3="$(port_in "$f" "$WS_T3_PORT_KEY")" || continue
-    pw="$(port_in "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")" "$WS_PLAYWRIGHT_PORT_KEY")" || continue
+    users+=("$user")
+    t3_file[$user]="$f"
+  done
+  ((${#users[@]})) || return 0
+  # One getent for every account (it prints those that exist), one for the marker group.
+  while IFS=: read -r name _ uid gid rest; do
+    [[ -n "$name" ]] || continue
+    uid_of[$name]="$uid" gid_of[$name]="$gid"
+  done < <(getent passwd -- "${users[@]}" || true)
+  IFS=: read -r _ _ marker_gid marker_members < <(getent group -- "$WS_MARKER_GROUP" || true) || true
+  for user in "${users[@]}"; do
+    uid="${uid_of[$user]:-}"
+    [[ -n "$uid" ]] || continue
+    # A member of the marker group: listed in it, or it is the account's primary group (as `id -nG` sees it).
+    [[ ",$marker_members," == *",$user,"* || (-n "$marker_gid" && "${gid_of[$user]}" == "$marker_gid") ]] || continue
+    port_into t3 "${t3_file[$user]}" "$WS_T3_PORT_KEY" || continue
+    # user_path's printf, without its subshell.
+    # shellcheck disable=SC2059 # the pattern is ours, from rules.sh
+    printf -v pw_file "$WS_PLAYWRIGHT_ENV_FILE" "$user"
+    port_into pw "$pw_file" "$WS_PLAYWRIGHT_PORT_KEY" || continue
     echo "$user $uid $t3 $pw"
   done | sort
 }
@@ -47,13 +66,26 @@ pending_guards() {
   done | sort
 }
 
-# port_in FILE KEY: the port a KEY=N line of FILE gives (fails when there is none).
+# port_in FILE KEY: the port the first KEY=N line of FILE gives (fails when there is none).
 port_in() {
+  local value
+  port_into value "$1" "$2" || return 1
+  printf '%s' "$value"
+}
+
+# port_into VAR FILE KEY: the same into VAR, read by bash itself (no process, no
+# subshell: the firewall reads two per person). Root's own files, of one line.
+port_into() {
+  local -n _port="$1"
   local line
-  [[ -f "$1" ]] || return 1
-  line="$(grep -E "^$2=[0-9]+$" -- "$1" 2>/dev/null | head -n 1)" || return 1
-  [[ -n "$line" ]] || return 1
-  printf '%s' "${line#*=}"
+  [[ -f "$2" ]] || return 1
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    if [[ "$line" =~ ^$3=([0-9]+)$ ]]; then
+      _port="${BASH_REMATCH[1]}"
+      return 0
+    fi
+  done 2>/dev/null <"$2"
+  return 1
 }
 
 # edge_uid: the uid of the site's edge account, or nothing (none set, or no such account).

@@ -171,6 +171,26 @@ ensure_clone_gitconfig() {
   write_if_changed "$WS_CLONE_GITCONFIG" 0644 root:root "$content"
 }
 
+# playwright_mcp_surely_absent USER HOME: jq, as the person, answers for every
+# place `claude mcp get playwright` looks from the home, without the CLI (over a
+# second of Node): ~/.claude.json is absent or parses with no playwright entry
+# (user or home-project scope), and no .mcp.json (project scope) is in the home
+# or a folder above it. False when any of that is unsure: then the CLI asks.
+playwright_mcp_surely_absent() { # USER HOME
+  local dir="$2"
+  local -a project=()
+  while [[ -n "$dir" ]]; do
+    project+=("$dir/.mcp.json")
+    dir="${dir%/*}"
+  done
+  project+=(/.mcp.json)
+  # shellcheck disable=SC2016 # expanded by the inner shell and by jq
+  as_user "$1" "$2" sh -c 'json=$1 home=$2; shift 2
+    for f in "$@"; do [ ! -e "$f" ] || exit 1; done
+    [ ! -e "$json" ] || jq -e --arg h "$home" "(.mcpServers.playwright // .projects[\$h].mcpServers.playwright) == null" "$json" >/dev/null 2>&1' \
+    sh "$2/.claude.json" "$2" "${project[@]}"
+}
+
 # The playwright entry in ~/.claude.json, added by the real CLI as the user,
 # only when there is none. A first check reads the file with jq (no side
 # effects); only when that finds nothing does the CLI run.
@@ -191,7 +211,8 @@ ensure_playwright_mcp() { # USER HOME PORT
   if as_user "$user" "$home" test -e "$json"; then
     as_user "$user" "$home" "$WS_AS_USER" backup-once "$json"
   fi
-  if WS_TIMEOUT=120 as_user "$user" "$home" "${WS_CLAUDE[@]}" mcp get playwright >/dev/null 2>&1; then
+  if ! playwright_mcp_surely_absent "$user" "$home" &&
+    WS_TIMEOUT=120 as_user "$user" "$home" "${WS_CLAUDE[@]}" mcp get playwright >/dev/null 2>&1; then
     log "$user already has a playwright MCP server (claude mcp get); left alone"
     unlock "claude-$user"
     return 0

@@ -197,19 +197,25 @@ remove_budget() { # USER UID
 }
 
 # port_listener_pids PORT: the pids of the processes listening on TCP PORT
-# (IPv4 or IPv6), from /proc: the socket's inode, then the processes holding it.
+# (IPv4 or IPv6), from /proc: the listening sockets' inodes for that port only
+# (the kernel's tables), then the processes holding one of them: one find that
+# reads every process's descriptor links itself (not a readlink process per
+# descriptor, which cost a second on a busy box). What a person shapes there
+# (how many descriptors, a process that ends) is bounded: 10 s, 64 KiB of pids.
 port_listener_pids() {
-  local hex inodes inode fd pid
+  local hex inodes inode
+  local -a match=()
   hex="$(printf '%04X' "$1")"
   inodes="$(awk -v p="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p) print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u)"
   [[ -n "$inodes" ]] || return 0
   for inode in $inodes; do
-    for fd in /proc/[0-9]*/fd/*; do
-      [[ "$(readlink -- "$fd" 2>/dev/null)" == "socket:[$inode]" ]] || continue
-      pid="${fd#/proc/}"
-      printf '%s\n' "${pid%%/*}"
-    done
-  done | sort -un
+    [[ "$inode" =~ ^[0-9]+$ ]] || continue
+    ((${#match[@]} == 0)) || match+=(-o)
+    match+=(-lname "socket:\\[$inode\\]")
+  done
+  ((${#match[@]})) || return 0
+  { timeout 10 find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 \( "${match[@]}" \) -printf '%h\n' 2>/dev/null || true; } |
+    head -c 65536 | sed -n 's|^/proc/\([0-9][0-9]*\)/fd$|\1|p' | sort -un
 }
 
 # in_unit_cgroup PID UNIT: the kernel lists PID among the processes of UNIT's own
@@ -267,17 +273,36 @@ ensure_ports_free() {
 }
 
 # ensure_units_running USER: every unit enabled and started; a running one is
-# not restarted here (a changed one waits for the idle gate, idle.sh).
+# not restarted here (a changed one waits for the idle gate, idle.sh). One
+# systemctl call reads every unit's state and one enables and starts those that
+# need it (each enable reloads systemd: one reload, not one per unit).
 ensure_units_running() {
-  local unit
-  while IFS= read -r unit; do
-    if systemctl is-enabled --quiet "$unit" 2>/dev/null && systemctl is-active --quiet "$unit"; then
-      continue
-    fi
-    systemctl enable --now --quiet "$unit"
+  local unit key value id="" file_state="" active=""
+  local -a units=() todo=()
+  local -A up=()
+  mapfile -t units < <(user_units "$1")
+  # Blocks of Id=, ActiveState=, UnitFileState= lines, one per unit, a blank line between.
+  while IFS='=' read -r key value; do
+    case "$key" in
+      Id) id="$value" ;;
+      ActiveState) active="$value" ;;
+      UnitFileState) file_state="$value" ;;
+    esac
+    [[ -z "$key" && -n "$id" ]] || continue
+    # As `is-enabled` and `is-active` answer yes.
+    case "$file_state" in enabled | enabled-runtime | static | alias | indirect | generated | transient) ;; *) active="" ;; esac
+    [[ "$active" != active && "$active" != reloading && "$active" != refreshing ]] || up[$id]=1
+    id="" file_state="" active=""
+  done < <(timeout 30 systemctl show -p Id -p ActiveState -p UnitFileState -- "${units[@]}" 2>/dev/null; echo)
+  for unit in "${units[@]}"; do
+    [[ -n "${up[$unit]:-}" ]] || todo+=("$unit")
+  done
+  ((${#todo[@]})) || return 0
+  systemctl enable --now --quiet -- "${todo[@]}"
+  for unit in "${todo[@]}"; do
     changed "enabled and started $unit"
     [[ "$unit" != *.service ]] || record_unit_start "$unit"
-  done < <(user_units "$1")
+  done
 }
 
 # units_not_off UNIT...: those of UNIT that are neither inactive nor failed.

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Host.Tests;
 
 /// <summary>
@@ -14,6 +16,7 @@ public sealed class PortHolderTests(SandboxFixture box)
 
     private static readonly TestUser Mal = new("phm", 2501, 4501, 4601);
     private static readonly TestUser Vic = new("phv", 2502, 4502, 4602);
+    private static readonly TestUser Fds = new("pfd", 2620, 4720, 4820);
 
     /// <summary>
     /// Attack (issue 25 §6): phm, in their own systemd --user manager, runs a unit named after
@@ -61,6 +64,49 @@ public sealed class PortHolderTests(SandboxFixture box)
                 "runuser -u phm -- env XDG_RUNTIME_DIR=/run/user/2501 systemctl --user stop t3-serve@phv 2>/dev/null; loginctl disable-linger phm; true");
             await box.MustAsync(Mal.Suspend());
             await box.MustAsync(Vic.Suspend());
+        }
+    }
+
+    /// <summary>
+    /// Attack (issue 26 §8): pfd holds as many open descriptors as their hard limit lets them
+    /// (the sandbox's: 20,000). Who holds a port is read from the descriptor links of every
+    /// process on the box; a process started per descriptor (as a
+    /// readlink each was) would make every services step on the box take minutes. A re-run of
+    /// pfd's own step, whose ports their own units hold, stays within seconds.
+    /// </summary>
+    [Fact]
+    public async Task A_person_holding_many_descriptors_does_not_slow_anyones_port_holder_check()
+    {
+        await HostWorld.ReadyAsync(box);
+        var pfd = Fds.Apply(tokenStdin: false);
+        await box.MustAsync(pfd.Script(stdin: null), timeout: Bounded);
+        try
+        {
+            await box.ScriptAsync("""
+                set -euo pipefail
+                systemd-run --quiet --unit ws-fds -p User=pfd python3 -c '
+                import os, resource, time
+                soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+                fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(min(hard - 100, 20000))]
+                time.sleep(3600)'
+                for _ in $(seq 1 60); do
+                  pid=$(systemctl show -p MainPID --value ws-fds)
+                  [ "$pid" != 0 ] && [ "$(ls /proc/$pid/fd 2>/dev/null | wc -l)" -ge 19000 ] && exit 0
+                  sleep 0.5
+                done
+                exit 1
+                """, Bounded);
+            var clock = Stopwatch.StartNew();
+            var again = await box.MustAsync(pfd.Services, timeout: Bounded);
+            clock.Stop();
+            Assert.Empty(again.Changes());
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"a no-op services step took {clock.Elapsed.TotalSeconds:F1} s beside 19,000 descriptors or more");
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-fds 2>/dev/null; systemctl reset-failed ws-fds 2>/dev/null; true");
+            await box.MustAsync(Fds.Suspend());
         }
     }
 

@@ -83,6 +83,33 @@ public sealed class SafetyTests(SandboxFixture box)
         Assert.Empty(again.Changes());
     }
 
+    /// <summary>
+    /// A playwright server in the home's .mcp.json (project scope) is one jq does not answer
+    /// for: the CLI's `mcp get` is asked, finds it, and no user-scope entry is added beside it.
+    /// </summary>
+    [Fact]
+    public async Task A_playwright_server_in_the_homes_mcp_json_is_asked_of_the_cli_and_none_is_added_beside_it()
+    {
+        await HostWorld.ReadyAsync(box);
+        var pmj = new TestUser("pmj", 2621, 4721, 4821);
+        var steps = pmj.Apply(tokenStdin: false);
+        await box.MustAsync(steps.Account);
+        try
+        {
+            await box.ScriptAsync("""
+                runuser -u pmj -- sh -ec 'cd; printf "%s\n" "{\"mcpServers\": {\"playwright\": {\"type\": \"http\", \"url\": \"http://127.0.0.1:9998/mcp\"}}}" > .mcp.json'
+                """);
+            await box.MustAsync(steps.Code);
+            var services = await box.MustAsync(steps.Services, timeout: TimeSpan.FromSeconds(120));
+            Assert.Contains("pmj already has a playwright MCP server (claude mcp get); left alone", services.Stdout + services.Stderr, StringComparison.Ordinal);
+            Assert.Equal("null", (await box.ScriptAsync("jq -c '.mcpServers.playwright' /home/pmj/.claude.json 2>/dev/null || echo null")).Trim());
+        }
+        finally
+        {
+            await box.MustAsync(pmj.Suspend());
+        }
+    }
+
     /// <summary>A ~/.claude.json that already has a playwright entry is left byte-identical; the CLI never even runs.</summary>
     [Fact]
     public async Task Existing_playwright_entry_is_left_alone_and_the_cli_never_runs()

@@ -55,6 +55,31 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Host_commands_prints_the_golden_lines_but_those_that_need_the_stacks_values()
+    {
+        var (code, stdout, stderr) = Run("host-commands", TestFiles.GoldenRoster, "--repo-token");
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        var golden = File.ReadAllLines(TestFiles.GoldenCommands)
+            .Where(l => l.Length > 0 && !l.StartsWith("site\t", StringComparison.Ordinal) && !l.StartsWith("secrets:", StringComparison.Ordinal));
+        Assert.Equal(golden, stdout.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n'));
+        // Without --repo-token: the code lines of a stack that stages no repo-token.
+        var (_, plain, _) = Run("host-commands", TestFiles.GoldenRoster);
+        Assert.Contains("code:alice\t" + HostCommands.Cli + " user code apply alice\n", plain, StringComparison.Ordinal);
+        Assert.DoesNotContain("--repo-token", plain, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Host_commands_refuses_a_bad_roster_with_its_errors()
+    {
+        var bad = Write("roster.yaml", TestFiles.Head + "  root:\n    tier: power-user\n");
+        var refused = Run("host-commands", bad);
+        Assert.Equal((1, ""), (refused.Code, refused.Out));
+        Assert.EndsWith("5 error(s); nothing was changed.\n", refused.Err.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Equal(2, Run("host-commands", bad, "--json").Code);
+    }
+
+    [Fact]
     public void Validate_reports_a_missing_file()
     {
         var (code, _, stderr) = Run("validate", Path.Combine(_dir.FullName, "absent.yaml"));

@@ -18,24 +18,8 @@ public class HostCommandsTests
     /// <summary>The claude_memory URL of the golden stack (which stages every secret, none rotated).</summary>
     public const string GoldenMemoryUrl = "https://memory.example.test/mcp";
 
-    private static List<(string Key, string Command)> Commands(DerivedRoster roster, SiteSettings site)
-    {
-        var admin = roster.Users.Single(u => u.IsAdmin).OsUser;
-        var result = new List<(string, string)> { ("install", HostCommands.Install), ("site", HostCommands.Site(site, roster.Settings, admin)) };
-        foreach (var u in roster.Users.OrderBy(u => u.OsUser, StringComparer.Ordinal))
-        {
-            result.Add(($"account:{u.OsUser}", HostCommands.Account(u)));
-            // The admin's steps have no delete: no suspend or stop line for them.
-            if (HostCommands.Suspend(u) is { } suspend) result.Add(($"suspend:{u.OsUser}", suspend));
-            result.Add(($"code:{u.OsUser}", HostCommands.Code(u, repoToken: true)));
-            result.Add(($"services:{u.OsUser}", HostCommands.Services(u)));
-            if (HostCommands.StopServices(u) is { } stop) result.Add(($"stop:{u.OsUser}", stop));
-            result.Add(($"secrets:{u.OsUser}", HostCommands.Secrets(u, u.Secrets, new Dictionary<SharedSecret, int>(), GoldenMemoryUrl)));
-            if (HostCommands.RemoveSecrets(u) is { } remove) result.Add(($"remove-secrets:{u.OsUser}", remove));
-        }
-        result.Add(("maps", HostCommands.Maps(roster.Users)));
-        return result;
-    }
+    private static IReadOnlyList<(string Key, string Command)> Commands(DerivedRoster roster, SiteSettings site) =>
+        HostCommands.Lines(roster, site, repoToken: true, GoldenMemoryUrl);
 
     private static DerivedRoster Derive(string yaml) => Derivation.Derive(RosterLoader.Load(yaml).ModelOrThrow());
 
