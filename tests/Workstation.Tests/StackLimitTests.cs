@@ -83,7 +83,7 @@ public class StackLimitTests
     {
         var stack = ErrorsWith(ConfigKeys.Rotate, $"{{\"beads-key\": {N(serial)}}}").Count == 0;
         Assert.Equal(serial is >= 0 and <= Rules.MaxRotationSerial, stack);
-        Agree(stack, Host("secrets", "parse_rotate \"beads-key=$1\"; [[ \"${ROTATE[beads-key]}\" == \"$1\" ]]", N(serial)), $"serial {serial}");
+        Agree(stack, Host("secrets", "declare -A rot=(); parse_rotate \"beads-key=$1\" rot; [[ \"${rot[beads-key]}\" == \"$1\" ]]", N(serial)), $"serial {serial}");
     }
 
     public static TheoryData<int> Counts() => [-1, 0, 1, 9998, 9999, 10000];
