@@ -158,4 +158,27 @@ public class HostLocalTests
         Assert.DoesNotContain("elements", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("\tset clients {\n\t\ttypeof tcp dport . meta skuid\n\t}\n", r.Stdout, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// The idle threshold (site.env RESTART_IDLE_MINUTES): minutes times 60, one to four digits
+    /// (a leading zero is not octal); anything else, or nothing, is the default of 20 minutes.
+    /// </summary>
+    [Theory]
+    [InlineData("", 1200)]
+    [InlineData("0", 0)]
+    [InlineData("1", 60)]
+    [InlineData("08", 480)]
+    [InlineData("9999", 599940)]
+    [InlineData("10000", 1200)]
+    [InlineData("-1", 1200)]
+    [InlineData("5m", 1200)]
+    public void The_idle_threshold_is_the_sites_minutes_or_twenty(string minutes, int seconds)
+    {
+        var r = HostBash.Lib(["idle.sh"], """
+            declare -A SITE=([RESTART_IDLE_MINUTES]="$1")
+            restart_idle_seconds
+            """, [minutes]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal($"{seconds}\n", r.Stdout);
+    }
 }
