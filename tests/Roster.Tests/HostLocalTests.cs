@@ -181,4 +181,38 @@ public class HostLocalTests
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal($"{seconds}\n", r.Stdout);
     }
+
+    /// <summary>
+    /// user_status_json for a name with no account: every field there, absent ones null or empty
+    /// (the shape `roster drift` reads), and nothing more is looked at.
+    /// </summary>
+    [Fact]
+    public void The_status_of_a_name_without_an_account_is_absent_with_every_field_empty()
+    {
+        var r = HostBash.Lib(["account.sh", "idle.sh", "firewall.sh", "user.sh"], """
+            getent() { return 2; }
+            user_status_json ws-no-such-person
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(
+            """{"user":"ws-no-such-person","state":"absent","tier":null,"uid":null,"home":null,"home_mode":null,"groups":[],"firewall":"n/a","units":[],"cut":null,"restart_pending":[],"drift":[],"external_bindings":[]}""" + "\n",
+            r.Stdout);
+    }
+
+    /// <summary>The bindings record read back as JSON: a RoleBinding with its namespace, a ClusterRoleBinding, and any other line dropped.</summary>
+    [Fact]
+    public void The_bindings_record_reads_back_as_external_bindings_and_ignores_other_lines()
+    {
+        var r = HostBash.Lib(["account.sh"], """
+            record=$(mktemp)
+            trap 'rm -f "$record"' EXIT
+            printf '%s\n' 'RoleBinding plotting-book oidc-ns-owner-anca' 'ClusterRoleBinding view-all' 'RoleBinding only-two' 'Other a b' '' >"$record"
+            bindings_file() { printf '%s' "$record"; }
+            bindings_json anca
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(
+            """[{"kind":"RoleBinding","namespace":"plotting-book","name":"oidc-ns-owner-anca"},{"kind":"ClusterRoleBinding","name":"view-all"}]""" + "\n",
+            r.Stdout);
+    }
 }
