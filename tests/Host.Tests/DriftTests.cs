@@ -148,7 +148,16 @@ public sealed class DriftTests(SandboxFixture box)
                 return Workstation.Roster.Drift.Check(roster, doc.RootElement).Where(i => i.OsUser == "dri").Select(i => i.ToString()).ToList();
             }
 
-            // Both servers take a moment to listen.
+            // Both servers take a moment to listen: wait for that on its own (one read of /proc/net),
+            // since `status` reads every person on the box, and the box holds many by now.
+            await box.ScriptAsync("""
+                for _ in $(seq 1 100); do
+                  n=$(awk 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == "1066" || a[2] == "10CA") print a[2] }' /proc/net/tcp /proc/net/tcp6 | sort -u | wc -l)
+                  [ "$n" = 2 ] && exit 0
+                  sleep 0.2
+                done
+                echo "dri's servers (4198, 4298) do not listen" >&2; exit 1
+                """, TimeSpan.FromSeconds(60));
             var clean = await DriftOfDri();
             for (var i = 0; i < 100 && clean.Count > 0; i++)
             {
