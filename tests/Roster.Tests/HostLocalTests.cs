@@ -215,4 +215,25 @@ public class HostLocalTests
             """[{"kind":"RoleBinding","namespace":"plotting-book","name":"oidc-ns-owner-anca"},{"kind":"ClusterRoleBinding","name":"view-all"}]""" + "\n",
             r.Stdout);
     }
+
+    /// <summary>
+    /// `workstation status` (every managed person; here none) reports the kernel's ptrace scope as
+    /// ptrace_scope reads it, in the JSON and in the text form: this machine's kernel, whatever it
+    /// says ("absent" without Yama). HardeningTests checks ptrace_scope on the box's own kernel.
+    /// </summary>
+    [Theory]
+    [InlineData("--json")]
+    [InlineData("")]
+    public void Status_reports_the_kernels_ptrace_scope(string form)
+    {
+        var kernel = File.Exists("/proc/sys/kernel/yama/ptrace_scope") ? File.ReadAllText("/proc/sys/kernel/yama/ptrace_scope").Trim() : "absent";
+        var r = HostBash.Lib(["site.sh", "account.sh", "idle.sh", "firewall.sh", "base.sh", "user.sh"], """
+            require_root() { :; }
+            load_site() { :; }
+            getent() { [[ "$1" == group ]] && printf '%s:x:999:\n' "$2"; }
+            cmd_status "$@"
+            """, form.Length > 0 ? [form] : []);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(form == "--json" ? $$"""{"people":[],"ptrace_scope":"{{kernel}}"}""" + "\n" : $"kernel.yama.ptrace_scope: {kernel}\n", r.Stdout);
+    }
 }
