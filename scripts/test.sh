@@ -47,6 +47,26 @@ run_tests() {
   skipped=$((skipped + s))
 }
 
+# slowest_classes TRX N: the N test classes of a trx log that took longest, each with the
+# sum of its tests' durations and their count (where the host layer's time goes).
+slowest_classes() {
+  if [[ ! -f "$1" ]]; then
+    echo "test.sh: no trx log at $1: no timings" >&2
+    return 0
+  fi
+  { grep -o '<UnitTestResult [^>]*>' "$1" || true; } | awk '
+    {
+      name = ""; d = ""
+      if (match($0, / testName="[^"]*"/)) name = substr($0, RSTART + 11, RLENGTH - 12)
+      if (match($0, / duration="[^"]*"/)) d = substr($0, RSTART + 11, RLENGTH - 12)
+      if (name == "" || d == "") next
+      sub(/\(.*/, "", name); sub(/\.[^.]*$/, "", name); sub(/^.*\./, "", name)
+      split(d, t, ":")
+      secs[name] += t[1] * 3600 + t[2] * 60 + t[3]; tests[name]++
+    }
+    END { for (c in secs) printf "%8.1f  %3d tests  %s\n", secs[c], tests[c], c }' | sort -rn | awk -v n="$2" 'NR <= n'  # (no head: under pipefail its early exit may fail sort)
+}
+
 # Installs Debian packages that a layer needs, when we are root and they are missing.
 need_debs() {
   local missing=() pkg
@@ -97,7 +117,11 @@ elif [[ $(id -u) -ne 0 ]]; then
 else
   # promtool (Debian's prometheus package) checks the pressure sample's metrics.
   need_debs prometheus || status=1
-  run_tests tests/Host.Tests
+  host_started=$SECONDS
+  run_tests tests/Host.Tests --logger "trx;LogFileName=$results/host.trx"
+  host_seconds=$((SECONDS - host_started))
+  printf 'Host tests took %dm%02ds. The 10 slowest classes (seconds, the sum of their tests):\n' $((host_seconds / 60)) $((host_seconds % 60))
+  slowest_classes "$results/host.trx" 10
   # Each host benchmark once at its smallest size, as a smoke test: their command lines come
   # from the Roster CLI, so a host that stops taking what the program sends fails here.
   for bench in "host-onboard.sh 2" "host-capacity.sh 1"; do

@@ -11,7 +11,7 @@ namespace Host.Tests;
 /// before, at every step of the hand-over, and after the program's commands, the admin checked
 /// first each time.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(ReplacedBoxCollection.Name)]
 public sealed class AdoptedUpTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(3);
@@ -139,7 +139,7 @@ public sealed class AdoptedUpTests(SandboxFixture box)
         }
         finally
         {
-            await box.SandboxAsync("up");
+            // This box is spent: the next test of the collection starts from its own `up`.
             await HostWorld.ResetAsync();
         }
     }

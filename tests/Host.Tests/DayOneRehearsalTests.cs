@@ -22,7 +22,7 @@ namespace Host.Tests;
 /// Two stack values the sandbox can't honour: swapSize (a container may not swapon; SwapTests fake
 /// it), so the base step here manages no swap, and pinnedTools (no route to upstream).
 /// </remarks>
-[Collection(SandboxCollection.Name)]
+[Collection(ReplacedBoxCollection.Name)]
 public sealed class DayOneRehearsalTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(3);
@@ -277,7 +277,7 @@ public sealed class DayOneRehearsalTests(SandboxFixture box)
         }
         finally
         {
-            await box.SandboxAsync("up");
+            // This box is spent: the next test of the collection starts from its own `up`.
             await HostWorld.ResetAsync();
             Console.Error.WriteLine($"DayOneRehearsal: {clock.Elapsed.TotalSeconds:F0}s");
         }

@@ -65,20 +65,21 @@ public sealed class HardeningTests(SandboxFixture box)
     }
     /// <summary>
     /// Issue 25 §3, extra defence: the base step asks for kernel.yama.ptrace_scope 1 at every boot
-    /// (and now, when the kernel has Yama at 0), and `workstation status` reports the kernel's scope
-    /// as it is: the box's kernel has no Yama, so the report must say "absent", not a wish.
+    /// (and now, when the kernel has Yama at 0), and the host reads the kernel's scope as it is:
+    /// the box's kernel has no Yama, so it must say "absent", not a wish. (That `workstation status`
+    /// reports what ptrace_scope reads, in both forms, is HostLocalTests': `status` reads every
+    /// person on the box, minutes on the shared box.)
     /// </summary>
     [Fact]
-    public async Task The_base_asks_for_ptrace_scope_1_and_status_reports_the_kernels_own_scope()
+    public async Task The_base_asks_for_ptrace_scope_1_and_the_host_reads_the_kernels_own_scope()
     {
         await HostWorld.ReadyAsync(box);
         var f = OnboardingTests.Facts(await box.ScriptAsync("""
             echo "file=$(grep -v '^#' /etc/sysctl.d/60-workstation-ptrace.conf 2>/dev/null || echo none)"
             echo "kernel=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo absent)"
+            echo "host=$(bash -c 'set -euo pipefail; l=/usr/local/lib/workstation/lib; source "$l/common.sh"; source "$l/base.sh"; ptrace_scope')"
             """));
         Assert.Equal("-kernel.yama.ptrace_scope = 1", f["file"]);
-        var status = System.Text.Json.JsonDocument.Parse((await box.MustAsync(HostCommands.Manual.StatusAll)).Stdout);
-        Assert.Equal(f["kernel"], status.RootElement.GetProperty("ptrace_scope").GetString());
-        Assert.Contains($"kernel.yama.ptrace_scope: {f["kernel"]}", (await box.MustAsync(HostCommands.Manual.StatusAll.Replace(" --json", "", StringComparison.Ordinal))).Stdout, StringComparison.Ordinal);
+        Assert.Equal(f["kernel"], f["host"]);
     }
 }

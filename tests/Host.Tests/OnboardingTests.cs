@@ -31,6 +31,7 @@ public sealed class OnboardingTests(SandboxFixture box, ITestOutputHelper output
             echo "groups=$(id -nG $u)"
             echo "status=$(passwd -S $u | cut -d' ' -f2)"
             echo "home=$(stat -c '%a %U' $h)"
+            echo "logindefs=UMASK $(awk '$1 == "UMASK" { print $2 }' /etc/login.defs), HOME_MODE $(awk '$1 == "HOME_MODE" { print $2 }' /etc/login.defs | grep . || echo unset)"
             echo "kube=$(stat -c '%a %U %G' $h/.kube/config)"
             echo "kubeexec=$(grep -o -- '- oidc-login' $h/.kube/config) $(grep -o -- '- get-token' $h/.kube/config) $(grep -o -- '--oidc-issuer-url=[^"]*' $h/.kube/config) $(grep -o -- '--oidc-client-id=[^"]*' $h/.kube/config)"
             echo "vault=$(grep -v '^#' $h/.zshrc.d/vault.sh | paste -sd'|')"
@@ -49,7 +50,11 @@ public sealed class OnboardingTests(SandboxFixture box, ITestOutputHelper output
         Assert.Equal("ana:x:2101:2101::/home/ana:/bin/zsh", facts["passwd"]);
         Assert.Contains("workstation", facts["groups"].Split(' '));
         Assert.Equal("L", facts["status"]);
+        // 0700 whatever login.defs says: the box's says UMASK 022 and no HOME_MODE, so useradd alone would make it 0755.
         Assert.Equal("700 ana", facts["home"]);
+        Assert.Equal("UMASK 022, HOME_MODE unset", facts["logindefs"]);
+        using (var status = System.Text.Json.JsonDocument.Parse((await box.MustAsync(Ana.Status())).Stdout))
+            Assert.DoesNotContain(status.RootElement.GetProperty("drift").EnumerateArray(), d => d.GetProperty("kind").GetString() == "home-mode");
         Assert.Equal("600 ana ana", facts["kube"]);
         Assert.Equal("- oidc-login - get-token --oidc-issuer-url=https://auth.example.test/application/o/kubernetes/ --oidc-client-id=kubernetes", facts["kubeexec"]);
         Assert.Equal("export VAULT_ADDR='https://vault.example.test'", facts["vault"]);

@@ -13,7 +13,7 @@ namespace Host.Tests;
 /// own sha256) into a mirror folder, installs host/ with that manifest, and runs the base step
 /// with the pinned tools on, from the mirror (the stack's toolsMirror).
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(ReplacedBoxCollection.Name)]
 public sealed class RebuiltTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(5);
@@ -127,8 +127,7 @@ public sealed class RebuiltTests(SandboxFixture box)
         finally
         {
             tree.Delete(recursive: true);
-            // The rest of the suite starts from a clean box again.
-            await box.SandboxAsync("up");
+            // This box is spent: the next test of the collection starts from its own `up`.
             await HostWorld.ResetAsync();
         }
     }

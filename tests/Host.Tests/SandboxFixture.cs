@@ -3,6 +3,10 @@ using System.Text;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
+// One collection at a time (they share the sandbox's port and cache), the box-replacing one last.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+[assembly: TestCollectionOrderer("Host.Tests.ReplacedBoxLast", "Host.Tests")]
+
 namespace Host.Tests;
 
 /// <summary>What one command run over SSH returned.</summary>
@@ -13,13 +17,32 @@ public sealed record SshResult(int ExitCode, string Stdout, string Stderr)
 }
 
 /// <summary>
-/// Every host test is in this collection: one sandbox devvm for the whole run, and
-/// the tests run one after another (xunit never runs a collection in parallel).
+/// Every host test that shares the box is in this collection: one sandbox devvm, host/
+/// installed once, and the tests run one after another (xunit never runs a collection in
+/// parallel; the assembly runs one collection at a time).
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class SandboxCollection : ICollectionFixture<SandboxFixture>
 {
     public const string Name = "sandbox";
+}
+
+/// <summary>
+/// The tests that replace the box (`sandbox.sh up` mid-run: a rebuilt devvm, a seed-like box,
+/// a killed run) run last, in a collection of their own (<see cref="ReplacedBoxLast"/>), so no
+/// test of the shared box pays for installing host/ again. Each starts from its own `up`.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ReplacedBoxCollection : ICollectionFixture<SandboxFixture>
+{
+    public const string Name = "sandbox, replaced";
+}
+
+/// <summary>Runs the shared box's collection first and <see cref="ReplacedBoxCollection"/> last.</summary>
+public sealed class ReplacedBoxLast : ITestCollectionOrderer
+{
+    public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
+        testCollections.OrderBy(c => c.DisplayName == ReplacedBoxCollection.Name ? 1 : 0).ThenBy(c => c.DisplayName, StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -74,6 +97,7 @@ public sealed class SandboxFixture : IAsyncLifetime
         if (up.ExitCode != 0)
             throw new InvalidOperationException($"scripts/sandbox.sh up failed, so no host test can run.\n{up}");
         _sink.OnMessage(new DiagnosticMessage($"sandbox up in {started.Elapsed.TotalSeconds:F0}s"));
+        await HostWorld.ResetAsync(); // a fresh box (each collection boots its own): host/ is installed again
 
         var env = await RunProcessAsync(Script, ["env"], stdin: null, TimeSpan.FromSeconds(30));
         if (env.ExitCode != 0)

@@ -67,7 +67,12 @@ public sealed class SandboxTests(SandboxFixture box)
         await Assert.ThrowsAsync<InvalidOperationException>(
             () => box.KillDuringAsync("true", TimeSpan.FromSeconds(10)));
     }
+}
 
+/// <summary>The sandbox's own recovery: it replaces the box, so it runs last (<see cref="ReplacedBoxCollection"/>).</summary>
+[Collection(ReplacedBoxCollection.Name)]
+public sealed class SandboxUpTests(SandboxFixture box)
+{
     /// <summary>
     /// CI runs right after a session whose processes were all killed, so `up` must recover
     /// by itself: a systemd-nspawn SIGKILLed before `down` leaves its container running

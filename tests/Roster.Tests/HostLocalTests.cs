@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using Host.Tests;
+
+namespace Workstation.Roster.Tests;
+
+/// <summary>
+/// The host layer's pure parts, tested without a box (issue 26 §5): argument checking, and what
+/// the map and firewall steps render. Each runs the repository's host/ bash locally, unprivileged
+/// (<see cref="HostBash"/>); the box tests keep what needs a real system (writes, units, nft).
+/// </summary>
+public class HostLocalTests
+{
+    /// <summary>
+    /// Every hostile command (HostileCli.Commands: every argument of every command) exits 2 naming
+    /// a bad argument, and never echoes a credential. The CLI runs as nobody: a value that got past
+    /// the checks would reach require_root and exit 1, so exit 2 means the command was refused
+    /// before anything ran as root; an injected command would create the canary, which nobody
+    /// may write.
+    /// </summary>
+    [Fact]
+    public void Hostile_arguments_exit_2_with_no_side_effect()
+    {
+        var dir = Directory.CreateTempSubdirectory("ws-hostile-");
+        try
+        {
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir.FullName, (UnixFileMode)0b1_111_111_111); // 1777: nobody could write the canary
+            var canary = Path.Combine(dir.FullName, "pwned");
+            var commands = HostileCli.Commands(canary);
+            Assert.True(commands.Count > 200, $"only {commands.Count} hostile commands");
+            var failures = new ConcurrentBag<string>();
+            Parallel.ForEach(commands, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, command =>
+            {
+                var r = HostBash.Cli(command);
+                if (r.ExitCode != 2 || !r.Stderr.Contains("bad argument", StringComparison.Ordinal))
+                    failures.Add($"`{command}`\n{r}");
+                else if ((r.Stdout + r.Stderr).Contains("SeCrEt-T0k", StringComparison.Ordinal))
+                    failures.Add($"`{command}` echoed the credential:\n{r}");
+            });
+            Assert.True(failures.IsEmpty, string.Join("\n\n", failures));
+            Assert.False(File.Exists(canary), "a hostile value ran a command");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>The sweep can fail: a valid command gets past the checks and stops at require_root (exit 1).</summary>
+    [Fact]
+    public void A_valid_command_run_unprivileged_gets_past_the_checks_to_require_root()
+    {
+        var r = HostBash.Cli(HostileCli.Apply("hostile", "power-user", 4160, 4260));
+        Assert.True(r.ExitCode == 1, r.ToString());
+        Assert.Contains("must run as root", r.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// `maps apply` with its writes replaced by a print: "== PATH MODE OWNER" then the content, for
+    /// each file it would write (everything else it prints is dropped).
+    /// </summary>
+    private static string RenderMaps(IEnumerable<string> entries)
+    {
+        var r = HostBash.Lib(["maps.sh"], """
+            require_root() { :; }
+            lock() { :; }
+            ensure_dir() { :; }
+            write_shared() { printf '== %s %s %s\n%s' "$1" "$2" "$3" "$4"; }
+            cmd_maps_apply "$@" | grep -v '^workstation: '
+            """, entries);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return r.Stdout;
+    }
+
+    private static DerivedUser Entry(string osUser, string authentikUser, int t3) =>
+        Derivation.Derive(new Person(osUser, authentikUser, osUser, null, Tier.PowerUser, [], new Dictionary<string, string>(),
+            new Ports(t3, t3 + 5000), null, false, [], false), RosterSettings.Default);
+
+    /// <summary>The entries of a maps command line (what follows `maps apply`).</summary>
+    private static string[] MapsArgs(IEnumerable<DerivedUser> users) =>
+        HostCommands.Maps(users)[(HostCommands.Cli + " maps apply ").Length..].Split(' ');
+
+    /// <summary>(Moved from the box's MapsTests.) Exact bytes, computed here independently: sorted by authentik user in byte order.</summary>
+    [Fact]
+    public void Maps_are_deterministic_sorted_by_authentik_user_and_drop_removed_users()
+    {
+        DerivedUser[] three = [Entry("wiz", "wiz.admin", 3773), Entry("alice", "alice.a", 3774), Entry("bob", "Bob.b", 3775)];
+        var first = RenderMaps(MapsArgs(three));
+        Assert.Equal(
+            "== /etc/ttyd-user-map 0644 root:root\n" +
+            "Bob.b bob\nalice.a alice\nwiz.admin wiz\n" +
+            "== /etc/t3-serve/dispatch.json 0644 root:root\n" +
+            "{\n" +
+            "  \"Bob.b\": {\n    \"os_user\": \"bob\",\n    \"port\": 3775\n  },\n" +
+            "  \"alice.a\": {\n    \"os_user\": \"alice\",\n    \"port\": 3774\n  },\n" +
+            "  \"wiz.admin\": {\n    \"os_user\": \"wiz\",\n    \"port\": 3773\n  }\n" +
+            "}\n",
+            first);
+
+        // The same roster in another order (one the program never sends: it sorts by os_user): the same bytes.
+        Assert.Equal(first, RenderMaps(["bob:Bob.b:3775", "wiz:wiz.admin:3773", "alice:alice.a:3774"]));
+
+        // alice leaves the roster: gone from both maps.
+        Assert.Equal(
+            "== /etc/ttyd-user-map 0644 root:root\n" +
+            "Bob.b bob\nwiz.admin wiz\n" +
+            "== /etc/t3-serve/dispatch.json 0644 root:root\n" +
+            "{\n" +
+            "  \"Bob.b\": {\n    \"os_user\": \"bob\",\n    \"port\": 3775\n  },\n" +
+            "  \"wiz.admin\": {\n    \"os_user\": \"wiz\",\n    \"port\": 3773\n  }\n" +
+            "}\n",
+            RenderMaps(MapsArgs([three[0], three[2]])));
+    }
+
+    /// <summary>An empty roster renders empty maps: no ttyd line, and an empty JSON object.</summary>
+    [Fact]
+    public void No_one_in_the_roster_renders_empty_maps()
+    {
+        Assert.Equal("== /etc/ttyd-user-map 0644 root:root\n== /etc/t3-serve/dispatch.json 0644 root:root\n{}\n", RenderMaps([]));
+    }
+
+    /// <summary>
+    /// render_ruleset with the edge account and the pending restarts given: every member's two
+    /// ports, owned and reachable by their uid alone, the edge account a client of t3 ports only,
+    /// and a pending restart's old port guarded like the live one.
+    /// </summary>
+    [Fact]
+    public void The_ruleset_admits_each_owner_the_edge_account_to_t3_only_and_guards_a_pending_old_port()
+    {
+        var r = HostBash.Lib(["firewall.sh"], """
+            test_edge="$1" test_pending="$2"
+            edge_uid() { printf '%s' "$test_edge"; }
+            pending_guards() { printf '%s\n' "$test_pending"; }
+            render_ruleset "$3"
+            """, ["1500", "bob 2002 playwright 4299", "alice 2001 4101 4201\nbob 2002 4102 4202"]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var lines = r.Stdout.Split('\n');
+        string Elements(string set) =>
+            lines.SkipWhile(l => l != $"\tset {set} {{").Skip(2).First().Trim();
+        Assert.Equal("elements = { 4101, 4102, 4201, 4202, 4299 }", Elements("service_ports"));
+        Assert.Equal("elements = { 4101 . 2001, 4102 . 2002, 4201 . 2001, 4202 . 2002, 4299 . 2002 }", Elements("owners"));
+        Assert.Equal("elements = { 4101 . 1500, 4101 . 2001, 4102 . 1500, 4102 . 2002, 4201 . 2001, 4202 . 2002, 4299 . 2002 }", Elements("clients"));
+        Assert.Contains("\t\ttcp dport @service_ports tcp dport . meta skuid != @clients reject with tcp reset", lines);
+        Assert.Contains("\t\ttcp sport @service_ports tcp sport . meta skuid != @owners reject with tcp reset", lines);
+        // Loaded whole: our one table, replaced atomically.
+        Assert.Equal(["table inet workstation", "delete table inet workstation", "table inet workstation {"], lines[2..5]);
+    }
+
+    /// <summary>No member at all: the sets carry no elements line (nft refuses "{ }"), and the table still loads.</summary>
+    [Fact]
+    public void An_empty_ruleset_has_sets_without_elements()
+    {
+        var r = HostBash.Lib(["firewall.sh"], """
+            edge_uid() { :; }
+            pending_guards() { :; }
+            render_ruleset ""
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.DoesNotContain("elements", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\tset clients {\n\t\ttypeof tcp dport . meta skuid\n\t}\n", r.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The idle threshold (site.env RESTART_IDLE_MINUTES): minutes times 60, one to four digits
+    /// (a leading zero is not octal); anything else, or nothing, is the default of 20 minutes.
+    /// </summary>
+    [Theory]
+    [InlineData("", 1200)]
+    [InlineData("0", 0)]
+    [InlineData("1", 60)]
+    [InlineData("08", 480)]
+    [InlineData("9999", 599940)]
+    [InlineData("10000", 1200)]
+    [InlineData("-1", 1200)]
+    [InlineData("5m", 1200)]
+    public void The_idle_threshold_is_the_sites_minutes_or_twenty(string minutes, int seconds)
+    {
+        var r = HostBash.Lib(["idle.sh"], """
+            declare -A SITE=([RESTART_IDLE_MINUTES]="$1")
+            restart_idle_seconds
+            """, [minutes]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal($"{seconds}\n", r.Stdout);
+    }
+
+    /// <summary>
+    /// user_status_json for a name with no account: every field there, absent ones null or empty
+    /// (the shape `roster drift` reads), and nothing more is looked at.
+    /// </summary>
+    [Fact]
+    public void The_status_of_a_name_without_an_account_is_absent_with_every_field_empty()
+    {
+        var r = HostBash.Lib(["account.sh", "idle.sh", "firewall.sh", "user.sh"], """
+            getent() { return 2; }
+            user_status_json ws-no-such-person
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(
+            """{"user":"ws-no-such-person","state":"absent","tier":null,"uid":null,"home":null,"home_mode":null,"groups":[],"firewall":"n/a","units":[],"cut":null,"restart_pending":[],"drift":[],"external_bindings":[]}""" + "\n",
+            r.Stdout);
+    }
+
+    /// <summary>The bindings record read back as JSON: a RoleBinding with its namespace, a ClusterRoleBinding, and any other line dropped.</summary>
+    [Fact]
+    public void The_bindings_record_reads_back_as_external_bindings_and_ignores_other_lines()
+    {
+        var r = HostBash.Lib(["account.sh"], """
+            record=$(mktemp)
+            trap 'rm -f "$record"' EXIT
+            printf '%s\n' 'RoleBinding plotting-book oidc-ns-owner-anca' 'ClusterRoleBinding view-all' 'RoleBinding only-two' 'Other a b' '' >"$record"
+            bindings_file() { printf '%s' "$record"; }
+            bindings_json anca
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(
+            """[{"kind":"RoleBinding","namespace":"plotting-book","name":"oidc-ns-owner-anca"},{"kind":"ClusterRoleBinding","name":"view-all"}]""" + "\n",
+            r.Stdout);
+    }
+
+    /// <summary>
+    /// `workstation status` (every managed person; here none) reports the kernel's ptrace scope as
+    /// ptrace_scope reads it, in the JSON and in the text form: this machine's kernel, whatever it
+    /// says ("absent" without Yama). HardeningTests checks ptrace_scope on the box's own kernel.
+    /// </summary>
+    [Theory]
+    [InlineData("--json")]
+    [InlineData("")]
+    public void Status_reports_the_kernels_ptrace_scope(string form)
+    {
+        var kernel = File.Exists("/proc/sys/kernel/yama/ptrace_scope") ? File.ReadAllText("/proc/sys/kernel/yama/ptrace_scope").Trim() : "absent";
+        var r = HostBash.Lib(["site.sh", "account.sh", "idle.sh", "firewall.sh", "base.sh", "user.sh"], """
+            require_root() { :; }
+            load_site() { :; }
+            getent() { [[ "$1" == group ]] && printf '%s:x:999:\n' "$2"; }
+            cmd_status "$@"
+            """, form.Length > 0 ? [form] : []);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(form == "--json" ? $$"""{"people":[],"ptrace_scope":"{{kernel}}"}""" + "\n" : $"kernel.yama.ptrace_scope: {kernel}\n", r.Stdout);
+    }
+}
