@@ -189,13 +189,13 @@ public class HostLocalTests
     [Fact]
     public void The_status_of_a_name_without_an_account_is_absent_with_every_field_empty()
     {
-        var r = HostBash.Lib(["account.sh", "idle.sh", "firewall.sh", "user.sh"], """
+        var r = HostBash.Lib(["account.sh", "idle.sh", "firewall.sh", "user.sh", "status.sh"], """
             getent() { return 2; }
             user_status_json ws-no-such-person
             """);
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(
-            """{"user":"ws-no-such-person","state":"absent","tier":null,"uid":null,"home":null,"home_mode":null,"groups":[],"firewall":"n/a","units":[],"cut":null,"restart_pending":[],"drift":[],"external_bindings":[]}""" + "\n",
+            """{"user":"ws-no-such-person","state":"absent","tier":null,"uid":null,"home":null,"home_mode":null,"groups":[],"firewall":"n/a","units":[],"cut":null,"cut_at":null,"restart_pending":[],"drift":[],"external_bindings":[],"playwright_entry":null}""" + "\n",
             r.Stdout);
     }
 
@@ -227,7 +227,7 @@ public class HostLocalTests
     public void Status_reports_the_kernels_ptrace_scope(string form)
     {
         var kernel = File.Exists("/proc/sys/kernel/yama/ptrace_scope") ? File.ReadAllText("/proc/sys/kernel/yama/ptrace_scope").Trim() : "absent";
-        var r = HostBash.Lib(["site.sh", "account.sh", "idle.sh", "firewall.sh", "base.sh", "user.sh"], """
+        var r = HostBash.Lib(["cli.sh", "site.sh", "account.sh", "idle.sh", "firewall.sh", "base.sh", "user.sh", "status.sh"], """
             require_root() { :; }
             load_site() { :; }
             getent() { [[ "$1" == group ]] && printf '%s:x:999:\n' "$2"; }
