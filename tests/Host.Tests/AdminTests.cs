@@ -51,13 +51,16 @@ public sealed class AdminTests(SandboxFixture box)
 
             // The cut the program sends for anyone else, aimed at the admin (say a roster demoted them by
             // mistake in the same change): refused, exit 3, nothing changes, and the message says how to do it by hand.
-            var before = await box.ScriptAsync(HostWorld.Snapshot);
-            var refused = await box.RunAsync(TestUser.Named(HostWorld.Admin).Suspend(), timeout: Bounded);
-            Assert.True(refused.ExitCode == 3, refused.ToString());
-            Assert.Contains("wiz is the admin", refused.Stderr, StringComparison.Ordinal);
-            Assert.Contains(HostCommands.Manual.ForceSuspend(HostWorld.Admin).Replace(HostCommands.Cli, "workstation", StringComparison.Ordinal),
-                refused.Stderr, StringComparison.Ordinal);
-            await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a refused cut of the admin changed the host");
+            await using (await box.QuietAsync())
+            {
+                var before = await box.ScriptAsync(HostWorld.Snapshot);
+                var refused = await box.RunAsync(TestUser.Named(HostWorld.Admin).Suspend(), timeout: Bounded);
+                Assert.True(refused.ExitCode == 3, refused.ToString());
+                Assert.Contains("wiz is the admin", refused.Stderr, StringComparison.Ordinal);
+                Assert.Contains(HostCommands.Manual.ForceSuspend(HostWorld.Admin).Replace(HostCommands.Cli, "workstation", StringComparison.Ordinal),
+                    refused.Stderr, StringComparison.Ordinal);
+                await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "a refused cut of the admin changed the host");
+            }
             Assert.Equal("wiz", await LoginAsync());
 
             // By hand, with --force: it says what it does, then does it.

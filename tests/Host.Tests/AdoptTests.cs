@@ -42,6 +42,7 @@ public sealed class AdoptTests(SandboxFixture box)
             """, Bounded);
         try
         {
+            await using var quiet = await box.QuietAsync();
             var before = await box.ScriptAsync(Bytes, Bounded);
             var plan = await box.MustAsync(HostCommands.Manual.AdoptPlan([Newb.Derived(), Leg.Derived()]), timeout: Bounded);
             var conflicts = plan.Stdout.Split('\n').Where(l => l.StartsWith("conflict: ", StringComparison.Ordinal)).ToList();

@@ -109,11 +109,14 @@ public sealed class DriftTests(SandboxFixture box)
             Assert.Equal(["ws-priv"], Drift(active, "privileged-group"));
 
             await box.MustAsync(kay.Suspend());
-            var before = await box.ScriptAsync(HostWorld.Snapshot);
-            var suspended = await StatusAsync("kay");
-            Assert.Equal("suspended", suspended.GetProperty("state").GetString());
-            Assert.All(suspended.GetProperty("units").EnumerateArray(), u => Assert.Equal("inactive", u.GetProperty("active").GetString()));
-            await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "user status changed the box");
+            await using (await box.QuietAsync())
+            {
+                var before = await box.ScriptAsync(HostWorld.Snapshot);
+                var suspended = await StatusAsync("kay");
+                Assert.Equal("suspended", suspended.GetProperty("state").GetString());
+                Assert.All(suspended.GetProperty("units").EnumerateArray(), u => Assert.Equal("inactive", u.GetProperty("active").GetString()));
+                await box.AssertSameAsync(before, await box.ScriptAsync(HostWorld.Snapshot), "user status changed the box");
+            }
 
             Assert.Equal("absent", (await StatusAsync("nosuchuser")).GetProperty("state").GetString());
         }

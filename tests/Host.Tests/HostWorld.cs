@@ -373,6 +373,28 @@ public static class BoxExtensions
     public static async Task<string> ScriptAsync(this SandboxFixture box, string script, TimeSpan? timeout = null) =>
         (await box.MustAsync("bash -s", stdin: script, timeout: timeout)).Stdout;
 
+    /// <summary>
+    /// Holds the box still for a before/after snapshot: stops the restart-pending timer, waits
+    /// out a run already going, and does now the restarts earlier tests left pending (the shared
+    /// box gathers every test's people, so a round of them outlasts a test). Disposing starts
+    /// the timer again.
+    /// </summary>
+    public static async Task<IAsyncDisposable> QuietAsync(this SandboxFixture box)
+    {
+        await box.ScriptAsync("""
+            set -euo pipefail
+            systemctl stop workstation-restart-pending.timer
+            timeout 60 bash -c 'while systemctl is-active --quiet workstation-restart-pending.service; do sleep 0.2; done'
+            """);
+        await box.MustAsync(HostCommands.Manual.RestartPending, timeout: TimeSpan.FromMinutes(3));
+        return new TimerBack(box);
+    }
+
+    private sealed class TimerBack(SandboxFixture box) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await box.RunAsync("systemctl start workstation-restart-pending.timer");
+    }
+
     /// <summary>Asserts two snapshots are identical; on a difference, shows it and the units' recent journal.</summary>
     public static async Task AssertSameAsync(this SandboxFixture box, string before, string after, string what)
     {
