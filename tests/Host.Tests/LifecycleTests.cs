@@ -273,6 +273,7 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
     {
         await HostWorld.ReadyAsync(box);
         var steps = Pia.Apply(tokenStdin: false);
+        await using var quiet = await box.QuietAsync();
         var before = await box.ScriptAsync(HostWorld.Snapshot);
         var early = await box.RunAsync(steps.Code);
         Assert.True(early.ExitCode == 3, early.ToString());

@@ -136,6 +136,7 @@ public sealed class PurgeTests(SandboxFixture box)
         await HostWorld.ReadyAsync(box);
         var old = new TestUser("ren-old", 2193, 4193, 4293);
         await box.MustAsync(old.Apply(), stdin: old.TokenStdin, timeout: Bounded);
+        await using var quiet = await box.QuietAsync();
         var before = await box.ScriptAsync(HostWorld.Snapshot);
 
         var renamed = await box.RunAsync(new TestUser("ren-new", 2193, 4193, 4293).Apply(), stdin: old.TokenStdin, timeout: Bounded);

@@ -134,6 +134,7 @@ public sealed class SafetyTests(SandboxFixture box)
     {
         await HostWorld.ReadyAsync(box);
         await box.ScriptAsync("getent passwd eve >/dev/null || useradd -m -u 7005 -s /bin/bash eve");
+        await using var quiet = await box.QuietAsync();
         var before = await box.ScriptAsync(HostWorld.Snapshot);
 
         var apply = await box.RunAsync(Eve.Apply(), stdin: Eve.TokenStdin);
@@ -152,6 +153,7 @@ public sealed class SafetyTests(SandboxFixture box)
         await HostWorld.ReadyAsync(box);
         await box.MustAsync(Fay.Apply(), stdin: Fay.TokenStdin);
         await box.ScriptAsync("getent passwd svcacct >/dev/null || useradd -r -s /usr/sbin/nologin svcacct");
+        await using var quiet = await box.QuietAsync();
         var before = await box.ScriptAsync(HostWorld.Snapshot);
 
         var system = await box.RunAsync(new TestUser("svcacct", null, 4150, 4250).Apply(tokenStdin: false, adopt: true));

@@ -82,6 +82,7 @@ public sealed class UpgradeTests(SandboxFixture box)
     public async Task S9_A_host_revision_that_is_not_64_hex_digits_is_refused_before_anything_changes()
     {
         await HostWorld.ReadyAsync(box);
+        await using var quiet = await box.QuietAsync();
         var before = await box.ScriptAsync(HostWorld.Snapshot);
         var r = await box.RunAsync(HostCommands.Account(Una.Derived()) + " --host-rev deadbeef");
         Assert.Equal(2, r.ExitCode);
