@@ -83,7 +83,6 @@ public sealed class GoldenChainTests(SandboxFixture box)
         foreach (var u in Users) Assert.Contains($"{u} units=active,active,active", state, StringComparison.Ordinal);
 
         // Reconcile (Pulumi update runs the same strings): nothing changes.
-        await using var quiet = await box.QuietAsync();
         var before = await box.ScriptAsync(HostWorld.Snapshot);
         foreach (var u in Users)
         {

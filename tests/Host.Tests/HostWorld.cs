@@ -377,7 +377,7 @@ public static class BoxExtensions
     /// Holds the box still for a before/after snapshot: stops the restart-pending timer, waits
     /// out a run already going, and does now the restarts earlier tests left pending (the shared
     /// box gathers every test's people, so a round of them outlasts a test). Disposing starts
-    /// the timer again.
+    /// the timer again. Not around a services step: it starts the timer, and says so.
     /// </summary>
     public static async Task<IAsyncDisposable> QuietAsync(this SandboxFixture box)
     {

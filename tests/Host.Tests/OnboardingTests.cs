@@ -79,7 +79,6 @@ public sealed class OnboardingTests(SandboxFixture box, ITestOutputHelper output
         var groups = await box.ScriptAsync("id -nG bea");
         Assert.Equal(["bea", "code-shared", "docker", "sudo", "workstation"], groups.Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
 
-        await using var quiet = await box.QuietAsync();
         var before = await box.ScriptAsync(HostWorld.Snapshot);
         var sw = Stopwatch.StartNew();
         var again = await box.MustAsync(Bea.Apply(), stdin: Bea.TokenStdin);
