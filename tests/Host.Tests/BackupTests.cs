@@ -149,10 +149,10 @@ public sealed class BackupTests(SandboxFixture box)
             Assert.Equal("root 711", f["target"]);
 
             // Readable by others: only files of names and numbers (ports, tiers and groups, uids and
-            // ports of the firewall's ruleset, hashes of files, tool pins), and the two a person's own processes read: site.env (t3's command
+            // ports of the firewall's ruleset, hashes of files, tool pins, the playwright MCP entry the program wrote: a loopback URL), and the two a person's own processes read: site.env (t3's command
             // line and the site's URLs, never a credential: those are refused) and clone.gitconfig.
             var open = (await box.ScriptAsync("find /etc/workstation -type f -perm /044 -printf '%P\\n' | LC_ALL=C sort")).Trim().Split('\n');
-            var allowed = new System.Text.RegularExpressions.Regex(@"^(site\.env|clone\.gitconfig|owned\.sha256|firewall\.nft|(t3|playwright|user)-[a-z0-9_-]+\.env|tools/[A-Za-z0-9_.-]+)$");
+            var allowed = new System.Text.RegularExpressions.Regex(@"^(site\.env|clone\.gitconfig|owned\.sha256|firewall\.nft|(t3|playwright|user)-[a-z0-9_-]+\.env|playwright-entry-[a-z0-9_-]+\.json|tools/[A-Za-z0-9_.-]+)$");
             Assert.All(open, p => Assert.Matches(allowed, p));
             Assert.Equal("600 600", (await box.ScriptAsync("stat -c %a /etc/workstation/backup.env /etc/workstation/backup.password | paste -sd' '")).Trim());
         }
