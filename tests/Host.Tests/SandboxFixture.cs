@@ -86,6 +86,24 @@ public sealed class SandboxFixture : IAsyncLifetime
     public Task<SshResult> SandboxAsync(params string[] args) =>
         RunProcessAsync(Script, args, stdin: null, UpTimeout);
 
+    /// <summary>The SSH port the environment gives the sandbox (SANDBOX_SSH_PORT, else sandbox.sh's 2222).</summary>
+    public static int BasePort =>
+        int.TryParse(Environment.GetEnvironmentVariable("SANDBOX_SSH_PORT"), System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : 2222;
+
+    /// <summary>
+    /// The port of box slot <paramref name="slot"/>: 100 apart, so the boxes of two test runs whose
+    /// base ports are near (other checkouts on the machine) never ask for the same one.
+    /// </summary>
+    public static int PortFor(int slot) => BasePort + 100 * slot;
+
+    /// <summary>Runs scripts/sandbox.sh for the named instance <paramref name="name"/> on <paramref name="port"/>: a box beside this fixture's.</summary>
+    public Task<SshResult> SandboxAsAsync(string name, int port, params string[] args) =>
+        RunProcessAsync(Script, args, stdin: null, UpTimeout, new Dictionary<string, string>
+        {
+            ["SANDBOX_NAME"] = name,
+            ["SANDBOX_SSH_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+
     public async Task InitializeAsync()
     {
         if (!Environment.IsPrivilegedProcess)
@@ -170,7 +188,7 @@ public sealed class SandboxFixture : IAsyncLifetime
         ];
     }
 
-    private static Process Start(string file, IEnumerable<string> args)
+    private static Process Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -182,12 +200,14 @@ public sealed class SandboxFixture : IAsyncLifetime
             StandardErrorEncoding = Encoding.UTF8,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
     }
 
-    private static async Task<SshResult> RunProcessAsync(string file, IEnumerable<string> args, string? stdin, TimeSpan timeout)
+    private static async Task<SshResult> RunProcessAsync(string file, IEnumerable<string> args, string? stdin, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? env = null)
     {
-        using var p = Start(file, args);
+        using var p = Start(file, args, env);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (stdin is not null) await p.StandardInput.WriteAsync(stdin);
