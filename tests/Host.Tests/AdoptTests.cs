@@ -7,7 +7,7 @@ namespace Host.Tests;
 /// shared file Workstation did not write is never overwritten (install and maps refuse, exit 3)
 /// until `adopt record` has backed it up and handed it over.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class AdoptTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);

@@ -140,7 +140,7 @@ public sealed class AdoptedUpTests(SandboxFixture box)
         finally
         {
             // This box is spent: the next test of the collection starts from its own `up`.
-            await HostWorld.ResetAsync();
+            await HostWorld.ResetAsync(box);
         }
     }
 }

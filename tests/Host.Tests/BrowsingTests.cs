@@ -6,7 +6,7 @@ namespace Host.Tests;
 /// the sandbox, take a snapshot, and find the page's text in it; several sessions at once, each
 /// seeing only its own page.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class BrowsingTests(SandboxFixture box)
 {
     private static readonly TestUser Brw = new("brw", 2233, 4433, 4533);

@@ -7,7 +7,7 @@ namespace Host.Tests;
 /// their login sessions') carry the roster's limits, a change reaches the running slices without a
 /// restart, and a memory hog is killed inside its own slice while a neighbour keeps working.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class BudgetTests(SandboxFixture box)
 {
     private const long M = 1L << 20;

@@ -9,7 +9,7 @@ namespace Host.Tests;
 /// stays. Each person's ~/.claude gets links to its skills, agents and rules only where they have
 /// nothing of that name.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class ConfigBaseTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);

@@ -12,7 +12,7 @@ namespace Host.Tests;
 /// same list the program builds them from), a failed delete skipping what it depends on as the
 /// engine does. Every delete finishes with exit 0, the cut holds, and it all takes seconds.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class CutTests(SandboxFixture box)
 {
     /// <summary>The whole cut of a hostile person, every delete included.</summary>

@@ -7,7 +7,7 @@ namespace Host.Tests;
 /// into it, code-shared, a launcher that cd's there, ~/.claude links into the admin's home) moves
 /// to their own locked clone only when idle, and the rollback puts every recorded item back.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class CutoverTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);

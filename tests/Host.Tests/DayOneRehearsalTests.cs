@@ -278,7 +278,7 @@ public sealed class DayOneRehearsalTests(SandboxFixture box)
         finally
         {
             // This box is spent: the next test of the collection starts from its own `up`.
-            await HostWorld.ResetAsync();
+            await HostWorld.ResetAsync(box);
             Console.Error.WriteLine($"DayOneRehearsal: {clock.Elapsed.TotalSeconds:F0}s");
         }
     }

@@ -7,7 +7,7 @@ namespace Host.Tests;
 /// Tiers hold on the host: what an account holds beyond its tier is reported (apply warns,
 /// `user status --json` lists it) and removed only by an explicit roster field.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class DriftTests(SandboxFixture box)
 {
     private static readonly TestUser Gus = new("gus", 2161, 4161, 4261, "admin", ["code-shared", "docker", "sudo"]);

@@ -151,7 +151,7 @@ public sealed partial class EdgeAccountTests(SandboxFixture box)
         finally
         {
             // This box is spent: the next test of the collection starts from its own `up`.
-            await HostWorld.ResetAsync();
+            await HostWorld.ResetAsync(box);
         }
     }
 }
@@ -160,7 +160,7 @@ public sealed partial class EdgeAccountTests(SandboxFixture box)
 /// Issue 24 §1's attack on `adopt plan`, on the shared box (it needs no seed-like box of its own,
 /// so it runs with the shared box's tests, not with <see cref="EdgeAccountTests"/>).
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class EdgeAccountAttackTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(3);

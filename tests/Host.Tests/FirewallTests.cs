@@ -7,7 +7,7 @@ namespace Host.Tests;
 /// onboarded person, t3-edge the site's edge account. Their t3 "server" is a small HTTP server
 /// answering "t3 of USER", so a connection that gets through says whose it reached.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class FirewallTests(SandboxFixture box)
 {
     private static readonly TestUser Ada = new("ada", 2141, 4141, 4241);

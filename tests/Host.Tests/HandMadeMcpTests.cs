@@ -8,7 +8,7 @@ namespace Host.Tests;
 /// alone and never records it as held, so neither a later unstage (the roster takes `ha` away)
 /// nor the cut removes it.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class HandMadeMcpTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);

@@ -90,9 +90,9 @@ public sealed record HostSteps(string Account, string Code, string Services, str
 }
 
 /// <summary>
-/// The box every host test shares: the current host/ tree installed, a git-crypt fixture
-/// repository, the site config. Set up once per run (the tests of a collection run one
-/// at a time); each test calls <see cref="ReadyAsync"/> first.
+/// The box every host test of a collection shares: the current host/ tree installed, a git-crypt
+/// fixture repository, the site config. Set up once per box (the tests of a collection run one
+/// at a time; each collection has a box of its own); each test calls <see cref="ReadyAsync"/> first.
 /// </summary>
 public static class HostWorld
 {
@@ -101,9 +101,6 @@ public static class HostWorld
     public const string BigRepo = "/srv/fixture/big.git";
     public const string BigRepoUrl = "file://" + BigRepo;
     public const string SecretPlaintext = "top secret: the fixture's git-crypt payload\n";
-
-    private static readonly SemaphoreSlim Gate = new(1, 1);
-    private static bool _ready;
 
     /// <summary>The site config every test runs under unless it says otherwise.</summary>
     /// <summary>The admin the site step names in every host test (the golden roster's): `user suspend` refuses them.</summary>
@@ -225,31 +222,31 @@ public static class HostWorld
 
     public static async Task ReadyAsync(SandboxFixture box)
     {
-        await Gate.WaitAsync();
+        await box.ReadyGate.WaitAsync();
         try
         {
-            if (!_ready)
+            if (!box.Ready)
             {
                 await box.MustAsync(HostCommands.Install, stdin: HostBundle(box.RepoRoot));
                 // The base first: /etc/skel must not change between two users' onboardings.
                 await box.MustAsync(BaseCommand(box.RepoRoot), timeout: TimeSpan.FromMinutes(10));
                 await box.MustAsync("bash -s", stdin: MakeFixtureRepo);
-                _ready = true;
+                box.Ready = true;
             }
         }
         finally
         {
-            Gate.Release();
+            box.ReadyGate.Release();
         }
         await box.MustAsync(SiteCommand());
     }
 
     /// <summary>The box was replaced by a fresh one: the next <see cref="ReadyAsync"/> sets it up again.</summary>
-    public static async Task ResetAsync()
+    public static async Task ResetAsync(SandboxFixture box)
     {
-        await Gate.WaitAsync();
-        _ready = false;
-        Gate.Release();
+        await box.ReadyGate.WaitAsync();
+        box.Ready = false;
+        box.ReadyGate.Release();
     }
 
     /// <summary>

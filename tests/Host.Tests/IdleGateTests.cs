@@ -8,7 +8,7 @@ namespace Host.Tests;
 /// port, which the firewall keeps guarding, `user status` says "restart pending", and the timer's
 /// `restart pending` retries. Idle is read from the person's terminals (the ptys they own).
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class IdleGateTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);

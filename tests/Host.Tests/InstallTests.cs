@@ -2,7 +2,7 @@ using Workstation.Roster;
 namespace Host.Tests;
 
 /// <summary>install.sh and the unit templates.</summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class InstallTests(SandboxFixture box)
 {
     private const string Tree = """

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace Host.Tests;
 
 /// <summary>Suspend (what removing a roster entry does), resume, and interrupted applies.</summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
 {
     private static readonly TestUser Gil = new("gil", 2107, 4107, 4207);

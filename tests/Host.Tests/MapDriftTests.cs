@@ -9,7 +9,7 @@ namespace Host.Tests;
 /// host's report lists every entry naming the person (not only the first), so `roster drift`
 /// shows it.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class MapDriftTests(SandboxFixture box)
 {
     private static readonly TestUser Eme = new("eme", 2660, 4760, 4860);

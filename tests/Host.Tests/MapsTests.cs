@@ -6,7 +6,7 @@ namespace Host.Tests;
 /// changed. What it renders (sorting, exact bytes, dropping a removed person) is tested without
 /// a box: Roster.Tests' HostLocalTests.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class MapsTests(SandboxFixture box)
 {
     private const string Read = "cat /etc/ttyd-user-map; echo '--'; cat /etc/t3-serve/dispatch.json; echo '--'; stat -c '%i %Y %a %U' /etc/ttyd-user-map /etc/t3-serve/dispatch.json";

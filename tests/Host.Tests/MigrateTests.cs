@@ -8,7 +8,7 @@ namespace Host.Tests;
 /// migration, only when the person is idle, records it, stops it in their own manager, starts
 /// the system instance on the same port and checks that MCP answers; the rollback brings it back.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class MigrateTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);

@@ -11,7 +11,7 @@ namespace Host.Tests;
 /// first apply only observes (no limit, the work neither killed nor throttled), a budget below the
 /// use is refused naming both numbers, and the proposed one applies.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed partial class ObservedBudgetTests(SandboxFixture box)
 {
     private const long M = 1L << 20;

@@ -8,7 +8,7 @@ namespace Host.Tests;
 /// no one map another person's range. A range someone already has is kept; one held by someone
 /// else over a person's slot refuses that person's step.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class PodmanTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);

@@ -11,7 +11,7 @@ namespace Host.Tests;
 /// included) or however it treats SIGTERM; and a group taken away is gone from their running
 /// processes too, not only from /etc/group.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper output)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(150);

@@ -7,7 +7,7 @@ namespace Host.Tests;
 /// back against its manifest, and only then deletes the account; `user restore` brings the home back
 /// byte for byte under the same uid. Renaming an os_user is refused with the way to do it.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class PurgeTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);

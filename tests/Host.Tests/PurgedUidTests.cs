@@ -7,7 +7,7 @@ namespace Host.Tests;
 /// home (archives, other systems' records, a stray /tmp file) would otherwise become the newcomer's.
 /// `adopt plan` prints the `uid:` line of every live person, so the roster pins them all.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class PurgedUidTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);

@@ -1,7 +1,7 @@
 namespace Host.Tests;
 
 /// <summary>The real components, not stand-ins: git-crypt, the claude CLI, the Playwright MCP server.</summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class RealComponentsTests(SandboxFixture box)
 {
     private static readonly TestUser Rex = new("rex", 2112, 4112, 4212);

@@ -128,7 +128,7 @@ public sealed class RebuiltTests(SandboxFixture box)
         {
             tree.Delete(recursive: true);
             // This box is spent: the next test of the collection starts from its own `up`.
-            await HostWorld.ResetAsync();
+            await HostWorld.ResetAsync(box);
         }
     }
 }

@@ -9,7 +9,7 @@ namespace Host.Tests;
 /// clones with the root-installed credential helper reading it from a 0600 file. The clone
 /// holds no token; `git push` sends the person's own branch to the `forgejo` remote.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class RepoCredentialTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);

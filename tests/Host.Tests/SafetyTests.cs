@@ -2,7 +2,7 @@ using Workstation.Roster;
 namespace Host.Tests;
 
 /// <summary>The safety rules: never clobber, never touch unmanaged accounts, never remove groups, reject hostile arguments.</summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class SafetyTests(SandboxFixture box)
 {
     private static readonly TestUser Cid = new("cid", null, 4103, 4203);

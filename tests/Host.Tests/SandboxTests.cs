@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Host.Tests;
 
 /// <summary>Smoke tests of the sandbox devvm itself: if these fail, no host test means anything.</summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class SandboxTests(SandboxFixture box)
 {
     [Fact]
@@ -19,7 +19,7 @@ public sealed class SandboxTests(SandboxFixture box)
     {
         var r = await box.RunAsync("echo \"$(id -un)@$(hostname)\"; exit 7");
         Assert.Equal(7, r.ExitCode);
-        Assert.Equal("root@ws-sandbox", r.Stdout.Trim());
+        Assert.Equal($"root@{box.Machine}", r.Stdout.Trim());
 
         var echo = await box.RunAsync("cat", stdin: "secret\n");
         Assert.True(echo.ExitCode == 0, echo.ToString());
@@ -70,7 +70,7 @@ public sealed class SandboxTests(SandboxFixture box)
 }
 
 /// <summary>Named sandbox instances (issue 27 §3): boxes side by side, each its own.</summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class SandboxNamesTests(SandboxFixture box)
 {
     /// <summary>
@@ -127,7 +127,7 @@ public sealed class SandboxUpTests(SandboxFixture box)
         try
         {
             await box.MustAsync("touch /root/left-by-an-earlier-run");
-            var pidFile = Path.Combine(SandboxFixture.CacheDir, "instance", "nspawn.pid");
+            var pidFile = Path.Combine(box.InstanceDir, "nspawn.pid");
             using (var nspawn = Process.GetProcessById(int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture)))
             {
                 nspawn.Kill(); // SIGKILL, as when the whole session is killed
@@ -146,7 +146,7 @@ public sealed class SandboxUpTests(SandboxFixture box)
         }
         finally
         {
-            await HostWorld.ResetAsync(); // a fresh box: the next test installs host/ again
+            await HostWorld.ResetAsync(box); // a fresh box: the next test installs host/ again
         }
     }
 }

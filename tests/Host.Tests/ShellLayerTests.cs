@@ -7,7 +7,7 @@ namespace Host.Tests;
 /// /etc/zsh/zshrc.d, and /etc/skel's .zshrc, .tmux.conf and launcher; and launcher ownership:
 /// with another deployer owning start-claude.sh, the base leaves it alone.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class ShellLayerTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);

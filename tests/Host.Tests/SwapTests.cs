@@ -7,7 +7,7 @@ namespace Host.Tests;
 /// the real ones for the test only) that keep the kernel's list of active swap areas in a file and
 /// record any moment at zero swap; mkswap, fallocate, fstab and sysctl.d are real.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class SwapTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);

@@ -9,7 +9,7 @@ namespace Host.Tests;
 /// manifest format of host/tools.txt with their own sha256; the real pins are first fetched on
 /// the devvm.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class ToolsTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);

@@ -6,7 +6,7 @@ namespace Host.Tests;
 /// line carries the hash of the host code it runs (<see cref="HostCommands.AtHostRev"/>), so
 /// the program sends the steps again, as updates, with the new lines.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection2.Name)]
 public sealed class UpgradeTests(SandboxFixture box)
 {
     private static readonly TestUser Una = new("upg1", 2531, 5131, 5231);
