@@ -67,6 +67,50 @@ slowest_classes() {
     END { for (c in secs) printf "%8.1f  %3d tests  %s\n", secs[c], tests[c], c }' | sort -rn | awk -v n="$2" 'NR <= n'  # (no head: under pipefail its early exit may fail sort)
 }
 
+# collection_walls TRX: each host test collection's wall time (its first test's start to its
+# last test's end; the shards run at the same time), from a trx log and the [Collection(...)]
+# attribute above each test class.
+collection_walls() {
+  [[ -f "$1" ]] || return 0
+  local map
+  map=$(
+    # "Const class display name" (SandboxFixture.cs), then "test class Const" (every test file).
+    awk 'match($0, /class [A-Za-z0-9_]+ : ICollectionFixture/) { c = substr($0, RSTART + 6); sub(/ .*/, "", c) }
+      c != "" && match($0, /const string Name = "[^"]*"/) { n = substr($0, RSTART + 21, RLENGTH - 22); print "name", c, n; c = "" }' \
+      tests/Host.Tests/SandboxFixture.cs | sed 's/^name \([^ ]*\) /name \1\t/'
+    awk 'match($0, /\[Collection\([A-Za-z0-9_]+\.Name\)\]/) { c = substr($0, RSTART + 12, RLENGTH - 19); next }
+      c != "" && match($0, /class [A-Za-z0-9_]+/) { print "class", substr($0, RSTART + 6, RLENGTH - 6), c; c = "" }' tests/Host.Tests/*.cs
+  )
+  { echo "$map"; echo "--trx--"; grep -o '<UnitTestResult [^>]*>' "$1" || true; } | awk '
+    # Seconds since 1970 of "YYYY-MM-DDTHH:MM:SS.fff...": days from the civil date, then the time of day.
+    function secs(t,   y, m, d, era, yoe, doy, doe) {
+      y = substr(t, 1, 4) + 0; m = substr(t, 6, 2) + 0; d = substr(t, 9, 2) + 0
+      if (m <= 2) y--
+      era = int(y / 400); yoe = y - era * 400
+      doy = int((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1
+      doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
+      return (era * 146097 + doe - 719468) * 86400 + substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 + substr(t, 18)
+    }
+    $0 == "--trx--" { trx = 1; next }
+    !trx && $1 == "name" { split($0, p, "\t"); sub(/^name /, "", p[1]); display[p[1]] = p[2]; next }
+    !trx && $1 == "class" { coll[$2] = $3; next }
+    trx {
+      name = ""; st = ""; en = ""
+      if (match($0, / testName="[^"]*"/)) name = substr($0, RSTART + 11, RLENGTH - 12)
+      if (match($0, / startTime="[^"]*"/)) st = substr($0, RSTART + 12, RLENGTH - 13)
+      if (match($0, / endTime="[^"]*"/)) en = substr($0, RSTART + 10, RLENGTH - 11)
+      if (name == "" || st == "" || en == "") next
+      sub(/\(.*/, "", name); sub(/\.[^.]*$/, "", name); sub(/^.*\./, "", name)
+      c = (name in coll) ? coll[name] : "?"
+      c = (c in display) ? display[c] : c
+      a = secs(st); b = secs(en)
+      if (!(c in lo) || a < lo[c]) lo[c] = a
+      if (!(c in hi) || b > hi[c]) hi[c] = b
+      if (!((c, name) in seen)) { seen[c, name] = 1; classes[c]++ }
+    }
+    END { for (c in lo) { w = int(hi[c] - lo[c] + 0.5); printf "%5dm%02ds  %3d classes  %s\n", w / 60, w % 60, classes[c], c } }' | sort -k4
+}
+
 # Installs Debian packages that a layer needs, when we are root and they are missing.
 need_debs() {
   local missing=() pkg
@@ -122,6 +166,8 @@ else
   host_seconds=$((SECONDS - host_started))
   printf 'Host tests took %dm%02ds. The 10 slowest classes (seconds, the sum of their tests):\n' $((host_seconds / 60)) $((host_seconds % 60))
   slowest_classes "$results/host.trx" 10
+  echo "Each collection's wall time (the shards run at the same time, each on its own box):"
+  collection_walls "$results/host.trx"
   # Each host benchmark once at its smallest size, as a smoke test: their command lines come
   # from the Roster CLI, so a host that stops taking what the program sends fails here.
   for bench in "host-onboard.sh 2" "host-capacity.sh 1"; do
