@@ -125,8 +125,11 @@ public sealed class BrowsingTests(SandboxFixture box)
                 rm -f /home/brw/.local/state/workstation/playwright-snapshot
                 systemctl restart playwright-mcp@brw.service
                 """);
-            // Before any refresh: an empty state, passed from the start.
-            Assert.Equal("""{"cookies":[],"origins":[]}""", (await box.ScriptAsync("cat /home/brw/.local/state/workstation/playwright-snapshot")).Trim());
+            // Before any refresh: an empty state, passed from the start. The server's own start
+            // writes it, after `systemctl restart` returns (Type=simple): waited for, in seconds,
+            // since a loaded machine (the other shards' boxes) may be slow to get there.
+            Assert.Equal("""{"cookies":[],"origins":[]}""", (await box.ScriptAsync(
+                "f=/home/brw/.local/state/workstation/playwright-snapshot; timeout 30 sh -c 'until [ -e \"$1\" ]; do sleep 0.2; done' sh \"$f\" || true; cat \"$f\"")).Trim());
 
             await box.MustAsync("systemctl start playwright-snapshot-refresh@brw.service", timeout: TimeSpan.FromSeconds(60));
             Assert.Contains("from-refresh-1", await box.ScriptAsync("cat /home/brw/.local/state/workstation/playwright-snapshot"), StringComparison.Ordinal);
