@@ -57,11 +57,16 @@ public sealed class SandboxFixture : IAsyncLifetime
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
 
     private readonly IMessageSink _sink;
+    private readonly IReadOnlyDictionary<string, string> _env;
     private string? _knownHosts;
 
-    public SandboxFixture(IMessageSink sink)
+    public SandboxFixture(IMessageSink sink) : this(sink, new Dictionary<string, string>()) { }
+
+    /// <summary>A box whose scripts/sandbox.sh runs see <paramref name="env"/> too (a second box: its own cache and port).</summary>
+    public SandboxFixture(IMessageSink sink, IReadOnlyDictionary<string, string> env)
     {
         _sink = sink;
+        _env = env;
         RepoRoot = FindRepoRoot();
     }
 
@@ -84,7 +89,7 @@ public sealed class SandboxFixture : IAsyncLifetime
 
     /// <summary>Runs scripts/sandbox.sh with <paramref name="args"/> on this machine.</summary>
     public Task<SshResult> SandboxAsync(params string[] args) =>
-        RunProcessAsync(Script, args, stdin: null, UpTimeout);
+        RunProcessAsync(Script, args, stdin: null, UpTimeout, _env);
 
     public async Task InitializeAsync()
     {
@@ -93,13 +98,13 @@ public sealed class SandboxFixture : IAsyncLifetime
                 "Host tests need root: scripts/sandbox.sh boots a systemd-nspawn container. Run `sudo dotnet test tests/Host.Tests`.");
 
         var started = Stopwatch.StartNew();
-        var up = await RunProcessAsync(Script, ["up"], stdin: null, UpTimeout);
+        var up = await RunProcessAsync(Script, ["up"], stdin: null, UpTimeout, _env);
         if (up.ExitCode != 0)
             throw new InvalidOperationException($"scripts/sandbox.sh up failed, so no host test can run.\n{up}");
         _sink.OnMessage(new DiagnosticMessage($"sandbox up in {started.Elapsed.TotalSeconds:F0}s"));
         await HostWorld.ResetAsync(); // a fresh box (each collection boots its own): host/ is installed again
 
-        var env = await RunProcessAsync(Script, ["env"], stdin: null, TimeSpan.FromSeconds(30));
+        var env = await RunProcessAsync(Script, ["env"], stdin: null, TimeSpan.FromSeconds(30), _env);
         if (env.ExitCode != 0)
             throw new InvalidOperationException($"scripts/sandbox.sh env failed.\n{env}");
         var vars = ParseEnv(env.Stdout);
@@ -110,14 +115,14 @@ public sealed class SandboxFixture : IAsyncLifetime
         HostKey = Require(vars, "SANDBOX_HOST_KEY");
 
         // Pin the host key the way Pulumi's connection does: nothing else is accepted.
-        _knownHosts = Path.Combine(Path.GetTempPath(), $"ws-sandbox-known-hosts-{Environment.ProcessId}");
+        _knownHosts = Path.Combine(Path.GetTempPath(), $"ws-sandbox-known-hosts-{Environment.ProcessId}-{Port}");
         await File.WriteAllTextAsync(_knownHosts, $"[{Host}]:{Port} {HostKey}\n");
     }
 
     public async Task DisposeAsync()
     {
         if (_knownHosts is not null) File.Delete(_knownHosts);
-        var down = await RunProcessAsync(Script, ["down"], stdin: null, TimeSpan.FromMinutes(2));
+        var down = await RunProcessAsync(Script, ["down"], stdin: null, TimeSpan.FromMinutes(2), _env);
         if (down.ExitCode != 0)
             throw new InvalidOperationException($"scripts/sandbox.sh down failed.\n{down}");
     }
@@ -170,7 +175,7 @@ public sealed class SandboxFixture : IAsyncLifetime
         ];
     }
 
-    private static Process Start(string file, IEnumerable<string> args)
+    private static Process Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -182,12 +187,18 @@ public sealed class SandboxFixture : IAsyncLifetime
             StandardErrorEncoding = Encoding.UTF8,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
     }
 
-    private static async Task<SshResult> RunProcessAsync(string file, IEnumerable<string> args, string? stdin, TimeSpan timeout)
+    /// <summary>Runs a program on this machine (root), bounded: plumbing between boxes that no box can do.</summary>
+    public static Task<SshResult> RunLocalAsync(string file, IEnumerable<string> args) =>
+        RunProcessAsync(file, args, stdin: null, TimeSpan.FromSeconds(60));
+
+    private static async Task<SshResult> RunProcessAsync(string file, IEnumerable<string> args, string? stdin, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? env = null)
     {
-        using var p = Start(file, args);
+        using var p = Start(file, args, env);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (stdin is not null) await p.StandardInput.WriteAsync(stdin);
