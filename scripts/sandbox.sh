@@ -19,26 +19,40 @@
 #   scripts/sandbox.sh hostkey       the pinned SSH host public key
 #   scripts/sandbox.sh env           shell-eval-able SANDBOX_* lines
 #
-# Environment: WORKSTATION_CACHE (default /var/cache/workstation),
+# Named instances: SANDBOX_NAME=NAME (a-z, 0-9, '-'; 1-20 characters) gives a box of its
+# own beside the others of the same cache: its own instance dir ($CACHE/instance-NAME),
+# machine name (ws-sandbox-NAME), network namespace, SSH keys ($CACHE/ssh-NAME), memory
+# cgroup, lock and SSH port (SANDBOX_SSH_PORT: give each running name its own; `up`
+# refuses a port in use). All names boot the one cached rootfs (each as an overlay over
+# it). Every command acts on its name's box only: `up`/`down` of one name never stops
+# or kills another's. Without SANDBOX_NAME: the single default instance ($CACHE/instance,
+# ws-sandbox, $CACHE/ssh), as before names existed.
+#
+# Environment: WORKSTATION_CACHE (default /var/cache/workstation), SANDBOX_NAME (none),
 # SANDBOX_SSH_PORT (2222), SANDBOX_MIRROR (default: this machine's apt sources),
 # SANDBOX_UP_TIMEOUT (90 s).
 set -euo pipefail
 
 readonly RECIPE_VERSION=1 # bump whenever what the build steps below produce changes
 readonly SUITE=bookworm
-readonly MACHINE=ws-sandbox
-
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="${WORKSTATION_CACHE:-/var/cache/workstation}/sandbox"
-INSTANCE="$CACHE/instance"
-KEYS="$CACHE/ssh"
-UP_TIMEOUT="${SANDBOX_UP_TIMEOUT:-90}"
-# The box's network namespace, named after the cache so two caches never share one.
-NETNS="ws-sandbox-$(printf '%s' "$CACHE" | sha256sum | cut -c1-8)"
-NETNS_PATH="/run/netns/$NETNS"
 
 die() { echo "sandbox: $*" >&2; exit 1; }
 log() { echo "sandbox: $*" >&2; }
+
+NAME="${SANDBOX_NAME:-}"
+[[ -z "$NAME" || "$NAME" =~ ^[a-z0-9][a-z0-9-]{0,19}$ ]] ||
+  die "SANDBOX_NAME must be 1-20 characters of a-z, 0-9 and '-' (not starting with '-'), not '$NAME'"
+MACHINE="ws-sandbox${NAME:+-$NAME}"
+readonly NAME MACHINE
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${WORKSTATION_CACHE:-/var/cache/workstation}/sandbox"
+INSTANCE="$CACHE/instance${NAME:+-$NAME}"
+KEYS="$CACHE/ssh${NAME:+-$NAME}"
+UP_TIMEOUT="${SANDBOX_UP_TIMEOUT:-90}"
+# The box's network namespace, named after the cache (and the name) so two boxes never share one.
+NETNS="ws-sandbox-$(printf '%s' "$CACHE${NAME:+#$NAME}" | sha256sum | cut -c1-8)"
+NETNS_PATH="/run/netns/$NETNS"
 
 require_root() { [[ "$(id -u)" -eq 0 ]] || die "must run as root (systemd-nspawn and debootstrap need it)"; }
 
@@ -151,8 +165,8 @@ in_tree() {
   local ca=()
   [[ -r /etc/ssl/certs/ca-certificates.crt ]] &&
     ca=(--bind-ro=/etc/ssl/certs/ca-certificates.crt:/run/host-ca.crt --setenv=NODE_EXTRA_CA_CERTS=/run/host-ca.crt)
-  # 9>&-: a build killed half-way must not leave a child holding the cache lock.
-  systemd-nspawn --quiet --register=no --keep-unit --pipe -D "$dir" "${ca[@]}" "$@" 9>&-
+  # 8>&- 9>&-: a build killed half-way must not leave a child holding a lock.
+  systemd-nspawn --quiet --register=no --keep-unit --pipe -D "$dir" "${ca[@]}" "$@" 8>&- 9>&-
 }
 
 # debootstrap into DIR from MIRROR, starting over from nothing (a retry after a
@@ -168,9 +182,10 @@ build_rootfs() {
   [[ ! -s "$blog" ]] || mv -f "$blog" "$CACHE/build.previous.log"
   mirror="$(find_mirror)"
   local old
+  kill_strays build # what a killed build left running in its tree
   for old in "$CACHE"/rootfs-*.tmp; do remove_tree "$old"; done # interrupted builds are never used
   log "building $(basename "$rootfs") from $mirror (log: $blog)"
-  retry 3 debootstrap_fresh "$tmp" "$mirror" >"$blog" 2>&1 9>&- ||
+  retry 3 debootstrap_fresh "$tmp" "$mirror" >"$blog" 2>&1 8>&- 9>&- ||
     die "debootstrap failed; see $blog"
   # apt, not debootstrap's resolver, installs the list (npm needs virtual packages).
   # policy-rc.d: no service starts during the build (the network is the host's).
@@ -195,9 +210,22 @@ build_rootfs() {
   mv -T "$tmp" "$rootfs"
   log "built $(basename "$rootfs") in ${SECONDS}s"
   # Older rootfs (another package list) are never booted again by this tree: about 2 GB each.
+  # One that a running instance (of any name) still boots from is kept until that one is down.
   for old in "$CACHE"/rootfs-*; do
-    [[ "$old" == "$rootfs" || "$old" == *.tmp ]] || remove_tree "$old"
+    [[ "$old" == "$rootfs" || "$old" == *.tmp ]] && continue
+    grep -qsxF -- "$(basename "$old")" "$CACHE"/instance*/rootfs && continue
+    remove_tree "$old"
   done
+}
+
+# The cached rootfs, built first when missing; under the build lock, which every name
+# shares (the instance lock is the name's own, so two names boot at once).
+ensure_rootfs() { # $1 = the rootfs path
+  [[ -d "$1" ]] && return 0
+  exec 8>"$CACHE/build.lock"
+  flock -w 1800 8 || die "$CACHE/build.lock is still held after 1800s by: $(fuser "$CACHE/build.lock" 2>/dev/null || echo '?')"
+  [[ -d "$1" ]] || build_rootfs "$1" # another name may have built it meanwhile
+  exec 8>&-
 }
 
 configure_instance() { # $1 = the instance root, $2 = ssh port
@@ -228,7 +256,7 @@ nspawn_pid() { # prints the pid of our systemd-nspawn, or fails
   local pid
   pid="$(cat "$INSTANCE/nspawn.pid" 2>/dev/null)" || return 1
   [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "-M $MACHINE" || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "-M $MACHINE " || return 1
   echo "$pid"
 }
 
@@ -244,16 +272,27 @@ ssh_base() {
     -o ConnectTimeout=5 root@127.0.0.1)
 }
 
-# Processes a killed earlier run left behind, and only those: a systemd-nspawn
-# whose -D is inside $CACHE, and any process whose root directory is a tree of
-# ours (the instance root, a rootfs being built) or carries our instance
-# marker or our cached SSH host key. A container whose systemd-nspawn was SIGKILLed lives on (its init is
-# reparented) and keeps the SSH port; nothing else on the machine matches.
-stray_pids() {
+# Processes a killed earlier run left behind, and only those of one scope:
+# - instance (this name's box): the SSH forwarder into this name's namespace, a
+#   systemd-nspawn whose -D is inside this name's instance dir, and any process whose
+#   root directory is the instance root or carries this name's instance marker or
+#   SSH host key. A container whose systemd-nspawn was SIGKILLed lives on (its init
+#   is reparented) and keeps the SSH port. Another name's box never matches.
+# - build (a killed rootfs build; under the build lock): a systemd-nspawn whose -D is
+#   a cached rootfs, and any process whose root directory is one.
+# Nothing else on the machine matches.
+stray_pids() { # $1 = instance | build
   local -A roots=()
-  local d p r self="$BASHPID" args=() host_root
+  local d p r self="$BASHPID" args=() host_root scope="$1" dirs=() under
   host_root="$(stat -L -c %d:%i /)"
-  for d in "$INSTANCE/root" "$CACHE"/rootfs-*; do
+  if [[ "$scope" == build ]]; then
+    dirs=("$CACHE"/rootfs-*)
+    under="$CACHE/rootfs-"
+  else
+    dirs=("$INSTANCE/root")
+    under="$INSTANCE/"
+  fi
+  for d in "${dirs[@]}"; do
     [[ -d "$d" ]] || continue
     r="$(stat -L -c %d:%i -- "$d" 2>/dev/null)" && roots["$r"]=1
   done
@@ -261,14 +300,15 @@ stray_pids() {
     p="${p#/proc/}"
     [[ "$p" != "$self" ]] || continue
     mapfile -d '' -t args 2>/dev/null <"/proc/$p/cmdline" || continue
-    if ((${#args[@]} > 1)) && [[ "${args[0]##*/}" == socat && "${args[*]}" == *"--net=$NETNS_PATH "* ]]; then
+    if [[ "$scope" == instance ]] && ((${#args[@]} > 1)) &&
+      [[ "${args[0]##*/}" == socat && "${args[*]}" == *"--net=$NETNS_PATH "* ]]; then
       echo "$p" # the SSH forwarder into our namespace
       continue
     fi
     if ((${#args[@]} > 2)) && [[ "${args[0]##*/}" == systemd-nspawn ]]; then
       local i
       for ((i = 1; i < ${#args[@]} - 1; i++)); do
-        if [[ "${args[i]}" == -D && "${args[i + 1]}" == "$CACHE"/* ]]; then
+        if [[ "${args[i]}" == -D && "${args[i + 1]}" == "$under"* ]]; then
           echo "$p"
           continue 2
         fi
@@ -277,7 +317,7 @@ stray_pids() {
     r="$(stat -L -c %d:%i -- "/proc/$p/root" 2>/dev/null)" || continue
     if [[ -n "${roots[$r]:-}" ]]; then
       echo "$p"
-    elif [[ "$r" != "$host_root" ]]; then
+    elif [[ "$scope" == instance && "$r" != "$host_root" ]]; then
       # A container whose tree is already unmounted here: ours if it carries our
       # instance marker or the SSH host key generated in this cache.
       if [[ "$(cat -- "/proc/$p/root/etc/ws-sandbox-instance" 2>/dev/null)" == "$INSTANCE" ]] ||
@@ -289,14 +329,14 @@ stray_pids() {
   done
 }
 
-kill_strays() {
+kill_strays() { # $1 = instance | build (see stray_pids)
   local pids=() i
-  mapfile -t pids < <(stray_pids)
+  mapfile -t pids < <(stray_pids "$1")
   ((${#pids[@]})) || return 0
   log "killing ${#pids[@]} process(es) left by an earlier run: ${pids[*]}"
   kill -KILL -- "${pids[@]}" 2>/dev/null || true # a container's init takes its whole pid namespace along
   for ((i = 0; i < 50; i++)); do
-    mapfile -t pids < <(stray_pids)
+    mapfile -t pids < <(stray_pids "$1")
     ((${#pids[@]})) || return 0
     sleep 0.2
   done
@@ -321,8 +361,9 @@ wait_ready() { # $1 = nspawn pid
 # The box's systemd gets the memory controller. On a cgroup v1 host nspawn mounts
 # the controller hierarchies read-only in the box, so MemoryMax and friends would
 # be accepted and never enforced. Mounted again, writable, from inside the box's
-# own cgroup namespace: its root is the cgroup this script runs in (box_memcg), so
-# nothing outside that subtree is reachable; stop_instance removes what is left. Then systemd re-executes to see it,
+# own cgroup namespace: its root is the box's own cgroup (instance_memcg, below the
+# one this script runs in), so nothing outside that subtree is reachable, and two
+# boxes never share one; stop_instance removes it. Then systemd re-executes to see it,
 # before any test unit starts. Nothing to do on a unified (v2) host.
 grant_memory_controller() { # $1 = nspawn pid
   local init state="" deadline
@@ -358,6 +399,7 @@ grant_memory_controller() { # $1 = nspawn pid
 }
 
 print_env() {
+  [[ -z "$NAME" ]] || echo "SANDBOX_NAME=$NAME"
   echo "SANDBOX_SSH_HOST=127.0.0.1"
   echo "SANDBOX_SSH_PORT=$(port)"
   echo "SANDBOX_SSH_USER=root"
@@ -380,7 +422,7 @@ cmd_up() {
   ensure_tools
   install -d "$CACHE"
   take_lock
-  local want_port="${SANDBOX_SSH_PORT:-2222}" rootfs pid
+  local want_port="${SANDBOX_SSH_PORT:-2222}" rootfs pid memcg i
   [[ "$want_port" =~ ^[0-9]{1,5}$ ]] || die "SANDBOX_SSH_PORT must be a port number, not '$want_port'"
   # Always a clean instance: one still running (an earlier run that never got
   # to `down`) is powered off, and whatever a killed run left is cleared.
@@ -391,7 +433,7 @@ cmd_up() {
   fi
   ensure_keys
   rootfs="$CACHE/rootfs-$(cache_key)"
-  [[ -d "$rootfs" ]] || build_rootfs "$rootfs"
+  ensure_rootfs "$rootfs"
   # A boot that fails (rarely: the container exits early) is retried once on a
   # fresh instance; the failed boot's log is kept beside the cache.
   local attempt
@@ -405,13 +447,25 @@ cmd_up() {
     basename "$rootfs" >"$INSTANCE/rootfs"
     configure_instance "$INSTANCE/root" "$want_port"
     netns_up
+    if memcg="$(instance_memcg)"; then
+      mkdir -p "$memcg"
+      echo "$memcg" >"$INSTANCE/memcg"
+    else
+      memcg=""
+    fi
+    # The container starts in its own memory cgroup (when there is one to give it).
     # pidfd_getfd: nspawn's seccomp filter refuses it, a devvm's kernel does not (Yama off or
     # at 0, Debian's default); the box allows it so attacks that copy descriptors are real here.
-    setsid nohup systemd-nspawn --boot --register=no --keep-unit --console=read-only \
-      --network-namespace-path="$NETNS_PATH" --capability=CAP_NET_ADMIN --system-call-filter=pidfd_getfd \
-      -D "$INSTANCE/root" -M "$MACHINE" </dev/null >"$INSTANCE/nspawn.log" 2>&1 9>&- &
+    (
+      [[ -z "$memcg" ]] || echo "$BASHPID" >"$memcg/cgroup.procs"
+      exec setsid nohup systemd-nspawn --boot --register=no --keep-unit --console=read-only \
+        --network-namespace-path="$NETNS_PATH" --capability=CAP_NET_ADMIN --system-call-filter=pidfd_getfd \
+        -D "$INSTANCE/root" -M "$MACHINE"
+    ) </dev/null >"$INSTANCE/nspawn.log" 2>&1 8>&- 9>&- &
     pid=$!
     echo "$pid" >"$INSTANCE/nspawn.pid"
+    # The subshell becomes systemd-nspawn once it has joined the cgroup: until then it is not "ours".
+    for ((i = 0; i < 100; i++)); do nspawn_pid >/dev/null && break; sleep 0.1; done
     start_forwarder "$want_port"
     wait_ready "$pid" && grant_memory_controller "$pid" && break
     cp -f -- "$INSTANCE/nspawn.log" "$CACHE/nspawn.failed.log" 2>/dev/null || true
@@ -457,7 +511,7 @@ stop_instance() {
     fi
   fi
   stop_forwarder
-  kill_strays
+  kill_strays instance
   netns_down
   remove_box_memcg
   remove_tree "$INSTANCE"
@@ -472,16 +526,22 @@ box_memcg() {
   echo "/sys/fs/cgroup/memory$path"
 }
 
-# What a box's systemd left in that cgroup once the box is gone (a killed box does
-# not clean up): only the top-level names systemd creates, and only cgroups
-# without tasks (rmdir refuses the others).
+# The box's own memory cgroup: one per name, below this machine's (cgroup v1 only).
+instance_memcg() {
+  local parent
+  [[ -d /sys/fs/cgroup/memory && "$(stat -f -c %T /sys/fs/cgroup/memory)" == cgroupfs ]] || return 1
+  parent="$(box_memcg)" || return 1
+  echo "$parent/$MACHINE"
+}
+
+# What a box's systemd left in its cgroup once the box is gone (a killed box does
+# not clean up): the box's own cgroup, and only cgroups without tasks (rmdir
+# refuses the others).
 remove_box_memcg() {
-  local root name
-  root="$(box_memcg)" || return 0
-  for name in init.scope system.slice user.slice machine.slice workstation.slice dev-hugepages.mount sys-fs-fuse-connections.mount; do
-    [[ -d "$root/$name" ]] || continue
-    find "$root/$name" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-  done
+  local dir
+  dir="$(cat "$INSTANCE/memcg" 2>/dev/null)" || dir="$(instance_memcg)" || return 0
+  [[ "$dir" == /sys/fs/cgroup/memory/*/"$MACHINE" && -d "$dir" ]] || return 0
+  find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null || true
 }
 
 stop_forwarder() { # the one `up` started, when its pid is still that socat
@@ -492,10 +552,12 @@ stop_forwarder() { # the one `up` started, when its pid is still that socat
   kill -TERM "$pid" 2>/dev/null || true
 }
 
-# The cache lock; a holder that never lets go is named instead of waited on forever.
+# The instance's lock (the default instance's is the cache's historical one); a holder
+# that never lets go is named instead of waited on forever.
 take_lock() {
-  exec 9>"$CACHE/lock"
-  flock -w 600 9 || die "$CACHE/lock is still held after 600s by: $(fuser "$CACHE/lock" 2>/dev/null || echo '?')"
+  local lock="$CACHE/lock${NAME:+-$NAME}"
+  exec 9>"$lock"
+  flock -w 600 9 || die "$lock is still held after 600s by: $(fuser "$lock" 2>/dev/null || echo '?')"
 }
 
 cmd_down() {

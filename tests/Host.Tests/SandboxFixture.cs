@@ -91,6 +91,24 @@ public sealed class SandboxFixture : IAsyncLifetime
     public Task<SshResult> SandboxAsync(params string[] args) =>
         RunProcessAsync(Script, args, stdin: null, UpTimeout, _env);
 
+    /// <summary>The SSH port the environment gives the sandbox (SANDBOX_SSH_PORT, else sandbox.sh's 2222).</summary>
+    public static int BasePort =>
+        int.TryParse(Environment.GetEnvironmentVariable("SANDBOX_SSH_PORT"), System.Globalization.CultureInfo.InvariantCulture, out var p) ? p : 2222;
+
+    /// <summary>
+    /// The port of box slot <paramref name="slot"/>: 100 apart, so the boxes of two test runs whose
+    /// base ports are near (other checkouts on the machine) never ask for the same one.
+    /// </summary>
+    public static int PortFor(int slot) => BasePort + 100 * slot;
+
+    /// <summary>Runs scripts/sandbox.sh for the named instance <paramref name="name"/> on <paramref name="port"/>: a box beside this fixture's.</summary>
+    public Task<SshResult> SandboxAsAsync(string name, int port, params string[] args) =>
+        RunProcessAsync(Script, args, stdin: null, UpTimeout, new Dictionary<string, string>
+        {
+            ["SANDBOX_NAME"] = name,
+            ["SANDBOX_SSH_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+
     public async Task InitializeAsync()
     {
         if (!Environment.IsPrivilegedProcess)

@@ -69,6 +69,47 @@ public sealed class SandboxTests(SandboxFixture box)
     }
 }
 
+/// <summary>Named sandbox instances (issue 27 §3): boxes side by side, each its own.</summary>
+[Collection(SandboxCollection.Name)]
+public sealed class SandboxNamesTests(SandboxFixture box)
+{
+    /// <summary>
+    /// Two names boot at once from the one cached rootfs, each answers on its own port as its own
+    /// machine, and `down` of one stops that one only: the other, and this collection's box, run on.
+    /// </summary>
+    [Fact]
+    public async Task Two_named_boxes_run_at_once_each_on_its_own_port_and_down_of_one_leaves_the_other_running()
+    {
+        (string Name, int Port)[] boxes = [("t-names-a", SandboxFixture.PortFor(8)), ("t-names-b", SandboxFixture.PortFor(9))];
+        try
+        {
+            var ups = await Task.WhenAll(boxes.Select(b => box.SandboxAsAsync(b.Name, b.Port, "up")));
+            foreach (var up in ups) Assert.True(up.ExitCode == 0, up.ToString());
+            foreach (var (name, port) in boxes)
+            {
+                var env = SandboxFixture.ParseEnv((await box.SandboxAsAsync(name, port, "env")).Stdout);
+                Assert.Equal(BoxExtensions.Num(port), env["SANDBOX_SSH_PORT"]);
+                Assert.Equal(name, env["SANDBOX_NAME"]);
+                var who = await box.SandboxAsAsync(name, port, "ssh", "hostname");
+                Assert.True(who.ExitCode == 0, who.ToString());
+                Assert.Equal($"ws-sandbox-{name}", who.Stdout.Trim());
+            }
+
+            var down = await box.SandboxAsAsync(boxes[0].Name, boxes[0].Port, "down");
+            Assert.True(down.ExitCode == 0, down.ToString());
+            var gone = await box.SandboxAsAsync(boxes[0].Name, boxes[0].Port, "status");
+            Assert.True(gone.ExitCode == 3, gone.ToString());
+            var other = await box.SandboxAsAsync(boxes[1].Name, boxes[1].Port, "ssh", "systemctl is-system-running");
+            Assert.True(other.ExitCode is 0 or 1 && other.Stdout.Trim() is "running" or "degraded", other.ToString());
+            await box.MustAsync("true"); // this collection's own box too
+        }
+        finally
+        {
+            foreach (var (name, port) in boxes) await box.SandboxAsAsync(name, port, "down");
+        }
+    }
+}
+
 /// <summary>The sandbox's own recovery: it replaces the box, so it runs last (<see cref="ReplacedBoxCollection"/>).</summary>
 [Collection(ReplacedBoxCollection.Name)]
 public sealed class SandboxUpTests(SandboxFixture box)
