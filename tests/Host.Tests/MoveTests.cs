@@ -12,8 +12,8 @@ public sealed class FleetCollection : ICollectionFixture<FleetFixture>
 }
 
 /// <summary>
-/// Two sandbox devvms, A (this run's WORKSTATION_CACHE and SANDBOX_SSH_PORT) and B (a cache
-/// of its own beside A's, the next port), each with host/ installed and the site applied.
+/// Two sandbox devvms, A (this run's WORKSTATION_CACHE and SANDBOX_SSH_PORT) and B (the named
+/// instance fleet-b of the same cache, on the next port), each with host/ installed and the site applied.
 /// The move repository is a restic sftp repository in A (/srv/move-repo), which B reaches as
 /// a second devvm reaches the first: over a veth pair between the two boxes' own network
 /// namespaces (10.206.0.1 is A, 10.206.0.2 is B; nothing is added to this machine's
@@ -28,20 +28,17 @@ public sealed class FleetFixture : IAsyncLifetime
     public FleetFixture(IMessageSink sink)
     {
         A = new SandboxFixture(sink);
-        var cache = Environment.GetEnvironmentVariable("WORKSTATION_CACHE") is { Length: > 0 } c ? c : "/var/cache/workstation";
-        var port = int.Parse(Environment.GetEnvironmentVariable("SANDBOX_SSH_PORT") is { Length: > 0 } p ? p : "2222",
-            System.Globalization.CultureInfo.InvariantCulture);
         B = new SandboxFixture(sink, new Dictionary<string, string>
         {
-            ["WORKSTATION_CACHE"] = cache.TrimEnd('/') + "-fleet-b",
-            ["SANDBOX_SSH_PORT"] = HostWorldNum(port + 1),
+            ["SANDBOX_NAME"] = "fleet-b",
+            ["SANDBOX_SSH_PORT"] = Num(SandboxFixture.BasePort + 1),
         });
     }
 
     public SandboxFixture A { get; }
     public SandboxFixture B { get; }
 
-    private static string HostWorldNum(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private static string Num(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public async Task InitializeAsync()
     {
@@ -84,7 +81,7 @@ public sealed class FleetFixture : IAsyncLifetime
             ip link add wsmv-a netns "$a" type veth peer name wsmv-b netns "$b"
             nsenter --net="/proc/$a/ns/net" sh -ec 'ip addr add 10.206.0.1/30 dev wsmv-a; ip link set wsmv-a up'
             nsenter --net="/proc/$b/ns/net" sh -ec 'ip addr add 10.206.0.2/30 dev wsmv-b; ip link set wsmv-b up'
-            """, "bash", HostWorldNum(a), HostWorldNum(b)]);
+            """, "bash", Num(a), Num(b)]);
         Assert.True(link.ExitCode == 0, link.ToString());
         await A.MustAsync("systemd-run --quiet --unit ws-move-sshd /usr/sbin/sshd -D -p 22 -o ListenAddress=10.206.0.1");
         var key = await B.ScriptAsync("""
@@ -208,15 +205,17 @@ public sealed class MoveTests(FleetFixture fleet)
         Assert.Equal(snapshot, SnapshotOf(again));
         Assert.DoesNotContain(again.Changes(), l => l.Contains("snapshot", StringComparison.Ordinal));
 
-        var inRun = await B.MustAsync(MoveIn(Mva.Name, 2760, snapshot[..8], FleetFixture.RepoFromB), stdin: Password + "\n", timeout: Bounded);
+        var inRun = await B.RunAsync(MoveIn(Mva.Name, 2760, snapshot[..8], FleetFixture.RepoFromB), stdin: Password + "\n", timeout: Bounded);
+        // Root's mapping of the owners never went through the person's link to /etc/shadow (checked first: whatever the run's end).
+        Assert.Equal("/etc/shadow root shadow 640", (await B.ScriptAsync("stat -c '%n %U %G %a' /etc/shadow")).Trim());
+        Assert.True(inRun.ExitCode == 0, inRun.ToString());
         Assert.Contains(inRun.Changes(), l => l.Contains($"/home/{Mva.Name} restored from snapshot {snapshot[..8]}", StringComparison.Ordinal));
         Assert.Equal(before, await B.ScriptAsync(Tree(Mva.Name)));
         var onB = await AccountAsync(B, Mva.Name);
         Assert.Equal(("2760", "1", "yes", "0"), (onB["passwd"], onB["expire"], onB["suspended"], onB["scratch"]));
         Assert.NotEqual("2760", (await B.ScriptAsync($"id -g {Mva.Name}")).Trim());
-        // The person's link to /etc/shadow was restored as a link; root's mapping of owners never went through it.
-        Assert.Equal("shadow-link -> /etc/shadow; /etc/shadow root shadow 640",
-            (await B.ScriptAsync($"printf 'shadow-link -> %s; ' \"$(readlink /home/{Mva.Name}/shadow-link)\"; stat -c '%n %U %G %a' /etc/shadow")).Trim());
+        // The person's link to /etc/shadow was restored as a link (the tree above), and stays one.
+        Assert.Equal("/etc/shadow", (await B.ScriptAsync($"readlink /home/{Mva.Name}/shadow-link")).Trim());
         // Still locked on B: the ciphertext, as on A.
         Assert.Equal("0", (await B.ScriptAsync($"grep -c 'top secret' /home/{Mva.Name}/code/secret.txt || true")).Trim());
         // A second move-in of the same snapshot is a no-op; A is untouched by all of it.
@@ -275,6 +274,39 @@ public sealed class MoveTests(FleetFixture fleet)
         await A.MustAsync(Mvb.Account(), timeout: Bounded);
         var resumedA = await AccountAsync(A, Mvb.Name);
         Assert.Equal(("", "no"), (resumedA["expire"], resumedA["suspended"]));
+    }
+
+    private static readonly TestUser Mvd = new("mvd", 2763, 6063, 6163);
+
+    /// <summary>
+    /// Attack: root reads the whole home for the final snapshot, and the person shaped it. As
+    /// mvd: a 64G sparse file. With the bound at 5 s (WS_MOVE_TIMEOUT) the move-out fails within
+    /// seconds, saying so, and mvd stays cut on A with the home as it was.
+    /// </summary>
+    [Fact]
+    public async Task A_persons_sparse_file_cannot_hold_a_move_out_past_its_time_bound()
+    {
+        await A.MustAsync(Mvd.Apply(tokenStdin: false), timeout: Bounded);
+        await A.MustAsync("runuser -u mvd -- sh -ec 'cd ~; truncate -s 64G big; echo kept > small.txt'");
+        // The repository exists already, so the 5 s go to reading the home.
+        await A.MustAsync("RESTIC_PASSWORD_FILE=/dev/stdin restic --quiet --no-cache init --repo /srv/move-repo-sparse >/dev/null", stdin: Password + "\n");
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var run = await A.RunAsync("WS_MOVE_TIMEOUT=5 " + MoveOut(Mvd.Name, "/srv/move-repo-sparse"), stdin: Password + "\n",
+                timeout: TimeSpan.FromSeconds(60));
+            Assert.True(run.ExitCode == 1, run.ToString());
+            Assert.Contains("took over 5s", run.Stderr, StringComparison.Ordinal);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(45), $"the move-out took {clock.Elapsed}");
+            var f = await AccountAsync(A, Mvd.Name);
+            Assert.Equal(("1", "yes", "yes"), (f["expire"], f["suspended"], f["home"]));
+            Assert.Equal("kept 68719476736", (await A.ScriptAsync("cat /home/mvd/small.txt; stat -c %s /home/mvd/big")).Replace("\n", " ", StringComparison.Ordinal).Trim());
+            Assert.Equal("absent", (await A.ScriptAsync("test -e /etc/workstation/moved/mvd && echo present || echo absent")).Trim());
+        }
+        finally
+        {
+            await A.RunAsync("rm -f /home/mvd/big");
+        }
     }
 
     [Fact]
