@@ -70,6 +70,17 @@ public sealed class FleetFixture : IAsyncLifetime
         return int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>B powered off (its namespace, and the veth end in it, go with it): what a dead devvm looks like.</summary>
+    public Task<SshResult> PowerOffBAsync() => B.SandboxAsync("down");
+
+    /// <summary>B booted again as a fresh box, set up as at the start, and joined to A again.</summary>
+    public async Task ReviveBAsync()
+    {
+        await B.InitializeAsync();
+        await ReadyAsync(B);
+        await LinkAsync();
+    }
+
     /// <summary>The veth pair, A's sftp-only listener, and B's root trusted by A's.</summary>
     private async Task LinkAsync()
     {
@@ -83,7 +94,8 @@ public sealed class FleetFixture : IAsyncLifetime
             nsenter --net="/proc/$b/ns/net" sh -ec 'ip addr add 10.206.0.2/30 dev wsmv-b; ip link set wsmv-b up'
             """, "bash", Num(a), Num(b)]);
         Assert.True(link.ExitCode == 0, link.ToString());
-        await A.MustAsync("systemd-run --quiet --unit ws-move-sshd /usr/sbin/sshd -D -p 22 -o ListenAddress=10.206.0.1");
+        await A.MustAsync("systemctl stop ws-move-sshd 2>/dev/null; systemctl reset-failed ws-move-sshd 2>/dev/null; " +
+            "systemd-run --quiet --unit ws-move-sshd /usr/sbin/sshd -D -p 22 -o ListenAddress=10.206.0.1");
         var key = await B.ScriptAsync("""
             set -euo pipefail
             rm -f /root/.ssh/move_key /root/.ssh/move_key.pub
@@ -277,6 +289,49 @@ public sealed class MoveTests(FleetFixture fleet)
     }
 
     private static readonly TestUser Mvd = new("mvd", 2763, 6063, 6163);
+    private static readonly TestUser Mpa = new("mpa", 2764, 6064, 6164);
+    private static readonly TestUser Mpb = new("mpb", 2765, 6065, 6165);
+    private static readonly TestUser Mpc = new("mpc", 2766, 6066, 6166);
+
+    /// <summary>
+    /// Issue 27 §3: one box powered off during an up. B dies while its person's steps run; A's
+    /// person is onboarded meanwhile and another of A's offboarded (the cut) while B is down.
+    /// B's steps fail, A's are done; once B is back (a fresh box here), running B's steps again
+    /// finishes them. (Which steps Pulumi runs after a failure is the program's: --continue-on-error.)
+    /// </summary>
+    [Fact]
+    public async Task One_box_powered_off_during_an_up_leaves_the_other_boxs_people_onboarded_and_offboarded()
+    {
+        await A.MustAsync(Mpc.Apply(tokenStdin: false), timeout: Bounded);
+        try
+        {
+            var onB = B.RunAsync(Mpb.Apply(tokenStdin: false), timeout: Bounded);
+            var onA = A.RunAsync(Mpa.Apply(tokenStdin: false), timeout: Bounded);
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            var off = await fleet.PowerOffBAsync();
+            Assert.True(off.ExitCode == 0, off.ToString());
+            var bRun = await onB;
+            Assert.True(bRun.ExitCode != 0, $"B's steps ran to the end although B was powered off 3 s in:\n{bRun}");
+            var aRun = await onA;
+            Assert.True(aRun.ExitCode == 0, aRun.ToString());
+            await A.MustAsync(Mpc.Suspend(), timeout: Bounded);
+            Assert.NotEqual(0, (await B.RunAsync("true", timeout: TimeSpan.FromSeconds(30))).ExitCode);
+
+            var a = OnboardingTests.Facts(await A.ScriptAsync("""
+                echo "mpa=$(systemctl is-active t3-serve@mpa.service) $(getent shadow mpa | cut -d: -f8)"
+                echo "mpc=$(systemctl is-active t3-serve@mpc.service) $(getent shadow mpc | cut -d: -f8) $(ps -U mpc -o pid= | wc -l)"
+                """));
+            Assert.Equal("active ", a["mpa"]);
+            Assert.Equal("inactive 1 0", a["mpc"]);
+        }
+        finally
+        {
+            await fleet.ReviveBAsync();
+        }
+        // Afterwards: B's steps again, on the box that is back, finish its person.
+        await B.MustAsync(Mpb.Apply(tokenStdin: false), timeout: Bounded);
+        Assert.Equal("active", (await B.ScriptAsync("systemctl is-active t3-serve@mpb.service")).Trim());
+    }
 
     /// <summary>
     /// Attack: root reads the whole home for the final snapshot, and the person shaped it. As
