@@ -53,6 +53,10 @@ verb "user apply" user "USER --tier TIER $WS_SERVICES_SYNOPSIS ${WS_ACCOUNT_SYNO
 verb "user purge" one "USER --archive-dir DIR [--uid N]" \
   "(a cut person only: archive the home, check it, then delete the account)"
 verb "user restore" one "USER --from ARCHIVE"
+verb "user move-out" one "USER --repo URL --password-stdin" \
+  "(to another host: the cut, then a final snapshot of the home into URL; prints its id)"
+verb "user move-in" one "USER --uid N --snapshot ID --repo URL --password-stdin" \
+  "(from another host: the account with the same uid, left cut, and the home from the snapshot)"
 verb "user cutover" one "USER"
 verb "user cutover rollback" one "USER" \
   "(by hand, idle-gated: from a ~/code link into the admin's tree to an own locked clone, and back)"

@@ -285,6 +285,10 @@ public sealed class SandboxFixture : IAsyncLifetime
         return Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
     }
 
+    /// <summary>Runs a program on this machine (root), bounded: plumbing between boxes that no box can do.</summary>
+    public static Task<SshResult> RunLocalAsync(string file, IEnumerable<string> args) =>
+        RunProcessAsync(file, args, stdin: null, TimeSpan.FromSeconds(60));
+
     private static async Task<SshResult> RunProcessAsync(string file, IEnumerable<string> args, string? stdin, TimeSpan timeout,
         IReadOnlyDictionary<string, string>? env = null)
     {
