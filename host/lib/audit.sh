@@ -8,8 +8,9 @@
 #     writes on its way out (common.sh, journal_step);
 #   - t3 and MCP sessions: the kernel's record of each new connection to the person's t3 and
 #     playwright ports (the set `connections` of table inet workstation_audit, firewall.sh).
-# Every journal line counted comes from a root process (_UID=0, a field journald sets, not
-# the sender), so a person's own `logger -t sshd ...` is never read as a login. Every read is
+# Every journal line counted comes from a root process (_UID=0, a field journald sets from the
+# sender's credentials, not from the line), so a person's own `logger -t sshd ...` is never
+# read as a login; sudo's, from root or from the person's own uid (audit_sudo_events). Every read is
 # bounded: by --since, a line cap and a timeout. Sourced by bin/workstation after firewall.sh.
 
 # How far back the audit reads when no --since is given (what journalctl accepts).
@@ -20,14 +21,14 @@ readonly WS_AUDIT_MAX_ENTRIES=20000 WS_AUDIT_READ_TIMEOUT=30
 cmd_audit() {
   local -A args=()
   parse_args "audit" args "$@"
-  local user="${args[user]}" json="${args[--json]:-0}" since="${args[--since]:-$WS_AUDIT_DEFAULT_SINCE}" from
+  local user="${args[user]}" json="${args[--json]:-0}" since="${args[--since]:-$WS_AUDIT_DEFAULT_SINCE}" from uid
   audit_since_check "$since"
   audit_since_epoch "$since" from
   require_root
-  id -u -- "$user" >/dev/null 2>&1 || warn "no account $user on this host (a purged person's journal lines are still shown)"
+  uid="$(id -u -- "$user" 2>/dev/null)" || { uid=0; warn "no account $user on this host (a purged person's journal lines are still shown)"; }
   {
     audit_journal "$from" --grep "for $user from|session closed for user $user\$" _UID=0 SYSLOG_IDENTIFIER=sshd | audit_ssh_events "$user"
-    audit_journal "$from" --grep "^ *$user : .*COMMAND=" _UID=0 SYSLOG_IDENTIFIER=sudo | audit_sudo_events "$user"
+    audit_journal "$from" --grep "^ *$user : .*COMMAND=" _UID=0 "_UID=$uid" SYSLOG_IDENTIFIER=sudo | audit_sudo_events "$user" "$uid"
     audit_journal "$from" _UID=0 SYSLOG_IDENTIFIER=workstation "WORKSTATION_USER=$user" | audit_step_events "$user"
     audit_connections "$user" "$from"
   } | audit_render "$json"
@@ -88,11 +89,14 @@ audit_ssh_events() {
     else empty end'
 }
 
-# audit_sudo_events USER: journal JSON lines to what USER ran (or was refused) through sudo:
-# sudo's lines that begin with the name of the person who ran it.
+# audit_sudo_events USER UID: journal JSON lines to what USER ran (or was refused) through
+# sudo: sudo's lines that begin with the name of the person who ran it. sudo logs the command
+# under the real uid of who ran it (journald's _UID is the sender's real uid), so a line from
+# USER's own uid counts too: a person can put a sudo-looking line into their own audit, never
+# into anyone else's.
 audit_sudo_events() {
-  jq -c --arg u "$1" "$WS_AUDIT_JQ_ENTRY"'
-    from_root("sudo") | text as $m |
+  jq -c --arg u "$1" --arg uid "$2" "$WS_AUDIT_JQ_ENTRY"'
+    select(._UID == "0" or ._UID == $uid) | select(.SYSLOG_IDENTIFIER == "sudo") | text as $m |
     ($m | capture("^ *" + $u + " : (?<what>.*COMMAND=.*)$")? // null) as $s |
     if $s then event("sudo"; $s.what) else empty end'
 }
@@ -103,7 +107,7 @@ audit_step_events() {
   jq -c --arg u "$1" "$WS_AUDIT_JQ_ENTRY"'
     from_root("workstation") | select(.WORKSTATION_USER == $u) |
     event("step"; "\(.WORKSTATION_STEP // "?"): \(.WORKSTATION_RESULT // "?") (exit \(.WORKSTATION_EXIT // "?"))" +
-      (if .WORKSTATION_FAILED_AT then ", at \(.WORKSTATION_FAILED_AT)" else "" end))'
+      (if (.WORKSTATION_FAILED_AT // "") != "" then ", at \(.WORKSTATION_FAILED_AT)" else "" end))'
 }
 
 # audit_connections USER EPOCH: USER's t3 and MCP sessions since EPOCH, from the kernel's set.
@@ -112,25 +116,30 @@ audit_connections() {
   port_into t3 "$(user_path "$WS_T3_ENV_FILE" "$user")" "$WS_T3_PORT_KEY" || true
   port_into pw "$(user_path "$WS_PLAYWRIGHT_ENV_FILE" "$user")" "$WS_PLAYWRIGHT_PORT_KEY" || true
   [[ -n "$t3$pw" ]] || return 0
-  set="$(timeout 10 nft -j list set inet "$WS_AUDIT_TABLE" connections 2>/dev/null)" ||
+  # As text: nft's JSON gives the time left in whole seconds, the text in milliseconds.
+  set="$(timeout 10 nft list set inet "$WS_AUDIT_TABLE" connections 2>/dev/null)" ||
     { warn "no connection record (table inet $WS_AUDIT_TABLE; workstation firewall apply makes it): t3 and MCP sessions not shown"; return 0; }
   names="$(getent passwd | awk -F: '{ print $3 " " $1 }')"
-  audit_connection_events "${t3:-0}" "${pw:-0}" "$(date +%s)" "$from" "$names" <<<"$set"
+  audit_connection_events "${t3:-0}" "${pw:-0}" "$(date +%s%3N)" "$from" "$names" <<<"$set"
 }
 
-# audit_connection_events T3 PW NOW EPOCH NAMES: `nft -j list set` of the connection record
+# audit_connection_events T3 PW NOW_MS EPOCH NAMES: `nft list set` of the connection record
 # (stdin) to the sessions on port T3 (t3) and PW (mcp) since EPOCH. Each element is one new
-# connection, PORT . UID . CLIENT_PORT, made (timeout - expires) seconds before NOW. NAMES:
-# "UID NAME" lines, to name who connected.
+# connection, "PORT . UID . CLIENT_PORT expires 6d23h59m58s948ms", made (the set's timeout -
+# expires) before NOW_MS (milliseconds since the epoch). NAMES: "UID NAME" lines, to name who
+# connected.
 audit_connection_events() {
-  jq -c --argjson t3 "$1" --argjson pw "$2" --argjson now "$3" --argjson from "$4" --arg names "$5" '
+  jq -R -s -c --argjson t3 "$1" --argjson pw "$2" --argjson now "$3" --argjson from "$4" --arg names "$5" '
+    def ms: [scan("([0-9]+)(d|h|ms|m|s)")] |
+      map((.[0] | tonumber) * {"d": 86400000, "h": 3600000, "m": 60000, "s": 1000, "ms": 1}[.[1]]) | add // 0;
     ($names | split("\n") | map(select(length > 0) | split(" ") | {key: .[0], value: .[1]}) | from_entries) as $who |
-    .nftables[]?.set? // empty | .timeout as $keep | .elem[]? | .elem |
-    (.val.concat // []) as [$port, $uid, $client] |
+    ((capture("\\stimeout (?<t>[0-9dhms]+)\\s") // {t: "0s"}).t | ms) as $keep |
+    scan("([0-9]+) [.] ([0-9]+) [.] ([0-9]+) expires ([0-9dhms]+)") |
+    (.[0] | tonumber) as $port | .[1] as $uid | .[2] as $client |
     select($port != 0 and ($port == $t3 or $port == $pw)) |
-    ($now - ($keep - .expires)) as $at | select($at >= $from) |
-    {usec: ($at * 1000000), kind: (if $port == $t3 then "t3" else "mcp" end),
-     detail: "port \($port), from \($who["\($uid)"] // "uid \($uid)") (uid \($uid)) port \($client)"}'
+    ($now - ($keep - (.[3] | ms))) as $at | select($at >= $from * 1000) |
+    {usec: ($at * 1000), kind: (if $port == $t3 then "t3" else "mcp" end),
+     detail: "port \($port), from \($who[$uid] // "uid \($uid)") (uid \($uid)) port \($client)"}'
 }
 
 # audit_render JSON: the event objects (stdin) in time order: a JSON array of {time, kind,

@@ -66,7 +66,8 @@ journal_step_fields() {
   printf '%s\n' "MESSAGE=$WS_VERB $WS_PERSON: $result (exit $1)" "SYSLOG_IDENTIFIER=workstation" \
     "PRIORITY=$( (($1 == 0)) && echo 6 || echo 4)" "WORKSTATION_USER=$WS_PERSON" "WORKSTATION_STEP=$WS_VERB" \
     "WORKSTATION_RESULT=$result" "WORKSTATION_EXIT=$1"
-  (($1 == 0)) || printf 'WORKSTATION_FAILED_AT=%s\n' "${WS_STEP//[$'\n\r']/ }"
+  local at="${WS_STEP:-start}"
+  (($1 == 0)) || printf 'WORKSTATION_FAILED_AT=%s\n' "${at//[$'\n\r']/ }"
 }
 
 # What the command is doing now; named in the error message of a failure.

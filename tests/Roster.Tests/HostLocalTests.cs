@@ -253,8 +253,9 @@ public class HostLocalTests
 
     /// <summary>
     /// The audit counts a journal line only when a root process wrote it (journald's _UID, which the
-    /// sender can't choose) and it names the person where sshd and sudo put the name: a person's own
-    /// `logger -t sshd`, someone else's login (ada's name inside adam's), a failed password, sudo's
+    /// sender can't choose; for sudo, which logs under who ran it, the person's own uid too) and it
+    /// names the person where sshd and sudo put the name: a person's own `logger -t sshd`, another
+    /// person's sudo-looking line, someone else's login (ada's name inside adam's), a failed password, sudo's
     /// other lines, and a message journalctl prints as bytes are all left out.
     /// </summary>
     [Fact]
@@ -270,14 +271,15 @@ public class HostLocalTests
             Entry(6_000_000, "0", "sudo", "     ada : PWD=/home/ada ; USER=root ; COMMAND=/usr/bin/true") +
             Entry(6_500_000, "0", "sudo", "     ada : unable to resolve host box: Name or service not known") +
             Entry(7_000_000, "0", "sudo", "    adam : PWD=/ ; USER=root ; COMMAND=/usr/bin/id") +
-            Entry(7_500_000, "2720", "sudo", "     ada : PWD=/ ; USER=root ; COMMAND=/forged") +
+            Entry(7_200_000, "2720", "sudo", "     ada : PWD=/ ; USER=root ; COMMAND=/usr/bin/id") + // sudo logs as who ran it
+            Entry(7_500_000, "2721", "sudo", "     ada : PWD=/ ; USER=root ; COMMAND=/forged") + // by another person
             Entry(8_000_000, "0", "sudo", new[] { 1, 2, 3 }) +
             Entry(9_000_000, "0", "workstation", "user account apply ada: changed (exit 0)", "ada", "user account apply") +
             Entry(9_500_000, "0", "workstation", "user account apply adam: changed (exit 0)", "adam", "user account apply") +
             Entry(9_700_000, "2720", "workstation", "user suspend ada: changed (exit 0)", "ada", "user suspend");
         var r = HostBash.Lib(["audit.sh"], """
             audit_ssh_events ada <<<"$1"
-            audit_sudo_events ada <<<"$1"
+            audit_sudo_events ada 2720 <<<"$1"
             audit_step_events ada <<<"$1"
             """, [journal]);
         Assert.True(r.ExitCode == 0, r.ToString());
@@ -285,6 +287,7 @@ public class HostLocalTests
             {"usec":1000000,"kind":"ssh-login","detail":"from 10.0.0.7 port 40022 (publickey)"}
             {"usec":5000000,"kind":"ssh-logout","detail":"session closed"}
             {"usec":6000000,"kind":"sudo","detail":"PWD=/home/ada ; USER=root ; COMMAND=/usr/bin/true"}
+            {"usec":7200000,"kind":"sudo","detail":"PWD=/ ; USER=root ; COMMAND=/usr/bin/id"}
             {"usec":9000000,"kind":"step","detail":"user account apply: changed (exit 0)"}
 
             """.ReplaceLineEndings("\n"), r.Stdout);
@@ -292,27 +295,32 @@ public class HostLocalTests
 
     /// <summary>
     /// Each element of the kernel's connection record is one connection, dated from its expiry
-    /// (now - (timeout - expires)): those to the person's t3 port are t3 sessions, to their
+    /// (now - (timeout - expires), to the millisecond nft prints): those to the person's t3 port are t3 sessions, to their
     /// playwright port MCP sessions, named with who made them; other ports and older ones are not.
     /// </summary>
     [Fact]
     public void Audit_dates_each_recorded_connection_from_its_expiry_and_names_who_made_it()
     {
         const string set = """
-            {"nftables": [{"metainfo": {"version": "1.0.6"}}, {"set": {"family": "inet", "name": "connections", "table": "workstation_audit",
-              "type": ["inet_service", "uid", "inet_service"], "flags": ["timeout"], "timeout": 604800, "elem": [
-              {"elem": {"val": {"concat": [6020, 2720, 50001]}, "expires": 604700}},
-              {"elem": {"val": {"concat": [6120, 2720, 50002]}, "expires": 604790}},
-              {"elem": {"val": {"concat": [6021, 2721, 50003]}, "expires": 604795}},
-              {"elem": {"val": {"concat": [6020, 999, 50004]}, "expires": 604799}},
-              {"elem": {"val": {"concat": [6020, 2720, 50005]}, "expires": 1000}}]}}]}
+            table inet workstation_audit {
+            	set connections {
+            		typeof tcp dport . meta skuid . tcp sport
+            		size 65536
+            		flags dynamic,timeout
+            		timeout 7d
+            		elements = { 6020 . 2720 . 50001 expires 6d23h58m20s,
+            			     6120 . 2720 . 50002 expires 6d23h59m50s250ms,
+            			     6021 . 2721 . 50003 expires 6d23h59m55s, 6020 . 999 . 50004 expires 6d23h59m59s999ms,
+            			     6020 . 2720 . 50005 expires 16m40s }
+            	}
+            }
             """;
-        var r = HostBash.Lib(["audit.sh"], """audit_connection_events 6020 6120 2000000000 1999999000 $'2720 ada\n2721 bob' <<<"$1" """, [set]);
+        var r = HostBash.Lib(["audit.sh"], """audit_connection_events 6020 6120 2000000000000 1999999000 $'2720 ada\n2721 bob' <<<"$1" """, [set]);
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal("""
             {"usec":1999999900000000,"kind":"t3","detail":"port 6020, from ada (uid 2720) port 50001"}
-            {"usec":1999999990000000,"kind":"mcp","detail":"port 6120, from ada (uid 2720) port 50002"}
-            {"usec":1999999999000000,"kind":"t3","detail":"port 6020, from uid 999 (uid 999) port 50004"}
+            {"usec":1999999990250000,"kind":"mcp","detail":"port 6120, from ada (uid 2720) port 50002"}
+            {"usec":1999999999999000,"kind":"t3","detail":"port 6020, from uid 999 (uid 999) port 50004"}
 
             """.ReplaceLineEndings("\n"), r.Stdout);
     }
