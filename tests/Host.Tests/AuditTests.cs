@@ -107,6 +107,17 @@ public sealed class AuditTests(SandboxFixture box)
             Once("step", "user purge: failed (exit 3)");
             Assert.Contains(events, e => e.Kind == "step" && e.Detail.StartsWith("user purge: failed (exit 3), at ", StringComparison.Ordinal));
 
+            // The table says the same, one line per event after its header (a step line more: the audit just run).
+            var table = (await box.MustAsync(HostCommands.Manual.Audit(Aud.Name, $"@{start}", json: false), timeout: Bounded)).Stdout
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("TIME                 KIND       DETAIL", table[0]);
+            Assert.Equal(events.Count + 2, table.Length);
+            Assert.Single(table, l => l.Contains(" ssh-login  from 127.0.0.1 port ", StringComparison.Ordinal));
+            // A --since journalctl would not read: exit 2, nothing read.
+            var bad = await box.RunAsync(HostCommands.Manual.Audit(Aud.Name, "last tuesday-ish"), timeout: Bounded);
+            Assert.True(bad.ExitCode == 2 && bad.Stdout.Length == 0, bad.ToString());
+            Assert.Contains("--since last\\ tuesday-ish: not a time journalctl reads", bad.Stderr, StringComparison.Ordinal);
+
             // The admin's sudo is in the admin's audit, once.
             var wiz = await AuditAsync(HostWorld.Admin, start);
             var sudo = Assert.Single(wiz, e => e.Kind == "sudo");
