@@ -3,15 +3,16 @@
 # machine, read-only and root only, from records only root can read and nothing the person
 # can write:
 #   - SSH logins and logouts: sshd's own lines in the system journal;
-#   - sudo: sudo's lines (it logs as root) naming the person as the one who ran it;
+#   - sudo: sudo's lines naming the person as the one who ran it;
 #   - the program's own steps that acted on the person: the one journal line each verb
 #     writes on its way out (common.sh, journal_step);
 #   - t3 and MCP sessions: the kernel's record of each new connection to the person's t3 and
 #     playwright ports (the set `connections` of table inet workstation_audit, firewall.sh).
 # Every journal line counted comes from a root process (_UID=0, a field journald sets from the
 # sender's credentials, not from the line), so a person's own `logger -t sshd ...` is never
-# read as a login; sudo's, from root or from the person's own uid (audit_sudo_events). Every read is
-# bounded: by --since, a line cap and a timeout. Sourced by bin/workstation after firewall.sh.
+# read as a login; sudo's count from root or from the person's own uid (audit_sudo_events).
+# Every read is bounded: by --since, a line cap and a timeout. Sourced by bin/workstation
+# after firewall.sh.
 
 # How far back the audit reads when no --since is given (what journalctl accepts).
 readonly WS_AUDIT_DEFAULT_SINCE="-7d"
