@@ -351,6 +351,10 @@ public static class HostCommands
         /// <summary>What the host knows of a person (read-only); an operator's check after a cut.</summary>
         public static string Status(string osUser) => $"{Cli} user status {Quote(osUser)} --json";
 
+        /// <summary>What a person did on the machine (read-only, root only): logins, t3 and MCP sessions, sudo, the program's steps.</summary>
+        public static string Audit(string osUser, string? since = null, bool json = true) =>
+            $"{Cli} audit {Quote(osUser)}" + (since is null ? "" : $" --since {Quote(since)}") + (json ? " --json" : "");
+
         /// <summary>Cuts a person the program does not cut: the admin (the host refuses without --force).</summary>
         public static string ForceSuspend(string osUser) => $"{Cli} user suspend {Quote(osUser)} --force";
 

@@ -66,6 +66,9 @@ verb "user migrate rollback" one "USER" \
 verb "user status" one "USER [--json]"
 verb "status" "opts hint" "[--json]" \
   "(every managed person: what the drift check compares with the roster)"
+verb "audit" one "USER [--since TIME] [--json]" \
+  "(root only: SSH logins, t3 and MCP sessions, sudo and the program's own steps, in time" \
+  " order; TIME as journalctl reads it, -7d when not given)"
 verb "maps apply" raw "USER:AUTHENTIK_USER:T3_PORT ..."
 verb "firewall apply" raw ""
 verb "restart pending" raw "" \
@@ -213,6 +216,9 @@ parse_user_style() {
   (($# == 0)) || die_usage "unexpected argument $(describe "$1")"
   [[ -n "${_got[user]}" ]] || die_usage "usage: $usage"
   valid_os_user "${_got[user]}" "USER"
+  # The person this run acts on: named in its journal line (common.sh, journal_step).
+  # shellcheck disable=SC2034 # read by common.sh (journal_step)
+  WS_PERSON="${_got[user]}"
 }
 
 # parse_opts_style VERB STYLE RESULT ARGS...: the verbs of options only (style opts).

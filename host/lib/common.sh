@@ -37,9 +37,37 @@ ws_on_exit() {
   local rc=$?
   if ((rc != 0)) && [[ -z "$WS_RC" ]]; then
     echo "workstation: error: failed (exit $rc) at ${WS_STEP:-start}" >&2 || true
-    exit 1
+    rc=1
   fi
+  journal_step "$rc" || true
   exit "$rc"
+}
+
+# The verb of this run (bin/workstation sets it), the person it acts on (cli.sh sets it once
+# USER is valid), and whether it changed anything (changed sets it): what the run's one
+# journal line says.
+WS_VERB="" WS_PERSON="" WS_CHANGED=0
+
+# journal_step RC: a root run of a verb that acts on a person writes one journal line on its
+# way out (SYSLOG_IDENTIFIER=workstation; `workstation audit` reads it): the person, the verb,
+# the result (ok, changed or failed) and the exit code, and where a failure stopped. Bounded;
+# a host without journald (or a run as someone else) writes nothing, and the run's own
+# result stands whatever happens here.
+journal_step() {
+  [[ -n "$WS_PERSON" && "$EUID" -eq 0 ]] || return 0
+  journal_step_fields "$1" | timeout 5 logger --journald >/dev/null 2>&1 || true
+}
+
+# journal_step_fields RC: that line's fields, one KEY=VALUE a line (logger --journald's input).
+journal_step_fields() {
+  local result=ok
+  ((!WS_CHANGED)) || result=changed
+  (($1 == 0)) || result=failed
+  printf '%s\n' "MESSAGE=$WS_VERB $WS_PERSON: $result (exit $1)" "SYSLOG_IDENTIFIER=workstation" \
+    "PRIORITY=$( (($1 == 0)) && echo 6 || echo 4)" "WORKSTATION_USER=$WS_PERSON" "WORKSTATION_STEP=$WS_VERB" \
+    "WORKSTATION_RESULT=$result" "WORKSTATION_EXIT=$1"
+  local at="${WS_STEP:-start}"
+  (($1 == 0)) || printf 'WORKSTATION_FAILED_AT=%s\n' "${at//[$'\n\r']/ }"
 }
 
 # What the command is doing now; named in the error message of a failure.
@@ -48,7 +76,10 @@ step() { WS_STEP="$*"; }
 
 log() { printf 'workstation: %s\n' "$*" 2>/dev/null || true; }
 # A change to the host; a run that prints none of these changed nothing.
-changed() { printf 'workstation: changed: %s\n' "$*" 2>/dev/null || true; }
+changed() {
+  WS_CHANGED=1
+  printf 'workstation: changed: %s\n' "$*" 2>/dev/null || true
+}
 warn() { printf 'workstation: warning: %s\n' "$*" >&2 2>/dev/null || true; }
 
 die() { WS_RC=1; printf 'workstation: error: %s\n' "$*" >&2 || true; exit 1; }

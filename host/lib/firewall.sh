@@ -8,10 +8,16 @@
 #     it, so nobody else can stand in for a stopped service (port squatting).
 # The ruleset is one table of our own, `inet workstation`, rendered whole from
 # the per-user port files of the active users and loaded atomically with
-# `nft -f`; no other table is ever read or touched. Sourced by bin/workstation.
+# `nft -f`; no other table is ever read or touched but our connection record (below, for
+# `workstation audit`). Sourced by bin/workstation.
 
 readonly WS_FW_TABLE=workstation
 readonly WS_FW_FILE="$WS_ETC/firewall.nft"
+# The connection record `workstation audit` reads: a table of its own, so that loading the
+# rules again (a roster change) never empties it. The kernel adds one element per new
+# connection to a service port that the rules let through, PORT . UID . CLIENT_PORT, kept
+# WS_AUDIT_KEEP (nft's time), at most WS_AUDIT_SIZE of them (a full set records no more).
+readonly WS_AUDIT_TABLE=workstation_audit WS_AUDIT_KEEP=7d WS_AUDIT_SIZE=65536
 
 # firewall_members: "USER UID T3_PORT PLAYWRIGHT_PORT" per active managed user,
 # sorted: a port file for both services, the account with the marker group,
@@ -182,9 +188,63 @@ firewall_apply() {
   if ((!same)) || [[ -z "$live" ]] || ! file_equals "$loaded" "$live"$'\n'; then
     nft -f "$WS_FW_FILE" || die "nft could not load $WS_FW_FILE"
     write_if_changed "$loaded" 0600 root:root "$(live_table)"$'\n'
+    audit_record_apply "$members" quiet
     changed "firewall: table inet $WS_FW_TABLE loaded ($(grep -c . <<<"$members" || true) user(s) guarded)"
   fi
+  audit_record_apply "$members"
   unlock firewall
+}
+
+# audit_record_apply MEMBERS [quiet]: the connection record exists and watches the members'
+# ports (and the ports of pending restarts: the rules guard those too). Made when missing,
+# never emptied: only its set of ports is replaced, in one transaction, when it differs.
+# Reported as a change unless quiet (the rules were loaded in the same run: one line says so).
+audit_record_apply() {
+  local members="$1" user uid t3 pw kind port want have made=0 update
+  local -a ports=()
+  while read -r user uid t3 pw; do [[ -z "$user" ]] || ports+=("$t3" "$pw"); done <<<"$members"
+  while read -r user uid kind port; do [[ -z "$user" ]] || ports+=("$port"); done <<<"$(pending_guards)"
+  want="$(printf '%s\n' "${ports[@]}" | grep . | sort -n -u | paste -sd, || true)"
+  if ! nft list table inet "$WS_AUDIT_TABLE" >/dev/null 2>&1; then
+    audit_record_ruleset | nft -f - || die "nft could not create table inet $WS_AUDIT_TABLE"
+    made=1
+  fi
+  have="$(nft -j list set inet "$WS_AUDIT_TABLE" ports 2>/dev/null |
+    jq -r '[.nftables[]?.set? // empty | .elem[]?] | sort | map(tostring) | join(",")')" || have="?"
+  [[ "$have" != "$want" ]] || want="-"
+  if [[ "$want" != "-" ]]; then
+    update="flush set inet $WS_AUDIT_TABLE ports"
+    [[ -z "$want" ]] || update+=$'\n'"add element inet $WS_AUDIT_TABLE ports { ${want//,/, } }"
+    nft -f - <<<"$update" || die "nft could not update the ports of table inet $WS_AUDIT_TABLE"
+  fi
+  [[ -z "${2:-}" ]] || return 0
+  if ((made)); then
+    changed "firewall: table inet $WS_AUDIT_TABLE made (the connection record of workstation audit)"
+  elif [[ "$want" != "-" ]]; then
+    changed "firewall: the connection record watches ports ${want:-none}"
+  fi
+}
+
+# audit_record_ruleset: table inet workstation_audit, ports empty. Its chain runs after the
+# rules' (priority filter + 10): a connection they refuse is dropped before it is recorded.
+# Only a SYN without ACK is a new connection.
+audit_record_ruleset() {
+  printf '%s\n' \
+    "table inet $WS_AUDIT_TABLE {" \
+    "	set ports {" \
+    "		type inet_service" \
+    "	}" \
+    "	set connections {" \
+    "		typeof tcp dport . meta skuid . tcp sport" \
+    "		size $WS_AUDIT_SIZE" \
+    "		flags dynamic,timeout" \
+    "		timeout $WS_AUDIT_KEEP" \
+    "	}" \
+    "	chain output {" \
+    "		type filter hook output priority filter + 10; policy accept;" \
+    "		oif \"lo\" tcp flags & (fin | syn | rst | ack) == syn tcp dport @ports add @connections { tcp dport . meta skuid . tcp sport }" \
+    "	}" \
+    "}"
 }
 
 # ensure_firewall_unit: the boot-time loader is enabled (user services want it

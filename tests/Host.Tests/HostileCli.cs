@@ -131,6 +131,13 @@ public static class HostileCli
         list.Add(HostCommands.Cli + " backup apply --repository /srv/x" + Keep + " --on-calendar " + Quote("daily;touch /pwned") + " --password-stdin");
         list.Add(HostCommands.Cli + " backup run extra");
         list.Add(HostCommands.Manual.StatusAll + " extra");
+        list.Add(HostCommands.Manual.Audit("$(touch /pwned)"));
+        list.Add(HostCommands.Manual.Audit("hostile", since: "yesterday;touch /pwned"));
+        list.Add(HostCommands.Manual.Audit("hostile", since: "$(touch /pwned)"));
+        list.Add(HostCommands.Manual.Audit("hostile", since: "-7d --output=cat"));
+        list.Add(HostCommands.Manual.Audit("hostile", since: "not a time"));
+        list.Add(HostCommands.Manual.Audit("hostile", since: new string('1', 65)));
+        list.Add(HostCommands.Manual.Audit("hostile") + " --until now");
         list.Add(HostCommands.Manual.PressureSample("relative/dir"));
         list.Add(HostCommands.Manual.PressureSample(memoryWarn: 101));
         list.Add(HostCommands.Cli + " pressure sample --io-warn " + Quote("5;touch /pwned"));

@@ -236,4 +236,180 @@ public class HostLocalTests
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(form == "--json" ? $$"""{"people":[],"ptrace_scope":"{{kernel}}"}""" + "\n" : $"kernel.yama.ptrace_scope: {kernel}\n", r.Stdout);
     }
+
+    /// <summary>Journal entries as `journalctl -o json` prints them: one JSON object a line.</summary>
+    private static string Entry(long usec, string uid, string id, object message, string? person = null, string? step = null) =>
+        System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["__REALTIME_TIMESTAMP"] = usec.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["_UID"] = uid,
+            ["SYSLOG_IDENTIFIER"] = id,
+            ["MESSAGE"] = message,
+            ["WORKSTATION_USER"] = person,
+            ["WORKSTATION_STEP"] = step,
+            ["WORKSTATION_RESULT"] = step is null ? null : "changed",
+            ["WORKSTATION_EXIT"] = step is null ? null : "0",
+        }.Where(kv => kv.Value is not null).ToDictionary()) + "\n";
+
+    /// <summary>
+    /// The audit counts a journal line only when a root process wrote it (journald's _UID, which the
+    /// sender can't choose; for sudo, which logs under who ran it, the person's own uid too) and it
+    /// names the person where sshd and sudo put the name: a person's own `logger -t sshd`, another
+    /// person's sudo-looking line, someone else's login (ada's name inside adam's), a failed password, sudo's
+    /// other lines, and a message journalctl prints as bytes are all left out.
+    /// </summary>
+    [Fact]
+    public void Audit_reads_only_root_journal_lines_that_name_the_person()
+    {
+        var journal =
+            Entry(1_000_000, "0", "sshd", "Accepted publickey for ada from 10.0.0.7 port 40022 ssh2: ED25519 SHA256:x") +
+            Entry(2_000_000, "2720", "sshd", "Accepted password for ada from 6.6.6.6 port 1 ssh2") + // forged by a person
+            Entry(3_000_000, "0", "sshd", "Accepted publickey for adam from 10.0.0.8 port 40023 ssh2") +
+            Entry(4_000_000, "0", "sshd", "Failed password for ada from 10.0.0.9 port 40024 ssh2") +
+            Entry(5_000_000, "0", "sshd", "pam_unix(sshd:session): session closed for user ada") +
+            Entry(5_500_000, "0", "sshd", "pam_unix(sshd:session): session closed for user adam") +
+            Entry(6_000_000, "0", "sudo", "     ada : PWD=/home/ada ; USER=root ; COMMAND=/usr/bin/true") +
+            Entry(6_500_000, "0", "sudo", "     ada : unable to resolve host box: Name or service not known") +
+            Entry(7_000_000, "0", "sudo", "    adam : PWD=/ ; USER=root ; COMMAND=/usr/bin/id") +
+            Entry(7_200_000, "2720", "sudo", "     ada : PWD=/ ; USER=root ; COMMAND=/usr/bin/id") + // sudo logs as who ran it
+            Entry(7_500_000, "2721", "sudo", "     ada : PWD=/ ; USER=root ; COMMAND=/forged") + // by another person
+            Entry(8_000_000, "0", "sudo", new[] { 1, 2, 3 }) +
+            Entry(9_000_000, "0", "workstation", "user account apply ada: changed (exit 0)", "ada", "user account apply") +
+            Entry(9_500_000, "0", "workstation", "user account apply adam: changed (exit 0)", "adam", "user account apply") +
+            Entry(9_700_000, "2720", "workstation", "user suspend ada: changed (exit 0)", "ada", "user suspend");
+        var r = HostBash.Lib(["audit.sh"], """
+            audit_ssh_events ada <<<"$1"
+            audit_sudo_events ada 2720 <<<"$1"
+            audit_step_events ada <<<"$1"
+            """, [journal]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("""
+            {"usec":1000000,"kind":"ssh-login","detail":"from 10.0.0.7 port 40022 (publickey)"}
+            {"usec":5000000,"kind":"ssh-logout","detail":"session closed"}
+            {"usec":6000000,"kind":"sudo","detail":"PWD=/home/ada ; USER=root ; COMMAND=/usr/bin/true"}
+            {"usec":7200000,"kind":"sudo","detail":"PWD=/ ; USER=root ; COMMAND=/usr/bin/id"}
+            {"usec":9000000,"kind":"step","detail":"user account apply: changed (exit 0)"}
+
+            """.ReplaceLineEndings("\n"), r.Stdout);
+    }
+
+    /// <summary>
+    /// Each element of the kernel's connection record is one connection, dated from its expiry
+    /// (now - (timeout - expires), to the millisecond nft prints): those to the person's t3 port are t3 sessions, to their
+    /// playwright port MCP sessions, named with who made them; other ports and older ones are not.
+    /// </summary>
+    [Fact]
+    public void Audit_dates_each_recorded_connection_from_its_expiry_and_names_who_made_it()
+    {
+        const string set = """
+            table inet workstation_audit {
+            	set connections {
+            		typeof tcp dport . meta skuid . tcp sport
+            		size 65536
+            		flags dynamic,timeout
+            		timeout 7d
+            		elements = { 6020 . 2720 . 50001 expires 6d23h58m20s,
+            			     6120 . 2720 . 50002 expires 6d23h59m50s250ms,
+            			     6021 . 2721 . 50003 expires 6d23h59m55s, 6020 . 999 . 50004 expires 6d23h59m59s999ms,
+            			     6020 . 2720 . 50005 expires 16m40s }
+            	}
+            }
+            """;
+        var r = HostBash.Lib(["audit.sh"], """audit_connection_events 6020 6120 2000000000000 1999999000 $'2720 ada\n2721 bob' <<<"$1" """, [set]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("""
+            {"usec":1999999900000000,"kind":"t3","detail":"port 6020, from ada (uid 2720) port 50001"}
+            {"usec":1999999990250000,"kind":"mcp","detail":"port 6120, from ada (uid 2720) port 50002"}
+            {"usec":1999999999999000,"kind":"t3","detail":"port 6020, from uid 999 (uid 999) port 50004"}
+
+            """.ReplaceLineEndings("\n"), r.Stdout);
+    }
+
+    /// <summary>
+    /// The audit's output is in time order: with --json an array of exactly {time, kind, detail}
+    /// (UTC, ISO 8601), else a table whose details can't start a line of their own.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(0)]
+    public void Audit_prints_its_events_in_time_order_as_a_table_or_a_json_array(int json)
+    {
+        const string events = """
+            {"usec":1796666299000000,"kind":"t3","detail":"port 6020"}
+            {"usec":1796666200500000,"kind":"ssh-login","detail":"from 10.0.0.7\nforged line"}
+            """;
+        var r = HostBash.Lib(["audit.sh"], """audit_render "$1" <<<"$2" """, [json.ToString(System.Globalization.CultureInfo.InvariantCulture), events]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        if (json == 1)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(r.Stdout);
+            var items = doc.RootElement.EnumerateArray().ToList();
+            Assert.Equal(2, items.Count);
+            Assert.All(items, i => Assert.Equal(["time", "kind", "detail"], i.EnumerateObject().Select(p => p.Name)));
+            Assert.Equal(["2026-12-07T17:56:40Z", "2026-12-07T17:58:19Z"], items.Select(i => i.GetProperty("time").GetString()));
+            Assert.Equal(["ssh-login", "t3"], items.Select(i => i.GetProperty("kind").GetString()));
+        }
+        else
+        {
+            Assert.Equal("""
+                TIME                 KIND       DETAIL
+                2026-12-07T17:56:40Z ssh-login  from 10.0.0.7?forged line
+                2026-12-07T17:58:19Z t3         port 6020
+
+                """.ReplaceLineEndings("\n"), r.Stdout);
+        }
+    }
+
+    /// <summary>
+    /// --since takes what journalctl takes, read by systemd's own parser; anything else exits 2
+    /// naming the value before anything is read (unprivileged, a good value gets as far as
+    /// require_root).
+    /// </summary>
+    [Theory]
+    [InlineData("not a time", 2)]
+    [InlineData("-7d;id", 2)]
+    [InlineData("--output=cat", 2)]
+    [InlineData("-7d", 1)]
+    [InlineData("2026-12-01 08:00:00", 1)]
+    [InlineData("yesterday", 1)]
+    public void Audit_reads_since_as_journalctl_does_and_refuses_anything_else_with_exit_2(string since, int code)
+    {
+        var r = HostBash.Cli(HostCommands.Manual.Audit("ada", since));
+        Assert.True(r.ExitCode == code, r.ToString());
+        if (code == 2) Assert.Contains($"bad argument: --since {since.Replace(";", "\\;", StringComparison.Ordinal).Replace(" ", "\\ ", StringComparison.Ordinal)}", r.Stderr, StringComparison.Ordinal);
+        else Assert.Contains("must run as root", r.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The one journal line a run writes for the person it acted on: the verb, ok or changed (any
+    /// `changed:` line), or failed with its exit code and the step it stopped at.
+    /// </summary>
+    [Fact]
+    public void A_run_on_a_person_journals_the_verb_its_result_and_exit_code()
+    {
+        var r = HostBash.Lib([], """
+            WS_PERSON=ada WS_VERB="user code apply"
+            journal_step_fields 0; echo --
+            changed "something" >/dev/null
+            journal_step_fields 0; echo --
+            step $'cloning\nFORGED=1'
+            journal_step_fields 3
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var parts = r.Stdout.Split("--\n");
+        Assert.Equal("""
+            MESSAGE=user code apply ada: ok (exit 0)
+            SYSLOG_IDENTIFIER=workstation
+            PRIORITY=6
+            WORKSTATION_USER=ada
+            WORKSTATION_STEP=user code apply
+            WORKSTATION_RESULT=ok
+            WORKSTATION_EXIT=0
+
+            """.ReplaceLineEndings("\n"), parts[0]);
+        Assert.Contains("WORKSTATION_RESULT=changed\n", parts[1], StringComparison.Ordinal);
+        Assert.Contains("MESSAGE=user code apply ada: failed (exit 3)\n", parts[2], StringComparison.Ordinal);
+        Assert.Contains("PRIORITY=4\n", parts[2], StringComparison.Ordinal);
+        Assert.EndsWith("WORKSTATION_EXIT=3\nWORKSTATION_FAILED_AT=cloning FORGED=1\n", parts[2], StringComparison.Ordinal);
+    }
 }
