@@ -62,6 +62,8 @@ verb "user migrate rollback" one "USER" \
 verb "user status" one "USER [--json]"
 verb "status" "opts hint" "[--json]" \
   "(every managed person: what the drift check compares with the roster)"
+verb "me" "opts hint" "[--json]" \
+  "(a person's own status, as the table of 'user status'; run as themselves, without sudo)"
 verb "maps apply" raw "USER:AUTHENTIK_USER:T3_PORT ..."
 verb "firewall apply" raw ""
 verb "restart pending" raw "" \

@@ -131,6 +131,11 @@ public static class HostileCli
         list.Add(HostCommands.Cli + " backup apply --repository /srv/x" + Keep + " --on-calendar " + Quote("daily;touch /pwned") + " --password-stdin");
         list.Add(HostCommands.Cli + " backup run extra");
         list.Add(HostCommands.Manual.StatusAll + " extra");
+        // `me` is the caller's own: no word may name another person.
+        list.Add(HostCommands.Cli + " me bob");
+        list.Add(HostCommands.Cli + " me --json bob");
+        list.Add(HostCommands.Cli + " me -- bob");
+        list.Add(HostCommands.Cli + " me " + Quote("$(touch /pwned)"));
         list.Add(HostCommands.Manual.PressureSample("relative/dir"));
         list.Add(HostCommands.Manual.PressureSample(memoryWarn: 101));
         list.Add(HostCommands.Cli + " pressure sample --io-warn " + Quote("5;touch /pwned"));
