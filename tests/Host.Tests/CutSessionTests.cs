@@ -1,5 +1,6 @@
 using System.Globalization;
 using Workstation.Roster;
+using Xunit.Abstractions;
 
 namespace Host.Tests;
 
@@ -48,7 +49,7 @@ public sealed class CutSessionTests(SandboxFixture box, ITestOutputHelper output
             Assert.Equal("live", facts["session"]);
             Assert.True(facts["suspend_rc"] == "0", await box.ScriptAsync("cat /tmp/cuts-suspend.out"));
             var ended = int.Parse(facts["ended_ms"], CultureInfo.InvariantCulture);
-            output.WriteLine($"the cut ended the SSH session {ended} ms after it started");
+            output.WriteLine($"{ended} ms after the cut started, the person's ssh client: {facts["client"]}");
             Assert.True(facts["client"] == "ended" && ended <= LimitMs,
                 $"the person's SSH session was {facts["client"]} {ended} ms after the cut started (limit {LimitMs} ms)");
 
