@@ -27,7 +27,8 @@ cmd_user_status() {
 # shellcheck disable=SC2016 # a jq program: its $names are jq's
 readonly WS_STATUS_TEXT_JQ='
   def size: if type == "string" and test("^[0-9]+$") then tonumber |
-      if . >= 1073741824 then "\(. * 10 / 1073741824 | floor / 10) GiB"
+      if . >= 9223372036854775807 then "infinity"
+      elif . >= 1073741824 then "\(. * 10 / 1073741824 | floor / 10) GiB"
       elif . >= 1048576 then "\(. * 10 / 1048576 | floor / 10) MiB"
       else "\(. / 1024 | floor) KiB" end
     elif . == null or . == "[not set]" or . == "" then "-" else tostring end;

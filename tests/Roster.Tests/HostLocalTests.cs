@@ -277,11 +277,13 @@ public class HostLocalTests
             """, r.Stdout);
         var busy = StatusText("""
             .last_login = null | .restart_pending = ["t3-serve@alice.service"] | .secrets = [] |
-            .drift = [{"kind": "home-mode", "value": "755", "detail": "home /home/alice is mode 755"}] | .listening.playwright = ["bob"]
+            .drift = [{"kind": "home-mode", "value": "755", "detail": "home /home/alice is mode 755"}] | .listening.playwright = ["bob"] |
+            .budget.logins.memory_max = "18446744073709551615" | .memory.logins = "1536"
             """);
         Assert.True(busy.ExitCode == 0, busy.ToString());
         foreach (var line in new[] { "  last login: none recorded", "  restart pending: t3-serve@alice.service (until its person is idle)",
-                     "  secrets: none", "  drift: home /home/alice is mode 755", "  playwright port: 6140, listening: bob" })
+                     "  secrets: none", "  drift: home /home/alice is mode 755", "  playwright port: 6140, listening: bob",
+                     "  memory (logins): 1 KiB in use; high infinity, max infinity" })
             Assert.Contains("\n" + line + "\n", busy.Stdout, StringComparison.Ordinal);
     }
 
