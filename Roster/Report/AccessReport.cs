@@ -8,10 +8,29 @@ namespace Workstation.Roster.Report;
 public sealed record HostStatus(string Host, JsonElement Report);
 
 /// <summary>What one host says of one person, beside the roster: its state and the facts where they differ (from <see cref="Drift"/>).</summary>
+/// <param name="LastLogin">The host's last login record of the person (`last_login`); null: a host whose status doesn't report one.</param>
 /// <param name="CutAt">When the host recorded the cut (`cut_at`: the time of /etc/workstation/suspended/USER); null: not cut, or a host that doesn't say.</param>
 /// <param name="Cut">The cut probes (`cut` in the status), as the host wrote them: name and value; empty when the host has none.</param>
-public sealed record HostView(string Host, string State, string? Tier, IReadOnlyList<string> Groups, string? LastLogin, DateTimeOffset? CutAt,
+public sealed record HostView(string Host, string State, string? Tier, IReadOnlyList<string> Groups, LastLogin? LastLogin, DateTimeOffset? CutAt,
     bool? CutHolds, IReadOnlyList<KeyValuePair<string, string>> Cut, IReadOnlyList<string> Mismatches);
+
+/// <summary>
+/// A host's record of a person's last login (lastlog, as `workstation status` reads it): At null
+/// when the host has none (the person never logged in there, or not since the account was made).
+/// </summary>
+public sealed record LastLogin(DateTimeOffset? At)
+{
+    /// <summary>The `last_login` field of a status person: absent (a host before it was reported: null), null, or an ISO-8601 UTC time; anything else is not a status.</summary>
+    public static LastLogin? Read(JsonElement person, string host)
+    {
+        if (!person.TryGetProperty("last_login", out var v)) return null;
+        if (v.ValueKind == JsonValueKind.Null) return new LastLogin((DateTimeOffset?)null);
+        if (v.ValueKind == JsonValueKind.String && DateTimeOffset.TryParseExact(v.GetString(), "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+            return new LastLogin(at);
+        throw new InvalidOperationException($"host {host}: people[{AccessReports.Str(person, "user")}].last_login: {v.GetRawText()} is not null or a time like 2026-06-30T08:15:00Z");
+    }
+}
 
 /// <summary>
 /// An active person: the roster's grants in each layer (the same facts `roster diff` shows), the
@@ -142,7 +161,7 @@ public static class AccessReports
             }
         }
         DateTimeOffset? cutAt = Str(p, "cut_at") is { } at && DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : null;
-        return new HostView(host.Host, Str(p, "state") ?? "unknown", Str(p, "tier"), groups, Str(p, "last_login"), cutAt, holds, cut, mismatches);
+        return new HostView(host.Host, Str(p, "state") ?? "unknown", Str(p, "tier"), groups, LastLogin.Read(p, host.Host), cutAt, holds, cut, mismatches);
     }
 
     private static IReadOnlyList<string> Texts(IReadOnlyList<AccessFact> facts, DiffLayer layer) =>

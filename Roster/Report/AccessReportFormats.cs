@@ -132,7 +132,8 @@ public static class AccessReportFormats
             w.WriteString("state", v.State);
             w.WriteString("tier", v.Tier);
             Strings(w, "groups", v.Groups);
-            w.WriteString("last_login", v.LastLogin);
+            w.WriteString("last_login", v.LastLogin?.At is { } login ? Time(login) : null);
+            w.WriteBoolean("last_login_reported", v.LastLogin is not null);
             w.WriteString("cut_at", v.CutAt is { } at ? Time(at) : null);
             if (v.CutHolds is { } holds) w.WriteBoolean("cut_holds", holds);
             else w.WriteNull("cut_holds");
@@ -252,7 +253,12 @@ public static class AccessReportFormats
     {
         var parts = new List<string> { Md(h.State) };
         if (h.Tier is not null) parts.Add($"tier {Md(h.Tier)}");
-        parts.Add($"last login {(h.LastLogin is null ? "not reported" : Md(h.LastLogin))}");
+        parts.Add(h.LastLogin switch
+        {
+            null => "last login not reported",
+            { At: { } login } => $"last login {Time(login)}",
+            _ => "no login recorded",
+        });
         if (h.CutAt is { } at) parts.Add($"cut at {Time(at)}");
         if (h.CutHolds is { } holds && h.State != "active") parts.Add(holds ? "the cut holds" : "**the cut does not hold**");
         parts.Add(h.Mismatches.Count == 0 ? "matches the roster" : $"**{h.Mismatches.Count} mismatch(es)**: {string.Join("; ", h.Mismatches.Select(Md))}");
@@ -295,7 +301,7 @@ public static class AccessReportFormats
             Row(sb, [p.OsUser, "active", p.Tier, J(p.HostGroups), J(p.Services), N(p.Ports.T3), N(p.Ports.Playwright), J(p.Secrets), J(p.Kubernetes), J(p.Vault),
                 J(p.Authentik), J(p.ExternalBindings), p.Evidence?.Uncommitted == true ? "uncommitted" : c?.Sha ?? "", c?.Author ?? "", c is null ? "" : Time(c.CommitDate),
                 c?.Pr is { } pr ? N(pr) : "", J(c?.ReviewedBy ?? []), "", "",
-                J(p.Hosts.Select(h => $"{h.Host}: {h.State}")), J(p.Hosts.Where(h => h.LastLogin is not null).Select(h => $"{h.Host}: {h.LastLogin}")), "", "", "",
+                J(p.Hosts.Select(h => $"{h.Host}: {h.State}")), Logins(p.Hosts), "", "", "",
                 J(p.Hosts.SelectMany(h => h.Mismatches.Select(m => $"{h.Host}: {m}"))), J(p.Flags)]);
         }
         foreach (var l in r.Leavers)
@@ -304,7 +310,7 @@ public static class AccessReportFormats
             var since = l.Evidence?.Since;
             Row(sb, [l.OsUser, l.State, "", "", "", "", "", "", "", "", "", "", c?.Sha ?? "", c?.Author ?? "", c is null ? "" : Time(c.CommitDate),
                 since?.Pr is { } pr ? N(pr) : "", J(since?.ReviewedBy ?? []), since?.Sha ?? "", since is null ? "" : Time(since.CommitDate),
-                J(l.Hosts.Select(h => $"{h.Host}: {h.State}")), J(l.Hosts.Where(h => h.LastLogin is not null).Select(h => $"{h.Host}: {h.LastLogin}")),
+                J(l.Hosts.Select(h => $"{h.Host}: {h.State}")), Logins(l.Hosts),
                 J(l.Hosts.Where(h => h.CutAt is not null).Select(h => $"{h.Host}: {Time(h.CutAt!.Value)}")),
                 J(l.TimeToRevoke.Select(t => $"{t.Key}: {(long)Math.Round(t.Value.TotalSeconds)}")), J(l.StillHeld),
                 J(l.Hosts.SelectMany(h => h.Mismatches.Select(m => $"{h.Host}: {m}"))), J(l.Flags)]);
@@ -313,6 +319,9 @@ public static class AccessReportFormats
 
         static string J(IEnumerable<string> items) => string.Join("; ", items);
         static string N(long n) => n.ToString(Inv);
+        // Each host's last login: its time, or "none" when the host records none (a host that doesn't report it is left out).
+        static string Logins(IReadOnlyList<HostView> hosts) =>
+            J(hosts.Where(h => h.LastLogin is not null).Select(h => $"{h.Host}: {(h.LastLogin!.At is { } login ? Time(login) : "none")}"));
     }
 
     private static void Row(StringBuilder sb, IReadOnlyList<string> cells)

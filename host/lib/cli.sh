@@ -69,6 +69,8 @@ verb "status" "opts hint" "[--json]" \
 verb "audit" one "USER [--since TIME] [--json]" \
   "(root only: SSH logins, t3 and MCP sessions, sudo and the program's own steps, in time" \
   " order; TIME as journalctl reads it, -7d when not given)"
+verb "me" "opts hint" "[--json]" \
+  "(a person's own status, as the table of 'user status'; run as themselves, without sudo)"
 verb "maps apply" raw "USER:AUTHENTIK_USER:T3_PORT ..."
 verb "firewall apply" raw ""
 verb "restart pending" raw "" \

@@ -138,6 +138,11 @@ public static class HostileCli
         list.Add(HostCommands.Manual.Audit("hostile", since: "not a time"));
         list.Add(HostCommands.Manual.Audit("hostile", since: new string('1', 65)));
         list.Add(HostCommands.Manual.Audit("hostile") + " --until now");
+        // `me` is the caller's own: no word may name another person.
+        list.Add(HostCommands.Cli + " me bob");
+        list.Add(HostCommands.Cli + " me --json bob");
+        list.Add(HostCommands.Cli + " me -- bob");
+        list.Add(HostCommands.Cli + " me " + Quote("$(touch /pwned)"));
         list.Add(HostCommands.Manual.PressureSample("relative/dir"));
         list.Add(HostCommands.Manual.PressureSample(memoryWarn: 101));
         list.Add(HostCommands.Cli + " pressure sample --io-warn " + Quote("5;touch /pwned"));

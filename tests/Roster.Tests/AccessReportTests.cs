@@ -219,6 +219,42 @@ public sealed class AccessReportTests : IDisposable
             Person(drifted, "bob").GetProperty("hosts").EnumerateArray().Single().GetProperty("mismatches").EnumerateArray().Select(x => x.GetString()));
     }
 
+    /// <summary>
+    /// A host's last login of a person has three readings: a time, none recorded (`last_login:
+    /// null`: the person never logged in there), and not reported (a host before the field); the
+    /// report keeps them apart in every format, and a value that is neither stops it.
+    /// </summary>
+    [Fact]
+    public void A_hosts_last_login_is_a_time_none_recorded_or_not_reported_and_anything_else_stops_the_report()
+    {
+        History();
+        var alpha = Status("alpha", CutBob(null, false));
+        var beta = Status("beta", CutBob(null, false), a => a["last_login"] = null);
+        var gamma = Status("gamma", CutBob(null, false), a => a.Remove("last_login"));
+        var hosts = Person(Json("--status", alpha, "--status", beta, "--status", gamma), "alice").GetProperty("hosts").EnumerateArray()
+            .ToDictionary(h => h.GetProperty("host").GetString()!, h => (h.GetProperty("last_login").ValueKind == JsonValueKind.String
+                ? h.GetProperty("last_login").GetString() : null, h.GetProperty("last_login_reported").GetBoolean()));
+        Assert.Equal(("2026-06-30T08:15:00Z", true), hosts["alpha"]);
+        Assert.Equal((null, true), hosts["beta"]);
+        Assert.Equal((null, false), hosts["gamma"]);
+
+        var md = Report("--status", alpha, "--status", beta, "--status", gamma).Out;
+        Assert.Contains("last login 2026-06-30T08:15:00Z", md, StringComparison.Ordinal);
+        Assert.Contains("no login recorded", md, StringComparison.Ordinal);
+        Assert.Contains("last login not reported", md, StringComparison.Ordinal);
+        var csv = Report("--status", alpha, "--status", beta, "--status", gamma, "--format", "csv").Out;
+        Assert.Contains("alpha: 2026-06-30T08:15:00Z; beta: none,", csv, StringComparison.Ordinal);
+
+        // Only the form the host writes is a time: a word, another offset or a number stops the report.
+        var offset = Status("delta", CutBob(null, false), a => a["last_login"] = "2026-06-30T10:15:00+02:00");
+        var bad = Status("epsilon", CutBob(null, false), a => a["last_login"] = "yesterday");
+        var r = Report("--status", bad);
+        Assert.Equal((2, ""), (r.Code, r.Out));
+        Assert.Contains("host epsilon: people[alice].last_login: \"yesterday\" is not null or a time like 2026-06-30T08:15:00Z", r.Err, StringComparison.Ordinal);
+        Assert.Equal(2, Report("--status", offset).Code);
+        Assert.Equal(2, Report("--status", Status("zeta", CutBob(null, false), a => a["last_login"] = 1782807300)).Code);
+    }
+
     [Fact]
     public void Text_from_git_cannot_add_markdown_mentions_links_or_rows_nor_spreadsheet_formulas()
     {

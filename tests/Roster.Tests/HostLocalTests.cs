@@ -195,7 +195,7 @@ public class HostLocalTests
             """);
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal(
-            """{"user":"ws-no-such-person","state":"absent","tier":null,"uid":null,"home":null,"home_mode":null,"groups":[],"firewall":"n/a","units":[],"cut":null,"cut_at":null,"restart_pending":[],"drift":[],"external_bindings":[],"playwright_entry":null}""" + "\n",
+            """{"user":"ws-no-such-person","state":"absent","tier":null,"uid":null,"home":null,"home_mode":null,"groups":[],"firewall":"n/a","units":[],"cut":null,"cut_at":null,"restart_pending":[],"drift":[],"external_bindings":[],"playwright_entry":null,"last_login":null}""" + "\n",
             r.Stdout);
     }
 
@@ -411,5 +411,123 @@ public class HostLocalTests
         Assert.Contains("MESSAGE=user code apply ada: failed (exit 3)\n", parts[2], StringComparison.Ordinal);
         Assert.Contains("PRIORITY=4\n", parts[2], StringComparison.Ordinal);
         Assert.EndsWith("WORKSTATION_EXIT=3\nWORKSTATION_FAILED_AT=cloning FORGED=1\n", parts[2], StringComparison.Ordinal);
+    /// <summary>A person's status as `user status` reads it for the table (status_table_json's shape), with EDIT applied (jq).</summary>
+    private static BashResult StatusText(string edit) => HostBash.Lib(["status.sh"], """
+        jq -c "$1" <<<'{"user":"alice","state":"active","tier":"power-user","uid":2740,"home":"/home/alice","home_mode":"750","groups":["alice","workstation"],
+          "firewall":"guarded","units":[{"unit":"playwright-mcp@alice.service","enabled":"enabled","active":"active"},{"unit":"t3-serve@alice.service","enabled":"enabled","active":"failed"}],
+          "cut":{"password_login":"allowed","ssh_key_login":"allowed","processes":2,"units_off":false,"maps":"present","cron_jobs":0,"at_jobs":0,"jobs_run":"allowed","holds":false},
+          "cut_at":null,"restart_pending":[],"drift":[],"external_bindings":[],"playwright_entry":{"state":"ours","port":6140,"server_port":6140},
+          "last_login":"2026-12-07T17:56:13Z","ports":{"t3":6040,"playwright":6140},"listening":{"t3":["alice"],"playwright":[]},
+          "maps":{"ttyd":"alice","dispatch":null},
+          "budget":{"services":{"memory_high":"2147483648","memory_max":"3221225472","cpu_weight":"100","tasks_max":"512"},
+                    "logins":{"memory_high":"infinity","memory_max":"infinity","cpu_weight":"[not set]","tasks_max":"1000"}},
+          "secrets":["repo-token","snapshot-token"],"memory":{"services":"125829120","logins":"[not set]"}}' | status_text
+        """, [edit]);
+
+    /// <summary>
+    /// `user status` without --json reads as a short table: state and tier, the last login, the
+    /// ports and who listens, the units, memory against the budget, the secrets' names, the
+    /// firewall, pending restarts and drift; an active person shows no cut probe at all.
+    /// </summary>
+    [Fact]
+    public void The_text_status_of_an_active_person_is_a_table_without_cut_probes()
+    {
+        var r = StatusText(".");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("""
+            alice: active, tier power-user
+              last login: 2026-12-07T17:56:13Z
+              t3 port: 6040, listening: alice
+              playwright port: 6140, nobody listens
+              unit playwright-mcp@alice.service: enabled, active
+              unit t3-serve@alice.service: enabled, failed
+              memory (services): 120 MiB in use; high 2 GiB, max 3 GiB
+              memory (logins): not counted in use; high infinity, max infinity
+              secrets: repo-token, snapshot-token
+              firewall: guarded
+              restart pending: none
+              drift: none
+
+            """, r.Stdout);
+        var busy = StatusText("""
+            .last_login = null | .restart_pending = ["t3-serve@alice.service"] | .secrets = [] |
+            .drift = [{"kind": "home-mode", "value": "755", "detail": "home /home/alice is mode 755"}] | .listening.playwright = ["bob"] |
+            .budget.logins.memory_max = "18446744073709551615" | .memory.logins = "1536"
+            """);
+        Assert.True(busy.ExitCode == 0, busy.ToString());
+        foreach (var line in new[] { "  last login: none recorded", "  restart pending: t3-serve@alice.service (until its person is idle)",
+                     "  secrets: none", "  drift: home /home/alice is mode 755", "  playwright port: 6140, listening: bob",
+                     "  memory (logins): 1 KiB in use; high infinity, max infinity" })
+            Assert.Contains("\n" + line + "\n", busy.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A cut person's table ends with the cut probes, each worded as what it finds ("password
+    /// login refused"), and whether the cut holds; a probe that finds the person not out says so.
+    /// </summary>
+    [Fact]
+    public void The_text_status_of_a_cut_person_words_each_probe_as_what_it_finds()
+    {
+        var r = StatusText("""
+            .state = "suspended" | .cut_at = "2026-12-07T18:00:00Z" | .firewall = "n/a" | .playwright_entry = null |
+            .cut = {"password_login":"refused","ssh_key_login":"refused","processes":0,"units_off":true,"maps":"absent","cron_jobs":0,"at_jobs":0,"jobs_run":"refused","holds":true} |
+            .external_bindings = [{"kind":"RoleBinding","namespace":"team-b","name":"owners-alice"}]
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.EndsWith("""
+              restart pending: none
+              drift: none
+              cut: password login refused
+              cut: SSH key login refused
+              cut: no process left
+              cut: every unit stopped and disabled
+              cut: in neither map
+              cut: cron and at jobs refused
+              cut: the cut holds
+              still to remove by hand in the stack that owns it: RoleBinding owners-alice in team-b
+
+            """, r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\n  cut at: 2026-12-07T18:00:00Z\n", r.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("firewall", r.Stdout, StringComparison.Ordinal);
+
+        var leaky = StatusText(""".state = "suspended" | .cut.password_login = "refused" | .cut.cron_jobs = 2""");
+        foreach (var line in new[] { "  cut: password login refused", "  cut: SSH key login allowed", "  cut: 2 process(es) left", "  cut: a unit still runs or is enabled",
+                     "  cut: still in a map", "  cut: cron and at jobs allowed (2 cron and 0 at job(s) left in the spools)", "  cut: the cut does NOT hold on every probe above" })
+            Assert.Contains("\n" + line + "\n", leaky.Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// What `workstation me` can't read (root's records) is null in its JSON, and the table says
+    /// so instead of claiming "none"; a name without the marker group is one line.
+    /// </summary>
+    [Fact]
+    public void The_text_status_says_which_facts_the_reader_may_not_read()
+    {
+        var r = StatusText(".firewall = null | .cut = null | .restart_pending = null | .drift = null | .secrets = null | .external_bindings = null | .playwright_entry = null");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        foreach (var line in new[] { "  secrets: not readable as you", "  restart pending: not readable as you", "  drift: not readable as you" })
+            Assert.Contains("\n" + line, r.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("firewall", r.Stdout, StringComparison.Ordinal);
+        var unmanaged = StatusText("""{user: "bob", state: "unmanaged", tier: null}""");
+        Assert.Equal("bob: unmanaged\n", unmanaged.Stdout);
+    }
+
+    /// <summary>
+    /// `workstation me` runs without root (here as nobody, whom it reports as unmanaged) and takes
+    /// no word that could name someone else: any argument exits 2 before anything is read.
+    /// </summary>
+    [Theory]
+    [InlineData("", 0, "nobody: unmanaged\n")]
+    [InlineData(" --json", 0, "")]
+    [InlineData(" alice", 2, "")]
+    [InlineData(" --json alice", 2, "")]
+    [InlineData(" -- alice", 2, "")]
+    public void Me_runs_as_the_caller_and_takes_no_other_persons_name(string words, int exit, string stdout)
+    {
+        var r = HostBash.Cli(HostCommands.Cli + " me" + words);
+        Assert.True(r.ExitCode == exit, r.ToString());
+        if (exit == 2) Assert.Equal(("", true), (r.Stdout, r.Stderr.Contains("usage: workstation me [--json]", StringComparison.Ordinal)));
+        else if (words.Length == 0) Assert.Equal(stdout, r.Stdout);
+        else Assert.StartsWith("""{"user":"nobody","state":"unmanaged",""", r.Stdout, StringComparison.Ordinal);
     }
 }
