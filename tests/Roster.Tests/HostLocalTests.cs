@@ -411,6 +411,8 @@ public class HostLocalTests
         Assert.Contains("MESSAGE=user code apply ada: failed (exit 3)\n", parts[2], StringComparison.Ordinal);
         Assert.Contains("PRIORITY=4\n", parts[2], StringComparison.Ordinal);
         Assert.EndsWith("WORKSTATION_EXIT=3\nWORKSTATION_FAILED_AT=cloning FORGED=1\n", parts[2], StringComparison.Ordinal);
+    }
+
     /// <summary>A person's status as `user status` reads it for the table (status_table_json's shape), with EDIT applied (jq).</summary>
     private static BashResult StatusText(string edit) => HostBash.Lib(["status.sh"], """
         jq -c "$1" <<<'{"user":"alice","state":"active","tier":"power-user","uid":2740,"home":"/home/alice","home_mode":"750","groups":["alice","workstation"],
