@@ -10,7 +10,7 @@ namespace Host.Tests;
 /// line each verb writes for its person), for root only, and nobody can write a line into
 /// someone else's audit.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class AuditTests(SandboxFixture box)
 {
     private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);

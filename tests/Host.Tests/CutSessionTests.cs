@@ -9,7 +9,7 @@ namespace Host.Tests;
 /// back to when Pulumi can't run) ends a person's live SSH session within 10 s, measured in the
 /// box from the moment the cut starts to the moment the person's ssh client sees the session end.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed class CutSessionTests(SandboxFixture box, ITestOutputHelper output)
 {
     private static readonly TimeSpan Setup = TimeSpan.FromSeconds(180);

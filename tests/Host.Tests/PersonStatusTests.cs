@@ -10,7 +10,7 @@ namespace Host.Tests;
 /// login from the host's own records (lastlog) in `user status` and `status`, and `workstation me`:
 /// a person's own status, run over their own SSH login without sudo, that never shows another's.
 /// </summary>
-[Collection(SandboxCollection.Name)]
+[Collection(SandboxCollection3.Name)]
 public sealed partial class PersonStatusTests(SandboxFixture box)
 {
     private static readonly TimeSpan Setup = TimeSpan.FromSeconds(180);
