@@ -1,0 +1,121 @@
+namespace Workstation.Roster.Tests;
+
+/// <summary>Issue 27: the stack config `hosts:`, a fleet of devvms; the single-host keys stay a fleet of one named devvm.</summary>
+public sealed class FleetConfigTests
+{
+    private const string Key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureHostKey";
+
+    private static Func<string, string?> Config(params (string Key, string? Value)[] values)
+    {
+        var config = new Dictionary<string, string?>(StringComparer.Ordinal) { [SshSection.SshPrivateKey] = "KEY" };
+        foreach (var (k, v) in values) config[k] = v;
+        return k => config.GetValueOrDefault(k);
+    }
+
+    private static string HostsJson(params string[] entries) => "[" + string.Join(",", entries) + "]";
+
+    private static string Entry(string name, string extra = "") =>
+        $"{{\"name\":\"{name}\",\"address\":\"{name}.example.test\",\"hostKey\":\"{Key}\"{extra}}}";
+
+    [Fact]
+    public void The_single_host_keys_are_a_fleet_of_one_host_named_devvm()
+    {
+        var ssh = SshSection.Read(Config((SshSection.SshHost, "devvm.example.test"), (SshSection.SshHostKey, Key)));
+        Assert.Empty(ssh.Errors);
+        var host = Assert.Single(ssh.Value.Hosts);
+        Assert.Equal(new HostEntry("devvm", "devvm.example.test", 22, "root", Key, null, null, false), host);
+        Assert.False(ssh.Value.FromHostsList);
+    }
+
+    [Fact]
+    public void A_hosts_list_reads_each_host_with_the_defaults_port_22_user_root_and_not_cordoned()
+    {
+        var ssh = SshSection.Read(Config((SshSection.Hosts,
+            HostsJson(Entry("devvm"), Entry("devvm2", ",\"port\":2202,\"user\":\"deploy\",\"hostMemory\":\"32G\",\"swapSize\":\"4G\",\"cordon\":true")))));
+        Assert.Empty(ssh.Errors);
+        Assert.True(ssh.Value.FromHostsList);
+        Assert.Equal(
+        [
+            new HostEntry("devvm", "devvm.example.test", 22, "root", Key, null, null, false),
+            new HostEntry("devvm2", "devvm2.example.test", 2202, "deploy", Key, "32G", "4G", true),
+        ], ssh.Value.Hosts);
+    }
+
+    [Theory]
+    [InlineData(SshSection.SshHost, "devvm.example.test")]
+    [InlineData(SshSection.SshHostKey, Key)]
+    [InlineData(SshSection.SshPort, "2222")]
+    [InlineData(SshSection.SshUser, "deploy")]
+    public void Setting_a_single_host_key_and_hosts_is_refused_naming_the_key(string key, string value)
+    {
+        var ssh = SshSection.Read(Config((SshSection.Hosts, HostsJson(Entry("devvm"))), (key, value)));
+        var (errorKey, message) = Assert.Single(ssh.Errors);
+        Assert.Equal(key, errorKey);
+        Assert.Contains("is a single-host key and workstation:hosts is set", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"address\":\"a\",\"hostKey\":\"" + Key + "\"}", "hosts[0].name", "required")]
+    [InlineData("{\"name\":\"Dev_VM\",\"address\":\"a\",\"hostKey\":\"" + Key + "\"}", "hosts[0].name", "'Dev_VM' is not a host name")]
+    [InlineData("{\"name\":\"a\",\"hostKey\":\"" + Key + "\"}", "hosts[0].address", "required")]
+    [InlineData("{\"name\":\"a\",\"address\":\"a\",\"hostKey\":\"" + Key + "\",\"port\":\"70000\"}", "hosts[0].port", "'70000' is not a TCP port")]
+    [InlineData("{\"name\":\"a\",\"address\":\"a\"}", "hosts[0].hostKey", "required")]
+    [InlineData("{\"name\":\"a\",\"address\":\"a\",\"hostKey\":\"AAAA\"}", "hosts[0].hostKey", "must be one public key line")]
+    [InlineData("{\"name\":\"a\",\"address\":\"a\",\"hostKey\":\"" + Key + "\",\"hostMemory\":\"lots\"}", "hosts[0].hostMemory", "'lots' is not a size")]
+    [InlineData("{\"name\":\"a\",\"address\":\"a\",\"hostKey\":\"" + Key + "\",\"cordon\":\"yes\"}", "hosts[0].cordon", "must be true or false")]
+    [InlineData("{\"name\":\"a\",\"address\":\"a\",\"hostKey\":\"" + Key + "\",\"adress\":\"b\"}", "hosts[0].adress", "unknown field")]
+    public void A_bad_host_entry_is_refused_naming_its_field(string entry, string field, string message)
+    {
+        var ssh = SshSection.Read(Config((SshSection.Hosts, HostsJson(entry))));
+        Assert.Contains(ssh.Errors, e => e.Key == field && e.Message.Contains(message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Two_hosts_of_one_name_are_refused_at_the_second()
+    {
+        var ssh = SshSection.Read(Config((SshSection.Hosts, HostsJson(Entry("devvm"), Entry("devvm")))));
+        var (key, message) = Assert.Single(ssh.Errors);
+        Assert.Equal("hosts[1].name", key);
+        Assert.Equal("host 'devvm' is already named by hosts[0]", message);
+    }
+
+    [Fact]
+    public void A_bad_host_in_a_stack_file_names_the_file_line_and_field()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "Pulumi.fleet.yaml");
+        File.WriteAllText(path, $"""
+            config:
+              workstation:hosts:
+                - name: devvm
+                  address: devvm.example.test
+                  hostKey: {Key}
+                - name: devvm2
+                  address: devvm2.example.test
+                  hostKey: {Key}
+                  port: not-a-port
+            """);
+        var (hosts, errors) = StackFile.ReadHosts(path);
+        Assert.Null(hosts);
+        Assert.Equal(["Pulumi.fleet.yaml:9:13: workstation:hosts[1].port: 'not-a-port' is not a TCP port (1-65535)"], errors);
+    }
+
+    [Fact]
+    public void A_stack_file_with_hosts_and_sshHost_is_refused()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "Pulumi.fleet.yaml");
+        File.WriteAllText(path, $"config:\n  workstation:sshHost: devvm\n  workstation:hosts:\n    - {{ name: devvm, address: a, hostKey: {Key} }}\n");
+        var (hosts, errors) = StackFile.ReadHosts(path);
+        Assert.Null(hosts);
+        Assert.Contains("workstation:sshHost: is a single-host key and workstation:hosts is set", Assert.Single(errors), StringComparison.Ordinal);
+    }
+}
+
+/// <summary>A temporary folder, removed afterwards.</summary>
+internal sealed class TempDir : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("ws-fleet-").FullName;
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
+}
