@@ -11,7 +11,10 @@ public sealed class FleetPlacementTests
         new(new HostEntry(name, name + ".example.test", 22, "root", Key, $"{limitG}G", null, cordon), new HostCapacity(limitG * G, 0, 0, 85));
 
     /// <summary>The admin (budget 10G) and users of 3G each (power-user default), with optional host: lines.</summary>
-    private static RosterModel Roster(string? adminHost, params (string Name, string? Host)[] users)
+    private static RosterModel Roster(string? adminHost, params (string Name, string? Host)[] users) =>
+        RosterLoader.Load(RosterText(adminHost, users), "roster.yaml").ModelOrThrow();
+
+    private static string RosterText(string? adminHost, params (string Name, string? Host)[] users)
     {
         var text = "admin:\n  os_user: wiz\n  authentik_user: wiz.admin\n  k8s_user: wiz\n  uid: 2000\n  ports: { t3: 3773, playwright: 8931 }\n" +
                    (adminHost is null ? "" : $"  host: {adminHost}\n") + "users:\n";
@@ -22,7 +25,7 @@ public sealed class FleetPlacementTests
             text += $"  {name}:\n    authentik_user: {name}.auth\n    k8s_user: {name}\n    email: {name}@example.test\n    tier: power-user\n" +
                     $"    uid: {3000 + i}\n    ports: {{ t3: {10000 + i}, playwright: {20000 + i} }}\n" + (host is null ? "" : $"    host: {host}\n");
         }
-        return RosterLoader.Load(text + "retired: {}\n", "roster.yaml").ModelOrThrow();
+        return text + "retired: {}\n";
     }
 
     [Fact]
@@ -146,5 +149,34 @@ public sealed class FleetPlacementTests
     {
         using var report = System.Text.Json.JsonDocument.Parse("{\"people\": []}");
         Assert.Contains("a fleet report is {\"hosts\"", Placement.MeasuredFrom(report.RootElement).Why, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Roster_diff_shows_a_host_change_as_a_move_with_its_steps_in_order()
+    {
+        var before = Derivation.Derive(Roster("a", ("alice", "a")));
+        var movedText = RosterText("a", ("alice", "b")).Replace("    host: b\n", "    host: b\n    moved_from: a\n", StringComparison.Ordinal);
+        var after = Derivation.Derive(RosterLoader.Load(movedText).ModelOrThrow());
+        var diff = Access.AccessDiffs.Diff(before, after);
+        var alice = Assert.Single(diff.People);
+        Assert.Equal("alice", alice.OsUser);
+        Assert.Empty(alice.Changes); // the same access, on another host
+        Assert.Equal("a", alice.Move!.From);
+        Assert.Equal("b", alice.Move.To);
+        Assert.StartsWith("on a: `user move-out`: the offboarding cut", alice.Move.Steps[0], StringComparison.Ordinal);
+        Assert.StartsWith("on b: `user move-in --uid 3001`", alice.Move.Steps[1], StringComparison.Ordinal);
+        Assert.StartsWith("on b: the account, code, services and secrets steps", alice.Move.Steps[2], StringComparison.Ordinal);
+        Assert.Empty(diff.Warnings);
+        var markdown = Access.AccessDiffs.Markdown(diff, "base", "head");
+        Assert.Contains("Moves from host `a` to `b`, in one `up`, in this order:\n\n1. on a: `user move-out`", markdown, StringComparison.Ordinal);
+        Assert.Contains("\"move\": {", Access.AccessDiffs.Json(diff), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Roster_diff_warns_about_a_host_change_without_moved_from()
+    {
+        var diff = Access.AccessDiffs.Diff(Derivation.Derive(Roster("a", ("alice", "a"))), Derivation.Derive(Roster("a", ("alice", "b"))));
+        Assert.Equal("b", Assert.Single(diff.People).Move!.To);
+        Assert.Contains("without `moved_from: a`", Assert.Single(diff.Warnings).Text, StringComparison.Ordinal);
     }
 }
