@@ -100,6 +100,17 @@ public sealed class FleetConfigTests
         Assert.Equal(["Pulumi.fleet.yaml:9:13: workstation:hosts[1].port: 'not-a-port' is not a TCP port (1-65535)"], errors);
     }
 
+    /// <summary>pulumi/pulumi CHANGELOG.md, 3.114.0: "[engine] Add a --continue-on-error flag to pulumi up".</summary>
+    [Fact]
+    public void The_deploy_runs_up_with_continue_on_error_which_the_pinned_cli_has()
+    {
+        var pinned = File.ReadLines(Path.Combine(TestFiles.Root, ".ci", "versions"))
+            .Single(l => l.StartsWith("PULUMI_CLI_VERSION=", StringComparison.Ordinal))["PULUMI_CLI_VERSION=".Length..];
+        Assert.True(Version.Parse(pinned) >= new Version(3, 114, 0), $"the pinned CLI {pinned} predates --continue-on-error (3.114.0)");
+        var ci = File.ReadAllText(Path.Combine(TestFiles.Root, "scripts", "ci.sh"));
+        Assert.Contains("pulumi up --stack \"$stack\" --yes --non-interactive --color never --continue-on-error\n", ci, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_stack_file_with_hosts_and_sshHost_is_refused()
     {
