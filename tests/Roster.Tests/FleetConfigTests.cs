@@ -111,6 +111,72 @@ public sealed class FleetConfigTests
         Assert.Contains("pulumi up --stack \"$stack\" --yes --non-interactive --color never --continue-on-error\n", ci, StringComparison.Ordinal);
     }
 
+    private const string FleetStack = """
+        config:
+          workstation:memoryReserve: 1G
+          workstation:hosts:
+            - { name: devvm, address: a.example.test, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureHostKey", hostMemory: 16G }
+            - { name: devvm2, address: b.example.test, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureHostKey", hostMemory: 7G }
+        """;
+
+    private const string TwoPeople = """
+        admin:
+          os_user: wiz
+          authentik_user: wiz.admin
+          k8s_user: wiz
+          ports: { t3: 3773, playwright: 8931 }
+          host: devvm
+        users:
+          alice:
+            authentik_user: alice
+            k8s_user: alice
+            email: alice@example.test
+            tier: power-user
+            ports: { t3: 3774, playwright: 8932 }
+          bob:
+            authentik_user: bob
+            k8s_user: bob
+            email: bob@example.test
+            tier: power-user
+            ports: { t3: 3775, playwright: 8933 }
+        """;
+
+    private static (int Code, string Out, string Err) Cli(params string[] args)
+    {
+        var (o, e) = (new StringWriter(), new StringWriter());
+        var code = Workstation.Roster.Cli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void Roster_place_prints_the_host_lines_for_the_unplaced_and_validate_then_checks_each_host()
+    {
+        using var dir = new TempDir();
+        var stack = Path.Combine(dir.Path, "Pulumi.fleet.yaml");
+        var roster = Path.Combine(dir.Path, "roster.yaml");
+        File.WriteAllText(stack, FleetStack);
+        File.WriteAllText(roster, TwoPeople);
+        // In a fleet of two, people without host: are refused, pointing at place.
+        var refused = Cli("validate", roster, "--stack", stack);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("users.alice.host: no host: in a fleet of 2 hosts (devvm, devvm2)", refused.Err, StringComparison.Ordinal);
+
+        var place = Cli("place", roster, "--stack", stack);
+        Assert.Equal(0, place.Code);
+        // Reserve 1G: devvm 15G - wiz 10G = 5G free, devvm2 6G -> alice to devvm2 (most room), then bob to devvm (5G against 3G).
+        Assert.Contains("users.alice:  host: devvm2\nusers.bob:  host: devvm\n", place.Out, StringComparison.Ordinal);
+
+        File.WriteAllText(roster, (TwoPeople + "\n").Replace("    ports: { t3: 3774, playwright: 8932 }\n", "    ports: { t3: 3774, playwright: 8932 }\n    host: devvm2\n", StringComparison.Ordinal)
+            .Replace("    ports: { t3: 3775, playwright: 8933 }\n", "    ports: { t3: 3775, playwright: 8933 }\n    host: devvm\n", StringComparison.Ordinal));
+        var ok = Cli("validate", roster, "--stack", stack);
+        Assert.True(ok.Code == 0, ok.Err);
+        Assert.Contains("capacity (devvm): the active people's memory budgets (memory_high) add up to 13G", ok.Out + ok.Err, StringComparison.Ordinal);
+        Assert.Contains("capacity (devvm2): the active people's memory budgets (memory_high) add up to 3G", ok.Out + ok.Err, StringComparison.Ordinal);
+        Assert.Equal("# everyone has a host: nothing to place\n", Cli("place", roster, "--stack", stack).Out.Split("# devvm:")[0]);
+        var routes = Cli("routes", roster, "--stack", stack);
+        Assert.Contains("\"alice\": {\"host\":\"devvm2\",\"address\":\"b.example.test\",\"t3\":3774}", routes.Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_stack_file_with_hosts_and_sshHost_is_refused()
     {
