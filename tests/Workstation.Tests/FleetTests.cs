@@ -162,6 +162,21 @@ public class FleetTests(ITestOutputHelper output)
         Assert.Equal(["u001-move-in", "u001-move-out"], run.Registrations.Where(r => r.Name.Contains("-move-", StringComparison.Ordinal)).Select(r => r.Name).Order(StringComparer.Ordinal));
     }
 
+    /// <summary>
+    /// tests/golden/move-commands.txt: the two move lines the mocks see, for the host side's move
+    /// tests (`SNAPSHOT` stands for the id move-out prints; the mocks run no move-out, so theirs is empty).
+    /// </summary>
+    [Fact]
+    public async Task The_move_lines_are_the_golden_move_commands()
+    {
+        var golden = File.ReadAllLines(Repo.Golden("move-commands.txt")).Where(l => l.Length > 0).Select(l => l.Split('\t', 2)).ToDictionary(p => p[0], p => p[1]);
+        var run = await Harness.RunAsync(Program(MoveRoster(), FleetConfig(backup: true)));
+        Assert.Equal(golden["move-out:u001"], run.Command("u001-move-out").Str("create"));
+        Assert.Equal(golden["move-in:u001"].Replace("--snapshot SNAPSHOT", "--snapshot ''", StringComparison.Ordinal), run.Command("u001-move-in").Str("create"));
+        Assert.Equal(golden["move-in:u001"], HostCommands.MoveIn("u001", 3001, "SNAPSHOT", "sftp:backup@10.0.0.9:/srv/restic"));
+        Assert.Equal(2, golden.Count);
+    }
+
     [Fact]
     public void The_move_in_reads_the_snapshot_id_the_move_out_printed()
     {
