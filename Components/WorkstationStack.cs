@@ -73,7 +73,7 @@ public static class WorkstationStack
         }
         // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
         var shape = new StackShape(StagesSecrets: secrets.StagesAny, K8s: access.K8s is not null, Vault: access.Vault is not null,
-            Authentik: settings.Authentik is not null);
+            Authentik: settings.Authentik is not null) { Hosts = settings.Hosts.Select(h => h.Name).ToList() };
         var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired, shape);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
         foreach (var m in derived.Members)

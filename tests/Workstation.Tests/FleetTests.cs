@@ -115,6 +115,23 @@ public class FleetTests(ITestOutputHelper output)
         Assert.Equal(File.ReadAllText(FleetUrnTests.GoldenFile), await FleetUrnTests.UrnsAsync(config));
     }
 
+    /// <summary>
+    /// The targeted cut names the shared resources a retire updates by literal URN, and the engine
+    /// refuses a literal URN the stack doesn't hold: in a fleet they are every host's maps, each a URN the program makes.
+    /// </summary>
+    [Fact]
+    public async Task The_targeted_cuts_shared_targets_are_every_hosts_maps_each_a_urn_the_fleet_program_makes()
+    {
+        var (constructed, _) = await Probe.RunAsync(Program(FleetRoster(3), FleetConfig()));
+        var urns = EngineUrns.Of(constructed).Values.ToHashSet(StringComparer.Ordinal);
+        var shape = StackShape.Full with { Hosts = HostNames };
+        var shared = OffboardTargets.Shared("devvm", "workstation", shape).ToList();
+        Assert.Equal(HostNames.Length + 1, shared.Count); // each host's maps, and the T3 Users group
+        foreach (var host in HostNames)
+            Assert.Contains(ResourceNames.Urn("devvm", "workstation", ResourceTypes.Command, ResourceNames.MapsOf(host)), shared);
+        Assert.All(shared, t => Assert.Contains(t, urns));
+    }
+
     [Fact]
     public async Task A_roster_naming_a_host_the_stack_lacks_stops_before_any_resource()
     {
