@@ -133,6 +133,17 @@ public class FleetTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_hosts_own_swap_size_goes_to_its_own_base_step_only()
+    {
+        var config = FleetConfig();
+        config = config.With(ConfigKeys.Hosts, config.Get(ConfigKeys.Hosts)!.Replace("\"address\":\"10.0.0.3\"", "\"address\":\"10.0.0.3\",\"swapSize\":\"4G\"", StringComparison.Ordinal));
+        var run = await Harness.RunAsync(Program(FleetRoster(3), config));
+        Assert.Equal(HostCommands.Base(Fixture.Bundle.BaseInputsSha256, new BaseSettings { SwapSize = "4G" }), run.Command("workstation-c-base").Str("create"));
+        Assert.Equal(HostCommands.Base(Fixture.Bundle.BaseInputsSha256, new BaseSettings()), run.Command("workstation-b-base").Str("create"));
+        Assert.Equal(HostCommands.Base(Fixture.Bundle.BaseInputsSha256, new BaseSettings()), run.Command("workstation-base").Str("create"));
+    }
+
+    [Fact]
     public async Task A_roster_naming_a_host_the_stack_lacks_stops_before_any_resource()
     {
         var roster = FleetRoster(3, i => i == 2 ? "zz" : "b");
