@@ -35,6 +35,7 @@ public static class ConfigKeys
     public const string SshUser = SshSection.SshUser;
     public const string SshHostKey = SshSection.SshHostKey;
     public const string SshPrivateKey = SshSection.SshPrivateKey;
+    public const string Hosts = SshSection.Hosts;
     public const string RepoUrl = SiteSection.RepoUrl;
     public const string OidcIssuer = SiteSection.OidcIssuer;
     public const string OidcClientId = SiteSection.OidcClientId;
@@ -103,6 +104,15 @@ public sealed record ConfigError(string Key, string Message)
 /// <summary>How the program reaches the devvm. The private key never leaves a secret output.</summary>
 public sealed record SshTarget(string Host, int Port, string User, string HostKey, Output<string> PrivateKey);
 
+/// <summary>
+/// One devvm of the fleet (issue 27) as the program uses it: its connection, its ceiling (null:
+/// not checked) and its base step's settings (its own swap file).
+/// </summary>
+public sealed record FleetHost(HostEntry Entry, SshTarget Ssh, HostCapacity? Capacity, BaseSettings Base)
+{
+    public string Name => Entry.Name;
+}
+
 /// <param name="Kubeconfig">Kubeconfig contents (secret); null: the ambient one (KUBECONFIG or ~/.kube/config of whoever runs pulumi).</param>
 /// <param name="Context">The kubeconfig context; null: its current context.</param>
 public sealed record K8sSettings(Output<string>? Kubeconfig, string? Context);
@@ -141,6 +151,12 @@ public sealed record StackSettings(
     VaultSettings? Vault,
     AuthentikSettings? Authentik)
 {
+    /// <summary>The fleet, in the stack's order: `hosts:`, or the single-host keys as one host named devvm (<see cref="Ssh"/>, <see cref="Capacity"/>, <see cref="Base"/>).</summary>
+    public IReadOnlyList<FleetHost> Hosts { get; init; } = [];
+
+    /// <summary>A host by name, or null.</summary>
+    public FleetHost? Host(string name) => Hosts.FirstOrDefault(h => h.Name == name);
+
     // The catalogue's defaults (Roster/ProjectConfig.cs) as typed values: the sections read an unset
     // key as its catalogue default already; tests/Workstation.Tests/ProjectFileTests keeps these equal.
     public const string DefaultRosterPath = ProgramSection.DefaultRosterPath;
@@ -166,6 +182,20 @@ public sealed record StackSettings(
 
         var errors = new[] { rosterPath.Errors, ssh.Errors, site.Errors, machine.Errors, backup.Errors, layers.Errors, secrets.Errors }
             .SelectMany(e => e).Select(e => new ConfigError(e.Key, e.Message)).ToList();
+        // Each host of hosts: its own memory and swap over the stack's, the stack's reserve: its own ceiling.
+        var capacities = new List<HostCapacity?>();
+        foreach (var (entry, i) in ssh.Value.Hosts.Select((h, i) => (h, i)))
+        {
+            if (!ssh.Value.FromHostsList)
+            {
+                capacities.Add(machine.Value.Capacity);
+                continue;
+            }
+            var (capacity, capacityErrors) = entry.Capacity(config.Get);
+            errors.AddRange(capacityErrors.Where(e => e.Key is HostCapacity.Keys.HostMemory or HostCapacity.Keys.SwapSize or HostCapacity.Keys.MemoryReserve)
+                .Select(e => new ConfigError($"{FleetHosts.Key}[{i}].{(e.Key == HostCapacity.Keys.MemoryReserve ? HostCapacity.Keys.HostMemory : e.Key)}", e.Message)));
+            capacities.Add(capacity);
+        }
         if (errors.Count > 0) return (null, errors);
 
         // Every section is valid: each secret it requires is set, so it reads as a secret output.
@@ -175,10 +205,15 @@ public sealed record StackSettings(
 
         var s = ssh.Value;
         var l = layers.Value;
+        var privateKey = Secret(ConfigKeys.SshPrivateKey);
+        var hosts = s.Hosts.Select((h, i) => new FleetHost(h,
+            new SshTarget(h.Address, h.Port, h.User, h.HostKey, privateKey),
+            capacities[i],
+            h.SwapSize is { } swap ? machine.Value.Base with { SwapSize = swap } : machine.Value.Base)).ToList();
         return (new StackSettings(
             rosterPath.Value,
             DefaultHostDir,
-            new SshTarget(s.Host, s.Port, s.User, s.HostKey, Secret(ConfigKeys.SshPrivateKey)),
+            hosts[0].Ssh,
             site.Value,
             machine.Value.Base,
             machine.Value.Capacity,
@@ -188,7 +223,7 @@ public sealed record StackSettings(
             secrets.Value,
             l.Kubernetes is { } k ? new K8sSettings(Optional(ConfigKeys.Kubeconfig, k.Kubeconfig), k.Context) : null,
             l.Vault is { } v ? new VaultSettings(site.Value.VaultAddr, Optional(ConfigKeys.VaultToken, v.Token), v.Options, v.OidcMountAccessor) : null,
-            l.Authentik is { } a ? new AuthentikSettings(a.Url, Secret(ConfigKeys.AuthentikToken), a.T3AppSlug) : null), errors);
+            l.Authentik is { } a ? new AuthentikSettings(a.Url, Secret(ConfigKeys.AuthentikToken), a.T3AppSlug) : null) { Hosts = hosts }, errors);
     }
 
     /// <summary>

@@ -17,13 +17,25 @@ public static class WorkstationStack
     /// <summary>The maps step's name (top level: it follows every user's account step, not the base).</summary>
     public const string MapsName = ResourceNames.Maps;
 
+    /// <param name="Base">The first host's base (a one-host stack's only one).</param>
+    /// <param name="Maps">The first host's maps step.</param>
     public sealed record Result(
         WorkstationBase Base,
         Command Maps,
         AccessLayer Access,
         IReadOnlyDictionary<string, WorkstationUser> Users,
         AuthentikEdge? Authentik,
-        IDictionary<string, object?> Outputs);
+        IDictionary<string, object?> Outputs)
+    {
+        /// <summary>Each host's base, by host name.</summary>
+        public IReadOnlyDictionary<string, WorkstationBase> Bases { get; init; } = new Dictionary<string, WorkstationBase>();
+
+        /// <summary>Each host's maps step, by host name.</summary>
+        public IReadOnlyDictionary<string, Command> HostMaps { get; init; } = new Dictionary<string, Command>();
+
+        /// <summary>Where each active person lives.</summary>
+        public FleetPlacement Placement { get; init; } = new(new Dictionary<string, string>());
+    }
 
     /// <summary>
     /// Registers the base, the shared access layer (providers, ClusterRole), one
@@ -48,20 +60,41 @@ public static class WorkstationStack
         };
         // Every host step waits for every Vault read: a missing secret stops the run before any Command is sent.
         var reads = secrets.Values.Values.Concat(secrets.Personal.Values).ToList();
-        var remote = new RemoteHost(settings.Ssh, reads.Count == 0 ? null : Output.All(reads).Apply(_ => true));
-        var @base = new WorkstationBase(BaseName,
-            new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, settings.Base, settings.Backup, settings.BackupPassword));
+        var gate = reads.Count == 0 ? null : Output.All(reads).Apply(_ => true);
+        var placement = Place(roster, settings);
+        // One base per host, each on its own connection (issue 27); the devvm keeps the names it always had.
+        var hosts = new Dictionary<string, HostParts>(StringComparer.Ordinal);
+        foreach (var h in settings.Hosts)
+        {
+            var remote = new RemoteHost(h.Ssh, gate);
+            var hostBase = new WorkstationBase(ResourceNames.BaseOf(h.Name),
+                new WorkstationBaseArgs(remote, bundle, settings.Site, derived.Settings, roster.Admin.OsUser, h.Base, settings.Backup, settings.BackupPassword));
+            hosts[h.Name] = new HostParts(remote, hostBase);
+        }
         // An error about one person holds up the cut of everyone leaving; the error says how to cut them now.
         var shape = new StackShape(StagesSecrets: secrets.StagesAny, K8s: access.K8s is not null, Vault: access.Vault is not null,
-            Authentik: settings.Authentik is not null);
+            Authentik: settings.Authentik is not null) { Hosts = settings.Hosts.Select(h => h.Name).ToList() };
         var hint = Offboarding.Hint(Deployment.Instance.StackName, Deployment.Instance.ProjectName, derived.Retired, shape);
         var users = new SortedDictionary<string, WorkstationUser>(StringComparer.Ordinal);
         foreach (var m in derived.Members)
-            users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, remote, secrets, @base.Ready, access, settings.PurgeArchiveDir, bundle, hint));
+        {
+            var on = hosts[HostOf(m, placement, settings)];
+            users[m.OsUser] = new WorkstationUser(new WorkstationUserArgs(m, on.Remote, secrets, on.Base.Ready, access, settings.PurgeArchiveDir, bundle, hint)
+            {
+                Move = m is Member.Active { User.MovedFrom: { } from } active ? Move(active.User, hosts[from], settings) : null,
+            });
+        }
         // Maps wait for the accounts only (issue 24 §4): one person's failing clone or services
         // step must not hold up the edge's maps for everyone. The maps are pure routing from the
         // command line; a route to a t3 port nothing listens on yet answers 502 until it does.
-        var maps = AddMaps(remote, derived.Users, @base.Ready.Concat(users.Values.Select(u => u.AccountStep).OfType<Resource>()));
+        // Each host's maps list its own people, from the lists the fleet routing map is rendered from.
+        var maps = new Dictionary<string, Command>(StringComparer.Ordinal);
+        foreach (var (entry, people) in FleetRoutes.PerHost(settings.Hosts.Select(h => h.Entry), placement, derived.Users))
+        {
+            var on = hosts[entry.Name];
+            maps[entry.Name] = AddMaps(ResourceNames.MapsOf(entry.Name), on.Remote, people,
+                on.Base.Ready.Concat(people.Select(u => users[u.OsUser].AccountStep).OfType<Resource>()));
+        }
         var authentik = settings.Authentik is { } edge ? new AuthentikEdge(AuthentikName, new AuthentikEdgeArgs(edge, derived.Users, hint)) : null;
 
         var perUser = new SortedDictionary<string, object?>(StringComparer.Ordinal);
@@ -79,21 +112,64 @@ public static class WorkstationStack
         {
             ["admin"] = roster.Admin.OsUser,
             ["users"] = perUser,
-            ["hostContentSha256"] = @base.HostContentSha256,
+            ["hostContentSha256"] = hosts.Values.First().Base.HostContentSha256,
+            [FleetRoutes.OutputName] = FleetRoutes.Render(settings.Hosts.Select(h => h.Entry), placement, derived.Users),
         };
-        return new Result(@base, maps, access, users, authentik, outputs);
+        var first = settings.Hosts[0].Name;
+        return new Result(hosts[first].Base, maps[first], access, users, authentik, outputs)
+        {
+            Bases = hosts.ToDictionary(h => h.Key, h => h.Value.Base, StringComparer.Ordinal),
+            HostMaps = maps,
+            Placement = placement,
+        };
+    }
+
+    private sealed record HostParts(RemoteHost Remote, WorkstationBase Base);
+
+    /// <summary>Every active person's host, checked against the stack's hosts (issue 27); refused before any resource.</summary>
+    private static FleetPlacement Place(RosterModel roster, StackSettings settings)
+    {
+        var (placement, errors) = Placement.Check(roster, settings.Hosts.Select(h => new FleetMember(h.Entry, h.Capacity)).ToList());
+        if (placement is null)
+            throw new RunException($"the roster does not fit the stack's hosts ({string.Join(", ", settings.Hosts.Select(h => h.Name))}); nothing was changed:\n" +
+                string.Join('\n', errors.Select(e => "  " + e)));
+        var movers = roster.Users.Where(u => u.MovedFrom is not null).ToList();
+        if (movers.Count > 0 && settings.Backup is null)
+            throw new RunException($"roster: {string.Join(", ", movers.Select(u => $"users.{u.OsUser}.moved_from"))}: a move carries the home through the backup repository, " +
+                $"and {ConfigKeys.Full(ConfigKeys.BackupRepository)} is not set (both hosts must reach it); nothing was changed");
+        return placement;
+    }
+
+    /// <summary>An active person's host from the placement; a tombstone's is its host: (or the fleet's only host).</summary>
+    private static string HostOf(Member m, FleetPlacement placement, StackSettings settings) => m switch
+    {
+        Member.Active a => placement.HostOf[a.OsUser],
+        Member.Retired { Tombstone.Host: { } h } => h,
+        _ => settings.Hosts[0].Name,
+    };
+
+    /// <summary>
+    /// A move's two steps (issue 27 §2): on the host left, `user move-out` (the offboarding cut, then
+    /// the final snapshot); on the host joined, `user move-in` with the same uid and that snapshot.
+    /// The person's own steps then run on the new host after the move-in (<see cref="WorkstationUser"/>).
+    /// </summary>
+    private static MoveSteps Move(DerivedUser u, HostParts from, StackSettings settings)
+    {
+        var repository = settings.Backup!.Repository;
+        var password = Output.CreateSecret(settings.BackupPassword!);
+        return new MoveSteps(from.Remote, from.Base.Ready, repository, password, u.Uid!.Value);
     }
 
     /// <summary>
     /// `maps apply`: its command line lists every active person (sorted), so it changes exactly
     /// when a person, their authentik user or t3 port changes. No delete: the maps keep the last roster.
     /// </summary>
-    private static Command AddMaps(RemoteHost remote, IReadOnlyCollection<DerivedUser> users, IEnumerable<Resource> after)
+    private static Command AddMaps(string name, RemoteHost remote, IReadOnlyCollection<DerivedUser> users, IEnumerable<Resource> after)
     {
         var maps = remote.AsRoot(HostCommands.Maps(users));
         var options = new CustomResourceOptions();
         foreach (var r in after) options.DependsOn.Add(r);
-        return new Command(MapsName, new CommandArgs
+        return new Command(name, new CommandArgs
         {
             Connection = remote.Connection,
             Create = maps,
@@ -138,10 +214,33 @@ public static class WorkstationProgram
         return WorkstationStack.Build(roster.Model!, settings, bundle).Outputs;
     }
 
-    /// <summary>The ceiling: a roster whose promised memory exceeds the host's stops here, before any resource.</summary>
+    /// <summary>
+    /// The ceiling: a roster whose promised memory exceeds a host's stops here, before any resource.
+    /// A fleet checks each host separately (its people against its own ceiling; Placement.Check
+    /// refuses one over it, naming its people); a one-host stack says what it always said.
+    /// </summary>
     private static void CheckCapacity(RosterModel roster, StackSettings settings, string rosterPath)
     {
-        if (settings.Capacity is not { } host)
+        if (settings.Hosts.Count > 1)
+        {
+            var (placement, errors) = Placement.Check(roster with { File = Path.GetFileName(rosterPath) }, settings.Hosts.Select(h => new FleetMember(h.Entry, h.Capacity)).ToList());
+            if (placement is null)
+                throw new RunException($"invalid roster for the stack's hosts ({Path.GetFullPath(rosterPath)}); nothing was changed:\n" + string.Join('\n', errors.Select(e => "  " + e)));
+            var users = Derivation.Derive(roster).Users;
+            foreach (var h in settings.Hosts)
+            {
+                if (h.Capacity is not { } capacity)
+                {
+                    Log.Warn($"{ConfigKeys.Full(ConfigKeys.Hosts)} {h.Name}: no hostMemory: its capacity ceiling is not checked (docs/capacity.md)");
+                    continue;
+                }
+                var r = Capacity.Check(placement.On(h.Name, users), capacity);
+                if (r.Verdict == CapacityVerdict.Warn) Log.Warn($"capacity ({h.Name}): {r.Message}");
+                else Log.Info($"capacity ({h.Name}): {r.Message}");
+            }
+            return;
+        }
+        if (settings.Hosts[0].Capacity is not { } host)
         {
             Log.Warn($"{ConfigKeys.Full(ConfigKeys.HostMemory)} is not set: the capacity ceiling is not checked (docs/capacity.md)");
             return;

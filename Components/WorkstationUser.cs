@@ -18,7 +18,18 @@ namespace Workstation.Components;
 /// <param name="OffboardHint">What an external binding error ends with: the targeted up that cuts the retired people now.</param>
 /// <param name="Bundle">The host/ being installed: each step's line carries the hash of the host code it runs.</param>
 public sealed record WorkstationUserArgs(Member Member, RemoteHost Remote, SecretStaging Secrets, IEnumerable<Resource> After, AccessLayer Access,
-    string PurgeArchiveDir, HostBundle Bundle, string OffboardHint = "");
+    string PurgeArchiveDir, HostBundle Bundle, string OffboardHint = "")
+{
+    /// <summary>A move to <see cref="Remote"/>'s host from another (issue 27 §2); null: none.</summary>
+    public MoveSteps? Move { get; init; }
+}
+
+/// <param name="From">The host the person leaves.</param>
+/// <param name="FromReady">That host's base steps (the move-out runs after them: the host CLI must be there).</param>
+/// <param name="Repository">The restic repository both hosts reach (backupRepository).</param>
+/// <param name="Password">Its password (secret), on the two steps' stdin.</param>
+/// <param name="Uid">The pinned uid the account keeps on the new host.</param>
+public sealed record MoveSteps(RemoteHost From, IEnumerable<Resource> FromReady, string Repository, Output<string> Password, int Uid);
 
 /// <param name="Values">Secret → its value as read from Vault (a Pulumi secret); empty (and no Personal): the stack stages none, and there is no secrets step.</param>
 /// <param name="Settings">The stack's rotation serials and claude_memory URL.</param>
@@ -83,6 +94,12 @@ public sealed class WorkstationUser : ComponentResource
 
     /// <summary>The cut step (no create; its delete, `user suspend`, runs before every other delete); null when retired, and for the admin.</summary>
     public Command? CutStep { get; }
+
+    /// <summary>A move's first step, on the host left: the cut, then the final snapshot; null without a move.</summary>
+    public Command? MoveOutStep { get; private set; }
+
+    /// <summary>A move's second step, on the host joined: the account with the same uid, the home restored; null without a move.</summary>
+    public Command? MoveInStep { get; private set; }
 
     /// <summary>The tier's ClusterRoleBinding or RoleBindings (none for the admin or a retired user).</summary>
     public IReadOnlyList<CustomResource> K8sBindings { get; }
@@ -209,10 +226,11 @@ public sealed class WorkstationUser : ComponentResource
     {
         var remote = args.Remote;
         var made = new Dictionary<HostStep, Command>();
+        var first = args.Move is { } move ? AddMove(u, move, args) : args.After;
         foreach (var step in HostStep.For(u.IsAdmin, stagesSecrets: args.Secrets.StagesAny))
         {
             var after = step.After.Count == 0
-                ? args.After
+                ? first
                 : made.Where(m => step.After.Contains(m.Key.Name)).Select(m => (Resource)m.Value).ToList();
             made[step] = step == HostStep.Secrets ? AddSecrets(after)
                 : Add(step, step == HostStep.Account ? HostCommands.Account(u)
@@ -262,6 +280,42 @@ public sealed class WorkstationUser : ComponentResource
             foreach (var r in after) commandOptions.DependsOn.Add(r);
             return new Command(step.ResourceName(u.OsUser), commandArgs, commandOptions);
         }
+    }
+
+    /// <summary>
+    /// The move's two steps, in order: move-out on the host left (after its base), move-in on this
+    /// host (after its base and the move-out, with the snapshot id the move-out printed). Returns
+    /// what the account step then waits for. Neither has a delete: once the roster drops
+    /// moved_from they go from the state and nothing runs; the old host keeps the person cut.
+    /// </summary>
+    private List<Resource> AddMove(DerivedUser u, MoveSteps move, WorkstationUserArgs args)
+    {
+        CommandArgs Secret(CommandArgs a)
+        {
+            a.Stdin = Output.CreateSecret(move.Password);
+            a.Logging = Logging.Stderr;
+            a.AddPreviousOutputInEnv = false;
+            return a;
+        }
+        CustomResourceOptions After(IEnumerable<Resource> after)
+        {
+            var o = new CustomResourceOptions { Parent = this };
+            o.AdditionalSecretOutputs.AddRange(["stdin"]);
+            foreach (var r in after) o.DependsOn.Add(r);
+            return o;
+        }
+        MoveOutStep = new Command(ResourceNames.MoveOut(u.OsUser), Secret(new CommandArgs
+        {
+            Connection = move.From.Connection,
+            Create = move.From.AsRoot(HostCommands.MoveOut(u.OsUser, move.Repository)),
+        }), After(move.FromReady));
+        var moveIn = MoveOutStep.Stdout.Apply(stdout => args.Remote.AsRoot(HostCommands.MoveIn(u.OsUser, move.Uid, HostCommands.SnapshotOf(stdout), move.Repository)));
+        MoveInStep = new Command(ResourceNames.MoveIn(u.OsUser), Secret(new CommandArgs
+        {
+            Connection = args.Remote.Connection,
+            Create = moveIn,
+        }), After([.. args.After, MoveOutStep]));
+        return [.. args.After, MoveInStep];
     }
 
     private (Output<ImmutableDictionary<string, int>>, Output<ImmutableArray<string>>, Output<string>, Output<string>) Register(

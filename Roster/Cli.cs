@@ -3,7 +3,7 @@ namespace Workstation.Roster;
 /// <summary>`roster validate [FILE]`, `roster derive --json [FILE]`, `roster host-commands [FILE] [--repo-token]`, `roster diff BASE HEAD [--json] [--status REPORT]`, `roster drift REPORT [ROSTER]`, `roster import-plan [ROSTER] --stack STACKFILE`, `roster docs multi-tenancy [OUT]` and `roster host-rules [OUT]`.</summary>
 public static class Cli
 {
-    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster host-commands [ROSTER] [--repo-token]\n       roster diff BASE HEAD [--json] [--status REPORT]\n       roster drift REPORT [ROSTER]\n       roster import-plan [ROSTER] --stack STACKFILE\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n       " + Report.AccessReportCli.Usage + "\n       roster retire USER [ROSTER]\n       roster cut-targets USER [ROSTER] --stack STACKFILE\n" +
+    private const string Usage = "usage: roster validate [ROSTER] [--stack STACKFILE]\n       roster derive --json [ROSTER]\n       roster host-commands [ROSTER] [--repo-token]\n       roster diff BASE HEAD [--json] [--status REPORT]\n       roster drift REPORT [ROSTER]\n       roster import-plan [ROSTER] --stack STACKFILE\n       roster docs multi-tenancy [OUT]\n       roster host-rules [OUT]\n       " + Report.AccessReportCli.Usage + "\n       roster retire USER [ROSTER]\n       roster cut-targets USER [ROSTER] --stack STACKFILE\n       roster place [ROSTER] --stack STACKFILE [--report FLEETREPORT]\n       roster routes [ROSTER] --stack STACKFILE\n" +
         "(ROSTER defaults to roster.yaml; STACKFILE, e.g. Pulumi.devvm.yaml, adds the capacity ceiling check;\n" +
         " host-commands prints the host command lines the program sends, KEY<TAB>COMMAND (the lines of tests/golden/host-commands.txt but the site and secrets lines, which need the stack's values);\n import-plan prints a bash script that `pulumi import`s the stack's cluster, Vault and Authentik objects that already exist;\n OUT to docs/multi-tenancy.md, or host/lib/rules.sh;\n BASE and HEAD are roster files or git revisions of one, REV:PATH, e.g. origin/main:roster.yaml;\n REPORT is `workstation status --json` from the host, or - for stdin; diff reads it for whose playwright entry is hand-made)";
 
@@ -95,6 +95,10 @@ public static class Cli
                 return Report.RosterRetire.Run(rest, stdout, stderr);
             case "cut-targets":
                 return Report.CutTargets.Run(rest, stdout, stderr);
+            case "place" when PlaceArgs(rest) is { } pa:
+                return Place(pa.Roster, pa.Stack, pa.Report, stdout, stderr);
+            case "routes" when Validate(rest) is { Stack: { } routesStack } ra:
+                return Routes(ra.Roster, routesStack, stdout, stderr);
             case "import-plan" when Validate(rest) is { Stack: { } stack } p:
                 return PrintImportPlan(p.Roster, stack, stdout, stderr);
             case "docs" when rest.FirstOrDefault() == "multi-tenancy" && rest.Count <= 2:
@@ -162,6 +166,99 @@ public static class Cli
         return (roster ?? "roster.yaml", stack);
     }
 
+    /// <summary>place's arguments: [ROSTER] --stack FILE [--report FILE], in any order.</summary>
+    private static (string Roster, string Stack, string? Report)? PlaceArgs(List<string> rest)
+    {
+        var report = rest.IndexOf("--report");
+        string? reportPath = null;
+        if (report >= 0)
+        {
+            if (report + 1 >= rest.Count) return null;
+            reportPath = rest[report + 1];
+            rest = rest.Where((_, i) => i != report && i != report + 1).ToList();
+        }
+        return Validate(rest) is { Stack: { } stack } v ? (v.Roster, stack, reportPath) : null;
+    }
+
+    /// <summary>The stack file's fleet with each host's ceiling; null (and the errors printed) when it has none or a bad one.</summary>
+    private static IReadOnlyList<FleetMember>? Fleet(string stackPath, string verb, TextWriter stderr)
+    {
+        var (config, why) = StackFile.Read(stackPath);
+        if (config is null)
+        {
+            stderr.WriteLine($"roster {verb}: {why}");
+            return null;
+        }
+        var (hosts, errors) = StackFile.ReadHosts(stackPath);
+        foreach (var e in errors) stderr.WriteLine(e);
+        if (hosts is null)
+        {
+            if (errors.Count == 0) stderr.WriteLine($"roster {verb}: {Path.GetFileName(stackPath)} names no host (neither {StackFile.Project}:{FleetHosts.Key} nor {StackFile.Project}:{SshSection.SshHost})");
+            return null;
+        }
+        var members = new List<FleetMember>();
+        var bad = false;
+        foreach (var (h, i) in hosts.Select((h, i) => (h, i)))
+        {
+            var (capacity, capacityErrors) = h.Capacity(k => config.GetValueOrDefault(StackFile.Project + ":" + k));
+            foreach (var (key, message) in capacityErrors)
+                stderr.WriteLine($"{Path.GetFileName(stackPath)}: {StackFile.Project}:{(hosts.Count > 1 || h.Name != FleetHosts.DefaultName ? $"{FleetHosts.Key}[{i}]." : "")}{key}: {message}");
+            bad |= capacityErrors.Count > 0;
+            members.Add(new FleetMember(h, capacity));
+        }
+        return bad ? null : members;
+    }
+
+    /// <summary>`roster place`: the `host:` lines for everyone without one; exit 1 when someone fits nowhere.</summary>
+    private static int Place(string rosterPath, string stackPath, string? reportPath, TextWriter stdout, TextWriter stderr)
+    {
+        var result = RosterLoader.LoadFile(rosterPath);
+        if (!result.Ok) return Fail(result, stderr);
+        if (Fleet(stackPath, "place", stderr) is not { } fleet) return 2;
+        IReadOnlyDictionary<string, long>? measured = null;
+        if (reportPath is not null)
+        {
+            var (doc, why) = ReadReport(reportPath);
+            if (doc is null)
+            {
+                stderr.WriteLine($"roster place: {reportPath}: not a fleet report: {why}");
+                return 2;
+            }
+            using (doc)
+            {
+                (measured, why) = Placement.MeasuredFrom(doc.RootElement);
+                if (measured is null)
+                {
+                    stderr.WriteLine($"roster place: {reportPath}: {why}");
+                    return 2;
+                }
+            }
+        }
+        var place = Placement.Place(result.Model!, fleet, measured);
+        if (place.Placed.Count == 0 && place.Unplaced.Count == 0) stdout.WriteLine("# everyone has a host: nothing to place");
+        else if (place.Placed.Count > 0) stdout.WriteLine("# add each line's host: to that entry of the roster, and commit it as a PR");
+        stdout.Write(place.Lines);
+        foreach (var l in place.Hosts)
+            stdout.WriteLine($"# {l.Host}: {l.People.Count} people, memory_high {Sizes.Human(l.MemoryHigh)}" +
+                (l.Measured > 0 ? $", measured {Sizes.Human(l.Measured)}" : "") +
+                (l.Capacity is { } c ? $", ceiling {Sizes.Human(c.Limit)}, free {Sizes.Human(Math.Max(0, l.Free!.Value))}" : ", no hostMemory: not measured") +
+                (fleet.First(f => f.Name == l.Host).Entry.Cordon ? " (cordoned)" : ""));
+        foreach (var u in place.Unplaced) stderr.WriteLine($"{u.OsUser}: not placed: {u.Why}");
+        return place.Unplaced.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>`roster routes`: the fleet routing map the program exports as fleetRoutes.</summary>
+    private static int Routes(string rosterPath, string stackPath, TextWriter stdout, TextWriter stderr)
+    {
+        var result = RosterLoader.LoadFile(rosterPath);
+        if (!result.Ok) return Fail(result, stderr);
+        if (Fleet(stackPath, "routes", stderr) is not { } fleet) return 2;
+        var (placement, errors) = Placement.Check(result.Model!, fleet);
+        if (placement is null) return Fail(new RosterResult(null, errors), stderr);
+        stdout.Write(FleetRoutes.Render(fleet.Select(f => f.Entry), placement, Derivation.Derive(result.Model!).Users));
+        return 0;
+    }
+
     /// <summary>The ceiling, with the stack file's hostMemory, swapSize and memoryReserve: exit 1 above the limit.</summary>
     private static int CheckCapacity(RosterModel roster, string rosterPath, string stackPath, TextWriter stdout, TextWriter stderr)
     {
@@ -171,6 +268,11 @@ public static class Cli
             stderr.WriteLine($"roster validate: {why}");
             return 2;
         }
+        if (config.ContainsKey($"{StackFile.Project}:{FleetHosts.Key}") || StackFile.ReadHosts(stackPath).Hosts is { Count: > 1 })
+            return CheckFleet(roster, stackPath, stdout, stderr);
+        // One host: its people's host: must name it (devvm), then today's ceiling check, worded as it always was.
+        if (StackFile.ReadHosts(stackPath).Hosts is { } one && Placement.Check(roster, [new FleetMember(one[0], null)]).Errors is { Count: > 0 } hostErrors)
+            return Fail(new RosterResult(null, hostErrors), stderr);
         var (capacity, errors) = HostCapacity.FromConfig(k => config.GetValueOrDefault(StackFile.Project + ":" + k));
         foreach (var (key, message) in errors) stderr.WriteLine($"{Path.GetFileName(stackPath)}: {StackFile.Project}:{key}: {message}");
         if (errors.Count > 0) return 1;
@@ -193,6 +295,26 @@ public static class Cli
                 stdout.WriteLine($"capacity: {report.Message}");
                 return 0;
         }
+    }
+
+    /// <summary>A fleet's check (`hosts:`): every host: names a host of the stack, each host's ceiling separately.</summary>
+    private static int CheckFleet(RosterModel roster, string stackPath, TextWriter stdout, TextWriter stderr)
+    {
+        if (Fleet(stackPath, "validate", stderr) is not { } fleet) return 1;
+        var (placement, errors) = Placement.Check(roster, fleet);
+        if (placement is null) return Fail(new RosterResult(null, errors), stderr);
+        var users = Derivation.Derive(roster).Users;
+        foreach (var host in fleet)
+        {
+            var on = placement.On(host.Name, users);
+            if (host.Capacity is not { } capacity)
+                stdout.WriteLine($"capacity ({host.Name}): not checked (no hostMemory for this host), {on.Count} people");
+            else if (Capacity.Check(on, capacity) is { Verdict: CapacityVerdict.Warn } warn)
+                stderr.WriteLine($"warning: capacity ({host.Name}): {warn.Message}");
+            else
+                stdout.WriteLine($"capacity ({host.Name}): {Capacity.Check(on, capacity).Message}");
+        }
+        return 0;
     }
 
     /// <summary>

@@ -40,6 +40,12 @@ public sealed record DerivedUser(
 
     /// <summary><see cref="Person.KubeAuth"/>: how the first ~/.kube/config authenticates.</summary>
     public KubeAuth KubeAuth { get; init; } = KubeAuth.Oidc;
+
+    /// <summary><see cref="Person.Host"/>: the devvm they live on; null: not placed (in a one-host fleet, that host).</summary>
+    public string? Host { get; init; }
+
+    /// <summary><see cref="Person.MovedFrom"/>: the host they move away from; null: no move.</summary>
+    public string? MovedFrom { get; init; }
 }
 
 /// <summary>
@@ -116,6 +122,8 @@ public static class Derivation
         ExtraGroups = p.ExtraGroups.Order(StringComparer.Ordinal).ToList(),
         OpenHome = p.OpenHome,
         MemoryLimits = BudgetOverride.LimitsFor(p.Adopt, p.Budget),
+        Host = p.Host,
+        MovedFrom = p.MovedFrom,
     };
 
     /// <summary>The systemd units a user runs (instances of the templates in host/units).</summary>

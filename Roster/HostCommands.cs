@@ -217,6 +217,23 @@ public static class HostCommands
         $"{Cli} user purge {r.OsUser} --archive-dir {Quote(archiveDir)}" +
         (r.Uid is { } uid ? string.Create(CultureInfo.InvariantCulture, $" --uid {uid}") : "");
 
+    /// <summary>
+    /// A move's first step, on the host the person leaves (issue 27 §2): the offboarding cut, then a
+    /// final snapshot of the home into the repository both hosts reach; prints `snapshot ID`. The
+    /// repository password on stdin. Re-run, it reuses the snapshot while the home is unchanged.
+    /// </summary>
+    public static string MoveOut(string osUser, string repository) =>
+        $"{Cli} user move-out {osUser} --repo {Quote(repository)} --password-stdin";
+
+    /// <summary>A move's second step, on the host the person goes to: the account with the same uid, the home restored from the snapshot.</summary>
+    public static string MoveIn(string osUser, int uid, string snapshot, string repository) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Cli} user move-in {osUser} --uid {uid} --snapshot {Quote(snapshot)} --repo {Quote(repository)} --password-stdin");
+
+    /// <summary>The snapshot id from move-out's output (its last `snapshot ID` line); "" when there is none (the move-in then refuses it).</summary>
+    public static string SnapshotOf(string? moveOutStdout) =>
+        (moveOutStdout ?? "").Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith("snapshot ", StringComparison.Ordinal)) is { } line
+            ? line["snapshot ".Length..].Trim() : "";
+
     /// <summary>The backup step (create and update): repository, retention and schedule; the password on stdin.</summary>
     public static string Backup(BackupSettings b) =>
         string.Create(CultureInfo.InvariantCulture,

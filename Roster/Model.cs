@@ -54,6 +54,19 @@ public sealed record Person(
     /// belongs to a tier, so extra_groups is never a quiet way to root.
     /// </summary>
     public IReadOnlyList<string> ExtraGroups { get; init; } = [];
+
+    /// <summary>
+    /// `host:` (issue 27): the devvm of the stack's `hosts:` this person lives on; null: not placed
+    /// (in a one-host fleet, that host; else `roster place` proposes one).
+    /// </summary>
+    public string? Host { get; init; }
+
+    /// <summary>
+    /// `moved_from:`: the host this person is moving (or moved) away from. With it one `up` cuts
+    /// them there, takes a final backup and restores it on <see cref="Host"/>; the cut stays there
+    /// until the line goes (docs/fleet.md). Needs a pinned uid: the account on the new host keeps it.
+    /// </summary>
+    public string? MovedFrom { get; init; }
 }
 
 /// <summary>
@@ -76,9 +89,12 @@ public sealed record RetiredUser(string OsUser, int? Uid, Ports Ports, string? A
     /// <summary>`cluster_bindings` kept from the entry: reported by `roster drift` like ExternalBindings.</summary>
     public IReadOnlyList<string> ClusterBindings { get; init; } = [];
 
+    /// <summary>`host:` (issue 27): the devvm the account was on, where a purge runs; null: the fleet's only host.</summary>
+    public string? Host { get; init; }
+
     // By value, bindings included: two loads of the same tombstone are equal.
     public bool Equals(RetiredUser? other) =>
-        other is not null && (OsUser, Uid, Ports, AuthentikUser, K8sUser, Purge) == (other.OsUser, other.Uid, other.Ports, other.AuthentikUser, other.K8sUser, other.Purge) &&
+        other is not null && (OsUser, Uid, Ports, AuthentikUser, K8sUser, Purge, Host) == (other.OsUser, other.Uid, other.Ports, other.AuthentikUser, other.K8sUser, other.Purge, other.Host) &&
         ExternalBindings.OrderBy(b => b.Key, StringComparer.Ordinal).SequenceEqual(other.ExternalBindings.OrderBy(b => b.Key, StringComparer.Ordinal)) &&
         ClusterBindings.SequenceEqual(other.ClusterBindings, StringComparer.Ordinal);
 
@@ -118,6 +134,12 @@ public sealed record RosterModel(
 {
     /// <summary>The admin followed by the users, in file order.</summary>
     public IEnumerable<Person> Everyone => Users.Prepend(Admin);
+
+    /// <summary>The roster's file name, for errors the stack's fleet finds (an unknown host, a host over its ceiling).</summary>
+    public string File { get; init; } = "roster.yaml";
+
+    /// <summary>os_user → where their entry stands, and where its `host:` line does (the entry's when it has none).</summary>
+    public IReadOnlyDictionary<string, (Loc Entry, Loc Host, Loc MovedFrom)> Lines { get; init; } = new Dictionary<string, (Loc, Loc, Loc)>();
 }
 
 public static class TierNames

@@ -11,6 +11,9 @@ public sealed record StackShape(bool StagesSecrets, bool K8s, bool Vault, bool A
 {
     /// <summary>Everything configured (the golden stack).</summary>
     public static StackShape Full { get; } = new(true, true, true, true);
+
+    /// <summary>The fleet's host names (issue 27): each host's maps step lists its people; default the one host, devvm.</summary>
+    public IReadOnlyList<string> Hosts { get; init; } = [FleetHosts.DefaultName];
 }
 
 /// <summary>
@@ -46,7 +49,7 @@ public static class OffboardTargets
     /// <summary>The resources that list every active person: a retire updates them (the person leaves the maps and the group).</summary>
     public static IEnumerable<string> Shared(string stack, string project, StackShape shape)
     {
-        yield return ResourceNames.Urn(stack, project, ResourceTypes.Command, ResourceNames.Maps);
+        foreach (var host in shape.Hosts) yield return ResourceNames.Urn(stack, project, ResourceTypes.Command, ResourceNames.MapsOf(host));
         if (shape.Authentik)
             yield return ResourceNames.Urn(stack, project, $"{ResourceTypes.AuthentikEdge}${ResourceTypes.AuthentikGroup}",
                 ResourceNames.T3Users(ResourceNames.AuthentikEdge));

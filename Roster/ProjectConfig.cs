@@ -43,11 +43,12 @@ public static class ProjectConfig
     public static readonly IReadOnlyList<ConfigEntry> Entries =
     [
         S("roster", "roster.yaml"),
-        S("sshHost", null),
+        S("sshHost", ""),
         I("sshPort", 22),
         S("sshUser", "root"),
-        S("sshHostKey", null),
+        S("sshHostKey", ""),
         Secret("sshPrivateKey"),
+        new("hosts", ConfigType.Array, "[]", Items: ConfigType.Object),
         S("repoUrl", null),
         S("oidcIssuer", null),
         S("oidcClientId", null),

@@ -117,6 +117,18 @@ public static class ResourceNames
     /// <summary>The maps step (top level: it follows every active person).</summary>
     public const string Maps = "workstation-maps";
 
+    /// <summary>A host's base component (issue 27): the devvm keeps <see cref="Base"/>, so a one-host stack's URNs don't move; another host's is workstation-HOST.</summary>
+    public static string BaseOf(string host) => host == FleetHosts.DefaultName ? Base : $"{Base}-{host}";
+
+    /// <summary>A move's step on the host left (issue 27 §2), under the person's component.</summary>
+    public static string MoveOut(string osUser) => $"{osUser}-move-out";
+
+    /// <summary>A move's step on the host joined.</summary>
+    public static string MoveIn(string osUser) => $"{osUser}-move-in";
+
+    /// <summary>A host's maps step: the devvm keeps <see cref="Maps"/>; another host's is workstation-HOST-maps.</summary>
+    public static string MapsOf(string host) => host == FleetHosts.DefaultName ? Maps : $"{BaseOf(host)}-maps";
+
     /// <summary>The cluster's provider (top level: its URN never moves).</summary>
     public const string K8sProvider = "workstation-k8s";
 

@@ -128,9 +128,15 @@ public static class RosterLoader
             if (admin is null) return null;
             var check = new CrossCheck(this, settings);
             check.Run(admin, users, retired);
-            return Errors.Count == 0
-                ? new RosterModel(settings, admin.Value, users.Select(x => x.Value.Value).ToList(), retired.Select(x => x.Value.Value).ToList())
-                : null;
+            if (Errors.Count > 0) return null;
+            var lines = users.Select(x => x.Value).Prepend(admin).ToDictionary(p => p.Value.OsUser, p => (p.At,
+                p.Fields.GetValueOrDefault("host")?.At ?? p.At, p.Fields.GetValueOrDefault("moved_from")?.At ?? p.At), StringComparer.Ordinal);
+            foreach (var (_, t) in retired) lines[t.Value.OsUser] = (t.At, t.Fields.GetValueOrDefault("host")?.At ?? t.At, t.At);
+            return new RosterModel(settings, admin.Value, users.Select(x => x.Value.Value).ToList(), retired.Select(x => x.Value.Value).ToList())
+            {
+                File = file,
+                Lines = lines,
+            };
         }
 
         // --- sections -------------------------------------------------------------------------
@@ -240,8 +246,8 @@ public static class RosterLoader
             return false;
         }
 
-        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "extra_groups", "private_home", "budget", "ha", "memory", "claude_login", "kube_auth"];
-        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "cluster_bindings", "ports", "uid", "adopt", "revoke_groups", "extra_groups", "private_home", "budget", "ha", "memory", "claude_login", "kube_auth"];
+        private static readonly string[] AdminKeys = ["os_user", "authentik_user", "k8s_user", "email", "ports", "uid", "adopt", "revoke_groups", "extra_groups", "private_home", "budget", "ha", "memory", "claude_login", "kube_auth", "host"];
+        private static readonly string[] UserKeys = ["authentik_user", "k8s_user", "email", "tier", "namespaces", "external_bindings", "cluster_bindings", "ports", "uid", "adopt", "revoke_groups", "extra_groups", "private_home", "budget", "ha", "memory", "claude_login", "kube_auth", "host", "moved_from"];
 
         /// <summary>Reads the admin (keyed by its os_user field) or a user (keyed by the map key).</summary>
         private Located<Person>? ReadPerson(YNode node, string path, YScalar? key, bool isAdmin)
@@ -301,8 +307,36 @@ public static class RosterLoader
                 ClusterBindings = ReadClusterBindings(f, path),
                 ExtraGroups = ReadExtraGroups(f, path, osUser, revoke),
                 OpenHome = privateHome == false,
+                Host = ReadHost(f, "host", path, isAdmin),
+                MovedFrom = ReadHost(f, "moved_from", path, isAdmin),
             };
+            if (person.MovedFrom is { } from && from == person.Host)
+                Error(f["moved_from"].At, path + ".moved_from", $"'{from}' is this person's host: as well; a move names the host they leave");
+            else if (person.MovedFrom is not null && person.Host is null)
+                Error(f["moved_from"].At, path + ".moved_from", "a move needs the host they go to: set host: as well");
+            else if (person.MovedFrom is not null && person.Uid is null)
+                Error(f["moved_from"].At, path + ".moved_from", "a move needs a pinned uid: (the account on the new host keeps the one it has; `id -u` on the old host)");
             return new Located<Person>(person, path, osNode?.At ?? map.At, f, ports, map.At);
+        }
+
+        /// <summary>
+        /// `host:` or `moved_from:`: one host name of the stack's `hosts:` (which ones exist is the
+        /// stack's to say: checked with it, by <see cref="Placement.Check"/>). A list is refused; for
+        /// the admin it says why: automation's admin lives on one host.
+        /// </summary>
+        private string? ReadHost(Dictionary<string, YNode> f, string key, string path, bool isAdmin)
+        {
+            if (!f.TryGetValue(key, out var node)) return null;
+            var field = $"{path}.{key}";
+            if (node is YSeq { Items.Count: > 1 } && isAdmin)
+            {
+                Error(node.At, field, "the admin is on one host: name one (the admin is cut by no automation, so it can't be in two places)");
+                return null;
+            }
+            if (Str(node, field) is not { } name) return null;
+            if (FleetHosts.Name().IsMatch(name)) return name;
+            Error(node.At, field, StackValues.NotA(name, FleetHosts.NameForm));
+            return null;
         }
 
         private Located<RetiredUser>? ReadRetired(YScalar key, YNode node)
@@ -310,7 +344,7 @@ public static class RosterLoader
             var path = $"retired.{YamlTree.Key(key.Value)}";
             if (key.Value.Length == 0) Error(key.At, path, "os_user must not be empty");
             if (AsMap(node, path) is not { } map) return null;
-            var f = Fields(map, path, ["uid", "ports", "authentik_user", "k8s_user", "purge", "external_bindings", "cluster_bindings"], ["ports"]);
+            var f = Fields(map, path, ["uid", "ports", "authentik_user", "k8s_user", "purge", "external_bindings", "cluster_bindings", "host"], ["ports"]);
             if (map.Refused.Contains("<<")) return null;
             var ports = f.TryGetValue("ports", out var pt) ? ReadPorts(pt, path + ".ports") : new PartialPorts(null, null, map.At);
             var uid = f.TryGetValue("uid", out var u) ? Int(u, path + ".uid") : null;
@@ -329,6 +363,7 @@ public static class RosterLoader
                 // Kept from the entry until removed in the stack that owns them: drift reports each.
                 ExternalBindings = ReadExternalBindings(f, path, namespaces: null),
                 ClusterBindings = ReadClusterBindings(f, path),
+                Host = ReadHost(f, "host", path, isAdmin: false),
             };
             return new Located<RetiredUser>(tombstone, path, key.At, f, ports, map.At);
         }

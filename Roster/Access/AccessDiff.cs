@@ -42,6 +42,21 @@ public sealed record PersonDiff(string OsUser, string Before, string After, IRea
     public IReadOnlyList<SharedSecret> Rotate { get; init; } = [];
 
     public IReadOnlyList<ForeignBinding> StillToRemove { get; init; } = [];
+
+    /// <summary>A move between hosts (issue 27 §2): the roster's host: changed; null: none.</summary>
+    public HostMove? Move { get; init; }
+}
+
+/// <summary>A person moving from one devvm to another, and the steps the one `up` takes, in order.</summary>
+public sealed record HostMove(string From, string To, IReadOnlyList<string> Steps)
+{
+    public static HostMove Of(string from, string to, int? uid) => new(from, to,
+    [
+        $"on {from}: `user move-out`: the offboarding cut (services stopped, account locked), then a final restic snapshot of the home",
+        $"on {to}: `user move-in --uid {(uid is { } u ? u.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?")}`: the account with the same uid, the home restored from that snapshot",
+        $"on {to}: the account, code, services and secrets steps",
+        $"{from} keeps the account cut (reversible) until a purge there; the edge's fleetRoutes and each host's maps follow",
+    ]);
 }
 
 /// <summary>A change a reviewer should look at twice.</summary>
@@ -79,16 +94,29 @@ public static class AccessDiffs
             var changes = lost.Where(f => f.External is null).Select(f => new AccessChange(f.Layer, false, f.Text, f.Secret))
                 .Concat(factsB.Except(factsA).Select(f => new AccessChange(f.Layer, true, f.Text, f.Secret)))
                 .OrderBy(c => c.Layer).ThenBy(c => c.Gained).ThenBy(c => c.Text, StringComparer.Ordinal).ToList();
-            if (changes.Count == 0 && leftovers.Count == 0 && stateA == stateB) continue;
             var (memberA, memberB) = (Member(before, name), Member(after, name));
+            var move = MoveOf(memberA, memberB);
+            if (changes.Count == 0 && leftovers.Count == 0 && stateA == stateB && move is null) continue;
             var rotate = memberA is Roster.Member.Active { User: var held } && memberB is not Roster.Member.Active
                 // A person's own kube token is theirs alone: nobody else's copy to rotate.
                 ? held.Secrets.Where(x => !x.IsPersonal()).ToList() : [];
-            people.Add(new PersonDiff(name, stateA, stateB, changes) { Rotate = rotate, StillToRemove = leftovers });
+            people.Add(new PersonDiff(name, stateA, stateB, changes) { Rotate = rotate, StillToRemove = leftovers, Move = move });
+            if (move is not null && memberB is Roster.Member.Active { User.MovedFrom: null })
+                warnings.Add(new(name, $"moves from host {move.From} to {move.To} without `moved_from: {move.From}`: without it nothing carries the home over; " +
+                    $"add `moved_from: {move.From}` (and a pinned uid:) to the entry"));
             warnings.AddRange(Warn(name, memberA, memberB, leftovers));
             if (EntryWarning(memberA, memberB, handMadeEntries.Contains(name)) is { } entry) warnings.Add(new(name, entry));
         }
         return new RosterDiff(people, warnings);
+    }
+
+    /// <summary>A host: change of an active person (from their old host:, or the moved_from: the head names), or null.</summary>
+    private static HostMove? MoveOf(Member? a, Member? b)
+    {
+        if (a is not Roster.Member.Active { User: var before } || b is not Roster.Member.Active { User: var after } || after.Host is not { } to) return null;
+        var from = before.Host ?? after.MovedFrom;
+        if (from is null || from == to || (before.Host == after.Host && before.MovedFrom == after.MovedFrom)) return null;
+        return HostMove.Of(from, to, after.Uid);
     }
 
     private static Member? Member(DerivedRoster r, string osUser) => r.Members.FirstOrDefault(m => m.OsUser == osUser);
@@ -257,6 +285,12 @@ public static class AccessDiffs
         foreach (var p in diff.People)
         {
             sb.Append("### ").Append(p.OsUser).Append(" (").Append(p.Before == p.After ? p.After : $"{p.Before} → {p.After}").Append(")\n\n");
+            if (p.Move is { } move)
+            {
+                sb.Append("Moves from host `").Append(move.From).Append("` to `").Append(move.To).Append("`, in one `up`, in this order:\n\n");
+                foreach (var (step, i) in move.Steps.Select((x, i) => (x, i))) sb.Append(i + 1).Append(". ").Append(step).Append('\n');
+                sb.Append('\n');
+            }
             if (p.Changes.Count == 0)
             {
                 sb.Append("No change in access.\n\n");
@@ -334,6 +368,16 @@ public static class AccessDiffs
                 w.WriteString("os_user", p.OsUser);
                 w.WriteString("before", p.Before);
                 w.WriteString("after", p.After);
+                if (p.Move is { } move)
+                {
+                    w.WriteStartObject("move");
+                    w.WriteString("from", move.From);
+                    w.WriteString("to", move.To);
+                    w.WriteStartArray("steps");
+                    foreach (var step in move.Steps) w.WriteStringValue(step);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
                 w.WriteStartArray("changes");
                 foreach (var c in p.Changes)
                 {

@@ -192,7 +192,11 @@ public static class CutTargets
                 : $"roster cut-targets: {user} is purged: nothing left to cut");
             return 1;
         }
-        var shape = new StackShape(StagesSecrets: true, K8s: true, Vault: true, Authentik: authentik);
+        var shape = new StackShape(StagesSecrets: true, K8s: true, Vault: true, Authentik: authentik)
+        {
+            // A fleet's every host's maps (issue 27); a stack file without hosts: is the one host, devvm.
+            Hosts = StackFile.ReadHosts(stackFile).Hosts?.Select(h => h.Name).ToList() ?? [FleetHosts.DefaultName],
+        };
         foreach (var t in OffboardTargets.Targets(stack, StackFile.Project, tombstone, shape).Concat(OffboardTargets.Shared(stack, StackFile.Project, shape)))
             stdout.WriteLine(t);
         return 0;

@@ -151,7 +151,7 @@ internal static class BadInputCases
         C("unknown key with a hint", Head + Alice.Replace("    email:", "    emial:"),
             "roster.yaml:10:5: users.alice.emial: unknown key 'emial' (did you mean 'email'?)"),
         C("unknown key without a hint", Head + Alice.Replace("    tier: power-user\n", "    tier: power-user\n    favourite_colour: blue\n"),
-            "roster.yaml:12:5: users.alice.favourite_colour: unknown key 'favourite_colour' (allowed: authentik_user, k8s_user, email, tier, namespaces, external_bindings, cluster_bindings, ports, uid, adopt, revoke_groups, extra_groups, private_home, budget, ha, memory, claude_login, kube_auth)"),
+            "roster.yaml:12:5: users.alice.favourite_colour: unknown key 'favourite_colour' (allowed: authentik_user, k8s_user, email, tier, namespaces, external_bindings, cluster_bindings, ports, uid, adopt, revoke_groups, extra_groups, private_home, budget, ha, memory, claude_login, kube_auth, host, moved_from)"),
         // §5: cluster_bindings names ClusterRoleBindings another stack made; each a valid name, once.
         C("cluster binding name not a DNS subdomain", Head + Alice.Replace("    tier: power-user\n", "    tier: power-user\n    cluster_bindings: [Oidc_Alice]\n"),
             "roster.yaml:12:24: users.alice.cluster_bindings[0]: 'Oidc_Alice' is not a valid ClusterRoleBinding name (a DNS-1123 subdomain of at most 253 characters)"),

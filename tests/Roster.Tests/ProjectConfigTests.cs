@@ -56,7 +56,7 @@ public sealed partial class ProjectConfigTests
     {
         Assert.All(ProjectConfig.Entries.Where(e => e.Secret), e => Assert.True(e.Required, e.Key));
         Assert.Equal(
-            ["authentikT3AppSlug", "authentikUrl", "clusterName", "clusterServer", "oidcClientId", "oidcIssuer", "repoUrl", "sshHost", "sshHostKey", "vaultAddr"],
+            ["authentikT3AppSlug", "authentikUrl", "clusterName", "clusterServer", "oidcClientId", "oidcIssuer", "repoUrl", "vaultAddr"],
             ProjectConfig.Entries.Where(e => e.Required && !e.Secret).Select(e => e.Key).Order(StringComparer.Ordinal));
     }
 
@@ -165,8 +165,8 @@ public sealed partial class ProjectConfigTests
     public void Without_the_quick_starts_lines_the_sandbox_stack_stops_on_exactly_the_keys_they_set()
     {
         var (missing, error) = Merge("sandbox", LoadedProject(), LoadStack(Read("Pulumi.sandbox.yaml")));
-        Assert.Equal(["authentikToken", "backupPassword", "kubeconfig", "sshHostKey", "sshPrivateKey", "vaultToken"], missing);
-        Assert.Equal("Stack 'sandbox' is missing configuration values 'authentikToken', 'backupPassword', 'kubeconfig', 'sshHostKey', 'sshPrivateKey' and 'vaultToken'", error);
+        Assert.Equal(["authentikToken", "backupPassword", "kubeconfig", "sshPrivateKey", "vaultToken"], missing);
+        Assert.Equal("Stack 'sandbox' is missing configuration values 'authentikToken', 'backupPassword', 'kubeconfig', 'sshPrivateKey' and 'vaultToken'", error);
     }
 
     /// <summary>The keys `# TODO(owner) required: a, b -- ...` lines name.</summary>

@@ -59,8 +59,9 @@ public class ProjectFileTests
             // Pulumi would merge a default as plaintext and then refuse it for a secret key.
             Assert.Null(Scalar(entry, "default"));
         }
-        // The pinned host key has no default: a stack without one stops before running.
-        Assert.Null(Scalar(Map(config, ConfigKeys.SshHostKey), "default"));
+        // The pinned host key defaults to '' only because hosts: may name the keys instead (issue 27):
+        // a stack with neither stops in the program before running (ConfigErrorTests).
+        Assert.Equal("", Scalar(Map(config, ConfigKeys.SshHostKey), "default"));
     }
 
     [Fact]
@@ -79,7 +80,8 @@ public class ProjectFileTests
             if (Scalar(entry, "type") == "array")
             {
                 allowed.Add("items");
-                Assert.Contains(Scalar(Map(entry, "items"), "type"), new[] { "string", "integer", "boolean" });
+                // object: hosts (issue 27), a list of mappings; Pulumi's schema allows it (sdk/go/common/workspace/project.json, simpleConfigType).
+                Assert.Contains(Scalar(Map(entry, "items"), "type"), new[] { "string", "integer", "boolean", "object" });
             }
             Assert.Subset(allowed, entry.Children.Keys.Select(c => ((YamlScalarNode)c).Value!).ToHashSet());
         }
@@ -130,6 +132,10 @@ public class ProjectFileTests
             [ConfigKeys.T3Command] = "t3 serve --host 127.0.0.1 --port ${T3_PORT}",
             [ConfigKeys.T3Package] = "",
             [ConfigKeys.TakeOver] = "[]",
+            // Issue 27: no fleet (the single-host keys), whose two required keys the program checks itself.
+            [ConfigKeys.Hosts] = "[]",
+            [ConfigKeys.SshHost] = "",
+            [ConfigKeys.SshHostKey] = "",
             [ConfigKeys.RestartIdleMinutes] = Workstation.Roster.Rules.DefaultRestartIdleMinutes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [ConfigKeys.VaultSecrets] = "{}",
             [ConfigKeys.Rotate] = "{}",
@@ -142,7 +148,7 @@ public class ProjectFileTests
         // (Without memory-key staged: memoryMcpUrl is required exactly with it.)
         var unset = Fixture.Config().With(ConfigKeys.VaultSecrets, null);
         // edgeUser: its default ('') is refused with Authentik on (issue 24 §1), so the fixture's `none` stays.
-        foreach (var key in programDefaults.Keys.Where(k => k != ConfigKeys.EdgeUser)) unset = unset.With(key, null);
+        foreach (var key in programDefaults.Keys.Where(k => k is not (ConfigKeys.EdgeUser or ConfigKeys.SshHost or ConfigKeys.SshHostKey))) unset = unset.With(key, null);
         var (settings, errors) = StackSettings.Load(unset);
         Assert.Empty(errors);
         Assert.Equal(StackSettings.DefaultRosterPath, settings!.RosterPath);
