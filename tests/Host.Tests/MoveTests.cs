@@ -129,13 +129,10 @@ public sealed class MoveTests(FleetFixture fleet)
     private SandboxFixture A => fleet.A;
     private SandboxFixture B => fleet.B;
 
-    /// <summary>The verbs as a pipeline runs them: the password on stdin, never in the line.</summary>
-    public static string MoveOut(string user, string repo) =>
-        $"{HostCommands.Cli} user move-out {HostCommands.Quote(user)} --repo {HostCommands.Quote(repo)} --password-stdin";
+    /// <summary>The verbs as the program sends them (HostCommands, tests/golden/move-commands.txt): the password on stdin, never in the line.</summary>
+    public static string MoveOut(string user, string repo) => HostCommands.MoveOut(user, repo);
 
-    public static string MoveIn(string user, int uid, string snapshot, string repo) =>
-        $"{HostCommands.Cli} user move-in {HostCommands.Quote(user)} --uid {uid.ToString(System.Globalization.CultureInfo.InvariantCulture)} " +
-        $"--snapshot {HostCommands.Quote(snapshot)} --repo {HostCommands.Quote(repo)} --password-stdin";
+    public static string MoveIn(string user, int uid, string snapshot, string repo) => HostCommands.MoveIn(user, uid, snapshot, repo);
 
     /// <summary>
     /// Every name below the home, byte for byte: type, mode, owner and group (by name: the gid
