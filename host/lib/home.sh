@@ -197,13 +197,15 @@ playwright_mcp_surely_absent() { # USER HOME
 ensure_playwright_mcp() { # USER HOME PORT
   local user="$1" home="$2" port="$3" url json="$2/.claude.json"
   url="http://127.0.0.1:$port/mcp"
-  refuse_special "$user" "$home" "$json"
-  # shellcheck disable=SC2016 # $h is jq's variable
-  if as_user "$user" "$home" jq -e --arg h "$home" \
-    '(.mcpServers.playwright // .projects[$h].mcpServers.playwright) != null' \
-    "$json" >/dev/null 2>&1; then
-    return 0
-  fi
+  # One run as the person (each costs a systemd-run): the file is neither a FIFO,
+  # socket nor device (refuse_special's test), then jq's answer.
+  # shellcheck disable=SC2016 # expanded by the inner shell and by jq
+  case "$(as_user "$user" "$home" sh -c 'if [ -e "$1" ] && [ ! -f "$1" ] && [ ! -d "$1" ]; then echo other
+    elif jq -e --arg h "$2" "(.mcpServers.playwright // .projects[\$h].mcpServers.playwright) != null" "$1" >/dev/null 2>&1; then echo present
+    else echo none; fi' sh "$json" "$home")" in
+    other) die "$json is not a regular file (a FIFO, socket or device?): refusing to read it; remove it and apply again" ;;
+    present) return 0 ;;
+  esac
   command -v claude >/dev/null || die "the claude CLI is not installed (workstation base apply installs it)"
   lock "claude-$user"
   # Backed up before the CLI runs at all (even `mcp get` migrates an old file),
