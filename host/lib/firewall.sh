@@ -249,8 +249,13 @@ audit_record_ruleset() {
 
 # ensure_firewall_unit: the boot-time loader is enabled (user services want it
 # anyway; enabled, it also runs at boot when nobody has services).
-ensure_firewall_unit() {
-  systemctl is-enabled --quiet workstation-firewall.service 2>/dev/null && return 0
+ensure_firewall_unit() { # [FACTS]: unit_facts' of it, when the caller has them
+  if (($#)); then
+    local -n _fu="$1"
+    ! unit_enabled "${_fu[workstation-firewall.service/UnitFileState]:-}" || return 0
+  else
+    systemctl is-enabled --quiet workstation-firewall.service 2>/dev/null && return 0
+  fi
   systemctl enable --quiet workstation-firewall.service
   changed "enabled workstation-firewall.service"
 }

@@ -176,9 +176,13 @@ running_changed_units() {
   done < <(timeout 30 systemctl list-units --state=active --plain --no-legend "$t3" "$pw" 2>/dev/null || true)
 }
 
-ensure_restart_timer() {
-  if [[ "$(systemctl is-enabled workstation-restart-pending.timer 2>/dev/null || true)" == enabled ]] &&
-    systemctl is-active --quiet workstation-restart-pending.timer; then
+ensure_restart_timer() { # [FACTS]: unit_facts' of the timer, when the caller has them
+  local timer=workstation-restart-pending.timer
+  if (($#)); then
+    local -n _rt="$1"
+    [[ "${_rt[$timer/UnitFileState]:-}" != enabled ]] || ! unit_up "${_rt[$timer/ActiveState]:-}" || return 0
+  elif [[ "$(systemctl is-enabled "$timer" 2>/dev/null || true)" == enabled ]] &&
+    systemctl is-active --quiet "$timer"; then
     return 0
   fi
   systemctl enable --now --quiet workstation-restart-pending.timer

@@ -40,7 +40,7 @@ cmd_pressure_sample() {
 
   local out
   out="$(
-    psi_metrics
+    psi_metrics /proc/pressure
     filesystem_metrics
     people_metrics
     printf '# HELP workstation_pressure_sample_timestamp_seconds When this sample was taken.\n'
@@ -58,28 +58,27 @@ cmd_pressure_sample() {
   log "pressure sample: $dir/workstation.prom"
 }
 
-# psi_metrics: the PSI lines (/proc/pressure/{memory,io,cpu}), as Prometheus text.
+# psi_metrics DIR: the PSI lines (DIR/{memory,io,cpu}, the kernel's in /proc/pressure), as
+# Prometheus text: each file read once, its lines giving both the avg10 gauge and the
+# stalled-time counter.
 psi_metrics() {
-  local resource kind line avg10 total
-  printf '# HELP workstation_pressure_avg10_percent Share of the last 10 s in which tasks stalled on the resource (PSI).\n'
-  printf '# TYPE workstation_pressure_avg10_percent gauge\n'
+  local dir="$1" resource kind line avg10 total gauges="" counters=""
   for resource in memory io cpu; do
-    [[ -r "/proc/pressure/$resource" ]] || continue
+    [[ -r "$dir/$resource" ]] || continue
     while read -r kind line; do
       avg10="$(sed -n 's/.*avg10=\([0-9.]*\).*/\1/p' <<<"$line")"
-      printf 'workstation_pressure_avg10_percent{resource="%s",kind="%s"} %s\n' "$resource" "$kind" "${avg10:-0}"
-    done <"/proc/pressure/$resource"
+      total="$(sed -n 's/.*total=\([0-9]*\).*/\1/p' <<<"$line")"
+      gauges+="$(printf 'workstation_pressure_avg10_percent{resource="%s",kind="%s"} %s' "$resource" "$kind" "${avg10:-0}")"$'\n'
+      counters+="$(printf 'workstation_pressure_stalled_seconds_total{resource="%s",kind="%s"} %s' "$resource" "$kind" \
+        "$(awk -v t="${total:-0}" 'BEGIN { printf "%.6f", t / 1000000 }')")"$'\n'
+    done <"$dir/$resource"
   done
+  printf '# HELP workstation_pressure_avg10_percent Share of the last 10 s in which tasks stalled on the resource (PSI).\n'
+  printf '# TYPE workstation_pressure_avg10_percent gauge\n'
+  printf '%s' "$gauges"
   printf '# HELP workstation_pressure_stalled_seconds_total Time in which tasks stalled on the resource (PSI total).\n'
   printf '# TYPE workstation_pressure_stalled_seconds_total counter\n'
-  for resource in memory io cpu; do
-    [[ -r "/proc/pressure/$resource" ]] || continue
-    while read -r kind line; do
-      total="$(sed -n 's/.*total=\([0-9]*\).*/\1/p' <<<"$line")"
-      printf 'workstation_pressure_stalled_seconds_total{resource="%s",kind="%s"} %s\n' "$resource" "$kind" \
-        "$(awk -v t="${total:-0}" 'BEGIN { printf "%.6f", t / 1000000 }')"
-    done <"/proc/pressure/$resource"
-  done
+  printf '%s' "$counters"
 }
 
 # filesystem_metrics: free space on / and /home, as Prometheus text.

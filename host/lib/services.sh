@@ -218,11 +218,17 @@ port_listener_pids() {
     head -c 65536 | sed -n 's|^/proc/\([0-9][0-9]*\)/fd$|\1|p' | sort -un
 }
 
-# in_unit_cgroup PID UNIT: the kernel lists PID among the processes of UNIT's own
-# cgroup (systemd's ControlGroup for it, in whichever hierarchy this host has).
+# in_unit_cgroup PID UNIT [FACTS]: the kernel lists PID among the processes of UNIT's own
+# cgroup (systemd's ControlGroup for it, in whichever hierarchy this host has; from
+# FACTS, unit_facts', when given).
 in_unit_cgroup() {
   local cg dir
-  cg="$(systemctl show -p ControlGroup --value -- "$2" 2>/dev/null || true)"
+  if (($# > 2)); then
+    local -n _cg_facts="$3"
+    cg="${_cg_facts[$2/ControlGroup]:-}"
+  else
+    cg="$(systemctl show -p ControlGroup --value -- "$2" 2>/dev/null || true)"
+  fi
   [[ "$cg" == /* ]] || return 1
   for dir in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do
     [[ -f "$dir$cg/cgroup.procs" ]] || continue
@@ -232,18 +238,20 @@ in_unit_cgroup() {
   return 1
 }
 
-# foreign_port_holders PORT USER UNIT: "pid N (COMM, user OWNER, unit HOLDER)" for each
+# foreign_port_holders PORT USER UNIT [FACTS]: "pid N (COMM, user OWNER, unit HOLDER)" for each
 # process listening on PORT that is not USER's own system unit UNIT. Only the kernel's
 # facts count as "its own": the process runs as USER's uid and sits in UNIT's cgroup.
 # Names never do: a person can name a unit of their own (or a cgroup, or a process)
 # after anyone's. COMM and HOLDER are the person's choice, so they are quoted.
 foreign_port_holders() {
   local port="$1" user="$2" unit="$3" uid pid owner comm holder
+  local -a with_facts=() # FACTS' name, passed on (a local named like it would hide it)
+  (($# < 4)) || with_facts=("$4")
   uid="$(id -u -- "$user" 2>/dev/null || echo none)"
   while IFS= read -r pid; do
     [[ -n "$pid" ]] || continue
     owner="$(stat -c %u "/proc/$pid" 2>/dev/null || echo '?')"
-    if [[ "$owner" == "$uid" ]] && in_unit_cgroup "$pid" "$unit"; then
+    if [[ "$owner" == "$uid" ]] && in_unit_cgroup "$pid" "$unit" "${with_facts[@]}"; then
       continue
     fi
     comm="$(head -c 64 "/proc/$pid/comm" 2>/dev/null || echo '?')"
@@ -254,48 +262,79 @@ foreign_port_holders() {
   done < <(port_listener_pids "$port")
 }
 
-# ensure_ports_free USER T3_PORT PLAYWRIGHT_PORT: each port is free, or held by
+# ensure_ports_free USER T3_PORT PLAYWRIGHT_PORT [FACTS]: each port is free, or held by
 # the person's own unit for it. Anything else (a hand-made --user unit on the
 # same port, another process) fails this person's step before it changes
 # anything, naming the holder: enabled now, the system unit would crash-loop.
 ensure_ports_free() {
   local user="$1" port unit holder held=""
+  local -a with_facts=() # FACTS' name, passed on (a local named like it would hide it)
+  (($# < 4)) || with_facts=("$4")
   for port in "$2:$(user_path "$WS_T3_UNIT" "$user")" "$3:$(user_path "$WS_PLAYWRIGHT_UNIT" "$user")"; do
     unit="${port#*:}"
     port="${port%%:*}"
     while IFS= read -r holder; do
       [[ -n "$holder" ]] || continue
       held+=" port $port is held by $holder;"
-    done < <(foreign_port_holders "$port" "$user" "$unit")
+    done < <(foreign_port_holders "$port" "$user" "$unit" "${with_facts[@]}")
   done
   [[ -z "$held" ]] ||
     die "$user's services can't start:${held%;}. Stop it first (a hand-made per-user unit: migrate it; see docs/adopting-a-live-devvm.md); nothing was changed"
 }
 
-# ensure_units_running USER: every unit enabled and started; a running one is
+# unit_facts FACTS UNIT...: what the services step reads of systemd about UNIT...,
+# in one `systemctl show` (each call costs a round trip to systemd, and a no-op step
+# made a dozen): FACTS (an associative array) gets FACTS[UNIT/PROPERTY] for each of
+# WS_UNIT_FACTS (a repeated property's values one a line) and FACTS[UNIT], the
+# unit's lines as systemctl printed them (unit_inputs reads them in that order).
+readonly -a WS_UNIT_FACTS=(Id ActiveState UnitFileState InvocationID ActiveEnterTimestamp ControlGroup
+  FragmentPath DropInPaths EnvironmentFiles ExecStart)
+unit_facts() {
+  local -n _uf="$1"
+  shift
+  local key value p block=""
+  local -a props=()
+  local -A one=()
+  for p in "${WS_UNIT_FACTS[@]}"; do props+=(-p "$p"); done
+  # Blocks of PROPERTY=VALUE lines, one per unit, in the order given, a blank line between.
+  while IFS= read -r p; do
+    if [[ -n "$p" ]]; then
+      block+="$p"$'\n'
+      key="${p%%=*}" value="${p#*=}"
+      one[$key]="${one[$key]:+${one[$key]}$'\n'}$value"
+      continue
+    fi
+    if [[ -n "${one[Id]:-}" ]]; then
+      for key in "${!one[@]}"; do _uf["${one[Id]}/$key"]="${one[$key]}"; done
+      _uf["${one[Id]}"]="$block"
+    fi
+    block="" one=()
+  done < <(timeout 30 systemctl show "${props[@]}" -- "$@" 2>/dev/null; echo)
+}
+
+# unit_up STATE / unit_enabled STATE: an ActiveState, an UnitFileState that
+# `systemctl is-active` / `is-enabled` answer yes to.
+unit_up() { [[ "$1" == active || "$1" == reloading || "$1" == refreshing ]]; }
+unit_enabled() {
+  case "$1" in enabled | enabled-runtime | static | alias | indirect | generated | transient) return 0 ;; esac
+  return 1
+}
+
+# ensure_units_running USER [FACTS]: every unit enabled and started; a running one is
 # not restarted here (a changed one waits for the idle gate, idle.sh). One
-# systemctl call reads every unit's state and one enables and starts those that
+# systemctl call reads every unit's state (or FACTS, unit_facts' of them, when
+# given, and read again after a start) and one enables and starts those that
 # need it (each enable reloads systemd: one reload, not one per unit).
 ensure_units_running() {
-  local unit key value id="" file_state="" active=""
+  local unit
   local -a units=() todo=()
-  local -A up=()
+  # shellcheck disable=SC2034 # read through the nameref; named apart: a local named like the caller's FACTS would hide it
+  local -A ur_own=()
   mapfile -t units < <(user_units "$1")
-  # Blocks of Id=, ActiveState=, UnitFileState= lines, one per unit, a blank line between.
-  while IFS='=' read -r key value; do
-    case "$key" in
-      Id) id="$value" ;;
-      ActiveState) active="$value" ;;
-      UnitFileState) file_state="$value" ;;
-    esac
-    [[ -z "$key" && -n "$id" ]] || continue
-    # As `is-enabled` and `is-active` answer yes.
-    case "$file_state" in enabled | enabled-runtime | static | alias | indirect | generated | transient) ;; *) active="" ;; esac
-    [[ "$active" != active && "$active" != reloading && "$active" != refreshing ]] || up[$id]=1
-    id="" file_state="" active=""
-  done < <(timeout 30 systemctl show -p Id -p ActiveState -p UnitFileState -- "${units[@]}" 2>/dev/null; echo)
+  if (($# < 2)); then unit_facts ur_own "${units[@]}"; set -- "$1" ur_own; fi
+  local -n _ur="$2"
   for unit in "${units[@]}"; do
-    [[ -n "${up[$unit]:-}" ]] || todo+=("$unit")
+    unit_enabled "${_ur[$unit/UnitFileState]:-}" && unit_up "${_ur[$unit/ActiveState]:-}" || todo+=("$unit")
   done
   ((${#todo[@]})) || return 0
   systemctl enable --now --quiet -- "${todo[@]}"
@@ -303,6 +342,7 @@ ensure_units_running() {
     changed "enabled and started $unit"
     [[ "$unit" != *.service ]] || record_unit_start "$unit"
   done
+  unit_facts "$2" "${units[@]}"
 }
 
 # units_not_off UNIT...: those of UNIT that are neither inactive nor failed.
@@ -370,12 +410,18 @@ ensure_units_stopped() {
 readonly WS_UNIT_STARTED_DIR="$WS_RUN_DIR/unit-started"
 readonly WS_NPM_GLOBAL_DIR=/usr/local/lib/node_modules
 
-# unit_inputs UNIT: the files a start of UNIT reads, one a line: its unit file
+# unit_inputs UNIT [FACTS]: the files a start of UNIT reads, one a line: its unit file
 # and drop-ins, its environment files, the program ExecStart runs, site.env for
-# t3 (T3_COMMAND), and the global npm packages' manifests (their versions).
+# t3 (T3_COMMAND), and the global npm packages' manifests (their versions). In
+# systemctl's order of the properties (the fingerprint hashes them in order), from
+# FACTS (unit_facts') when given.
 unit_inputs() {
   local key value
   local -a paths
+  # shellcheck disable=SC2034 # read through the nameref; named apart: a local named like the caller's FACTS would hide it
+  local -A ui_own=()
+  if (($# < 2)); then unit_facts ui_own "$1"; set -- "$1" ui_own; fi
+  local -n _ui="$2"
   while IFS='=' read -r key value; do
     case "$key" in
       FragmentPath) [[ -z "$value" ]] || printf '%s\n' "$value" ;;
@@ -386,12 +432,12 @@ unit_inputs() {
       EnvironmentFiles) printf '%s\n' "${value%% (*}" ;;
       ExecStart) [[ "$value" =~ path=([^ \;]+) ]] && printf '%s\n' "${BASH_REMATCH[1]}" ;;
     esac
-  done < <(timeout 10 systemctl show -p FragmentPath -p DropInPaths -p EnvironmentFiles -p ExecStart -- "$1" 2>/dev/null)
+  done <<<"${_ui[$1]:-}"
   [[ "$1" != "${WS_T3_UNIT%%@*}"@* ]] || printf '%s\n' "$WS_SITE_ENV"
   find "$WS_NPM_GLOBAL_DIR" -mindepth 2 -maxdepth 3 -name package.json \( -path "$WS_NPM_GLOBAL_DIR/@*/*/package.json" -o -path "$WS_NPM_GLOBAL_DIR/[!@]*/package.json" \) 2>/dev/null | LC_ALL=C sort
 }
 
-# unit_fingerprint UNIT: the hash of what a start of UNIT reads now (site.env:
+# unit_fingerprint UNIT [FACTS]: the hash of what a start of UNIT reads now (site.env:
 # its T3_COMMAND only; a file not there counts as such).
 unit_fingerprint() {
   local f
@@ -405,7 +451,7 @@ unit_fingerprint() {
     else
       echo absent
     fi
-  done < <(unit_inputs "$1") | sha256sum | cut -d' ' -f1
+  done < <(unit_inputs "$@") | sha256sum | cut -d' ' -f1
 }
 
 # record_unit_start UNIT: UNIT just (re)started here: what it started with.
@@ -419,39 +465,51 @@ record_unit_start() {
   mv -f -T -- "$tmp" "$WS_UNIT_STARTED_DIR/$1"
 }
 
-# unit_inputs_newer UNIT: true when a file UNIT reads changed (ctime) after it
+# unit_inputs_newer UNIT [FACTS]: true when a file UNIT reads changed (ctime) after it
 # started: for a start we did not see (the boot, systemd's own restart).
 # site.env is left out: it changes with any site value, not only T3_COMMAND.
 unit_inputs_newer() {
   local since f
-  since="$(timeout 10 systemctl show -p ActiveEnterTimestamp --value -- "$1" 2>/dev/null || true)"
+  if (($# > 1)); then
+    local -n _un="$2"
+    since="${_un[$1/ActiveEnterTimestamp]:-}"
+  else
+    since="$(timeout 10 systemctl show -p ActiveEnterTimestamp --value -- "$1" 2>/dev/null || true)"
+  fi
   since="$(date -d "$since" +%s 2>/dev/null)" || return 1
   while IFS= read -r f; do
     [[ -e "$f" && "$f" != "$WS_SITE_ENV" ]] || continue
     (($(stat -c %Z -- "$f") > since)) && return 0
-  done < <(unit_inputs "$1")
+  done < <(unit_inputs "$@")
   return 1
 }
 
-# ensure_restart_on_change USER: each running server of USER whose command or
+# ensure_restart_on_change USER [FACTS]: each running server of USER whose command or
 # environment changed since it started gets a pending restart (one already
-# pending will restart anyway).
+# pending will restart anyway). What systemd says of the servers: FACTS
+# (unit_facts') when given, else one `systemctl show` for both.
 ensure_restart_on_change() {
-  local user="$1" entry unit port_file key inv had_inv had_fp port
-  for entry in "$(user_path "$WS_T3_UNIT" "$user"):$WS_T3_ENV_FILE:$WS_T3_PORT_KEY" "$(user_path "$WS_PLAYWRIGHT_UNIT" "$user"):$WS_PLAYWRIGHT_ENV_FILE:$WS_PLAYWRIGHT_PORT_KEY"; do
+  local user="$1" entry unit port_file key inv had_inv had_fp port t3 pw
+  # shellcheck disable=SC2034 # read through the nameref; named apart: a local named like the caller's FACTS would hide it
+  local -A rc_own=()
+  t3="$(user_path "$WS_T3_UNIT" "$user")"
+  pw="$(user_path "$WS_PLAYWRIGHT_UNIT" "$user")"
+  if (($# < 2)); then unit_facts rc_own "$t3" "$pw"; set -- "$1" rc_own; fi
+  local -n _rc="$2"
+  for entry in "$t3:$WS_T3_ENV_FILE:$WS_T3_PORT_KEY" "$pw:$WS_PLAYWRIGHT_ENV_FILE:$WS_PLAYWRIGHT_PORT_KEY"; do
     IFS=: read -r unit port_file key <<<"$entry"
-    systemctl is-active --quiet "$unit" || continue
+    unit_up "${_rc[$unit/ActiveState]:-}" || continue
     [[ ! -f "$WS_RESTART_PENDING_DIR/$unit" ]] || continue
-    inv="$(timeout 10 systemctl show -p InvocationID --value -- "$unit" 2>/dev/null || true)"
+    inv="${_rc[$unit/InvocationID]:-}"
     had_inv="" had_fp=""
     [[ ! -f "$WS_UNIT_STARTED_DIR/$unit" ]] || read -r had_inv had_fp <"$WS_UNIT_STARTED_DIR/$unit" || true
     if [[ -z "$inv" || "$had_inv" != "$inv" ]]; then
       # Started without us: if nothing it reads changed since, it runs what a start would read now.
-      if ! unit_inputs_newer "$unit"; then
+      if ! unit_inputs_newer "$unit" "$2"; then
         record_unit_start "$unit"
         continue
       fi
-    elif [[ "$had_fp" == "$(unit_fingerprint "$unit")" ]]; then
+    elif [[ "$had_fp" == "$(unit_fingerprint "$unit" "$2")" ]]; then
       continue
     fi
     port="$(port_in "$(user_path "$port_file" "$user")" "$key" || true)"

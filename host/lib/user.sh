@@ -222,13 +222,19 @@ code_step() {
 }
 
 # services_step ARGS HOME: the port files, the budget, the playwright MCP entry, the
-# firewall (before anything listens), and the units.
+# firewall (before anything listens), and the units. What systemd says of the
+# person's units, the firewall's and the timer is read once (unit_facts), and
+# again only after the step starts a unit.
 services_step() {
   local -n _svc_args="$1"
   local user="${_svc_args[user]}" home="$2"
-  local -a budget=("${_svc_args[memory_high]}" "${_svc_args[memory_max]}" "${_svc_args[cpu_weight]}" "${_svc_args[tasks_max]}")
+  local -a budget=("${_svc_args[memory_high]}" "${_svc_args[memory_max]}" "${_svc_args[cpu_weight]}" "${_svc_args[tasks_max]}") units=()
+  # shellcheck disable=SC2034 # filled and read through namerefs (unit_facts and its readers)
+  local -A facts=()
+  mapfile -t units < <(user_units "$user")
+  unit_facts facts "${units[@]}" workstation-firewall.service workstation-restart-pending.timer
   step "ports"
-  ensure_ports_free "$user" "${_svc_args[t3]}" "${_svc_args[pw]}"
+  ensure_ports_free "$user" "${_svc_args[t3]}" "${_svc_args[pw]}" facts
   [[ -z "${_svc_args[memory_max]}" ]] || ensure_budget_fits "$user" "${budget[@]}"
   step "port files"
   ensure_port_files "$user" "${_svc_args[t3]}" "${_svc_args[pw]}"
@@ -240,14 +246,14 @@ services_step() {
   ensure_playwright_mcp "$user" "$home" "${_svc_args[pw]}"
   step "firewall"
   firewall_apply
-  ensure_firewall_unit
+  ensure_firewall_unit facts
   step "units"
-  ensure_units_running "$user"
+  ensure_units_running "$user" facts
   step "changed units"
-  ensure_restart_on_change "$user"
+  ensure_restart_on_change "$user" facts
   step "restarts"
   restart_if_idle "$user"
-  ensure_restart_timer
+  ensure_restart_timer facts
   step "playwright entry"
   ensure_playwright_entry "$user"
 }

@@ -532,4 +532,116 @@ public class HostLocalTests
         else if (words.Length == 0) Assert.Equal(stdout, r.Stdout);
         else Assert.StartsWith("""{"user":"nobody","state":"unmanaged",""", r.Stdout, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// The PSI metrics read each pressure file once (issue 26 §8): its lines give both the avg10
+    /// gauges and the stalled-seconds counters, in the exposition's order. The memory file is a FIFO
+    /// written once, so a second read of it would block (and the run time out); io's lines carry no
+    /// values (0 and 0.000000), and a resource without a file (cpu) has no lines.
+    /// </summary>
+    [Fact]
+    public void Psi_metrics_read_each_pressure_file_once_into_the_avg10_gauges_and_the_stalled_seconds_counters()
+    {
+        var r = HostBash.Lib(["pressure.sh"], """
+            dir=$(mktemp -d)
+            mkfifo "$dir/memory"
+            # The writer and the watchdog hold none of this run's output (the harness reads it to the end).
+            { printf 'some avg10=1.25 avg60=0.50 avg300=0.10 total=123456789\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=42\n' >"$dir/memory"; } >/dev/null 2>&1 &
+            writer=$!
+            # A second open of the FIFO would block: this run ends in 5 s whatever happens.
+            { sleep 5 && kill -TERM $$; } >/dev/null 2>&1 &
+            watchdog=$!
+            trap 'kill "$writer" "$watchdog" 2>/dev/null; rm -rf "$dir"' EXIT
+            printf 'some avg60=3.00\nfull\n' >"$dir/io"
+            psi_metrics "$dir"
+            """, seconds: 20);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("""
+            # HELP workstation_pressure_avg10_percent Share of the last 10 s in which tasks stalled on the resource (PSI).
+            # TYPE workstation_pressure_avg10_percent gauge
+            workstation_pressure_avg10_percent{resource="memory",kind="some"} 1.25
+            workstation_pressure_avg10_percent{resource="memory",kind="full"} 0.00
+            workstation_pressure_avg10_percent{resource="io",kind="some"} 0
+            workstation_pressure_avg10_percent{resource="io",kind="full"} 0
+            # HELP workstation_pressure_stalled_seconds_total Time in which tasks stalled on the resource (PSI total).
+            # TYPE workstation_pressure_stalled_seconds_total counter
+            workstation_pressure_stalled_seconds_total{resource="memory",kind="some"} 123.456789
+            workstation_pressure_stalled_seconds_total{resource="memory",kind="full"} 0.000042
+            workstation_pressure_stalled_seconds_total{resource="io",kind="some"} 0.000000
+            workstation_pressure_stalled_seconds_total{resource="io",kind="full"} 0.000000
+
+            """.ReplaceLineEndings("\n"), r.Stdout);
+    }
+
+    /// <summary>
+    /// The status JSON of an active person (user_status_json, cut_json, person_json), with every
+    /// function that reaches the machine replaced by a stand-in: each field there, with its type,
+    /// read from what the stand-ins say (the shape `roster drift` and `user status` read).
+    /// </summary>
+    [Fact]
+    public void The_status_of_an_active_person_carries_every_field_with_its_type()
+    {
+        var r = HostBash.Lib(["account.sh", "idle.sh", "firewall.sh", "home.sh", "services.sh", "user.sh", "status.sh"], """
+            dir=$(mktemp -d)
+            trap 'rm -rf "$dir"' EXIT
+            mkdir -m 0750 "$dir/home"
+            printf 'TIER=power-user\nGROUPS=docker\n' >"$dir/record"
+            printf 'T3_PORT=4710\n' >"$dir/t3.env"
+            printf 'PLAYWRIGHT_PORT=4811\n' >"$dir/playwright.env"
+            printf 'RoleBinding plotting-book oidc-ns-owner-anca\n' >"$dir/bindings"
+            getent() {
+              case "$1 ${2:-}" in
+                "passwd anca") printf 'anca:x:30001:30001::%s:/bin/bash\n' "$dir/home" ;;
+                "passwd ") printf 'root:x:0:0::/root:/bin/bash\nanca:x:30001:30001::%s:/bin/bash\n' "$dir/home" ;;
+                *) return 2 ;;
+              esac
+            }
+            has_marker() { [[ "$1" == anca ]]; }
+            is_suspended() { return 1; }
+            id() { if [[ "$1" == -u ]]; then echo 30001; else echo 'anca workstation docker'; fi; }
+            user_record_file() { printf '%s/record' "$dir"; }
+            user_path() {
+              case "$1" in
+                "$WS_T3_ENV_FILE") printf '%s/t3.env' "$dir" ;;
+                "$WS_PLAYWRIGHT_ENV_FILE") printf '%s/playwright.env' "$dir" ;;
+                *) printf "$1" "$2" ;;
+              esac
+            }
+            cmd_firewall_check() { [[ "$1" == anca ]]; }
+            drift_lines() { echo 'group docker granted docker, but anca is not in it'; }
+            expiry_days() { echo; }
+            lock_status() { echo P; }
+            person_procs() { printf '101 anca\n102 anca\n'; }
+            pending_units() { echo 't3-serve@anca.service'; }
+            atq() { printf '7\tMon Dec  7 10:00:00 2026 a anca\n8\tMon Dec  7 10:00:00 2026 a bob\n'; }
+            systemctl() {
+              case "$1" in
+                is-enabled) echo enabled ;;
+                is-active) [[ "$2" == *.timer ]] && echo inactive || echo active ;;
+                show) printf 'MemoryHigh=3221225472\nMemoryMax=infinity\nCPUWeight=100\nTasksMax=4096\n' ;;
+                *) return 1 ;;
+              esac
+            }
+            bindings_file() { printf '%s/bindings' "$dir"; }
+            read_playwright_entry() { echo 'entry {"type":"http","url":"http://127.0.0.1:4810/mcp"}'; }
+            recorded_playwright_entry() { printf '%s' '{"type":"http","url":"http://127.0.0.1:4810/mcp"}'; }
+            last_login() { echo 2026-12-07T09:15:00Z; }
+            person_json anca "$(printf '4710 30001\n4811 0\n')"
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        using var doc = System.Text.Json.JsonDocument.Parse(r.Stdout);
+        var p = doc.RootElement;
+        var home = p.GetProperty("home").GetString()!;
+        Assert.EndsWith("/home", home, StringComparison.Ordinal);
+        Assert.Equal(
+            $$$$""""{"user":"anca","state":"active","tier":"power-user","uid":30001,"home":"{{{{home}}}}","home_mode":"750","groups":["anca","docker","workstation"],"firewall":"guarded","units":[{"unit":"playwright-mcp@anca.service","enabled":"enabled","active":"active"},{"unit":"playwright-snapshot-refresh@anca.timer","enabled":"enabled","active":"inactive"},{"unit":"t3-serve@anca.service","enabled":"enabled","active":"active"}],"cut":{"password_login":"allowed","ssh_key_login":"allowed","processes":2,"units_off":false,"maps":"absent","cron_jobs":0,"at_jobs":1,"jobs_run":"allowed","holds":false},"cut_at":null,"restart_pending":["t3-serve@anca.service"],"drift":[{"kind":"group","value":"docker","detail":"granted docker, but anca is not in it"}],"external_bindings":[{"kind":"RoleBinding","namespace":"plotting-book","name":"oidc-ns-owner-anca"}],"playwright_entry":{"state":"ours","server_port":4811,"port":4810},"last_login":"2026-12-07T09:15:00Z","ports":{"t3":4710,"playwright":4811},"listening":{"t3":["anca"],"playwright":["root"]},"maps":{"ttyd":null,"dispatch":null},"budget":{"services":{"memory_high":"3221225472","memory_max":"infinity","cpu_weight":"100","tasks_max":"4096"},"logins":{"memory_high":"3221225472","memory_max":"infinity","cpu_weight":"100","tasks_max":"4096"}}}"""",
+            r.Stdout.TrimEnd('\n'));
+        // The types a reader relies on, whatever the values.
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, p.GetProperty("uid").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, p.GetProperty("cut").GetProperty("processes").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.False, p.GetProperty("cut").GetProperty("holds").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, p.GetProperty("ports").GetProperty("playwright").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Array, p.GetProperty("listening").GetProperty("t3").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.String, p.GetProperty("last_login").ValueKind);
+    }
 }
