@@ -170,7 +170,7 @@ else
   collection_walls "$results/host.trx"
   # Each host benchmark once at its smallest size, as a smoke test: their command lines come
   # from the Roster CLI, so a host that stops taking what the program sends fails here.
-  for bench in "host-onboard.sh 2" "host-capacity.sh 1"; do
+  for bench in "host-onboard.sh 2" "host-capacity.sh 1" "host-fleet.sh 2"; do
     read -ra bench_args <<<"$bench"
     if BENCH_RUNS=1 BENCH_SETTLE=0 "benchmarks/${bench_args[0]}" "${bench_args[@]:1}" >"$results/bench.log" 2>&1; then
       echo "benchmark smoke: $bench: ok"
