@@ -136,8 +136,6 @@ listeners() {
     while read -r hex uid; do printf '%d %s\n' "$((16#$hex))" "$uid"; done | sort -u
 }
 
-# person_json USER LISTENERS: user_status_json plus what the drift check compares
-# with the roster: the port files, who listens on those ports, and the maps' entries.
 # budget_json SLICE: the limits systemd holds for SLICE (what it enforces), as
 # systemctl shows them: bytes or "infinity", a number or "[not set]".
 budget_json() {
@@ -146,7 +144,17 @@ budget_json() {
       {memory_high: .MemoryHigh, memory_max: .MemoryMax, cpu_weight: .CPUWeight, tasks_max: .TasksMax}'
 }
 
-person_json() { user_status_json "$1" | person_facts "$1" "$2"; }
+# person_json USER LISTENERS: user_status_json plus what the drift check compares
+# with the roster: the port files, who listens on those ports, and the maps' entries; and
+# memory_current: the bytes the person's two slices use now (what `roster place --report`
+# measures, Roster/Placement.cs), null when systemd counts neither.
+person_json() {
+  local memory='{}'
+  ! id -u -- "$1" >/dev/null 2>&1 || memory="$(memory_json "$1")"
+  user_status_json "$1" | person_facts "$1" "$2" | jq -c --argjson m "$memory" \
+    '. + {memory_current: ([$m.services, $m.logins] | map(select(type == "string" and test("^[0-9]+$")) | tonumber)
+      | if length == 0 then null else add end)}'
+}
 
 # person_facts USER LISTENERS: the same, the status JSON read from stdin.
 person_facts() {

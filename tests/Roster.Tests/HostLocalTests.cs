@@ -626,6 +626,7 @@ public class HostLocalTests
             read_playwright_entry() { echo 'entry {"type":"http","url":"http://127.0.0.1:4810/mcp"}'; }
             recorded_playwright_entry() { printf '%s' '{"type":"http","url":"http://127.0.0.1:4810/mcp"}'; }
             last_login() { echo 2026-12-07T09:15:00Z; }
+            memory_json() { echo '{"services":"1048576","logins":"[not set]"}'; }
             person_json anca "$(printf '4710 30001\n4811 0\n')"
             """);
         Assert.True(r.ExitCode == 0, r.ToString());
@@ -634,7 +635,7 @@ public class HostLocalTests
         var home = p.GetProperty("home").GetString()!;
         Assert.EndsWith("/home", home, StringComparison.Ordinal);
         Assert.Equal(
-            $$$$""""{"user":"anca","state":"active","tier":"power-user","uid":30001,"home":"{{{{home}}}}","home_mode":"750","groups":["anca","docker","workstation"],"firewall":"guarded","units":[{"unit":"playwright-mcp@anca.service","enabled":"enabled","active":"active"},{"unit":"playwright-snapshot-refresh@anca.timer","enabled":"enabled","active":"inactive"},{"unit":"t3-serve@anca.service","enabled":"enabled","active":"active"}],"cut":{"password_login":"allowed","ssh_key_login":"allowed","processes":2,"units_off":false,"maps":"absent","cron_jobs":0,"at_jobs":1,"jobs_run":"allowed","holds":false},"cut_at":null,"restart_pending":["t3-serve@anca.service"],"drift":[{"kind":"group","value":"docker","detail":"granted docker, but anca is not in it"}],"external_bindings":[{"kind":"RoleBinding","namespace":"plotting-book","name":"oidc-ns-owner-anca"}],"playwright_entry":{"state":"ours","server_port":4811,"port":4810},"last_login":"2026-12-07T09:15:00Z","ports":{"t3":4710,"playwright":4811},"listening":{"t3":["anca"],"playwright":["root"]},"maps":{"ttyd":null,"dispatch":null},"budget":{"services":{"memory_high":"3221225472","memory_max":"infinity","cpu_weight":"100","tasks_max":"4096"},"logins":{"memory_high":"3221225472","memory_max":"infinity","cpu_weight":"100","tasks_max":"4096"}}}"""",
+            $$$$""""{"user":"anca","state":"active","tier":"power-user","uid":30001,"home":"{{{{home}}}}","home_mode":"750","groups":["anca","docker","workstation"],"firewall":"guarded","units":[{"unit":"playwright-mcp@anca.service","enabled":"enabled","active":"active"},{"unit":"playwright-snapshot-refresh@anca.timer","enabled":"enabled","active":"inactive"},{"unit":"t3-serve@anca.service","enabled":"enabled","active":"active"}],"cut":{"password_login":"allowed","ssh_key_login":"allowed","processes":2,"units_off":false,"maps":"absent","cron_jobs":0,"at_jobs":1,"jobs_run":"allowed","holds":false},"cut_at":null,"restart_pending":["t3-serve@anca.service"],"drift":[{"kind":"group","value":"docker","detail":"granted docker, but anca is not in it"}],"external_bindings":[{"kind":"RoleBinding","namespace":"plotting-book","name":"oidc-ns-owner-anca"}],"playwright_entry":{"state":"ours","server_port":4811,"port":4810},"last_login":"2026-12-07T09:15:00Z","ports":{"t3":4710,"playwright":4811},"listening":{"t3":["anca"],"playwright":["root"]},"maps":{"ttyd":null,"dispatch":null},"budget":{"services":{"memory_high":"3221225472","memory_max":"infinity","cpu_weight":"100","tasks_max":"4096"},"logins":{"memory_high":"3221225472","memory_max":"infinity","cpu_weight":"100","tasks_max":"4096"}},"memory_current":1048576}"""",
             r.Stdout.TrimEnd('\n'));
         // The types a reader relies on, whatever the values.
         Assert.Equal(System.Text.Json.JsonValueKind.Number, p.GetProperty("uid").ValueKind);
@@ -643,5 +644,10 @@ public class HostLocalTests
         Assert.Equal(System.Text.Json.JsonValueKind.Number, p.GetProperty("ports").GetProperty("playwright").ValueKind);
         Assert.Equal(System.Text.Json.JsonValueKind.Array, p.GetProperty("listening").GetProperty("t3").ValueKind);
         Assert.Equal(System.Text.Json.JsonValueKind.String, p.GetProperty("last_login").ValueKind);
+        // What `roster place --report` reads from it (host and engine agree on the field).
+        using var report = System.Text.Json.JsonDocument.Parse("""{"hosts":{"devvm":{"people":[""" + r.Stdout.TrimEnd('\n') + "]}}}");
+        var (measured, why) = Placement.MeasuredFrom(report.RootElement);
+        Assert.True(why is null, why);
+        Assert.Equal(1048576, measured!["devvm"]);
     }
 }
