@@ -30,7 +30,9 @@
 #
 # Environment: WORKSTATION_CACHE (default /var/cache/workstation), SANDBOX_NAME (none),
 # SANDBOX_SSH_PORT (2222), SANDBOX_MIRROR (default: this machine's apt sources),
-# SANDBOX_UP_TIMEOUT (90 s).
+# SANDBOX_UP_TIMEOUT (90 s), SANDBOX_CPUS (none: every CPU; else the CPUs the box runs on, as
+# nspawn's --cpu-affinity reads them, e.g. 0 or 0-1: a benchmark gives two boxes a CPU each,
+# as two devvms have their own).
 set -euo pipefail
 
 readonly RECIPE_VERSION=1 # bump whenever what the build steps below produce changes
@@ -43,7 +45,10 @@ NAME="${SANDBOX_NAME:-}"
 [[ -z "$NAME" || "$NAME" =~ ^[a-z0-9][a-z0-9-]{0,19}$ ]] ||
   die "SANDBOX_NAME must be 1-20 characters of a-z, 0-9 and '-' (not starting with '-'), not '$NAME'"
 MACHINE="ws-sandbox${NAME:+-$NAME}"
-readonly NAME MACHINE
+CPUS="${SANDBOX_CPUS:-}"
+[[ -z "$CPUS" || "$CPUS" =~ ^[0-9]{1,4}(-[0-9]{1,4})?(,[0-9]{1,4}(-[0-9]{1,4})?){0,15}$ ]] ||
+  die "SANDBOX_CPUS must be CPU numbers and ranges, e.g. 0 or 0-1,3, not '$CPUS'"
+readonly NAME MACHINE CPUS
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${WORKSTATION_CACHE:-/var/cache/workstation}/sandbox"
@@ -460,7 +465,7 @@ cmd_up() {
       [[ -z "$memcg" ]] || echo "$BASHPID" >"$memcg/cgroup.procs"
       exec setsid nohup systemd-nspawn --boot --register=no --keep-unit --console=read-only \
         --network-namespace-path="$NETNS_PATH" --capability=CAP_NET_ADMIN --system-call-filter=pidfd_getfd \
-        -D "$INSTANCE/root" -M "$MACHINE"
+        ${CPUS:+"--cpu-affinity=$CPUS"} -D "$INSTANCE/root" -M "$MACHINE"
     ) </dev/null >"$INSTANCE/nspawn.log" 2>&1 8>&- 9>&- &
     pid=$!
     echo "$pid" >"$INSTANCE/nspawn.pid"
