@@ -49,9 +49,7 @@ me_json() {
     printf '%s\n' "$base"
     return 0
   fi
-  person_facts "$user" "$(listeners)" <<<"$base" |
-    jq -c --argjson secrets "$(home_secrets_json "$home")" --argjson memory "$(memory_json "$user")" \
-      '. + {secrets: $secrets, memory: $memory}'
+  table_facts "$user" "$(home_secrets_json "$home")" <<<"$base"
 }
 
 # home_secrets_json HOME: the names of the shared secrets the home holds (names only, as a

@@ -81,9 +81,15 @@ status_table_json() {
     printf '%s\n' "$status"
     return 0
   fi
-  person_facts "$user" "$(listeners)" <<<"$status" |
-    jq -c --argjson secrets "$(recorded_secrets_json "$user")" --argjson memory "$(memory_json "$user")" \
-      '. + {secrets: $secrets, memory: $memory}'
+  table_facts "$user" "$(recorded_secrets_json "$user")" <<<"$status"
+}
+
+# table_facts USER SECRETS: stdin's status with what the table adds (root's `user status` and
+# the person's `me` alike): the ports, their listeners and the budget (person_facts), SECRETS
+# (a JSON list of names) and the slices' memory in use.
+table_facts() {
+  person_facts "$1" "$(listeners)" |
+    jq -c --argjson secrets "$2" --argjson memory "$(memory_json "$1")" '. + {secrets: $secrets, memory: $memory}'
 }
 
 # recorded_secrets_json USER: the names of the secrets the program staged for USER (its
