@@ -193,7 +193,8 @@ move_in_guards() {
 
 # home_beyond_skel HOME MAX: up to MAX NUL-ended names below HOME that are not /etc/skel's
 # own, alike (the same type, and a regular file with the same bytes). Read as root, only
-# compared, and bounded (60 s).
+# compared, and bounded (60 s for the walk, 5 s a comparison: a file swapped for a FIFO after
+# the type check can't hold it; a comparison that times out counts as a difference).
 home_beyond_skel() {
   local f n=0
   while IFS= read -r -d '' f; do
@@ -201,7 +202,7 @@ home_beyond_skel() {
       [[ -L "$1/$f" && -L "/etc/skel/$f" && "$(readlink -- "$1/$f")" == "$(readlink -- "/etc/skel/$f")" ]] && continue
     elif [[ -d "$1/$f" ]]; then
       [[ -d "/etc/skel/$f" ]] && continue
-    elif [[ -f "$1/$f" && -f "/etc/skel/$f" ]] && cmp -s -- "$1/$f" "/etc/skel/$f"; then
+    elif [[ -f "$1/$f" && -f "/etc/skel/$f" ]] && timeout 5 cmp -s -- "$1/$f" "/etc/skel/$f"; then
       continue
     fi
     printf '%s\0' "${f#./}"
