@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using static Workstation.Roster.JsonArrays;
 
 namespace Workstation.Roster;
 
@@ -95,12 +96,5 @@ public static class DerivedJson
         w.WriteNumber("t3", p.T3);
         w.WriteNumber("playwright", p.Playwright);
         w.WriteEndObject();
-    }
-
-    private static void Strings(Utf8JsonWriter w, string name, IEnumerable<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var v in values) w.WriteStringValue(v);
-        w.WriteEndArray();
     }
 }

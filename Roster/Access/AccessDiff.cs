@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using static Workstation.Roster.JsonArrays;
 
 namespace Workstation.Roster.Access;
 
@@ -361,10 +362,8 @@ public static class AccessDiffs
         using (var w = new Utf8JsonWriter(stream, options))
         {
             w.WriteStartObject();
-            w.WriteStartArray("people");
-            foreach (var p in diff.People)
+            Objects(w, "people", diff.People, p =>
             {
-                w.WriteStartObject();
                 w.WriteString("os_user", p.OsUser);
                 w.WriteString("before", p.Before);
                 w.WriteString("after", p.After);
@@ -373,55 +372,35 @@ public static class AccessDiffs
                     w.WriteStartObject("move");
                     w.WriteString("from", move.From);
                     w.WriteString("to", move.To);
-                    w.WriteStartArray("steps");
-                    foreach (var step in move.Steps) w.WriteStringValue(step);
-                    w.WriteEndArray();
+                    Strings(w, "steps", move.Steps);
                     w.WriteEndObject();
                 }
-                w.WriteStartArray("changes");
-                foreach (var c in p.Changes)
+                Objects(w, "changes", p.Changes, c =>
                 {
-                    w.WriteStartObject();
                     w.WriteString("layer", LayerName(c.Layer));
                     w.WriteString("change", c.Gained ? "gained" : "lost");
                     w.WriteString("what", c.Text);
                     if (c.Secret is { } secret) w.WriteString("secret", secret.Name());
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("rotate");
-                foreach (var s in p.Rotate)
+                });
+                Objects(w, "rotate", p.Rotate, s =>
                 {
-                    w.WriteStartObject();
                     w.WriteString("secret", s.Name());
                     w.WriteString("where", s.Where());
                     w.WriteString("line", SharedSecrets.RotationLine(s));
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteStartArray("still_to_remove");
-                foreach (var e in p.StillToRemove)
+                });
+                Objects(w, "still_to_remove", p.StillToRemove, e =>
                 {
-                    w.WriteStartObject();
                     w.WriteString("binding", e.Id);
                     w.WriteString("subject", $"{e.Subject.Kind} {e.Subject.Name}");
                     w.WriteString("change", HandChange(e));
                     w.WriteString("check", CheckLine(e));
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("warnings");
-            foreach (var x in diff.Warnings)
+                });
+            });
+            Objects(w, "warnings", diff.Warnings, x =>
             {
-                w.WriteStartObject();
                 w.WriteString("os_user", x.OsUser);
                 w.WriteString("warning", x.Text);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            });
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";

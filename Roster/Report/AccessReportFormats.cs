@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using static Workstation.Roster.JsonArrays;
 
 namespace Workstation.Roster.Report;
 
@@ -29,10 +30,8 @@ public static class AccessReportFormats
             Strings(w, "flags", r.Flags);
             // The sign-off: the reviewers add their names here in the month's sign-off PR (docs/access-review.md).
             Strings(w, "reviewed_by", []);
-            w.WriteStartArray("people");
-            foreach (var p in r.People)
+            Objects(w, "people", r.People, p =>
             {
-                w.WriteStartObject();
                 w.WriteString("os_user", p.OsUser);
                 w.WriteString("state", "active");
                 w.WriteString("tier", p.Tier);
@@ -50,44 +49,27 @@ public static class AccessReportFormats
                 Evidence(w, p.Evidence);
                 Hosts(w, p.Hosts);
                 Strings(w, "flags", p.Flags);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("leavers");
-            foreach (var l in r.Leavers)
+            });
+            Objects(w, "leavers", r.Leavers, l =>
             {
-                w.WriteStartObject();
                 w.WriteString("os_user", l.OsUser);
                 w.WriteString("state", l.State);
                 w.WritePropertyName("retired");
                 Commit(w, l.Evidence?.Since);
                 Evidence(w, l.Evidence);
                 Hosts(w, l.Hosts);
-                w.WriteStartArray("time_to_revoke");
-                foreach (var (host, span) in l.TimeToRevoke)
+                Objects(w, "time_to_revoke", l.TimeToRevoke, t =>
                 {
-                    w.WriteStartObject();
-                    w.WriteString("host", host);
-                    w.WriteNumber("seconds", (long)Math.Round(span.TotalSeconds));
-                    w.WriteString("text", Duration(span));
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
+                    w.WriteString("host", t.Key);
+                    w.WriteNumber("seconds", (long)Math.Round(t.Value.TotalSeconds));
+                    w.WriteString("text", Duration(t.Value));
+                });
                 Strings(w, "still_held", l.StillHeld);
                 Strings(w, "flags", l.Flags);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            });
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
-    }
-
-    private static void Strings(Utf8JsonWriter w, string name, IEnumerable<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var v in values) w.WriteStringValue(v);
-        w.WriteEndArray();
     }
 
     private static void Evidence(Utf8JsonWriter w, EntryEvidence? e)
@@ -122,12 +104,8 @@ public static class AccessReportFormats
         w.WriteEndObject();
     }
 
-    private static void Hosts(Utf8JsonWriter w, IReadOnlyList<HostView> views)
-    {
-        w.WriteStartArray("hosts");
-        foreach (var v in views)
+    private static void Hosts(Utf8JsonWriter w, IReadOnlyList<HostView> views) => Objects(w, "hosts", views, v =>
         {
-            w.WriteStartObject();
             w.WriteString("host", v.Host);
             w.WriteString("state", v.State);
             w.WriteString("tier", v.Tier);
@@ -141,10 +119,7 @@ public static class AccessReportFormats
             foreach (var (k, val) in v.Cut) w.WriteString(k, val);
             w.WriteEndObject();
             Strings(w, "mismatches", v.Mismatches);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-    }
+        });
 
     // --- Markdown --------------------------------------------------------------------------------
 
