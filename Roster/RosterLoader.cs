@@ -390,48 +390,36 @@ public static class RosterLoader
         /// ever removed. A group the tier grants (it would be added back) or the marker group (the
         /// account would stop being managed) is refused.
         /// </summary>
-        private List<string> ReadRevokeGroups(Dictionary<string, YNode> f, string path, string? osUser, Tier tier)
-        {
-            var groups = ReadGroups(f, "revoke_groups", path);
-            if (groups.Count == 0 || !f.TryGetValue("revoke_groups", out var node) || node is not YSeq seq) return groups;
-            var kept = new List<string>();
-            foreach (var (g, i) in groups.Select((g, i) => (g, i)))
-            {
-                var at = seq.Items.FirstOrDefault(n => n is YScalar s && s.Value == g)?.At ?? node.At;
-                var field = $"{path}.revoke_groups[{i}]";
-                if (g == Rules.MarkerGroup)
-                    Error(at, field, $"'{g}' is the marker group every managed account keeps; to offboard, move the entry to retired:");
-                else if (Rules.TierGroups(tier).Contains(g))
-                    Error(at, field, $"'{g}' is granted by tier {tier.ToYaml()}, so it can't be revoked as well");
-                else if (g == osUser)
-                    Error(at, field, $"'{g}' is the account's own group");
-                else kept.Add(g);
-            }
-            return kept;
-        }
+        private List<string> ReadRevokeGroups(Dictionary<string, YNode> f, string path, string? osUser, Tier tier) =>
+            ReadGroupsExcept(f, "revoke_groups", path, g =>
+                g == Rules.MarkerGroup ? $"'{g}' is the marker group every managed account keeps; to offboard, move the entry to retired:"
+                : Rules.TierGroups(tier).Contains(g) ? $"'{g}' is granted by tier {tier.ToYaml()}, so it can't be revoked as well"
+                : g == osUser ? $"'{g}' is the account's own group"
+                : null);
 
         /// <summary>
         /// extra_groups: ordinary groups the person may keep without drift. A privileged group
         /// (built in or settings.privileged_groups) is refused: only a tier grants one. So is the
         /// marker group, the account's own, and a group the entry also revokes.
         /// </summary>
-        private List<string> ReadExtraGroups(Dictionary<string, YNode> f, string path, string? osUser, List<string> revoke)
+        private List<string> ReadExtraGroups(Dictionary<string, YNode> f, string path, string? osUser, List<string> revoke) =>
+            ReadGroupsExcept(f, "extra_groups", path, g =>
+                _settings.AllPrivilegedGroups.Contains(g) ? $"'{g}' is a privileged group: only a tier grants one, never extra_groups"
+                : g == Rules.MarkerGroup ? $"'{g}' is the marker group every managed account has already"
+                : g == osUser ? $"'{g}' is the account's own group"
+                : revoke.Contains(g) ? $"'{g}' is also in revoke_groups"
+                : null);
+
+        /// <summary>A group list (<see cref="ReadGroups"/>) less the groups <paramref name="refusal"/> gives a reason for, each refused at its own item.</summary>
+        private List<string> ReadGroupsExcept(Dictionary<string, YNode> f, string name, string path, Func<string, string?> refusal)
         {
-            var groups = ReadGroups(f, "extra_groups", path);
-            if (groups.Count == 0 || !f.TryGetValue("extra_groups", out var node) || node is not YSeq seq) return groups;
+            var groups = ReadGroups(f, name, path);
+            if (groups.Count == 0 || !f.TryGetValue(name, out var node) || node is not YSeq seq) return groups;
             var kept = new List<string>();
             foreach (var (g, i) in groups.Select((g, i) => (g, i)))
             {
-                var at = seq.Items.FirstOrDefault(n => n is YScalar s && s.Value == g)?.At ?? node.At;
-                var field = $"{path}.extra_groups[{i}]";
-                if (_settings.AllPrivilegedGroups.Contains(g))
-                    Error(at, field, $"'{g}' is a privileged group: only a tier grants one, never extra_groups");
-                else if (g == Rules.MarkerGroup)
-                    Error(at, field, $"'{g}' is the marker group every managed account has already");
-                else if (g == osUser)
-                    Error(at, field, $"'{g}' is the account's own group");
-                else if (revoke.Contains(g))
-                    Error(at, field, $"'{g}' is also in revoke_groups");
+                if (refusal(g) is { } why)
+                    Error(seq.Items.FirstOrDefault(n => n is YScalar s && s.Value == g)?.At ?? node.At, $"{path}.{name}[{i}]", why);
                 else kept.Add(g);
             }
             return kept;
