@@ -486,6 +486,13 @@ read_kv() {
 # load_site: fills SITE[...] (read with site_get) from site.env; fails when it is missing.
 load_site() { read_kv "$WS_SITE_ENV" SITE; }
 
+# require_root_site: a root command's start, with the site's values when there are any
+# (before the first `site apply` there is no site.env: SITE stays empty, the defaults hold).
+require_root_site() {
+  require_root
+  load_site || true
+}
+
 site_get() { printf '%s' "${SITE[$1]:-}"; }
 
 # --- running things as a managed user ----------------------------------------

@@ -165,8 +165,7 @@ live_table() { nft list table inet "$WS_FW_TABLE" 2>/dev/null || true; }
 
 cmd_firewall_apply() {
   (($# == 0)) || die_usage "usage: workstation firewall apply"
-  require_root
-  load_site || true
+  require_root_site
   firewall_apply
   log "firewall apply: done"
 }

@@ -130,8 +130,7 @@ restart_if_idle() {
 # restart pending: what workstation-restart-pending.timer runs, for everyone.
 cmd_restart_pending() {
   (($# == 0)) || die_usage "restart pending takes no arguments"
-  require_root
-  load_site || true
+  require_root_site
   local f user
   local -A seen=()
   running_changed_units

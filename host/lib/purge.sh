@@ -69,8 +69,7 @@ cmd_user_purge() {
   local user="${args[user]}" dir="${args[--archive-dir]:-}" uid_arg="${args[--uid]:-}"
   [[ "$dir" =~ $WS_RE_HOST_PATH ]] || die_usage "--archive-dir $(describe "$dir"): an absolute path, no component starting with a dot"
   [[ -z "$uid_arg" ]] || valid_uid "$uid_arg"
-  require_root
-  load_site || true
+  require_root_site
 
   local record
   record="$(purged_record "$user")"

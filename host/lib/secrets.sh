@@ -384,14 +384,9 @@ cmd_user_secrets_remove() {
   parse_args "user secrets remove" args "$@"
   local user="${args[user]}" name home
   not_system_account "$user" "USER"
-  require_root
-  load_site || true
+  require_root_site
   recorded_serials "$user" held
-  if ! getent passwd "$user" >/dev/null; then
-    log "notice: no account $user; no secrets to remove"
-    return 0
-  fi
-  has_marker "$user" || die_refused "account $user is not managed (no '$WS_MARKER_GROUP' group)"
+  managed_or_gone "$user" "no secrets to remove" || return 0
   ensure_not_admin_cut "$user" "${args[--force]:-0}"
   lock "user-$user"
   stop_as_user_leftovers "$user"

@@ -9,8 +9,7 @@ cmd_user_status() {
   local -A args=()
   parse_args "user status" args "$@"
   local user="${args[user]}" json="${args[--json]:-0}"
-  require_root
-  load_site || true
+  require_root_site
   local status
   status="$(user_status_json "$user")"
   if ((json)); then
@@ -195,8 +194,7 @@ cmd_status() {
   local -A args=()
   parse_args status args "$@"
   local json="${args[--json]:-0}"
-  require_root
-  load_site || true
+  require_root_site
   local listening user report
   listening="$(listeners)"
   report="$(getent group "$WS_MARKER_GROUP" | cut -d: -f4 | tr ',' '\n' | sed '/^$/d' | LC_ALL=C sort -u |

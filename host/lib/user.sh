@@ -308,13 +308,8 @@ cmd_user_services_stop() {
   local -A args=()
   parse_user_args "user services stop" args "$@"
   local user="${args[user]}"
-  require_root
-  load_site || true
-  if ! getent passwd "$user" >/dev/null; then
-    log "notice: no account $user; no services to stop"
-    return 0
-  fi
-  has_marker "$user" || die_refused "account $user is not managed (no '$WS_MARKER_GROUP' group)"
+  require_root_site
+  managed_or_gone "$user" "no services to stop" || return 0
   lock "user-$user"
   stop_as_user_leftovers "$user"
   step "units"
@@ -339,13 +334,8 @@ cmd_user_suspend() {
   local -A args=()
   parse_args "user suspend" args "$@"
   local user="${args[user]}" force="${args[--force]:-0}"
-  require_root
-  load_site || true
-  if ! getent passwd "$user" >/dev/null; then
-    log "notice: no account $user; nothing to suspend"
-    return 0
-  fi
-  has_marker "$user" || die_refused "account $user is not managed (no '$WS_MARKER_GROUP' group)"
+  require_root_site
+  managed_or_gone "$user" "nothing to suspend" || return 0
   ensure_not_admin_cut "$user" "$force"
   step "lock"
   lock accounts

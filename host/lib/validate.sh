@@ -37,6 +37,17 @@ in_group() { # USER GROUP
 
 has_marker() { in_group "$1" "$WS_MARKER_GROUP"; } # USER
 
+# managed_or_gone USER NOTHING: 0 when USER's account is one we manage; with no account
+# at all, a notice that there is NOTHING to do and 1 (what the caller undoes is gone).
+# An account without the marker group is refused.
+managed_or_gone() {
+  if ! getent passwd "$1" >/dev/null; then
+    log "notice: no account $1; $2"
+    return 1
+  fi
+  has_marker "$1" || die_refused "account $1 is not managed (no '$WS_MARKER_GROUP' group)"
+}
+
 valid_tier() {
   [[ "$1" != *" "* && "$WS_TIERS" == *" $1 "* ]] ||
     die_usage "--tier $(describe "$1"): must be one of:$WS_TIERS"
