@@ -183,6 +183,30 @@ public class HostLocalTests
     }
 
     /// <summary>
+    /// The cuts that undo what an account holds: with no account there is nothing to undo (a
+    /// notice, exit 0); an account without the marker group is refused (exit 3), never touched.
+    /// </summary>
+    [Theory]
+    [InlineData("cmd_user_suspend", "nothing to suspend")]
+    [InlineData("cmd_user_services_stop", "no services to stop")]
+    [InlineData("cmd_user_secrets_remove", "no secrets to remove")]
+    public void A_cut_of_a_missing_account_is_a_notice_and_of_an_unmanaged_one_is_refused(string command, string nothing)
+    {
+        BashResult Run(string passwd) => HostBash.Lib(["cli.sh", "secrets.sh", "user.sh"], $$"""
+            require_root() { :; }
+            load_site() { return 1; }
+            secrets_record_file() { echo /nonexistent/record; }
+            getent() { {{passwd}}; }
+            has_marker() { return 1; }
+            lock() { echo "locked: a step ran"; exit 9; }
+            {{command}} anca
+            """);
+        Assert.Equal(new BashResult(0, $"workstation: notice: no account anca; {nothing}\n", ""), Run("return 2"));
+        Assert.Equal(new BashResult(3, "", "workstation: refused: account anca is not managed (no 'workstation' group)\n"),
+            Run("printf 'anca:x:30001:30001::/home/anca:/bin/bash\\n'"));
+    }
+
+    /// <summary>
     /// user_status_json for a name with no account: every field there, absent ones null or empty
     /// (the shape `roster drift` reads), and nothing more is looked at.
     /// </summary>
