@@ -1,8 +1,4 @@
 using System.Text.Json;
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
 using YamlDotNet.RepresentationModel;
 
 namespace Workstation.Tests;
