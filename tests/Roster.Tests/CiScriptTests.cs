@@ -22,24 +22,9 @@ public sealed class CiScriptTests : IDisposable
     {
         lock (_requests) _requests.Add($"{method} {path} auth={auth}");
         if (auth != $"token {Token}") return (401, """{"message":"bad token"}""");
-        lock (_comments)
-        {
-            if (method == "GET" && path == "/api/v1/repos/owner/infra/issues/7/comments")
-                return (200, new JsonArray(_comments.Select(c => (JsonNode)c.DeepClone()).ToArray()).ToJsonString());
-            if (method == "POST" && path == "/api/v1/repos/owner/infra/issues/7/comments")
-            {
-                var c = new JsonObject { ["id"] = 100 + _comments.Count, ["body"] = JsonNode.Parse(body)!["body"]!.GetValue<string>() };
-                _comments.Add(c);
-                return (201, c.ToJsonString());
-            }
-            if (method == "PATCH" && path.StartsWith("/api/v1/repos/owner/infra/issues/comments/", StringComparison.Ordinal))
-            {
-                var id = int.Parse(path[(path.LastIndexOf('/') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-                var c = _comments.Single(x => x["id"]!.GetValue<int>() == id);
-                c["body"] = JsonNode.Parse(body)!["body"]!.GetValue<string>();
-                return (200, c.ToJsonString());
-            }
-        }
+        // The Forgejo API: under /api/v1 only.
+        if (path.StartsWith("/api/v1/", StringComparison.Ordinal) && ForgeComments.Handle(_comments, method, path["/api/v1".Length..], body) is { } comments)
+            return comments;
         return (404, """{"message":"not found"}""");
     }
 

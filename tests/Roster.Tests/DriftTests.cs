@@ -60,6 +60,9 @@ public class DriftTests
         }
     }
 
+    /// <summary>What drift gives for a report with these drifted facts: each on its line, and exit code 1.</summary>
+    private static (int Code, string Out) Drifted(params string[] lines) => (1, string.Join('\n', lines) + "\n");
+
     [Fact]
     public void A_host_in_step_with_the_roster_has_no_drift()
     {
@@ -81,9 +84,7 @@ public class DriftTests
         Person("bob")["budget"]!["logins"]!["cpu_weight"] = "[not set]";
         people.Add(new JsonObject { ["user"] = "mallory", ["state"] = "active" });
 
-        var (code, output) = Run(report);
-        Assert.Equal(1, code);
-        Assert.Equal(string.Join('\n',
+        Assert.Equal(Drifted(
             "alice: unit t3-serve@alice.service: expected enabled, active; actual disabled, active",
             "alice: listening on the playwright port 8932: expected alice; actual bob",
             "bob: group docker: expected not a member; actual member",
@@ -91,7 +92,7 @@ public class DriftTests
             "carol: account: expected suspended; actual active",
             "wiz: ttyd-user-map entry: expected wiz.admin; actual someone.else",
             "mallory: account: expected not in the roster (a managed account nobody names); actual managed, active",
-            "7 drift(s)") + "\n", output);
+            "7 drift(s)"), Run(report));
     }
 
     /// <summary>
@@ -111,21 +112,19 @@ public class DriftTests
         Person("bob")["playwright_entry"] = Entry("ours", 8999);
         Person("wiz")["playwright_entry"] = Entry("hand-made", 8998);
 
-        var (code, output) = Run(report);
-        Assert.Equal(1, code);
-        Assert.Equal(string.Join('\n',
+        Assert.Equal(Drifted(
             "alice: playwright MCP entry in ~/.claude.json: expected port 8932; actual missing",
             "bob: playwright MCP entry in ~/.claude.json: expected port 8933; actual port 8999",
             "wiz: playwright MCP entry in ~/.claude.json: expected port 8931; actual port 8998, made by hand (its person repoints it)",
-            "3 drift(s)") + "\n", output);
+            "3 drift(s)"), Run(report));
 
         Person("alice")["playwright_entry"] = Entry("hand-made", null);
         Person("bob")["playwright_entry"] = Entry("unreadable", null);
         Person("wiz")["playwright_entry"] = Entry("hand-made", 8931);
-        Assert.Equal((1, string.Join('\n',
+        Assert.Equal(Drifted(
             "alice: playwright MCP entry in ~/.claude.json: expected port 8932; actual no local port, made by hand (its person repoints it)",
             "bob: playwright MCP entry in ~/.claude.json: expected port 8933; actual unreadable (not a regular file, over the size limit, or not JSON)",
-            "2 drift(s)") + "\n"), Run(report));
+            "2 drift(s)"), Run(report));
 
         // Back in place (the program's one at 8932), and alice's fact left out altogether: no drift.
         Person("alice").Remove("playwright_entry");

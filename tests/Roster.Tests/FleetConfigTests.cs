@@ -119,27 +119,10 @@ public sealed class FleetConfigTests
             - { name: devvm2, address: b.example.test, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFixtureHostKey", hostMemory: 7G }
         """;
 
-    private const string TwoPeople = """
-        admin:
-          os_user: wiz
-          authentik_user: wiz.admin
-          k8s_user: wiz
-          ports: { t3: 3773, playwright: 8931 }
-          host: devvm
-        users:
-          alice:
-            authentik_user: alice
-            k8s_user: alice
-            email: alice@example.test
-            tier: power-user
-            ports: { t3: 3774, playwright: 8932 }
-          bob:
-            authentik_user: bob
-            k8s_user: bob
-            email: bob@example.test
-            tier: power-user
-            ports: { t3: 3775, playwright: 8933 }
-        """;
+    /// <summary>The admin on devvm and two power-users with no host: yet.</summary>
+    private static readonly string TwoPeople =
+        TestFiles.Head.Replace("  ports: { t3: 3773, playwright: 8931 }\n", "  ports: { t3: 3773, playwright: 8931 }\n  host: devvm\n", StringComparison.Ordinal) +
+        TestFiles.User("alice", 3774, 8932) + TestFiles.User("bob", 3775, 8933);
 
     private static (int Code, string Out, string Err) Cli(params string[] args)
     {

@@ -92,23 +92,7 @@ public sealed partial class PipelineTests : IDisposable
         if (auth != $"token {SecretValues["token"]}") return (401, """{"message":"bad token"}""");
         path = path.StartsWith("/api/v1/", StringComparison.Ordinal) ? path["/api/v1".Length..] : path;
         if (HandlePullsAndIssues(method, path, body) is { } pullsOrIssues) return pullsOrIssues;
-        lock (_comments)
-        {
-            if (method == "GET" && path == "/repos/owner/infra/issues/7/comments")
-                return (200, new JsonArray(_comments.Select(c => (JsonNode)c.DeepClone()).ToArray()).ToJsonString());
-            if (method == "POST" && path == "/repos/owner/infra/issues/7/comments")
-            {
-                var c = new JsonObject { ["id"] = 100 + _comments.Count, ["body"] = JsonNode.Parse(body)!["body"]!.GetValue<string>() };
-                _comments.Add(c);
-                return (201, c.ToJsonString());
-            }
-            if (method == "PATCH" && path.StartsWith("/repos/owner/infra/issues/comments/", StringComparison.Ordinal))
-            {
-                var c = _comments.Single(x => $"/repos/owner/infra/issues/comments/{x["id"]}" == path);
-                c["body"] = JsonNode.Parse(body)!["body"]!.GetValue<string>();
-                return (200, c.ToJsonString());
-            }
-        }
+        if (ForgeComments.Handle(_comments, method, path, body) is { } comments) return comments;
         return (404, """{"message":"not found"}""");
     }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -21,7 +20,7 @@ namespace Workstation.Roster.Tests;
 /// text, a map or list as JSON (an object value), a <c>secure:</c> map as a secret.</item>
 /// </list>
 /// </summary>
-internal static partial class PulumiConfigModel
+internal static class PulumiConfigModel
 {
     /// <summary>A key as Pulumi.yaml declares it (ProjectConfigType).</summary>
     public sealed record Declared(string Key, string? Type, Items? ItemsType, object? Default, object? Value, bool Secret);
@@ -160,10 +159,8 @@ internal static partial class PulumiConfigModel
         _ => value is List<object?> list && items is not null && list.All(x => ValidateConfigValue(items.Type, items.Of, x)),
     };
 
-    private static bool Atoi(string s) => AtoiPattern().IsMatch(s) && long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
-
-    [GeneratedRegex(@"^[+-]?[0-9]+\z")]
-    private static partial Regex AtoiPattern();
+    // strconv.Atoi takes the core schema's decimal ints (a sign, digits) that fit 64 bits.
+    private static bool Atoi(string s) => CoreSchema.Int().IsMatch(s) && long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
 
     private static string FullTypeName(string type, Items? items) => items is null ? type : $"array<{FullTypeName(items.Type, items.Of)}>";
 
@@ -194,16 +191,12 @@ internal static partial class PulumiConfigModel
 
     private static object? Plain(string text) => text switch
     {
-        "" or "~" or "null" or "Null" or "NULL" => null,
-        "true" or "True" or "TRUE" => true,
-        "false" or "False" or "FALSE" => false,
-        _ when AtoiPattern().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) => n,
-        _ when FloatPattern().IsMatch(text) => double.Parse(text, CultureInfo.InvariantCulture),
+        _ when CoreSchema.IsNull(text) => null,
+        _ when CoreSchema.Bool(text) is { } b => b,
+        _ when CoreSchema.Int().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) => n,
+        _ when CoreSchema.Float().IsMatch(text) => double.Parse(text, CultureInfo.InvariantCulture),
         _ => text,
     };
-
-    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\z")]
-    private static partial Regex FloatPattern();
 
     private static JsonNode? ToJson(object? raw) => raw switch
     {

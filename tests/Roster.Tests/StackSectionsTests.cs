@@ -313,42 +313,40 @@ public sealed class StackSectionsTests
         _ => throw new ArgumentOutOfRangeException(nameof(key), key, null),
     };
 
+    /// <summary>The cases of the test below: per key, the six values at and around its limits.</summary>
+    public static TheoryData<string, string, string?> NumbersAtTheirLimits()
+    {
+        var data = new TheoryData<string, string, string?>();
+        // One range: the six values at and around its limits, and the error of the two beyond ({0}: the value).
+        // keys: one for all six, or one per value (the backup counts share a range).
+        void Range(int low, int high, string error, params string[] keys)
+        {
+            int[] values = [low - 1, low, low + 1, high - 1, high, high + 1];
+            for (var i = 0; i < values.Length; i++)
+            {
+                var text = values[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var beyond = i == 0 || i == values.Length - 1;
+                data.Add(keys.Length == 1 ? keys[0] : keys[i], text, beyond ? string.Format(System.Globalization.CultureInfo.InvariantCulture, error, text) : null);
+            }
+        }
+        Range(1, 65535, "'{0}' is not a TCP port (1-65535)", SshSection.SshPort);
+        Range(0, 200, "'{0}' is not a swappiness (0-200)", BaseSection.Swappiness);
+        Range(1, 100, "'{0}' is not a percentage (1-100)", BaseSection.CapacityWarnPercent);
+        Range(0, 9999, "'{0}' is not a count (0-9999)",
+            BackupSection.BackupKeepDaily, BackupSection.BackupKeepDaily, BackupSection.BackupKeepDaily,
+            BackupSection.BackupKeepWeekly, BackupSection.BackupKeepWeekly, BackupSection.BackupKeepMonthly);
+        // The serial's message doesn't repeat the value.
+        Range(0, 999999, "is not a rotation serial (a whole number, 0-999999)", SecretsSection.Rotate);
+        return data;
+    }
+
     /// <summary>
     /// Each whole-number key at its lower and upper limit, one inside each, and one beyond each: the
     /// value is read as given, or named by its key and its section alone. (restartIdleMinutes, with
     /// its host default, and the memory reserve, a limit between keys, have their own tests.)
     /// </summary>
     [Theory]
-    [InlineData(SshSection.SshPort, "0", "'0' is not a TCP port (1-65535)")]
-    [InlineData(SshSection.SshPort, "1", null)]
-    [InlineData(SshSection.SshPort, "2", null)]
-    [InlineData(SshSection.SshPort, "65534", null)]
-    [InlineData(SshSection.SshPort, "65535", null)]
-    [InlineData(SshSection.SshPort, "65536", "'65536' is not a TCP port (1-65535)")]
-    [InlineData(BaseSection.Swappiness, "-1", "'-1' is not a swappiness (0-200)")]
-    [InlineData(BaseSection.Swappiness, "0", null)]
-    [InlineData(BaseSection.Swappiness, "1", null)]
-    [InlineData(BaseSection.Swappiness, "199", null)]
-    [InlineData(BaseSection.Swappiness, "200", null)]
-    [InlineData(BaseSection.Swappiness, "201", "'201' is not a swappiness (0-200)")]
-    [InlineData(BaseSection.CapacityWarnPercent, "0", "'0' is not a percentage (1-100)")]
-    [InlineData(BaseSection.CapacityWarnPercent, "1", null)]
-    [InlineData(BaseSection.CapacityWarnPercent, "2", null)]
-    [InlineData(BaseSection.CapacityWarnPercent, "99", null)]
-    [InlineData(BaseSection.CapacityWarnPercent, "100", null)]
-    [InlineData(BaseSection.CapacityWarnPercent, "101", "'101' is not a percentage (1-100)")]
-    [InlineData(BackupSection.BackupKeepDaily, "-1", "'-1' is not a count (0-9999)")]
-    [InlineData(BackupSection.BackupKeepDaily, "0", null)]
-    [InlineData(BackupSection.BackupKeepDaily, "1", null)]
-    [InlineData(BackupSection.BackupKeepWeekly, "9998", null)]
-    [InlineData(BackupSection.BackupKeepWeekly, "9999", null)]
-    [InlineData(BackupSection.BackupKeepMonthly, "10000", "'10000' is not a count (0-9999)")]
-    [InlineData(SecretsSection.Rotate, "-1", "is not a rotation serial (a whole number, 0-999999)")]
-    [InlineData(SecretsSection.Rotate, "0", null)]
-    [InlineData(SecretsSection.Rotate, "1", null)]
-    [InlineData(SecretsSection.Rotate, "999998", null)]
-    [InlineData(SecretsSection.Rotate, "999999", null)]
-    [InlineData(SecretsSection.Rotate, "1000000", "is not a rotation serial (a whole number, 0-999999)")]
+    [MemberData(nameof(NumbersAtTheirLimits))]
     public void A_number_passes_at_its_limits_and_is_named_one_beyond(string key, string text, string? error)
     {
         var get = With((key, key == SecretsSection.Rotate ? $"{{\"memory-key\": {text}}}" : text));

@@ -1,5 +1,3 @@
-using Xunit;
-
 // Pulumi's test deployment is process-global (Deployment.Instance): one test at a time.
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
 

@@ -1,8 +1,4 @@
-using Pulumi;
-using Workstation.Components;
 using Workstation.Roster.Access;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

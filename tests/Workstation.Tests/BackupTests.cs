@@ -1,10 +1,5 @@
-using Pulumi;
 using Pulumi.Command.Remote;
 using Pulumi.Utilities;
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

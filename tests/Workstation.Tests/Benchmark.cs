@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
-using Workstation.Components;
-using Workstation.Tests.Support;
 
 namespace Workstation.Tests;
 

@@ -1,10 +1,7 @@
 using YamlDotNet.RepresentationModel;
 using System.Collections;
 using System.Collections.Immutable;
-using Workstation.Components;
 using Workstation.Roster.Access;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

@@ -1,8 +1,5 @@
 using System.Collections.Immutable;
 using YamlDotNet.RepresentationModel;
-using Workstation.Components;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

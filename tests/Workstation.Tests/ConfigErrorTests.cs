@@ -1,8 +1,3 @@
-using Pulumi;
-using Workstation.Components;
-using Workstation.Tests.Support;
-using Xunit;
-
 namespace Workstation.Tests;
 
 /// <summary>Bad config or a bad roster stop the run with a message naming the key or file:line:col, before any resource.</summary>

@@ -1,8 +1,4 @@
 using YamlDotNet.RepresentationModel;
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

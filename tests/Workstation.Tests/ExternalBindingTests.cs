@@ -1,10 +1,6 @@
 using YamlDotNet.RepresentationModel;
 using System.Collections.Immutable;
-using Pulumi;
 using Pulumi.Utilities;
-using Workstation.Components;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

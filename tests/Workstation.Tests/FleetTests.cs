@@ -1,10 +1,5 @@
 using System.Diagnostics;
-using Pulumi;
 using Pulumi.Command.Remote;
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace Workstation.Tests;

@@ -1,8 +1,3 @@
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
-
 namespace Workstation.Tests;
 
 /// <summary>The Commands registered for the golden roster run exactly the lines the host tests run over SSH.</summary>

@@ -1,8 +1,5 @@
 using System.Formats.Tar;
 using System.IO.Compression;
-using Workstation.Components;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

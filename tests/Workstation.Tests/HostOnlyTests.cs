@@ -1,7 +1,3 @@
-using Workstation.Components;
-using Workstation.Tests.Support;
-using Xunit;
-
 namespace Workstation.Tests;
 
 /// <summary>A stack with the cluster, Vault and Authentik layers switched off: the host layer alone, exactly as in the full stack.</summary>

@@ -1,10 +1,5 @@
 using System.Collections.Immutable;
-using Pulumi;
 using Pulumi.Utilities;
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

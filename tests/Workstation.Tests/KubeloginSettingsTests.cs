@@ -1,8 +1,3 @@
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
-
 namespace Workstation.Tests;
 
 /// <summary>Issue 24 §3: the stack picks kubelogin's grant; unset, one that works without a browser.</summary>

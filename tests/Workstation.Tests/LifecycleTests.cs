@@ -1,9 +1,4 @@
-using Pulumi;
 using Pulumi.Utilities;
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

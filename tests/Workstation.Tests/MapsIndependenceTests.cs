@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
 using Moq;
-using Pulumi;
 using Pulumi.Testing;
-using Workstation.Components;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

@@ -1,7 +1,4 @@
 using System.Reflection;
-using Workstation.Components;
-using Workstation.Tests.Support;
-using Xunit;
 using YamlDotNet.RepresentationModel;
 
 namespace Workstation.Tests;

@@ -1,8 +1,4 @@
-using Pulumi;
 using Pulumi.Utilities;
-using Workstation.Components;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

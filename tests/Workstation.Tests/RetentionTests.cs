@@ -1,9 +1,3 @@
-using Pulumi;
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
-
 namespace Workstation.Tests;
 
 /// <summary>

@@ -1,8 +1,4 @@
-using Workstation.Components;
-using Workstation.Roster;
 using Workstation.Roster.Access;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

@@ -1,11 +1,7 @@
 using System.Text.Json;
-using Pulumi;
 using Pulumi.Command.Remote;
 using Pulumi.Command.Remote.Inputs;
 using Pulumi.Utilities;
-using Workstation.Components;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

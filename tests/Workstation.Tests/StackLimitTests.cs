@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

@@ -1,9 +1,4 @@
 using System.Text.Json;
-using Pulumi;
-using Workstation.Components;
-using Workstation.Roster;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

@@ -1,7 +1,3 @@
-using Workstation.Components;
-using Workstation.Tests.Support;
-using Xunit;
-
 namespace Workstation.Tests;
 
 /// <summary>

@@ -1,8 +1,5 @@
 using System.Text.Json;
-using Workstation.Components;
 using Workstation.Roster.Access;
-using Workstation.Tests.Support;
-using Xunit;
 
 namespace Workstation.Tests;
 

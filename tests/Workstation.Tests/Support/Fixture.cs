@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Pulumi;
-using Workstation.Components;
-using Workstation.Roster;
 
 namespace Workstation.Tests.Support;
 

@@ -5,7 +5,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Moq;
-using Pulumi;
 using Pulumi.Testing;
 using Pulumi.Utilities;
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Pulumi;
 using Pulumi.Utilities;
 
 namespace Workstation.Tests.Support;
