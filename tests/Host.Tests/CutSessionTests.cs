@@ -1,6 +1,3 @@
-using System.Globalization;
-using Workstation.Roster;
-using Xunit.Abstractions;
 
 namespace Host.Tests;
 

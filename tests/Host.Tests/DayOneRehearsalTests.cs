@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using Workstation.Roster;
 
 namespace Host.Tests;
 

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using Workstation.Roster;
 
 namespace Host.Tests;
 

@@ -1,6 +1,3 @@
-using Workstation.Roster;
-using System.Globalization;
-using System.Text;
 
 namespace Host.Tests;
 

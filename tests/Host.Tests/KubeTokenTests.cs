@@ -1,5 +1,4 @@
 using YamlDotNet.RepresentationModel;
-using Workstation.Roster;
 
 namespace Host.Tests;
 

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using Workstation.Roster;
-using Xunit.Abstractions;
 
 namespace Host.Tests;
 

@@ -1,6 +1,3 @@
-using System.Text.RegularExpressions;
-using Workstation.Roster;
-using Xunit.Abstractions;
 
 namespace Host.Tests;
 

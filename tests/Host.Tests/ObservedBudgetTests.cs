@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using Workstation.Roster;
 
 namespace Host.Tests;
 

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Workstation.Roster;
-using Xunit.Abstractions;
 
 namespace Host.Tests;
 

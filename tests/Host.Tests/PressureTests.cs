@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Workstation.Roster;
 
 namespace Host.Tests;
 

@@ -1,4 +1,3 @@
-using Workstation.Roster;
 namespace Host.Tests;
 
 /// <summary>The safety rules: never clobber, never touch unmanaged accounts, never remove groups, reject hostile arguments.</summary>
