@@ -69,10 +69,11 @@ public sealed class AuditTests(SandboxFixture box)
                 echo "sudo=$(runuser -u wiz -- sudo -n /usr/bin/true 2>/dev/null && echo ran || echo refused)"
                 rm -f /etc/sudoers.d/ws-audit-test
                 """, Bounded));
-            Assert.Equal("aud", f["login"]);
-            Assert.Equal("connected", f["mcp"]);
-            Assert.Equal("refused", f["other_t3"]);
-            Assert.Equal("ran", f["sudo"]);
+            FactAssert.Equal(f,
+                ("login", "aud"),
+                ("mcp", "connected"),
+                ("other_t3", "refused"),
+                ("sudo", "ran"));
             var end = await BoxNowAsync();
 
             // sshd logs the session's end once the client is gone: wait for it, bounded.
@@ -172,9 +173,10 @@ public sealed class AuditTests(SandboxFixture box)
         // Not in the groups that read the whole journal; sees no line a root process wrote (their own user journal only); no nft.
         Assert.DoesNotContain("adm", f["groups"].Split(','));
         Assert.DoesNotContain("systemd-journal", f["groups"].Split(','));
-        Assert.Equal("0", f["journal"]);
-        Assert.Equal("refused", f["nft"]);
-        Assert.Equal("1 audit_out=0", f["audit_rc"]); // exit 1, nothing printed
+        FactAssert.Equal(f,
+            ("journal", "0"),
+            ("nft", "refused"),
+            ("audit_rc", "1 audit_out=0")); // exit 1, nothing printed
         Assert.Contains("must run as root", f["audit_err"], StringComparison.Ordinal);
     }
 }

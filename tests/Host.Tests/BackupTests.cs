@@ -46,9 +46,10 @@ public sealed class BackupTests(SandboxFixture box)
             echo "timer=$(systemctl is-enabled workstation-backup.timer),$(systemctl is-active workstation-backup.timer)"
             echo "schedule=$(systemctl show -p TimersCalendar --value workstation-backup.timer | grep -o 'OnCalendar=[^;]*' | paste -sd,)"
             """));
-        Assert.Equal("600 root", files["password"]);
-        Assert.Equal("0", files["leaks"]);
-        Assert.Equal("enabled,active", files["timer"]);
+        FactAssert.Equal(files,
+            ("password", "600 root"),
+            ("leaks", "0"),
+            ("timer", "enabled,active"));
         Assert.Equal("OnCalendar=*-*-* 03:00:00", files["schedule"].Trim());
         Assert.Empty((await box.MustAsync(HostCommands.Backup(Settings), stdin: Password + "\n", timeout: Bounded)).Changes());
 
@@ -142,10 +143,11 @@ public sealed class BackupTests(SandboxFixture box)
                 echo "pipe=$(test -p pipe && echo fifo || echo missing)"
                 echo "target=$(stat -c '%U %a' /srv/restore-bkx)"
                 """));
-            Assert.Equal("kept", f["small"]);
-            Assert.Equal("0", f["big"]);
-            Assert.Equal("fifo", f["pipe"]);
-            Assert.Equal("root 711", f["target"]);
+            FactAssert.Equal(f,
+                ("small", "kept"),
+                ("big", "0"),
+                ("pipe", "fifo"),
+                ("target", "root 711"));
 
             // Readable by others: only files of names and numbers (ports, tiers and groups, uids and
             // ports of the firewall's ruleset, hashes of files, tool pins, the playwright MCP entry the program wrote: a loopback URL), and the two a person's own processes read: site.env (t3's command

@@ -42,11 +42,12 @@ public sealed class JobSessionTests(SandboxFixture box)
         var all = string.Join(", ", facts.Select(f => $"{f.Key}={f.Value}"));
         Assert.True(facts["job"].StartsWith($"/user.slice/{slice}/session-", StringComparison.Ordinal), all);
         Assert.EndsWith(".scope", facts["job"], StringComparison.Ordinal);
-        Assert.Equal(Budgets.Defaults[Tier.PowerUser].MemoryMax.ToString(System.Globalization.CultureInfo.InvariantCulture), facts["budget"]);
-        Assert.Equal("1", facts["cron"]);
-        Assert.Equal("1", facts["atd"]);
-        Assert.Equal("1", facts["cron_kept"]);
-        Assert.Equal("1", facts["atd_kept"]);
+        FactAssert.Equal(facts,
+            ("budget", Budgets.Defaults[Tier.PowerUser].MemoryMax.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("cron", "1"),
+            ("atd", "1"),
+            ("cron_kept", "1"),
+            ("atd_kept", "1"));
 
         var again = await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot), timeout: TimeSpan.FromMinutes(5));
         Assert.DoesNotContain(again.Changes(), l => l.Contains("/etc/pam.d/", StringComparison.Ordinal));

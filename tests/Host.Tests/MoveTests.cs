@@ -198,8 +198,9 @@ public sealed class MoveTests(FleetFixture fleet)
         var cutA = await AccountAsync(A, Mva.Name);
         Assert.Equal(("L", "1", "yes", "0"), (cutA["lock"], cutA["expire"], cutA["suspended"], cutA["procs"]));
         var record = OnboardingTests.Facts(await A.ScriptAsync($"stat -c 'mode=%a %U' /etc/workstation/moved/{Mva.Name}; cat /etc/workstation/moved/{Mva.Name}"));
-        Assert.Equal("600 root", record["mode"]);
-        Assert.Equal(snapshot, record["SNAPSHOT"]);
+        FactAssert.Equal(record,
+            ("mode", "600 root"),
+            ("SNAPSHOT", snapshot));
         var before = await A.ScriptAsync(Tree(Mva.Name));
 
         // Idempotent: nothing changed, so the same snapshot, and no change reported.
@@ -311,8 +312,9 @@ public sealed class MoveTests(FleetFixture fleet)
                 echo "mpa=$(systemctl is-active t3-serve@mpa.service) $(getent shadow mpa | cut -d: -f8)"
                 echo "mpc=$(systemctl is-active t3-serve@mpc.service) $(getent shadow mpc | cut -d: -f8) $(ps -U mpc -o pid= | wc -l)"
                 """));
-            Assert.Equal("active ", a["mpa"]);
-            Assert.Equal("inactive 1 0", a["mpc"]);
+            FactAssert.Equal(a,
+                ("mpa", "active "),
+                ("mpc", "inactive 1 0"));
         }
         finally
         {

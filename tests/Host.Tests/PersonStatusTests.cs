@@ -94,8 +94,9 @@ public sealed partial class PersonStatusTests(SandboxFixture box)
         Assert.Equal("0", facts["tty_rc"]);
         var after = long.Parse(facts["tty_done"], CultureInfo.InvariantCulture);
         Assert.True(facts["json_rc"] == "0", await box.ScriptAsync("cat /tmp/me.err"));
-        Assert.Equal("0", facts["text_rc"]);
-        Assert.Equal("0", facts["env_rc"]);
+        FactAssert.Equal(facts,
+            ("text_rc", "0"),
+            ("env_rc", "0"));
         Assert.Equal(("2", "2", "0"), (facts["arg_rc"], facts["arg2_rc"], facts["arg_out"]));
         Assert.Contains("unknown argument meb (usage: workstation me [--json])", facts["arg_err"], StringComparison.Ordinal);
         Assert.NotEqual("0", facts["root_rc"]);

@@ -71,8 +71,9 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
             echo "own=$(pgrep -u cta | wc -l)"
             {{CountIds(Cta)}}
             """));
-        Assert.Equal($"{s} {s} {s}", planted["subid"]);
-        Assert.Equal($"{s + 1} {s + 1} {s + 1}", planted["setuid"]);
+        FactAssert.Equal(planted,
+            ("subid", $"{s} {s} {s}"),
+            ("setuid", $"{s + 1} {s + 1} {s + 1}"));
         var status = JsonDocument.Parse((await box.MustAsync(Cta.Status())).Stdout).RootElement.GetProperty("cut");
         Assert.True(status.GetProperty("processes").GetInt32() >= int.Parse(planted["own"]) + 2, $"{status} {planted["own"]}");
 
@@ -89,8 +90,9 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
             echo "manager=$(systemctl is-active user@{{Cta.Uid}}.service || true)"
             {{CountIds(Cta)}}
             """));
-        Assert.Equal("0", after["sleeps"]);
-        Assert.Equal("0", after["ids"]);
+        FactAssert.Equal(after,
+            ("sleeps", "0"),
+            ("ids", "0"));
         Assert.NotEqual("active", after["manager"]);
         var proof = JsonDocument.Parse((await box.MustAsync(Cta.Status())).Stdout).RootElement.GetProperty("cut");
         Assert.Equal(0, proof.GetProperty("processes").GetInt32());
@@ -130,9 +132,10 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
             systemd-run --quiet --unit=ws-standin-cron-job -p User=cjb sleep 1007
             for _ in $(seq 1 50); do pgrep -u cjb -f '^(/usr/bin/)?sleep 1007$' >/dev/null && break; sleep 0.1; done
             """ + "\n" + Spool));
-        Assert.Equal("cjb 600", before["crontab"]);
-        Assert.Equal("cjb 700", before["atjob"]);
-        Assert.Equal("1", before["job"]);
+        FactAssert.Equal(before,
+            ("crontab", "cjb 600"),
+            ("atjob", "cjb 700"),
+            ("job", "1"));
         var status = JsonDocument.Parse((await box.MustAsync(cj.Status())).Stdout).RootElement.GetProperty("cut");
         Assert.Equal(1, status.GetProperty("cron_jobs").GetInt32());
 
@@ -142,19 +145,21 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
             echo "folder=$(stat -c '%U %a' /var/spool/cron/workstation-suspended/cjb)"
             echo "kept=$(stat -c '%U %a' /var/spool/cron/workstation-suspended/cjb/crontab /var/spool/cron/workstation-suspended/cjb/atjobs/a0000101b2c3d4 | paste -sd,)"
             """));
-        Assert.Equal("none", aside["crontab"]);
-        Assert.Equal("none", aside["atjob"]);
-        Assert.Equal("0", aside["job"]);
-        Assert.Equal("root 700", aside["folder"]);
-        Assert.Equal("cjb 600,cjb 700", aside["kept"]);
+        FactAssert.Equal(aside,
+            ("crontab", "none"),
+            ("atjob", "none"),
+            ("job", "0"),
+            ("folder", "root 700"),
+            ("kept", "cjb 600,cjb 700"));
         Assert.Equal(0, JsonDocument.Parse((await box.MustAsync(cj.Status())).Stdout).RootElement.GetProperty("cut").GetProperty("cron_jobs").GetInt32());
 
         var back = await box.MustAsync(cj.Resume(), timeout: Bounded);
         Assert.Contains(back.Changes(), l => l.EndsWith("cjb: 2 cron or at job(s) back from /var/spool/cron/workstation-suspended/cjb", StringComparison.Ordinal));
         var restored = OnboardingTests.Facts(await box.ScriptAsync(Spool + "\n" + """echo "folder=$(ls /var/spool/cron/workstation-suspended/cjb 2>/dev/null || echo gone)" """));
-        Assert.Equal("cjb 600", restored["crontab"]);
-        Assert.Equal("cjb 700", restored["atjob"]);
-        Assert.Equal("gone", restored["folder"]);
+        FactAssert.Equal(restored,
+            ("crontab", "cjb 600"),
+            ("atjob", "cjb 700"),
+            ("folder", "gone"));
         await box.RunAsync("systemctl reset-failed ws-standin-cron-job.service 2>/dev/null; rm -f /var/spool/cron/crontabs/cjb /var/spool/cron/atjobs/a0000101b2c3d4");
     }
 
@@ -192,8 +197,9 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
         Assert.Contains(demoted.Changes(), l => l.Contains("rvk removed from group docker (revoke_groups)", StringComparison.Ordinal));
         Assert.DoesNotContain("restart pending", demoted.Stdout, StringComparison.Ordinal);
         var after = OnboardingTests.Facts(await box.ScriptAsync(Holders() + "\n" + """echo "sleeps=$(pgrep -f '^sleep 100[45]$' | wc -l)" """));
-        Assert.Equal("0", after["holders"]);
-        Assert.Equal("0", after["sleeps"]);
+        FactAssert.Equal(after,
+            ("holders", "0"),
+            ("sleeps", "0"));
         Assert.NotEqual(before["t3"], after["t3"]);
         Assert.Equal("active", (await box.RunAsync("systemctl is-active t3-serve@rvk.service")).Stdout.Trim());
         var drift = JsonDocument.Parse((await box.MustAsync(Rvk.Status())).Stdout).RootElement.GetProperty("drift");

@@ -64,14 +64,15 @@ public sealed class PurgeTests(SandboxFixture box)
             echo "record=$(sed -n 's/^ARCHIVE=//p' /etc/workstation/purged/pru)"
             echo "budgets=$(ls -d /etc/systemd/system/workstation-pru.slice.d /etc/systemd/system/user-2191.slice.d 2>/dev/null | wc -l)"
             """));
-        Assert.Equal("no", gone["account"]);
-        // A later account with uid 2191 must not inherit pru's budget.
-        Assert.Equal("0", gone["budgets"]);
-        Assert.Equal("no", gone["home"]);
-        Assert.Equal("600 root", gone["archive"]);
-        Assert.Equal("600 root", gone["manifest"]);
-        Assert.Equal("700 root", gone["dir"]);
-        Assert.Equal(archive, gone["record"]);
+        FactAssert.Equal(gone,
+            ("account", "no"),
+            // A later account with uid 2191 must not inherit pru's budget.
+            ("budgets", "0"),
+            ("home", "no"),
+            ("archive", "600 root"),
+            ("manifest", "600 root"),
+            ("dir", "700 root"),
+            ("record", archive));
 
         // The purge Command re-run (or a later up) finds nothing left to do and says where the archive is.
         var again = await box.MustAsync(Pru.Purge(), timeout: Bounded);

@@ -108,11 +108,13 @@ public sealed class RebuiltTests(SandboxFixture box)
                     echo "podman=$(cd /home/{{{u}}} && timeout 60 runuser -u {{{u}}} -- env -i HOME=/home/{{{u}}} USER={{{u}}} PATH=/usr/bin:/bin podman info --format '{{.Host.Security.Rootless}}')"
                     echo "subuid=$(grep "^{{{u}}}:" /etc/subuid)"
                     """, Bounded));
-                Assert.Equal("1", facts["autoupdater"]);
-                Assert.Equal("1", facts["launcher"]);
+                FactAssert.Equal(facts,
+                    ("autoupdater", "1"),
+                    ("launcher", "1"));
                 Assert.NotEqual("0", facts["tmux"]);
-                Assert.Equal("# Fixture", facts["code"]);
-                Assert.Equal("true", facts["podman"]);
+                FactAssert.Equal(facts,
+                    ("code", "# Fixture"),
+                    ("podman", "true"));
                 var uid = int.Parse((await box.MustAsync($"id -u {u}")).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
                 Assert.Equal($"{u}:{Rules.SubIdStart(uid)}:{Rules.SubIdCount}", facts["subuid"]);
 

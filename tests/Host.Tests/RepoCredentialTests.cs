@@ -121,13 +121,14 @@ public sealed class RepoCredentialTests(SandboxFixture box)
                 echo "readme=$(head -n1 README.md)"
                 echo "forge=$(grep -c ' ok$' /srv/forge/log)"
                 """));
-            Assert.Equal("600 rc1", facts["token"]);
-            Assert.Equal("rc1", facts["branch"]);
-            Assert.Equal($"forgejo {RepoUrl}", facts["remotes"]);
-            Assert.Equal(Helper, facts["helper"]);
-            Assert.Equal("current forgejo", facts["push"]);
-            Assert.Equal("0", facts["leaks"]);
-            Assert.Equal("# Fixture", facts["readme"]);
+            FactAssert.Equal(facts,
+                ("token", "600 rc1"),
+                ("branch", "rc1"),
+                ("remotes", $"forgejo {RepoUrl}"),
+                ("helper", Helper),
+                ("push", "current forgejo"),
+                ("leaks", "0"),
+                ("readme", "# Fixture"));
             Assert.NotEqual("0", facts["forge"]);
 
             // `git push`, no arguments, as the person: their own branch on the forge; main untouched.

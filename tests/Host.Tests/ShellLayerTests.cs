@@ -37,10 +37,11 @@ public sealed class ShellLayerTests(SandboxFixture box)
             echo "launcher_cd=$(grep -c '^cd "$HOME/code"$' /home/shl/start-claude.sh)"
             rm -f /tmp/shl-tmux
             """));
-        Assert.Equal("1", facts["autoupdater"]);
-        Assert.Equal("50000", facts["histsize"]);
-        Assert.Equal("/usr/local/bin/claude", facts["path"]);
-        Assert.Equal("default-command \"exec \\\"\\$HOME/start-claude.sh\\\"\"", facts["tmux"]);
+        FactAssert.Equal(facts,
+            ("autoupdater", "1"),
+            ("histsize", "50000"),
+            ("path", "/usr/local/bin/claude"),
+            ("tmux", "default-command \"exec \\\"\\$HOME/start-claude.sh\\\"\""));
         Assert.Contains("(Claude Code)", facts["launcher"], StringComparison.Ordinal);
         Assert.Equal("1", facts["launcher_cd"]);
     }

@@ -38,8 +38,9 @@ public sealed class UserContextTests(SandboxFixture box)
               mkdir /run/workstation 2>/dev/null && echo "ours=created" || echo "ours=refused"'
             echo "links=$(ls /run/lock/workstation | wc -l)"
             """));
-        Assert.Equal("refused", planted["ours"]);
-        Assert.Equal("8", planted["links"]);
+        FactAssert.Equal(planted,
+            ("ours", "refused"),
+            ("links", "8"));
 
         await box.MustAsync(HostWorld.SiteCommand());
         await box.MustAsync(Dot.Apply(), stdin: Dot.TokenStdin, timeout: Bounded);
@@ -50,9 +51,10 @@ public sealed class UserContextTests(SandboxFixture box)
             echo "links=$(find /run/lock/workstation -type l | wc -l)"
             echo "ours=$(stat -c '%U %a %F' /run/workstation)"
             """));
-        Assert.Equal("0", after["planted_files"]); // root never wrote through her links
-        Assert.Equal("8", after["links"]);
-        Assert.Equal("root 700 directory", after["ours"]);
+        FactAssert.Equal(after,
+            ("planted_files", "0"), // root never wrote through her links
+            ("links", "8"),
+            ("ours", "root 700 directory"));
         await box.MustAsync("rm -rf /run/lock/workstation");
     }
 
@@ -110,9 +112,10 @@ public sealed class UserContextTests(SandboxFixture box)
             pkill -KILL -s "$(cat /tmp/hap-lock.sid)" || true
             rm -f /tmp/hap-lock.sid
             """));
-        Assert.Equal("L", f["status"]);
-        Assert.Equal("1", f["expiry"]);
-        Assert.Equal("0", f["procs"]);
+        FactAssert.Equal(f,
+            ("status", "L"),
+            ("expiry", "1"),
+            ("procs", "0"));
         // Once the lock is free, the rest of the cut completes.
         await AssertTheCutCompletesAsync("hap");
     }
@@ -146,9 +149,10 @@ public sealed class UserContextTests(SandboxFixture box)
             echo "hook=$(cat /home/eli/hook-ran 2>/dev/null || echo never)"
             echo "sleepers=$(pgrep -u eli -f 'sleep 300' | wc -l)"
             """));
-        Assert.Equal("cloned", after["code"]);
-        Assert.Equal("never", after["hook"]);
-        Assert.Equal("0", after["sleepers"]);
+        FactAssert.Equal(after,
+            ("code", "cloned"),
+            ("hook", "never"),
+            ("sleepers", "0"));
         await AssertTheCutCompletesAsync("eli");
     }
 
@@ -228,9 +232,10 @@ public sealed class UserContextTests(SandboxFixture box)
         Assert.Contains(",7", f["root_fds"], StringComparison.Ordinal); // the test's own extra descriptor exists up here
         Assert.Equal("0,1,2", f["user_fds"]);
         Assert.NotEqual(f["root_sid"], f["user_sid"]);
-        Assert.Equal("gwen", f["user"]);
-        Assert.Equal("$HOME ${USER} $$ %n %i", f["literal"]);
-        Assert.Equal("124", f["timeout_rc"]);
+        FactAssert.Equal(f,
+            ("user", "gwen"),
+            ("literal", "$HOME ${USER} $$ %n %i"),
+            ("timeout_rc", "124"));
         Assert.True(int.Parse(f["timeout_took"], System.Globalization.CultureInfo.InvariantCulture) < 10, $"took {f["timeout_took"]}s");
         Assert.Equal("0", f["left"]);
     }
