@@ -65,13 +65,7 @@ public sealed partial class EdgeAccountTests(SandboxFixture box)
         route emo.a
         """;
 
-    private async Task RoutedAsync(string when)
-    {
-        var lines = (await box.ScriptAsync(Route, Bounded)).Trim().Split('\n');
-        Assert.True(lines.Length == 2, $"{when}: {string.Join(" | ", lines)}");
-        Assert.True(Regex.IsMatch(lines[0], "^wiz\\.a: (legacy )?t3 of wiz$"), $"{when}: {lines[0]}");
-        Assert.True(Regex.IsMatch(lines[1], "^emo\\.a: (legacy )?t3 of emo$"), $"{when}: {lines[1]}");
-    }
+    private async Task RoutedAsync(string when) => AdoptedUpTests.AssertRouted(await box.ScriptAsync(Route, Bounded), when);
 
     /// <summary>The devvm stack's own site values: Pulumi.devvm.yaml over Pulumi.yaml's defaults; its TODOs filled by the test (edgeUser: what adopt plan printed).</summary>
     private SiteSettings DevvmSite(string edgeUser)

@@ -34,17 +34,10 @@ public sealed class KubeTokenTests(SandboxFixture box)
         await box.MustAsync(HostCommands.Account(d), timeout: Bounded);
 
         // Every process's argument vector, sampled while the secrets step stages the token.
-        await box.ScriptAsync("""
-            printf '%s\n' kt-fixture-sa-token-3e7b control-8a4c > /run/ws-kt-scan.markers
-            rm -f /run/ws-kt-scan.found /run/ws-kt-scan.stop
-            systemctl reset-failed ws-kt-scan 2>/dev/null || true
-            systemd-run --quiet --unit=ws-kt-scan -p RuntimeMaxSec=60 sh -c 'while [ ! -e /run/ws-kt-scan.stop ]; do
-              for c in /proc/[0-9]*/cmdline; do tr "\0" " " < "$c" 2>/dev/null; echo; done | grep -F -f /run/ws-kt-scan.markers >> /run/ws-kt-scan.found; done'
-            sleep 1; sh -c 'sleep 2; : control-8a4c' & sleep 1
-            """);
+        var scan = await ArgvScan.StartAsync(box, "ws-kt-scan", ["kt-fixture-sa-token-3e7b"], "control-8a4c", maxSeconds: 60);
         var secrets = await box.MustAsync(HostCommands.Secrets(d, [SharedSecret.KubeToken], new Dictionary<SharedSecret, int>(), null),
             stdin: $"{{\"kube-token\":\"{Token}\"}}", timeout: Bounded);
-        var found = await box.ScriptAsync("touch /run/ws-kt-scan.stop; sleep 1; systemctl stop ws-kt-scan 2>/dev/null || true; sort -u /run/ws-kt-scan.found");
+        var found = await scan.StopAsync();
         // The sampler saw its control, so it would have seen the token.
         Assert.Contains("control-8a4c", found, StringComparison.Ordinal);
         Assert.DoesNotContain(found.Split('\n'), l => l.Contains("kt-fixture-sa-token-3e7b", StringComparison.Ordinal) && !l.Contains("grep -F", StringComparison.Ordinal));

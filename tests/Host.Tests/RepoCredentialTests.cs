@@ -93,17 +93,10 @@ public sealed class RepoCredentialTests(SandboxFixture box)
             Assert.Equal("absent", (await box.ScriptAsync($"test -e {u.Home}/code && echo present || echo absent")).Trim());
 
             // Every process's argument vector, sampled while the secrets step stages and clones.
-            await box.ScriptAsync($$"""
-                printf '%s\n' {{Token}} control-5d2f > /run/ws-forge-scan.markers
-                rm -f /run/ws-forge-scan.found /run/ws-forge-scan.stop
-                systemctl reset-failed ws-forge-scan 2>/dev/null || true
-                systemd-run --quiet --unit=ws-forge-scan -p RuntimeMaxSec=120 sh -c 'while [ ! -e /run/ws-forge-scan.stop ]; do
-                  for c in /proc/[0-9]*/cmdline; do tr "\0" " " < "$c" 2>/dev/null; echo; done | grep -F -f /run/ws-forge-scan.markers >> /run/ws-forge-scan.found; done'
-                sleep 1; sh -c 'sleep 2; : control-5d2f' & sleep 1
-                """);
+            var scan = await ArgvScan.StartAsync(box, "ws-forge-scan", [Token], "control-5d2f", maxSeconds: 120);
             var secrets = await box.MustAsync(HostCommands.Secrets(d, [SharedSecret.RepoToken], new Dictionary<SharedSecret, int>(), null),
                 stdin: $"{{\"repo-token\":\"{Token}\"}}", timeout: Bounded);
-            var found = await box.ScriptAsync("touch /run/ws-forge-scan.stop; sleep 1; systemctl stop ws-forge-scan 2>/dev/null || true; sort -u /run/ws-forge-scan.found");
+            var found = await scan.StopAsync();
             Assert.Contains("control-5d2f", found, StringComparison.Ordinal);
             Assert.DoesNotContain(found.Split('\n'), l => l.Contains(Token, StringComparison.Ordinal) && !l.Contains("grep -F", StringComparison.Ordinal));
             Assert.DoesNotContain(Token, secrets.Stdout + secrets.Stderr, StringComparison.Ordinal);

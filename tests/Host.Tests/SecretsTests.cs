@@ -53,15 +53,9 @@ public sealed class SecretsTests(SandboxFixture box)
         var v = Values(sa.Name, "r1");
 
         // Every process's argument vector, sampled while the step runs. The control proves the scan sees arguments.
-        await box.ScriptAsync($$"""
-            printf '%s\n' {{string.Join(' ', v.Values.Select(x => HostCommands.Quote(x.Split('"').Length > 3 ? x.Split('"')[5] : x)))}} control-9c1e > /run/ws-scan.markers
-            rm -f /run/ws-scan.found /run/ws-scan.stop
-            systemd-run --quiet --unit=ws-secrets-scan -p RuntimeMaxSec=120 sh -c 'while [ ! -e /run/ws-scan.stop ]; do
-              for c in /proc/[0-9]*/cmdline; do tr "\0" " " < "$c" 2>/dev/null; echo; done | grep -F -f /run/ws-scan.markers >> /run/ws-scan.found; done'
-            sleep 1; sh -c 'sleep 2; : control-9c1e' & sleep 1
-            """);
+        var scan = await ArgvScan.StartAsync(box, "ws-secrets-scan", v.Values.Select(x => x.Split('"').Length > 3 ? x.Split('"')[5] : x), "control-9c1e", maxSeconds: 120);
         var first = await box.MustAsync(Apply(sa), stdin: Bundle(v), timeout: Bounded);
-        var found = await box.ScriptAsync("touch /run/ws-scan.stop; sleep 1; systemctl stop ws-secrets-scan 2>/dev/null || true; sort -u /run/ws-scan.found");
+        var found = await scan.StopAsync();
         Assert.Contains("control-9c1e", found, StringComparison.Ordinal);
         Assert.DoesNotContain(found.Split('\n'), l => l.Length > 0 && !l.Contains("control-9c1e", StringComparison.Ordinal) && !l.Contains("grep -F", StringComparison.Ordinal));
         Assert.All(v.Values, x => Assert.DoesNotContain(x, first.Stdout + first.Stderr, StringComparison.Ordinal));
@@ -99,7 +93,7 @@ public sealed class SecretsTests(SandboxFixture box)
 
         // The cut leaves no copy behind: not in a file, a backup of ~/.claude.json, or the CLI's logs of the servers.
         await box.MustAsync(HostCommands.RemoveSecrets(sa.Derived())!, timeout: Bounded);
-        Assert.Equal("", (await box.ScriptAsync($"grep -rlF -f /run/ws-scan.markers {sa.Home} || true")).Trim());
+        Assert.Equal("", (await box.ScriptAsync($"grep -rlF -f {scan.Markers} {sa.Home} || true")).Trim());
         await box.MustAsync(sa.Suspend());
     }
 
