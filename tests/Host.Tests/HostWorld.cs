@@ -388,6 +388,26 @@ public static class BoxExtensions
         public async ValueTask DisposeAsync() => await box.RunAsync("systemctl start workstation-restart-pending.timer");
     }
 
+    /// <summary>
+    /// For a test that fires the idle gate's restarts itself: stops the restart-pending timer, so
+    /// its minute tick can't race the test. Disposing stops the test's own UNIT (a terminal or an
+    /// agent of the person's, <see cref="OpenTypedTerminal"/>), starts the timer again, then runs THEN.
+    /// </summary>
+    public static async Task<IAsyncDisposable> GateByHandAsync(this SandboxFixture box, string unit, string? then = null)
+    {
+        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
+        return new GateBack(box, unit, then);
+    }
+
+    private sealed class GateBack(SandboxFixture box, string unit, string? then) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await box.RunAsync($"systemctl stop {unit} 2>/dev/null; systemctl reset-failed {unit} 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
+            if (then is not null) await box.MustAsync(then);
+        }
+    }
+
     /// <summary>Asserts two snapshots are identical; on a difference, shows it and the units' recent journal.</summary>
     public static async Task AssertSameAsync(this SandboxFixture box, string before, string after, string what)
     {

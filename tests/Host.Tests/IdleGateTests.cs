@@ -34,8 +34,7 @@ public sealed class IdleGateTests(SandboxFixture box)
         Assert.Equal("up 4441", (await box.ScriptAsync(Answers(4441), Bounded)).Trim());
         Assert.Equal("enabled", (await box.ScriptAsync("systemctl is-enabled workstation-restart-pending.timer")).Trim());
         // The test fires the timer's service itself, so the minute tick can't race it.
-        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
-        try
+        await using (await box.GateByHandAsync("ws-idl-term", then: Idl.Suspend()))
         {
             // A terminal of idl's, typed in just now.
             var pts = (await box.ScriptAsync(HostWorld.OpenTypedTerminal("idl", "ws-idl-term"))).Trim();
@@ -74,11 +73,6 @@ public sealed class IdleGateTests(SandboxFixture box)
             Assert.Contains(back.Changes(), l => l.Contains("restarted playwright-mcp@idl.service with its new config", StringComparison.Ordinal));
             Assert.Equal("up 4441", (await box.ScriptAsync(Answers(4441), Bounded)).Trim());
         }
-        finally
-        {
-            await box.RunAsync("systemctl stop ws-idl-term 2>/dev/null; systemctl reset-failed ws-idl-term 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
-            await box.MustAsync(Idl.Suspend());
-        }
     }
     private static readonly TestUser Idf = new("idf", 2503, 4503, 4603);
 
@@ -92,8 +86,7 @@ public sealed class IdleGateTests(SandboxFixture box)
     {
         await HostWorld.ReadyAsync(box);
         await box.MustAsync(Idf.Apply(tokenStdin: false), timeout: Bounded);
-        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
-        try
+        await using (await box.GateByHandAsync("ws-idf-term", then: Idf.Suspend()))
         {
             var pts = (await box.ScriptAsync(HostWorld.OpenTypedTerminal("idf", "ws-idf-term"))).Trim();
             // As idf: their own pty, its access time a day ahead.
@@ -101,11 +94,6 @@ public sealed class IdleGateTests(SandboxFixture box)
             var moved = await box.MustAsync(HostCommands.Services((Idf with { PlaywrightPort = 5114 }).Derived()), timeout: Bounded);
             Assert.Contains("restart pending: playwright-mcp@idf.service (idf typed 0s ago; it waits for 1200s of idle)", moved.Stdout, StringComparison.Ordinal);
             Assert.DoesNotContain(moved.Changes(), l => l.Contains("restarted playwright-mcp@idf.service", StringComparison.Ordinal));
-        }
-        finally
-        {
-            await box.RunAsync("systemctl stop ws-idf-term 2>/dev/null; systemctl reset-failed ws-idf-term 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
-            await box.MustAsync(Idf.Suspend());
         }
     }
 
@@ -117,9 +105,8 @@ public sealed class IdleGateTests(SandboxFixture box)
     {
         await HostWorld.ReadyAsync(box);
         await box.MustAsync(Ses.Apply(tokenStdin: false), timeout: Bounded);
-        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
         const string Pid = "systemctl show -p MainPID --value playwright-mcp@ses.service";
-        try
+        await using (await box.GateByHandAsync("ws-ses-agent", then: Ses.Suspend()))
         {
             // No terminal (keystroke-idle for ever), but an agent of ses's holds a connection to their playwright port.
             Assert.Equal("held", (await box.ScriptAsync("""
@@ -147,11 +134,6 @@ public sealed class IdleGateTests(SandboxFixture box)
             var late = await box.MustAsync(HostCommands.Manual.RestartPending, timeout: Bounded);
             Assert.Contains(late.Changes(), l => l.Contains("restarted playwright-mcp@ses.service with its new config", StringComparison.Ordinal));
             Assert.NotEqual(pid, await box.ScriptAsync(Pid));
-        }
-        finally
-        {
-            await box.RunAsync("systemctl stop ws-ses-agent 2>/dev/null; systemctl reset-failed ws-ses-agent 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
-            await box.MustAsync(Ses.Suspend());
         }
     }
 }

@@ -87,8 +87,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
     {
         await HostWorld.ReadyAsync(box);
         await box.MustAsync(Pe3.Apply(tokenStdin: false), timeout: Bounded);
-        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
-        try
+        await using (await box.GateByHandAsync("ws-pe3-term"))
         {
             await box.ScriptAsync(HostWorld.OpenTypedTerminal("pe3", "ws-pe3-term"));
             var moved = Pe3 with { PlaywrightPort = 4815 };
@@ -107,10 +106,6 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
             Assert.Equal($$"""{"type":"http","url":"{{Url(4815)}}"}""", await EntryAsync(Pe3));
             Assert.Equal("", await EntryLineAsync(Pe3));
             Assert.Empty(await EntryDriftAsync(moved));
-        }
-        finally
-        {
-            await box.RunAsync("systemctl stop ws-pe3-term 2>/dev/null; systemctl reset-failed ws-pe3-term 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
         }
     }
 
@@ -191,8 +186,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"status took {clock.Elapsed}");
             return s;
         }
-        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
-        try
+        await using (await box.GateByHandAsync("ws-pe4-term", then: "rm -rf /srv/pe4 /tmp/pe4-big.json"))
         {
             // Status, as root, reads nothing of what the links point at, and waits on nothing.
             await Shape("ln -s /srv/pe4/root-only.json .claude.json");
@@ -245,10 +239,6 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
             var back = await box.MustAsync(HostCommands.Services((Pe4 with { PlaywrightPort = port }).Derived()), timeout: Bounded);
             Assert.Contains($"workstation: changed: /home/pe4/.claude.json: playwright MCP entry repointed to {Url(port)}", back.Changes());
             Assert.Equal($$"""{"type":"http","url":"{{Url(port)}}"}""", await EntryAsync(Pe4));
-        }
-        finally
-        {
-            await box.RunAsync("systemctl stop ws-pe4-term 2>/dev/null; systemctl reset-failed ws-pe4-term 2>/dev/null; systemctl start workstation-restart-pending.timer; rm -rf /srv/pe4 /tmp/pe4-big.json; true");
         }
     }
 }
