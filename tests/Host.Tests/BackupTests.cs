@@ -109,8 +109,7 @@ public sealed class BackupTests(SandboxFixture box)
     [Fact]
     public async Task What_a_person_makes_in_their_home_cannot_stall_the_backup_or_choose_where_root_restores()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Bkx.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Bkx, Bounded);
         try
         {
             await box.ScriptAsync("""

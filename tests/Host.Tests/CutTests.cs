@@ -24,8 +24,7 @@ public sealed class CutTests(SandboxFixture box)
     /// <summary>Onboards <paramref name="u"/> as the program does, with the snapshot token and the claude_memory server staged.</summary>
     private async Task OnboardAsync(TestUser u)
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(u.Apply(tokenStdin: false), timeout: Setup);
+        await box.OnboardAsync(u, Setup);
         await box.MustAsync(HostCommands.Secrets(u.Derived(), [SharedSecret.MemoryKey, SharedSecret.SnapshotToken], new Dictionary<SharedSecret, int>(), MemoryUrl),
             stdin: Bundle(u), timeout: Setup);
         // A session of theirs, still running when the cut starts.

@@ -45,8 +45,7 @@ public sealed class CutoverTests(SandboxFixture box)
     [Fact]
     public async Task The_cutover_waits_for_idle_moves_a_person_to_their_own_locked_clone_and_the_rollback_restores_every_recorded_item()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Cut.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Cut, Bounded);
         await box.ScriptAsync(Handmade);
         var before = await box.ScriptAsync(Facts);
         Assert.Contains("code=/home/wiz/code", before, StringComparison.Ordinal);
@@ -97,9 +96,8 @@ public sealed class CutoverTests(SandboxFixture box)
     [Fact]
     public async Task A_launcher_linked_to_a_root_only_file_is_refused_and_never_read_as_root()
     {
-        await HostWorld.ReadyAsync(box);
         var cut2 = new TestUser("cut2", 2352, 4352, 4452);
-        await box.MustAsync(cut2.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(cut2, Bounded);
         try
         {
             await box.ScriptAsync("""
@@ -131,9 +129,8 @@ public sealed class CutoverTests(SandboxFixture box)
     [Fact]
     public async Task A_link_target_with_a_newline_cannot_add_a_key_to_the_cutover_record()
     {
-        await HostWorld.ReadyAsync(box);
         var cut9 = new TestUser("cut9", 2504, 4504, 4604);
-        await box.MustAsync(cut9.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(cut9, Bounded);
         try
         {
             await box.ScriptAsync("""

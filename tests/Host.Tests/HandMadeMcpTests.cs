@@ -28,8 +28,7 @@ public sealed class HandMadeMcpTests(SandboxFixture box)
     [Fact]
     public async Task S11_a_hand_made_same_name_mcp_server_is_never_recorded_as_held_and_survives_an_unstage_and_the_cut()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Hm.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Hm, Bounded);
         await box.ScriptAsync($$"""
             runuser -u hm1 -- sh -c 'cd ~ && jq ".mcpServers.ha = {type: \"http\", url: \"{{TheirHa}}\"}" .claude.json > .claude.json.new && mv .claude.json.new .claude.json'
             """);

@@ -362,6 +362,13 @@ public static class BoxExtensions
         return r;
     }
 
+    /// <summary>The box ready (<see cref="HostWorld.ReadyAsync"/>), then <paramref name="u"/>'s host steps as `pulumi up` runs them, no secret staged.</summary>
+    public static async Task OnboardAsync(this SandboxFixture box, TestUser u, TimeSpan timeout)
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(u.Apply(tokenStdin: false), timeout: timeout);
+    }
+
     /// <summary>Runs a bash script (sent on stdin) that must exit 0; returns its stdout.</summary>
     public static async Task<string> ScriptAsync(this SandboxFixture box, string script, TimeSpan? timeout = null) =>
         (await box.MustAsync("bash -s", stdin: script, timeout: timeout)).Stdout;

@@ -29,8 +29,7 @@ public sealed class IdleGateTests(SandboxFixture box)
     [Fact]
     public async Task A_port_change_waits_while_the_person_types_keeps_the_old_port_guarded_and_lands_once_they_are_idle()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Idl.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Idl, Bounded);
         Assert.Equal("up 4441", (await box.ScriptAsync(Answers(4441), Bounded)).Trim());
         Assert.Equal("enabled", (await box.ScriptAsync("systemctl is-enabled workstation-restart-pending.timer")).Trim());
         // The test fires the timer's service itself, so the minute tick can't race it.
@@ -84,8 +83,7 @@ public sealed class IdleGateTests(SandboxFixture box)
     [Fact]
     public async Task A_pty_access_time_set_in_the_future_counts_as_typing_now()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Idf.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Idf, Bounded);
         await using (await box.GateByHandAsync("ws-idf-term", then: Idf.Suspend()))
         {
             var pts = (await box.ScriptAsync(HostWorld.OpenTypedTerminal("idf", "ws-idf-term"))).Trim();
@@ -103,8 +101,7 @@ public sealed class IdleGateTests(SandboxFixture box)
     [Fact]
     public async Task S9_An_agent_holding_a_connection_delays_the_restart_and_when_it_ends_the_restart_happens()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Ses.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Ses, Bounded);
         const string Pid = "systemctl show -p MainPID --value playwright-mcp@ses.service";
         await using (await box.GateByHandAsync("ws-ses-agent", then: Ses.Suspend()))
         {

@@ -46,8 +46,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
     [Fact]
     public async Task A_moved_playwright_port_repoints_the_entry_the_program_wrote_keeping_every_other_key_and_a_backup()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pe1.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Pe1, Bounded);
         Assert.Equal($$"""{"type":"http","url":"{{Url(4810)}}"}""", await EntryAsync(Pe1));
         // The person's own keys and servers, beside the program's entry.
         await box.MustAsync("""runuser -u pe1 -- sh -c 'cd && jq ".theirs = {notes: [1, 2.5, \"é\"]} | .mcpServers.mine = {type: \"stdio\", command: \"my-tool\"}" .claude.json > .claude.json.new && mv .claude.json.new .claude.json'""");
@@ -85,8 +84,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
     [Fact]
     public async Task The_entry_waits_for_the_idle_gate_and_follows_the_server_when_it_restarts_on_its_new_port()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pe3.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Pe3, Bounded);
         await using (await box.GateByHandAsync("ws-pe3-term"))
         {
             await box.ScriptAsync(HostWorld.OpenTypedTerminal("pe3", "ws-pe3-term"));
@@ -117,8 +115,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
     [Fact]
     public async Task An_entry_the_person_made_by_hand_is_left_alone_and_status_and_drift_report_where_it_points()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pe2.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Pe2, Bounded);
         await box.MustAsync("""runuser -u pe2 -- sh -c 'cd && jq ".mcpServers.playwright.headers = {\"X-Mine\": \"1\"}" .claude.json > .claude.json.new && mv .claude.json.new .claude.json'""");
         var theirs = await EntryAsync(Pe2);
         var file = (await box.MustAsync("sha256sum /home/pe2/.claude.json")).Stdout;
@@ -160,8 +157,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
     [Fact]
     public async Task A_hostile_claude_json_never_makes_root_follow_a_link_wait_or_write_elsewhere()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pe4.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Pe4, Bounded);
         var ours = $$"""{"type":"http","url":"{{Url(4816)}}"}""";
         var rootOnly = """{"mcpServers":{"playwright":{"type":"http","url":"http://127.0.0.1:1/mcp"}}}""";
         var rootFile = "{\"mcpServers\":{\"playwright\":" + ours + "}}";

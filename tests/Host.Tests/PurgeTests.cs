@@ -199,9 +199,8 @@ public sealed class PurgeTests(SandboxFixture box)
     [Fact]
     public async Task What_a_person_leaves_in_their_home_neither_stalls_nor_breaks_the_purge_nor_chooses_its_folder()
     {
-        await HostWorld.ReadyAsync(box);
         var prg = new TestUser("prg", 2508, 4508, 4608);
-        await box.MustAsync(prg.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(prg, Bounded);
         await box.ScriptAsync("""
             runuser -u prg -- sh -ec 'cd ~; printf "two\n" > "$(printf "line\nbreak")"; truncate -s 512M sparse.img; mkfifo pipe; ln -s /etc/shadow shadow'
             install -d -o prg -m 0755 /srv/prg-owned

@@ -46,9 +46,8 @@ public sealed class SecretsTests(SandboxFixture box)
     [Fact]
     public async Task Staging_writes_every_secret_privately_as_the_person_the_real_cli_lists_the_servers_and_no_value_is_ever_an_argument()
     {
-        await HostWorld.ReadyAsync(box);
         var sa = new TestUser("sa1", 2311, 4311, 4411);
-        await box.MustAsync(sa.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(sa, Bounded);
         await box.ScriptAsync($"runuser -u {sa.Name} -- mkdir -p {sa.Home}/code/.beads");
         var v = Values(sa.Name, "r1");
 
@@ -100,9 +99,8 @@ public sealed class SecretsTests(SandboxFixture box)
     [Fact]
     public async Task Existing_files_keep_their_bytes_a_rotation_rewrites_only_its_secret_and_the_cut_takes_every_secret_out()
     {
-        await HostWorld.ReadyAsync(box);
         var sb = new TestUser("sb1", 2312, 4312, 4412);
-        await box.MustAsync(sb.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(sb, Bounded);
         // A person set up by hand: their own credentials, settings and servers.
         await box.ScriptAsync("""
             runuser -u sb1 -- sh -c 'mkdir -p ~/.claude ~/code/.beads && cd ~ &&
