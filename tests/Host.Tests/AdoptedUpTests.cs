@@ -11,9 +11,8 @@ namespace Host.Tests;
 /// first each time.
 /// </summary>
 [Collection(ReplacedBoxCollection.Name)]
-public sealed class AdoptedUpTests(SandboxFixture box)
+public sealed class AdoptedUpTests(SandboxFixture box) : BoxTests(TimeSpan.FromMinutes(3))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(3);
     private static readonly TestUser Wiz = new("wiz", 2000, 3773, 8931, Tier: "admin", Groups: ["sudo", "docker", "code-shared"]);
     private static readonly TestUser Emo = new("emo", 2001, 3774, 8932);
     private const string Template = "/etc/systemd/system/t3-serve@.service";

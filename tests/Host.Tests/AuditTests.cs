@@ -8,9 +8,8 @@ namespace Host.Tests;
 /// someone else's audit.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class AuditTests(SandboxFixture box)
+public sealed class AuditTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(60))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
 
     private static readonly TestUser Aud = new("aud", 2720, 6020, 6120);
     private static readonly TestUser Audb = new("audb", 2721, 6021, 6121);

@@ -6,9 +6,8 @@ namespace Host.Tests;
 /// into a scratch folder, compare. The repository password only ever travels on stdin.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class BackupTests(SandboxFixture box)
+public sealed class BackupTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(120))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
     private static readonly TestUser Bak = new("bak", 2196, 4196, 4296);
     private const string Password = "drill-pW-8c9d0e";
     private const string Scratch = "/srv/restore-drill";
@@ -25,8 +24,7 @@ public sealed class BackupTests(SandboxFixture box)
     [Fact]
     public async Task A_restore_drill_brings_back_changed_and_deleted_files_into_a_scratch_folder()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Bak.Apply(), stdin: Bak.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Bak, Bounded, token: true);
         await box.ScriptAsync("""
             set -euo pipefail
             runuser -u bak -- sh -ec '

@@ -11,9 +11,8 @@ namespace Host.Tests;
 /// see each test.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class ClaudeJsonAttackTests(SandboxFixture box)
+public sealed class ClaudeJsonAttackTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     /// <summary>How long the services step may take with the attack in place (a cold one takes a few seconds).</summary>
     private static readonly TimeSpan Seconds = TimeSpan.FromSeconds(25);
 

@@ -9,9 +9,8 @@ namespace Host.Tests;
 /// nothing of that name.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class ConfigBaseTests(SandboxFixture box)
+public sealed class ConfigBaseTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(120))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
     private static readonly TestUser Cfa = new("cfa", 2236, 4436, 4536);
     private static readonly TestUser Cfb = new("cfb", 2237, 4437, 4537);
     private const string Repo = "file:///srv/cfg.git";

@@ -7,9 +7,8 @@ namespace Host.Tests;
 /// to their own locked clone only when idle, and the rollback puts every recorded item back.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class CutoverTests(SandboxFixture box)
+public sealed class CutoverTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Cut = new("cut1", 2351, 4351, 4451);
 
     /// <summary>The pre-cutover state, as the seed found it for emo; built by the test itself.</summary>

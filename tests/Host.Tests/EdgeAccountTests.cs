@@ -8,9 +8,8 @@ namespace Host.Tests;
 /// services step keeps every person routed, the admin first.
 /// </summary>
 [Collection(ReplacedBoxCollection.Name)]
-public sealed partial class EdgeAccountTests(SandboxFixture box)
+public sealed partial class EdgeAccountTests(SandboxFixture box) : BoxTests(TimeSpan.FromMinutes(3))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(3);
     private static readonly TestUser Wiz = new("wiz", 2000, 3773, 8931, Tier: "admin", Groups: ["sudo", "docker", "code-shared"]);
     private static readonly TestUser Emo = new("emo", 2001, 3774, 8932);
     private const string Dispatcher = "t3-dispatch";
@@ -153,9 +152,8 @@ public sealed partial class EdgeAccountTests(SandboxFixture box)
 /// so it runs with the shared box's tests, not with <see cref="EdgeAccountTests"/>).
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class EdgeAccountAttackTests(SandboxFixture box)
+public sealed class EdgeAccountAttackTests(SandboxFixture box) : BoxTests(TimeSpan.FromMinutes(3))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(3);
 
     /// <summary>
     /// The attacker: a roster person who names their process (prctl, any byte but NUL) so that the

@@ -9,9 +9,8 @@ namespace Host.Tests;
 /// same port on the other host is not theirs.
 /// </summary>
 [Collection(FleetCollection.Name)]
-public sealed class EdgeRoutingTests(FleetFixture fleet)
+public sealed class EdgeRoutingTests(FleetFixture fleet) : BoxTests(TimeSpan.FromSeconds(180))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(180);
     private const string Edge = "t3-edge";
     private static readonly TestUser Era = new("era", 2767, 6067, 6167);
     private static readonly TestUser Erb = new("erb", 2768, 6068, 6168);

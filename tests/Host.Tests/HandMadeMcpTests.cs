@@ -7,9 +7,8 @@ namespace Host.Tests;
 /// nor the cut removes it.
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class HandMadeMcpTests(SandboxFixture box)
+public sealed class HandMadeMcpTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Hm = new("hm1", 2321, 4321, 4421);
     private const string TheirHa = "http://127.0.0.1:9/their-own-ha";
 

@@ -362,11 +362,15 @@ public static class BoxExtensions
         return r;
     }
 
-    /// <summary>The box ready (<see cref="HostWorld.ReadyAsync"/>), then <paramref name="u"/>'s host steps as `pulumi up` runs them, no secret staged.</summary>
-    public static async Task OnboardAsync(this SandboxFixture box, TestUser u, TimeSpan timeout)
+    /// <summary>
+    /// The box ready (<see cref="HostWorld.ReadyAsync"/>), then <paramref name="u"/>'s host steps as
+    /// `pulumi up` runs them: with <paramref name="token"/>, the secrets step stages their snapshot
+    /// token (<see cref="TestUser.TokenStdin"/>); without, no secret is staged.
+    /// </summary>
+    public static async Task OnboardAsync(this SandboxFixture box, TestUser u, TimeSpan timeout, bool token = false)
     {
         await HostWorld.ReadyAsync(box);
-        await box.MustAsync(u.Apply(tokenStdin: false), timeout: timeout);
+        await box.MustAsync(u.Apply(tokenStdin: token), stdin: token ? u.TokenStdin : null, timeout: timeout);
     }
 
     /// <summary>Runs a bash script (sent on stdin) that must exit 0; returns its stdout.</summary>

@@ -8,9 +8,8 @@ namespace Host.Tests;
 /// `restart pending` retries. Idle is read from the person's terminals (the ptys they own).
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class IdleGateTests(SandboxFixture box)
+public sealed class IdleGateTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(60))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
     private static readonly TestUser Idl = new("idl", 2341, 4341, 4441);
     private static readonly TestUser Moved = Idl with { PlaywrightPort = 4442 };
 

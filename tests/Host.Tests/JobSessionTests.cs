@@ -8,9 +8,8 @@ namespace Host.Tests;
 /// cron.service or atd.service, outside every slice of theirs.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class JobSessionTests(SandboxFixture box)
+public sealed class JobSessionTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(150))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(150);
     private static readonly TestUser Atj = new("atj", 2256, 4456, 4556);
 
     /// <summary>
@@ -23,8 +22,7 @@ public sealed class JobSessionTests(SandboxFixture box)
     [Fact]
     public async Task An_at_job_runs_in_the_persons_login_session_slice_under_their_budget()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Atj.Apply(), stdin: Atj.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Atj, Bounded, token: true);
         var slice = $"user-{Atj.Uid}.slice";
         var facts = OnboardingTests.Facts(await box.ScriptAsync($$"""
             set -euo pipefail

@@ -8,9 +8,8 @@ namespace Host.Tests;
 /// person's), and the token is in no process's argument vector on the way.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class KubeTokenTests(SandboxFixture box)
+public sealed class KubeTokenTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private const string Token = "eyJhbGciOiJSUzI1NiJ9.kt-fixture-sa-token-3e7b";
 
     /// <summary>The current context's user entry, as kubectl resolves it: its keys and values.</summary>

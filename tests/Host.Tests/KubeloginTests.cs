@@ -11,9 +11,8 @@ namespace Host.Tests;
 /// `kubectl-oidc_login` from PATH). The stand-in kubelogin records what it was run with.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class KubeloginTests(SandboxFixture box)
+public sealed class KubeloginTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private const string Issuer = "https://auth.example.test/application/o/kubernetes/";
 
     private const string StandIns = """

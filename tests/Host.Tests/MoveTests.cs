@@ -115,9 +115,8 @@ public sealed class FleetFixture : IAsyncLifetime
 /// renamed into place only once whole), then the account step on B resumes them.
 /// </summary>
 [Collection(FleetCollection.Name)]
-public sealed class MoveTests(FleetFixture fleet)
+public sealed class MoveTests(FleetFixture fleet) : BoxTests(TimeSpan.FromSeconds(180))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(180);
     private const string Password = "move-pW-41d7c2";
     private static readonly TestUser Mva = new("mva", 2760, 6060, 6160);
     private static readonly TestUser Mvb = new("mvb", 2761, 6061, 6161);

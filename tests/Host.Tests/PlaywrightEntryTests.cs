@@ -8,9 +8,8 @@ namespace Host.Tests;
 /// An entry the person wrote by hand is left alone, and `user status` and drift report it.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class PlaywrightEntryTests(SandboxFixture box)
+public sealed class PlaywrightEntryTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Pe1 = new("pe1", 2610, 4710, 4810);
     private static readonly TestUser Pe2 = new("pe2", 2611, 4712, 4812);
     private static readonly TestUser Pe3 = new("pe3", 2612, 4713, 4814);

@@ -8,9 +8,8 @@ namespace Host.Tests;
 /// processes too, not only from /etc/group.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper output)
+public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper output) : BoxTests(TimeSpan.FromSeconds(150))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(150);
     private static readonly TestUser Cta = new("cta", 2251, 5151, 5251);
     private static readonly TestUser Rvk = new("rvk", 2252, 5152, 5252, "admin", ["code-shared", "docker", "sudo"]);
     private static readonly TestUser Rvs = new("rvs", 2253, 4453, 4553);
@@ -43,8 +42,7 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
     [Fact]
     public async Task The_cut_ends_processes_running_as_the_persons_subordinate_ids_and_those_ignoring_sigterm_in_seconds()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Cta.Apply(), stdin: Cta.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Cta, Bounded, token: true);
         var s = Rules.SubIdStart(Cta.Uid!.Value);
         var map = $"--map-users={s},1,{Rules.SubIdCount} --map-groups={s},1,{Rules.SubIdCount}";
         var planted = OnboardingTests.Facts(await box.ScriptAsync($$"""
@@ -172,8 +170,7 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
     [Fact]
     public async Task A_revoke_restarts_the_persons_units_and_ends_every_process_still_holding_the_group()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Rvk.Apply(), stdin: Rvk.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Rvk, Bounded, token: true);
         var s = Rules.SubIdStart(Rvk.Uid!.Value);
         string Holders() => $$"""
             gid=$(getent group docker | cut -d: -f3)
@@ -213,8 +210,7 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
     [Fact]
     public async Task A_process_holding_a_group_the_account_lost_is_drift_until_the_account_step_ends_it()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Rvs.Apply(), stdin: Rvs.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Rvs, Bounded, token: true);
         await box.ScriptAsync("""
             set -euo pipefail
             getent group docker >/dev/null || groupadd -r docker

@@ -7,9 +7,8 @@ namespace Host.Tests;
 /// byte for byte under the same uid. Renaming an os_user is refused with the way to do it.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class PurgeTests(SandboxFixture box)
+public sealed class PurgeTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Pru = new("pru", 2191, 4191, 4291);
 
     /// <summary>Everything restore must bring back: type, mode, owner, size, mtime (sub-second) and link target, plus content.</summary>
@@ -23,8 +22,7 @@ public sealed class PurgeTests(SandboxFixture box)
     [Fact]
     public async Task Purge_archives_checks_then_deletes_and_restore_brings_the_home_back_byte_for_byte()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pru.Apply(), stdin: Pru.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Pru, Bounded, token: true);
         await box.ScriptAsync("""
             set -euo pipefail
             runuser -u pru -- sh -ec '

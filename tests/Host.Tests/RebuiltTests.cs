@@ -12,9 +12,8 @@ namespace Host.Tests;
 /// with the pinned tools on, from the mirror (the stack's toolsMirror).
 /// </summary>
 [Collection(ReplacedBoxCollection.Name)]
-public sealed class RebuiltTests(SandboxFixture box)
+public sealed class RebuiltTests(SandboxFixture box) : BoxTests(TimeSpan.FromMinutes(5))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(5);
     private const string Mirror = "/srv/tools-mirror";
     private static readonly string[] People = ["wiz", "alice", "bob"];
     private static readonly string[] Toolset = ["git", "zsh", "tmux", "rg", "jq", "python3", "node", "podman", "chromium", "claude"];

@@ -9,9 +9,8 @@ namespace Host.Tests;
 /// holds no token; `git push` sends the person's own branch to the `forgejo` remote.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class RepoCredentialTests(SandboxFixture box)
+public sealed class RepoCredentialTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(120))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
     private const string Token = "forge-tok-4e8a91c2";
     private const string RepoUrl = "http://127.0.0.1:18089/private.git";
     private const string Helper = HostCommands.InstallDir + "/bin/git-credential-workstation";

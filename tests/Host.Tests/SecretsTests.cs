@@ -7,9 +7,8 @@ namespace Host.Tests;
 /// rewrites only its secret; the cut takes them out; and no value is ever in a process's arguments.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class SecretsTests(SandboxFixture box)
+public sealed class SecretsTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private const string MemoryUrl = "http://127.0.0.1:9/memory";
 
     // The repo token stages and clones: KubeloginTests' neighbour RepoCredentialTests covers it (issue 24 §4).

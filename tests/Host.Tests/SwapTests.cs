@@ -8,9 +8,8 @@ namespace Host.Tests;
 /// record any moment at zero swap; mkswap, fallocate, fstab and sysctl.d are real.
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class SwapTests(SandboxFixture box)
+public sealed class SwapTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(120))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
 
     private const string Fakes = """
         set -euo pipefail

@@ -7,13 +7,12 @@ namespace Host.Tests;
 /// Timeouts are seconds: a hang is the failure these tests exist to catch.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class UserContextTests(SandboxFixture box)
+public sealed class UserContextTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(45))
 {
     private static readonly TestUser Dot = new("dot", 2151, 4151, 4251);
     private static readonly TestUser Eli = new("eli", 7152, 4152, 4252);
     private static readonly TestUser Fia = new("fia", 7153, 4153, 4253);
     private static readonly TestUser Gwen = new("gwen", 2154, 4154, 4254);
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(45);
 
     /// <summary>
     /// /run/lock is world-writable and emptied at boot. Mallory, an ordinary account, gets there
