@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -7,9 +6,8 @@ namespace Host.Tests;
 /// host refuses `user suspend` for the admin the site step named, whatever the command line says.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class AdminTests(SandboxFixture box)
+public sealed class AdminTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(60))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
 
     /// <summary>The site's admin (<see cref="HostWorld.Admin"/>) as the golden roster has them.</summary>
     private static readonly TestUser Wiz = new(HostWorld.Admin, 2000, 3773, 8931, "admin");

@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -8,9 +7,8 @@ namespace Host.Tests;
 /// until `adopt record` has backed it up and handed it over.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class AdoptTests(SandboxFixture box)
+public sealed class AdoptTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(60))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
     private const string ForeignUnit = "# written by the hand-made setup\n[Service]\nExecStart=/usr/bin/true\n";
     private const string ForeignDispatch = "{\"users\": [{\"name\": \"wiz.admin\", \"port\": 3773}]}\n";
     private static readonly TestUser Newb = new("newb", 2185, 4391, 4491);

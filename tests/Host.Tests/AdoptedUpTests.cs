@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -12,9 +11,8 @@ namespace Host.Tests;
 /// first each time.
 /// </summary>
 [Collection(ReplacedBoxCollection.Name)]
-public sealed class AdoptedUpTests(SandboxFixture box)
+public sealed class AdoptedUpTests(SandboxFixture box) : BoxTests(TimeSpan.FromMinutes(3))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(3);
     private static readonly TestUser Wiz = new("wiz", 2000, 3773, 8931, Tier: "admin", Groups: ["sudo", "docker", "code-shared"]);
     private static readonly TestUser Emo = new("emo", 2001, 3774, 8932);
     private const string Template = "/etc/systemd/system/t3-serve@.service";
@@ -69,13 +67,15 @@ public sealed class AdoptedUpTests(SandboxFixture box)
         route emo.a
         """;
 
-    /// <summary>The routes, admin first; asserts each person reaches their own t3 (legacy or Workstation's).</summary>
-    private async Task RoutedAsync(string when)
+    private async Task RoutedAsync(string when) => AssertRouted(await box.ScriptAsync(Route, Bounded), when);
+
+    /// <summary>A route script's lines, admin first: each person of the seed box reaches their own t3 (legacy or Workstation's).</summary>
+    internal static void AssertRouted(string routes, string when)
     {
-        var lines = (await box.ScriptAsync(Route, Bounded)).Trim().Split('\n');
+        var lines = routes.Trim().Split('\n');
         Assert.True(lines.Length == 2, $"{when}: {string.Join(" | ", lines)}");
-        Assert.Matches($"^wiz\\.a: (legacy )?t3 of wiz$", lines[0]);
-        Assert.Matches($"^emo\\.a: (legacy )?t3 of emo$", lines[1]);
+        Assert.True(Regex.IsMatch(lines[0], "^wiz\\.a: (legacy )?t3 of wiz$"), $"{when}: {lines[0]}");
+        Assert.True(Regex.IsMatch(lines[1], "^emo\\.a: (legacy )?t3 of emo$"), $"{when}: {lines[1]}");
     }
 
     [Fact]

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -11,9 +8,8 @@ namespace Host.Tests;
 /// someone else's audit.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class AuditTests(SandboxFixture box)
+public sealed class AuditTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(60))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
 
     private static readonly TestUser Aud = new("aud", 2720, 6020, 6120);
     private static readonly TestUser Audb = new("audb", 2721, 6021, 6121);
@@ -72,10 +68,11 @@ public sealed class AuditTests(SandboxFixture box)
                 echo "sudo=$(runuser -u wiz -- sudo -n /usr/bin/true 2>/dev/null && echo ran || echo refused)"
                 rm -f /etc/sudoers.d/ws-audit-test
                 """, Bounded));
-            Assert.Equal("aud", f["login"]);
-            Assert.Equal("connected", f["mcp"]);
-            Assert.Equal("refused", f["other_t3"]);
-            Assert.Equal("ran", f["sudo"]);
+            FactAssert.Equal(f,
+                ("login", "aud"),
+                ("mcp", "connected"),
+                ("other_t3", "refused"),
+                ("sudo", "ran"));
             var end = await BoxNowAsync();
 
             // sshd logs the session's end once the client is gone: wait for it, bounded.
@@ -175,9 +172,10 @@ public sealed class AuditTests(SandboxFixture box)
         // Not in the groups that read the whole journal; sees no line a root process wrote (their own user journal only); no nft.
         Assert.DoesNotContain("adm", f["groups"].Split(','));
         Assert.DoesNotContain("systemd-journal", f["groups"].Split(','));
-        Assert.Equal("0", f["journal"]);
-        Assert.Equal("refused", f["nft"]);
-        Assert.Equal("1 audit_out=0", f["audit_rc"]); // exit 1, nothing printed
+        FactAssert.Equal(f,
+            ("journal", "0"),
+            ("nft", "refused"),
+            ("audit_rc", "1 audit_out=0")); // exit 1, nothing printed
         Assert.Contains("must run as root", f["audit_err"], StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -7,9 +6,8 @@ namespace Host.Tests;
 /// into a scratch folder, compare. The repository password only ever travels on stdin.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class BackupTests(SandboxFixture box)
+public sealed class BackupTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(120))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
     private static readonly TestUser Bak = new("bak", 2196, 4196, 4296);
     private const string Password = "drill-pW-8c9d0e";
     private const string Scratch = "/srv/restore-drill";
@@ -26,8 +24,7 @@ public sealed class BackupTests(SandboxFixture box)
     [Fact]
     public async Task A_restore_drill_brings_back_changed_and_deleted_files_into_a_scratch_folder()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Bak.Apply(), stdin: Bak.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Bak, Bounded, token: true);
         await box.ScriptAsync("""
             set -euo pipefail
             runuser -u bak -- sh -ec '
@@ -47,9 +44,10 @@ public sealed class BackupTests(SandboxFixture box)
             echo "timer=$(systemctl is-enabled workstation-backup.timer),$(systemctl is-active workstation-backup.timer)"
             echo "schedule=$(systemctl show -p TimersCalendar --value workstation-backup.timer | grep -o 'OnCalendar=[^;]*' | paste -sd,)"
             """));
-        Assert.Equal("600 root", files["password"]);
-        Assert.Equal("0", files["leaks"]);
-        Assert.Equal("enabled,active", files["timer"]);
+        FactAssert.Equal(files,
+            ("password", "600 root"),
+            ("leaks", "0"),
+            ("timer", "enabled,active"));
         Assert.Equal("OnCalendar=*-*-* 03:00:00", files["schedule"].Trim());
         Assert.Empty((await box.MustAsync(HostCommands.Backup(Settings), stdin: Password + "\n", timeout: Bounded)).Changes());
 
@@ -109,8 +107,7 @@ public sealed class BackupTests(SandboxFixture box)
     [Fact]
     public async Task What_a_person_makes_in_their_home_cannot_stall_the_backup_or_choose_where_root_restores()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Bkx.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Bkx, Bounded);
         try
         {
             await box.ScriptAsync("""
@@ -143,10 +140,11 @@ public sealed class BackupTests(SandboxFixture box)
                 echo "pipe=$(test -p pipe && echo fifo || echo missing)"
                 echo "target=$(stat -c '%U %a' /srv/restore-bkx)"
                 """));
-            Assert.Equal("kept", f["small"]);
-            Assert.Equal("0", f["big"]);
-            Assert.Equal("fifo", f["pipe"]);
-            Assert.Equal("root 711", f["target"]);
+            FactAssert.Equal(f,
+                ("small", "kept"),
+                ("big", "0"),
+                ("pipe", "fifo"),
+                ("target", "root 711"));
 
             // Readable by others: only files of names and numbers (ports, tiers and groups, uids and
             // ports of the firewall's ruleset, hashes of files, tool pins, the playwright MCP entry the program wrote: a loopback URL), and the two a person's own processes read: site.env (t3's command

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Workstation.Roster;
 
 namespace Host.Tests;
 

@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -8,10 +7,9 @@ namespace Host.Tests;
 /// restart, and a memory hog is killed inside its own slice while a neighbour keeps working.
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class BudgetTests(SandboxFixture box)
+public sealed class BudgetTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(60))
 {
     private const long M = 1L << 20;
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
 
     private static readonly TestUser Bud = new("bud", 2230, 4430, 4530, Budget: new Budget(512 * M, 768 * M, 50, 300));
 
@@ -38,8 +36,7 @@ public sealed class BudgetTests(SandboxFixture box)
     [Fact]
     public async Task Both_slices_carry_the_budget_and_a_change_reaches_them_in_place_without_a_restart()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Bud.Apply(), stdin: Bud.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Bud, Bounded, token: true);
         // The login sessions' slice is live while bud has a session: one that lasts the test.
         await box.MustAsync("systemd-run --quiet --unit ws-bud-session --uid bud --slice user-2230.slice sleep 600");
         try
@@ -67,8 +64,7 @@ public sealed class BudgetTests(SandboxFixture box)
     [Fact]
     public async Task A_memory_hog_is_killed_inside_its_own_slices_while_a_neighbours_service_keeps_answering()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Nbr.Apply(), stdin: Nbr.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Nbr, Bounded, token: true);
         await box.MustAsync(Hog.Apply(), stdin: Hog.TokenStdin, timeout: Bounded);
         var neighbour = await MainPidAsync("playwright-mcp@nbr.service");
         await box.ScriptAsync(HostWorld.AuthorizeLoginKey("hog"));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Host.Tests;
 
@@ -12,9 +11,8 @@ namespace Host.Tests;
 /// see each test.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class ClaudeJsonAttackTests(SandboxFixture box)
+public sealed class ClaudeJsonAttackTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     /// <summary>How long the services step may take with the attack in place (a cold one takes a few seconds).</summary>
     private static readonly TimeSpan Seconds = TimeSpan.FromSeconds(25);
 
@@ -60,6 +58,29 @@ public sealed class ClaudeJsonAttackTests(SandboxFixture box)
     }
 
     /// <summary>
+    /// <see cref="ServicesUnderAttackAsync"/>, then CHECK on the step's result; whatever happens,
+    /// UNDO runs as the person in their home and they are suspended.
+    /// </summary>
+    private async Task UnderAttackAsync(TestUser u, string attack, string undo, Func<SshResult, Task> check)
+    {
+        try
+        {
+            await check(await ServicesUnderAttackAsync(u, attack));
+        }
+        finally
+        {
+            await CleanUpAsync(u, undo);
+        }
+    }
+
+    private Task UnderAttackAsync(TestUser u, string attack, string undo, Action<SshResult> check) =>
+        UnderAttackAsync(u, attack, undo, r =>
+        {
+            check(r);
+            return Task.CompletedTask;
+        });
+
+    /// <summary>
     /// A FIFO as the home's .mcp.json (a file `claude mcp get` reads, project scope): the checks
     /// only ask whether it exists (then the CLI, as the person, answers), so nothing waits on it:
     /// the step ends within seconds, adds the entry, and the FIFO is left as it was.
@@ -67,34 +88,24 @@ public sealed class ClaudeJsonAttackTests(SandboxFixture box)
     [Fact]
     public async Task A_fifo_as_the_homes_mcp_json_holds_up_no_check_and_the_step_ends_within_seconds()
     {
-        try
+        await UnderAttackAsync(FifoProject, "mkfifo .mcp.json", undo: "rm -f .mcp.json", async r =>
         {
-            var r = await ServicesUnderAttackAsync(FifoProject, "mkfifo .mcp.json");
             Assert.True(r.ExitCode == 0, r.ToString());
             Assert.Contains(r.Changes(), l => l.EndsWith("/home/cja1/.claude.json: playwright MCP server http://127.0.0.1:6100/mcp (claude mcp add)", StringComparison.Ordinal));
             Assert.Equal("fifo", (await box.ScriptAsync($"stat -c %F {FifoProject.Home}/.mcp.json")).Trim());
             Assert.Equal("", (await box.ScriptAsync($"pgrep -u {FifoProject.Name} -f 'claude' || true")).Trim());
-        }
-        finally
-        {
-            await CleanUpAsync(FifoProject, "rm -f .mcp.json");
-        }
+        });
     }
 
     /// <summary>A FIFO as ~/.claude.json itself: refused by name at once, never read.</summary>
     [Fact]
     public async Task A_fifo_as_the_claude_json_is_refused_by_name_within_seconds()
     {
-        try
+        await UnderAttackAsync(FifoUser, "rm -f .claude.json; mkfifo .claude.json", undo: "rm -f .claude.json", r =>
         {
-            var r = await ServicesUnderAttackAsync(FifoUser, "rm -f .claude.json; mkfifo .claude.json");
             Assert.True(r.ExitCode != 0, r.ToString());
             Assert.Contains($"{FifoUser.Home}/.claude.json is not a regular file (a FIFO, socket or device?): refusing to read it; remove it and apply again", r.Stderr, StringComparison.Ordinal);
-        }
-        finally
-        {
-            await CleanUpAsync(FifoUser, "rm -f .claude.json");
-        }
+        });
     }
 
     /// <summary>
@@ -104,17 +115,12 @@ public sealed class ClaudeJsonAttackTests(SandboxFixture box)
     [Fact]
     public async Task A_huge_sparse_claude_json_is_refused_by_its_size_within_seconds_and_never_copied()
     {
-        try
+        await UnderAttackAsync(Sparse, "rm -f .claude.json; truncate -s 64G .claude.json", undo: "rm -f .claude.json .claude.json.bak-*", async r =>
         {
-            var r = await ServicesUnderAttackAsync(Sparse, "rm -f .claude.json; truncate -s 64G .claude.json");
             Assert.True(r.ExitCode != 0, r.ToString());
             Assert.Contains($"{Sparse.Home}/.claude.json is over 33554432 bytes: refusing to read it; remove it and apply again", r.Stderr, StringComparison.Ordinal);
             Assert.Equal("68719476736 0", (await box.ScriptAsync($$"""echo "$(stat -c %s {{Sparse.Home}}/.claude.json) $(ls -a {{Sparse.Home}} | grep -c '^.claude.json.bak' || true)" """)).Trim());
-        }
-        finally
-        {
-            await CleanUpAsync(Sparse, "rm -f .claude.json .claude.json.bak-*");
-        }
+        });
     }
 
     /// <summary>

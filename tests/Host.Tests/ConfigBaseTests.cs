@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -10,9 +9,8 @@ namespace Host.Tests;
 /// nothing of that name.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class ConfigBaseTests(SandboxFixture box)
+public sealed class ConfigBaseTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(120))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
     private static readonly TestUser Cfa = new("cfa", 2236, 4436, 4536);
     private static readonly TestUser Cfb = new("cfb", 2237, 4437, 4537);
     private const string Repo = "file:///srv/cfg.git";
@@ -68,13 +66,14 @@ public sealed class ConfigBaseTests(SandboxFixture box)
                 echo "cfb_skills=$(stat -c %F /home/cfb/.claude/skills)"
                 echo "cfb_agents=$(readlink /home/cfb/.claude/agents)"
                 """));
-            Assert.Equal("root 644", facts["owner"]);
-            Assert.Equal("no", facts["git"]);
-            Assert.Equal("/usr/local/share/workstation/config-base/skills", facts["cfa_skills"]);
-            Assert.Equal("Rule one.", facts["cfa_rules"]);
-            Assert.Equal("no", facts["cfa_write"]);
-            Assert.Equal("directory", facts["cfb_skills"]); // theirs, kept
-            Assert.Equal("/usr/local/share/workstation/config-base/agents", facts["cfb_agents"]);
+            FactAssert.Equal(facts,
+                ("owner", "root 644"),
+                ("git", "no"),
+                ("cfa_skills", "/usr/local/share/workstation/config-base/skills"),
+                ("cfa_rules", "Rule one."),
+                ("cfa_write", "no"),
+                ("cfb_skills", "directory"), // theirs, kept
+                ("cfb_agents", "/usr/local/share/workstation/config-base/agents"));
             Assert.Equal(ownBefore, (await box.MustAsync("find /home/cfb/.claude/skills -printf '%p %y %m\\n' | sort; sha256sum /home/cfb/.claude/skills/mine/SKILL.md")).Stdout);
 
             // The same commit again: nothing to do.

@@ -1,6 +1,3 @@
-using System.Globalization;
-using Workstation.Roster;
-using Xunit.Abstractions;
 
 namespace Host.Tests;
 
@@ -21,8 +18,7 @@ public sealed class CutSessionTests(SandboxFixture box, ITestOutputHelper output
     [Fact]
     public async Task An_emergency_cut_ends_the_persons_live_ssh_session_within_10_seconds_and_the_table_shows_what_holds()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Cuts.Apply(tokenStdin: false), timeout: Setup);
+        await box.OnboardAsync(Cuts, Setup);
         await box.ScriptAsync(HostWorld.AuthorizeLoginKey(Cuts.Name));
         try
         {

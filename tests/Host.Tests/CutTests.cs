@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -27,8 +24,7 @@ public sealed class CutTests(SandboxFixture box)
     /// <summary>Onboards <paramref name="u"/> as the program does, with the snapshot token and the claude_memory server staged.</summary>
     private async Task OnboardAsync(TestUser u)
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(u.Apply(tokenStdin: false), timeout: Setup);
+        await box.OnboardAsync(u, Setup);
         await box.MustAsync(HostCommands.Secrets(u.Derived(), [SharedSecret.MemoryKey, SharedSecret.SnapshotToken], new Dictionary<SharedSecret, int>(), MemoryUrl),
             stdin: Bundle(u), timeout: Setup);
         // A session of theirs, still running when the cut starts.
@@ -87,6 +83,19 @@ public sealed class CutTests(SandboxFixture box)
         return report;
     }
 
+    /// <summary>
+    /// Onboards <paramref name="u"/>, runs LEAVE as them in their home (what they shape before they go),
+    /// then retires them and asserts the cut holds; returns what each delete did.
+    /// </summary>
+    private async Task<List<Ran>> CutAfterAsync(TestUser u, string leave)
+    {
+        await OnboardAsync(u);
+        await box.ScriptAsync($"runuser -u {u.Name} -- sh -c 'cd && {leave}'");
+        var (ran, took) = await RetireAsync(u);
+        await AssertCutHoldsAsync(u, ran, took);
+        return ran;
+    }
+
     private static string Stderr(List<Ran> ran, HostStep step) => ran.Single(r => r.Step == step).Result?.Stderr ?? "";
 
     /// <summary>Whether the staged values are still anywhere in the home (as root: a search, not the host's code path).</summary>
@@ -97,13 +106,7 @@ public sealed class CutTests(SandboxFixture box)
     public async Task A_directory_where_the_snapshot_token_was_does_not_hold_up_the_cut()
     {
         var u = new TestUser("lv1", 2521, 4521, 4621);
-        await OnboardAsync(u);
-        await box.ScriptAsync($"""
-            runuser -u {u.Name} -- sh -c 'cd && rm .config/workstation/snapshot-token && mkdir .config/workstation/snapshot-token && echo keep > .config/workstation/snapshot-token/x'
-            """);
-
-        var (ran, took) = await RetireAsync(u);
-        await AssertCutHoldsAsync(u, ran, took);
+        var ran = await CutAfterAsync(u, "rm .config/workstation/snapshot-token && mkdir .config/workstation/snapshot-token && echo keep > .config/workstation/snapshot-token/x");
         // The rest went: the server is out of ~/.claude.json; the directory is theirs and stays, named on stderr.
         Assert.Contains("~/.config/workstation/snapshot-token", Stderr(ran, HostStep.Secrets), StringComparison.Ordinal);
         Assert.Equal("", (await box.ScriptAsync(Left(u))).Trim());
@@ -115,12 +118,8 @@ public sealed class CutTests(SandboxFixture box)
     public async Task A_fifo_at_claude_json_does_not_hold_up_the_cut()
     {
         var u = new TestUser("lv2", 2522, 4522, 4622);
-        await OnboardAsync(u);
         // Their file moved aside (the value is in it: rotation is what revokes a copy), a FIFO in its place.
-        await box.ScriptAsync($"runuser -u {u.Name} -- sh -c 'cd && mv .claude.json .claude.json.mine && mkfifo .claude.json'");
-
-        var (ran, took) = await RetireAsync(u);
-        await AssertCutHoldsAsync(u, ran, took);
+        var ran = await CutAfterAsync(u, "mv .claude.json .claude.json.mine && mkfifo .claude.json");
         var err = Stderr(ran, HostStep.Secrets);
         Assert.Contains("~/.claude.json", err, StringComparison.Ordinal);
         Assert.Contains("revoke: lv2 held the shared secret memory-key", err, StringComparison.Ordinal);
@@ -162,11 +161,7 @@ public sealed class CutTests(SandboxFixture box)
     public async Task A_lock_the_claude_cli_never_gets_does_not_keep_the_server_in_claude_json()
     {
         var u = new TestUser("lv6", 2526, 4526, 4626);
-        await OnboardAsync(u);
-        await box.ScriptAsync($"runuser -u {u.Name} -- sh -c 'cd && mkdir .claude.json.lock && touch -d 2099-01-01 .claude.json.lock'");
-
-        var (ran, took) = await RetireAsync(u);
-        await AssertCutHoldsAsync(u, ran, took);
+        var ran = await CutAfterAsync(u, "mkdir .claude.json.lock && touch -d 2099-01-01 .claude.json.lock");
         var secrets = ran.Single(r => r.Step == HostStep.Secrets).Result!;
         Assert.True(secrets.Stdout.Contains($"/home/{u.Name}/.claude.json: removed the claude_memory MCP server (by jq: the claude CLI failed)", StringComparison.Ordinal),
             secrets.ToString());

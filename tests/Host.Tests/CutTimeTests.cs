@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 
 namespace Host.Tests;
 
@@ -23,8 +21,7 @@ public sealed class CutTimeTests(SandboxFixture box)
     [Fact]
     public async Task User_status_says_when_the_cut_reached_the_host_and_a_second_cut_keeps_that_time()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Cutt.Apply(tokenStdin: false), timeout: Setup);
+        await box.OnboardAsync(Cutt, Setup);
         var active = await StatusAsync();
         Assert.Equal("active", active.GetProperty("state").GetString());
         Assert.Equal(JsonValueKind.Null, active.GetProperty("cut_at").ValueKind);

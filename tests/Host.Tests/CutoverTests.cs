@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -8,9 +7,8 @@ namespace Host.Tests;
 /// to their own locked clone only when idle, and the rollback puts every recorded item back.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class CutoverTests(SandboxFixture box)
+public sealed class CutoverTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Cut = new("cut1", 2351, 4351, 4451);
 
     /// <summary>The pre-cutover state, as the seed found it for emo; built by the test itself.</summary>
@@ -46,8 +44,7 @@ public sealed class CutoverTests(SandboxFixture box)
     [Fact]
     public async Task The_cutover_waits_for_idle_moves_a_person_to_their_own_locked_clone_and_the_rollback_restores_every_recorded_item()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Cut.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Cut, Bounded);
         await box.ScriptAsync(Handmade);
         var before = await box.ScriptAsync(Facts);
         Assert.Contains("code=/home/wiz/code", before, StringComparison.Ordinal);
@@ -94,33 +91,43 @@ public sealed class CutoverTests(SandboxFixture box)
         }
     }
 
+    /// <summary>
+    /// Onboards <paramref name="u"/>, runs PLANT (a root script that shapes their home as the attack
+    /// needs), then their cutover, and hands its result to CHECK. Whatever happens, their cutover
+    /// record goes, UNDO runs, and they are suspended.
+    /// </summary>
+    private async Task PlantedCutoverAsync(TestUser u, string plant, Func<SshResult, Task> check, string undo = "")
+    {
+        await box.OnboardAsync(u, Bounded);
+        try
+        {
+            await box.ScriptAsync(plant);
+            await check(await box.RunAsync(HostCommands.Manual.Cutover(u.Name), timeout: Bounded));
+        }
+        finally
+        {
+            await box.RunAsync($"rm -rf /var/lib/workstation/cutover/{u.Name}; {undo}true");
+            await box.MustAsync(u.Suspend());
+        }
+    }
+
     /// <summary>Attack: the person plants their launcher as a link to a root-only file; root must not copy it anywhere.</summary>
     [Fact]
     public async Task A_launcher_linked_to_a_root_only_file_is_refused_and_never_read_as_root()
     {
-        await HostWorld.ReadyAsync(box);
-        var cut2 = new TestUser("cut2", 2352, 4352, 4452);
-        await box.MustAsync(cut2.Apply(tokenStdin: false), timeout: Bounded);
-        try
+        await PlantedCutoverAsync(new TestUser("cut2", 2352, 4352, 4452), """
+            set -euo pipefail
+            install -d -m 0755 /home/wiz/code
+            rm -rf /home/cut2/code
+            runuser -u cut2 -- sh -ec 'ln -s /home/wiz/code ~/code; ln -sfn /etc/shadow ~/start-claude.sh'
+            """, async refused =>
         {
-            await box.ScriptAsync("""
-                set -euo pipefail
-                install -d -m 0755 /home/wiz/code
-                rm -rf /home/cut2/code
-                runuser -u cut2 -- sh -ec 'ln -s /home/wiz/code ~/code; ln -sfn /etc/shadow ~/start-claude.sh'
-                """);
-            var refused = await box.RunAsync(HostCommands.Manual.Cutover("cut2"), timeout: Bounded);
             Assert.Equal(3, refused.ExitCode);
             Assert.Contains("/home/cut2/start-claude.sh is a link", refused.Stderr, StringComparison.Ordinal);
             Assert.Equal("code=/home/wiz/code no-record", (await box.ScriptAsync(
                 "echo \"code=$(readlink /home/cut2/code) $(test -e /var/lib/workstation/cutover/cut2 && echo record || echo no-record)\"")).Trim());
             Assert.Equal("", (await box.ScriptAsync("grep -rl '^root:' /var/lib/workstation/cutover 2>/dev/null || true")).Trim());
-        }
-        finally
-        {
-            await box.RunAsync("rm -rf /var/lib/workstation/cutover/cut2; true");
-            await box.MustAsync(cut2.Suspend());
-        }
+        });
     }
 
     /// <summary>
@@ -132,18 +139,13 @@ public sealed class CutoverTests(SandboxFixture box)
     [Fact]
     public async Task A_link_target_with_a_newline_cannot_add_a_key_to_the_cutover_record()
     {
-        await HostWorld.ReadyAsync(box);
-        var cut9 = new TestUser("cut9", 2504, 4504, 4604);
-        await box.MustAsync(cut9.Apply(tokenStdin: false), timeout: Bounded);
-        try
+        await PlantedCutoverAsync(new TestUser("cut9", 2504, 4504, 4604), """
+            set -euo pipefail
+            groupadd -f code-shared
+            rm -rf /home/cut9/code
+            runuser -u cut9 -- sh -ec 'ln -s "$(printf "/home/wiz/code\nGROUPS=code-shared,")" ~/code'
+            """, async cutover =>
         {
-            await box.ScriptAsync("""
-                set -euo pipefail
-                groupadd -f code-shared
-                rm -rf /home/cut9/code
-                runuser -u cut9 -- sh -ec 'ln -s "$(printf "/home/wiz/code\nGROUPS=code-shared,")" ~/code'
-                """);
-            var cutover = await box.RunAsync(HostCommands.Manual.Cutover("cut9"), timeout: Bounded);
             await box.RunAsync(HostCommands.Manual.CutoverRollback("cut9"), timeout: Bounded);
             Assert.DoesNotContain("code-shared", (await box.ScriptAsync("id -nG cut9")).Split(' ', '\n'));
             Assert.Equal(3, cutover.ExitCode);
@@ -151,12 +153,7 @@ public sealed class CutoverTests(SandboxFixture box)
             Assert.Contains("$'/home/wiz/code\\nGROUPS=code-shared,'", cutover.Stderr, StringComparison.Ordinal);
             Assert.Equal("no-record", (await box.ScriptAsync(
                 "test -e /var/lib/workstation/cutover/cut9 && echo record || echo no-record")).Trim());
-        }
-        finally
-        {
-            await box.RunAsync("rm -rf /var/lib/workstation/cutover/cut9; gpasswd -d cut9 code-shared 2>/dev/null; true");
-            await box.MustAsync(cut9.Suspend());
-        }
+        }, undo: "gpasswd -d cut9 code-shared 2>/dev/null; ");
     }
 
     [Fact]

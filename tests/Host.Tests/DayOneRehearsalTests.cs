@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -23,9 +20,8 @@ namespace Host.Tests;
 /// it), so the base step here manages no swap, and pinnedTools (no route to upstream).
 /// </remarks>
 [Collection(ReplacedBoxCollection.Name)]
-public sealed class DayOneRehearsalTests(SandboxFixture box)
+public sealed class DayOneRehearsalTests(SandboxFixture box) : BoxTests(TimeSpan.FromMinutes(3))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(3);
     private const string Template = "/etc/systemd/system/t3-serve@.service";
     private const string Edge = "t3-edge";
     private const string ClaudePackage = "/usr/local/lib/node_modules/@anthropic-ai/claude-code/package.json";

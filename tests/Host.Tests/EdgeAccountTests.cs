@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -10,9 +8,8 @@ namespace Host.Tests;
 /// services step keeps every person routed, the admin first.
 /// </summary>
 [Collection(ReplacedBoxCollection.Name)]
-public sealed partial class EdgeAccountTests(SandboxFixture box)
+public sealed partial class EdgeAccountTests(SandboxFixture box) : BoxTests(TimeSpan.FromMinutes(3))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(3);
     private static readonly TestUser Wiz = new("wiz", 2000, 3773, 8931, Tier: "admin", Groups: ["sudo", "docker", "code-shared"]);
     private static readonly TestUser Emo = new("emo", 2001, 3774, 8932);
     private const string Dispatcher = "t3-dispatch";
@@ -67,13 +64,7 @@ public sealed partial class EdgeAccountTests(SandboxFixture box)
         route emo.a
         """;
 
-    private async Task RoutedAsync(string when)
-    {
-        var lines = (await box.ScriptAsync(Route, Bounded)).Trim().Split('\n');
-        Assert.True(lines.Length == 2, $"{when}: {string.Join(" | ", lines)}");
-        Assert.True(Regex.IsMatch(lines[0], "^wiz\\.a: (legacy )?t3 of wiz$"), $"{when}: {lines[0]}");
-        Assert.True(Regex.IsMatch(lines[1], "^emo\\.a: (legacy )?t3 of emo$"), $"{when}: {lines[1]}");
-    }
+    private async Task RoutedAsync(string when) => AdoptedUpTests.AssertRouted(await box.ScriptAsync(Route, Bounded), when);
 
     /// <summary>The devvm stack's own site values: Pulumi.devvm.yaml over Pulumi.yaml's defaults; its TODOs filled by the test (edgeUser: what adopt plan printed).</summary>
     private SiteSettings DevvmSite(string edgeUser)
@@ -161,9 +152,8 @@ public sealed partial class EdgeAccountTests(SandboxFixture box)
 /// so it runs with the shared box's tests, not with <see cref="EdgeAccountTests"/>).
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class EdgeAccountAttackTests(SandboxFixture box)
+public sealed class EdgeAccountAttackTests(SandboxFixture box) : BoxTests(TimeSpan.FromMinutes(3))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(3);
 
     /// <summary>
     /// The attacker: a roster person who names their process (prctl, any byte but NUL) so that the

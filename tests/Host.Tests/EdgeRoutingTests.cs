@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -11,9 +9,8 @@ namespace Host.Tests;
 /// same port on the other host is not theirs.
 /// </summary>
 [Collection(FleetCollection.Name)]
-public sealed class EdgeRoutingTests(FleetFixture fleet)
+public sealed class EdgeRoutingTests(FleetFixture fleet) : BoxTests(TimeSpan.FromSeconds(180))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(180);
     private const string Edge = "t3-edge";
     private static readonly TestUser Era = new("era", 2767, 6067, 6167);
     private static readonly TestUser Erb = new("erb", 2768, 6068, 6168);
@@ -73,8 +70,9 @@ public sealed class EdgeRoutingTests(FleetFixture fleet)
                 var other = boxes.Single(b => b.Key != host).Value;
                 var pw = (p.Name == Era.Name ? Era : Erb).PlaywrightPort;
                 var there = OnboardingTests.Facts(await boxes[host].ScriptAsync(EdgeGet + $"\nedge_get t3 {t3}\nedge_get pw {pw}"));
-                Assert.Equal($"code=0 body=t3 of {p.Name}", there["t3"]);
-                Assert.Equal("code=7 body=", there["pw"]); // the edge rule holds on this host: no playwright port
+                FactAssert.Equal(there,
+                    ("t3", $"code=0 body=t3 of {p.Name}"),
+                    ("pw", "code=7 body=")); // the edge rule holds on this host: no playwright port
                 // The other host has no t3 of theirs on that port: the map, not luck, gets them through.
                 var elsewhere = OnboardingTests.Facts(await other.ScriptAsync(EdgeGet + $"\nedge_get t3 {t3}"));
                 Assert.DoesNotContain($"t3 of {p.Name}", elsewhere["t3"], StringComparison.Ordinal);

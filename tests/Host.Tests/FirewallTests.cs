@@ -1,4 +1,3 @@
-using Workstation.Roster;
 namespace Host.Tests;
 
 /// <summary>
@@ -91,11 +90,12 @@ public sealed class FirewallTests(SandboxFixture box)
         Assert.Equal("code=0 body=t3 of ada", f["ada_t3"]);
         Assert.StartsWith("code=0 body=event: message", f["ben_own_pw"], StringComparison.Ordinal);
         // Anyone else is refused at connect time (curl exit 7), whatever Host header they forge.
-        Assert.Equal("code=7 body=", f["ben_pw_forged_host"]);
-        Assert.Equal("code=7 body=", f["ben_pw"]);
-        Assert.Equal("code=7 body=", f["ben_t3"]);
-        Assert.Equal("code=7 body=", f["ben_t3_localhost"]);
-        Assert.Equal("code=7 body=", f["root_pw"]);
+        FactAssert.Equal(f,
+            ("ben_pw_forged_host", "code=7 body="),
+            ("ben_pw", "code=7 body="),
+            ("ben_t3", "code=7 body="),
+            ("ben_t3_localhost", "code=7 body="),
+            ("root_pw", "code=7 body="));
     }
 
     /// <summary>The edge routes people to their t3: it reaches t3 ports, never a playwright port.</summary>
@@ -108,10 +108,11 @@ public sealed class FirewallTests(SandboxFixture box)
                 echo "edge_pw=$(mcp {{Edge}} 4241 localhost:4241)"
                 echo "ben_t3=$(try_as ben http://127.0.0.1:4141/)"
                 """);
-        Assert.Equal("code=0 body=t3 of ada", f["edge_t3_ada"]);
-        Assert.Equal("code=0 body=t3 of ben", f["edge_t3_ben"]);
-        Assert.Equal("code=7 body=", f["edge_pw"]);
-        Assert.Equal("code=7 body=", f["ben_t3"]);
+        FactAssert.Equal(f,
+            ("edge_t3_ada", "code=0 body=t3 of ada"),
+            ("edge_t3_ben", "code=0 body=t3 of ben"),
+            ("edge_pw", "code=7 body="),
+            ("ben_t3", "code=7 body="));
     }
 
     /// <summary>
@@ -149,9 +150,10 @@ public sealed class FirewallTests(SandboxFixture box)
                 wait_listening 4241
                 echo "back=$(mcp ada 4241)"
                 """);
-        Assert.Equal("code=7 body=", f["kill"]);
-        Assert.Equal("yes", f["same_pid"]);
-        Assert.Equal("1", f["squatted"]); // binding is not prevented; answering is
+        FactAssert.Equal(f,
+            ("kill", "code=7 body="),
+            ("same_pid", "yes"),
+            ("squatted", "1")); // binding is not prevented; answering is
         Assert.DoesNotContain("impostor", f["ada_to_squatter"], StringComparison.Ordinal);
         Assert.NotEqual("code=0", f["ada_to_squatter"][..6]);
         Assert.Equal("0", f["impostor_heard"]);
@@ -241,11 +243,12 @@ public sealed class FirewallTests(SandboxFixture box)
               echo "${u%%@*}_after_firewall=$([ "$start" -gt "$fw" ] && echo yes || echo no)"
             done
             """));
-        Assert.Equal("refused", f["unguarded_start"]);
-        Assert.Equal("absent", f["table_after_refusal"]);
-        Assert.Equal("active,active,active", f["active"]);
-        Assert.Equal("present", f["table"]);
-        Assert.Equal("yes", f["playwright-mcp_after_firewall"]);
-        Assert.Equal("yes", f["t3-serve_after_firewall"]);
+        FactAssert.Equal(f,
+            ("unguarded_start", "refused"),
+            ("table_after_refusal", "absent"),
+            ("active", "active,active,active"),
+            ("table", "present"),
+            ("playwright-mcp_after_firewall", "yes"),
+            ("t3-serve_after_firewall", "yes"));
     }
 }

@@ -1,4 +1,3 @@
-using Workstation.Roster;
 namespace Host.Tests;
 
 /// <summary>

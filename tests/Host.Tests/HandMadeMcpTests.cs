@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -9,9 +7,8 @@ namespace Host.Tests;
 /// nor the cut removes it.
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class HandMadeMcpTests(SandboxFixture box)
+public sealed class HandMadeMcpTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Hm = new("hm1", 2321, 4321, 4421);
     private const string TheirHa = "http://127.0.0.1:9/their-own-ha";
 
@@ -30,8 +27,7 @@ public sealed class HandMadeMcpTests(SandboxFixture box)
     [Fact]
     public async Task S11_a_hand_made_same_name_mcp_server_is_never_recorded_as_held_and_survives_an_unstage_and_the_cut()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Hm.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Hm, Bounded);
         await box.ScriptAsync($$"""
             runuser -u hm1 -- sh -c 'cd ~ && jq ".mcpServers.ha = {type: \"http\", url: \"{{TheirHa}}\"}" .claude.json > .claude.json.new && mv .claude.json.new .claude.json'
             """);

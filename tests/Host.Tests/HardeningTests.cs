@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -26,8 +25,9 @@ public sealed class HardeningTests(SandboxFixture box)
             done
             """);
         var f = OnboardingTests.Facts(r);
-        Assert.Equal("active,mo-ri", f["playwright-mcp"]);
-        Assert.Equal("active,mo-ri", f["t3-serve"]);
+        FactAssert.Equal(f,
+            ("playwright-mcp", "active,mo-ri"),
+            ("t3-serve", "active,mo-ri"));
         Assert.Equal("0", (await box.MustAsync(mori.FirewallCheck() + " >/dev/null; echo $?")).Stdout.Trim());
     }
 
@@ -53,8 +53,9 @@ public sealed class HardeningTests(SandboxFixture box)
             echo "max=$(try_etc max)"
             """;
         var f = OnboardingTests.Facts(await box.ScriptAsync(Probe));
-        Assert.Equal("written", f["lea"]);
-        Assert.Equal("refused", f["max"]);
+        FactAssert.Equal(f,
+            ("lea", "written"),
+            ("max", "refused"));
 
         var demoted = await box.MustAsync(Lea.Account(tier: "power-user", groups: []));
         Assert.Contains("workstation: changed: removed /etc/systemd/system/t3-serve@lea.service.d/50-workstation-tier.conf", demoted.Changes());
@@ -79,7 +80,8 @@ public sealed class HardeningTests(SandboxFixture box)
             echo "kernel=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo absent)"
             echo "host=$(bash -c 'set -euo pipefail; l=/usr/local/lib/workstation/lib; source "$l/common.sh"; source "$l/base.sh"; ptrace_scope')"
             """));
-        Assert.Equal("-kernel.yama.ptrace_scope = 1", f["file"]);
-        Assert.Equal(f["kernel"], f["host"]);
+        FactAssert.Equal(f,
+            ("file", "-kernel.yama.ptrace_scope = 1"),
+            ("host", f["kernel"]));
     }
 }

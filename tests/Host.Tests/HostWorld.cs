@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -366,6 +362,17 @@ public static class BoxExtensions
         return r;
     }
 
+    /// <summary>
+    /// The box ready (<see cref="HostWorld.ReadyAsync"/>), then <paramref name="u"/>'s host steps as
+    /// `pulumi up` runs them: with <paramref name="token"/>, the secrets step stages their snapshot
+    /// token (<see cref="TestUser.TokenStdin"/>); without, no secret is staged.
+    /// </summary>
+    public static async Task OnboardAsync(this SandboxFixture box, TestUser u, TimeSpan timeout, bool token = false)
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync(u.Apply(tokenStdin: token), stdin: token ? u.TokenStdin : null, timeout: timeout);
+    }
+
     /// <summary>Runs a bash script (sent on stdin) that must exit 0; returns its stdout.</summary>
     public static async Task<string> ScriptAsync(this SandboxFixture box, string script, TimeSpan? timeout = null) =>
         (await box.MustAsync("bash -s", stdin: script, timeout: timeout)).Stdout;
@@ -390,6 +397,26 @@ public static class BoxExtensions
     private sealed class TimerBack(SandboxFixture box) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync() => await box.RunAsync("systemctl start workstation-restart-pending.timer");
+    }
+
+    /// <summary>
+    /// For a test that fires the idle gate's restarts itself: stops the restart-pending timer, so
+    /// its minute tick can't race the test. Disposing stops the test's own UNIT (a terminal or an
+    /// agent of the person's, <see cref="OpenTypedTerminal"/>), starts the timer again, then runs THEN.
+    /// </summary>
+    public static async Task<IAsyncDisposable> GateByHandAsync(this SandboxFixture box, string unit, string? then = null)
+    {
+        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
+        return new GateBack(box, unit, then);
+    }
+
+    private sealed class GateBack(SandboxFixture box, string unit, string? then) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await box.RunAsync($"systemctl stop {unit} 2>/dev/null; systemctl reset-failed {unit} 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
+            if (then is not null) await box.MustAsync(then);
+        }
     }
 
     /// <summary>Asserts two snapshots are identical; on a difference, shows it and the units' recent journal.</summary>

@@ -1,3 +1,4 @@
+// Its own usings: Roster.Tests compiles this file too, without Host.Tests' global usings.
 using Workstation.Roster;
 using System.Globalization;
 using System.Text;

@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -9,9 +8,8 @@ namespace Host.Tests;
 /// `restart pending` retries. Idle is read from the person's terminals (the ptys they own).
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class IdleGateTests(SandboxFixture box)
+public sealed class IdleGateTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(60))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
     private static readonly TestUser Idl = new("idl", 2341, 4341, 4441);
     private static readonly TestUser Moved = Idl with { PlaywrightPort = 4442 };
 
@@ -30,13 +28,11 @@ public sealed class IdleGateTests(SandboxFixture box)
     [Fact]
     public async Task A_port_change_waits_while_the_person_types_keeps_the_old_port_guarded_and_lands_once_they_are_idle()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Idl.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Idl, Bounded);
         Assert.Equal("up 4441", (await box.ScriptAsync(Answers(4441), Bounded)).Trim());
         Assert.Equal("enabled", (await box.ScriptAsync("systemctl is-enabled workstation-restart-pending.timer")).Trim());
         // The test fires the timer's service itself, so the minute tick can't race it.
-        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
-        try
+        await using (await box.GateByHandAsync("ws-idl-term", then: Idl.Suspend()))
         {
             // A terminal of idl's, typed in just now.
             var pts = (await box.ScriptAsync(HostWorld.OpenTypedTerminal("idl", "ws-idl-term"))).Trim();
@@ -75,11 +71,6 @@ public sealed class IdleGateTests(SandboxFixture box)
             Assert.Contains(back.Changes(), l => l.Contains("restarted playwright-mcp@idl.service with its new config", StringComparison.Ordinal));
             Assert.Equal("up 4441", (await box.ScriptAsync(Answers(4441), Bounded)).Trim());
         }
-        finally
-        {
-            await box.RunAsync("systemctl stop ws-idl-term 2>/dev/null; systemctl reset-failed ws-idl-term 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
-            await box.MustAsync(Idl.Suspend());
-        }
     }
     private static readonly TestUser Idf = new("idf", 2503, 4503, 4603);
 
@@ -91,10 +82,8 @@ public sealed class IdleGateTests(SandboxFixture box)
     [Fact]
     public async Task A_pty_access_time_set_in_the_future_counts_as_typing_now()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Idf.Apply(tokenStdin: false), timeout: Bounded);
-        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
-        try
+        await box.OnboardAsync(Idf, Bounded);
+        await using (await box.GateByHandAsync("ws-idf-term", then: Idf.Suspend()))
         {
             var pts = (await box.ScriptAsync(HostWorld.OpenTypedTerminal("idf", "ws-idf-term"))).Trim();
             // As idf: their own pty, its access time a day ahead.
@@ -102,11 +91,6 @@ public sealed class IdleGateTests(SandboxFixture box)
             var moved = await box.MustAsync(HostCommands.Services((Idf with { PlaywrightPort = 5114 }).Derived()), timeout: Bounded);
             Assert.Contains("restart pending: playwright-mcp@idf.service (idf typed 0s ago; it waits for 1200s of idle)", moved.Stdout, StringComparison.Ordinal);
             Assert.DoesNotContain(moved.Changes(), l => l.Contains("restarted playwright-mcp@idf.service", StringComparison.Ordinal));
-        }
-        finally
-        {
-            await box.RunAsync("systemctl stop ws-idf-term 2>/dev/null; systemctl reset-failed ws-idf-term 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
-            await box.MustAsync(Idf.Suspend());
         }
     }
 
@@ -116,11 +100,9 @@ public sealed class IdleGateTests(SandboxFixture box)
     [Fact]
     public async Task S9_An_agent_holding_a_connection_delays_the_restart_and_when_it_ends_the_restart_happens()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Ses.Apply(tokenStdin: false), timeout: Bounded);
-        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
+        await box.OnboardAsync(Ses, Bounded);
         const string Pid = "systemctl show -p MainPID --value playwright-mcp@ses.service";
-        try
+        await using (await box.GateByHandAsync("ws-ses-agent", then: Ses.Suspend()))
         {
             // No terminal (keystroke-idle for ever), but an agent of ses's holds a connection to their playwright port.
             Assert.Equal("held", (await box.ScriptAsync("""
@@ -148,11 +130,6 @@ public sealed class IdleGateTests(SandboxFixture box)
             var late = await box.MustAsync(HostCommands.Manual.RestartPending, timeout: Bounded);
             Assert.Contains(late.Changes(), l => l.Contains("restarted playwright-mcp@ses.service with its new config", StringComparison.Ordinal));
             Assert.NotEqual(pid, await box.ScriptAsync(Pid));
-        }
-        finally
-        {
-            await box.RunAsync("systemctl stop ws-ses-agent 2>/dev/null; systemctl reset-failed ws-ses-agent 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
-            await box.MustAsync(Ses.Suspend());
         }
     }
 }

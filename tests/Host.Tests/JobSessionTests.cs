@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -9,9 +8,8 @@ namespace Host.Tests;
 /// cron.service or atd.service, outside every slice of theirs.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class JobSessionTests(SandboxFixture box)
+public sealed class JobSessionTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(150))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(150);
     private static readonly TestUser Atj = new("atj", 2256, 4456, 4556);
 
     /// <summary>
@@ -24,8 +22,7 @@ public sealed class JobSessionTests(SandboxFixture box)
     [Fact]
     public async Task An_at_job_runs_in_the_persons_login_session_slice_under_their_budget()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Atj.Apply(), stdin: Atj.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Atj, Bounded, token: true);
         var slice = $"user-{Atj.Uid}.slice";
         var facts = OnboardingTests.Facts(await box.ScriptAsync($$"""
             set -euo pipefail
@@ -43,11 +40,12 @@ public sealed class JobSessionTests(SandboxFixture box)
         var all = string.Join(", ", facts.Select(f => $"{f.Key}={f.Value}"));
         Assert.True(facts["job"].StartsWith($"/user.slice/{slice}/session-", StringComparison.Ordinal), all);
         Assert.EndsWith(".scope", facts["job"], StringComparison.Ordinal);
-        Assert.Equal(Budgets.Defaults[Tier.PowerUser].MemoryMax.ToString(System.Globalization.CultureInfo.InvariantCulture), facts["budget"]);
-        Assert.Equal("1", facts["cron"]);
-        Assert.Equal("1", facts["atd"]);
-        Assert.Equal("1", facts["cron_kept"]);
-        Assert.Equal("1", facts["atd_kept"]);
+        FactAssert.Equal(facts,
+            ("budget", Budgets.Defaults[Tier.PowerUser].MemoryMax.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("cron", "1"),
+            ("atd", "1"),
+            ("cron_kept", "1"),
+            ("atd_kept", "1"));
 
         var again = await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot), timeout: TimeSpan.FromMinutes(5));
         Assert.DoesNotContain(again.Changes(), l => l.Contains("/etc/pam.d/", StringComparison.Ordinal));

@@ -1,5 +1,4 @@
 using YamlDotNet.RepresentationModel;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -9,9 +8,8 @@ namespace Host.Tests;
 /// person's), and the token is in no process's argument vector on the way.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class KubeTokenTests(SandboxFixture box)
+public sealed class KubeTokenTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private const string Token = "eyJhbGciOiJSUzI1NiJ9.kt-fixture-sa-token-3e7b";
 
     /// <summary>The current context's user entry, as kubectl resolves it: its keys and values.</summary>
@@ -35,17 +33,10 @@ public sealed class KubeTokenTests(SandboxFixture box)
         await box.MustAsync(HostCommands.Account(d), timeout: Bounded);
 
         // Every process's argument vector, sampled while the secrets step stages the token.
-        await box.ScriptAsync("""
-            printf '%s\n' kt-fixture-sa-token-3e7b control-8a4c > /run/ws-kt-scan.markers
-            rm -f /run/ws-kt-scan.found /run/ws-kt-scan.stop
-            systemctl reset-failed ws-kt-scan 2>/dev/null || true
-            systemd-run --quiet --unit=ws-kt-scan -p RuntimeMaxSec=60 sh -c 'while [ ! -e /run/ws-kt-scan.stop ]; do
-              for c in /proc/[0-9]*/cmdline; do tr "\0" " " < "$c" 2>/dev/null; echo; done | grep -F -f /run/ws-kt-scan.markers >> /run/ws-kt-scan.found; done'
-            sleep 1; sh -c 'sleep 2; : control-8a4c' & sleep 1
-            """);
+        var scan = await ArgvScan.StartAsync(box, "ws-kt-scan", ["kt-fixture-sa-token-3e7b"], "control-8a4c", maxSeconds: 60);
         var secrets = await box.MustAsync(HostCommands.Secrets(d, [SharedSecret.KubeToken], new Dictionary<SharedSecret, int>(), null),
             stdin: $"{{\"kube-token\":\"{Token}\"}}", timeout: Bounded);
-        var found = await box.ScriptAsync("touch /run/ws-kt-scan.stop; sleep 1; systemctl stop ws-kt-scan 2>/dev/null || true; sort -u /run/ws-kt-scan.found");
+        var found = await scan.StopAsync();
         // The sampler saw its control, so it would have seen the token.
         Assert.Contains("control-8a4c", found, StringComparison.Ordinal);
         Assert.DoesNotContain(found.Split('\n'), l => l.Contains("kt-fixture-sa-token-3e7b", StringComparison.Ordinal) && !l.Contains("grep -F", StringComparison.Ordinal));

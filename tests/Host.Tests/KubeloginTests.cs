@@ -1,5 +1,4 @@
 using YamlDotNet.RepresentationModel;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -12,9 +11,8 @@ namespace Host.Tests;
 /// `kubectl-oidc_login` from PATH). The stand-in kubelogin records what it was run with.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class KubeloginTests(SandboxFixture box)
+public sealed class KubeloginTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private const string Issuer = "https://auth.example.test/application/o/kubernetes/";
 
     private const string StandIns = """
@@ -63,13 +61,19 @@ public sealed class KubeloginTests(SandboxFixture box)
         return (ran.Stdout, recorded);
     }
 
+    /// <summary>The box ready, with the stand-in kubectl and kubelogin installed.</summary>
+    private async Task StandInsAsync()
+    {
+        await HostWorld.ReadyAsync(box);
+        await box.MustAsync("bash -s", stdin: StandIns);
+    }
+
     private static string[] Args(string[] recorded) => [.. recorded.Where(l => l.StartsWith("arg=", StringComparison.Ordinal)).Select(l => l[4..])];
 
     [Fact]
     public async Task S3_The_persons_kubectl_runs_kubelogin_with_the_device_grant_and_the_email_scope()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync("bash -s", stdin: StandIns);
+        await StandInsAsync();
         var u = new TestUser("kl1", 2401, 5101, 5201);
         await box.MustAsync(u.Apply(tokenStdin: false), timeout: Bounded);
         Assert.Equal("600 kl1", (await box.ScriptAsync($"stat -c '%a %U' {u.Home}/.kube/config")).Trim());
@@ -85,8 +89,7 @@ public sealed class KubeloginTests(SandboxFixture box)
     [Fact]
     public async Task S3_The_keyboard_grant_and_a_name_claim_reach_a_new_kubeconfig_and_an_existing_one_is_never_rewritten()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync("bash -s", stdin: StandIns);
+        await StandInsAsync();
         var before = new TestUser("kl2", 2402, 5102, 5202);
         await box.MustAsync(before.Apply(tokenStdin: false), timeout: Bounded);
         var sum = await box.ScriptAsync($"sha256sum < {before.Home}/.kube/config");

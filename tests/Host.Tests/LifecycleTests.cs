@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using Workstation.Roster;
-using Xunit.Abstractions;
 
 namespace Host.Tests;
 
@@ -42,11 +38,12 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         var s = await box.MustAsync(Gil.Suspend());
         Assert.NotEmpty(s.Changes());
         var suspended = OnboardingTests.Facts(await box.ScriptAsync(State("gil")));
-        Assert.Equal("L", suspended["status"]);
-        Assert.Equal("1", suspended["expiry"]); // expired: no login of any kind
-        Assert.Equal("inactive,inactive,inactive", suspended["active"]);
-        Assert.Equal("disabled,disabled,disabled", suspended["enabled"]);
-        Assert.Equal("/etc/workstation/suspended/gil", suspended["record"]);
+        FactAssert.Equal(suspended,
+            ("status", "L"),
+            ("expiry", "1"), // expired: no login of any kind
+            ("active", "inactive,inactive,inactive"),
+            ("enabled", "disabled,disabled,disabled"),
+            ("record", "/etc/workstation/suspended/gil"));
         Assert.Equal(home, await box.ScriptAsync(HomeTree)); // nothing deleted, nothing touched
 
         var twice = await box.MustAsync(Gil.Suspend());
@@ -62,8 +59,9 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
         await box.MustAsync(Gil.Resume());
         var resumed = OnboardingTests.Facts(await box.ScriptAsync(State("gil")));
         Assert.Equal(running, resumed); // same uid, ports, lock state, expiry, units
-        Assert.Equal("2107", resumed["uid"]);
-        Assert.Equal("PLAYWRIGHT_PORT=4207,T3_PORT=4107", resumed["env"]);
+        FactAssert.Equal(resumed,
+            ("uid", "2107"),
+            ("env", "PLAYWRIGHT_PORT=4207,T3_PORT=4107"));
         Assert.Equal(home, await box.ScriptAsync(HomeTree));
 
         // An update of the steps (what `pulumi up` runs for a person still in the roster) resumes a suspended account too.
@@ -86,8 +84,9 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
 
         await box.MustAsync(Pat.Resume());
         var back = OnboardingTests.Facts(await box.ScriptAsync(State("pat")));
-        Assert.Equal("P", back["status"]);
-        Assert.Equal("", back["expiry"]);
+        FactAssert.Equal(back,
+            ("status", "P"),
+            ("expiry", ""));
     }
 
     /// <summary>
@@ -222,8 +221,9 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
             echo "sleeps=$(pgrep -u lou -x sleep | wc -l)"
             """);
         var before = OnboardingTests.Facts(live);
-        Assert.Equal("lou", before["login"]);
-        Assert.Equal("2", before["sleeps"]);
+        FactAssert.Equal(before,
+            ("login", "lou"),
+            ("sleeps", "2"));
         await box.MustAsync(HostCommands.Maps([Lou.Derived()]));
         var active = JsonDocument.Parse((await box.MustAsync(Lou.Status())).Stdout).RootElement.GetProperty("cut");
         Assert.False(active.GetProperty("holds").GetBoolean());
@@ -251,8 +251,9 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
             echo "procs=$(pgrep -u lou | wc -l)"
             echo "login=$(login id -un 2>/dev/null || echo refused)"
             """));
-        Assert.Equal("0", cut["procs"]);
-        Assert.Equal("refused", cut["login"]);
+        FactAssert.Equal(cut,
+            ("procs", "0"),
+            ("login", "refused"));
         Assert.Contains(s.Changes(), l => l.Contains("ended every process", StringComparison.Ordinal));
         Assert.Empty((await box.MustAsync(Lou.Suspend())).Changes());
 
@@ -293,9 +294,10 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
             echo "code=$(test -f /home/pia/code/README.md && echo cloned || echo missing)"
             echo "units=$(systemctl is-active playwright-mcp@pia.service t3-serve@pia.service | paste -sd, || true)"
             """));
-        Assert.Equal("pia,workstation", f["account"]);
-        Assert.Equal("cloned", f["code"]);
-        Assert.Equal("inactive,inactive", f["units"]);
+        FactAssert.Equal(f,
+            ("account", "pia,workstation"),
+            ("code", "cloned"),
+            ("units", "inactive,inactive"));
         // The next `pulumi up` retries only the failed step; the others have nothing to do.
         await box.MustAsync("rm /home/pia/.claude.json");
         Assert.Empty((await box.MustAsync(steps.Account)).Changes());
@@ -330,9 +332,10 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
               echo "${u%%@*}=$(systemctl is-enabled "$u" 2>/dev/null),$(systemctl is-active "$u" 2>/dev/null)"
             done
             """));
-        Assert.Equal("enabled,inactive", mixed["playwright-mcp"]);
-        Assert.Equal("disabled,active", mixed["t3-serve"]);
-        Assert.Equal("enabled,active", mixed["playwright-snapshot-refresh"]);
+        FactAssert.Equal(mixed,
+            ("playwright-mcp", "enabled,inactive"),
+            ("t3-serve", "disabled,active"),
+            ("playwright-snapshot-refresh", "enabled,active"));
 
         await box.MustAsync(nia.Suspend());
         const string States = """
@@ -349,10 +352,11 @@ public sealed class LifecycleTests(SandboxFixture box, ITestOutputHelper output)
             """ + "\n" + States));
         foreach (var state in new[] { cut, booted })
         {
-            Assert.Equal("disabled,inactive", state["playwright-mcp"]);
-            Assert.Equal("disabled,inactive", state["t3-serve"]);
-            Assert.Equal("disabled,inactive", state["playwright-snapshot-refresh"]);
-            Assert.Equal("0", state["procs"]);
+            FactAssert.Equal(state,
+                ("playwright-mcp", "disabled,inactive"),
+                ("t3-serve", "disabled,inactive"),
+                ("playwright-snapshot-refresh", "disabled,inactive"),
+                ("procs", "0"));
         }
     }
 

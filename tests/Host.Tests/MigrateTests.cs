@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -9,9 +8,8 @@ namespace Host.Tests;
 /// the system instance on the same port and checks that MCP answers; the rollback brings it back.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class MigrateTests(SandboxFixture box)
+public sealed class MigrateTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Mig = new("mig", 2371, 4371, 4481);
 
     /// <summary>As mig, in their own systemd --user manager (lingering, so it runs without a login).</summary>

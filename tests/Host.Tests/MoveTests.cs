@@ -1,6 +1,3 @@
-using System.Text.RegularExpressions;
-using Workstation.Roster;
-using Xunit.Abstractions;
 
 namespace Host.Tests;
 
@@ -118,9 +115,8 @@ public sealed class FleetFixture : IAsyncLifetime
 /// renamed into place only once whole), then the account step on B resumes them.
 /// </summary>
 [Collection(FleetCollection.Name)]
-public sealed class MoveTests(FleetFixture fleet)
+public sealed class MoveTests(FleetFixture fleet) : BoxTests(TimeSpan.FromSeconds(180))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(180);
     private const string Password = "move-pW-41d7c2";
     private static readonly TestUser Mva = new("mva", 2760, 6060, 6160);
     private static readonly TestUser Mvb = new("mvb", 2761, 6061, 6161);
@@ -201,8 +197,9 @@ public sealed class MoveTests(FleetFixture fleet)
         var cutA = await AccountAsync(A, Mva.Name);
         Assert.Equal(("L", "1", "yes", "0"), (cutA["lock"], cutA["expire"], cutA["suspended"], cutA["procs"]));
         var record = OnboardingTests.Facts(await A.ScriptAsync($"stat -c 'mode=%a %U' /etc/workstation/moved/{Mva.Name}; cat /etc/workstation/moved/{Mva.Name}"));
-        Assert.Equal("600 root", record["mode"]);
-        Assert.Equal(snapshot, record["SNAPSHOT"]);
+        FactAssert.Equal(record,
+            ("mode", "600 root"),
+            ("SNAPSHOT", snapshot));
         var before = await A.ScriptAsync(Tree(Mva.Name));
 
         // Idempotent: nothing changed, so the same snapshot, and no change reported.
@@ -314,8 +311,9 @@ public sealed class MoveTests(FleetFixture fleet)
                 echo "mpa=$(systemctl is-active t3-serve@mpa.service) $(getent shadow mpa | cut -d: -f8)"
                 echo "mpc=$(systemctl is-active t3-serve@mpc.service) $(getent shadow mpc | cut -d: -f8) $(ps -U mpc -o pid= | wc -l)"
                 """));
-            Assert.Equal("active ", a["mpa"]);
-            Assert.Equal("inactive 1 0", a["mpc"]);
+            FactAssert.Equal(a,
+                ("mpa", "active "),
+                ("mpc", "inactive 1 0"));
         }
         finally
         {

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -12,10 +9,9 @@ namespace Host.Tests;
 /// use is refused naming both numbers, and the proposed one applies.
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed partial class ObservedBudgetTests(SandboxFixture box)
+public sealed partial class ObservedBudgetTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
     private const long M = 1L << 20;
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private const string Name = "obs";
     private const int Uid = 2240;
     private const string LoginSlice = "user-2240.slice";

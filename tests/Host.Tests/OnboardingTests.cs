@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Workstation.Roster;
-using Xunit.Abstractions;
 
 namespace Host.Tests;
 
@@ -49,26 +46,28 @@ public sealed class OnboardingTests(SandboxFixture box, ITestOutputHelper output
 
         Assert.Equal("ana:x:2101:2101::/home/ana:/bin/zsh", facts["passwd"]);
         Assert.Contains("workstation", facts["groups"].Split(' '));
-        Assert.Equal("L", facts["status"]);
-        // 0700 whatever login.defs says: the box's says UMASK 022 and no HOME_MODE, so useradd alone would make it 0755.
-        Assert.Equal("700 ana", facts["home"]);
-        Assert.Equal("UMASK 022, HOME_MODE unset", facts["logindefs"]);
+        FactAssert.Equal(facts,
+            ("status", "L"),
+            // 0700 whatever login.defs says: the box's says UMASK 022 and no HOME_MODE, so useradd alone would make it 0755.
+            ("home", "700 ana"),
+            ("logindefs", "UMASK 022, HOME_MODE unset"));
         using (var status = System.Text.Json.JsonDocument.Parse((await box.MustAsync(Ana.Status())).Stdout))
             Assert.DoesNotContain(status.RootElement.GetProperty("drift").EnumerateArray(), d => d.GetProperty("kind").GetString() == "home-mode");
-        Assert.Equal("600 ana ana", facts["kube"]);
-        Assert.Equal("- oidc-login - get-token --oidc-issuer-url=https://auth.example.test/application/o/kubernetes/ --oidc-client-id=kubernetes", facts["kubeexec"]);
-        Assert.Equal("export VAULT_ADDR='https://vault.example.test'", facts["vault"]);
-        Assert.Equal("PLAYWRIGHT_PORT=4201", facts["pwenv"]);
-        Assert.Equal("T3_PORT=4101", facts["t3env"]);
-        Assert.Equal($"600 ana {Ana.Token}", facts["token"]);
-        Assert.Equal("ana directory ana", facts["code"]); // on her own branch (issue 24 §4)
-        Assert.Equal("active,active,active", facts["active"]);
-        Assert.Equal("enabled,enabled,enabled", facts["enabled"]);
-        Assert.Equal("ana,ana", facts["user"]);
-        Assert.Equal("workstation-ana.slice", facts["slice"]);
-        Assert.Equal("0", facts["leftovers"]);
-        // The token exists in exactly one file.
-        Assert.Equal("/home/ana/.config/workstation/snapshot-token", facts["tokencopies"]);
+        FactAssert.Equal(facts,
+            ("kube", "600 ana ana"),
+            ("kubeexec", "- oidc-login - get-token --oidc-issuer-url=https://auth.example.test/application/o/kubernetes/ --oidc-client-id=kubernetes"),
+            ("vault", "export VAULT_ADDR='https://vault.example.test'"),
+            ("pwenv", "PLAYWRIGHT_PORT=4201"),
+            ("t3env", "T3_PORT=4101"),
+            ("token", $"600 ana {Ana.Token}"),
+            ("code", "ana directory ana"), // on her own branch (issue 24 §4)
+            ("active", "active,active,active"),
+            ("enabled", "enabled,enabled,enabled"),
+            ("user", "ana,ana"),
+            ("slice", "workstation-ana.slice"),
+            ("leftovers", "0"),
+            // The token exists in exactly one file.
+            ("tokencopies", "/home/ana/.config/workstation/snapshot-token"));
     }
 
     [Fact]

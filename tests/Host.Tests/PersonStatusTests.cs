@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-using System.Text.RegularExpressions;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -11,10 +7,9 @@ namespace Host.Tests;
 /// a person's own status, run over their own SSH login without sudo, that never shows another's.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed partial class PersonStatusTests(SandboxFixture box)
+public sealed partial class PersonStatusTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
     private static readonly TimeSpan Setup = TimeSpan.FromSeconds(180);
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Mea = new("mea", 2740, 6040, 6140);
     private static readonly TestUser Meb = new("meb", 2741, 6041, 6141);
 
@@ -72,8 +67,7 @@ public sealed partial class PersonStatusTests(SandboxFixture box)
     [Fact]
     public async Task A_person_runs_me_without_sudo_and_sees_their_own_status_and_nothing_of_another_persons()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Mea.Apply(), stdin: Mea.TokenStdin, timeout: Setup);
+        await box.OnboardAsync(Mea, Setup, token: true);
         await box.MustAsync(Meb.Apply(), stdin: Meb.TokenStdin, timeout: Setup);
         await box.ScriptAsync(HostWorld.AuthorizeLoginKey(Mea.Name));
         await box.ScriptAsync(HostWorld.AuthorizeLoginKey(Meb.Name));
@@ -98,8 +92,9 @@ public sealed partial class PersonStatusTests(SandboxFixture box)
         Assert.Equal("0", facts["tty_rc"]);
         var after = long.Parse(facts["tty_done"], CultureInfo.InvariantCulture);
         Assert.True(facts["json_rc"] == "0", await box.ScriptAsync("cat /tmp/me.err"));
-        Assert.Equal("0", facts["text_rc"]);
-        Assert.Equal("0", facts["env_rc"]);
+        FactAssert.Equal(facts,
+            ("text_rc", "0"),
+            ("env_rc", "0"));
         Assert.Equal(("2", "2", "0"), (facts["arg_rc"], facts["arg2_rc"], facts["arg_out"]));
         Assert.Contains("unknown argument meb (usage: workstation me [--json])", facts["arg_err"], StringComparison.Ordinal);
         Assert.NotEqual("0", facts["root_rc"]);
@@ -135,8 +130,7 @@ public sealed partial class PersonStatusTests(SandboxFixture box)
     [Fact]
     public async Task User_status_shows_each_persons_last_ssh_login_from_sshds_own_records_and_reads_as_a_table_without_cut_probes_while_active()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Mea.Apply(), stdin: Mea.TokenStdin, timeout: Setup);
+        await box.OnboardAsync(Mea, Setup, token: true);
         await box.MustAsync(Meb.Apply(tokenStdin: false), timeout: Setup);
         await box.ScriptAsync(HostWorld.AuthorizeLoginKey(Mea.Name));
         // Meb's lastlog record cleared: as useradd leaves it for an account that never logged in.

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -10,9 +8,8 @@ namespace Host.Tests;
 /// An entry the person wrote by hand is left alone, and `user status` and drift report it.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class PlaywrightEntryTests(SandboxFixture box)
+public sealed class PlaywrightEntryTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Pe1 = new("pe1", 2610, 4710, 4810);
     private static readonly TestUser Pe2 = new("pe2", 2611, 4712, 4812);
     private static readonly TestUser Pe3 = new("pe3", 2612, 4713, 4814);
@@ -48,8 +45,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
     [Fact]
     public async Task A_moved_playwright_port_repoints_the_entry_the_program_wrote_keeping_every_other_key_and_a_backup()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pe1.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Pe1, Bounded);
         Assert.Equal($$"""{"type":"http","url":"{{Url(4810)}}"}""", await EntryAsync(Pe1));
         // The person's own keys and servers, beside the program's entry.
         await box.MustAsync("""runuser -u pe1 -- sh -c 'cd && jq ".theirs = {notes: [1, 2.5, \"é\"]} | .mcpServers.mine = {type: \"stdio\", command: \"my-tool\"}" .claude.json > .claude.json.new && mv .claude.json.new .claude.json'""");
@@ -87,10 +83,8 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
     [Fact]
     public async Task The_entry_waits_for_the_idle_gate_and_follows_the_server_when_it_restarts_on_its_new_port()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pe3.Apply(tokenStdin: false), timeout: Bounded);
-        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
-        try
+        await box.OnboardAsync(Pe3, Bounded);
+        await using (await box.GateByHandAsync("ws-pe3-term"))
         {
             await box.ScriptAsync(HostWorld.OpenTypedTerminal("pe3", "ws-pe3-term"));
             var moved = Pe3 with { PlaywrightPort = 4815 };
@@ -110,10 +104,6 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
             Assert.Equal("", await EntryLineAsync(Pe3));
             Assert.Empty(await EntryDriftAsync(moved));
         }
-        finally
-        {
-            await box.RunAsync("systemctl stop ws-pe3-term 2>/dev/null; systemctl reset-failed ws-pe3-term 2>/dev/null; systemctl start workstation-restart-pending.timer; true");
-        }
     }
 
     /// <summary>
@@ -124,8 +114,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
     [Fact]
     public async Task An_entry_the_person_made_by_hand_is_left_alone_and_status_and_drift_report_where_it_points()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pe2.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Pe2, Bounded);
         await box.MustAsync("""runuser -u pe2 -- sh -c 'cd && jq ".mcpServers.playwright.headers = {\"X-Mine\": \"1\"}" .claude.json > .claude.json.new && mv .claude.json.new .claude.json'""");
         var theirs = await EntryAsync(Pe2);
         var file = (await box.MustAsync("sha256sum /home/pe2/.claude.json")).Stdout;
@@ -167,8 +156,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
     [Fact]
     public async Task A_hostile_claude_json_never_makes_root_follow_a_link_wait_or_write_elsewhere()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pe4.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(Pe4, Bounded);
         var ours = $$"""{"type":"http","url":"{{Url(4816)}}"}""";
         var rootOnly = """{"mcpServers":{"playwright":{"type":"http","url":"http://127.0.0.1:1/mcp"}}}""";
         var rootFile = "{\"mcpServers\":{\"playwright\":" + ours + "}}";
@@ -193,8 +181,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"status took {clock.Elapsed}");
             return s;
         }
-        await box.ScriptAsync("systemctl stop workstation-restart-pending.timer");
-        try
+        await using (await box.GateByHandAsync("ws-pe4-term", then: "rm -rf /srv/pe4 /tmp/pe4-big.json"))
         {
             // Status, as root, reads nothing of what the links point at, and waits on nothing.
             await Shape("ln -s /srv/pe4/root-only.json .claude.json");
@@ -247,10 +234,6 @@ public sealed class PlaywrightEntryTests(SandboxFixture box)
             var back = await box.MustAsync(HostCommands.Services((Pe4 with { PlaywrightPort = port }).Derived()), timeout: Bounded);
             Assert.Contains($"workstation: changed: /home/pe4/.claude.json: playwright MCP entry repointed to {Url(port)}", back.Changes());
             Assert.Equal($$"""{"type":"http","url":"{{Url(port)}}"}""", await EntryAsync(Pe4));
-        }
-        finally
-        {
-            await box.RunAsync("systemctl stop ws-pe4-term 2>/dev/null; systemctl reset-failed ws-pe4-term 2>/dev/null; systemctl start workstation-restart-pending.timer; rm -rf /srv/pe4 /tmp/pe4-big.json; true");
         }
     }
 }

@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -9,9 +8,8 @@ namespace Host.Tests;
 /// else over a person's slot refuses that person's step.
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class PodmanTests(SandboxFixture box)
+public sealed class PodmanTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(120))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
     private static readonly TestUser Pda = new("pda", 2241, 4441, 4541);
     private static readonly TestUser Pdb = new("pdb", 2242, 4442, 4542);
 

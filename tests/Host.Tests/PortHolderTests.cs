@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Host.Tests;
 
@@ -8,9 +7,8 @@ namespace Host.Tests;
 /// before it changes anything, naming the holder; everyone else's step still runs.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class PortHolderTests(SandboxFixture box)
+public sealed class PortHolderTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(60))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
     private static readonly TestUser Prt = new("prt", 2361, 4361, 4461);
     private static readonly TestUser Oth = new("oth", 2362, 4362, 4462);
 

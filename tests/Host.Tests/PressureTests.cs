@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -9,9 +7,8 @@ namespace Host.Tests;
 /// threshold is a warning in the journal.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class PressureTests(SandboxFixture box)
+public sealed class PressureTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(60))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task A_sample_passes_promtool_and_a_crossed_threshold_is_a_journal_warning()

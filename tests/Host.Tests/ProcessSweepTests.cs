@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
-using Workstation.Roster;
-using Xunit.Abstractions;
 
 namespace Host.Tests;
 
@@ -12,9 +8,8 @@ namespace Host.Tests;
 /// processes too, not only from /etc/group.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper output)
+public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper output) : BoxTests(TimeSpan.FromSeconds(150))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(150);
     private static readonly TestUser Cta = new("cta", 2251, 5151, 5251);
     private static readonly TestUser Rvk = new("rvk", 2252, 5152, 5252, "admin", ["code-shared", "docker", "sudo"]);
     private static readonly TestUser Rvs = new("rvs", 2253, 4453, 4553);
@@ -47,8 +42,7 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
     [Fact]
     public async Task The_cut_ends_processes_running_as_the_persons_subordinate_ids_and_those_ignoring_sigterm_in_seconds()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Cta.Apply(), stdin: Cta.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Cta, Bounded, token: true);
         var s = Rules.SubIdStart(Cta.Uid!.Value);
         var map = $"--map-users={s},1,{Rules.SubIdCount} --map-groups={s},1,{Rules.SubIdCount}";
         var planted = OnboardingTests.Facts(await box.ScriptAsync($$"""
@@ -75,8 +69,9 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
             echo "own=$(pgrep -u cta | wc -l)"
             {{CountIds(Cta)}}
             """));
-        Assert.Equal($"{s} {s} {s}", planted["subid"]);
-        Assert.Equal($"{s + 1} {s + 1} {s + 1}", planted["setuid"]);
+        FactAssert.Equal(planted,
+            ("subid", $"{s} {s} {s}"),
+            ("setuid", $"{s + 1} {s + 1} {s + 1}"));
         var status = JsonDocument.Parse((await box.MustAsync(Cta.Status())).Stdout).RootElement.GetProperty("cut");
         Assert.True(status.GetProperty("processes").GetInt32() >= int.Parse(planted["own"]) + 2, $"{status} {planted["own"]}");
 
@@ -93,8 +88,9 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
             echo "manager=$(systemctl is-active user@{{Cta.Uid}}.service || true)"
             {{CountIds(Cta)}}
             """));
-        Assert.Equal("0", after["sleeps"]);
-        Assert.Equal("0", after["ids"]);
+        FactAssert.Equal(after,
+            ("sleeps", "0"),
+            ("ids", "0"));
         Assert.NotEqual("active", after["manager"]);
         var proof = JsonDocument.Parse((await box.MustAsync(Cta.Status())).Stdout).RootElement.GetProperty("cut");
         Assert.Equal(0, proof.GetProperty("processes").GetInt32());
@@ -134,9 +130,10 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
             systemd-run --quiet --unit=ws-standin-cron-job -p User=cjb sleep 1007
             for _ in $(seq 1 50); do pgrep -u cjb -f '^(/usr/bin/)?sleep 1007$' >/dev/null && break; sleep 0.1; done
             """ + "\n" + Spool));
-        Assert.Equal("cjb 600", before["crontab"]);
-        Assert.Equal("cjb 700", before["atjob"]);
-        Assert.Equal("1", before["job"]);
+        FactAssert.Equal(before,
+            ("crontab", "cjb 600"),
+            ("atjob", "cjb 700"),
+            ("job", "1"));
         var status = JsonDocument.Parse((await box.MustAsync(cj.Status())).Stdout).RootElement.GetProperty("cut");
         Assert.Equal(1, status.GetProperty("cron_jobs").GetInt32());
 
@@ -146,19 +143,21 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
             echo "folder=$(stat -c '%U %a' /var/spool/cron/workstation-suspended/cjb)"
             echo "kept=$(stat -c '%U %a' /var/spool/cron/workstation-suspended/cjb/crontab /var/spool/cron/workstation-suspended/cjb/atjobs/a0000101b2c3d4 | paste -sd,)"
             """));
-        Assert.Equal("none", aside["crontab"]);
-        Assert.Equal("none", aside["atjob"]);
-        Assert.Equal("0", aside["job"]);
-        Assert.Equal("root 700", aside["folder"]);
-        Assert.Equal("cjb 600,cjb 700", aside["kept"]);
+        FactAssert.Equal(aside,
+            ("crontab", "none"),
+            ("atjob", "none"),
+            ("job", "0"),
+            ("folder", "root 700"),
+            ("kept", "cjb 600,cjb 700"));
         Assert.Equal(0, JsonDocument.Parse((await box.MustAsync(cj.Status())).Stdout).RootElement.GetProperty("cut").GetProperty("cron_jobs").GetInt32());
 
         var back = await box.MustAsync(cj.Resume(), timeout: Bounded);
         Assert.Contains(back.Changes(), l => l.EndsWith("cjb: 2 cron or at job(s) back from /var/spool/cron/workstation-suspended/cjb", StringComparison.Ordinal));
         var restored = OnboardingTests.Facts(await box.ScriptAsync(Spool + "\n" + """echo "folder=$(ls /var/spool/cron/workstation-suspended/cjb 2>/dev/null || echo gone)" """));
-        Assert.Equal("cjb 600", restored["crontab"]);
-        Assert.Equal("cjb 700", restored["atjob"]);
-        Assert.Equal("gone", restored["folder"]);
+        FactAssert.Equal(restored,
+            ("crontab", "cjb 600"),
+            ("atjob", "cjb 700"),
+            ("folder", "gone"));
         await box.RunAsync("systemctl reset-failed ws-standin-cron-job.service 2>/dev/null; rm -f /var/spool/cron/crontabs/cjb /var/spool/cron/atjobs/a0000101b2c3d4");
     }
 
@@ -171,8 +170,7 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
     [Fact]
     public async Task A_revoke_restarts_the_persons_units_and_ends_every_process_still_holding_the_group()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Rvk.Apply(), stdin: Rvk.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Rvk, Bounded, token: true);
         var s = Rules.SubIdStart(Rvk.Uid!.Value);
         string Holders() => $$"""
             gid=$(getent group docker | cut -d: -f3)
@@ -196,8 +194,9 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
         Assert.Contains(demoted.Changes(), l => l.Contains("rvk removed from group docker (revoke_groups)", StringComparison.Ordinal));
         Assert.DoesNotContain("restart pending", demoted.Stdout, StringComparison.Ordinal);
         var after = OnboardingTests.Facts(await box.ScriptAsync(Holders() + "\n" + """echo "sleeps=$(pgrep -f '^sleep 100[45]$' | wc -l)" """));
-        Assert.Equal("0", after["holders"]);
-        Assert.Equal("0", after["sleeps"]);
+        FactAssert.Equal(after,
+            ("holders", "0"),
+            ("sleeps", "0"));
         Assert.NotEqual(before["t3"], after["t3"]);
         Assert.Equal("active", (await box.RunAsync("systemctl is-active t3-serve@rvk.service")).Stdout.Trim());
         var drift = JsonDocument.Parse((await box.MustAsync(Rvk.Status())).Stdout).RootElement.GetProperty("drift");
@@ -211,8 +210,7 @@ public sealed class ProcessSweepTests(SandboxFixture box, ITestOutputHelper outp
     [Fact]
     public async Task A_process_holding_a_group_the_account_lost_is_drift_until_the_account_step_ends_it()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Rvs.Apply(), stdin: Rvs.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Rvs, Bounded, token: true);
         await box.ScriptAsync("""
             set -euo pipefail
             getent group docker >/dev/null || groupadd -r docker

@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -8,9 +7,8 @@ namespace Host.Tests;
 /// byte for byte under the same uid. Renaming an os_user is refused with the way to do it.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class PurgeTests(SandboxFixture box)
+public sealed class PurgeTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private static readonly TestUser Pru = new("pru", 2191, 4191, 4291);
 
     /// <summary>Everything restore must bring back: type, mode, owner, size, mtime (sub-second) and link target, plus content.</summary>
@@ -24,8 +22,7 @@ public sealed class PurgeTests(SandboxFixture box)
     [Fact]
     public async Task Purge_archives_checks_then_deletes_and_restore_brings_the_home_back_byte_for_byte()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pru.Apply(), stdin: Pru.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Pru, Bounded, token: true);
         await box.ScriptAsync("""
             set -euo pipefail
             runuser -u pru -- sh -ec '
@@ -65,14 +62,15 @@ public sealed class PurgeTests(SandboxFixture box)
             echo "record=$(sed -n 's/^ARCHIVE=//p' /etc/workstation/purged/pru)"
             echo "budgets=$(ls -d /etc/systemd/system/workstation-pru.slice.d /etc/systemd/system/user-2191.slice.d 2>/dev/null | wc -l)"
             """));
-        Assert.Equal("no", gone["account"]);
-        // A later account with uid 2191 must not inherit pru's budget.
-        Assert.Equal("0", gone["budgets"]);
-        Assert.Equal("no", gone["home"]);
-        Assert.Equal("600 root", gone["archive"]);
-        Assert.Equal("600 root", gone["manifest"]);
-        Assert.Equal("700 root", gone["dir"]);
-        Assert.Equal(archive, gone["record"]);
+        FactAssert.Equal(gone,
+            ("account", "no"),
+            // A later account with uid 2191 must not inherit pru's budget.
+            ("budgets", "0"),
+            ("home", "no"),
+            ("archive", "600 root"),
+            ("manifest", "600 root"),
+            ("dir", "700 root"),
+            ("record", archive));
 
         // The purge Command re-run (or a later up) finds nothing left to do and says where the archive is.
         var again = await box.MustAsync(Pru.Purge(), timeout: Bounded);
@@ -199,9 +197,8 @@ public sealed class PurgeTests(SandboxFixture box)
     [Fact]
     public async Task What_a_person_leaves_in_their_home_neither_stalls_nor_breaks_the_purge_nor_chooses_its_folder()
     {
-        await HostWorld.ReadyAsync(box);
         var prg = new TestUser("prg", 2508, 4508, 4608);
-        await box.MustAsync(prg.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(prg, Bounded);
         await box.ScriptAsync("""
             runuser -u prg -- sh -ec 'cd ~; printf "two\n" > "$(printf "line\nbreak")"; truncate -s 512M sparse.img; mkfifo pipe; ln -s /etc/shadow shadow'
             install -d -o prg -m 0755 /srv/prg-owned

@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -8,9 +7,8 @@ namespace Host.Tests;
 /// `adopt plan` prints the `uid:` line of every live person, so the roster pins them all.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class PurgedUidTests(SandboxFixture box)
+public sealed class PurgedUidTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     // No uid pinned: useradd picks one above the highest in use, the seed's way of adding people.
     private static readonly TestUser Pia = new("pia", null, 4195, 4295);
     private static readonly TestUser Neo = new("neo", null, 4196, 4296);
@@ -21,8 +19,7 @@ public sealed class PurgedUidTests(SandboxFixture box)
     [Fact]
     public async Task S8_a_purged_uid_is_refused_when_pinned_and_never_picked_when_not()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Pia.Apply(), stdin: Pia.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Pia, Bounded, token: true);
         var uid = await UidAsync("pia");
         // Pia's uid is the highest in use: the one useradd would hand out again once she is gone.
         Assert.Equal("", (await box.MustAsync($"getent passwd | awk -F: '$3 > {uid} && $3 <= 59999'")).Stdout);

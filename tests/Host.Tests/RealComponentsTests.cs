@@ -33,17 +33,18 @@ public sealed class RealComponentsTests(SandboxFixture box)
             echo "secretunchanged=$(as git diff --quiet HEAD~1 HEAD -- secret.txt && echo yes)"
             as git reset -q --hard HEAD~1
             """));
-        Assert.Equal(@" \0 G I T C R Y P T \0", facts["magic"]);
-        Assert.Equal("0", facts["plain"]);
-        Assert.Equal("# Fixture", facts["readme"]);
-        Assert.Equal("cat,cat,false", facts["smudge"]);
-        Assert.Equal("current", facts["push"]);
-        // The seed's push model (issue 24 §4): the person's own branch, the one remote `forgejo`.
-        Assert.Equal("rex", facts["branch"]);
-        Assert.Equal($"{HostWorld.FixtureRepoUrl} forgejo forgejo", facts["origin"]);
-        Assert.Equal("0", facts["clean"]); // the ciphertext does not show as modified
-        Assert.Equal("rex:rex edits", facts["commit"]);
-        Assert.Equal("yes", facts["secretunchanged"]);
+        FactAssert.Equal(facts,
+            ("magic", @" \0 G I T C R Y P T \0"),
+            ("plain", "0"),
+            ("readme", "# Fixture"),
+            ("smudge", "cat,cat,false"),
+            ("push", "current"),
+            // The seed's push model (issue 24 §4): the person's own branch, the one remote `forgejo`.
+            ("branch", "rex"),
+            ("origin", $"{HostWorld.FixtureRepoUrl} forgejo forgejo"),
+            ("clean", "0"), // the ciphertext does not show as modified
+            ("commit", "rex:rex edits"),
+            ("secretunchanged", "yes"));
     }
 
     [Fact]

@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -14,9 +12,8 @@ namespace Host.Tests;
 /// with the pinned tools on, from the mirror (the stack's toolsMirror).
 /// </summary>
 [Collection(ReplacedBoxCollection.Name)]
-public sealed class RebuiltTests(SandboxFixture box)
+public sealed class RebuiltTests(SandboxFixture box) : BoxTests(TimeSpan.FromMinutes(5))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromMinutes(5);
     private const string Mirror = "/srv/tools-mirror";
     private static readonly string[] People = ["wiz", "alice", "bob"];
     private static readonly string[] Toolset = ["git", "zsh", "tmux", "rg", "jq", "python3", "node", "podman", "chromium", "claude"];
@@ -110,11 +107,13 @@ public sealed class RebuiltTests(SandboxFixture box)
                     echo "podman=$(cd /home/{{{u}}} && timeout 60 runuser -u {{{u}}} -- env -i HOME=/home/{{{u}}} USER={{{u}}} PATH=/usr/bin:/bin podman info --format '{{.Host.Security.Rootless}}')"
                     echo "subuid=$(grep "^{{{u}}}:" /etc/subuid)"
                     """, Bounded));
-                Assert.Equal("1", facts["autoupdater"]);
-                Assert.Equal("1", facts["launcher"]);
+                FactAssert.Equal(facts,
+                    ("autoupdater", "1"),
+                    ("launcher", "1"));
                 Assert.NotEqual("0", facts["tmux"]);
-                Assert.Equal("# Fixture", facts["code"]);
-                Assert.Equal("true", facts["podman"]);
+                FactAssert.Equal(facts,
+                    ("code", "# Fixture"),
+                    ("podman", "true"));
                 var uid = int.Parse((await box.MustAsync($"id -u {u}")).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
                 Assert.Equal($"{u}:{Rules.SubIdStart(uid)}:{Rules.SubIdCount}", facts["subuid"]);
 

@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -10,9 +9,8 @@ namespace Host.Tests;
 /// holds no token; `git push` sends the person's own branch to the `forgejo` remote.
 /// </summary>
 [Collection(SandboxCollection3.Name)]
-public sealed class RepoCredentialTests(SandboxFixture box)
+public sealed class RepoCredentialTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(120))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
     private const string Token = "forge-tok-4e8a91c2";
     private const string RepoUrl = "http://127.0.0.1:18089/private.git";
     private const string Helper = HostCommands.InstallDir + "/bin/git-credential-workstation";
@@ -94,17 +92,10 @@ public sealed class RepoCredentialTests(SandboxFixture box)
             Assert.Equal("absent", (await box.ScriptAsync($"test -e {u.Home}/code && echo present || echo absent")).Trim());
 
             // Every process's argument vector, sampled while the secrets step stages and clones.
-            await box.ScriptAsync($$"""
-                printf '%s\n' {{Token}} control-5d2f > /run/ws-forge-scan.markers
-                rm -f /run/ws-forge-scan.found /run/ws-forge-scan.stop
-                systemctl reset-failed ws-forge-scan 2>/dev/null || true
-                systemd-run --quiet --unit=ws-forge-scan -p RuntimeMaxSec=120 sh -c 'while [ ! -e /run/ws-forge-scan.stop ]; do
-                  for c in /proc/[0-9]*/cmdline; do tr "\0" " " < "$c" 2>/dev/null; echo; done | grep -F -f /run/ws-forge-scan.markers >> /run/ws-forge-scan.found; done'
-                sleep 1; sh -c 'sleep 2; : control-5d2f' & sleep 1
-                """);
+            var scan = await ArgvScan.StartAsync(box, "ws-forge-scan", [Token], "control-5d2f", maxSeconds: 120);
             var secrets = await box.MustAsync(HostCommands.Secrets(d, [SharedSecret.RepoToken], new Dictionary<SharedSecret, int>(), null),
                 stdin: $"{{\"repo-token\":\"{Token}\"}}", timeout: Bounded);
-            var found = await box.ScriptAsync("touch /run/ws-forge-scan.stop; sleep 1; systemctl stop ws-forge-scan 2>/dev/null || true; sort -u /run/ws-forge-scan.found");
+            var found = await scan.StopAsync();
             Assert.Contains("control-5d2f", found, StringComparison.Ordinal);
             Assert.DoesNotContain(found.Split('\n'), l => l.Contains(Token, StringComparison.Ordinal) && !l.Contains("grep -F", StringComparison.Ordinal));
             Assert.DoesNotContain(Token, secrets.Stdout + secrets.Stderr, StringComparison.Ordinal);
@@ -122,13 +113,14 @@ public sealed class RepoCredentialTests(SandboxFixture box)
                 echo "readme=$(head -n1 README.md)"
                 echo "forge=$(grep -c ' ok$' /srv/forge/log)"
                 """));
-            Assert.Equal("600 rc1", facts["token"]);
-            Assert.Equal("rc1", facts["branch"]);
-            Assert.Equal($"forgejo {RepoUrl}", facts["remotes"]);
-            Assert.Equal(Helper, facts["helper"]);
-            Assert.Equal("current forgejo", facts["push"]);
-            Assert.Equal("0", facts["leaks"]);
-            Assert.Equal("# Fixture", facts["readme"]);
+            FactAssert.Equal(facts,
+                ("token", "600 rc1"),
+                ("branch", "rc1"),
+                ("remotes", $"forgejo {RepoUrl}"),
+                ("helper", Helper),
+                ("push", "current forgejo"),
+                ("leaks", "0"),
+                ("readme", "# Fixture"));
             Assert.NotEqual("0", facts["forge"]);
 
             // `git push`, no arguments, as the person: their own branch on the forge; main untouched.

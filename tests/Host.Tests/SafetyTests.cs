@@ -1,4 +1,3 @@
-using Workstation.Roster;
 namespace Host.Tests;
 
 /// <summary>The safety rules: never clobber, never touch unmanaged accounts, never remove groups, reject hostile arguments.</summary>
@@ -63,20 +62,21 @@ public sealed class SafetyTests(SandboxFixture box)
             echo "mcpget=$(runuser -u cid -- env HOME=/home/cid CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 sh -c 'cd; claude mcp get playwright' | grep -F 'URL:' | tr -s ' ')"
             """));
 
-        Assert.Equal(before["kube"], after["kube"]);
-        Assert.Equal("1", after["kubebackups"]);
-        Assert.Equal(before["kube"], after["kubebackup"]);
-        Assert.Equal(before["code"], after["code"]);
-        Assert.Equal("1", after["claudebackups"]);
-        Assert.Equal(before["claude"], after["claudebackup"]);
-        // Exactly one entry added, every other key and value preserved (the CLI may reorder keys).
-        Assert.Equal(before["claudejson"], after["claudeminus"]);
-        Assert.Equal("""{"type":"http","url":"http://127.0.0.1:4203/mcp"}""", after["playwright"]);
-        Assert.Equal(" URL: http://127.0.0.1:4203/mcp", after["mcpget"]);
-        // An existing account is never locked, chmod-ed or re-shelled.
-        Assert.Equal("P", after["status"]);
-        Assert.Equal("751", after["home"]);
-        Assert.Equal("/bin/bash", after["shell"]);
+        FactAssert.Equal(after,
+            ("kube", before["kube"]),
+            ("kubebackups", "1"),
+            ("kubebackup", before["kube"]),
+            ("code", before["code"]),
+            ("claudebackups", "1"),
+            ("claudebackup", before["claude"]),
+            // Exactly one entry added, every other key and value preserved (the CLI may reorder keys).
+            ("claudeminus", before["claudejson"]),
+            ("playwright", """{"type":"http","url":"http://127.0.0.1:4203/mcp"}"""),
+            ("mcpget", " URL: http://127.0.0.1:4203/mcp"),
+            // An existing account is never locked, chmod-ed or re-shelled.
+            ("status", "P"),
+            ("home", "751"),
+            ("shell", "/bin/bash"));
         Assert.Contains("workstation", after["groups"].Split(' '));
 
         var again = await box.MustAsync(Cid.Apply(adopt: true), stdin: Cid.TokenStdin);

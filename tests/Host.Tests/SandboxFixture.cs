@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Text;
-using Xunit.Abstractions;
 using Xunit.Sdk;
 
 // The shards run at once, each on a box of its own (a named sandbox instance, its own port);

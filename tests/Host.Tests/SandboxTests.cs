@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Host.Tests;
 
@@ -88,8 +87,9 @@ public sealed class SandboxNamesTests(SandboxFixture box)
             foreach (var (name, port) in boxes)
             {
                 var env = SandboxFixture.ParseEnv((await box.SandboxAsAsync(name, port, "env")).Stdout);
-                Assert.Equal(BoxExtensions.Num(port), env["SANDBOX_SSH_PORT"]);
-                Assert.Equal(name, env["SANDBOX_NAME"]);
+                FactAssert.Equal(env,
+                    ("SANDBOX_SSH_PORT", BoxExtensions.Num(port)),
+                    ("SANDBOX_NAME", name));
                 var who = await box.SandboxAsAsync(name, port, "ssh", "hostname");
                 Assert.True(who.ExitCode == 0, who.ToString());
                 Assert.Equal($"ws-sandbox-{name}", who.Stdout.Trim());

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -9,9 +7,8 @@ namespace Host.Tests;
 /// rewrites only its secret; the cut takes them out; and no value is ever in a process's arguments.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class SecretsTests(SandboxFixture box)
+public sealed class SecretsTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
     private const string MemoryUrl = "http://127.0.0.1:9/memory";
 
     // The repo token stages and clones: KubeloginTests' neighbour RepoCredentialTests covers it (issue 24 §4).
@@ -48,22 +45,15 @@ public sealed class SecretsTests(SandboxFixture box)
     [Fact]
     public async Task Staging_writes_every_secret_privately_as_the_person_the_real_cli_lists_the_servers_and_no_value_is_ever_an_argument()
     {
-        await HostWorld.ReadyAsync(box);
         var sa = new TestUser("sa1", 2311, 4311, 4411);
-        await box.MustAsync(sa.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(sa, Bounded);
         await box.ScriptAsync($"runuser -u {sa.Name} -- mkdir -p {sa.Home}/code/.beads");
         var v = Values(sa.Name, "r1");
 
         // Every process's argument vector, sampled while the step runs. The control proves the scan sees arguments.
-        await box.ScriptAsync($$"""
-            printf '%s\n' {{string.Join(' ', v.Values.Select(x => HostCommands.Quote(x.Split('"').Length > 3 ? x.Split('"')[5] : x)))}} control-9c1e > /run/ws-scan.markers
-            rm -f /run/ws-scan.found /run/ws-scan.stop
-            systemd-run --quiet --unit=ws-secrets-scan -p RuntimeMaxSec=120 sh -c 'while [ ! -e /run/ws-scan.stop ]; do
-              for c in /proc/[0-9]*/cmdline; do tr "\0" " " < "$c" 2>/dev/null; echo; done | grep -F -f /run/ws-scan.markers >> /run/ws-scan.found; done'
-            sleep 1; sh -c 'sleep 2; : control-9c1e' & sleep 1
-            """);
+        var scan = await ArgvScan.StartAsync(box, "ws-secrets-scan", v.Values.Select(x => x.Split('"').Length > 3 ? x.Split('"')[5] : x), "control-9c1e", maxSeconds: 120);
         var first = await box.MustAsync(Apply(sa), stdin: Bundle(v), timeout: Bounded);
-        var found = await box.ScriptAsync("touch /run/ws-scan.stop; sleep 1; systemctl stop ws-secrets-scan 2>/dev/null || true; sort -u /run/ws-scan.found");
+        var found = await scan.StopAsync();
         Assert.Contains("control-9c1e", found, StringComparison.Ordinal);
         Assert.DoesNotContain(found.Split('\n'), l => l.Length > 0 && !l.Contains("control-9c1e", StringComparison.Ordinal) && !l.Contains("grep -F", StringComparison.Ordinal));
         Assert.All(v.Values, x => Assert.DoesNotContain(x, first.Stdout + first.Stderr, StringComparison.Ordinal));
@@ -101,16 +91,15 @@ public sealed class SecretsTests(SandboxFixture box)
 
         // The cut leaves no copy behind: not in a file, a backup of ~/.claude.json, or the CLI's logs of the servers.
         await box.MustAsync(HostCommands.RemoveSecrets(sa.Derived())!, timeout: Bounded);
-        Assert.Equal("", (await box.ScriptAsync($"grep -rlF -f /run/ws-scan.markers {sa.Home} || true")).Trim());
+        Assert.Equal("", (await box.ScriptAsync($"grep -rlF -f {scan.Markers} {sa.Home} || true")).Trim());
         await box.MustAsync(sa.Suspend());
     }
 
     [Fact]
     public async Task Existing_files_keep_their_bytes_a_rotation_rewrites_only_its_secret_and_the_cut_takes_every_secret_out()
     {
-        await HostWorld.ReadyAsync(box);
         var sb = new TestUser("sb1", 2312, 4312, 4412);
-        await box.MustAsync(sb.Apply(tokenStdin: false), timeout: Bounded);
+        await box.OnboardAsync(sb, Bounded);
         // A person set up by hand: their own credentials, settings and servers.
         await box.ScriptAsync("""
             runuser -u sb1 -- sh -c 'mkdir -p ~/.claude ~/code/.beads && cd ~ &&

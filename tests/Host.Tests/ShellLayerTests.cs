@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -8,9 +7,8 @@ namespace Host.Tests;
 /// with another deployer owning start-claude.sh, the base leaves it alone.
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class ShellLayerTests(SandboxFixture box)
+public sealed class ShellLayerTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(120))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
     private static readonly TestUser Shl = new("shl", 2235, 4435, 4535);
 
     private string Repo(string path) => File.ReadAllText(Path.Combine(box.RepoRoot, "host", "base", path));
@@ -18,8 +16,7 @@ public sealed class ShellLayerTests(SandboxFixture box)
     [Fact]
     public async Task A_new_person_gets_the_machine_shell_layer_and_tmux_windows_that_start_claude_in_their_clone()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Shl.Apply(), stdin: Shl.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Shl, Bounded, token: true);
         Assert.Equal(Repo("profile.d/00-workstation.sh"), (await box.MustAsync("cat /etc/profile.d/00-workstation.sh")).Stdout);
         Assert.Equal(Repo("zshrc.d/00-workstation.zsh"), (await box.MustAsync("cat /etc/zsh/zshrc.d/00-workstation.zsh")).Stdout);
         Assert.Equal(Repo("skel/tmux.conf"), (await box.MustAsync("cat /home/shl/.tmux.conf")).Stdout);
@@ -38,10 +35,11 @@ public sealed class ShellLayerTests(SandboxFixture box)
             echo "launcher_cd=$(grep -c '^cd "$HOME/code"$' /home/shl/start-claude.sh)"
             rm -f /tmp/shl-tmux
             """));
-        Assert.Equal("1", facts["autoupdater"]);
-        Assert.Equal("50000", facts["histsize"]);
-        Assert.Equal("/usr/local/bin/claude", facts["path"]);
-        Assert.Equal("default-command \"exec \\\"\\$HOME/start-claude.sh\\\"\"", facts["tmux"]);
+        FactAssert.Equal(facts,
+            ("autoupdater", "1"),
+            ("histsize", "50000"),
+            ("path", "/usr/local/bin/claude"),
+            ("tmux", "default-command \"exec \\\"\\$HOME/start-claude.sh\\\"\""));
         Assert.Contains("(Claude Code)", facts["launcher"], StringComparison.Ordinal);
         Assert.Equal("1", facts["launcher_cd"]);
     }

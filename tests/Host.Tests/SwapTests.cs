@@ -8,9 +8,8 @@ namespace Host.Tests;
 /// record any moment at zero swap; mkswap, fallocate, fstab and sysctl.d are real.
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class SwapTests(SandboxFixture box)
+public sealed class SwapTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(120))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(120);
 
     private const string Fakes = """
         set -euo pipefail
@@ -70,9 +69,10 @@ public sealed class SwapTests(SandboxFixture box)
         {
             var first = await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot, swapSize: "64M", swappiness: 10), timeout: Bounded);
             var s = await StateAsync();
-            Assert.Equal("/swapfile-64M 67108864;", s["active"]);
-            Assert.Equal("/swapfile-64M;", s["fstab"]);
-            Assert.Equal("600;", s["modes"]);
+            FactAssert.Equal(s,
+                ("active", "/swapfile-64M 67108864;"),
+                ("fstab", "/swapfile-64M;"),
+                ("modes", "600;"));
             Assert.Contains(first.Changes(), l => l.EndsWith("swapon /swapfile-64M (64M)", StringComparison.Ordinal));
             Assert.Equal("# Written by workstation base apply (swappiness in the stack config).\nvm.swappiness = 10\n",
                 (await box.MustAsync("cat /etc/sysctl.d/60-workstation-swap.conf")).Stdout);
@@ -87,11 +87,12 @@ public sealed class SwapTests(SandboxFixture box)
             await box.MustAsync(": >/run/fake-swap/log");
             var resize = await box.MustAsync(HostWorld.BaseCommand(box.RepoRoot, swapSize: "128M", swappiness: 10), timeout: Bounded);
             s = await StateAsync();
-            Assert.Equal("", s["zero"]);
-            Assert.Equal("swapon -- /swapfile-128M;swapoff -- /swapfile-64M;", s["calls"]);
-            Assert.Equal("/swapfile-128M 134217728;", s["active"]);
-            Assert.Equal("/swapfile-128M;", s["fstab"]);
-            Assert.Equal("/swapfile-128M;", s["files"]);
+            FactAssert.Equal(s,
+                ("zero", ""),
+                ("calls", "swapon -- /swapfile-128M;swapoff -- /swapfile-64M;"),
+                ("active", "/swapfile-128M 134217728;"),
+                ("fstab", "/swapfile-128M;"),
+                ("files", "/swapfile-128M;"));
             Assert.Contains(resize.Changes(), l => l.EndsWith("removed /swapfile-64M", StringComparison.Ordinal));
 
             // A size the disk can't hold: refused, and the swap in use stays exactly as it was.
@@ -99,9 +100,10 @@ public sealed class SwapTests(SandboxFixture box)
             Assert.NotEqual(0, huge.ExitCode);
             Assert.Contains("could not make a 9999G swap file at /swapfile-9999G", huge.Stderr, StringComparison.Ordinal);
             var after = await StateAsync();
-            Assert.Equal(s["active"], after["active"]);
-            Assert.Equal(s["fstab"], after["fstab"]);
-            Assert.Equal("/swapfile-128M;", after["files"]);
+            FactAssert.Equal(after,
+                ("active", s["active"]),
+                ("fstab", s["fstab"]),
+                ("files", "/swapfile-128M;"));
         }
         finally
         {

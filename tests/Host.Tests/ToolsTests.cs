@@ -1,4 +1,3 @@
-using Workstation.Roster;
 
 namespace Host.Tests;
 
@@ -10,9 +9,8 @@ namespace Host.Tests;
 /// the devvm.
 /// </summary>
 [Collection(SandboxCollection2.Name)]
-public sealed class ToolsTests(SandboxFixture box)
+public sealed class ToolsTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(60))
 {
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(60);
     private static readonly TestUser Tol = new("tol", 2234, 4434, 4534);
     private const string Mirror = "/srv/ws-mirror";
     private const string MirrorUrl = "http://127.0.0.1:4603";
@@ -53,8 +51,7 @@ public sealed class ToolsTests(SandboxFixture box)
     [Fact]
     public async Task Pinned_tools_install_from_a_mirror_and_a_tampered_artifact_is_refused_before_anything_is_installed()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Tol.Apply(), stdin: Tol.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Tol, Bounded, token: true);
         await ScriptAsync("""
             rm -rf /srv/ws-mirror; mkdir -p /srv/ws-mirror
             { echo "# stand-ins"; art ws-plain 1.0 plain; art ws-zipped 2.1 zip; art ws-tarred 0.3 tar; } >/root/ws-tools.txt
@@ -193,8 +190,7 @@ public sealed class ToolsTests(SandboxFixture box)
     [Fact]
     public async Task T3_is_installed_at_its_pin_and_a_tag_is_refused()
     {
-        await HostWorld.ReadyAsync(box);
-        await box.MustAsync(Tol.Apply(), stdin: Tol.TokenStdin, timeout: Bounded);
+        await box.OnboardAsync(Tol, Bounded, token: true);
         await box.ScriptAsync(Registry, Bounded);
         var tree = HostWorld.HostTreeParent(box.RepoRoot);
         string Base(string pin) => HostCommands.Base(HostWorld.BaseInputsSha256(tree), new BaseSettings { PinnedTools = false, T3Package = pin });

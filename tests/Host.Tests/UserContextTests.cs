@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Host.Tests;
 
@@ -8,13 +7,12 @@ namespace Host.Tests;
 /// Timeouts are seconds: a hang is the failure these tests exist to catch.
 /// </summary>
 [Collection(SandboxCollection.Name)]
-public sealed class UserContextTests(SandboxFixture box)
+public sealed class UserContextTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(45))
 {
     private static readonly TestUser Dot = new("dot", 2151, 4151, 4251);
     private static readonly TestUser Eli = new("eli", 7152, 4152, 4252);
     private static readonly TestUser Fia = new("fia", 7153, 4153, 4253);
     private static readonly TestUser Gwen = new("gwen", 2154, 4154, 4254);
-    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(45);
 
     /// <summary>
     /// /run/lock is world-writable and emptied at boot. Mallory, an ordinary account, gets there
@@ -39,8 +37,9 @@ public sealed class UserContextTests(SandboxFixture box)
               mkdir /run/workstation 2>/dev/null && echo "ours=created" || echo "ours=refused"'
             echo "links=$(ls /run/lock/workstation | wc -l)"
             """));
-        Assert.Equal("refused", planted["ours"]);
-        Assert.Equal("8", planted["links"]);
+        FactAssert.Equal(planted,
+            ("ours", "refused"),
+            ("links", "8"));
 
         await box.MustAsync(HostWorld.SiteCommand());
         await box.MustAsync(Dot.Apply(), stdin: Dot.TokenStdin, timeout: Bounded);
@@ -51,9 +50,10 @@ public sealed class UserContextTests(SandboxFixture box)
             echo "links=$(find /run/lock/workstation -type l | wc -l)"
             echo "ours=$(stat -c '%U %a %F' /run/workstation)"
             """));
-        Assert.Equal("0", after["planted_files"]); // root never wrote through her links
-        Assert.Equal("8", after["links"]);
-        Assert.Equal("root 700 directory", after["ours"]);
+        FactAssert.Equal(after,
+            ("planted_files", "0"), // root never wrote through her links
+            ("links", "8"),
+            ("ours", "root 700 directory"));
         await box.MustAsync("rm -rf /run/lock/workstation");
     }
 
@@ -111,9 +111,10 @@ public sealed class UserContextTests(SandboxFixture box)
             pkill -KILL -s "$(cat /tmp/hap-lock.sid)" || true
             rm -f /tmp/hap-lock.sid
             """));
-        Assert.Equal("L", f["status"]);
-        Assert.Equal("1", f["expiry"]);
-        Assert.Equal("0", f["procs"]);
+        FactAssert.Equal(f,
+            ("status", "L"),
+            ("expiry", "1"),
+            ("procs", "0"));
         // Once the lock is free, the rest of the cut completes.
         await AssertTheCutCompletesAsync("hap");
     }
@@ -147,9 +148,10 @@ public sealed class UserContextTests(SandboxFixture box)
             echo "hook=$(cat /home/eli/hook-ran 2>/dev/null || echo never)"
             echo "sleepers=$(pgrep -u eli -f 'sleep 300' | wc -l)"
             """));
-        Assert.Equal("cloned", after["code"]);
-        Assert.Equal("never", after["hook"]);
-        Assert.Equal("0", after["sleepers"]);
+        FactAssert.Equal(after,
+            ("code", "cloned"),
+            ("hook", "never"),
+            ("sleepers", "0"));
         await AssertTheCutCompletesAsync("eli");
     }
 
@@ -229,9 +231,10 @@ public sealed class UserContextTests(SandboxFixture box)
         Assert.Contains(",7", f["root_fds"], StringComparison.Ordinal); // the test's own extra descriptor exists up here
         Assert.Equal("0,1,2", f["user_fds"]);
         Assert.NotEqual(f["root_sid"], f["user_sid"]);
-        Assert.Equal("gwen", f["user"]);
-        Assert.Equal("$HOME ${USER} $$ %n %i", f["literal"]);
-        Assert.Equal("124", f["timeout_rc"]);
+        FactAssert.Equal(f,
+            ("user", "gwen"),
+            ("literal", "$HOME ${USER} $$ %n %i"),
+            ("timeout_rc", "124"));
         Assert.True(int.Parse(f["timeout_took"], System.Globalization.CultureInfo.InvariantCulture) < 10, $"took {f["timeout_took"]}s");
         Assert.Equal("0", f["left"]);
     }
