@@ -48,8 +48,7 @@ account_guards() {
   local user="$1" uid="$2" adopt="$3" entry cur_uid
   local -n _guard_home="$4"
   if entry="$(getent passwd "$user")"; then
-    cur_uid="$(cut -d: -f3 <<<"$entry")"
-    _guard_home="$(cut -d: -f6 <<<"$entry")"
+    IFS=: read -r _ _ cur_uid _ _ _guard_home _ <<<"$entry"
     if ! has_marker "$user" && ((!adopt)); then
       die_refused "account $user exists but is not managed (no '$WS_MARKER_GROUP' group); pass --adopt to take it over"
     fi
@@ -180,12 +179,15 @@ ensure_revoked() {
 # that exists and that the account does not hold (any more): what none of the
 # person's processes may still carry.
 lost_gids() {
-  local user="$1" g gid
+  local user="$1" g gid held
+  held="$(held_groups "$user")"
   while IFS= read -r g; do
     [[ -n "$g" ]] || continue
-    gid="$(getent group "$g" | cut -d: -f3)" || continue
+    gid="$(getent group "$g")" || continue
+    gid="${gid#*:*:}"
+    gid="${gid%%:*}"
     [[ "$gid" =~ ^[0-9]+$ ]] || continue
-    in_group "$user" "$g" || printf '%s %s\n' "$gid" "$g"
+    [[ "$held" == *" $g "* ]] || printf '%s %s\n' "$gid" "$g"
   done < <(privileged_groups)
 }
 
@@ -491,17 +493,24 @@ privileged_groups() {
 #   stale-group GROUP       a process of theirs still holds a privileged group
 #                           the account no longer has (fix: the account step ends it).
 drift_lines() {
-  local user="$1" home="$2" g mode group gid n
+  local user="$1" home="$2" g mode group gid n held line
+  local -a lost=()
   shift 2
   local granted=" $* "
-  while read -r gid g; do
-    n="$(person_procs "$user" "$gid" | wc -l)"
-    ((n == 0)) ||
-      echo "stale-group $g $n running process(es) of $user still hold group $g, which the account no longer has (fix: workstation user account apply $user ends them)"
-  done < <(lost_gids "$user")
+  mapfile -t lost < <(lost_gids "$user")
+  # One pass over the processes for all the lost groups; group by group only when one is held.
+  if ((${#lost[@]})) && [[ -n "$(person_procs "$user" "${lost[@]%% *}")" ]]; then
+    for line in "${lost[@]}"; do
+      read -r gid g <<<"$line"
+      n="$(person_procs "$user" "$gid" | wc -l)"
+      ((n == 0)) ||
+        echo "stale-group $g $n running process(es) of $user still hold group $g, which the account no longer has (fix: workstation user account apply $user ends them)"
+    done
+  fi
+  held="$(held_groups "$user")"
   while IFS= read -r g; do
     [[ -n "$g" && "$granted" != *" $g "* ]] || continue
-    if in_group "$user" "$g"; then
+    if [[ "$held" == *" $g "* ]]; then
       echo "privileged-group $g holds privileged group $g, which its tier does not grant (fix: revoke_groups: [$g])"
     fi
   done < <(privileged_groups)
