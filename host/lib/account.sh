@@ -267,6 +267,17 @@ move_job() {
   ln -- "$1" "$2" && rm -f -- "$1"
 }
 
+# move_crontab SRC DST WARNING: a crontab at SRC moved to DST (move_job), unless something is
+# at DST already: then WARNING, and SRC stays. Fails when nothing moved.
+move_crontab() {
+  [[ -f "$1" ]] || return 1
+  if [[ -e "$2" ]]; then
+    warn "$3"
+    return 1
+  fi
+  move_job "$1" "$2"
+}
+
 # ensure_jobs_aside USER: the person's crontab and at jobs out of cron's and
 # atd's reach, into a root-only folder, for resume to put back. (Both also
 # refuse an expired account's jobs; this holds when their PAM does not ask.)
@@ -277,13 +288,8 @@ ensure_jobs_aside() {
   [[ -f "$WS_CRONTABS/$user" || -d "$WS_ATJOBS" ]] || return 0
   ensure_dir "$WS_JOBS_ASIDE" 0700
   ensure_dir "$dir" 0700
-  if [[ -f "$WS_CRONTABS/$user" ]]; then
-    if [[ -e "$dir/crontab" ]]; then
-      warn "$dir/crontab exists already: $user's crontab is left in place (cron refuses an expired account's jobs)"
-    else
-      move_job "$WS_CRONTABS/$user" "$dir/crontab" && n=$((n + 1))
-    fi
-  fi
+  move_crontab "$WS_CRONTABS/$user" "$dir/crontab" \
+    "$dir/crontab exists already: $user's crontab is left in place (cron refuses an expired account's jobs)" && n=$((n + 1))
   if [[ -d "$WS_ATJOBS" ]]; then
     ensure_dir "$dir/atjobs" 0700
     while IFS= read -r -d '' f; do
@@ -300,13 +306,8 @@ ensure_jobs_restored() {
   local user="$1" dir f n=0
   dir="$WS_JOBS_ASIDE/$user"
   [[ -d "$dir" && ! -L "$dir" ]] || return 0
-  if [[ -f "$dir/crontab" ]]; then
-    if [[ -e "$WS_CRONTABS/$user" ]]; then
-      warn "$user has a new crontab; the one from before the suspension stays in $dir/crontab"
-    else
-      move_job "$dir/crontab" "$WS_CRONTABS/$user" && n=$((n + 1))
-    fi
-  fi
+  move_crontab "$dir/crontab" "$WS_CRONTABS/$user" \
+    "$user has a new crontab; the one from before the suspension stays in $dir/crontab" && n=$((n + 1))
   if [[ -d "$dir/atjobs" ]]; then
     for f in "$dir"/atjobs/*; do
       [[ -f "$f" && ! -e "$WS_ATJOBS/${f##*/}" ]] || continue
