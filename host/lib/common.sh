@@ -552,15 +552,16 @@ as_user_data() {
     --setenv=LANG=C.UTF-8 --setenv=PATH=/usr/local/bin:/usr/bin:/bin \
     -- /usr/bin/timeout -k 5 "$t" "${argv[@]}" </dev/null || rc=$?
   rm -rf -- "$in"
+  # An empty file (what a quiet check leaves) is not read: no head process for it.
   size="$(stat -c %s -- "$out/stderr" 2>/dev/null || echo 0)"
-  head -c "$WS_AS_USER_MAX_STDERR" -- "$out/stderr" >&2 2>/dev/null || true
+  ((size == 0)) || head -c "$WS_AS_USER_MAX_STDERR" -- "$out/stderr" >&2 2>/dev/null || true
   ((size <= WS_AS_USER_MAX_STDERR)) || warn "as $user: $((size - WS_AS_USER_MAX_STDERR)) more bytes on stderr not shown"
   size="$(stat -c %s -- "$out/stdout" 2>/dev/null || echo 0)"
   if ((size > WS_AS_USER_MAX_OUTPUT)); then
     rm -rf -- "$out"
     die "work run as $user printed over $WS_AS_USER_MAX_OUTPUT bytes: refusing to read it"
   fi
-  head -c "$WS_AS_USER_MAX_OUTPUT" -- "$out/stdout" 2>/dev/null || true
+  ((size == 0)) || head -c "$WS_AS_USER_MAX_OUTPUT" -- "$out/stdout" 2>/dev/null || true
   rm -rf -- "$out"
   return "$rc"
 }
