@@ -22,7 +22,8 @@ declare -gA BENCH_LINE=()
 # With the key exchange Pulumi's client makes: pulumi-command dials with golang.org/x/crypto/ssh's
 # defaults, which have no sntrup761 (against Debian 12's sshd they give curve25519-sha256), where
 # OpenSSH's client picks sntrup761x25519-sha512, whose key generation costs the client about
-# 80 ms of CPU per session on the project's devvm kind (ten sessions: 0.93 s against 0.10 s).
+# 80 ms of CPU per session on the project's devvm kind (ten sessions: 0.93 s of user CPU
+# against 0.10 s).
 # BENCH_KEX=sntrup761x25519-sha512@openssh.com measures OpenSSH's default instead.
 bench_box() {
   ssh -q -i "$SANDBOX_SSH_KEY" -p "$SANDBOX_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes \
