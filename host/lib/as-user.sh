@@ -32,9 +32,11 @@
 #     there PATH                            something, or a link, is at PATH
 #     regular PATH                          kind PATH is regular
 #     none DIR PREFIX                       no DIR/PREFIX* (rm-glob DIR PREFIX does nothing)
-#     file PATH MODE SHA256                 write-if-changed PATH MODE of those bytes does nothing
-#     kept PATH SHA256                      something, or a link, is at PATH, not a FIFO, socket or device,
+#     file PATH MODE BYTES:SHA256           write-if-changed PATH MODE of those bytes does nothing
+#     kept PATH BYTES:SHA256                something, or a link, is at PATH, not a FIFO, socket or device,
 #                                           and backup-once PATH of those bytes does nothing
+#                                           (BYTES:SHA256: the bytes' count and sha256; a file of another
+#                                           size is not read)
 set -euo pipefail
 # shellcheck source=host/lib/common.sh
 source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/common.sh"
@@ -81,11 +83,13 @@ mcp_entry() {
   fi
 }
 
-# sha_of PATH: PATH's sha256.
-sha_of() {
+# same_bytes PATH BYTES:SHA256: PATH, a regular file, holds exactly those bytes (its size is
+# compared first: a file of another size is not read).
+same_bytes() {
   local sha
+  [[ "$(stat -L -c %s -- "$1")" == "${2%%:*}" ]] || return 1
   read -r sha _ < <(sha256sum -- "$1")
-  printf '%s' "$sha"
+  [[ "$sha" == "${2#*:}" ]]
 }
 
 # in_place FACT...: see in-place above.
@@ -123,7 +127,7 @@ fact_holds() {
     file)
       found=("$(dirname -- "$2")/.$(basename -- "$2").ws-tmp."*)
       ((${#found[@]} == 0)) && [[ -f "$2" && ! -L "$2" ]] &&
-        [[ "$(stat -c '%a' -- "$2")" == "$(printf '%o' "$((8#$3))")" && "$(sha_of "$2")" == "$4" ]]
+        [[ "$(stat -c '%a' -- "$2")" == "$(printf '%o' "$((8#$3))")" ]] && same_bytes "$2" "$4"
       ;;
     kept)
       [[ (-e "$2" || -L "$2") && (! -e "$2" || -f "$2" || -d "$2") ]] && { [[ ! -f "$2" ]] || kept_already "$2" "$3"; }
@@ -131,11 +135,11 @@ fact_holds() {
   esac
 }
 
-# kept_already PATH SHA256: backup-once PATH of those bytes would do nothing.
+# kept_already PATH BYTES:SHA256: backup-once PATH of those bytes would do nothing.
 kept_already() {
   local b
-  # sha256 of nothing: backup-once never counts an empty content as PATH's own.
-  if [[ "$2" != e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 && ! -L "$1" && "$(sha_of "$1")" == "$2" ]]; then
+  # backup-once never counts an empty content as PATH's own.
+  if [[ "${2%%:*}" != 0 && ! -L "$1" ]] && same_bytes "$1" "$2"; then
     return 0
   fi
   for b in "$1".bak-*; do

@@ -45,11 +45,14 @@ home_in_place() {
   return 1
 }
 
-# stdout_sha CMD...: the sha256 of what CMD prints (as-user.sh in-place compares a file with it).
-stdout_sha() {
-  local sha
-  read -r sha _ < <("$@" | sha256sum)
-  printf '%s' "$sha"
+# stdout_digest CMD...: "BYTES:SHA256" of what CMD prints (as-user.sh in-place compares a
+# file with it: its size first, so a file of another size is never read).
+stdout_digest() {
+  local text sha
+  text="$("$@" && printf x)"
+  text="${text%x}"
+  read -r sha _ < <(printf '%s' "$text" | sha256sum)
+  printf '%s:%s' "${#text}" "$sha"
 }
 
 # vault_sh VAULT_ADDR: ~/.zshrc.d/vault.sh.
@@ -78,8 +81,8 @@ home_files_facts() {
   vault="$(site_get VAULT_ADDR)"
   _facts=()
   [[ -z "$vault" ]] ||
-    _facts+=(dir "$home/.zshrc.d" file "$home/.zshrc.d/vault.sh" 644 "$(stdout_sha vault_sh "$vault")")
-  _facts+=(kept "$home/.kube/config" "$(stdout_sha kubeconfig "$home" "$auth")")
+    _facts+=(dir "$home/.zshrc.d" file "$home/.zshrc.d/vault.sh" 644 "$(stdout_digest vault_sh "$vault")")
+  _facts+=(kept "$home/.kube/config" "$(stdout_digest kubeconfig "$home" "$auth")")
   for name in "${WS_CONFIG_BASE_LINKS[@]}"; do
     [[ ! -d "$WS_CONFIG_BASE/$name" ]] || _facts+=(there "$home/.claude/$name")
   done
