@@ -7,9 +7,10 @@
 # At each size (people on the box, increasing): people are onboarded up to one below it
 # (account and services steps; their units run), then person SIZE is onboarded and timed:
 # account, code and services cold, the services step again as a no-op, and the three steps
-# re-run as a no-op, each in its own SSH session as the program sends them. Step times are
-# measured in the box; the re-run's is the wall time of its three SSH sessions here. A no-op
-# that reports a change fails the benchmark. BENCH_RUNS (default 5): no-op runs per size (the
+# re-run as a no-op, each in its own SSH session as the program sends them; beside it, three
+# SSH sessions of `true` (what SSH alone costs the re-run). Step times are measured in the box;
+# the re-run's and the bare sessions' are wall times here. A no-op that reports a change fails
+# the benchmark. BENCH_RUNS (default 5): no-op runs per size (the
 # median is printed). Every command line comes from the Roster CLI (benchmarks/lib.sh).
 set -euo pipefail
 # shellcheck source=benchmarks/lib.sh
@@ -22,6 +23,7 @@ runs=${BENCH_RUNS:-5}
 bench_sizes 2 1000 "${sizes[@]}"
 bench_lines "${sizes[-1]}"
 bench_up
+load_start=$(bench_box 'cut -d" " -f1-3 /proc/loadavg')
 
 # fill FIRST LAST: bench people FIRST..LAST get their account and services steps, ten to an SSH session.
 fill() {
@@ -57,8 +59,11 @@ cell() {
   printf '%s (%s)' "$(bench_median "${walls[@]}")" "$(bench_median "${cpus[@]}")"
 }
 
-echo "| people on the box | account, cold | code, cold | services, cold | services, no-op | three steps, no-op, SSH included |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+# since NS: the seconds since NS (date +%s%N), three decimals.
+since() { awk -v ns=$(($(date +%s%N) - $1)) 'BEGIN { printf "%.3f", ns / 1e9 }'; }
+
+echo "| people on the box | account, cold | code, cold | services, cold | account, no-op | code, no-op | services, no-op | three steps, no-op, SSH included | three SSH sessions of \`true\` |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 filled=0
 for size in "${sizes[@]}"; do
   ((size - 1 <= filled)) || fill $((filled + 1)) $((size - 1))
@@ -66,20 +71,25 @@ for size in "${sizes[@]}"; do
   account=$(bench_timed "${BENCH_LINE[account:$me]}")
   code=$(bench_timed "${BENCH_LINE[code:$me]}")
   services=$(bench_timed "${BENCH_LINE[services:$me]}")
-  quiet=() again=()
+  quiet=() again=() acct_noop=() code_noop=() bare=()
   for ((r = 0; r < runs; r++)); do
     quiet+=("$(noop "${BENCH_LINE[services:$me]}")")
   done
   for ((r = 0; r < runs; r++)); do
     start=$(date +%s%N)
-    for step in account code services; do noop "${BENCH_LINE[$step:$me]}" >/dev/null; done
-    again+=("$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')")
+    acct_noop+=("$(noop "${BENCH_LINE[account:$me]}")")
+    code_noop+=("$(noop "${BENCH_LINE[code:$me]}")")
+    noop "${BENCH_LINE[services:$me]}" >/dev/null
+    again+=("$(since "$start")")
+    start=$(date +%s%N)
+    bench_box true && bench_box true && bench_box true
+    bare+=("$(since "$start")")
   done
-  printf '| %d | %s | %s | %s | %s | %s |\n' "$size" "$(cell "${account% *}")" "$(cell "${code% *}")" "$(cell "${services% *}")" \
-    "$(cell "${quiet[@]}")" "$(bench_median "${again[@]}")"
+  printf '| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" "$(cell "${account% *}")" "$(cell "${code% *}")" "$(cell "${services% *}")" \
+    "$(cell "${acct_noop[@]}")" "$(cell "${code_noop[@]}")" "$(cell "${quiet[@]}")" "$(bench_median "${again[@]}")" "$(bench_median "${bare[@]}")"
   filled=$size
 done
 echo
-echo "Seconds: wall time (CPU time of the step's processes); the three steps' re-run: wall time of the three SSH sessions."
-echo "No-op figures: the median of $runs runs. host/: ${BENCH_HOST:-$repo/host}; load average at the end: $(bench_box 'cut -d" " -f1-3 /proc/loadavg')"
+echo "Seconds: wall time (CPU time of the step's processes); the three steps' re-run and the bare sessions: wall time of the three SSH sessions."
+echo "No-op figures: the median of $runs runs. host/: ${BENCH_HOST:-$repo/host}; load average at the start: $load_start, at the end: $(bench_box 'cut -d" " -f1-3 /proc/loadavg')"
 bench_down

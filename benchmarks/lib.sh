@@ -7,7 +7,8 @@
 # Bench people: uids 30000+, ports 20000-29999 (tests/ never use these).
 # Environment: BENCH_HOST (default: the repo's host/) installs another copy of host/, e.g. an
 # older revision's (`git archive REV host | tar -x -C DIR`, then BENCH_HOST=DIR/host), so
-# before and after run the same benchmark; KEEP_BOX=1 leaves the box running at the end.
+# before and after run the same benchmark; KEEP_BOX=1 leaves the box running at the end;
+# BENCH_KEX: the SSH key exchange (bench_box).
 # Sourced by the benchmarks after `set -euo pipefail`; sets repo, known, BENCH_TMP.
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,8 +19,15 @@ known="$BENCH_TMP/known_hosts"
 declare -gA BENCH_LINE=()
 
 # bench_box COMMAND [STDIN]: one SSH session to the box as root, like one Pulumi remote Command.
+# With the key exchange Pulumi's client makes: pulumi-command dials with golang.org/x/crypto/ssh's
+# defaults, which have no sntrup761 (against Debian 12's sshd they give curve25519-sha256), where
+# OpenSSH's client picks sntrup761x25519-sha512, whose key generation costs the client about
+# 80 ms of CPU per session on the project's devvm kind (ten sessions: 0.93 s of user CPU
+# against 0.10 s).
+# BENCH_KEX=sntrup761x25519-sha512@openssh.com measures OpenSSH's default instead.
 bench_box() {
   ssh -q -i "$SANDBOX_SSH_KEY" -p "$SANDBOX_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes \
+    -o KexAlgorithms="${BENCH_KEX:-curve25519-sha256}" \
     -o UserKnownHostsFile="$known" "$SANDBOX_SSH_USER@$SANDBOX_SSH_HOST" "$1" <<<"${2:-}"
 }
 

@@ -48,8 +48,7 @@ account_guards() {
   local user="$1" uid="$2" adopt="$3" entry cur_uid
   local -n _guard_home="$4"
   if entry="$(getent passwd "$user")"; then
-    cur_uid="$(cut -d: -f3 <<<"$entry")"
-    _guard_home="$(cut -d: -f6 <<<"$entry")"
+    IFS=: read -r _ _ cur_uid _ _ _guard_home _ <<<"$entry"
     if ! has_marker "$user" && ((!adopt)); then
       die_refused "account $user exists but is not managed (no '$WS_MARKER_GROUP' group); pass --adopt to take it over"
     fi
@@ -180,12 +179,15 @@ ensure_revoked() {
 # that exists and that the account does not hold (any more): what none of the
 # person's processes may still carry.
 lost_gids() {
-  local user="$1" g gid
+  local user="$1" g gid held
+  held="$(held_groups "$user")"
   while IFS= read -r g; do
     [[ -n "$g" ]] || continue
-    gid="$(getent group "$g" | cut -d: -f3)" || continue
+    gid="$(getent group "$g")" || continue
+    gid="${gid#*:*:}"
+    gid="${gid%%:*}"
     [[ "$gid" =~ ^[0-9]+$ ]] || continue
-    in_group "$user" "$g" || printf '%s %s\n' "$gid" "$g"
+    [[ "$held" == *" $g "* ]] || printf '%s %s\n' "$gid" "$g"
   done < <(privileged_groups)
 }
 
@@ -265,6 +267,17 @@ move_job() {
   ln -- "$1" "$2" && rm -f -- "$1"
 }
 
+# move_crontab SRC DST WARNING: a crontab at SRC moved to DST (move_job), unless something is
+# at DST already: then WARNING, and SRC stays. Fails when nothing moved.
+move_crontab() {
+  [[ -f "$1" ]] || return 1
+  if [[ -e "$2" ]]; then
+    warn "$3"
+    return 1
+  fi
+  move_job "$1" "$2"
+}
+
 # ensure_jobs_aside USER: the person's crontab and at jobs out of cron's and
 # atd's reach, into a root-only folder, for resume to put back. (Both also
 # refuse an expired account's jobs; this holds when their PAM does not ask.)
@@ -275,13 +288,8 @@ ensure_jobs_aside() {
   [[ -f "$WS_CRONTABS/$user" || -d "$WS_ATJOBS" ]] || return 0
   ensure_dir "$WS_JOBS_ASIDE" 0700
   ensure_dir "$dir" 0700
-  if [[ -f "$WS_CRONTABS/$user" ]]; then
-    if [[ -e "$dir/crontab" ]]; then
-      warn "$dir/crontab exists already: $user's crontab is left in place (cron refuses an expired account's jobs)"
-    else
-      move_job "$WS_CRONTABS/$user" "$dir/crontab" && n=$((n + 1))
-    fi
-  fi
+  move_crontab "$WS_CRONTABS/$user" "$dir/crontab" \
+    "$dir/crontab exists already: $user's crontab is left in place (cron refuses an expired account's jobs)" && n=$((n + 1))
   if [[ -d "$WS_ATJOBS" ]]; then
     ensure_dir "$dir/atjobs" 0700
     while IFS= read -r -d '' f; do
@@ -298,13 +306,8 @@ ensure_jobs_restored() {
   local user="$1" dir f n=0
   dir="$WS_JOBS_ASIDE/$user"
   [[ -d "$dir" && ! -L "$dir" ]] || return 0
-  if [[ -f "$dir/crontab" ]]; then
-    if [[ -e "$WS_CRONTABS/$user" ]]; then
-      warn "$user has a new crontab; the one from before the suspension stays in $dir/crontab"
-    else
-      move_job "$dir/crontab" "$WS_CRONTABS/$user" && n=$((n + 1))
-    fi
-  fi
+  move_crontab "$dir/crontab" "$WS_CRONTABS/$user" \
+    "$user has a new crontab; the one from before the suspension stays in $dir/crontab" && n=$((n + 1))
   if [[ -d "$dir/atjobs" ]]; then
     for f in "$dir"/atjobs/*; do
       [[ -f "$f" && ! -e "$WS_ATJOBS/${f##*/}" ]] || continue
@@ -491,17 +494,24 @@ privileged_groups() {
 #   stale-group GROUP       a process of theirs still holds a privileged group
 #                           the account no longer has (fix: the account step ends it).
 drift_lines() {
-  local user="$1" home="$2" g mode group gid n
+  local user="$1" home="$2" g mode group gid n held line
+  local -a lost=()
   shift 2
   local granted=" $* "
-  while read -r gid g; do
-    n="$(person_procs "$user" "$gid" | wc -l)"
-    ((n == 0)) ||
-      echo "stale-group $g $n running process(es) of $user still hold group $g, which the account no longer has (fix: workstation user account apply $user ends them)"
-  done < <(lost_gids "$user")
+  mapfile -t lost < <(lost_gids "$user")
+  # One pass over the processes for all the lost groups; group by group only when one is held.
+  if ((${#lost[@]})) && [[ -n "$(person_procs "$user" "${lost[@]%% *}")" ]]; then
+    for line in "${lost[@]}"; do
+      read -r gid g <<<"$line"
+      n="$(person_procs "$user" "$gid" | wc -l)"
+      ((n == 0)) ||
+        echo "stale-group $g $n running process(es) of $user still hold group $g, which the account no longer has (fix: workstation user account apply $user ends them)"
+    done
+  fi
+  held="$(held_groups "$user")"
   while IFS= read -r g; do
     [[ -n "$g" && "$granted" != *" $g "* ]] || continue
-    if in_group "$user" "$g"; then
+    if [[ "$held" == *" $g "* ]]; then
       echo "privileged-group $g holds privileged group $g, which its tier does not grant (fix: revoke_groups: [$g])"
     fi
   done < <(privileged_groups)

@@ -25,6 +25,18 @@
 #                                           set that entry to stdin's JSON only while it is exactly OLD, with a
 #                                           backup first; prints repointed, or why not: link (PATH is a symlink),
 #                                           absent, other, large, invalid or changed (the entry is not OLD)
+#   as-user.sh in-place FACT...             exit 0 when every FACT holds; else exit 1 and print the number
+#                                           (from 1) of the first that does not. What a step's own operations
+#                                           above would find with nothing to do:
+#     dir DIR                               DIR is a directory (mkdir DIR does nothing)
+#     there PATH                            something, or a link, is at PATH
+#     regular PATH                          kind PATH is regular
+#     none DIR PREFIX                       no DIR/PREFIX* (rm-glob DIR PREFIX does nothing)
+#     file PATH MODE BYTES:SHA256           write-if-changed PATH MODE of those bytes does nothing
+#     kept PATH BYTES:SHA256                something, or a link, is at PATH, not a FIFO, socket or device,
+#                                           and backup-once PATH of those bytes does nothing
+#                                           (BYTES:SHA256: the bytes' count and sha256; a file of another
+#                                           size is not read)
 set -euo pipefail
 # shellcheck source=host/lib/common.sh
 source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/common.sh"
@@ -69,6 +81,71 @@ mcp_entry() {
   else
     echo invalid
   fi
+}
+
+# same_bytes PATH BYTES:SHA256: PATH, a regular file, holds exactly those bytes (its size is
+# compared first: a file of another size is not read).
+same_bytes() {
+  local sha
+  [[ "$(stat -L -c %s -- "$1")" == "${2%%:*}" ]] || return 1
+  read -r sha _ < <(sha256sum -- "$1")
+  [[ "$sha" == "${2#*:}" ]]
+}
+
+# in_place FACT...: see in-place above.
+in_place() {
+  local n=0 arity
+  shopt -s nullglob
+  while (($#)); do
+    n=$((n + 1))
+    case "$1" in
+      dir | there | regular) arity=2 ;;
+      none | kept) arity=3 ;;
+      file) arity=4 ;;
+      *) die_usage "as-user.sh in-place: unknown fact $(printf '%q' "$1")" ;;
+    esac
+    (($# >= arity)) || die_usage "as-user.sh in-place: $1 takes $((arity - 1)) words"
+    fact_holds "${@:1:arity}" || {
+      echo "$n"
+      return 1
+    }
+    shift "$arity"
+  done
+}
+
+# fact_holds KIND WORD...: one fact of in-place; each check is the one its operation makes.
+fact_holds() {
+  local -a found
+  case "$1" in
+    dir) [[ -d "$2" ]] ;;
+    there) [[ -e "$2" || -L "$2" ]] ;;
+    regular) [[ -f "$2" ]] ;;
+    none)
+      found=("$2/$3"*)
+      ((${#found[@]} == 0))
+      ;;
+    file)
+      found=("$(dirname -- "$2")/.$(basename -- "$2").ws-tmp."*)
+      ((${#found[@]} == 0)) && [[ -f "$2" && ! -L "$2" ]] &&
+        [[ "$(stat -c '%a' -- "$2")" == "$(printf '%o' "$((8#$3))")" ]] && same_bytes "$2" "$4"
+      ;;
+    kept)
+      [[ (-e "$2" || -L "$2") && (! -e "$2" || -f "$2" || -d "$2") ]] && { [[ ! -f "$2" ]] || kept_already "$2" "$3"; }
+      ;;
+  esac
+}
+
+# kept_already PATH BYTES:SHA256: backup-once PATH of those bytes would do nothing.
+kept_already() {
+  local b
+  # backup-once never counts an empty content as PATH's own.
+  if [[ "${2%%:*}" != 0 && ! -L "$1" ]] && same_bytes "$1" "$2"; then
+    return 0
+  fi
+  for b in "$1".bak-*; do
+    if [[ -f "$b" && ! -L "$b" ]] && cmp -s -- "$1" "$b"; then return 0; fi
+  done
+  return 1
 }
 
 cmd="${1:-}"
@@ -187,6 +264,9 @@ case "$cmd" in
     ;;
   mcp-entry)
     mcp_entry "$1" "$2" "$3"
+    ;;
+  in-place)
+    in_place "$@"
     ;;
   repoint-mcp)
     path="$1" server="$2" old="$3" max="$4"

@@ -99,15 +99,20 @@ quoted() {
 }
 
 require_root() {
-  [[ "$(id -u)" -eq 0 ]] || die "must run as root"
+  ((EUID == 0)) || die "must run as root"
 }
 
 # --- locks ------------------------------------------------------------------------
 
 # ensure_run_dir: $WS_RUN_DIR exists and is a directory only root can enter:
 # owned by root, mode 0700, not a symlink. Anything else is refused, never used.
+# Checked once a run (every lock and run as a user asks): only root can change it
+# after that, and no run of ours removes it.
+WS_RUN_DIR_CHECKED=0
 ensure_run_dir() {
+  ((WS_RUN_DIR_CHECKED)) && return 0
   ensure_root_dir "$WS_RUN_DIR"
+  WS_RUN_DIR_CHECKED=1
 }
 
 # ensure_root_dir DIR: DIR exists and is a directory only root can enter (root's,
@@ -179,12 +184,24 @@ file_equals() {
   [[ "${have%x}" == "$want" ]]
 }
 
+# file_parts PATH DIR BASE: what `dirname` and `basename` print for PATH, a file's path (no
+# trailing slash), into the variables DIR and BASE, without two processes.
+file_parts() {
+  local -n _dir="$2" _base="$3"
+  _base="${1##*/}"
+  if [[ "$1" != */* ]]; then
+    _dir=.
+  else
+    _dir="${1%/*}"
+    [[ -n "$_dir" ]] || _dir=/
+  fi
+}
+
 # clean_leftovers PATH: remove the temp files an interrupted write of PATH
 # left next to it (.NAME.ws-tmp.*). Nothing there: nothing is touched.
 clean_leftovers() {
   local dir base f
-  dir="$(dirname -- "$1")"
-  base="$(basename -- "$1")"
+  file_parts "$1" dir base
   for f in "$dir/.$base.ws-tmp."*; do
     [[ -e "$f" || -L "$f" ]] || continue
     rm -f -- "$f"
@@ -198,8 +215,7 @@ clean_leftovers() {
 # created, so neither the file's nor the directory's mtime moves.
 write_if_changed() {
   local path="$1" mode="$2" owner="$3" content="$4" dir base tmp
-  dir="$(dirname -- "$path")"
-  base="$(basename -- "$path")"
+  file_parts "$path" dir base
   clean_leftovers "$path"
   if file_equals "$path" "$content" &&
     [[ "$(stat -c '%a %U:%G' -- "$path")" == "$(printf '%o' "$((8#$mode))") $owner" ]]; then
@@ -543,15 +559,16 @@ as_user_data() {
     --setenv=LANG=C.UTF-8 --setenv=PATH=/usr/local/bin:/usr/bin:/bin \
     -- /usr/bin/timeout -k 5 "$t" "${argv[@]}" </dev/null || rc=$?
   rm -rf -- "$in"
+  # An empty file (what a quiet check leaves) is not read: no head process for it.
   size="$(stat -c %s -- "$out/stderr" 2>/dev/null || echo 0)"
-  head -c "$WS_AS_USER_MAX_STDERR" -- "$out/stderr" >&2 2>/dev/null || true
+  ((size == 0)) || head -c "$WS_AS_USER_MAX_STDERR" -- "$out/stderr" >&2 2>/dev/null || true
   ((size <= WS_AS_USER_MAX_STDERR)) || warn "as $user: $((size - WS_AS_USER_MAX_STDERR)) more bytes on stderr not shown"
   size="$(stat -c %s -- "$out/stdout" 2>/dev/null || echo 0)"
   if ((size > WS_AS_USER_MAX_OUTPUT)); then
     rm -rf -- "$out"
     die "work run as $user printed over $WS_AS_USER_MAX_OUTPUT bytes: refusing to read it"
   fi
-  head -c "$WS_AS_USER_MAX_OUTPUT" -- "$out/stdout" 2>/dev/null || true
+  ((size == 0)) || head -c "$WS_AS_USER_MAX_OUTPUT" -- "$out/stdout" 2>/dev/null || true
   rm -rf -- "$out"
   return "$rc"
 }

@@ -32,15 +32,60 @@ refuse_special() {
     die "$3 is not a regular file (a FIFO, socket or device?): refusing to read it; remove it and apply again"
 }
 
+# home_in_place USER HOME FACT...: one run as the person (as-user.sh in-place): true when
+# every FACT holds, so a step's own checks and writes in the home would change nothing and
+# can be left out (each of those is a run as the person: a systemd-run). False when one
+# does not hold (printed: the number of the first, as the run said it), or the run failed
+# (nothing printed): then the step takes its full path, which decides again.
+home_in_place() {
+  local out
+  out="$(as_user "$1" "$2" "$WS_AS_USER" in-place "${@:3}" 2>/dev/null)" && return 0
+  # The person can write into that output: only a number counts.
+  [[ ! "$out" =~ ^[1-9][0-9]{0,2}$ ]] || printf '%s' "$out"
+  return 1
+}
+
+# stdout_digest CMD...: "BYTES:SHA256" of what CMD prints (as-user.sh in-place compares a
+# file with it: its size first, so a file of another size is never read).
+stdout_digest() {
+  local text sha
+  text="$("$@" && printf x)"
+  text="${text%x}"
+  read -r sha _ < <(printf '%s' "$text" | sha256sum)
+  printf '%s:%s' "${#text}" "$sha"
+}
+
+# vault_sh VAULT_ADDR: ~/.zshrc.d/vault.sh.
+vault_sh() {
+  printf '%s\n' "# Managed by workstation (user apply): the Vault address only, never a token." \
+    "# Log in with your own identity: vault login -method=oidc" \
+    "export VAULT_ADDR='$1'"
+}
+
 ensure_vault_sh() { # USER HOME
   local user="$1" home="$2" vault
   vault="$(site_get VAULT_ADDR)"
   [[ -n "$vault" ]] || return 0
   as_user "$user" "$home" "$WS_AS_USER" mkdir "$home/.zshrc.d" 0755
-  printf '%s\n' "# Managed by workstation (user apply): the Vault address only, never a token." \
-    "# Log in with your own identity: vault login -method=oidc" \
-    "export VAULT_ADDR='$vault'" |
-    as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$home/.zshrc.d/vault.sh" 644
+  vault_sh "$vault" | as_user_data "$user" "$home" "$WS_AS_USER" write-if-changed "$home/.zshrc.d/vault.sh" 644
+}
+
+# home_files_facts USER HOME KUBE_AUTH FACTS: into the array FACTS, what as-user.sh in-place
+# checks for the account step's files in the home (vault.sh, the kubeconfig, the config
+# base's links) to be as ensure_vault_sh, ensure_kubeconfig and ensure_claude_links leave
+# them; fails (no facts) for a kube auth those would refuse.
+home_files_facts() {
+  local user="$1" home="$2" auth="$3" vault name
+  local -n _facts="$4"
+  [[ "$WS_KUBE_AUTHS" == *" $auth "* ]] || return 1
+  vault="$(site_get VAULT_ADDR)"
+  _facts=()
+  [[ -z "$vault" ]] ||
+    _facts+=(dir "$home/.zshrc.d" file "$home/.zshrc.d/vault.sh" 644 "$(stdout_digest vault_sh "$vault")")
+  _facts+=(kept "$home/.kube/config" "$(stdout_digest kubeconfig "$home" "$auth")")
+  for name in "${WS_CONFIG_BASE_LINKS[@]}"; do
+    [[ ! -d "$WS_CONFIG_BASE/$name" ]] || _facts+=(there "$home/.claude/$name")
+  done
 }
 
 # ~/.kube/config: written only when nothing is there; someone else's is backed

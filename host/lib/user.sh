@@ -124,12 +124,12 @@ begin_user_step() {
 # require_ready USER HOME: the code and services steps need the account step done:
 # a managed account, not suspended, with its home, which lands in the variable HOME names.
 require_ready() {
-  local user="$1"
+  local user="$1" entry
   local -n _ready_home="$2"
-  getent passwd "$user" >/dev/null || die_refused "no account $user: run 'workstation user account apply $user' first"
+  entry="$(getent passwd "$user")" || die_refused "no account $user: run 'workstation user account apply $user' first"
   has_marker "$user" || die_refused "account $user is not managed (no '$WS_MARKER_GROUP' group)"
   ! is_suspended "$user" || die_refused "$user is suspended: 'workstation user account apply $user' resumes it"
-  _ready_home="$(getent passwd "$user" | cut -d: -f6)"
+  IFS=: read -r _ _ _ _ _ _ready_home _ <<<"$entry"
   [[ "$_ready_home" == /* && -d "$_ready_home" ]] || die_refused "account $user has no home directory ($_ready_home)"
 }
 
@@ -197,9 +197,15 @@ ensure_account_entry() {
   unlock accounts
 }
 
-# ensure_home_files USER HOME KUBE_AUTH: what the account step writes in the home.
+# ensure_home_files USER HOME KUBE_AUTH: what the account step writes in the home. When
+# nothing else changed in this run, one run as the person first asks whether all of it is
+# in place already (a re-run's usual answer), instead of the five the full path makes.
 ensure_home_files() {
+  local -a wanted=()
   step "vault.sh"
+  if ((!WS_CHANGED)) && home_files_facts "$1" "$2" "$3" wanted && home_in_place "$1" "$2" "${wanted[@]}" >/dev/null; then
+    return 0
+  fi
   ensure_vault_sh "$1" "$2"
   step "kubeconfig"
   ensure_kubeconfig "$1" "$2" "$3"
@@ -213,8 +219,15 @@ ensure_home_files() {
 code_step() {
   local -n _code_args="$1"
   local user="${_code_args[user]}" home="$2"
+  local token="$home/${WS_SECRET_FILE[repo-token]}" first
+  local -a wanted=(none "$home" .code.clone- there "$home/code")
   step "code clone"
-  if ((_code_args[repo_token])) && [[ "$(path_kind "$user" "$home" "$home/${WS_SECRET_FILE[repo-token]}")" != regular ]]; then
+  # One run as the person answers a re-run (the token staged, no leftovers, ~/code there),
+  # and says which fact failed first: the token, then the full path is not needed either.
+  ((!_code_args[repo_token])) || wanted=(regular "$token" "${wanted[@]}")
+  first="$(home_in_place "$user" "$home" "${wanted[@]}")" && return 0
+  if ((_code_args[repo_token])) && { [[ "$first" == 1 ]] ||
+    { [[ -z "$first" ]] && [[ "$(path_kind "$user" "$home" "$token")" != regular ]]; }; }; then
     log "notice: no repo-token staged for $user yet; the secrets step clones ~/code once it stages it"
     return 0
   fi

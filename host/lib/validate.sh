@@ -21,7 +21,7 @@ valid_os_user() { # VALUE ARGNAME
 not_system_account() { # USER ARGNAME
   local user="$1" what="$2" entry uid
   entry="$(getent passwd "$user")" || return 0
-  uid="$(cut -d: -f3 <<<"$entry")"
+  IFS=: read -r _ _ uid _ <<<"$entry"
   if ((uid < WS_MIN_UID)) && ! has_marker "$user"; then
     die_usage "$what $(describe "$user"): existing system account (uid $uid), never managed"
   fi
@@ -47,6 +47,9 @@ managed_or_gone() {
   fi
   has_marker "$1" || die_refused "account $1 is not managed (no '$WS_MARKER_GROUP' group)"
 }
+
+# held_groups USER: " GROUP GROUP ... ": the groups USER is in, for several checks from one `id`.
+held_groups() { printf ' %s ' "$(id -nG -- "$1" 2>/dev/null)"; }
 
 valid_tier() {
   [[ "$1" != *" "* && "$WS_TIERS" == *" $1 "* ]] ||
