@@ -176,12 +176,12 @@ unlock() {
 # --- files root owns -----------------------------------------------------------------
 
 # file_equals PATH CONTENT: true when PATH is a regular file (not a symlink)
-# whose bytes are exactly CONTENT. Creates nothing.
+# whose bytes are exactly CONTENT. Creates nothing. cmp, not a read into bash: bash drops
+# NUL bytes (a padded copy would pass), and cmp stops at CONTENT's end, so a huge sparse
+# file that starts with CONTENT is answered at once.
 file_equals() {
-  local path="$1" want="$2" have
-  [[ -f "$path" && ! -L "$path" ]] || return 1
-  have="$(cat -- "$path" && printf x)" || return 1
-  [[ "${have%x}" == "$want" ]]
+  [[ -f "$1" && ! -L "$1" ]] || return 1
+  printf '%s' "$2" | cmp -s -- "$1" -
 }
 
 # file_parts PATH DIR BASE: what `dirname` and `basename` print for PATH, a file's path (no

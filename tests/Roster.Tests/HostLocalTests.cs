@@ -223,6 +223,32 @@ public class HostLocalTests
             r.Stdout);
     }
 
+    /// <summary>
+    /// file_equals (the no-op test of every file a step writes, as root or in a person's own run)
+    /// holds only for the same bytes: a copy padded with NULs, one with a NUL inside, one of the
+    /// same size with another byte, or a link to the right bytes is a difference; a 64 GiB sparse
+    /// file that starts with the right bytes answers at once, not after reading it.
+    /// </summary>
+    [Fact]
+    public void File_equals_holds_only_for_the_same_bytes_and_answers_a_sparse_file_at_once()
+    {
+        var r = HostBash.Lib([], """
+            d=$(mktemp -d)
+            trap 'rm -rf "$d"' EXIT
+            want=$'export VAULT_ADDR=https://vault.example\n'
+            t() { if file_equals "$d/$1" "$want"; then echo "$1=same"; else echo "$1=differs"; fi; }
+            printf '%s' "$want" >"$d/exact"
+            { printf '%s' "$want"; printf '\0\0\0'; } >"$d/padded"
+            printf 'export\0VAULT_ADDR=https://vault.example\n' >"$d/inner"
+            printf 'export VAULT_ADDR=https://vault.examplf\n' >"$d/other"
+            ln -s exact "$d/link"
+            printf '%s' "$want" >"$d/sparse" && truncate -s 64G "$d/sparse"
+            for f in exact padded inner other link sparse missing; do t "$f"; done
+            """, seconds: 10);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("exact=same\npadded=differs\ninner=differs\nother=differs\nlink=differs\nsparse=differs\nmissing=differs\n", r.Stdout);
+    }
+
     /// <summary>The bindings record read back as JSON: a RoleBinding with its namespace, a ClusterRoleBinding, and any other line dropped.</summary>
     [Fact]
     public void The_bindings_record_reads_back_as_external_bindings_and_ignores_other_lines()
