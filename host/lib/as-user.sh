@@ -21,6 +21,11 @@
 #                                           (keys sorted; null when there is none), or absent, other (not a
 #                                           regular file), large (over MAX bytes) or invalid (not JSON, or an
 #                                           entry over 4 KiB)
+#   as-user.sh add-mcp PATH SERVER MAX HOME set that entry to stdin's JSON only while there is none, as
+#                                           `claude mcp add` writes it (keys in order, two spaces, no final
+#                                           newline), with a backup first; prints added, or why not (the CLI's to
+#                                           do then): project (a .mcp.json in HOME or above), link, other, large,
+#                                           invalid, layout (not the CLI's layout), present or raced
 #   as-user.sh repoint-mcp PATH SERVER OLD MAX
 #                                           set that entry to stdin's JSON only while it is exactly OLD, with a
 #                                           backup first; prints repointed, or why not: link (PATH is a symlink),
@@ -187,6 +192,61 @@ case "$cmd" in
     ;;
   mcp-entry)
     mcp_entry "$1" "$2" "$3"
+    ;;
+  add-mcp)
+    path="$1" server="$2" max="$3" dir="$4"
+    read_stdin
+    jq -e 'type == "object"' >/dev/null 2>&1 <<<"$CONTENT" || die "add-mcp: stdin is not one JSON object"
+    # A project-scope .mcp.json (in the home or a folder above it) is the CLI's to read: only asked whether it exists.
+    while :; do
+      [[ ! -e "$dir/.mcp.json" && ! -L "$dir/.mcp.json" ]] || {
+        echo project
+        exit 0
+      }
+      [[ -n "$dir" ]] || break
+      dir="${dir%/*}"
+    done
+    [[ ! -L "$path" ]] || {
+      echo link
+      exit 0
+    }
+    clean_leftovers "$path"
+    # The CLI writes JSON.stringify(config, null, 2): jq's layout without its final newline (-j).
+    # shellcheck disable=SC2016 # jq's variables
+    if [[ ! -e "$path" ]]; then
+      CONTENT="$(jq -n -j --arg s "$server" --argjson e "$CONTENT" '{mcpServers: {($s): $e}}')"
+      tmp="$(stage "$path" 0600)"
+      # link(2) never replaces a file made meanwhile (by the CLI, say): then it is theirs.
+      if ln -T -- "$tmp" "$path" 2>/dev/null; then echo added; else echo raced; fi
+      rm -f -- "$tmp"
+      exit 0
+    fi
+    have="$(mcp_entry "$path" "$server" "$max")"
+    [[ "$have" == entry* ]] || {
+      echo "$have"
+      exit 0
+    }
+    [[ "$have" == "entry null" ]] || {
+      echo present
+      exit 0
+    }
+    # Only a file in the CLI's own layout, which jq renders back byte for byte: then adding one key
+    # gives exactly what the CLI writes. Anything else (a hand-made file, numbers jq spells
+    # otherwise) is left to the CLI.
+    cmp -s -- <(head -c "$max" -- "$path" | jq -j . 2>/dev/null) "$path" || {
+      echo layout
+      exit 0
+    }
+    bash "$0" backup-once "$path" </dev/null
+    tmp="$(mktemp "$(dirname -- "$path")/.$(basename -- "$path").ws-tmp.XXXXXX")"
+    # shellcheck disable=SC2016 # jq's variables
+    if head -c "$max" -- "$path" | jq -j --arg s "$server" --argjson e "$CONTENT" '.mcpServers[$s] = $e' >"$tmp" &&
+      chmod --reference="$path" -- "$tmp" && mv -f -T -- "$tmp" "$path"; then
+      echo added
+    else
+      rm -f -- "$tmp"
+      die "add-mcp: could not rewrite $path"
+    fi
     ;;
   repoint-mcp)
     path="$1" server="$2" old="$3" max="$4"

@@ -207,11 +207,14 @@ playwright_mcp_check() {
   case "$out" in other | large | present | none) printf '%s\n' "$out" ;; *) return 1 ;; esac
 }
 
-# The playwright entry in ~/.claude.json, added by the real CLI as the user,
-# only when there is none. A first check reads the file with jq (no side
-# effects); only when that finds nothing does the CLI run.
+# The playwright entry in ~/.claude.json, added as the user only when there is
+# none. A first check reads the file with jq (no side effects); when that finds
+# nothing, as-user.sh writes the entry byte for byte as `claude mcp add` does
+# (a run of the CLI is over a second of Node) where it can tell that is so: no
+# project-scope .mcp.json, and the file absent or in the CLI's own layout.
+# Anything else is the real CLI's to add, as the user.
 ensure_playwright_mcp() { # USER HOME PORT
-  local user="$1" home="$2" port="$3" url json="$2/.claude.json"
+  local user="$1" home="$2" port="$3" url json="$2/.claude.json" out result
   url="http://127.0.0.1:$port/mcp"
   # One run as the person (each costs a systemd-run): refuse_special's test, a size
   # bound, then jq's answer.
@@ -222,8 +225,19 @@ ensure_playwright_mcp() { # USER HOME PORT
     large) die "$json is over $WS_CLAUDE_JSON_MAX_BYTES bytes: refusing to read it; remove it and apply again" ;;
     present) return 0 ;;
   esac
-  command -v claude >/dev/null || die "the claude CLI is not installed (workstation base apply installs it)"
   lock "claude-$user"
+  out="$(playwright_entry_json "$port" | WS_TIMEOUT="$WS_CLAUDE_JSON_TIMEOUT" as_user_data "$user" "$home" "$WS_AS_USER" \
+    add-mcp "$json" playwright "$WS_CLAUDE_JSON_MAX_BYTES" "$home")" || out=failed
+  # The verdict is the last line; before it, the backup's own "changed" line.
+  result="${out##*$'\n'}"
+  [[ "$out" != *$'\n'* ]] || printf '%s\n' "${out%$'\n'*}"
+  if [[ "$result" == added ]]; then
+    changed "$json: playwright MCP server $url (as claude mcp add writes it)"
+    record_playwright_entry "$user" "$(playwright_entry_json "$port")"
+    unlock "claude-$user"
+    return 0
+  fi
+  command -v claude >/dev/null || die "the claude CLI is not installed (workstation base apply installs it)"
   # Backed up before the CLI runs at all (even `mcp get` migrates an old file),
   # and only when it exists (the CLI creates it otherwise).
   if as_user "$user" "$home" test -e "$json"; then
