@@ -170,21 +170,32 @@ too_small_for() { # USER HIGH WHERE BYTES
 }
 
 # ensure_budget USER HIGH MAX CPU_WEIGHT TASKS_MAX: the drop-ins say exactly this;
-# a change reaches the running slices in place (daemon-reload, then the same
-# values at runtime for the live cgroups; observed: no memory limit), never a restart.
+# a change reaches the running slices in place (the same values at runtime for the
+# live cgroups; observed: no memory limit), never a restart. systemd reads a slice's
+# drop-ins when it loads it, so one it has not loaded needs nothing more; a running
+# one takes the values at runtime; only one loaded but not running (rare: the slices
+# of people without processes are unloaded) gets a daemon-reload, which re-reads
+# every unit on the box (its cost grows with the people: 0.4 s of systemd's CPU at
+# 100). Until some reload, systemd marks a running slice NeedDaemonReload: the
+# values in force are the drop-in's all the same.
 ensure_budget() {
-  local user="$1" file content slice
+  local user="$1" uid file content slice _load active reload=0
+  local -a live=()
   budget_changes "$@" || return 0
+  uid="$(id -u -- "$user")"
   content="$(budget_content "$@")"$'\n'
   while IFS= read -r file; do
     ensure_dir "${file%/*}" 0755
     write_if_changed "$file" 0644 root:root "$content"
-  done < <(budget_dropins "$user" "$(id -u -- "$user")")
-  systemctl daemon-reload
-  for slice in "workstation-$user.slice" "user-$(id -u -- "$user").slice"; do
-    if systemctl is-active --quiet "$slice"; then
-      systemctl set-property --runtime -- "$slice" MemoryAccounting=yes "MemoryHigh=${2:-infinity}" "MemoryMax=${3:-infinity}" "CPUWeight=$4" "TasksMax=$5"
-    fi
+  done < <(budget_dropins "$user" "$uid")
+  # The two slices as systemd has them now (list-units loads none).
+  while read -r slice _load active _; do
+    [[ -n "$slice" ]] || continue
+    if [[ "$active" == active ]]; then live+=("$slice"); else reload=1; fi
+  done < <(timeout 30 systemctl list-units --all --plain --no-legend -- "workstation-$user.slice" "user-$uid.slice" 2>/dev/null || true)
+  ((!reload)) || systemctl daemon-reload
+  for slice in "${live[@]}"; do
+    systemctl set-property --runtime -- "$slice" MemoryAccounting=yes "MemoryHigh=${2:-infinity}" "MemoryMax=${3:-infinity}" "CPUWeight=$4" "TasksMax=$5"
   done
 }
 
@@ -358,11 +369,11 @@ ensure_units_running() {
   # reload an enable makes (systemd re-reads every unit on the box: its cost grows
   # with the people) would tell the running manager nothing a start needs.
   systemctl enable --now --no-reload --quiet -- "${todo[@]}"
+  unit_facts "$2" "${units[@]}"
   for unit in "${todo[@]}"; do
     changed "enabled and started $unit"
-    [[ "$unit" != *.service ]] || record_unit_start "$unit"
+    [[ "$unit" != *.service ]] || record_unit_start "$unit" "$2"
   done
-  unit_facts "$2" "${units[@]}"
 }
 
 # units_not_off UNIT...: those of UNIT that are neither inactive nor failed.
@@ -474,14 +485,21 @@ unit_fingerprint() {
   done < <(unit_inputs "$@") | sha256sum | cut -d' ' -f1
 }
 
-# record_unit_start UNIT: UNIT just (re)started here: what it started with.
+# record_unit_start UNIT [FACTS]: UNIT just (re)started here: what it started with (its
+# invocation id from FACTS, unit_facts' read after the start, when given; the
+# fingerprint is kept there too, as FACTS[UNIT/Fingerprint], for this step's later checks).
 record_unit_start() {
-  local inv tmp
-  inv="$(timeout 10 systemctl show -p InvocationID --value -- "$1" 2>/dev/null || true)"
+  local inv tmp fp
+  inv="$(unit_fact "$1" InvocationID "${@:2}")"
   [[ "$inv" =~ ^[0-9a-f]{32}$ ]] || return 0
+  fp="$(unit_fingerprint "$@")"
+  if (($# > 1)); then
+    local -n _rs="$2"
+    _rs["$1/Fingerprint"]="$fp"
+  fi
   ensure_dir "$WS_UNIT_STARTED_DIR" 0755
   tmp="$(mktemp "$WS_UNIT_STARTED_DIR/.$1.XXXXXX")"
-  printf '%s %s\n' "$inv" "$(unit_fingerprint "$1")" >"$tmp"
+  printf '%s %s\n' "$inv" "$fp" >"$tmp"
   mv -f -T -- "$tmp" "$WS_UNIT_STARTED_DIR/$1"
 }
 
@@ -520,10 +538,10 @@ ensure_restart_on_change() {
     if [[ -z "$inv" || "$had_inv" != "$inv" ]]; then
       # Started without us: if nothing it reads changed since, it runs what a start would read now.
       if ! unit_inputs_newer "$unit" "$2"; then
-        record_unit_start "$unit"
+        record_unit_start "$unit" "$2"
         continue
       fi
-    elif [[ "$had_fp" == "$(unit_fingerprint "$unit" "$2")" ]]; then
+    elif [[ "$had_fp" == "${_rc[$unit/Fingerprint]:-$(unit_fingerprint "$unit" "$2")}" ]]; then
       continue
     fi
     port="$(port_in "$(user_path "$port_file" "$user")" "$key" || true)"
