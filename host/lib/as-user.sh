@@ -199,7 +199,6 @@ case "$cmd" in
   add-mcp)
     path="$1" server="$2" max="$3" home="$4" dir="$4"
     read_stdin
-    jq -e 'type == "object"' >/dev/null 2>&1 <<<"$CONTENT" || die "add-mcp: stdin is not one JSON object"
     # The first look, following links as the person does (a sparse 64 GiB file costs its
     # person nothing and held the step for over 35 s, read whole: its size is asked first).
     # shellcheck disable=SC2016 # jq's variables
@@ -226,6 +225,7 @@ case "$cmd" in
       echo cli link
       exit 0
     }
+    jq -e 'type == "object"' >/dev/null 2>&1 <<<"$CONTENT" || die "add-mcp: stdin is not one JSON object"
     clean_leftovers "$path"
     # The CLI writes JSON.stringify(config, null, 2): jq's layout without its final newline (-j).
     # shellcheck disable=SC2016 # jq's variables
