@@ -365,9 +365,10 @@ ensure_units_running() {
     unit_enabled "${_ur[$unit/UnitFileState]:-}" && unit_up "${_ur[$unit/ActiveState]:-}" || todo+=("$unit")
   done
   ((${#todo[@]})) || return 0
-  # --no-reload: the units are started here and their links are read at boot; the
-  # reload an enable makes (systemd re-reads every unit on the box: its cost grows
-  # with the people) would tell the running manager nothing a start needs.
+  # --no-reload: the units are started here and a boot reads their links; the reload an
+  # enable makes (systemd re-reads every unit on the box: its cost grows with the people)
+  # would tell the running manager nothing a start needs (its multi-user.target learns
+  # of them at the next reload).
   systemctl enable --now --no-reload --quiet -- "${todo[@]}"
   unit_facts "$2" "${units[@]}"
   for unit in "${todo[@]}"; do
