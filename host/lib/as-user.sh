@@ -21,6 +21,14 @@
 #                                           (keys sorted; null when there is none), or absent, other (not a
 #                                           regular file), large (over MAX bytes) or invalid (not JSON, or an
 #                                           entry over 4 KiB)
+#   as-user.sh add-mcp PATH SERVER MAX HOME first what the services step needs to know of PATH: other (a
+#                                           FIFO, socket or device: never read), large (over MAX bytes) or present
+#                                           (a SERVER entry, user or HOME-project scope); else sets the user-scope
+#                                           entry to stdin's JSON as `claude mcp add` writes it (keys in order, two
+#                                           spaces, no final newline), with a backup first, and prints added; or
+#                                           "cli WHY" when that is not sure to be what the CLI writes (the CLI's to
+#                                           do then): project (a .mcp.json in HOME or above), link, layout (not the
+#                                           CLI's), raced, or mcp-entry's other, large or invalid
 #   as-user.sh repoint-mcp PATH SERVER OLD MAX
 #                                           set that entry to stdin's JSON only while it is exactly OLD, with a
 #                                           backup first; prints repointed, or why not: link (PATH is a symlink),
@@ -267,6 +275,70 @@ case "$cmd" in
     ;;
   in-place)
     in_place "$@"
+    ;;
+  add-mcp)
+    path="$1" server="$2" max="$3" home="$4" dir="$4"
+    read_stdin
+    # The first look, following links as the person does (a sparse 64 GiB file costs its
+    # person nothing and held the step for over 35 s, read whole: its size is asked first).
+    # shellcheck disable=SC2016 # jq's variables
+    if [[ -e "$path" && ! -f "$path" && ! -d "$path" ]]; then
+      echo other
+      exit 0
+    elif [[ -f "$path" ]] && (($(stat -L -c %s -- "$path") > max)); then
+      echo large
+      exit 0
+    elif jq -e --arg s "$server" --arg h "$home" '(.mcpServers[$s] // .projects[$h].mcpServers[$s]) != null' "$path" >/dev/null 2>&1; then
+      echo present
+      exit 0
+    fi
+    # A project-scope .mcp.json (in the home or a folder above it) is the CLI's to read: only asked whether it exists.
+    while :; do
+      [[ ! -e "$dir/.mcp.json" && ! -L "$dir/.mcp.json" ]] || {
+        echo cli project
+        exit 0
+      }
+      [[ -n "$dir" ]] || break
+      dir="${dir%/*}"
+    done
+    [[ ! -L "$path" ]] || {
+      echo cli link
+      exit 0
+    }
+    jq -e 'type == "object"' >/dev/null 2>&1 <<<"$CONTENT" || die "add-mcp: stdin is not one JSON object"
+    clean_leftovers "$path"
+    # The CLI writes JSON.stringify(config, null, 2): jq's layout without its final newline (-j).
+    # shellcheck disable=SC2016 # jq's variables
+    if [[ ! -e "$path" ]]; then
+      CONTENT="$(jq -n -j --arg s "$server" --argjson e "$CONTENT" '{mcpServers: {($s): $e}}')"
+      tmp="$(stage "$path" 0600)"
+      # link(2) never replaces a file made meanwhile (by the CLI, say): then it is theirs.
+      if ln -T -- "$tmp" "$path" 2>/dev/null; then echo added; else echo cli raced; fi
+      rm -f -- "$tmp"
+      exit 0
+    fi
+    have="$(mcp_entry "$path" "$server" "$max")"
+    [[ "$have" == "entry null" ]] || {
+      echo "cli ${have%% *}"
+      exit 0
+    }
+    # Only a file in the CLI's own layout, which jq renders back byte for byte: then adding one key
+    # gives exactly what the CLI writes. Anything else (a hand-made file, numbers jq spells
+    # otherwise) is left to the CLI.
+    cmp -s -- <(head -c "$max" -- "$path" | jq -j . 2>/dev/null) "$path" || {
+      echo cli layout
+      exit 0
+    }
+    bash "$0" backup-once "$path" </dev/null
+    tmp="$(mktemp "$(dirname -- "$path")/.$(basename -- "$path").ws-tmp.XXXXXX")"
+    # shellcheck disable=SC2016 # jq's variables
+    if head -c "$max" -- "$path" | jq -j --arg s "$server" --argjson e "$CONTENT" '.mcpServers[$s] = $e' >"$tmp" &&
+      chmod --reference="$path" -- "$tmp" && mv -f -T -- "$tmp" "$path"; then
+      echo added
+    else
+      rm -f -- "$tmp"
+      die "add-mcp: could not rewrite $path"
+    fi
     ;;
   repoint-mcp)
     path="$1" server="$2" old="$3" max="$4"

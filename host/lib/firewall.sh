@@ -189,8 +189,9 @@ firewall_apply() {
     write_if_changed "$loaded" 0600 root:root "$(live_table)"$'\n'
     audit_record_apply "$members" quiet
     changed "firewall: table inet $WS_FW_TABLE loaded ($(grep -c . <<<"$members" || true) user(s) guarded)"
+  else
+    audit_record_apply "$members"
   fi
-  audit_record_apply "$members"
   unlock firewall
 }
 

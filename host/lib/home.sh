@@ -236,39 +236,39 @@ playwright_mcp_surely_absent() { # USER HOME
     sh "$2/.claude.json" "$2" "${project[@]}"
 }
 
-# playwright_mcp_check USER HOME: one run as the person, bounded in time (as_user) and
-# size: "other" when ~/.claude.json is a FIFO, socket or device (never read), "large"
-# when it is over WS_CLAUDE_JSON_MAX_BYTES (a sparse 64 GiB one costs its person nothing
-# and held the step for over 35 s in ClaudeJsonAttackTests, read whole), "present"
-# when jq finds a playwright entry in it (user or home-project scope), else "none".
-playwright_mcp_check() {
-  local out
-  # shellcheck disable=SC2016 # expanded by the inner shell and by jq
-  out="$(as_user "$1" "$2" sh -c 'if [ -e "$1" ] && [ ! -f "$1" ] && [ ! -d "$1" ]; then echo other
-    elif [ -f "$1" ] && [ "$(stat -L -c %s -- "$1")" -gt "$3" ]; then echo large
-    elif jq -e --arg h "$2" "(.mcpServers.playwright // .projects[\$h].mcpServers.playwright) != null" "$1" >/dev/null 2>&1; then echo present
-    else echo none; fi' sh "$2/.claude.json" "$2" "$WS_CLAUDE_JSON_MAX_BYTES")" || return 1
-  # The person can write into that output: only one of these words counts.
-  case "$out" in other | large | present | none) printf '%s\n' "$out" ;; *) return 1 ;; esac
-}
-
-# The playwright entry in ~/.claude.json, added by the real CLI as the user,
-# only when there is none. A first check reads the file with jq (no side
-# effects); only when that finds nothing does the CLI run.
+# The playwright entry in ~/.claude.json, added as the user only when there is
+# none. One run as the person (each costs a systemd-run), bounded in time and size
+# (as-user.sh add-mcp): a FIFO, socket or device there is refused, never read; a file
+# over WS_CLAUDE_JSON_MAX_BYTES too; an entry found by jq (user or home-project scope)
+# is left alone; else the entry is written byte for byte as `claude mcp add` writes
+# it (a run of the CLI is over a second of Node) where that is sure: no project-scope
+# .mcp.json, and the file absent or in the CLI's own layout. Anything else is the
+# real CLI's to add, as the user.
 ensure_playwright_mcp() { # USER HOME PORT
-  local user="$1" home="$2" port="$3" url json="$2/.claude.json"
+  local user="$1" home="$2" port="$3" url json="$2/.claude.json" out result
   url="http://127.0.0.1:$port/mcp"
-  # One run as the person (each costs a systemd-run): refuse_special's test, a size
-  # bound, then jq's answer.
-  local verdict
-  verdict="$(playwright_mcp_check "$user" "$home")" || verdict=""
-  case "$verdict" in
+  lock "claude-$user"
+  out="$(playwright_entry_json "$port" | WS_TIMEOUT="$WS_CLAUDE_JSON_TIMEOUT" as_user_data "$user" "$home" "$WS_AS_USER" \
+    add-mcp "$json" playwright "$WS_CLAUDE_JSON_MAX_BYTES" "$home")" || out=failed
+  # The verdict is the last line; before it, the backup's own "changed" line. The person
+  # can write into that output: only these words count.
+  result="${out##*$'\n'}"
+  [[ "$out" != *$'\n'* ]] || printf '%s\n' "${out%$'\n'*}"
+  case "$result" in
     other) die "$json is not a regular file (a FIFO, socket or device?): refusing to read it; remove it and apply again" ;;
     large) die "$json is over $WS_CLAUDE_JSON_MAX_BYTES bytes: refusing to read it; remove it and apply again" ;;
-    present) return 0 ;;
+    present)
+      unlock "claude-$user"
+      return 0
+      ;;
+    added)
+      changed "$json: playwright MCP server $url (as claude mcp add writes it)"
+      record_playwright_entry "$user" "$(playwright_entry_json "$port")"
+      unlock "claude-$user"
+      return 0
+      ;;
   esac
   command -v claude >/dev/null || die "the claude CLI is not installed (workstation base apply installs it)"
-  lock "claude-$user"
   # Backed up before the CLI runs at all (even `mcp get` migrates an old file),
   # and only when it exists (the CLI creates it otherwise).
   if as_user "$user" "$home" test -e "$json"; then

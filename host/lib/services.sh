@@ -170,21 +170,32 @@ too_small_for() { # USER HIGH WHERE BYTES
 }
 
 # ensure_budget USER HIGH MAX CPU_WEIGHT TASKS_MAX: the drop-ins say exactly this;
-# a change reaches the running slices in place (daemon-reload, then the same
-# values at runtime for the live cgroups; observed: no memory limit), never a restart.
+# a change reaches the running slices in place (the same values at runtime for the
+# live cgroups; observed: no memory limit), never a restart. systemd reads a slice's
+# drop-ins when it loads it, so one it has not loaded needs nothing more; a running
+# one takes the values at runtime; only one loaded but not running (rare: the slices
+# of people without processes are unloaded) gets a daemon-reload, which re-reads
+# every unit on the box (its cost grows with the people: 0.4 s of systemd's CPU at
+# 100). Until some reload, systemd marks a running slice NeedDaemonReload: the
+# values in force are the drop-in's all the same.
 ensure_budget() {
-  local user="$1" file content slice
+  local user="$1" uid file content slice _load active reload=0
+  local -a live=()
   budget_changes "$@" || return 0
+  uid="$(id -u -- "$user")"
   content="$(budget_content "$@")"$'\n'
   while IFS= read -r file; do
     ensure_dir "${file%/*}" 0755
     write_if_changed "$file" 0644 root:root "$content"
-  done < <(budget_dropins "$user" "$(id -u -- "$user")")
-  systemctl daemon-reload
-  for slice in "workstation-$user.slice" "user-$(id -u -- "$user").slice"; do
-    if systemctl is-active --quiet "$slice"; then
-      systemctl set-property --runtime -- "$slice" MemoryAccounting=yes "MemoryHigh=${2:-infinity}" "MemoryMax=${3:-infinity}" "CPUWeight=$4" "TasksMax=$5"
-    fi
+  done < <(budget_dropins "$user" "$uid")
+  # The two slices as systemd has them now (list-units loads none).
+  while read -r slice _load active _; do
+    [[ -n "$slice" ]] || continue
+    if [[ "$active" == active ]]; then live+=("$slice"); else reload=1; fi
+  done < <(timeout 30 systemctl list-units --all --plain --no-legend -- "workstation-$user.slice" "user-$uid.slice" 2>/dev/null || true)
+  ((!reload)) || systemctl daemon-reload
+  for slice in "${live[@]}"; do
+    systemctl set-property --runtime -- "$slice" MemoryAccounting=yes "MemoryHigh=${2:-infinity}" "MemoryMax=${3:-infinity}" "CPUWeight=$4" "TasksMax=$5"
   done
 }
 
@@ -196,70 +207,87 @@ remove_budget() { # USER UID
   done < <(budget_dropins "$1" "$2")
 }
 
-# port_listener_pids PORT: the pids of the processes listening on TCP PORT
-# (IPv4 or IPv6), from /proc: the listening sockets' inodes for that port only
-# (the kernel's tables), then the processes holding one of them: one find that
-# reads every process's descriptor links itself (not a readlink process per
-# descriptor, which cost a second on a busy box). What a person shapes there
-# (how many descriptors, a process that ends) is bounded: 10 s, 64 KiB of pids.
-port_listener_pids() {
-  local hex inodes inode
-  local -a match=()
+# port_socket_inodes PORT: the inodes of the TCP sockets listening on PORT (IPv4 or
+# IPv6), one a line: the kernel's tables, for that port only.
+port_socket_inodes() {
+  local hex
   hex="$(printf '%04X' "$1")"
-  inodes="$(awk -v p="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p) print $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u)"
-  [[ -n "$inodes" ]] || return 0
+  awk -v p="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p && $10 ~ /^[0-9]+$/) print $10 }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u
+}
+
+# socket_links INODES UID|"" FD_DIR...: "PID INODE" for each descriptor link in FD_DIR...
+# (/proc/PID/fd) that is one of the sockets INODES lists (a space-separated list),
+# and, with UID, whose process runs as UID. One find reads the links itself (not a
+# readlink process per descriptor); what a person shapes there (how many descriptors
+# and processes, one that ends meanwhile) is bounded: 10 s, 64 KiB of lines.
+socket_links() {
+  local inodes="$1" uid="$2" inode
+  shift 2
+  local -a match=() who=()
   for inode in $inodes; do
-    [[ "$inode" =~ ^[0-9]+$ ]] || continue
     ((${#match[@]} == 0)) || match+=(-o)
     match+=(-lname "socket:\\[$inode\\]")
   done
-  ((${#match[@]})) || return 0
-  { timeout 10 find /proc/[0-9]*/fd -mindepth 1 -maxdepth 1 \( "${match[@]}" \) -printf '%h\n' 2>/dev/null || true; } |
-    head -c 65536 | sed -n 's|^/proc/\([0-9][0-9]*\)/fd$|\1|p' | sort -un
+  ((${#match[@]} && $#)) || return 0
+  [[ -z "$uid" ]] || who=(-uid "$uid")
+  { timeout 10 find "$@" -mindepth 1 -maxdepth 1 "${who[@]}" \( "${match[@]}" \) -printf '%h %l\n' 2>/dev/null || true; } |
+    head -c 65536 | sed -n 's|^/proc/\([0-9][0-9]*\)/fd socket:\[\([0-9][0-9]*\)\]$|\1 \2|p' | sort -u
 }
 
-# in_unit_cgroup PID UNIT [FACTS]: the kernel lists PID among the processes of UNIT's own
-# cgroup (systemd's ControlGroup for it, in whichever hierarchy this host has; from
-# FACTS, unit_facts', when given).
-in_unit_cgroup() {
-  local cg dir
+# unit_fact UNIT PROPERTY [FACTS]: one systemd property of UNIT: from FACTS (unit_facts')
+# when given, else asked of systemd (bounded).
+unit_fact() {
   if (($# > 2)); then
-    local -n _cg_facts="$3"
-    cg="${_cg_facts[$2/ControlGroup]:-}"
+    local -n _fact_of="$3"
+    printf '%s' "${_fact_of[$1/$2]:-}"
   else
-    cg="$(systemctl show -p ControlGroup --value -- "$2" 2>/dev/null || true)"
+    timeout 10 systemctl show -p "$2" --value -- "$1" 2>/dev/null || true
   fi
-  [[ "$cg" == /* ]] || return 1
+}
+
+# unit_procs UNIT [FACTS]: the pids the kernel lists in UNIT's own cgroup (systemd's
+# ControlGroup for it, in whichever hierarchy this host has), one a line; bounded
+# (64 KiB: a person decides how many processes their t3 runs).
+unit_procs() {
+  local cg dir
+  cg="$(unit_fact "$1" ControlGroup "${@:2}")"
+  [[ "$cg" == /* ]] || return 0
   for dir in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do
     [[ -f "$dir$cg/cgroup.procs" ]] || continue
-    grep -qxF -- "$1" "$dir$cg/cgroup.procs"
-    return
+    head -c 65536 -- "$dir$cg/cgroup.procs" 2>/dev/null | grep -E '^[0-9]+$' || true
+    return 0
   done
-  return 1
 }
 
 # foreign_port_holders PORT USER UNIT [FACTS]: "pid N (COMM, user OWNER, unit HOLDER)" for each
 # process listening on PORT that is not USER's own system unit UNIT. Only the kernel's
-# facts count as "its own": the process runs as USER's uid and sits in UNIT's cgroup.
-# Names never do: a person can name a unit of their own (or a cgroup, or a process)
-# after anyone's. COMM and HOLDER are the person's choice, so they are quoted.
+# facts count as "its own": a listening socket of PORT that a process of UNIT's cgroup
+# holds, and that process runs as USER's uid. Names never do: a person can name a unit
+# of their own (or a cgroup, or a process) after anyone's. Cost: PORT's sockets (the
+# kernel's tables), then the descriptors of UNIT's processes only; every process is
+# looked at only when a socket of PORT is left over (the step then fails, naming it).
+# COMM and HOLDER are the person's choice, so they are quoted.
 foreign_port_holders() {
-  local port="$1" user="$2" unit="$3" uid pid owner comm holder
-  local -a with_facts=() # FACTS' name, passed on (a local named like it would hide it)
-  (($# < 4)) || with_facts=("$4")
-  uid="$(id -u -- "$user" 2>/dev/null || echo none)"
+  local port="$1" user="$2" unit="$3" uid inodes inode pid rest="" comm holder
+  local -a dirs=()
+  inodes="$(port_socket_inodes "$port")"
+  [[ -n "$inodes" ]] || return 0
+  uid="$(id -u -- "$user" 2>/dev/null || true)"
+  if [[ "$uid" =~ ^[0-9]+$ ]]; then
+    while IFS= read -r pid; do dirs+=("/proc/$pid/fd"); done < <(unit_procs "$unit" "${@:4}")
+  fi
+  local -A own=()
+  while read -r pid inode; do own[$inode]=1; done < <(socket_links "$inodes" "$uid" "${dirs[@]}")
+  for inode in $inodes; do [[ -n "${own[$inode]:-}" ]] || rest+="$inode "; done
+  [[ -n "$rest" ]] || return 0
   while IFS= read -r pid; do
-    [[ -n "$pid" ]] || continue
-    owner="$(stat -c %u "/proc/$pid" 2>/dev/null || echo '?')"
-    if [[ "$owner" == "$uid" ]] && in_unit_cgroup "$pid" "$unit" "${with_facts[@]}"; then
-      continue
-    fi
     comm="$(head -c 64 "/proc/$pid/comm" 2>/dev/null || echo '?')"
     comm="${comm%$'\n'}"
     holder="$(awk -F/ '/^(0::|[0-9]+:name=systemd:)/ { print $NF }' "/proc/$pid/cgroup" 2>/dev/null | grep -E '\.(service|scope)$' | head -n 1 || true)"
     printf 'pid %s (%s, user %s, unit %s)\n' "$pid" "$(quoted "$comm")" \
       "$(quoted "$(stat -c %U "/proc/$pid" 2>/dev/null || echo '?')")" "$(quoted "${holder:-none}")"
-  done < <(port_listener_pids "$port")
+  done < <(socket_links "$rest" "" /proc/[0-9]*/fd | cut -d' ' -f1 | sort -un)
 }
 
 # ensure_ports_free USER T3_PORT PLAYWRIGHT_PORT [FACTS]: each port is free, or held by
@@ -324,7 +352,7 @@ unit_enabled() {
 # not restarted here (a changed one waits for the idle gate, idle.sh). One
 # systemctl call reads every unit's state (or FACTS, unit_facts' of them, when
 # given, and read again after a start) and one enables and starts those that
-# need it (each enable reloads systemd: one reload, not one per unit).
+# need it, without reloading systemd.
 ensure_units_running() {
   local unit
   local -a units=() todo=()
@@ -337,12 +365,16 @@ ensure_units_running() {
     unit_enabled "${_ur[$unit/UnitFileState]:-}" && unit_up "${_ur[$unit/ActiveState]:-}" || todo+=("$unit")
   done
   ((${#todo[@]})) || return 0
-  systemctl enable --now --quiet -- "${todo[@]}"
+  # --no-reload: the units are started here and a boot reads their links; the reload an
+  # enable makes (systemd re-reads every unit on the box: its cost grows with the people)
+  # would tell the running manager nothing a start needs (its multi-user.target learns
+  # of them at the next reload).
+  systemctl enable --now --no-reload --quiet -- "${todo[@]}"
+  unit_facts "$2" "${units[@]}"
   for unit in "${todo[@]}"; do
     changed "enabled and started $unit"
-    [[ "$unit" != *.service ]] || record_unit_start "$unit"
+    [[ "$unit" != *.service ]] || record_unit_start "$unit" "$2"
   done
-  unit_facts "$2" "${units[@]}"
 }
 
 # units_not_off UNIT...: those of UNIT that are neither inactive nor failed.
@@ -454,14 +486,21 @@ unit_fingerprint() {
   done < <(unit_inputs "$@") | sha256sum | cut -d' ' -f1
 }
 
-# record_unit_start UNIT: UNIT just (re)started here: what it started with.
+# record_unit_start UNIT [FACTS]: UNIT just (re)started here: what it started with (its
+# invocation id from FACTS, unit_facts' read after the start, when given; the
+# fingerprint is kept there too, as FACTS[UNIT/Fingerprint], for this step's later checks).
 record_unit_start() {
-  local inv tmp
-  inv="$(timeout 10 systemctl show -p InvocationID --value -- "$1" 2>/dev/null || true)"
+  local inv tmp fp
+  inv="$(unit_fact "$1" InvocationID "${@:2}")"
   [[ "$inv" =~ ^[0-9a-f]{32}$ ]] || return 0
+  fp="$(unit_fingerprint "$@")"
+  if (($# > 1)); then
+    local -n _rs="$2"
+    _rs["$1/Fingerprint"]="$fp"
+  fi
   ensure_dir "$WS_UNIT_STARTED_DIR" 0755
   tmp="$(mktemp "$WS_UNIT_STARTED_DIR/.$1.XXXXXX")"
-  printf '%s %s\n' "$inv" "$(unit_fingerprint "$1")" >"$tmp"
+  printf '%s %s\n' "$inv" "$fp" >"$tmp"
   mv -f -T -- "$tmp" "$WS_UNIT_STARTED_DIR/$1"
 }
 
@@ -470,13 +509,7 @@ record_unit_start() {
 # site.env is left out: it changes with any site value, not only T3_COMMAND.
 unit_inputs_newer() {
   local since f
-  if (($# > 1)); then
-    local -n _un="$2"
-    since="${_un[$1/ActiveEnterTimestamp]:-}"
-  else
-    since="$(timeout 10 systemctl show -p ActiveEnterTimestamp --value -- "$1" 2>/dev/null || true)"
-  fi
-  since="$(date -d "$since" +%s 2>/dev/null)" || return 1
+  since="$(date -d "$(unit_fact "$1" ActiveEnterTimestamp "${@:2}")" +%s 2>/dev/null)" || return 1
   while IFS= read -r f; do
     [[ -e "$f" && "$f" != "$WS_SITE_ENV" ]] || continue
     (($(stat -c %Z -- "$f") > since)) && return 0
@@ -506,10 +539,10 @@ ensure_restart_on_change() {
     if [[ -z "$inv" || "$had_inv" != "$inv" ]]; then
       # Started without us: if nothing it reads changed since, it runs what a start would read now.
       if ! unit_inputs_newer "$unit" "$2"; then
-        record_unit_start "$unit"
+        record_unit_start "$unit" "$2"
         continue
       fi
-    elif [[ "$had_fp" == "$(unit_fingerprint "$unit" "$2")" ]]; then
+    elif [[ "$had_fp" == "${_rc[$unit/Fingerprint]:-$(unit_fingerprint "$unit" "$2")}" ]]; then
       continue
     fi
     port="$(port_in "$(user_path "$port_file" "$user")" "$key" || true)"

@@ -228,11 +228,14 @@ public sealed class FirewallTests(SandboxFixture box)
             systemctl start playwright-mcp@ada.service 2>/dev/null && echo "unguarded_start=started" || echo "unguarded_start=refused"
             echo "table_after_refusal=$(nft list table inet workstation >/dev/null 2>&1 && echo present || echo absent)"
             systemctl reset-failed playwright-mcp@ada.service
-            # What a reboot leaves: no table, no run state, nothing running; then boot: the
-            # target pulls in every enabled unit.
+            # What a reboot leaves: no table, no run state, nothing running; then boot: a new
+            # manager reads every unit and link afresh (re-executed here, as LifecycleTests' boot
+            # does: the services step enables without a reload), and the target pulls in every
+            # enabled unit.
             systemctl stop $units workstation-firewall.service
             nft delete table inet workstation 2>/dev/null
             rm -rf /run/workstation
+            systemctl daemon-reexec
             systemctl start multi-user.target
             for _ in $(seq 1 100); do systemctl is-active --quiet $units && break; sleep 0.1; done
             echo "active=$(systemctl is-active workstation-firewall.service $units | paste -sd,)"

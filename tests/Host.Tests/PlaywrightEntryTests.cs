@@ -236,4 +236,82 @@ public sealed class PlaywrightEntryTests(SandboxFixture box) : BoxTests(TimeSpan
             Assert.Equal($$"""{"type":"http","url":"{{Url(port)}}"}""", await EntryAsync(Pe4));
         }
     }
+
+    /// <summary>
+    /// Issue 26 §8: the services step writes the playwright entry itself (jq, as the person), not
+    /// through a run of the claude CLI, and what it writes is what `claude mcp add` writes. Into a
+    /// file the CLI wrote, byte for byte the file the real CLI makes of the same one; into no file,
+    /// the entry laid out exactly as the CLI lays it out (the CLI adds its start-up keys when the
+    /// person first runs it), a file the real CLI reads back.
+    /// </summary>
+    [Fact]
+    public async Task The_playwright_entry_the_step_writes_is_byte_for_byte_what_claude_mcp_add_writes()
+    {
+        await HostWorld.ReadyAsync(box);
+        var had = new TestUser("pj1", 2800, 6200, 6300);
+        var none = new TestUser("pj2", 2801, 6201, 6301);
+        const string Cli = "env CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1 DISABLE_ERROR_REPORTING=1 claude";
+        var hadSteps = had.Apply(tokenStdin: false);
+        var noneSteps = none.Apply(tokenStdin: false);
+        foreach (var steps in new[] { hadSteps, noneSteps })
+        {
+            await box.MustAsync(steps.Account, timeout: Bounded);
+            await box.MustAsync(steps.Code, timeout: Bounded);
+        }
+        try
+        {
+            // The real CLI, in scratch homes: a file it made, the same without the entry (base), what it
+            // makes of base, and what it makes of no file.
+            await box.ScriptAsync($$"""
+                set -euo pipefail
+                rm -rf /srv/pj && mkdir -p /srv/pj/a /srv/pj/b /srv/pj/c
+                cd /srv/pj
+                HOME=/srv/pj/a {{Cli}} mcp add --scope user --transport http playwright {{Url(had.PlaywrightPort)}} >/dev/null
+                HOME=/srv/pj/a {{Cli}} mcp remove --scope user playwright >/dev/null
+                cp a/.claude.json base.json
+                cp base.json b/.claude.json
+                HOME=/srv/pj/b {{Cli}} mcp add --scope user --transport http playwright {{Url(had.PlaywrightPort)}} >/dev/null
+                HOME=/srv/pj/c {{Cli}} mcp add --scope user --transport http playwright {{Url(none.PlaywrightPort)}} >/dev/null
+                install -o pj1 -g pj1 -m 600 base.json /home/pj1/.claude.json
+                rm -f /home/pj2/.claude.json
+                """, Bounded);
+
+            var added = await box.MustAsync(hadSteps.Services, timeout: Bounded);
+            Assert.Contains($"workstation: changed: /home/pj1/.claude.json: playwright MCP server {Url(had.PlaywrightPort)} (as claude mcp add writes it)", added.Changes());
+            // Byte for byte the CLI's own result from the same file; the backup is that file; the CLI never ran as pj1.
+            Assert.Equal(
+                "same 600 pj1\nbackup same\nno-cli\n",
+                await box.ScriptAsync("""
+                    cmp -s /home/pj1/.claude.json /srv/pj/b/.claude.json && echo "same $(stat -c '%a %U' /home/pj1/.claude.json)" || echo differs
+                    cmp -s /home/pj1/.claude.json.bak-* /srv/pj/base.json && echo "backup same" || echo "backup differs"
+                    test -e /home/pj1/.claude && echo cli-ran || echo no-cli
+                    """));
+
+            var made = await box.MustAsync(noneSteps.Services, timeout: Bounded);
+            Assert.Contains($"workstation: changed: /home/pj2/.claude.json: playwright MCP server {Url(none.PlaywrightPort)} (as claude mcp add writes it)", made.Changes());
+            var ours = await box.ScriptAsync("cat /home/pj2/.claude.json; echo \"<end $(stat -c '%a %U' /home/pj2/.claude.json)>\"");
+            var cli = await box.ScriptAsync("cat /srv/pj/c/.claude.json; echo '<end>'");
+            Assert.StartsWith("{\n  \"mcpServers\": {\n    \"playwright\": {\n", ours, StringComparison.Ordinal);
+            Assert.EndsWith("}<end 600 pj2>\n", ours, StringComparison.Ordinal);
+            // The CLI's file ends with the same lines, byte for byte: its own keys come before them.
+            var entryLines = ours[2..ours.IndexOf("<end", StringComparison.Ordinal)];
+            Assert.EndsWith(entryLines + "<end>\n", cli, StringComparison.Ordinal);
+            Assert.Contains("\n  \"firstStartTime\"", cli, StringComparison.Ordinal);
+            // The real CLI reads it back, as the person.
+            var get = await box.MustAsync($"cd /home/pj2 && runuser -u pj2 -- {Cli} mcp get playwright", timeout: Bounded);
+            Assert.Contains($"URL: {Url(none.PlaywrightPort)}", get.Stdout, StringComparison.Ordinal);
+
+            // Both are recorded as the program's, and a re-run changes nothing.
+            foreach (var steps in new[] { hadSteps, noneSteps })
+            {
+                Assert.Empty((await box.MustAsync(steps.Services, timeout: Bounded)).Changes());
+            }
+        }
+        finally
+        {
+            await box.RunAsync("rm -rf /srv/pj; true");
+            await box.RunAsync(had.Suspend());
+            await box.RunAsync(none.Suspend());
+        }
+    }
 }
