@@ -410,6 +410,18 @@ public static class BoxExtensions
         return new GateBack(box, unit, then);
     }
 
+    /// <summary>
+    /// Inside <see cref="GateByHandAsync"/>, after a services step: the step starts the
+    /// restart-pending timer again (keeping it running is its job), and a started timer whose
+    /// last round is over a minute old fires at once. Stop it again and let a round it began
+    /// end (bounded), so only the test's own `restart pending` runs restart anything.
+    /// </summary>
+    public static Task<string> HoldTimerAgainAsync(this SandboxFixture box) => box.ScriptAsync("""
+        systemctl stop workstation-restart-pending.timer
+        for _ in $(seq 1 80); do systemctl is-active --quiet workstation-restart-pending.service || exit 0; sleep 0.25; done
+        echo "workstation-restart-pending.service still running after 20 s" >&2; exit 1
+        """);
+
     private sealed class GateBack(SandboxFixture box, string unit, string? then) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()

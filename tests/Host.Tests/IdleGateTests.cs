@@ -118,6 +118,7 @@ public sealed class IdleGateTests(SandboxFixture box) : BoxTests(TimeSpan.FromSe
             var pid = await box.ScriptAsync(Pid);
 
             var moved = await box.MustAsync(HostCommands.Services((Ses with { PlaywrightPort = 4446 }).Derived()), timeout: Bounded);
+            await box.HoldTimerAgainAsync();
             Assert.Contains("restart pending: playwright-mcp@ses.service (ses has 1 open session(s) on their t3 or playwright port; it waits for them to end)", moved.Stdout, StringComparison.Ordinal);
             Assert.DoesNotContain(moved.Changes(), l => l.Contains("restarted playwright-mcp@ses.service", StringComparison.Ordinal));
             Assert.Equal(pid, await box.ScriptAsync(Pid));

@@ -89,6 +89,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box) : BoxTests(TimeSpan
             await box.ScriptAsync(HostWorld.OpenTypedTerminal("pe3", "ws-pe3-term"));
             var moved = Pe3 with { PlaywrightPort = 4815 };
             var r = await box.MustAsync(HostCommands.Services(moved.Derived()), timeout: Bounded);
+            await box.HoldTimerAgainAsync();
             Assert.Contains("workstation: playwright MCP entry of pe3: repointed to port 4815 once playwright-mcp@pe3.service restarts there (restart pending)", r.Stdout, StringComparison.Ordinal);
             Assert.Equal($$"""{"type":"http","url":"{{Url(4814)}}"}""", await EntryAsync(Pe3));
             var status = await EntryStatusAsync(Pe3);
