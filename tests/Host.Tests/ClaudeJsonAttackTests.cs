@@ -21,6 +21,7 @@ public sealed class ClaudeJsonAttackTests(SandboxFixture box) : BoxTests(TimeSpa
     private static readonly TestUser Sparse = new("cja3", 2702, 6002, 6102);
     private static readonly TestUser Thief = new("cja4", 2703, 6003, 6103);
     private static readonly TestUser Victim = new("cja5", 2704, 6004, 6104);
+    private static readonly TestUser Padder = new("cja6", 2850, 6250, 6350);
 
     /// <summary>
     /// The person's account and code steps, then ATTACK run as them in their home, then their
@@ -154,6 +155,51 @@ public sealed class ClaudeJsonAttackTests(SandboxFixture box) : BoxTests(TimeSpa
         {
             await CleanUpAsync(Thief, "rm -f .claude.json");
             await box.RunAsync(Victim.Suspend());
+        }
+    }
+    /// <summary>
+    /// Attack on the account step's file test (file_equals, as the person): they keep their
+    /// managed ~/.zshrc.d/vault.sh's lines and pad it behind them, with three NUL bytes, then to a
+    /// 64 GiB sparse file. Each time the step ends within <see cref="Seconds"/> and puts the file
+    /// back as it writes it. Before (the file read whole into bash, which drops NULs): the padded
+    /// file counted as unchanged and was left, and the sparse one held the step until its timeout.
+    /// </summary>
+    [Fact]
+    public async Task A_vault_sh_padded_behind_its_lines_is_rewritten_and_never_read_whole()
+    {
+        await HostWorld.ReadyAsync(box);
+        var account = Padder.Apply(tokenStdin: false).Account;
+        var file = $"{Padder.Home}/.zshrc.d/vault.sh";
+        // Its size and its first 64 KiB's digest (read as the person, never the whole of a sparse file).
+        var digest = $"runuser -u {Padder.Name} -- sh -c 'stat -c %s {file}; head -c 65536 {file} | sha256sum'";
+        try
+        {
+            await box.MustAsync(account, timeout: Bounded);
+            var written = await box.ScriptAsync(digest);
+            foreach (var pad in new[] { $"printf '\\0\\0\\0' >> {file}", $"truncate -s 64G {file}" })
+            {
+                await box.MustAsync($"runuser -u {Padder.Name} -- sh -c {HostCommandsQuote(pad)}");
+                Assert.NotEqual(written, await box.ScriptAsync(digest));
+                var clock = Stopwatch.StartNew();
+                SshResult r;
+                try
+                {
+                    r = await box.RunAsync(account, timeout: Seconds + TimeSpan.FromSeconds(10));
+                }
+                catch (TimeoutException)
+                {
+                    Assert.Fail($"the account step was still running after {clock.Elapsed.TotalSeconds:F0} s ({pad})");
+                    throw;
+                }
+                Assert.True(clock.Elapsed < Seconds, $"the account step took {clock.Elapsed.TotalSeconds:F1} s ({pad}):\n{r}");
+                Assert.True(r.ExitCode == 0, r.ToString());
+                Assert.Equal(written, await box.ScriptAsync(digest));
+            }
+        }
+        finally
+        {
+            await box.RunAsync($"rm -f {file}");
+            await box.RunAsync(Padder.Suspend());
         }
     }
 }
