@@ -181,7 +181,8 @@ unlock() {
 # file that starts with CONTENT is answered at once.
 file_equals() {
   [[ -f "$1" && ! -L "$1" ]] || return 1
-  printf '%s' "$2" | cmp -s -- "$1" -
+  # Under systemd SIGPIPE is ignored: printf's write error, when cmp stops first, is noise.
+  { printf '%s' "$2" 2>/dev/null || true; } | cmp -s -- "$1" -
 }
 
 # file_parts PATH DIR BASE: what `dirname` and `basename` print for PATH, a file's path (no
