@@ -3,11 +3,9 @@ namespace Workstation.Roster;
 /// <summary>The backup section: restic backups of /home (off unless backupRepository is set) and where a purge archives a home.</summary>
 public static class BackupSection
 {
-    public const string BackupRepository = "backupRepository";
-    public const string BackupPassword = "backupPassword";
-    public const string BackupKeepDaily = "backupKeepDaily";
-    public const string BackupKeepWeekly = "backupKeepWeekly";
-    public const string BackupKeepMonthly = "backupKeepMonthly";
+    // The keys, a line a concern: the repository and its password, the retention, the schedule, the purge archive.
+    public const string BackupRepository = "backupRepository", BackupPassword = "backupPassword";
+    public const string BackupKeepDaily = "backupKeepDaily", BackupKeepWeekly = "backupKeepWeekly", BackupKeepMonthly = "backupKeepMonthly";
     public const string BackupOnCalendar = "backupOnCalendar";
     public const string PurgeArchiveDir = "purgeArchiveDir";
 

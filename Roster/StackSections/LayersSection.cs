@@ -25,20 +25,12 @@ public sealed record Layers(KubeLayer? Kubernetes, VaultLayer? Vault, AuthentikL
 /// </summary>
 public static class LayersSection
 {
-    public const string EnableKubernetes = "enableKubernetes";
-    public const string EnableVault = "enableVault";
-    public const string EnableAuthentik = "enableAuthentik";
-    public const string Kubeconfig = "kubeconfig";
-    public const string KubeContext = "kubeContext";
-    public const string VaultToken = "vaultToken";
-    public const string VaultKvMount = "vaultKvMount";
-    public const string VaultUsersPath = "vaultUsersPath";
-    public const string VaultOidcMount = "vaultOidcMount";
-    public const string VaultOidcMountAccessor = "vaultOidcMountAccessor";
-    public const string VaultOidcUserClaim = VaultUserClaims.ConfigKey;
-    public const string AuthentikUrl = "authentikUrl";
-    public const string AuthentikToken = "authentikToken";
-    public const string AuthentikT3AppSlug = "authentikT3AppSlug";
+    // The keys, a line a concern: the switches, then each layer's.
+    public const string EnableKubernetes = "enableKubernetes", EnableVault = "enableVault", EnableAuthentik = "enableAuthentik";
+    public const string Kubeconfig = "kubeconfig", KubeContext = "kubeContext";
+    public const string VaultToken = "vaultToken", VaultKvMount = "vaultKvMount", VaultUsersPath = "vaultUsersPath";
+    public const string VaultOidcMount = "vaultOidcMount", VaultOidcMountAccessor = "vaultOidcMountAccessor", VaultOidcUserClaim = VaultUserClaims.ConfigKey;
+    public const string AuthentikUrl = "authentikUrl", AuthentikToken = "authentikToken", AuthentikT3AppSlug = "authentikT3AppSlug";
 
     public static readonly IReadOnlyList<string> Keys =
     [

@@ -3,17 +3,13 @@ namespace Workstation.Roster;
 /// <summary>The site section: the machine-wide values the site step writes for the per-person steps (<see cref="SiteSettings"/>).</summary>
 public static class SiteSection
 {
+    // The keys, a line a concern: the code repository, the kubeconfigs' OIDC login and cluster, Vault, t3 and its edge, the rest.
     public const string RepoUrl = "repoUrl";
-    public const string OidcIssuer = "oidcIssuer";
-    public const string OidcClientId = "oidcClientId";
-    public const string OidcGrantTypeKey = Kubelogin.GrantTypeKey;
-    public const string ClusterName = "clusterName";
-    public const string ClusterServer = "clusterServer";
+    public const string OidcIssuer = "oidcIssuer", OidcClientId = "oidcClientId", OidcGrantTypeKey = Kubelogin.GrantTypeKey;
+    public const string ClusterName = "clusterName", ClusterServer = "clusterServer";
     public const string VaultAddr = "vaultAddr";
-    public const string T3Command = "t3Command";
-    public const string EdgeUser = "edgeUser";
-    public const string SnapshotUrl = "snapshotUrl";
-    public const string RestartIdleMinutes = "restartIdleMinutes";
+    public const string T3Command = "t3Command", EdgeUser = "edgeUser";
+    public const string SnapshotUrl = "snapshotUrl", RestartIdleMinutes = "restartIdleMinutes";
 
     public static readonly IReadOnlyList<string> Keys =
         [RepoUrl, OidcIssuer, OidcClientId, OidcGrantTypeKey, ClusterName, ClusterServer, VaultAddr, T3Command, EdgeUser, SnapshotUrl, RestartIdleMinutes];

@@ -19,10 +19,8 @@ public sealed record SshSettings(string Host, int Port, string User, string Host
 /// <summary>The SSH section: the devvm's address, port, login and pinned host key; the private key must be set.</summary>
 public static partial class SshSection
 {
-    public const string SshHost = "sshHost";
-    public const string SshPort = "sshPort";
-    public const string SshUser = "sshUser";
-    public const string SshHostKey = "sshHostKey";
+    // The keys, a line a concern: the one devvm's address and login, the private key every host shares, the fleet.
+    public const string SshHost = "sshHost", SshPort = "sshPort", SshUser = "sshUser", SshHostKey = "sshHostKey";
     public const string SshPrivateKey = "sshPrivateKey";
     public const string Hosts = FleetHosts.Key;
 
