@@ -13,6 +13,12 @@ public sealed record TestUser(string Name, int? Uid, int T3Port, int PlaywrightP
     /// <summary>A person the test refers to by name only (ports and uid play no part).</summary>
     public static TestUser Named(string name) => new(name, null, 4999, 5999);
 
+    /// <summary>
+    /// A person numbered as the host tests number theirs: the playwright port 100 above the t3
+    /// port (uid 2501: ports 4501 and 4601). A person whose ports say something else spells both.
+    /// </summary>
+    public static TestUser Numbered(string name, int uid, int t3Port) => new(name, uid, t3Port, t3Port + 100);
+
     /// <summary>The chrome-service snapshot token the test seeds (a fake secret: searched for afterwards).</summary>
     public string Token => $"snap-{Name}-T0k3n-7f3a9c";
 

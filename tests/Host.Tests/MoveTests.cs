@@ -118,9 +118,9 @@ public sealed class FleetFixture : IAsyncLifetime
 public sealed class MoveTests(FleetFixture fleet) : BoxTests(TimeSpan.FromSeconds(180))
 {
     private const string Password = "move-pW-41d7c2";
-    private static readonly TestUser Mva = new("mva", 2760, 6060, 6160);
-    private static readonly TestUser Mvb = new("mvb", 2761, 6061, 6161);
-    private static readonly TestUser Mvc = new("mvc", 2762, 6062, 6162);
+    private static readonly TestUser Mva = TestUser.Numbered("mva", 2760, 6060);
+    private static readonly TestUser Mvb = TestUser.Numbered("mvb", 2761, 6061);
+    private static readonly TestUser Mvc = TestUser.Numbered("mvc", 2762, 6062);
 
     private SandboxFixture A => fleet.A;
     private SandboxFixture B => fleet.B;
@@ -278,10 +278,10 @@ public sealed class MoveTests(FleetFixture fleet) : BoxTests(TimeSpan.FromSecond
         Assert.Equal(("", "no"), (resumedA["expire"], resumedA["suspended"]));
     }
 
-    private static readonly TestUser Mvd = new("mvd", 2763, 6063, 6163);
-    private static readonly TestUser Mpa = new("mpa", 2764, 6064, 6164);
-    private static readonly TestUser Mpb = new("mpb", 2765, 6065, 6165);
-    private static readonly TestUser Mpc = new("mpc", 2766, 6066, 6166);
+    private static readonly TestUser Mvd = TestUser.Numbered("mvd", 2763, 6063);
+    private static readonly TestUser Mpa = TestUser.Numbered("mpa", 2764, 6064);
+    private static readonly TestUser Mpb = TestUser.Numbered("mpb", 2765, 6065);
+    private static readonly TestUser Mpc = TestUser.Numbered("mpc", 2766, 6066);
 
     /// <summary>
     /// Issue 27 §3: one box powered off during an up. B dies while its person's steps run; A's

@@ -10,8 +10,8 @@ namespace Host.Tests;
 [Collection(SandboxCollection.Name)]
 public sealed class PlaywrightEntryTests(SandboxFixture box) : BoxTests(TimeSpan.FromSeconds(90))
 {
-    private static readonly TestUser Pe1 = new("pe1", 2610, 4710, 4810);
-    private static readonly TestUser Pe2 = new("pe2", 2611, 4712, 4812);
+    private static readonly TestUser Pe1 = TestUser.Numbered("pe1", 2610, 4710);
+    private static readonly TestUser Pe2 = TestUser.Numbered("pe2", 2611, 4712);
     private static readonly TestUser Pe3 = new("pe3", 2612, 4713, 4814);
     private static readonly TestUser Pe4 = new("pe4", 2613, 4714, 4816);
 

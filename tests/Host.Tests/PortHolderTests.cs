@@ -12,9 +12,9 @@ public sealed class PortHolderTests(SandboxFixture box) : BoxTests(TimeSpan.From
     private static readonly TestUser Prt = new("prt", 2361, 4361, 4461);
     private static readonly TestUser Oth = new("oth", 2362, 4362, 4462);
 
-    private static readonly TestUser Mal = new("phm", 2501, 4501, 4601);
-    private static readonly TestUser Vic = new("phv", 2502, 4502, 4602);
-    private static readonly TestUser Fds = new("pfd", 2620, 4720, 4820);
+    private static readonly TestUser Mal = TestUser.Numbered("phm", 2501, 4501);
+    private static readonly TestUser Vic = TestUser.Numbered("phv", 2502, 4502);
+    private static readonly TestUser Fds = TestUser.Numbered("pfd", 2620, 4720);
 
     /// <summary>
     /// Attack (issue 25 §6): phm, in their own systemd --user manager, runs a unit named after

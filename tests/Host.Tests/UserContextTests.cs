@@ -238,7 +238,7 @@ public sealed class UserContextTests(SandboxFixture box) : BoxTests(TimeSpan.Fro
         Assert.True(int.Parse(f["timeout_took"], System.Globalization.CultureInfo.InvariantCulture) < 10, $"took {f["timeout_took"]}s");
         Assert.Equal("0", f["left"]);
     }
-    private static readonly TestUser Hld = new("hld", 2505, 4505, 4605);
+    private static readonly TestUser Hld = TestUser.Numbered("hld", 2505, 4505);
 
     /// <summary>
     /// hld's background process (in a unit of its own, as their t3 server is): it copies
