@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Workstation.Roster.Access;
+using static Workstation.Roster.Tests.TestFiles;
 
 namespace Workstation.Roster.Tests;
 
@@ -10,8 +11,6 @@ namespace Workstation.Roster.Tests;
 public class KubeAuthTests
 {
     private static DerivedRoster Derive(string yaml) => Derivation.Derive(RosterLoader.Load(yaml).ModelOrThrow());
-
-    private static string WithBea(string extra = "") => TestFiles.Head + TestFiles.User("bea", 3774, 8932, extra: extra);
 
     private static DerivedUser Bea(string extra = "") => Derive(WithBea(extra)).Users.Single(u => u.OsUser == "bea");
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Workstation.Roster.Access;
+using static Workstation.Roster.Tests.TestFiles;
 
 namespace Workstation.Roster.Tests;
 
@@ -19,8 +20,6 @@ public class SharedSecretTests
 
     /// <summary>The admin, and bea retired.</summary>
     private const string BeaRetired = TestFiles.Head + "retired:\n  bea: { ports: { t3: 3774, playwright: 8932 } }\n";
-
-    private static string WithBea(string extra = "") => TestFiles.Head + TestFiles.User("bea", 3774, 8932, extra: extra);
 
     private static IReadOnlyList<string> SecretsOf(string yaml, string osUser) =>
         Derive(yaml).Users.Single(u => u.OsUser == osUser).Secrets.Select(SharedSecrets.Name).ToList();

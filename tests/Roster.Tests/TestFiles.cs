@@ -45,6 +45,12 @@ internal static class TestFiles
         (extra ?? "") +
         $"    ports: {{ t3: {t3}, playwright: {pw} }}\n";
 
+    /// <summary>
+    /// <see cref="Head"/>, then bea, a valid power user whose own lines (<paramref name="extra"/>)
+    /// start at line 12: the roster most one-field cases change.
+    /// </summary>
+    public static string WithBea(string extra = "") => Head + User("bea", 3774, 8932, extra: extra);
+
     /// <summary>A user entry whose map key is <paramref name="key"/> (written as is) and whose identities are safe.</summary>
     public static string UserAs(string key, int t3, int pw) =>
         $"  {key}:\n    authentik_user: x\n    k8s_user: x\n    email: x@example.test\n    tier: power-user\n    ports: {{ t3: {t3}, playwright: {pw} }}\n";
