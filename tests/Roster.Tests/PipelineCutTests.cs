@@ -144,7 +144,7 @@ public sealed partial class PipelineTests
         Assert.True(CallIndex("retire alice") < CallIndex("cut-targets alice"));
         Assert.Equal("root@devvm.example.test /usr/local/lib/workstation/bin/workstation user status alice --json", SshCalls()[^1]);
         Assert.Equal("600", File.ReadAllText(Path.Combine(_stand.State, "key-mode")).Trim());
-        Assert.Equal(SecretValues["ssh"] + "\n", File.ReadAllText(Path.Combine(_stand.State, "key")));
+        Assert.Equal(SshKey + "\n", File.ReadAllText(Path.Combine(_stand.State, "key")));
 
         // The branch on the forge: alice under retired:, nothing else changed, as one commit.
         var branch = Git(origin, "for-each-ref", "--format=%(refname:short)", "refs/heads/cut/").Trim();

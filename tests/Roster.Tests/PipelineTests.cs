@@ -18,31 +18,26 @@ public sealed partial class PipelineTests : IDisposable
     private readonly LoopbackServer _server;
     private readonly StandIns _stand = new();
 
-    /// <summary>Each forge secret's value: distinctive, so a leak anywhere is found.</summary>
-    private static readonly Dictionary<string, string> SecretValues = new(StringComparer.Ordinal)
-    {
-        ["token"] = "forge-T0k3n-pipe-5a1",
-        ["passphrase"] = "pass-Phr4se-pipe-77c",
-        ["ssh"] = "-----BEGIN OPENSSH PRIVATE KEY-----\nssh-K3y-pipe-e90\n-----END OPENSSH PRIVATE KEY-----",
-        ["kubeconfig"] = "apiVersion: v1\nusers: [{name: ci, user: {token: kube-T0k3n-pipe-31b}}]",
-        ["vault"] = "hvs.vault-T0k3n-pipe-c4d",
-        ["authentik"] = "authentik-T0k3n-pipe-0f2",
-    };
+    // Each forge secret's value: distinctive, so a leak anywhere is found. Its mark is the part
+    // that must never show (a multi-line key's middle line, a token in a kubeconfig).
+    private const string ForgeToken = "forge-T0k3n-pipe-5a1", Passphrase = "pass-Phr4se-pipe-77c", AuthentikToken = "authentik-T0k3n-pipe-0f2";
+    private const string SshMark = "ssh-K3y-pipe-e90", KubeMark = "kube-T0k3n-pipe-31b", VaultMark = "vault-T0k3n-pipe-c4d";
+    private const string SshKey = "-----BEGIN OPENSSH PRIVATE KEY-----\n" + SshMark + "\n-----END OPENSSH PRIVATE KEY-----";
+    private const string Kubeconfig = "apiVersion: v1\nusers: [{name: ci, user: {token: " + KubeMark + "}}]";
+    private const string VaultToken = "hvs." + VaultMark;
 
-    /// <summary>The parts of each secret that must never show (a multi-line key's middle line, a token in a kubeconfig).</summary>
-    private static readonly string[] SecretMarks =
-        ["forge-T0k3n-pipe-5a1", "pass-Phr4se-pipe-77c", "ssh-K3y-pipe-e90", "kube-T0k3n-pipe-31b", "vault-T0k3n-pipe-c4d", "authentik-T0k3n-pipe-0f2"];
+    private static readonly string[] SecretMarks = [ForgeToken, Passphrase, SshMark, KubeMark, VaultMark, AuthentikToken];
 
     /// <summary>The forge secret names, per forge, and which value each holds.</summary>
     private static string? SecretFor(string name) => name.ToLowerInvariant() switch
     {
-        "forge_token" or "github_token" => SecretValues["token"],
-        "pulumi_config_passphrase" => SecretValues["passphrase"],
+        "forge_token" or "github_token" => ForgeToken,
+        "pulumi_config_passphrase" => Passphrase,
         "pulumi_backend_url" => Backend,
-        var n when n.EndsWith("ssh_key", StringComparison.Ordinal) => SecretValues["ssh"],
-        var n when n.EndsWith("kubeconfig", StringComparison.Ordinal) => SecretValues["kubeconfig"],
-        var n when n.EndsWith("vault_token", StringComparison.Ordinal) => SecretValues["vault"],
-        var n when n.EndsWith("authentik_token", StringComparison.Ordinal) => SecretValues["authentik"],
+        var n when n.EndsWith("ssh_key", StringComparison.Ordinal) => SshKey,
+        var n when n.EndsWith("kubeconfig", StringComparison.Ordinal) => Kubeconfig,
+        var n when n.EndsWith("vault_token", StringComparison.Ordinal) => VaultToken,
+        var n when n.EndsWith("authentik_token", StringComparison.Ordinal) => AuthentikToken,
         "devvm_host" => "devvm.example.test",
         "devvm_host_key" => DevvmHostKey,
         _ => null, // a secret the forge doesn't hold: Woodpecker refuses the step, GitHub passes ''
@@ -89,7 +84,7 @@ public sealed partial class PipelineTests : IDisposable
     // The fake forge: Forgejo's /api/v1 and GitHub's root serve the same comment API.
     private (int, string) Handle(string method, string path, string body, string? auth)
     {
-        if (auth != $"token {SecretValues["token"]}") return (401, """{"message":"bad token"}""");
+        if (auth != $"token {ForgeToken}") return (401, """{"message":"bad token"}""");
         path = path.StartsWith("/api/v1/", StringComparison.Ordinal) ? path["/api/v1".Length..] : path;
         if (HandlePullsAndIssues(method, path, body) is { } pullsOrIssues) return pullsOrIssues;
         if (ForgeComments.Handle(_comments, method, path, body) is { } comments) return comments;
@@ -233,10 +228,10 @@ public sealed partial class PipelineTests : IDisposable
     private void AssertCredentialsCameOnStdin()
     {
         string Stdin(string key) => File.ReadAllText(Path.Combine(_stand.State, $"stdin-{key}"));
-        Assert.Equal(SecretValues["ssh"], Stdin("sshPrivateKey"));
-        Assert.Equal(SecretValues["kubeconfig"], Stdin("kubeconfig"));
-        Assert.Equal(SecretValues["vault"], Stdin("vaultToken"));
-        Assert.Equal(SecretValues["authentik"], Stdin("authentikToken"));
+        Assert.Equal(SshKey, Stdin("sshPrivateKey"));
+        Assert.Equal(Kubeconfig, Stdin("kubeconfig"));
+        Assert.Equal(VaultToken, Stdin("vaultToken"));
+        Assert.Equal(AuthentikToken, Stdin("authentikToken"));
     }
 
     /// <summary>The environment `preview` or `up` ran with: the backend, and the passphrase from the environment.</summary>
@@ -257,14 +252,24 @@ public sealed partial class PipelineTests : IDisposable
         Assert.Contains("pulumi version", all.Take(login));
     }
 
-    private void AssertPrRun((int Code, string Log) run)
+    /// <summary>
+    /// What every job must do: succeed, check the pins before the login, make the session's calls
+    /// and then <paramref name="command"/> and nothing else, with the backend and passphrase, the
+    /// credentials on stdin and no secret in the log.
+    /// </summary>
+    private void AssertRan((int Code, string Log) run, string command)
     {
         Assert.True(run.Code == 0, run.Log);
         AssertVersionsCheckedFirst();
-        Assert.Equal([.. Session("devvm"), "preview --stack devvm --diff --non-interactive --color never"], PulumiCalls());
+        Assert.Equal([.. Session("devvm"), command], PulumiCalls());
         AssertRanWithBackendAndPassphrase();
         AssertCredentialsCameOnStdin();
         AssertNoSecretLeaked(run.Log);
+    }
+
+    private void AssertPrRun((int Code, string Log) run)
+    {
+        AssertRan(run, "preview --stack devvm --diff --non-interactive --color never");
         lock (_comments)
         {
             var comment = Assert.Single(_comments)["body"]!.GetValue<string>();
@@ -277,33 +282,33 @@ public sealed partial class PipelineTests : IDisposable
 
     private void AssertDeployRun((int Code, string Log) run)
     {
-        Assert.True(run.Code == 0, run.Log);
-        AssertVersionsCheckedFirst();
         // --continue-on-error (issue 27 §5): an unreachable host of the fleet fails only its own people's steps.
-        Assert.Equal([.. Session("devvm"), "up --stack devvm --yes --non-interactive --color never --continue-on-error"], PulumiCalls());
-        AssertRanWithBackendAndPassphrase();
-        AssertCredentialsCameOnStdin();
-        AssertNoSecretLeaked(run.Log);
+        AssertRan(run, "up --stack devvm --yes --non-interactive --color never --continue-on-error");
         lock (_comments) Assert.Empty(_comments);
     }
 
     // --- the pipelines -------------------------------------------------------------------------
 
-    [Fact]
-    public void Woodpecker_on_a_pr_logs_in_installs_and_previews_the_devvm_stack_and_comments_the_diff_and_the_summary() =>
-        AssertPrRun(Run(Woodpecker("roster-pr", "pull_request")));
+    public enum Forge { Woodpecker, GitHub }
 
-    [Fact]
-    public void GitHub_on_a_pr_logs_in_installs_and_previews_the_devvm_stack_and_comments_the_diff_and_the_summary() =>
-        AssertPrRun(Run(GitHub("pr")));
+    public static TheoryData<Forge> Forges => [Forge.Woodpecker, Forge.GitHub];
 
-    [Fact]
-    public void Woodpecker_deploys_with_up_only_on_a_promoted_deployment_of_main() =>
-        AssertDeployRun(Run(Woodpecker("deploy", "deployment")));
+    /// <summary>A forge's PR job: Woodpecker's roster-pr step on a pull_request, GitHub's pr job.</summary>
+    private Job Pr(Forge forge) => forge == Forge.Woodpecker ? Woodpecker("roster-pr", "pull_request") : GitHub("pr");
 
-    [Fact]
-    public void GitHub_deploys_with_up_on_main_behind_the_devvm_environment() =>
-        AssertDeployRun(Run(GitHub("deploy")));
+    /// <summary>A forge's deploy job: Woodpecker's deploy step on a (promoted) deployment, GitHub's deploy job.</summary>
+    private Job Deploy(Forge forge) => forge == Forge.Woodpecker ? Woodpecker("deploy", "deployment") : GitHub("deploy");
+
+    [Theory]
+    [MemberData(nameof(Forges))]
+    public void On_a_pr_each_forge_logs_in_installs_and_previews_the_devvm_stack_and_comments_the_diff_and_the_summary(Forge forge) =>
+        AssertPrRun(Run(Pr(forge)));
+
+    /// <summary>Each deploys with up only on main, once approved (how: <see cref="Deploy_waits_for_the_forges_approval_and_a_pr_gets_only_preview_credentials"/>).</summary>
+    [Theory]
+    [MemberData(nameof(Forges))]
+    public void Each_forge_deploys_with_up_only_on_main(Forge forge) =>
+        AssertDeployRun(Run(Deploy(forge)));
 
     /// <summary>The approvals: Woodpecker's deploy runs only on a promoted deployment to devvm; GitHub's in the devvm environment (required reviewers).</summary>
     [Fact]
@@ -346,7 +351,7 @@ public sealed partial class PipelineTests : IDisposable
     public void A_secret_passed_as_an_argument_is_caught()
     {
         var job = new Job("pulumi config set --stack devvm --secret vaultToken \"$WORKSTATION_VAULT_TOKEN\"",
-            new Dictionary<string, string?> { ["WORKSTATION_VAULT_TOKEN"] = SecretValues["vault"] }, "bash", []);
+            new Dictionary<string, string?> { ["WORKSTATION_VAULT_TOKEN"] = VaultToken }, "bash", []);
         var run = Run(job);
         Assert.Equal(0, run.Code);
         var e = Assert.ThrowsAny<Xunit.Sdk.XunitException>(() => AssertNoSecretLeaked(run.Log));
