@@ -308,16 +308,20 @@ public sealed partial class ProjectConfigTests
         Assert.Equal(expected, error);
     }
 
+    /// <summary>Pulumi.yaml's errors for one key k declared with TYPE and DEFAULT.</summary>
+    private static IReadOnlyList<string> ErrorsOfKey(string type, string @default) =>
+        LoadProject($"name: p\nruntime: dotnet\nconfig:\n  k:\n    type: {type}\n    default: {@default}\n").Errors;
+
     [Theory]
-    [InlineData("    type: integer\n    default: x\n", "The default value specified for configuration key 'k' is not of the expected type 'integer'")]
-    [InlineData("    type: string\n    default: 85\n", "The default value specified for configuration key 'k' is not of the expected type 'string'")]
-    [InlineData("    type: array\n    default: []\n", "The configuration key 'k' declares an array but does not specify the underlying type via the 'items' attribute")]
-    [InlineData("    type: object\n    default: []\n", "The default value specified for configuration key 'k' is not of the expected type 'object'")]
-    public void The_model_refuses_a_project_file_pulumi_refuses(string entry, string expected)
-    {
-        var (_, errors) = LoadProject($"name: p\nruntime: dotnet\nconfig:\n  k:\n{entry}");
-        Assert.Contains(expected, errors);
-    }
+    [InlineData("integer", "x")]
+    [InlineData("string", "85")]
+    [InlineData("object", "[]")]
+    public void The_model_refuses_a_default_not_of_its_keys_type_as_pulumi_does(string type, string @default) =>
+        Assert.Contains($"The default value specified for configuration key 'k' is not of the expected type '{type}'", ErrorsOfKey(type, @default));
+
+    [Fact]
+    public void The_model_refuses_an_array_key_without_its_items_type_as_pulumi_does() =>
+        Assert.Contains("The configuration key 'k' declares an array but does not specify the underlying type via the 'items' attribute", ErrorsOfKey("array", "[]"));
 
     [Fact]
     public void A_default_on_a_secret_key_is_merged_as_plaintext_and_refused()
