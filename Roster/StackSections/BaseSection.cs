@@ -53,21 +53,15 @@ public sealed record BaseSettings
 /// </summary>
 public static class BaseSection
 {
-    public const string SwapSize = HostCapacity.Keys.SwapSize;
-    public const string Swappiness = "swappiness";
-    public const string ToolsMirror = "toolsMirror";
-    public const string PinnedTools = "pinnedTools";
-    public const string OwnLauncher = "ownLauncher";
-    public const string NodeExporter = "nodeExporter";
-    public const string ConfigBaseUrl = "configBaseUrl";
-    public const string ConfigBaseRef = "configBaseRef";
-    public const string ConfigBaseHooks = "configBaseHooks";
-    public const string T3Package = "t3Package";
+    // The keys, a line a concern: swap, the pinned tools, the launcher and node_exporter, the config
+    // base, the npm and Claude Code pins, the take-over, the capacity.
+    public const string SwapSize = HostCapacity.Keys.SwapSize, Swappiness = "swappiness";
+    public const string ToolsMirror = "toolsMirror", PinnedTools = "pinnedTools";
+    public const string OwnLauncher = "ownLauncher", NodeExporter = "nodeExporter";
+    public const string ConfigBaseUrl = "configBaseUrl", ConfigBaseRef = "configBaseRef", ConfigBaseHooks = "configBaseHooks";
+    public const string T3Package = "t3Package", ClaudeCodePolicy = "claudeCodePolicy";
     public const string TakeOver = "takeOver";
-    public const string ClaudeCodePolicy = "claudeCodePolicy";
-    public const string HostMemory = HostCapacity.Keys.HostMemory;
-    public const string MemoryReserve = HostCapacity.Keys.MemoryReserve;
-    public const string CapacityWarnPercent = HostCapacity.Keys.WarnPercent;
+    public const string HostMemory = HostCapacity.Keys.HostMemory, MemoryReserve = HostCapacity.Keys.MemoryReserve, CapacityWarnPercent = HostCapacity.Keys.WarnPercent;
 
     public static readonly IReadOnlyList<string> Keys =
     [
