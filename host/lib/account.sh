@@ -345,18 +345,16 @@ live_pids() {
   ps -U "$1" -o pid=,stat= 2>/dev/null | awk '$2 !~ /^Z/ { print $1 }' | paste -sd' ' || true
 }
 
-# subid_ranges USER FILE: "START COUNT" for each range FILE (/etc/subuid or
-# /etc/subgid) gives USER, by name or uid. Only ranges wholly above 65535:
-# a hand-written one over system or login ids is nobody's to sweep.
+# subid_ranges USER UID FILE: "START COUNT" for each range FILE (/etc/subuid or /etc/subgid)
+# gives USER, by name or UID. Only ranges wholly above 65535: a hand-written one over system
+# or login ids is nobody's to sweep. One awk, whatever the number of lines.
 subid_ranges() {
-  local user="$1" file="$2" uid name s c
-  uid="$(id -u -- "$user")"
-  [[ -f "$file" ]] || return 0
-  while IFS=: read -r name s c; do
-    [[ ("$name" == "$user" || "$name" == "$uid") && "$s" =~ ^[0-9]{1,10}$ && "$c" =~ ^[0-9]{1,10}$ ]] || continue
-    ((10#$s > 65535 && 10#$c > 0)) && printf '%s %s\n' "$((10#$s))" "$((10#$c))"
-  done <"$file"
-  return 0
+  [[ -f "$3" ]] || return 0
+  # Printed as the digits without leading zeros: awk's own number formats stop at 2^31 or 6 digits.
+  awk -F: -v user="$1" -v uid="$2" '
+    function digits(s) { sub(/^0+/, "", s); return s }
+    NF == 3 && ($1 == user || $1 == uid) && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ &&
+      length($2) <= 10 && length($3) <= 10 && $2 + 0 > 65535 && $3 + 0 > 0 { print digits($2), digits($3) }' "$3"
 }
 
 # person_procs USER [GID...]: "PID RUID SUID" for each live process that is the
@@ -370,8 +368,8 @@ person_procs() {
   local user="$1" uid ur gr
   shift
   uid="$(id -u -- "$user")"
-  ur="$(subid_ranges "$user" /etc/subuid | paste -sd' ')"
-  gr="$(subid_ranges "$user" /etc/subgid | paste -sd' ')"
+  ur="$(subid_ranges "$user" "$uid" /etc/subuid | paste -sd' ')"
+  gr="$(subid_ranges "$user" "$uid" /etc/subgid | paste -sd' ')"
   grep -s -E '^(State|Uid|Gid|Groups):' /proc/[0-9]*/status 2>/dev/null |
     awk -v uid="$uid" -v ur="$ur" -v gr="$gr" -v want=" $* " -v self="$BASHPID" '
       function inr(x, r,   n, a, i) {
@@ -494,10 +492,14 @@ privileged_groups() {
 #   stale-group GROUP       a process of theirs still holds a privileged group
 #                           the account no longer has (fix: the account step ends it).
 drift_lines() {
-  local user="$1" home="$2" g mode group gid n held line
+  stale_group_lines "$1"
+  account_drift_lines "$@"
+}
+
+# stale_group_lines USER: drift_lines' stale-group lines.
+stale_group_lines() {
+  local user="$1" line gid g n
   local -a lost=()
-  shift 2
-  local granted=" $* "
   mapfile -t lost < <(lost_gids "$user")
   # One pass over the processes for all the lost groups; group by group only when one is held.
   if ((${#lost[@]})) && [[ -n "$(person_procs "$user" "${lost[@]%% *}")" ]]; then
@@ -508,6 +510,13 @@ drift_lines() {
         echo "stale-group $g $n running process(es) of $user still hold group $g, which the account no longer has (fix: workstation user account apply $user ends them)"
     done
   fi
+}
+
+# account_drift_lines USER HOME GRANTED...: drift_lines' privileged-group and home-mode lines.
+account_drift_lines() {
+  local user="$1" home="$2" g mode group held
+  shift 2
+  local granted=" $* "
   held="$(held_groups "$user")"
   while IFS= read -r g; do
     [[ -n "$g" && "$granted" != *" $g "* ]] || continue
@@ -523,12 +532,14 @@ drift_lines() {
   fi
 }
 
-# report_drift USER HOME GRANTED...: a warning per drift (apply never fixes it implicitly).
+# report_drift USER HOME GRANTED...: a warning per drift that apply leaves as it is (a
+# privileged group, the home's mode: apply never fixes those implicitly). Stale groups are not
+# reported here: the same step ends them (ensure_groups_released), in its one pass over the processes.
 report_drift() {
   local _kind _value detail
   while read -r _kind _value detail; do
     warn "drift: $1 $detail"
-  done < <(drift_lines "$@")
+  done < <(account_drift_lines "$@")
 }
 
 # --- purged uids: never given to a new account (issue 24 §8) -------------------------
