@@ -102,10 +102,14 @@ drop_pending() {
 # enough (or the unit no longer runs: then it starts with the new config anyway).
 restart_if_idle() {
   local user="$1" unit idle need restarted=0 sessions
+  local -a pending=()
+  mapfile -t pending < <(pending_units "$user")
+  # Nothing pending (every no-op): no idle time or sessions to read (their reads grow with the box).
+  ((${#pending[@]})) || return 0
   idle="$(idle_seconds "$user")"
   need="$(restart_idle_seconds)"
   sessions="$(sessions_in_use "$user")"
-  while IFS= read -r unit; do
+  for unit in "${pending[@]}"; do
     [[ -n "$unit" ]] || continue
     if ! systemctl is-active --quiet "$unit"; then
       remove_file "$WS_RESTART_PENDING_DIR/$unit"
@@ -122,7 +126,7 @@ restart_if_idle() {
     else
       log "restart pending: $unit ($user typed ${idle}s ago; it waits for ${need}s of idle)"
     fi
-  done < <(pending_units "$user")
+  done
   # The old ports leave the firewall once nothing listens on them.
   ((!restarted)) || firewall_apply
 }
