@@ -22,18 +22,35 @@ readonly WS_AUDIT_TABLE=workstation_audit WS_AUDIT_KEEP=7d WS_AUDIT_SIZE=65536
 # firewall_members: "USER UID T3_PORT PLAYWRIGHT_PORT" per active managed user,
 # sorted: a port file for both services, the account with the marker group,
 # and not suspended. One pass whatever the number of people: the accounts and
-# the marker group are read once (getent), the port files by bash itself.
+# the marker group are read once (getent), the port files by one awk.
 firewall_members() {
-  local f user uid t3 pw pw_file name gid rest marker_gid="" marker_members=""
-  local -a users=()
-  local -A uid_of=() gid_of=() t3_file=()
-  for f in $(user_path "$WS_T3_ENV_FILE" '*'); do
+  local f user uid t3 pw pw_file name gid rest marker_gid="" marker_members="" key port
+  local -a users=() files=()
+  local -A uid_of=() gid_of=() t3_file=() pw_file_of=() found=()
+  # The names the t3 port files give (the glob is PREFIX*SUFFIX), then the names' rule checked
+  # by one grep for all of them: bash compiles a regex anew for every =~ (0.1 ms a person).
+  local pre="${WS_T3_ENV_FILE%%\%s*}" suf="${WS_T3_ENV_FILE#*%s}" glob
+  local -a names=()
+  # shellcheck disable=SC2059 # the pattern is ours, from rules.sh
+  printf -v glob "$WS_T3_ENV_FILE" '*'
+  for f in $glob; do
     [[ -f "$f" ]] || continue
-    pattern_user "$WS_T3_ENV_FILE" "$f" user || continue
+    user="${f#"$pre"}"
+    user="${user%"$suf"}"
+    [[ "$user" == *$'\n'* ]] || names+=("$user")
+  done
+  ((${#names[@]})) || return 0
+  while IFS= read -r user; do
     is_suspended "$user" && continue
     users+=("$user")
-    t3_file[$user]="$f"
-  done
+    t3_file[$user]="$pre$user$suf"
+    # user_path's printf, without its subshell.
+    # shellcheck disable=SC2059 # the pattern is ours, from rules.sh
+    printf -v pw_file "$WS_PLAYWRIGHT_ENV_FILE" "$user"
+    pw_file_of[$user]="$pw_file"
+    files+=("$pre$user$suf")
+    [[ ! -f "$pw_file" ]] || files+=("$pw_file")
+  done < <(printf '%s\n' "${names[@]}" | grep -E -- "$WS_RE_OS_USER" || true)
   ((${#users[@]})) || return 0
   # One getent for every account (it prints those that exist), one for the marker group.
   while IFS=: read -r name _ uid gid rest; do
@@ -41,16 +58,24 @@ firewall_members() {
     uid_of[$name]="$uid" gid_of[$name]="$gid"
   done < <(getent passwd -- "${users[@]}" || true)
   IFS=: read -r _ _ marker_gid marker_members < <(getent group -- "$WS_MARKER_GROUP" || true) || true
+  # "KEY PORT FILE" for the first line of each file that sets a port. A file awk could not
+  # read (it went while we looked) is read again below by port_into, as is one it did not list.
+  while read -r key port f; do
+    found["$key $f"]="$port"
+  done < <(awk -v keys=" $WS_T3_PORT_KEY $WS_PLAYWRIGHT_PORT_KEY " '
+    /^[A-Z0-9_]+=[0-9]+$/ {
+      k = substr($0, 1, index($0, "=") - 1)
+      if (index(keys, " " k " ") && !((FILENAME, k) in seen)) { seen[FILENAME, k] = 1; print k, substr($0, length(k) + 2), FILENAME }
+    }' "${files[@]}" 2>/dev/null || true)
   for user in "${users[@]}"; do
     uid="${uid_of[$user]:-}"
     [[ -n "$uid" ]] || continue
     # A member of the marker group: listed in it, or it is the account's primary group (as `id -nG` sees it).
     [[ ",$marker_members," == *",$user,"* || (-n "$marker_gid" && "${gid_of[$user]}" == "$marker_gid") ]] || continue
-    port_into t3 "${t3_file[$user]}" "$WS_T3_PORT_KEY" || continue
-    # user_path's printf, without its subshell.
-    # shellcheck disable=SC2059 # the pattern is ours, from rules.sh
-    printf -v pw_file "$WS_PLAYWRIGHT_ENV_FILE" "$user"
-    port_into pw "$pw_file" "$WS_PLAYWRIGHT_PORT_KEY" || continue
+    t3="${found["$WS_T3_PORT_KEY ${t3_file[$user]}"]:-}"
+    [[ -n "$t3" ]] || port_into t3 "${t3_file[$user]}" "$WS_T3_PORT_KEY" || continue
+    pw="${found["$WS_PLAYWRIGHT_PORT_KEY ${pw_file_of[$user]}"]:-}"
+    [[ -n "$pw" ]] || port_into pw "${pw_file_of[$user]}" "$WS_PLAYWRIGHT_PORT_KEY" || continue
     echo "$user $uid $t3 $pw"
   done | sort
 }
@@ -157,7 +182,9 @@ render_ruleset() {
 # nft_elements ELEMENT...: a set's elements line, sorted (none: no line; nft refuses "{ }").
 nft_elements() {
   (($#)) || return 0
-  printf '\t\telements = { %s }\n' "$(printf '%s\n' "$@" | sort -t . -k1,1n -k2,2n -u | paste -sd, | sed 's/,/, /g')"
+  local line
+  line="$(printf '%s\n' "$@" | sort -t . -k1,1n -k2,2n -u | paste -sd,)"
+  printf '\t\telements = { %s }\n' "${line//,/, }"
 }
 
 # The loaded table as nft prints it (empty when absent).
@@ -205,13 +232,15 @@ audit_record_apply() {
   while read -r user uid t3 pw; do [[ -z "$user" ]] || ports+=("$t3" "$pw"); done <<<"$members"
   while read -r user uid kind port; do [[ -z "$user" ]] || ports+=("$port"); done <<<"$(pending_guards)"
   want="$(printf '%s\n' "${ports[@]}" | grep . | sort -n -u | paste -sd, || true)"
-  if ! nft list table inet "$WS_AUDIT_TABLE" >/dev/null 2>&1; then
-    audit_record_ruleset | nft -f - || die "nft could not create table inet $WS_AUDIT_TABLE"
-    made=1
+  # Only the ports set is listed: the table's connections set may hold WS_AUDIT_SIZE elements.
+  if ! have="$(audit_record_ports)"; then
+    if ! nft list tables inet 2>/dev/null | grep -qxF "table inet $WS_AUDIT_TABLE"; then
+      audit_record_ruleset | nft -f - || die "nft could not create table inet $WS_AUDIT_TABLE"
+      made=1
+    fi
+    have="$(audit_record_ports)" || have="?"
   fi
-  have="$(nft -j list set inet "$WS_AUDIT_TABLE" ports 2>/dev/null |
-    jq -r '[.nftables[]?.set? // empty | .elem[]?] | sort | map(tostring) | join(",")')" || have="?"
-  [[ "$have" != "$want" ]] || want="-"
+  ! same_members "$have" "$want" || want="-"
   if [[ "$want" != "-" ]]; then
     update="flush set inet $WS_AUDIT_TABLE ports"
     [[ -z "$want" ]] || update+=$'\n'"add element inet $WS_AUDIT_TABLE ports { ${want//,/, } }"
@@ -223,6 +252,31 @@ audit_record_apply() {
   elif [[ "$want" != "-" ]]; then
     changed "firewall: the connection record watches ports ${want:-none}"
   fi
+}
+
+# audit_record_ports: the ports the connection record watches, comma-separated, as nft's JSON
+# lists them (an empty set has no "elem"); fails when the set is not there or not readable.
+audit_record_ports() {
+  local json
+  json="$(nft -j list set inet "$WS_AUDIT_TABLE" ports 2>/dev/null)" || return 1
+  if [[ "$json" =~ \"elem\":\ \[([0-9,\ ]*)\] ]]; then
+    printf '%s' "${BASH_REMATCH[1]// /}"
+  else
+    [[ "$json" == *'"set": {'* && "$json" != *'"elem"'* ]]
+  fi
+}
+
+# same_members A B: the comma-separated lists A and B hold the same members, in any order.
+same_members() {
+  local x
+  local -a a=() b=()
+  local -A in_a=() in_b=()
+  IFS=, read -r -a a <<<"$1"
+  IFS=, read -r -a b <<<"$2"
+  for x in "${a[@]}"; do [[ -z "$x" ]] || in_a[$x]=1; done
+  for x in "${b[@]}"; do [[ -z "$x" ]] || in_b[$x]=1; done
+  ((${#in_a[@]} == ${#in_b[@]})) || return 1
+  for x in "${!in_a[@]}"; do [[ -n "${in_b[$x]:-}" ]] || return 1; done
 }
 
 # audit_record_ruleset: table inet workstation_audit, ports empty. Its chain runs after the
