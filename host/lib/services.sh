@@ -470,20 +470,36 @@ unit_inputs() {
 }
 
 # unit_fingerprint UNIT [FACTS]: the hash of what a start of UNIT reads now (site.env:
-# its T3_COMMAND only; a file not there counts as such).
+# its T3_COMMAND only; a file not there counts as such). Per input "PATH " then its line of
+# sha256sum's (reading stdin), all of them hashed: the regular files are hashed by one
+# sha256sum together, whose lines are written back in that shape.
 unit_fingerprint() {
-  local f
-  while IFS= read -r f; do
+  local f i=0 line
+  local -a inputs=() files=() sums=()
+  mapfile -t inputs < <(unit_inputs "$@")
+  for f in "${inputs[@]}"; do [[ -z "$f" || ! -f "$f" || "$f" == "$WS_SITE_ENV" ]] || files+=("$f"); done
+  # One line a file, in order; a name sha256sum would escape (a backslash or newline in it),
+  # or a file gone meanwhile, and each is hashed on its own as before.
+  if ((${#files[@]})) && [[ "${files[*]}" != *[$'\\\n']* ]]; then
+    mapfile -t sums < <(sha256sum -- "${files[@]}" 2>/dev/null || true)
+  fi
+  for f in "${inputs[@]}"; do
     [[ -n "$f" ]] || continue
     printf '%s ' "$f"
     if [[ "$f" == "$WS_SITE_ENV" ]]; then
       site_get T3_COMMAND | sha256sum
     elif [[ -f "$f" ]]; then
-      sha256sum <"$f"
+      line="${sums[i]:-}"
+      if [[ "$line" =~ ^([0-9a-f]{64})\ \ (.*)$ && "${BASH_REMATCH[2]}" == "$f" ]]; then
+        printf '%s  -\n' "${BASH_REMATCH[1]}"
+      else
+        sha256sum <"$f"
+      fi
+      i=$((i + 1))
     else
       echo absent
     fi
-  done < <(unit_inputs "$@") | sha256sum | cut -d' ' -f1
+  done | sha256sum | cut -d' ' -f1
 }
 
 # record_unit_start UNIT [FACTS]: UNIT just (re)started here: what it started with (its
