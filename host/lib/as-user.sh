@@ -46,8 +46,9 @@
 #                                           (BYTES:SHA256: the bytes' count and sha256; a file of another
 #                                           size is not read)
 set -euo pipefail
+AS_USER_SELF="$(readlink -f -- "${BASH_SOURCE[0]}")"
 # shellcheck source=host/lib/common.sh
-source "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/common.sh"
+source "${AS_USER_SELF%/*}/common.sh"
 ws_init
 umask 077
 

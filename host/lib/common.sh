@@ -7,7 +7,7 @@
 # 3 refused by a safety guard (nothing touched), 1 anything else.
 
 # shellcheck source=host/lib/rules.sh
-source "$(dirname -- "${BASH_SOURCE[0]}")/rules.sh"
+source "${BASH_SOURCE[0]%/*}/rules.sh"
 
 # shellcheck disable=SC2034 # used by the files that source this one
 readonly WS_ETC=/etc/workstation
@@ -522,7 +522,7 @@ site_get() { printf '%s' "${SITE[$1]:-}"; }
 # not gain privileges, and is killed with everything it started when it ends or
 # when WS_TIMEOUT seconds (default $WS_AS_USER_TIMEOUT) pass. A timeout exits 124.
 as_user() {
-  as_user_data "$@" </dev/null
+  as_user_unit null "$@"
 }
 
 # How much of what work run as a user prints root reads back: at most this many
@@ -541,30 +541,44 @@ readonly WS_AS_USER_OUT_DIR=/var/lib/workstation/as-user
 # the same uid) and hold them, but root never waits on them: it reads them, size
 # bounded, once the unit has ended, and removes them.
 as_user_data() {
-  local user="$1" home="$2" t="${WS_TIMEOUT:-$WS_AS_USER_TIMEOUT}" arg in out rc=0 size
-  shift 2
+  as_user_unit data "$@"
+}
+
+# as_user_unit null|data USER HOME CMD...: as_user's and as_user_data's one body; with
+# null, the unit's stdin is /dev/null (no file made for it).
+as_user_unit() {
+  local stdin="$1" user="$2" home="$3" t="${WS_TIMEOUT:-$WS_AS_USER_TIMEOUT}" arg in="" out rc=0 size err_size="" out_size=""
+  shift 3
   [[ "$t" =~ ^[1-9][0-9]*$ ]] || die "as_user: bad timeout $t"
   # systemd expands $NAME in a service's command line; $$ is a literal $.
   local -a argv=()
   for arg in "$@"; do argv+=("${arg//\$/\$\$}"); done
-  ensure_run_dir
-  ensure_root_dir "$WS_AS_USER_OUT_DIR"
-  in="$(mktemp -d "$WS_RUN_DIR/as-user.XXXXXX")"
+  ((WS_AS_USER_OUT_CHECKED)) || { ensure_root_dir "$WS_AS_USER_OUT_DIR" && WS_AS_USER_OUT_CHECKED=1; }
+  if [[ "$stdin" == data ]]; then
+    ensure_run_dir
+    in="$(mktemp -d "$WS_RUN_DIR/as-user.XXXXXX")"
+    cat >"$in/stdin"
+    stdin="file:$in/stdin"
+  fi
   out="$(mktemp -d "$WS_AS_USER_OUT_DIR/run.XXXXXX")"
-  cat >"$in/stdin"
   systemd-run --quiet --wait --collect --service-type=exec \
     --unit="workstation-as_${user}_${BASHPID}_$RANDOM" --slice="workstation-$user.slice" \
     --uid="$user" --working-directory="$home" \
     -p NoNewPrivileges=yes -p KillMode=control-group -p "RuntimeMaxSec=$((t + 10))" \
-    -p "StandardInput=file:$in/stdin" -p "StandardOutput=file:$out/stdout" -p "StandardError=file:$out/stderr" \
+    -p "StandardInput=$stdin" -p "StandardOutput=file:$out/stdout" -p "StandardError=file:$out/stderr" \
     --setenv=LANG=C.UTF-8 --setenv=PATH=/usr/local/bin:/usr/bin:/bin \
     -- /usr/bin/timeout -k 5 "$t" "${argv[@]}" </dev/null || rc=$?
-  rm -rf -- "$in"
-  # An empty file (what a quiet check leaves) is not read: no head process for it.
-  size="$(stat -c %s -- "$out/stderr" 2>/dev/null || echo 0)"
+  [[ -z "$in" ]] || rm -rf -- "$in"
+  # Both sizes in one stat (a file systemd never made counts as empty); an empty file (what a
+  # quiet check leaves) is not read: no head process for it.
+  local name
+  while read -r name size; do
+    case "$name" in */stderr) err_size="$size" ;; */stdout) out_size="$size" ;; esac
+  done < <(stat -c '%n %s' -- "$out/stderr" "$out/stdout" 2>/dev/null || true)
+  size="${err_size:-0}"
   ((size == 0)) || head -c "$WS_AS_USER_MAX_STDERR" -- "$out/stderr" >&2 2>/dev/null || true
   ((size <= WS_AS_USER_MAX_STDERR)) || warn "as $user: $((size - WS_AS_USER_MAX_STDERR)) more bytes on stderr not shown"
-  size="$(stat -c %s -- "$out/stdout" 2>/dev/null || echo 0)"
+  size="${out_size:-0}"
   if ((size > WS_AS_USER_MAX_OUTPUT)); then
     rm -rf -- "$out"
     die "work run as $user printed over $WS_AS_USER_MAX_OUTPUT bytes: refusing to read it"
@@ -573,6 +587,10 @@ as_user_data() {
   rm -rf -- "$out"
   return "$rc"
 }
+# Checked once a run, as the run folder is (both are root's, under root's own folders).
+WS_AS_USER_OUT_CHECKED=0
+
+readonly WS_SYSTEMD_TRANSIENT_DIR=/run/systemd/transient
 
 # stop_as_user_leftovers USER: stop what a killed earlier run left running as
 # USER (its transient units live on when their caller dies). Callers hold the
@@ -580,6 +598,9 @@ as_user_data() {
 # os_user has one, so one user's pattern never matches another's units.)
 stop_as_user_leftovers() {
   local units
+  # A transient unit's file stays in systemd's own transient folder (root's) while the unit is
+  # loaded, running or failed: with none of USER's there, there is nothing to ask systemd.
+  compgen -G "$WS_SYSTEMD_TRANSIENT_DIR/workstation-as_$1_*.service" >/dev/null || return 0
   units="$(systemctl list-units --plain --no-legend --all "workstation-as_$1_*.service" 2>/dev/null | awk '{ print $1 }')"
   [[ -n "$units" ]] || return 0
   # shellcheck disable=SC2086 # one unit name per word, all ours

@@ -343,4 +343,32 @@ public sealed class UserContextTests(SandboxFixture box) : BoxTests(TimeSpan.Fro
             await box.MustAsync(Hld.Suspend());
         }
     }
+
+    /// <summary>
+    /// Work run as a person lives on as a transient unit when the run that started it is killed.
+    /// The person's next step stops it, whether or not systemd still has other units of theirs;
+    /// with none left, the step asks systemd nothing (its transient folder is empty of them).
+    /// </summary>
+    [Fact]
+    public async Task Work_left_running_as_a_person_by_a_killed_run_is_stopped_by_their_next_step()
+    {
+        await box.OnboardAsync(Dot, Bounded);
+        var steps = Dot.Apply(tokenStdin: false);
+        try
+        {
+            // What an interrupted as_user call leaves: its unit, running as dot, in dot's slice.
+            await box.MustAsync("systemd-run --quiet --collect --service-type=exec --unit=workstation-as_dot_1_2 " +
+                "--slice=workstation-dot.slice --uid=dot -- /usr/bin/sleep 300");
+            var code = await box.MustAsync(steps.Code, timeout: Bounded);
+            Assert.Contains("stopped work left running as dot by an interrupted run: workstation-as_dot_1_2.service",
+                code.Stdout, StringComparison.Ordinal);
+            Assert.Equal("inactive", (await box.RunAsync("systemctl is-active workstation-as_dot_1_2.service")).Stdout.Trim());
+            // Nothing left: the next run finds nothing to stop.
+            Assert.DoesNotContain("stopped work left running", (await box.MustAsync(steps.Code, timeout: Bounded)).Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop workstation-as_dot_1_2.service 2>/dev/null; true");
+        }
+    }
 }
