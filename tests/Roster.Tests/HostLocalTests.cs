@@ -145,6 +145,24 @@ public class HostLocalTests
         Assert.Equal(["table inet workstation", "delete table inet workstation", "table inet workstation {"], lines[2..5]);
     }
 
+    /// <summary>
+    /// A set's elements: by port, then uid, as numbers (9 before 10), each once; the largest
+    /// port and uid (65535, 4294967295) in order.
+    /// </summary>
+    [Fact]
+    public void Set_elements_are_ordered_by_port_then_uid_and_listed_once()
+    {
+        var r = HostBash.Lib(["firewall.sh"], """
+            nft_elements "10 . 5" "65535 . 4294967295" "9 . 7" "10 . 4" "10 . 4" "65535 . 0" "10"
+            nft_elements 4202 4101 4101 99
+            nft_elements
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal(
+            "\t\telements = { 9 . 7, 10, 10 . 4, 10 . 5, 65535 . 0, 65535 . 4294967295 }\n" +
+            "\t\telements = { 99, 4101, 4202 }\n", r.Stdout);
+    }
+
     /// <summary>No member at all: the sets carry no elements line (nft refuses "{ }"), and the table still loads.</summary>
     [Fact]
     public void An_empty_ruleset_has_sets_without_elements()
@@ -247,6 +265,112 @@ public class HostLocalTests
             """, seconds: 10);
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal("exact=same\npadded=differs\ninner=differs\nother=differs\nlink=differs\nsparse=differs\nmissing=differs\n", r.Stdout);
+    }
+
+    /// <summary>
+    /// subid_ranges (what the process sweeps count as a person's subordinate ids): the person's
+    /// lines by name or uid, each start above 65535 (65535 is not, 65536 is), a count of at least
+    /// 1, numbers of at most 10 digits (11 is refused), exactly three fields; another person's
+    /// line never; a last line without its newline still read.
+    /// </summary>
+    [Fact]
+    public void Subordinate_ranges_are_the_persons_own_lines_wholly_above_the_login_ids()
+    {
+        var r = HostBash.Lib(["account.sh"], """
+            f=$(mktemp)
+            trap 'rm -f "$f"' EXIT
+            printf '%s\n' anca:65535:10 anca:65536:0 anca:65536:1 2500:0100000:65536 anca:9999999999:2 \
+              anca:10000000000:2 anca:200000:5:x bob:300000:65536 anca:-1:5 'anca: 400000:5' >"$f"
+            printf 'anca:500000:7' >>"$f"
+            subid_ranges anca 2500 "$f"
+            subid_ranges nobody-here 1 /nonexistent/file
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("65536 1\n100000 65536\n9999999999 2\n500000 7\n", r.Stdout);
+    }
+
+    /// <summary>
+    /// The connection record's ports, read from nft's JSON without jq: the listed elements, none
+    /// for an empty set, a failure for a listing that is no set (so the step updates it); and
+    /// compared with the ports wanted as sets (order and repeats aside, one more or one fewer differs).
+    /// </summary>
+    [Fact]
+    public void The_connection_records_ports_are_read_from_nfts_json_and_compared_as_sets()
+    {
+        var r = HostBash.Lib(["firewall.sh"], """
+            meta='{"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}, '
+            nft() { printf '%s' "$JSON"; }
+            for JSON in "$meta"'{"set": {"family": "inet", "name": "ports", "table": "t", "type": "inet_service", "handle": 2, "elem": [25001, 20001, 20002]}}]}' \
+              "$meta"'{"set": {"family": "inet", "name": "ports", "table": "t", "type": "inet_service", "handle": 1}}]}' \
+              "$meta"'{"table": {"family": "inet", "name": "t"}}]}'; do
+              if got=$(audit_record_ports); then echo "ports=[$got]"; else echo "ports=failed"; fi
+            done
+            t() { if same_members "$1" "$2"; then echo "$1~$2=same"; else echo "$1~$2=differs"; fi; }
+            t 25001,20001,20002 20001,20002,25001
+            t 20001,20001,20002 20001,20002
+            t 20001,20002 20001,20002,25001
+            t 20001,20002,25001 20001,20002
+            t 20001,20003 20001,20002
+            t '' ''
+            t '' 20001
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("""
+            ports=[25001,20001,20002]
+            ports=[]
+            ports=failed
+            25001,20001,20002~20001,20002,25001=same
+            20001,20001,20002~20001,20002=same
+            20001,20002~20001,20002,25001=differs
+            20001,20002,25001~20001,20002=differs
+            20001,20003~20001,20002=differs
+            ~=same
+            ~20001=differs
+
+            """, r.Stdout);
+    }
+
+    /// <summary>
+    /// A unit's fingerprint (what decides a pending restart) hashes its inputs with one sha256sum
+    /// for all the files, and is byte for byte the one hashed file by file: an upgrade restarts
+    /// no one. Checked with a file, a repeat, an absent one, site.env's command, an empty file,
+    /// and a name sha256sum would escape (a backslash), which is hashed on its own.
+    /// </summary>
+    [Fact]
+    public void A_units_fingerprint_is_the_same_as_hashing_each_input_on_its_own()
+    {
+        var r = HostBash.Lib(["services.sh"], """
+            d=$(mktemp -d)
+            trap 'rm -rf "$d"' EXIT
+            printf 'ExecStart=/bin/true\n' >"$d/unit"
+            printf 'T3_PORT=4101\n' >"$d/env"
+            : >"$d/empty"
+            printf 'a\n' >"$d/back\\slash"
+            site_get() { printf '%s' "/usr/bin/t3 --port \${T3_PORT}"; }
+            # The fingerprint as it was: one sha256sum a file.
+            one_by_one() {
+              local f
+              while IFS= read -r f; do
+                [[ -n "$f" ]] || continue
+                printf '%s ' "$f"
+                if [[ "$f" == "$WS_SITE_ENV" ]]; then site_get T3_COMMAND | sha256sum
+                elif [[ -f "$f" ]]; then sha256sum <"$f"
+                else echo absent; fi
+              done < <(unit_inputs "$@") | sha256sum | cut -d' ' -f1
+            }
+            for set in "unit env unit empty" "unit gone env" "unit back\\slash env" "env"; do
+              unit_inputs() { local n; for n in $set; do printf '%s\n' "$d/$n"; done; printf '%s\n' "$WS_SITE_ENV"; }
+              a=$(unit_fingerprint x) b=$(one_by_one x)
+              [[ "$a" =~ ^[0-9a-f]{64}$ && "$a" == "$b" ]] && echo same || echo "differs: $set"
+            done
+            # And it changes when a file's bytes do.
+            unit_inputs() { printf '%s\n' "$d/unit" "$d/env"; }
+            before=$(unit_fingerprint x)
+            printf 'T3_PORT=4102\n' >"$d/env"
+            [[ "$(unit_fingerprint x)" != "$before" ]] && echo moved || echo stuck
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("same\nsame\nsame\nsame\nmoved\n", r.Stdout);
     }
 
     /// <summary>The bindings record read back as JSON: a RoleBinding with its namespace, a ClusterRoleBinding, and any other line dropped.</summary>
