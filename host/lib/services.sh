@@ -207,12 +207,12 @@ remove_budget() { # USER UID
   done < <(budget_dropins "$1" "$2")
 }
 
-# port_socket_inodes PORT: the inodes of the TCP sockets listening on PORT (IPv4 or
-# IPv6), one a line: the kernel's tables, for that port only.
-port_socket_inodes() {
+# port_sockets PORT: "INODE UID" for each TCP socket listening on PORT (IPv4 or IPv6),
+# one a line: the kernel's tables, for that port only (UID: the socket's, its creator's).
+port_sockets() {
   local hex
   hex="$(printf '%04X' "$1")"
-  awk -v p="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p && $10 ~ /^[0-9]+$/) print $10 }' \
+  awk -v p="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p && $10 ~ /^[0-9]+$/ && $8 ~ /^[0-9]+$/) print $10, $8 }' \
     /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u
 }
 
@@ -230,7 +230,8 @@ socket_links() {
     match+=(-lname "socket:\\[$inode\\]")
   done
   ((${#match[@]} && $#)) || return 0
-  { timeout 10 find "$@" -mindepth 1 -maxdepth 1 \( "${match[@]}" \) -printf '%h %l\n' 2>/dev/null || true; } |
+  # Line by line (stdbuf): what find found before its deadline is not lost in its buffer.
+  { timeout 10 stdbuf -oL find "$@" -mindepth 1 -maxdepth 1 \( "${match[@]}" \) -printf '%h %l\n' 2>/dev/null || true; } |
     head -c 65536 | sed -n 's|^/proc/\([0-9][0-9]*\)/fd socket:\[\([0-9][0-9]*\)\]$|\1 \2|p' | sort -u
 }
 
@@ -286,7 +287,8 @@ unit_holds() {
 readonly WS_HOLDERS_NAMED=4
 
 # foreign_port_holders PORT USER UNIT [FACTS]: "pid N (COMM, user OWNER, unit HOLDER)" for each
-# process listening on PORT that is not USER's own system unit UNIT. Only the kernel's
+# process listening on PORT that is not USER's own system unit UNIT ("a socket of user OWNER
+# (...)" for a socket of PORT no process was found holding). Only the kernel's
 # facts count as "its own": a listening socket of PORT that a process of UNIT's cgroup
 # holds, and that process runs as USER's uid. Names never do: a person can name a unit
 # of their own (or a cgroup, or a process) after anyone's. Cost: PORT's sockets (the
@@ -295,12 +297,12 @@ readonly WS_HOLDERS_NAMED=4
 # then fails, naming it). COMM and HOLDER are the person's choice, so they are quoted,
 # and at most WS_HOLDERS_NAMED are named: how many processes hold it is theirs too.
 foreign_port_holders() {
-  local port="$1" user="$2" unit="$3" uid inodes inode pid rest="" comm holder main first="" n=0
+  local port="$1" user="$2" unit="$3" uid inodes="" inode listening owner pid rest="" main first=""
   local -a pids=()
-  inodes="$(port_socket_inodes "$port")"
+  local -A own=() seen=()
+  while read -r inode _; do inodes+="$inode "; done < <(port_sockets "$port")
   [[ -n "$inodes" ]] || return 0
   uid="$(id -u -- "$user" 2>/dev/null || true)"
-  local -A own=()
   if [[ "$uid" =~ ^[0-9]+$ ]]; then
     main="$(unit_fact "$unit" MainPID "${@:4}")"
     while IFS= read -r pid; do
@@ -310,10 +312,29 @@ foreign_port_holders() {
   fi
   for inode in $inodes; do [[ -n "${own[$inode]:-}" ]] || rest+="$inode "; done
   [[ -n "$rest" ]] || return 0
-  mapfile -t pids < <(socket_links "$rest" /proc/[0-9]*/fd | cut -d' ' -f1 | sort -un)
-  for pid in "${pids[@]}"; do
+  pids=()
+  while read -r pid inode; do pids+=("$pid") seen[$inode]=1; done < <(socket_links "$rest" /proc/[0-9]*/fd)
+  ((${#pids[@]} == 0)) || mapfile -t pids < <(printf '%s\n' "${pids[@]}" | sort -un)
+  name_holders "${pids[@]}"
+  # A socket no process was found holding (the walk's deadline passed first, or none holds
+  # it: sent over a unix socket and never received) and that still listens is held all
+  # the same: named by its owner (the kernel's uid of it).
+  for inode in $rest; do
+    [[ -z "${seen[$inode]:-}" ]] || continue
+    while read -r listening owner; do
+      [[ "$listening" == "$inode" ]] || continue
+      printf 'a socket of user %s (no process holding it found within 10 s)\n' "$(quoted "$(id -nu -- "$owner" 2>/dev/null || echo "$owner")")"
+    done < <(port_sockets "$port")
+  done
+}
+
+# name_holders PID...: "pid N (COMM, user OWNER, unit HOLDER)" for the first
+# WS_HOLDERS_NAMED of PID..., then how many more.
+name_holders() {
+  local pid comm holder n=0
+  for pid in "$@"; do
     if ((n++ == WS_HOLDERS_NAMED)); then
-      printf '%s more processes\n' $((${#pids[@]} - WS_HOLDERS_NAMED))
+      printf '%s more processes\n' $(($# - WS_HOLDERS_NAMED))
       break
     fi
     comm="$(head -c 64 "/proc/$pid/comm" 2>/dev/null || echo '?')"

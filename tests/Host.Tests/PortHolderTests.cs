@@ -17,6 +17,8 @@ public sealed class PortHolderTests(SandboxFixture box) : BoxTests(TimeSpan.From
     private static readonly TestUser Fds = new("pfd", 2620, 4720, 4820);
     private static readonly TestUser Own = new("pho", 2860, 6260, 6360);
     private static readonly TestUser Mov = new("phq", 2861, 6261, 6361);
+    private static readonly TestUser Hid = new("phx", 2862, 6262, 6363);
+    private static readonly TestUser Hvi = new("phy", 2863, 6263, 6364);
 
     /// <summary>The box ready and WHO onboarded (their three steps); their steps, for the test's re-runs.</summary>
     private async Task<HostSteps> OnboardedAsync(TestUser who)
@@ -34,6 +36,28 @@ public sealed class PortHolderTests(SandboxFixture box) : BoxTests(TimeSpan.From
         var result = await box.RunAsync(command, timeout: timeout);
         return (result, clock.Elapsed);
     }
+
+    /// <summary>
+    /// Python: flood(N, HELD) starts N children that each hold 20,000 copies of the descriptors
+    /// HELD (then sleep): 4 million links to read for N = 200, over 10 s of a walk's reading.
+    /// </summary>
+    private const string Flood = """
+        import ctypes, os, resource, socket, sys, time
+        def flood(n, held):
+            for fd in held: os.set_inheritable(fd, True)
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            if hard < 20000: sys.exit("a hard limit of %d descriptors" % hard)
+            r, w = os.pipe()
+            for _ in range(n):
+                if os.fork() == 0:
+                    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+                    for fd in range(64, 20000 - 16): os.dup2(held[fd % len(held)], fd, inheritable=True)
+                    os.write(w, b".")
+                    os.execv("/bin/sleep", ["sleep", "600"])
+            os.close(w)
+            ready = 0
+            while ready < n: ready += len(os.read(r, n))
+        """;
 
     /// <summary>
     /// How a person's own code runs in their own unit: their terminals (and agents) run under
@@ -166,8 +190,8 @@ public sealed class PortHolderTests(SandboxFixture box) : BoxTests(TimeSpan.From
         var pho = await OnboardedAsync(Own);
         try
         {
-            await box.ScriptAsync(InTheirT3(Own, """
-                import ctypes, os, resource, socket, sys, time
+            await box.ScriptAsync(InTheirT3(Own, $$"""
+                {{Flood}}
                 port, floods = int(sys.argv[1]), int(sys.argv[2])
                 libc = ctypes.CDLL(None)
                 d = os.path.join(os.environ["HOME"], "hostile")
@@ -181,19 +205,7 @@ public sealed class PortHolderTests(SandboxFixture box) : BoxTests(TimeSpan.From
                 os.symlink("/etc/shadow", fresh(d + "/socket:[3]"))
                 held.append(os.open(d + "/socket:[3]", os.O_PATH | os.O_NOFOLLOW))
                 open(fresh(d + "/x\nsocket:[4]"), "w").close(); held.append(os.open(d + "/x\nsocket:[4]", os.O_RDONLY))
-                for fd in held: os.set_inheritable(fd, True)
-                soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-                if hard < 20000: sys.exit("a hard limit of %d descriptors" % hard)
-                r, w = os.pipe()
-                for _ in range(floods):
-                    if os.fork() == 0:
-                        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-                        for n in range(64, 20000 - 16): os.dup2(held[n % len(held)], n, inheritable=True)
-                        os.write(w, b".")
-                        os.execv("/bin/sleep", ["sleep", "600"])
-                os.close(w)
-                ready = 0
-                while ready < floods: ready += len(os.read(r, floods))
+                flood(floods, held)
                 def churn():
                     while True:
                         if os.fork() == 0:
@@ -269,6 +281,58 @@ public sealed class PortHolderTests(SandboxFixture box) : BoxTests(TimeSpan.From
         finally
         {
             await box.MustAsync(Mov.Suspend(), timeout: TimeSpan.FromSeconds(120));
+        }
+    }
+
+    /// <summary>
+    /// Attack (issue 26 §8): phx hides their hold on the two ports phy's services are to move to.
+    /// On the t3 port, a listener behind 200 processes of 20,000 descriptors each: the walk over
+    /// every process that names a holder reaches its 10 s deadline first. On the playwright port, a
+    /// listening socket no process holds: sent over a unix socket and never received. Neither
+    /// passes as free: the step refuses within its deadlines, naming phx as the owner.
+    /// </summary>
+    [Fact]
+    public async Task A_port_held_where_no_walk_finds_a_holder_is_still_refused_naming_the_owner()
+    {
+        await OnboardedAsync(Hid);
+        await OnboardedAsync(Hvi);
+        var moved = Hvi with { T3Port = 6264, PlaywrightPort = 6365 };
+        try
+        {
+            await box.ScriptAsync($$"""
+                set -euo pipefail
+                rm -f /home/phx/.ready
+                cat >/tmp/hide-phx.py <<'PY'
+                {{Flood}}
+                t3, pw = int(sys.argv[1]), int(sys.argv[2])
+                flood(200, [os.open("/dev/null", os.O_RDONLY)])
+                if os.fork() == 0:
+                    s = socket.socket(); s.bind(("127.0.0.1", t3)); s.listen()
+                    time.sleep(600); os._exit(0)
+                s = socket.socket(); s.bind(("127.0.0.1", pw)); s.listen()
+                a, b = socket.socketpair()
+                socket.send_fds(a, [b"x"], [s.fileno()])
+                s.close()
+                time.sleep(1)
+                open("/home/phx/.ready", "w").close()
+                time.sleep(600)
+                PY
+                systemd-run --quiet --unit ws-hide -p User=phx -p LimitNOFILE=20000 python3 /tmp/hide-phx.py {{moved.T3Port}} {{moved.PlaywrightPort}}
+                for _ in $(seq 1 240); do [ -e /home/phx/.ready ] && exit 0; sleep 0.5; done
+                exit 1
+                """, TimeSpan.FromSeconds(150));
+            var (refused, took) = await TimedAsync(moved.Apply(tokenStdin: false).Services, TimeSpan.FromSeconds(120));
+            Assert.True(refused.ExitCode == 1, refused.ToString());
+            Assert.True(took < TimeSpan.FromSeconds(40), $"the refusal took {took.TotalSeconds:F1} s");
+            Assert.Matches(@"port 6264 is held by (pid \d+ \(python3, user phx, unit ws-hide\.service\)|a socket of user phx \(no process holding it found within 10 s\))", refused.Stderr);
+            Assert.Contains("port 6365 is held by a socket of user phx (no process holding it found within 10 s)", refused.Stderr, StringComparison.Ordinal);
+            Assert.Single(refused.Stderr.Split('\n'), l => l.StartsWith("workstation:", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await box.RunAsync("systemctl stop ws-hide 2>/dev/null; systemctl reset-failed ws-hide 2>/dev/null; true");
+            await box.MustAsync(Hid.Suspend(), timeout: TimeSpan.FromSeconds(120));
+            await box.MustAsync(Hvi.Suspend(), timeout: TimeSpan.FromSeconds(120));
         }
     }
 
