@@ -264,21 +264,35 @@ unit_procs() {
 # (the unit's main process, the usual listener; "" for none) or one of PID... (the rest of
 # the unit's processes) holds, running as UID, one a line. The person decides how many
 # processes and descriptors their unit has (their terminals run under t3), so the walk
-# stops at each socket's first holder, and looks at MAIN first, then at the smallest
-# descriptor tables (the kernel's FDSize) first. Bounded: 10 s in all.
+# stops at each socket's first holder, and looks at MAIN alone first (a re-run's usual
+# answer: nothing else is read), then at the smallest descriptor tables (the kernel's
+# FDSize) first. Bounded: 10 s in all.
 unit_holds() {
-  local inodes="$1" uid="$2" inode left deadline=$((SECONDS + 10))
+  local inodes="$1" uid="$2" main="$3" inode found="" rest="" deadline=$((SECONDS + 10))
   local -a dirs=()
-  [[ -z "$3" ]] || dirs=("/proc/$3/fd")
   shift 3
+  if [[ -n "$main" ]]; then
+    found="$(first_holders "$deadline" "$uid" "$inodes" "/proc/$main/fd")"
+    [[ -z "$found" ]] || printf '%s\n' "$found"
+  fi
+  for inode in $inodes; do [[ $'\n'"$found"$'\n' == *$'\n'"$inode"$'\n'* ]] || rest+="$inode "; done
+  [[ -n "$rest" ]] && (($#)) || return 0
   # A process that ends meanwhile is left out (grep -s).
-  (($# == 0)) || mapfile -t -O "${#dirs[@]}" dirs < <(cd /proc && { timeout 5 grep -s -m 1 '^FDSize:' -- "${@/%//status}" || true; } |
+  mapfile -t dirs < <(cd /proc && { timeout 5 grep -s -m 1 '^FDSize:' -- "${@/%//status}" || true; } |
     sed -n 's|^\([0-9][0-9]*\)/status:FDSize:[[:space:]]*\([0-9][0-9]*\)$|\2 /proc/\1/fd|p' | sort -n -k1,1 -k2,2 | cut -d' ' -f2)
-  ((${#dirs[@]})) || return 0
+  ((${#dirs[@]} == 0)) || first_holders "$deadline" "$uid" "$rest" "${dirs[@]}"
+}
+
+# first_holders DEADLINE UID INODES FD_DIR...: each of INODES that a descriptor link in
+# FD_DIR... (of a process running as UID) is, one a line; each socket's walk stops at its
+# first holder, and none starts after DEADLINE (bash's SECONDS).
+first_holders() {
+  local deadline="$1" uid="$2" inodes="$3" inode left
+  shift 3
   for inode in $inodes; do
     left=$((deadline - SECONDS))
     ((left > 0)) || return 0
-    { timeout "$left" find "${dirs[@]}" -mindepth 1 -maxdepth 1 -uid "$uid" -lname "socket:\\[$inode\\]" -printf '%l\n' -quit 2>/dev/null || true; } |
+    { timeout "$left" find "$@" -mindepth 1 -maxdepth 1 -uid "$uid" -lname "socket:\\[$inode\\]" -printf '%l\n' -quit 2>/dev/null || true; } |
       sed -n 's|^socket:\[\([0-9][0-9]*\)\]$|\1|p'
   done
 }
