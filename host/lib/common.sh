@@ -561,14 +561,16 @@ as_user_unit() {
     stdin="file:$in/stdin"
   fi
   out="$(mktemp -d "$WS_AS_USER_OUT_DIR/run.XXXXXX")"
-  systemd-run --quiet --wait --collect --service-type=exec \
+  # Not --quiet: what it says of the run (its result) lands in a file of root's, for as_user_ended.
+  systemd-run --wait --collect --service-type=exec \
     --unit="workstation-as_${user}_${BASHPID}_$RANDOM" --slice="workstation-$user.slice" \
     --uid="$user" --working-directory="$home" \
     -p NoNewPrivileges=yes -p KillMode=control-group -p "RuntimeMaxSec=$((t + 10))" \
     -p "StandardInput=$stdin" -p "StandardOutput=file:$out/stdout" -p "StandardError=file:$out/stderr" \
     --setenv=LANG=C.UTF-8 --setenv=PATH=/usr/local/bin:/usr/bin:/bin \
-    -- /usr/bin/timeout -k 5 "$t" "${argv[@]}" </dev/null || rc=$?
+    -- /usr/bin/timeout -k 5 "$t" "${argv[@]}" </dev/null 2>"$out/run" || rc=$?
   [[ -z "$in" ]] || rm -rf -- "$in"
+  ((rc == 0)) || as_user_ended "$user" "$out/run" "$@"
   # Both sizes in one stat (a file systemd never made counts as empty); an empty file (what a
   # quiet check leaves) is not read: no head process for it.
   local name
@@ -591,6 +593,25 @@ as_user_unit() {
 WS_AS_USER_OUT_CHECKED=0
 
 readonly WS_SYSTEMD_TRANSIENT_DIR=/run/systemd/transient
+
+# as_user_ended USER RUN CMD...: after a run of CMD as USER that failed, what systemd-run
+# said of it (RUN: its stderr, a file of root's): its errors, as they were, and when
+# systemd ended the run itself (a result other than the command's own exit: a timeout of
+# the unit, a signal, no resources), a warning naming CMD and that result: systemd-run
+# then exits 1 and prints nothing more, as a command's own exit 1 does.
+as_user_ended() {
+  local line result="" word words=""
+  while IFS= read -r line; do
+    case "$line" in
+      "Finished with result: "*) result="${line#Finished with result: }" ;;
+      "Running as unit: "* | "Main processes terminated with: "* | "Service runtime: "* | "CPU time consumed: "* | "Memory peak: "* | "IP traffic "* | "IO bytes "*) ;;
+      *) printf '%s\n' "$line" >&2 || true ;;
+    esac
+  done <"$2"
+  [[ -n "$result" && "$result" != success && "$result" != exit-code ]] || return 0
+  for word in "${3##*/}" "${@:4}"; do words+=" $(quoted "$word")"; done
+  warn "as $1: systemd ended '${words# }' before it finished (result: $(quoted "$result"))"
+}
 
 # stop_as_user_leftovers USER: stop what a killed earlier run left running as
 # USER (its transient units live on when their caller dies). Callers hold the

@@ -24,10 +24,19 @@ readonly -a WS_CLAUDE=(env CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AU
 # path_kind USER HOME PATH: absent, regular, directory or other (following links).
 path_kind() { as_user "$1" "$2" "$WS_AS_USER" kind "$3"; }
 
+# as_user_failed RC USER WHAT: die: WHAT (what could not be told or done, naming the file)
+# because a run as USER failed (exit RC), and why; a run that systemd ended has said so.
+# For the command substitutions whose failure would otherwise end the step unexplained.
+as_user_failed() {
+  local why="exit $1"
+  (($1 != 124)) || why="timed out after ${WS_TIMEOUT:-$WS_AS_USER_TIMEOUT}s"
+  die "$3: the run as $2 failed ($why)"
+}
+
 # refuse_special USER HOME PATH: a file we may read must be absent or regular.
 refuse_special() {
   local kind
-  kind="$(path_kind "$@")"
+  kind="$(path_kind "$@")" || as_user_failed "$?" "$1" "could not tell what $3 is"
   [[ "$kind" != other ]] ||
     die "$3 is not a regular file (a FIFO, socket or device?): refusing to read it; remove it and apply again"
 }
@@ -94,7 +103,11 @@ home_files_facts() {
 ensure_kubeconfig() { # USER HOME AUTH
   local user="$1" home="$2" auth="${3:-oidc}" kube="$2/.kube/config"
   [[ "$WS_KUBE_AUTHS" == *" $auth "* ]] || die_usage "kube auth: $(describe "$auth") is not one of:$WS_KUBE_AUTHS"
-  if as_user "$user" "$home" test -e "$kube" || as_user "$user" "$home" test -L "$kube"; then
+  local there rc=0
+  # One run: 0 when something (or a link) is there, 1 printing "1" when not; else it failed.
+  there="$(as_user "$user" "$home" "$WS_AS_USER" in-place there "$kube")" || rc=$?
+  ((rc == 0)) || [[ "$rc" == 1 && "$there" == 1 ]] || as_user_failed "$rc" "$user" "could not tell whether $kube is there"
+  if ((rc == 0)); then
     refuse_special "$user" "$home" "$kube"
     kubeconfig "$home" "$auth" | as_user_data "$user" "$home" "$WS_AS_USER" backup-once "$kube"
   else
@@ -179,7 +192,8 @@ ensure_code_clone() { # USER HOME
   fi
   ensure_clone_gitconfig "$repo"
   local -a git=(env GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL="$WS_CLONE_GITCONFIG" GIT_TERMINAL_PROMPT=0 git)
-  tmp="$(as_user "$user" "$home" mktemp -d "$home/.code.clone-XXXXXX")"
+  tmp="$(as_user "$user" "$home" mktemp -d "$home/.code.clone-XXXXXX")" ||
+    as_user_failed "$?" "$user" "could not make the clone's folder in $home"
   # clone -c sets the config in the new repository before anything is fetched or
   # checked out: without the git-crypt key, secrets stay ciphertext, the rest is plaintext.
   # --template= copies no hook into it; core.hooksPath runs none during the clone.

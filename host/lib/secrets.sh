@@ -138,6 +138,10 @@ stage_secret() {
   local user="$1" home="$2" name="$3" serial="$4" rotate=0 bundle_var="$6" memory_url="$7"
   local -n _held="$5"
   [[ -z "${_held[$name]:-}" || "${_held[$name]}" == "$serial" ]] || rotate=1
+  local dir="$home/${WS_SECRET_FILE[beads-key]%/*}" dir_kind=""
+  if [[ "$name" == beads-key ]]; then
+    dir_kind="$(path_kind "$user" "$home" "$dir")" || as_user_failed "$?" "$user" "could not tell what $dir is"
+  fi
   if [[ -n "${WS_SECRET_MCP[$name]:-}" ]]; then
     refuse_special "$user" "$home" "$home/.claude.json"
     if mcp_is_theirs "$user" "$home" "$name" "$5"; then
@@ -148,7 +152,7 @@ stage_secret() {
     _held["$name"]="${_held[$name]:-$serial}"
     write_record "$user" "$5"
     ensure_mcp_server "$user" "$home" "${WS_SECRET_MCP[$name]}" "$rotate" "$(mcp_server_json "$name" "$bundle_var" "$memory_url")"
-  elif [[ "$name" == beads-key && "$(path_kind "$user" "$home" "$home/${WS_SECRET_FILE[beads-key]%/*}")" != directory ]]; then
+  elif [[ "$name" == beads-key && "$dir_kind" != directory ]]; then
     log "notice: $user has no ${WS_SECRET_FILE[beads-key]%/*} (no clone, or one without beads); beads-key not staged yet"
     return 0
   else

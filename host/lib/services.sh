@@ -207,31 +207,31 @@ remove_budget() { # USER UID
   done < <(budget_dropins "$1" "$2")
 }
 
-# port_socket_inodes PORT: the inodes of the TCP sockets listening on PORT (IPv4 or
-# IPv6), one a line: the kernel's tables, for that port only.
-port_socket_inodes() {
+# port_sockets PORT: "INODE UID" for each TCP socket listening on PORT (IPv4 or IPv6),
+# one a line: the kernel's tables, for that port only (UID: the socket's, its creator's).
+port_sockets() {
   local hex
   hex="$(printf '%04X' "$1")"
-  awk -v p="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p && $10 ~ /^[0-9]+$/) print $10 }' \
+  awk -v p="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p && $10 ~ /^[0-9]+$/ && $8 ~ /^[0-9]+$/) print $10, $8 }' \
     /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u
 }
 
-# socket_links INODES UID|"" FD_DIR...: "PID INODE" for each descriptor link in FD_DIR...
-# (/proc/PID/fd) that is one of the sockets INODES lists (a space-separated list),
-# and, with UID, whose process runs as UID. One find reads the links itself (not a
-# readlink process per descriptor); what a person shapes there (how many descriptors
-# and processes, one that ends meanwhile) is bounded: 10 s, 64 KiB of lines.
+# socket_links INODES FD_DIR...: "PID INODE" for each descriptor link in FD_DIR...
+# (/proc/PID/fd) that is one of the sockets INODES lists (a space-separated list).
+# One find reads the links itself (not a readlink process per descriptor); what a
+# person shapes there (how many descriptors and processes, one that ends meanwhile)
+# is bounded: 10 s, 64 KiB of lines.
 socket_links() {
-  local inodes="$1" uid="$2" inode
-  shift 2
-  local -a match=() who=()
+  local inodes="$1" inode
+  shift
+  local -a match=()
   for inode in $inodes; do
     ((${#match[@]} == 0)) || match+=(-o)
     match+=(-lname "socket:\\[$inode\\]")
   done
   ((${#match[@]} && $#)) || return 0
-  [[ -z "$uid" ]] || who=(-uid "$uid")
-  { timeout 10 find "$@" -mindepth 1 -maxdepth 1 "${who[@]}" \( "${match[@]}" \) -printf '%h %l\n' 2>/dev/null || true; } |
+  # Line by line (stdbuf): what find found before its deadline is not lost in its buffer.
+  { timeout 10 stdbuf -oL find "$@" -mindepth 1 -maxdepth 1 \( "${match[@]}" \) -printf '%h %l\n' 2>/dev/null || true; } |
     head -c 65536 | sed -n 's|^/proc/\([0-9][0-9]*\)/fd socket:\[\([0-9][0-9]*\)\]$|\1 \2|p' | sort -u
 }
 
@@ -260,34 +260,103 @@ unit_procs() {
   done
 }
 
+# unit_holds INODES UID MAIN PID...: those of INODES (sockets, space-separated) that MAIN
+# (the unit's main process, the usual listener; "" for none) or one of PID... (the rest of
+# the unit's processes) holds, running as UID, one a line. The person decides how many
+# processes and descriptors their unit has (their terminals run under t3), so the walk
+# stops at each socket's first holder, and looks at MAIN alone first (a re-run's usual
+# answer: nothing else is read), then at the smallest descriptor tables (the kernel's
+# FDSize) first. Bounded: 10 s in all.
+unit_holds() {
+  local inodes="$1" uid="$2" main="$3" inode found="" rest="" deadline=$((SECONDS + 10))
+  local -a dirs=()
+  shift 3
+  if [[ -n "$main" ]]; then
+    found="$(first_holders "$deadline" "$uid" "$inodes" "/proc/$main/fd")"
+    [[ -z "$found" ]] || printf '%s\n' "$found"
+  fi
+  for inode in $inodes; do [[ $'\n'"$found"$'\n' == *$'\n'"$inode"$'\n'* ]] || rest+="$inode "; done
+  [[ -n "$rest" ]] && (($#)) || return 0
+  # A process that ends meanwhile is left out (grep -s).
+  mapfile -t dirs < <(cd /proc && { timeout 5 grep -s -m 1 '^FDSize:' -- "${@/%//status}" || true; } |
+    sed -n 's|^\([0-9][0-9]*\)/status:FDSize:[[:space:]]*\([0-9][0-9]*\)$|\2 /proc/\1/fd|p' | sort -n -k1,1 -k2,2 | cut -d' ' -f2)
+  ((${#dirs[@]} == 0)) || first_holders "$deadline" "$uid" "$rest" "${dirs[@]}"
+}
+
+# first_holders DEADLINE UID INODES FD_DIR...: each of INODES that a descriptor link in
+# FD_DIR... (of a process running as UID) is, one a line; each socket's walk stops at its
+# first holder, and none starts after DEADLINE (bash's SECONDS).
+first_holders() {
+  local deadline="$1" uid="$2" inodes="$3" inode left
+  shift 3
+  for inode in $inodes; do
+    left=$((deadline - SECONDS))
+    ((left > 0)) || return 0
+    { timeout "$left" find "$@" -mindepth 1 -maxdepth 1 -uid "$uid" -lname "socket:\\[$inode\\]" -printf '%l\n' -quit 2>/dev/null || true; } |
+      sed -n 's|^socket:\[\([0-9][0-9]*\)\]$|\1|p'
+  done
+}
+
+# WS_HOLDERS_NAMED: how many of a port's other holders a refusal names (the rest: a count).
+readonly WS_HOLDERS_NAMED=4
+
 # foreign_port_holders PORT USER UNIT [FACTS]: "pid N (COMM, user OWNER, unit HOLDER)" for each
-# process listening on PORT that is not USER's own system unit UNIT. Only the kernel's
+# process listening on PORT that is not USER's own system unit UNIT ("a socket of user OWNER
+# (...)" for a socket of PORT no process was found holding). Only the kernel's
 # facts count as "its own": a listening socket of PORT that a process of UNIT's cgroup
 # holds, and that process runs as USER's uid. Names never do: a person can name a unit
 # of their own (or a cgroup, or a process) after anyone's. Cost: PORT's sockets (the
-# kernel's tables), then the descriptors of UNIT's processes only; every process is
-# looked at only when a socket of PORT is left over (the step then fails, naming it).
-# COMM and HOLDER are the person's choice, so they are quoted.
+# kernel's tables), then the descriptors of UNIT's processes only, up to each socket's
+# holder; every process is looked at only when a socket of PORT is left over (the step
+# then fails, naming it). COMM and HOLDER are the person's choice, so they are quoted,
+# and at most WS_HOLDERS_NAMED are named: how many processes hold it is theirs too.
 foreign_port_holders() {
-  local port="$1" user="$2" unit="$3" uid inodes inode pid rest="" comm holder
-  local -a dirs=()
-  inodes="$(port_socket_inodes "$port")"
+  local port="$1" user="$2" unit="$3" uid inodes="" inode listening owner pid rest="" main first=""
+  local -a pids=()
+  local -A own=() seen=()
+  while read -r inode _; do inodes+="$inode "; done < <(port_sockets "$port")
   [[ -n "$inodes" ]] || return 0
   uid="$(id -u -- "$user" 2>/dev/null || true)"
   if [[ "$uid" =~ ^[0-9]+$ ]]; then
-    while IFS= read -r pid; do dirs+=("/proc/$pid/fd"); done < <(unit_procs "$unit" "${@:4}")
+    main="$(unit_fact "$unit" MainPID "${@:4}")"
+    while IFS= read -r pid; do
+      if [[ "$pid" == "$main" ]]; then first="$pid"; else pids+=("$pid"); fi
+    done < <(unit_procs "$unit" "${@:4}")
+    while read -r inode; do own[$inode]=1; done < <(unit_holds "$inodes" "$uid" "$first" "${pids[@]}")
   fi
-  local -A own=()
-  while read -r pid inode; do own[$inode]=1; done < <(socket_links "$inodes" "$uid" "${dirs[@]}")
   for inode in $inodes; do [[ -n "${own[$inode]:-}" ]] || rest+="$inode "; done
   [[ -n "$rest" ]] || return 0
-  while IFS= read -r pid; do
+  pids=()
+  while read -r pid inode; do pids+=("$pid") seen[$inode]=1; done < <(socket_links "$rest" /proc/[0-9]*/fd)
+  ((${#pids[@]} == 0)) || mapfile -t pids < <(printf '%s\n' "${pids[@]}" | sort -un)
+  name_holders "${pids[@]}"
+  # A socket no process was found holding (the walk's deadline passed first, or none holds
+  # it: sent over a unix socket and never received) and that still listens is held all
+  # the same: named by its owner (the kernel's uid of it).
+  for inode in $rest; do
+    [[ -z "${seen[$inode]:-}" ]] || continue
+    while read -r listening owner; do
+      [[ "$listening" == "$inode" ]] || continue
+      printf 'a socket of user %s (no process holding it found within 10 s)\n' "$(quoted "$(id -nu -- "$owner" 2>/dev/null || echo "$owner")")"
+    done < <(port_sockets "$port")
+  done
+}
+
+# name_holders PID...: "pid N (COMM, user OWNER, unit HOLDER)" for the first
+# WS_HOLDERS_NAMED of PID..., then how many more.
+name_holders() {
+  local pid comm holder n=0
+  for pid in "$@"; do
+    if ((n++ == WS_HOLDERS_NAMED)); then
+      printf '%s more processes\n' $(($# - WS_HOLDERS_NAMED))
+      break
+    fi
     comm="$(head -c 64 "/proc/$pid/comm" 2>/dev/null || echo '?')"
     comm="${comm%$'\n'}"
     holder="$(awk -F/ '/^(0::|[0-9]+:name=systemd:)/ { print $NF }' "/proc/$pid/cgroup" 2>/dev/null | grep -E '\.(service|scope)$' | head -n 1 || true)"
     printf 'pid %s (%s, user %s, unit %s)\n' "$pid" "$(quoted "$comm")" \
       "$(quoted "$(stat -c %U "/proc/$pid" 2>/dev/null || echo '?')")" "$(quoted "${holder:-none}")"
-  done < <(socket_links "$rest" "" /proc/[0-9]*/fd | cut -d' ' -f1 | sort -un)
+  done
 }
 
 # ensure_ports_free USER T3_PORT PLAYWRIGHT_PORT [FACTS]: each port is free, or held by
@@ -315,7 +384,7 @@ ensure_ports_free() {
 # made a dozen): FACTS (an associative array) gets FACTS[UNIT/PROPERTY] for each of
 # WS_UNIT_FACTS (a repeated property's values one a line) and FACTS[UNIT], the
 # unit's lines as systemctl printed them (unit_inputs reads them in that order).
-readonly -a WS_UNIT_FACTS=(Id ActiveState UnitFileState InvocationID ActiveEnterTimestamp ControlGroup
+readonly -a WS_UNIT_FACTS=(Id ActiveState UnitFileState InvocationID ActiveEnterTimestamp ControlGroup MainPID
   FragmentPath DropInPaths EnvironmentFiles ExecStart)
 unit_facts() {
   local -n _uf="$1"

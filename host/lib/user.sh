@@ -219,15 +219,19 @@ ensure_home_files() {
 code_step() {
   local -n _code_args="$1"
   local user="${_code_args[user]}" home="$2"
-  local token="$home/${WS_SECRET_FILE[repo-token]}" first
+  local token="$home/${WS_SECRET_FILE[repo-token]}" first kind
   local -a wanted=(none "$home" .code.clone- there "$home/code")
   step "code clone"
   # One run as the person answers a re-run (the token staged, no leftovers, ~/code there),
   # and says which fact failed first: the token, then the full path is not needed either.
   ((!_code_args[repo_token])) || wanted=(regular "$token" "${wanted[@]}")
   first="$(home_in_place "$user" "$home" "${wanted[@]}")" && return 0
-  if ((_code_args[repo_token])) && { [[ "$first" == 1 ]] ||
-    { [[ -z "$first" ]] && [[ "$(path_kind "$user" "$home" "$token")" != regular ]]; }; }; then
+  if ((_code_args[repo_token])) && [[ -z "$first" ]]; then
+    # That run failed (no fact's number): the token's own kind, asked alone, decides.
+    kind="$(path_kind "$user" "$home" "$token")" || as_user_failed "$?" "$user" "could not tell what $token is"
+    [[ "$kind" == regular ]] || first=1
+  fi
+  if ((_code_args[repo_token])) && [[ "$first" == 1 ]]; then
     log "notice: no repo-token staged for $user yet; the secrets step clones ~/code once it stages it"
     return 0
   fi

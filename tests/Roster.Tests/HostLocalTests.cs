@@ -824,4 +824,55 @@ public class HostLocalTests
         Assert.True(why is null, why);
         Assert.Equal(1048576, measured!["devvm"]);
     }
+
+    /// <summary>
+    /// A run as the person that systemd ends itself (the unit's own time limit, a signal, no
+    /// resources) makes systemd-run exit 1 and, with --quiet, say nothing: the account step's
+    /// kubeconfig then ended "(exit 1) at kubeconfig" and no more (MoveTests' resume, once, under
+    /// load). Whether it is the run that asks if the file is there or the one that asks what it
+    /// is, the step now fails naming the file, what it asked and why, and systemd's result. Here
+    /// systemd-run is played by a function (everything else of as_user is the host's own):
+    /// the runs named end as systemd reports a unit stopped at its RuntimeMaxSec (or, ":124", as
+    /// the command's own deadline ends it), the others find a regular file there.
+    /// </summary>
+    [Theory]
+    [InlineData("*", "could not tell whether {0}/.kube/config is there: the run as nobody failed (exit 1)")]
+    [InlineData("kind", "could not tell what {0}/.kube/config is: the run as nobody failed (exit 1)")]
+    [InlineData("kind:124", "could not tell what {0}/.kube/config is: the run as nobody failed (timed out after 60s)")]
+    public void A_run_as_the_person_that_systemd_ends_fails_the_kubeconfig_step_naming_the_file_and_why(string ended, string message)
+    {
+        var r = HostBash.Lib(["home.sh"], """
+            ended="${1%:124}" scratch=$(mktemp -d) ENDED_BY=systemd
+            [[ "$1" != *:124 ]] || ENDED_BY=timeout
+            trap 'rm -rf "$scratch"' EXIT
+            ensure_run_dir() { :; }
+            ensure_root_dir() { :; }
+            mktemp() { command mktemp -d "$scratch/run.XXXXXX"; }
+            systemd-run() {
+              local quiet=0 out=""
+              while (($#)) && [[ "$1" != -- ]]; do
+                case "$1" in --quiet) quiet=1 ;; StandardOutput=file:*) out="${1#StandardOutput=file:}" ;; esac
+                shift
+              done
+              if [[ "$ended" == '*' || " $* " == *" $ended "* ]] && [[ "$ENDED_BY" == timeout ]]; then
+                ((quiet)) || printf '%s\n' "Running as unit: workstation-as_nobody_1_2.service" "Finished with result: exit-code" \
+                  "Main processes terminated with: code=exited/status=124" "Service runtime: 1min 5.002s" >&2
+                return 124
+              elif [[ "$ended" == '*' || " $* " == *" $ended "* ]]; then
+                ((quiet)) || printf '%s\n' "Running as unit: workstation-as_nobody_1_2.service" "Finished with result: timeout" \
+                  "Main processes terminated with: code=killed/status=TERM" "Service runtime: 1min 10.002s" >&2
+                return 1
+              fi
+              [[ " $* " != *" kind "* ]] || echo regular >"$out"
+              ((quiet)) || printf '%s\n' "Running as unit: workstation-as_nobody_1_2.service" "Finished with result: success" >&2
+            }
+            echo "$scratch"
+            ensure_kubeconfig nobody "$scratch" oidc
+            """, [ended]);
+        Assert.True(r.ExitCode == 1, r.ToString());
+        var home = r.Stdout.Trim();
+        Assert.Contains("workstation: error: " + string.Format(System.Globalization.CultureInfo.InvariantCulture, message, home), r.Stderr, StringComparison.Ordinal);
+        // systemd's own ending is named too; the command's own timeout (exit 124) is systemd's "exit-code".
+        Assert.Equal(!ended.EndsWith(":124", StringComparison.Ordinal), r.Stderr.Contains("before it finished (result: timeout)", StringComparison.Ordinal));
+    }
 }

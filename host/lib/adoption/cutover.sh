@@ -81,7 +81,8 @@ cmd_user_cutover() {
     return 0
   fi
   # shellcheck disable=SC2016 # $1 is the inner shell's
-  code_target="$(as_user "$user" "$home" sh -c '[ -L "$1" ] && { readlink -- "$1"; echo x; } || true' sh "$home/code")"
+  code_target="$(as_user "$user" "$home" sh -c '[ -L "$1" ] && { readlink -- "$1"; echo x; } || true' sh "$home/code")" ||
+    as_user_failed "$?" "$user" "could not read the link $home/code"
   if [[ -z "$code_target" ]]; then
     log "$user's ~/code is not a link: nothing to cut over"
     return 0
@@ -108,11 +109,12 @@ cutover_record() {
   groups="$(id -nG -- "$user" | tr ' ' '\n' | sort | paste -sd,)"
   # The launcher is read as the person, and only a plain file of theirs: a link
   # (to anything) is theirs to sort out, refused before anything changes.
-  local content="" has_launcher=0 launcher="$home/$WS_LAUNCHER_NAME"
+  local content="" has_launcher=0 launcher="$home/$WS_LAUNCHER_NAME" kind
   if as_user "$user" "$home" test -L "$launcher"; then
     die_refused "$launcher is a link: point it at a file of your own, or remove it, then cut over; nothing was changed"
   fi
-  if [[ "$(path_kind "$user" "$home" "$launcher")" == regular ]]; then
+  kind="$(path_kind "$user" "$home" "$launcher")" || as_user_failed "$?" "$user" "could not tell what $launcher is"
+  if [[ "$kind" == regular ]]; then
     content="$(as_user "$user" "$home" cat -- "$launcher" && printf x)" ||
       die_refused "$launcher can't be read as $user; nothing was changed"
     content="${content%x}"
@@ -204,11 +206,13 @@ cmd_user_cutover_rollback() {
 
 # rollback_code USER HOME CODE_TARGET
 rollback_code() {
-  local user="$1" home="$2" code_target="$3" aside
+  local user="$1" home="$2" code_target="$3" aside now
   # ~/code: the link again; their clone is moved aside, never deleted.
   step "code"
   # shellcheck disable=SC2016 # $1 is the inner shell's
-  if [[ "$(as_user "$user" "$home" sh -c 'readlink -- "$1" || true' sh "$home/code")" != "$code_target" ]]; then
+  now="$(as_user "$user" "$home" sh -c 'readlink -- "$1" || true' sh "$home/code")" ||
+    as_user_failed "$?" "$user" "could not read the link $home/code"
+  if [[ "$now" != "$code_target" ]]; then
     if as_user "$user" "$home" test -e "$home/code" || as_user "$user" "$home" test -L "$home/code"; then
       aside="$home/code.cutover-$(date -u +%Y%m%dT%H%M%SZ)"
       as_user "$user" "$home" mv -n -T -- "$home/code" "$aside"
