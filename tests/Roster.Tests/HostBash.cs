@@ -35,6 +35,14 @@ internal static class HostBash
     /// (file names in host/lib); <paramref name="args"/> are its $1.... A test overrides, after the
     /// sourcing, the functions that would reach the machine (require_root, lock, the writes).
     /// </summary>
+    /// <summary>Lib's stdout, for a script that must exit 0 (its output and errors in the failure otherwise).</summary>
+    public static string LibStdout(string[] libs, string script, int seconds = 30)
+    {
+        var r = Lib(libs, script, seconds: seconds);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return r.Stdout;
+    }
+
     public static BashResult Lib(string[] libs, string script, IEnumerable<string>? args = null, string? stdin = null, int seconds = 30)
     {
         var lib = Path.Combine(Tree.Value, "host", "lib");
