@@ -58,6 +58,11 @@ firewall_members() {
     uid_of[$name]="$uid" gid_of[$name]="$gid"
   done < <(getent passwd -- "${users[@]}" || true)
   IFS=: read -r _ _ marker_gid marker_members < <(getent group -- "$WS_MARKER_GROUP" || true) || true
+  # The group's members as a set: a match against the whole list is a scan of it a person.
+  local -a listed=()
+  local -A in_marker=()
+  IFS=, read -r -a listed <<<"$marker_members"
+  for name in "${listed[@]}"; do [[ -z "$name" ]] || in_marker[$name]=1; done
   # "KEY PORT FILE" for the first line of each file that sets a port. A file awk could not
   # read (it went while we looked) is read again below by port_into, as is one it did not list.
   while read -r key port f; do
@@ -71,7 +76,7 @@ firewall_members() {
     uid="${uid_of[$user]:-}"
     [[ -n "$uid" ]] || continue
     # A member of the marker group: listed in it, or it is the account's primary group (as `id -nG` sees it).
-    [[ ",$marker_members," == *",$user,"* || (-n "$marker_gid" && "${gid_of[$user]}" == "$marker_gid") ]] || continue
+    [[ -n "${in_marker[$user]:-}" || (-n "$marker_gid" && "${gid_of[$user]}" == "$marker_gid") ]] || continue
     t3="${found["$WS_T3_PORT_KEY ${t3_file[$user]}"]:-}"
     [[ -n "$t3" ]] || port_into t3 "${t3_file[$user]}" "$WS_T3_PORT_KEY" || continue
     pw="${found["$WS_PLAYWRIGHT_PORT_KEY ${pw_file_of[$user]}"]:-}"
