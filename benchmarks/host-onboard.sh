@@ -8,7 +8,9 @@
 # (account and services steps; their units run), then person SIZE is onboarded and timed:
 # account, code and services cold, the services step again as a no-op, and the three steps
 # re-run as a no-op, each in its own SSH session as the program sends them; beside it, three
-# SSH sessions of `true` (what SSH alone costs the re-run). Step times are measured in the box;
+# SSH sessions of `true` (what SSH alone costs the re-run). Before the cold steps and again
+# before the no-ops the box is let settle (bench_settle: the servers just started cost CPU for
+# a while, as they would on the devvm right after an up). Step times are measured in the box;
 # the re-run's and the bare sessions' are wall times here. A no-op that reports a change fails
 # the benchmark. BENCH_RUNS (default 5): no-op runs per size (the
 # median is printed). Every command line comes from the Roster CLI (benchmarks/lib.sh).
@@ -65,12 +67,16 @@ since() { awk -v ns=$(($(date +%s%N) - $1)) 'BEGIN { printf "%.3f", ns / 1e9 }';
 echo "| people on the box | account, cold | code, cold | services, cold | account, no-op | code, no-op | services, no-op | three steps, no-op, SSH included | three SSH sessions of \`true\` |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 filled=0
+settled=()
 for size in "${sizes[@]}"; do
   ((size - 1 <= filled)) || fill $((filled + 1)) $((size - 1))
+  settled+=("$(bench_settle)")
   me=$(bench_name "$size")
   account=$(bench_timed "${BENCH_LINE[account:$me]}")
   code=$(bench_timed "${BENCH_LINE[code:$me]}")
   services=$(bench_timed "${BENCH_LINE[services:$me]}")
+  # Their own servers start now: the no-ops are timed once that is over.
+  settled+=("$(bench_settle)")
   quiet=() again=() acct_noop=() code_noop=() bare=()
   for ((r = 0; r < runs; r++)); do
     quiet+=("$(noop "${BENCH_LINE[services:$me]}")")
@@ -91,5 +97,6 @@ for size in "${sizes[@]}"; do
 done
 echo
 echo "Seconds: wall time (CPU time of the step's processes); the three steps' re-run and the bare sessions: wall time of the three SSH sessions."
+echo "Seconds the box took to settle (bench_settle), before each size's cold steps and before its no-ops: ${settled[*]}."
 echo "No-op figures: the median of $runs runs. host/: ${BENCH_HOST:-$repo/host}; load average at the start: $load_start, at the end: $(bench_box 'cut -d" " -f1-3 /proc/loadavg')"
 bench_down

@@ -127,6 +127,21 @@ bench_timed() {
 # bench_median X...: the median of the numbers (the lower middle of an even count).
 bench_median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+# bench_settle: waits (at most 180 s) until the box is quiet: under 10% of its CPU busy over
+# a second (/proc/stat). People just onboarded start their servers (a playwright server costs
+# about 1 s of CPU to start); a step timed meanwhile measures their start-up, not itself.
+# Prints the seconds it waited.
+bench_settle() {
+  # shellcheck disable=SC2016 # expanded by the shell in the box
+  bench_box 'start=$(date +%s)
+    busy() { read -r _ u n s i w q sq st _ </proc/stat; echo $((u + n + s + q + sq + st)) $((u + n + s + q + sq + st + i + w)); }
+    while :; do
+      read -r b0 t0 < <(busy); sleep 1; read -r b1 t1 < <(busy)
+      (( (b1 - b0) * 10 < t1 - t0 || $(date +%s) - start >= 180 )) && break
+    done
+    echo $(($(date +%s) - start))'
+}
+
 # bench_mem_check GIB: stops the benchmark when the box has less than GIB GiB available.
 bench_mem_check() {
   local kib
