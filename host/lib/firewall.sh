@@ -27,30 +27,21 @@ firewall_members() {
   local f user uid t3 pw pw_file name gid rest marker_gid="" marker_members="" key port
   local -a users=() files=()
   local -A uid_of=() gid_of=() t3_file=() pw_file_of=() found=()
-  # The names the t3 port files give (the glob is PREFIX*SUFFIX), then the names' rule checked
-  # by one grep for all of them: bash compiles a regex anew for every =~ (0.1 ms a person).
-  local pre="${WS_T3_ENV_FILE%%\%s*}" suf="${WS_T3_ENV_FILE#*%s}" glob
-  local -a names=()
-  # shellcheck disable=SC2059 # the pattern is ours, from rules.sh
-  printf -v glob "$WS_T3_ENV_FILE" '*'
-  for f in $glob; do
-    [[ -f "$f" ]] || continue
-    user="${f#"$pre"}"
-    user="${user%"$suf"}"
-    [[ "$user" == *$'\n'* ]] || names+=("$user")
-  done
-  ((${#names[@]})) || return 0
+  # The names' rule checked by one grep for all of them: bash compiles a regex anew for every
+  # =~ (0.1 ms a person).
   while IFS= read -r user; do
     is_suspended "$user" && continue
     users+=("$user")
-    t3_file[$user]="$pre$user$suf"
     # user_path's printf, without its subshell.
+    # shellcheck disable=SC2059 # the pattern is ours, from rules.sh
+    printf -v f "$WS_T3_ENV_FILE" "$user"
+    t3_file[$user]="$f"
     # shellcheck disable=SC2059 # the pattern is ours, from rules.sh
     printf -v pw_file "$WS_PLAYWRIGHT_ENV_FILE" "$user"
     pw_file_of[$user]="$pw_file"
-    files+=("$pre$user$suf")
+    files+=("$f")
     [[ ! -f "$pw_file" ]] || files+=("$pw_file")
-  done < <(printf '%s\n' "${names[@]}" | grep -E -- "$WS_RE_OS_USER" || true)
+  done < <(port_file_names | grep -E -- "$WS_RE_OS_USER" || true)
   ((${#users[@]})) || return 0
   # One getent for every account (it prints those that exist), one for the marker group.
   while IFS=: read -r name _ uid gid rest; do
@@ -83,6 +74,20 @@ firewall_members() {
     [[ -n "$pw" ]] || port_into pw "${pw_file_of[$user]}" "$WS_PLAYWRIGHT_PORT_KEY" || continue
     echo "$user $uid $t3 $pw"
   done | sort
+}
+
+# port_file_names: the names the t3 port files give, one a line (the glob is PREFIX*SUFFIX;
+# a name with a newline is no one's).
+port_file_names() {
+  local pre="${WS_T3_ENV_FILE%%\%s*}" suf="${WS_T3_ENV_FILE#*%s}" glob f user
+  # shellcheck disable=SC2059 # the pattern is ours, from rules.sh
+  printf -v glob "$WS_T3_ENV_FILE" '*'
+  for f in $glob; do
+    [[ -f "$f" ]] || continue
+    user="${f#"$pre"}"
+    user="${user%"$suf"}"
+    [[ "$user" == *$'\n'* ]] || printf '%s\n' "$user"
+  done
 }
 
 # pending_guards: "USER UID KIND PORT" for each pending restart (idle.sh): the
