@@ -227,7 +227,11 @@ ensure_clone_gitconfig() {
   content+="[core]"$'\n'$'\t'"hooksPath = /dev/null"$'\n'
   [[ -z "$path" ]] || content+="[safe]"$'\n'$'\t'"directory = $path"$'\n'
   ensure_dir "$WS_ETC" 0755
+  # Every person's code step writes this one file, and Pulumi runs them at once: one at a
+  # time, or a run's leftover cleanup removes another's temp file before its rename.
+  lock clone-config
   write_if_changed "$WS_CLONE_GITCONFIG" 0644 root:root "$content"
+  unlock clone-config
 }
 
 # playwright_mcp_surely_absent USER HOME: jq, as the person, answers for every

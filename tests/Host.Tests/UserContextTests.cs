@@ -371,4 +371,40 @@ public sealed class UserContextTests(SandboxFixture box) : BoxTests(TimeSpan.Fro
             await box.RunAsync("systemctl stop workstation-as_dot_1_2.service 2>/dev/null; true");
         }
     }
+
+    /// <summary>
+    /// Pulumi runs every person's code step at once on a first up, and each first clone writes
+    /// the one clone config (/etc/workstation/clone.gitconfig): six people cloning together, the
+    /// config absent each time, all succeed. Without its lock, one run's cleanup of leftovers
+    /// removed another's temp file before the rename ("mv: cannot stat ...ws-tmp...").
+    /// </summary>
+    [Fact]
+    public async Task First_clones_of_many_people_at_once_all_write_the_shared_clone_config()
+    {
+        var people = Enumerable.Range(0, 6).Select(i => TestUser.Numbered($"cc{i + 1}", 2870 + i, 6270 + i)).ToArray();
+        await HostWorld.ReadyAsync(box);
+        foreach (var p in people) await box.MustAsync(p.Account(), timeout: Bounded);
+        var codes = string.Join("\n", people.Select(p => $"( {p.Apply(tokenStdin: false).Code} >/tmp/cc-{p.Name}.log 2>&1; echo \"{p.Name} $?\" >>/tmp/cc-rc ) &"));
+        try
+        {
+            for (var round = 1; round <= 3; round++)
+            {
+                var rc = await box.ScriptAsync($$"""
+                    rm -f /etc/workstation/clone.gitconfig /tmp/cc-rc {{string.Join(" ", people.Select(p => $"/tmp/cc-{p.Name}.log"))}}
+                    rm -rf {{string.Join(" ", people.Select(p => $"{p.Home}/code"))}}
+                    {{codes}}
+                    wait
+                    sort /tmp/cc-rc
+                    grep -h "error" /tmp/cc-*.log || true
+                    """, Bounded);
+                var expected = string.Concat(people.Select(p => $"{p.Name} 0\n"));
+                Assert.True(rc == expected, $"round {round}: every code step exits 0 and says no error; got:\n{rc}");
+            }
+            Assert.Equal("1", (await box.MustAsync("ls -a /etc/workstation | grep -c '^clone.gitconfig$'")).Stdout.Trim());
+        }
+        finally
+        {
+            foreach (var p in people) await box.RunAsync(p.Suspend(), timeout: Bounded);
+        }
+    }
 }
