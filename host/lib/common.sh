@@ -605,6 +605,9 @@ as_user_ended() {
     case "$line" in
       "Finished with result: "*) result="${line#Finished with result: }" ;;
       "Running as unit: "* | "Main processes terminated with: "* | "Service runtime: "* | "CPU time consumed: "* | "Memory peak: "* | "IP traffic "* | "IO bytes "*) ;;
+      # The command's own non-zero exit (a check that says no) while its start job ran: that is
+      # the caller's to read, from the exit code, not a line for the step's output.
+      "Job for "*" failed because the control process exited with error code." | "See \"systemctl status "*) ;;
       *) printf '%s\n' "$line" >&2 || true ;;
     esac
   done <"$2"

@@ -871,4 +871,32 @@ public class HostLocalTests
         // systemd's own ending is named too; the command's own timeout (exit 124) is systemd's "exit-code".
         Assert.Equal(!ended.EndsWith(":124", StringComparison.Ordinal), r.Stderr.Contains("before it finished (result: timeout)", StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// A check run as the person that says no (exits 1) while systemd still runs its start job:
+    /// systemd-run reports a failed job, and none of that reaches the step's output (it did, a
+    /// line a check, once systemd-run was no longer --quiet); the caller reads the exit code.
+    /// </summary>
+    [Fact]
+    public void A_check_as_the_person_that_says_no_prints_nothing_of_systemds()
+    {
+        var r = HostBash.Lib([], """
+            scratch=$(mktemp -d)
+            trap 'rm -rf "$scratch"' EXIT
+            ensure_run_dir() { :; }
+            ensure_root_dir() { :; }
+            mktemp() { command mktemp -d "$scratch/run.XXXXXX"; }
+            systemd-run() {
+              printf '%s\n' "Running as unit: workstation-as_nobody_1_2.service" \
+                "Job for workstation-as_nobody_1_2.service failed because the control process exited with error code." \
+                'See "systemctl status workstation-as_nobody_1_2.service" and "journalctl -xeu workstation-as_nobody_1_2.service" for details.' \
+                "Finished with result: exit-code" "Main processes terminated with: code=exited/status=1" >&2
+              return 1
+            }
+            if as_user nobody / test -e /nonexistent; then echo there; else echo "absent $?"; fi
+            """);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("absent 1\n", r.Stdout);
+        Assert.Equal("", r.Stderr);
+    }
 }
