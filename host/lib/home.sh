@@ -54,6 +54,19 @@ home_in_place() {
   return 1
 }
 
+# person_fact USER HOME WHAT FACT...: home_in_place's check for a "no" that is acted on (a
+# clone made, a backup made or left out): true when every FACT holds, false when one does
+# not, and a run that can't tell ends the step, saying it could not tell WHAT. (Read as a
+# "no", a failed run made the code step clone beside a ~/code it had never looked at.)
+person_fact() {
+  local out rc=0
+  out="$(as_user "$1" "$2" "$WS_AS_USER" in-place "${@:4}")" || rc=$?
+  ((rc != 0)) || return 0
+  # The person can write into that output: a "no" is exit 1 with the fact's number only.
+  ((rc != 1)) || [[ ! "$out" =~ ^[1-9][0-9]{0,2}$ ]] || return 1
+  as_user_failed "$rc" "$1" "could not tell $3"
+}
+
 # stdout_digest CMD...: "BYTES:SHA256" of what CMD prints (as-user.sh in-place compares a
 # file with it: its size first, so a file of another size is never read).
 stdout_digest() {
@@ -182,7 +195,7 @@ ensure_code_clone() { # USER HOME
   local user="$1" home="$2" repo code tmp
   code="$home/code"
   as_user "$user" "$home" "$WS_AS_USER" rm-glob "$home" ".code.clone-"
-  if as_user "$user" "$home" test -e "$code" || as_user "$user" "$home" test -L "$code"; then
+  if person_fact "$user" "$home" "whether anything is at $code" there "$code"; then
     return 0
   fi
   repo="$(site_get REPO_URL)"
@@ -287,11 +300,10 @@ ensure_playwright_mcp() { # USER HOME PORT
       ;;
   esac
   command -v claude >/dev/null || die "the claude CLI is not installed (workstation base apply installs it)"
-  # Backed up before the CLI runs at all (even `mcp get` migrates an old file),
-  # and only when it exists (the CLI creates it otherwise).
-  if as_user "$user" "$home" test -e "$json"; then
-    as_user "$user" "$home" "$WS_AS_USER" backup-once "$json"
-  fi
+  # Backed up before the CLI runs at all (even `mcp get` migrates an old file); backup-once
+  # does nothing when there is no file (the CLI creates it then), and a run that fails ends
+  # the step: the CLI never runs on a file not backed up.
+  as_user "$user" "$home" "$WS_AS_USER" backup-once "$json"
   if ! playwright_mcp_surely_absent "$user" "$home" &&
     WS_TIMEOUT=120 as_user "$user" "$home" "${WS_CLAUDE[@]}" mcp get playwright >/dev/null 2>&1; then
     log "$user already has a playwright MCP server (claude mcp get); left alone"

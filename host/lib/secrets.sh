@@ -221,8 +221,7 @@ ensure_mcp_server() {
   lock "claude-$user"
   # One backup of the person's own file before the CLI first touches it (the services
   # step's, usually); never one per secret, which would leave copies of the values behind.
-  # shellcheck disable=SC2016 # $1 is the inner shell's
-  if as_user "$user" "$home" test -e "$json" && ! as_user "$user" "$home" sh -c 'ls -d -- "$1".bak-* >/dev/null 2>&1' sh "$json"; then
+  if person_fact "$user" "$home" "whether $json has a backup" there "$json" none "$home" ".claude.json.bak-"; then
     as_user "$user" "$home" "$WS_AS_USER" backup-once "$json"
   fi
   if ((rotate)); then

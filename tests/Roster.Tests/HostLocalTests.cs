@@ -873,6 +873,49 @@ public class HostLocalTests
     }
 
     /// <summary>
+    /// The code step asks, as the person, whether anything is at ~/code, and clones only when
+    /// nothing is. A run that can't tell (systemd ended it, or it printed something other than
+    /// the fact's number) ends the step and says so: read as "nothing there", it made the step
+    /// clone beside a ~/code it had never looked at. Here a "no" reaches the clone (the empty
+    /// repository URL's notice), a "yes" leaves it at that.
+    /// </summary>
+    [Theory]
+    [InlineData("yes", 0, "")]
+    [InlineData("no", 0, "notice: REPO_URL is empty")]
+    [InlineData("killed", 1, "could not tell whether anything is at /home/cl/code: the run as cl failed (exit 1)")]
+    [InlineData("lie", 1, "could not tell whether anything is at /home/cl/code: the run as cl failed (exit 1)")]
+    public void A_code_step_clones_only_on_a_no_it_was_told(string answer, int exit, string said)
+    {
+        var r = HostBash.Lib(["home.sh"], """
+            scratch=$(mktemp -d)
+            trap 'rm -rf "$scratch"' EXIT
+            ensure_root_dir() { :; }
+            mktemp() { command mktemp -d "$scratch/run.XXXXXX"; }
+            site_get() { echo; }
+            # systemd-run as it ends for each answer to a check of ~/code.
+            systemd-run() {
+              local a out=""
+              for a in "$@"; do [[ "$a" != StandardOutput=file:* ]] || out="${a#StandardOutput=file:}"; done
+              [[ " $* " == *" /home/cl/code "* ]] || return 0
+              case "$answer" in
+                yes) : >"$out" ;;
+                no) [[ " $* " != *" in-place "* ]] || echo 1 >"$out"; return 1 ;;
+                killed) printf '%s\n' "Finished with result: signal" "Main processes terminated with: code=killed/status=KILL" >&2; return 1 ;;
+                lie) echo yes >"$out"; return 1 ;;
+              esac
+            }
+            answer=$1
+            ensure_code_clone cl /home/cl
+            echo finished
+            """, [answer]);
+        Assert.True(r.ExitCode == exit, r.ToString());
+        Assert.Equal(exit == 0, r.Stdout.EndsWith("finished\n", StringComparison.Ordinal));
+        if (said.Length == 0) Assert.True(r.Stdout == "finished\n" && r.Stderr.Length == 0, r.ToString());
+        else Assert.Contains(said, r.Stdout + r.Stderr);
+        Assert.Equal(answer == "killed", r.Stderr.Contains("systemd ended", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// A check run as the person that says no (exits 1) while systemd still runs its start job:
     /// systemd-run reports a failed job, and none of that reaches the step's output (it did, a
     /// line a check, once systemd-run was no longer --quiet); the caller reads the exit code.

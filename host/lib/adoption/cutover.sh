@@ -213,7 +213,7 @@ rollback_code() {
   now="$(as_user "$user" "$home" sh -c 'readlink -- "$1" || true' sh "$home/code")" ||
     as_user_failed "$?" "$user" "could not read the link $home/code"
   if [[ "$now" != "$code_target" ]]; then
-    if as_user "$user" "$home" test -e "$home/code" || as_user "$user" "$home" test -L "$home/code"; then
+    if person_fact "$user" "$home" "whether anything is at $home/code" there "$home/code"; then
       aside="$home/code.cutover-$(date -u +%Y%m%dT%H%M%SZ)"
       as_user "$user" "$home" mv -n -T -- "$home/code" "$aside"
       changed "moved $user's clone aside to $aside"
