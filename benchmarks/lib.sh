@@ -8,7 +8,7 @@
 # Environment: BENCH_HOST (default: the repo's host/) installs another copy of host/, e.g. an
 # older revision's (`git archive REV host | tar -x -C DIR`, then BENCH_HOST=DIR/host), so
 # before and after run the same benchmark; KEEP_BOX=1 leaves the box running at the end;
-# BENCH_KEX: the SSH key exchange (bench_box).
+# BENCH_KEX: the SSH key exchange (bench_box); BENCH_NAGLE=1: OpenSSH's own client socket (bench_box).
 # Sourced by the benchmarks after `set -euo pipefail`; sets repo, known, BENCH_TMP.
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,8 +25,15 @@ declare -gA BENCH_LINE=()
 # 80 ms of CPU per session on the project's devvm kind (ten sessions: 0.93 s of user CPU
 # against 0.10 s).
 # BENCH_KEX=sntrup761x25519-sha512@openssh.com measures OpenSSH's default instead.
+# And with its socket: Go's net package sets TCP_NODELAY on every TCP connection (newTCPConn,
+# src/net/tcpsock.go), and pulumi-command v1.2.1 dials with ssh.Dial("tcp", ...)
+# (provider/pkg/provider/remote/connection.go), with no pty. OpenSSH's client sets it only for
+# a session with a pty; a `socat ... ,nodelay` ProxyCommand gives its session Go's socket.
+# BENCH_NAGLE=1 measures OpenSSH's own socket instead.
 bench_box() {
-  ssh -q -i "$SANDBOX_SSH_KEY" -p "$SANDBOX_SSH_PORT" -o BatchMode=yes -o StrictHostKeyChecking=yes \
+  local -a proxy=(-o "ProxyCommand=socat - TCP4:%h:%p,nodelay")
+  [[ -z "${BENCH_NAGLE:-}" ]] || proxy=()
+  ssh -q -i "$SANDBOX_SSH_KEY" -p "$SANDBOX_SSH_PORT" "${proxy[@]}" -o BatchMode=yes -o StrictHostKeyChecking=yes \
     -o KexAlgorithms="${BENCH_KEX:-curve25519-sha256}" \
     -o UserKnownHostsFile="$known" "$SANDBOX_SSH_USER@$SANDBOX_SSH_HOST" "$1" <<<"${2:-}"
 }

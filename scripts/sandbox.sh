@@ -496,9 +496,12 @@ netns_down() {
 }
 
 # 127.0.0.1:PORT on this machine → 127.0.0.1:PORT in the box's namespace (sshd).
+# Both legs TCP_NODELAY: the devvm has no forwarder, so this one must add no wait of its own.
+# With Nagle on either leg, a packet sshd writes while its last one is unacknowledged waits out
+# the peer's delayed ACK (about 40 ms), two or three times a session (docs/benchmarks.md).
 start_forwarder() { # $1 = port
-  setsid nohup socat "TCP4-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" \
-    "EXEC:nsenter --net=$NETNS_PATH socat STDIO TCP4\\:127.0.0.1\\:$1" \
+  setsid nohup socat "TCP4-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,nodelay" \
+    "EXEC:nsenter --net=$NETNS_PATH socat STDIO TCP4\\:127.0.0.1\\:$1\\,nodelay" \
     </dev/null >"$INSTANCE/forward.log" 2>&1 9>&- &
   echo "$!" >"$INSTANCE/forward.pid"
 }
