@@ -27,8 +27,9 @@ declare -gA BENCH_LINE=()
 # BENCH_KEX=sntrup761x25519-sha512@openssh.com measures OpenSSH's default instead.
 # And with its socket: Go's net package sets TCP_NODELAY on every TCP connection (newTCPConn,
 # src/net/tcpsock.go), and pulumi-command v1.2.1 dials with ssh.Dial("tcp", ...)
-# (provider/pkg/provider/remote/connection.go), with no pty. OpenSSH's client sets it only for
-# a session with a pty; a `socat ... ,nodelay` ProxyCommand gives its session Go's socket.
+# (provider/pkg/provider/remote/connection.go), with no pty. OpenSSH's client (9.2) sets it only
+# once the channel is confirmed (ssh_session2_setup), after the key exchange and the login;
+# a `socat ... ,nodelay` ProxyCommand gives its session Go's socket from the connect.
 # BENCH_NAGLE=1 measures OpenSSH's own socket instead.
 bench_box() {
   local -a proxy=(-o "ProxyCommand=socat - TCP4:%h:%p,nodelay")
