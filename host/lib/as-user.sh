@@ -275,7 +275,12 @@ case "$cmd" in
     mcp_entry "$1" "$2" "$3"
     ;;
   in-place)
-    in_place "$@"
+    # A fact that does not hold is an answer (exit 1, its number printed), not a failure:
+    # no "failed" line from ws_on_exit for the step's output.
+    in_place "$@" || {
+      WS_RC=1
+      exit 1
+    }
     ;;
   add-mcp)
     path="$1" server="$2" max="$3" home="$4" dir="$4"

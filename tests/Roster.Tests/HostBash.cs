@@ -18,6 +18,9 @@ internal static class HostBash
 {
     private static readonly Lazy<string> Tree = new(CopyHostTree);
 
+    /// <summary>The local copy of a file of host/lib (for a script that runs one itself).</summary>
+    public static string LibFile(string name) => Path.Combine(Tree.Value, "host", "lib", name);
+
     /// <summary>
     /// Runs a command line the program would send (it starts with <see cref="HostCommands.Cli"/>)
     /// with the local host/bin/workstation in that place, in bash, as a login shell in the box would.

@@ -873,6 +873,24 @@ public class HostLocalTests
     }
 
     /// <summary>
+    /// A fact of `as-user.sh in-place` that does not hold is an answer (exit 1 and the fact's
+    /// number), not a failure: nothing on stderr. It printed "workstation: error: failed (exit 1)
+    /// at start", which reached the step's output: the account step's at every first
+    /// onboarding (no ~/.kube/config yet), and the code step's before every first clone.
+    /// </summary>
+    [Fact]
+    public void A_fact_that_does_not_hold_is_an_answer_not_an_error()
+    {
+        var r = HostBash.Lib([], """
+            bash "$1" in-place there /nonexistent/x || echo "rc=$?"
+            bash "$1" in-place there / && echo "rc=0"
+            """, [HostBash.LibFile("as-user.sh")]);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("1\nrc=1\nrc=0\n", r.Stdout);
+        Assert.Equal("", r.Stderr);
+    }
+
+    /// <summary>
     /// The code step asks, as the person, whether anything is at ~/code, and clones only when
     /// nothing is. A run that can't tell (systemd ended it, or it printed something other than
     /// the fact's number) ends the step and says so: read as "nothing there", it made the step
