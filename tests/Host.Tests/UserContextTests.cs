@@ -383,7 +383,12 @@ public sealed class UserContextTests(SandboxFixture box) : BoxTests(TimeSpan.Fro
     {
         var people = Enumerable.Range(0, 6).Select(i => TestUser.Numbered($"cc{i + 1}", 2870 + i, 6270 + i)).ToArray();
         await HostWorld.ReadyAsync(box);
-        foreach (var p in people) await box.MustAsync(p.Account(), timeout: Bounded);
+        foreach (var p in people)
+        {
+            // A first onboarding: no ~/.kube/config yet, which the step finds absent and writes, with no error line.
+            var account = await box.MustAsync(p.Account(), timeout: Bounded);
+            Assert.True(!account.Stderr.Contains("error", StringComparison.Ordinal), account.ToString());
+        }
         var codes = string.Join("\n", people.Select(p => $"( {p.Apply(tokenStdin: false).Code} >/tmp/cc-{p.Name}.log 2>&1; echo \"{p.Name} $?\" >>/tmp/cc-rc ) &"));
         try
         {
