@@ -391,11 +391,7 @@ public static class BoxExtensions
     /// </summary>
     public static async Task<IAsyncDisposable> QuietAsync(this SandboxFixture box)
     {
-        await box.ScriptAsync("""
-            set -euo pipefail
-            systemctl stop workstation-restart-pending.timer
-            timeout 60 bash -c 'while systemctl is-active --quiet workstation-restart-pending.service; do sleep 0.2; done'
-            """);
+        await box.ScriptAsync(StopRestartPendingRounds(60));
         await box.MustAsync(HostCommands.Manual.RestartPending, timeout: TimeSpan.FromMinutes(3));
         return new TimerBack(box);
     }
@@ -422,11 +418,24 @@ public static class BoxExtensions
     /// last round is over a minute old fires at once. Stop it again and let a round it began
     /// end (bounded), so only the test's own `restart pending` runs restart anything.
     /// </summary>
-    public static Task<string> HoldTimerAgainAsync(this SandboxFixture box) => box.ScriptAsync("""
+    public static Task<string> HoldTimerAgainAsync(this SandboxFixture box) => box.ScriptAsync(StopRestartPendingRounds(20));
+
+    /// <summary>
+    /// A script: stops the restart-pending timer, then waits (at most SECONDS) for a round it
+    /// began to end. The service is a oneshot, "activating" while its round runs, which
+    /// `systemctl is-active` does not count: a wait on is-active returned at once, and the
+    /// timer's round then ran beside the test's own steps.
+    /// </summary>
+    public static string StopRestartPendingRounds(int seconds) => $$"""
         systemctl stop workstation-restart-pending.timer
-        for _ in $(seq 1 80); do systemctl is-active --quiet workstation-restart-pending.service || exit 0; sleep 0.25; done
-        echo "workstation-restart-pending.service still running after 20 s" >&2; exit 1
-        """);
+        for _ in $(seq 1 {{seconds * 4}}); do
+          case "$(systemctl show -p ActiveState --value workstation-restart-pending.service)" in
+            activating | active | deactivating | reloading) sleep 0.25 ;;
+            *) exit 0 ;;
+          esac
+        done
+        echo "workstation-restart-pending.service still running after {{seconds}} s" >&2; exit 1
+        """;
 
     private sealed class GateBack(SandboxFixture box, string unit, string? then) : IAsyncDisposable
     {

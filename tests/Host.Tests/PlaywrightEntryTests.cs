@@ -209,7 +209,7 @@ public sealed class PlaywrightEntryTests(SandboxFixture box) : BoxTests(TimeSpan
                 var r = await box.MustAsync(HostCommands.Services((Pe4 with { PlaywrightPort = port }).Derived()), timeout: Bounded);
                 Assert.Contains($"repointed to port {port} once playwright-mcp@pe4.service restarts there (restart pending)", r.Stdout, StringComparison.Ordinal);
                 // The step started the timer again; its first tick may do the restart before ours does.
-                await box.ScriptAsync("systemctl stop workstation-restart-pending.timer; timeout 60 sh -c 'while systemctl is-active --quiet workstation-restart-pending.service; do sleep 0.2; done'");
+                await box.HoldTimerAgainAsync();
                 var pid = await box.ScriptAsync("systemctl show -p MainPID --value playwright-mcp@pe4.service");
                 await Shape(how);
                 var shaped = await box.ScriptAsync("stat -c '%F %s %Y' /home/pe4/.claude.json");
@@ -289,7 +289,8 @@ public sealed class PlaywrightEntryTests(SandboxFixture box) : BoxTests(TimeSpan
                     """));
 
             var made = await box.MustAsync(noneSteps.Services, timeout: Bounded);
-            Assert.Contains($"workstation: changed: /home/pj2/.claude.json: playwright MCP server {Url(none.PlaywrightPort)} (as claude mcp add writes it)", made.Changes());
+            Assert.True(made.Changes().Contains($"workstation: changed: /home/pj2/.claude.json: playwright MCP server {Url(none.PlaywrightPort)} (as claude mcp add writes it)"),
+                made.ToString());
             var ours = await box.ScriptAsync("cat /home/pj2/.claude.json; echo \"<end $(stat -c '%a %U' /home/pj2/.claude.json)>\"");
             var cli = await box.ScriptAsync("cat /srv/pj/c/.claude.json; echo '<end>'");
             Assert.StartsWith("{\n  \"mcpServers\": {\n    \"playwright\": {\n", ours, StringComparison.Ordinal);

@@ -890,6 +890,17 @@ public class HostLocalTests
         Assert.Equal("", r.Stderr);
     }
 
+    private const string CouldNotTellCode = "could not tell whether anything is at /home/cl/code: the run as cl failed (exit 1)";
+
+    /// <summary>The answers to the code step's check of ~/code: the step's exit, and what it says.</summary>
+    public static TheoryData<string, int, string> CodeCheckAnswers => new()
+    {
+        { "yes", 0, "" },
+        { "no", 0, "notice: REPO_URL is empty" },
+        { "killed", 1, CouldNotTellCode },
+        { "lie", 1, CouldNotTellCode },
+    };
+
     /// <summary>
     /// The code step asks, as the person, whether anything is at ~/code, and clones only when
     /// nothing is. A run that can't tell (systemd ended it, or it printed something other than
@@ -898,10 +909,7 @@ public class HostLocalTests
     /// repository URL's notice), a "yes" leaves it at that.
     /// </summary>
     [Theory]
-    [InlineData("yes", 0, "")]
-    [InlineData("no", 0, "notice: REPO_URL is empty")]
-    [InlineData("killed", 1, "could not tell whether anything is at /home/cl/code: the run as cl failed (exit 1)")]
-    [InlineData("lie", 1, "could not tell whether anything is at /home/cl/code: the run as cl failed (exit 1)")]
+    [MemberData(nameof(CodeCheckAnswers))]
     public void A_code_step_clones_only_on_a_no_it_was_told(string answer, int exit, string said)
     {
         var r = HostBash.Lib(["home.sh"], """
