@@ -116,11 +116,7 @@ home_files_facts() {
 ensure_kubeconfig() { # USER HOME AUTH
   local user="$1" home="$2" auth="${3:-oidc}" kube="$2/.kube/config"
   [[ "$WS_KUBE_AUTHS" == *" $auth "* ]] || die_usage "kube auth: $(describe "$auth") is not one of:$WS_KUBE_AUTHS"
-  local there rc=0
-  # One run: 0 when something (or a link) is there, 1 printing "1" when not; else it failed.
-  there="$(as_user "$user" "$home" "$WS_AS_USER" in-place there "$kube")" || rc=$?
-  ((rc == 0)) || [[ "$rc" == 1 && "$there" == 1 ]] || as_user_failed "$rc" "$user" "could not tell whether $kube is there"
-  if ((rc == 0)); then
+  if person_fact "$user" "$home" "whether $kube is there" there "$kube"; then
     refuse_special "$user" "$home" "$kube"
     kubeconfig "$home" "$auth" | as_user_data "$user" "$home" "$WS_AS_USER" backup-once "$kube"
   else
